@@ -1,0 +1,43 @@
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace icaht::net {
+
+// An IPv4 or IPv6 socket address. Value type; cheap to copy.
+class Address {
+ public:
+  Address() = default;
+
+  // Parses "1.2.3.4:80", "[::1]:80" or "localhost:80" (-> 127.0.0.1). Host
+  // names other than localhost are refused: the data path never resolves.
+  static absl::StatusOr<Address> Parse(std::string_view host_port);
+  // Parses an IP literal without port ("127.0.0.1", "::1") and sets `port`.
+  static absl::StatusOr<Address> FromIp(std::string_view ip, uint16_t port);
+  static Address FromSockaddr(const sockaddr* sa, socklen_t len);
+
+  const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
+  socklen_t length() const { return length_; }
+  int family() const { return storage_.ss_family; }
+  uint16_t port() const;
+  void set_port(uint16_t port);
+  bool valid() const { return length_ != 0; }
+
+  std::string HostString() const;  // "127.0.0.1" or "::1" (no brackets)
+  std::string ToString() const;    // "127.0.0.1:80" or "[::1]:80"
+
+  friend bool operator==(const Address& a, const Address& b);
+
+ private:
+  sockaddr_storage storage_{};
+  socklen_t length_ = 0;
+};
+
+}  // namespace icaht::net

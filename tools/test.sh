@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the sidecar and runs the whole test suite: unit tests, end-to-end
+# tests (real daemon, real peers on loopback), and -- with --full or when CI is
+# set -- the same suite under ASan+UBSan and a short run of every fuzzer.
+# Ends with one line "N passed, N failed" and exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/.."
+full=0
+[ "${CI:-}" = "true" ] && full=1
+[ "${1:-}" = "--full" ] && full=1
+[ "${1:-}" = "--quick" ] && full=0
+
+passed=0
+failed=0
+skipped=0
+
+# count_log BUILD_DIR: add the results of a meson testlog to the totals.
+count_log() {
+  local log="$1/meson-logs/testlog.json"
+  if [ ! -f "$log" ]; then failed=$((failed + 1)); return; fi
+  read -r p f s < <(python3 - "$log" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif r == "SKIP":
+        s += 1
+    else:
+        f += 1
+print(p, f, s)
+PY
+)
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+}
+
+# run_suite BUILD_DIR [meson setup args...]
+run_suite() {
+  local dir="$1"; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@" >/dev/null || { echo "meson setup $dir failed"; failed=$((failed + 1)); return; }
+  fi
+  if ! ninja -C "$dir" >"$dir.ninja.log" 2>&1; then
+    tail -40 "$dir.ninja.log"; echo "build in $dir failed"; failed=$((failed + 1)); return
+  fi
+  rm -f "$dir/meson-logs/testlog.json"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "${MESON_TEST_ARGS[@]}"
+  count_log "$dir"
+}
+
+MESON_TEST_ARGS=()
+run_suite build
+
+if [ $full = 1 ]; then
+  # Sanitizers: the same tests against an ASan+UBSan build (slow e2e-only extras excluded).
+  MESON_TEST_ARGS=(--no-suite slow)
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
+    -Dbuildtype=debug
+  if [ -x tools/fuzz.sh ]; then
+    if tools/fuzz.sh "${FUZZ_SECONDS:-60}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  fi
+fi
+
+if [ $skipped -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ $failed -eq 0 ]
