@@ -1,1 +1,32 @@
+#include "core/log.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+namespace icaht::core {
+namespace {
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+}
+
+void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
+
+bool LogEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+void LogLine(LogLevel level, std::string_view message) {
+  static constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
+  // absl::string_view is not std::string_view in Debian's abseil, so no StrCat here.
+  std::string line = "icaht-sidecar: ";
+  line += kNames[static_cast<int>(level)];
+  line += ": ";
+  line += message;
+  line += '\n';
+  // One write per line keeps lines from different threads whole.
+  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace icaht::core

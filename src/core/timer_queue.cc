@@ -1,1 +1,45 @@
+#include "core/timer_queue.h"
 
+#include <time.h>
+
+#include <climits>
+
+namespace icaht::core {
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+Timer::~Timer() {
+  if (queue_ != nullptr) queue_->Cancel(this);
+}
+
+void TimerQueue::Arm(Timer* timer, int64_t deadline_ns) {
+  if (timer->queue_ != nullptr) timer->queue_->Cancel(timer);
+  timer->pos_ = timers_.emplace(deadline_ns, timer);
+  timer->queue_ = this;
+}
+
+void TimerQueue::Cancel(Timer* timer) {
+  if (timer->queue_ != this) return;
+  timers_.erase(timer->pos_);
+  timer->queue_ = nullptr;
+}
+
+int64_t TimerQueue::NextDeadline() const {
+  return timers_.empty() ? INT64_MAX : timers_.begin()->first;
+}
+
+void TimerQueue::FireExpired(int64_t now_ns) {
+  // A fired callback may arm, cancel or destroy other timers, so take one at a time.
+  while (!timers_.empty() && timers_.begin()->first <= now_ns) {
+    Timer* timer = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    timer->queue_ = nullptr;
+    timer->on_fire_();
+  }
+}
+
+}  // namespace icaht::core

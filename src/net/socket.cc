@@ -1,1 +1,112 @@
+#include "net/socket.h"
 
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace icaht::net {
+
+void Fd::Reset() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+static absl::Status Errno(std::string_view what, int err) {
+  std::string message = absl::StrCat(what, ": ", strerror(err));
+  if (err == EADDRINUSE) return absl::AlreadyExistsError(message);
+  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
+  return absl::UnavailableError(message);
+}
+
+absl::StatusOr<Fd> ListenTcp(const Address& address, const ListenOptions& options) {
+  Fd fd(socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Errno("socket", errno);
+  int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (options.reuse_port) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (address.family() == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd.get(), address.sockaddr_ptr(), address.length()) < 0) {
+    return Errno(absl::StrCat("bind ", address.ToString()), errno);
+  }
+  if (listen(fd.get(), options.backlog) < 0) {
+    return Errno(absl::StrCat("listen ", address.ToString()), errno);
+  }
+  return fd;
+}
+
+bool TcpPortIsFree(const Address& address) {
+  Fd fd(socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
+  int one = 1;
+  // SO_REUSEADDR so that TIME_WAIT leftovers of our own earlier listeners do
+  // not count as "taken"; without SO_REUSEPORT a live listener still does.
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  return bind(fd.get(), address.sockaddr_ptr(), address.length()) == 0;
+}
+
+absl::StatusOr<uint16_t> LocalPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+    return Errno("getsockname", errno);
+  }
+  return Address::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len).port();
+}
+
+absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return absl::InvalidArgumentError(absl::StrCat("admin socket path too long: ", path));
+  }
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return absl::UnavailableError(absl::StrCat("mkdir ", parent.string(), ": ", ec.message()));
+    chmod(parent.c_str(), 0750);
+  }
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Errno("socket", errno);
+  // A socket file left by a crashed run: remove it only if nobody answers on it.
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return absl::AlreadyExistsError(absl::StrCat(path, " exists and is not a socket"));
+    }
+    Fd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(path, " is in use: is another icaht-sidecar running?"));
+    }
+    unlink(path.c_str());
+  }
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    return Errno(absl::StrCat("bind ", path), errno);
+  }
+  chmod(path.c_str(), mode);
+  if (listen(fd.get(), 128) < 0) return Errno(absl::StrCat("listen ", path), errno);
+  return fd;
+}
+
+absl::StatusOr<Fd> NewTcpSocket(int family) {
+  Fd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Errno("socket", errno);
+  return fd;
+}
+
+void SetNoDelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+}  // namespace icaht::net

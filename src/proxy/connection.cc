@@ -1,1 +1,484 @@
+#include "proxy/connection.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "core/check.h"
+#include "core/log.h"
+#include "http/request_parser.h"
+#include "http/response_parser.h"
+#include "net/socket.h"
+#include "proxy/header_rewrite.h"
+
+namespace icaht::proxy {
+namespace {
+// Backpressure: stop reading one side while the other has this much queued.
+constexpr size_t kHighWater = 1 << 20;
+// Pipelined bytes buffered while an exchange is in flight.
+constexpr size_t kMaxPipelined = 256 * 1024;
+
+bool IsRetriableConnectError(int error) {
+  return error == -ECONNREFUSED || error == -ETIMEDOUT || error == -EHOSTUNREACH ||
+         error == -ENETUNREACH || error == -ECONNRESET || error == -EADDRNOTAVAIL;
+}
+
+void AppendChunk(std::string_view data, std::string* out) {
+  char header[24];
+  size_t n = http::WriteChunkHeader(data.size(), header);
+  out->append(header, n);
+  out->append(data);
+  out->append("\r\n");
+}
+}  // namespace
+
+HttpConnection::HttpConnection(ShardProxy* shard, ShardService* service, int fd,
+                               std::string client_ip)
+    : shard_(shard),
+      service_(service),
+      client_(new Stream(shard->ring(), shard->bufs(), fd, this)),
+      client_ip_(std::move(client_ip)),
+      timer_([this] { OnTimer(); }) {}
+
+HttpConnection::~HttpConnection() = default;
+
+void HttpConnection::Start() {
+  client_->StartReading();
+  ArmTimer(TimerPurpose::kIdle, service_->config->idle_timeout_ms);
+}
+
+bool HttpConnection::idle() const {
+  return req_state_ == ReqState::kHead && in_.empty() && resp_state_ == RespState::kNone;
+}
+
+void HttpConnection::Drain() {
+  close_after_ = true;
+  if (idle()) Destroy();
+}
+
+void HttpConnection::Abort() { Destroy(); }
+
+void HttpConnection::ArmTimer(TimerPurpose purpose, uint32_t ms) {
+  timer_purpose_ = purpose;
+  shard_->ring().timers().Arm(&timer_, core::NowNs() + static_cast<int64_t>(ms) * 1'000'000);
+}
+
+void HttpConnection::OnTimer() {
+  switch (timer_purpose_) {
+    case TimerPurpose::kIdle:
+      return Destroy();
+    case TimerPurpose::kHeaderRead:
+      client_keep_alive_ = false;
+      return RespondError(408, "request header read timed out");
+    case TimerPurpose::kResponse:
+      upstream_dirty_ = true;
+      return RespondError(504, "upstream timed out");
+    case TimerPurpose::kNone:
+      return;
+  }
+}
+
+void HttpConnection::SendToClient(std::string data) {
+  client_->Send(std::move(data));
+  if (upstream_ != nullptr && client_->queued_bytes() > kHighWater) upstream_->PauseReading();
+}
+
+void HttpConnection::OnData(Stream* stream, std::string_view data) {
+  if (stream == client_) {
+    switch (req_state_) {
+      case ReqState::kHead:
+        in_.append(data);
+        return ProcessRequestHead();
+      case ReqState::kBody:
+        return ForwardRequestBody(data);
+      case ReqState::kDone:
+        in_.append(data);
+        if (in_.size() > kMaxPipelined) client_->PauseReading();
+        return;
+    }
+  }
+  if (stream == upstream_) {
+    switch (resp_state_) {
+      case RespState::kHead:
+        resp_in_.append(data);
+        return ProcessResponseHead();
+      case RespState::kBody:
+        return ForwardResponseBody(data);
+      case RespState::kNone:
+      case RespState::kDone:
+        // Bytes nobody asked for: this connection cannot be reused.
+        upstream_dirty_ = true;
+        return;
+    }
+  }
+}
+
+void HttpConnection::ProcessRequestHead() {
+  if (in_.empty()) return ArmTimer(TimerPurpose::kIdle, service_->config->idle_timeout_ms);
+  http::ParseError error = http::ParseError::kNone;
+  http::ParseStatus status =
+      http::ParseRequestHead(in_, service_->config->limits, &req_, &error);
+  if (status == http::ParseStatus::kIncomplete) {
+    if (timer_purpose_ != TimerPurpose::kHeaderRead) {
+      ArmTimer(TimerPurpose::kHeaderRead, service_->config->request_timeout_ms);
+    }
+    return;
+  }
+  if (status == http::ParseStatus::kError) {
+    // Framing is unsafe after a bad head: answer and close.
+    client_keep_alive_ = false;
+    close_after_ = true;
+    return RespondError(http::StatusFor(error), req_.error_detail);
+  }
+  return StartExchange();
+}
+
+void HttpConnection::StartExchange() {
+  config_ = service_->config;
+  req_method_ = req_.method_id;
+  req_http10_ = req_.version == http::Version::kHttp10;
+  client_keep_alive_ = req_.keep_alive && !close_after_;
+  if (config_->max_body_bytes != 0 && req_.framing == http::BodyFraming::kContentLength &&
+      req_.content_length > config_->max_body_bytes) {
+    client_keep_alive_ = false;
+    close_after_ = true;
+    return RespondError(413, "request body too large");
+  }
+  upstream_head_.clear();
+  BuildUpstreamRequestHead(req_, client_ip_, &upstream_head_);
+  req_chunked_ = req_.framing == http::BodyFraming::kChunked;
+  if (req_chunked_) {
+    req_state_ = ReqState::kBody;
+    req_decoder_.Reset();
+  } else if (req_.framing == http::BodyFraming::kContentLength && req_.content_length > 0) {
+    req_state_ = ReqState::kBody;
+    req_remaining_ = req_.content_length;
+  } else {
+    req_state_ = ReqState::kDone;
+  }
+  size_t head_size = req_.head_size;
+  resp_state_ = RespState::kHead;
+  resp_in_.clear();
+  response_started_ = false;
+  upstream_dirty_ = false;
+  attempts_ = 0;
+  ArmTimer(TimerPurpose::kResponse, config_->request_timeout_ms);
+
+  ConnectUpstream(-1);
+  upstream_->Send(upstream_head_);
+  if (req_state_ == ReqState::kBody) {
+    std::string pending = in_.substr(head_size);
+    in_.clear();
+    if (!pending.empty()) return ForwardRequestBody(pending);
+  } else {
+    in_.erase(0, head_size);
+  }
+}
+
+void HttpConnection::ForwardRequestBody(std::string_view data) {
+  std::string out;
+  size_t used = 0;
+  if (req_chunked_) {
+    while (used < data.size() && !req_decoder_.done()) {
+      http::ChunkedDecoder::Step step = req_decoder_.Feed(data.substr(used));
+      if (req_decoder_.failed()) {
+        client_keep_alive_ = false;
+        close_after_ = true;
+        upstream_dirty_ = true;
+        return RespondError(400, req_decoder_.error_detail());
+      }
+      used += step.consumed;
+      if (!step.data.empty()) AppendChunk(step.data, &out);
+      if (step.consumed == 0 && step.data.empty()) break;
+    }
+    if (req_decoder_.done()) {
+      out.append("0\r\n\r\n");
+      req_state_ = ReqState::kDone;
+    }
+  } else {
+    used = std::min<uint64_t>(req_remaining_, data.size());
+    out.assign(data.substr(0, used));
+    req_remaining_ -= used;
+    if (req_remaining_ == 0) req_state_ = ReqState::kDone;
+  }
+  if (used < data.size()) in_.append(data.substr(used));  // pipelined next request
+  if (upstream_ != nullptr) {
+    upstream_->Send(std::move(out));
+    if (upstream_->queued_bytes() > kHighWater) client_->PauseReading();
+  }
+}
+
+void HttpConnection::ConnectUpstream(int skip) {
+  upstream_index_ = service_->balancer.Next(config_->upstreams, skip);
+  const net::Address& address = config_->upstreams[upstream_index_].address;
+  ++attempts_;
+  upstream_ = shard_->pool().Take(address);
+  if (upstream_ != nullptr) {
+    upstream_reused_ = true;
+    upstream_->set_handler(this);
+    return;
+  }
+  upstream_reused_ = false;
+  absl::StatusOr<net::Fd> fd = net::NewTcpSocket(address.family());
+  ICAHT_CHECK(fd.ok());  // only fails when out of fds; TODO: answer 503 instead
+  net::SetNoDelay(fd->get());
+  upstream_ = new Stream(shard_->ring(), shard_->bufs(), fd->Release(), this);
+  upstream_->Connect(address, config_->connect_timeout_ms);
+}
+
+void HttpConnection::OnConnected(Stream* stream) {
+  if (stream == upstream_) upstream_->StartReading();
+}
+
+void HttpConnection::OnSendDrained(Stream* stream) {
+  // Resume the side we paused for backpressure.
+  if (stream == upstream_ && (req_state_ == ReqState::kBody || req_state_ == ReqState::kDone)) {
+    client_->StartReading();
+  } else if (stream == client_ && upstream_ != nullptr && resp_state_ == RespState::kBody) {
+    upstream_->StartReading();
+  }
+}
+
+void HttpConnection::UpstreamFailed(int error) {
+  // Nothing of the response arrived. Retrying is safe when nothing reached the
+  // upstream (connect failed) or when a reused keep-alive connection was closed
+  // under us and the request had no body (the classic keep-alive race).
+  bool connect_failed = !upstream_->connected();
+  bool safe = connect_failed ? IsRetriableConnectError(error)
+                             : (upstream_reused_ && !req_chunked_ && req_remaining_ == 0 &&
+                                req_.framing == http::BodyFraming::kNone && resp_in_.empty());
+  int max_attempts = std::min<int>(3, config_->upstreams.size() + (upstream_reused_ ? 1 : 0));
+  if (safe && attempts_ < max_attempts) {
+    std::deque<std::string> unsent;
+    if (connect_failed) unsent = upstream_->TakeUnsent();
+    upstream_->Close();
+    upstream_ = nullptr;
+    int skip = config_->upstreams.size() > 1 ? static_cast<int>(upstream_index_) : -1;
+    ConnectUpstream(skip);
+    if (connect_failed) {
+      for (std::string& piece : unsent) upstream_->Send(std::move(piece));
+    } else {
+      upstream_->Send(upstream_head_);
+    }
+    return;
+  }
+  upstream_dirty_ = true;
+  if (connect_failed && error == -ETIMEDOUT) return RespondError(504, "upstream connect timed out");
+  return RespondError(502, connect_failed ? "upstream connection refused"
+                                          : "upstream closed the connection");
+}
+
+void HttpConnection::ProcessResponseHead() {
+  while (true) {
+    http::ParseError error = http::ParseError::kNone;
+    http::ParseStatus status =
+        http::ParseResponseHead(resp_in_, req_method_, config_->limits, &resp_, &error);
+    if (status == http::ParseStatus::kIncomplete) return;
+    if (status == http::ParseStatus::kError) {
+      upstream_dirty_ = true;
+      return RespondError(502, "upstream sent an invalid response");
+    }
+    if (resp_.status >= 100 && resp_.status < 200) {
+      if (resp_.status == 101) {
+        // Upgrade is not requested upstream (we strip it), so a 101 is a protocol error.
+        upstream_dirty_ = true;
+        return RespondError(502, "upstream switched protocols unasked");
+      }
+      if (!req_http10_) {
+        std::string interim;
+        BuildClientResponseHead(resp_, true, false, &interim);
+        SendToClient(std::move(interim));
+      }
+      resp_in_.erase(0, resp_.head_size);
+      continue;
+    }
+    break;
+  }
+  shard_->ring().timers().Cancel(&timer_);
+  timer_purpose_ = TimerPurpose::kNone;
+  resp_framing_ = resp_.framing;
+  resp_keep_alive_ = resp_.keep_alive && resp_framing_ != http::BodyFraming::kUntilClose;
+  bool has_body = resp_framing_ != http::BodyFraming::kNone;
+  // Close-delimited bodies, or chunked ones to an HTTP/1.0 client, end the
+  // client connection too; HTTP/1.1 clients get them re-framed as chunked.
+  resp_out_ = BodyOut::kRaw;
+  if (resp_framing_ == http::BodyFraming::kChunked || resp_framing_ == http::BodyFraming::kUntilClose) {
+    if (req_http10_) {
+      client_keep_alive_ = false;
+    } else {
+      resp_out_ = BodyOut::kChunkEncode;
+    }
+  }
+  if (close_after_ || service_->removing) client_keep_alive_ = false;
+  // A request body still arriving after the response cannot be skipped safely.
+  if (req_state_ != ReqState::kDone) client_keep_alive_ = false;
+  std::string head;
+  BuildClientResponseHead(resp_, client_keep_alive_, has_body && resp_out_ == BodyOut::kChunkEncode,
+                          &head);
+  response_started_ = true;
+  upstream_head_.clear();
+  SendToClient(std::move(head));
+  std::string rest = resp_in_.substr(resp_.head_size);
+  resp_in_.clear();
+  resp_remaining_ = resp_.content_length;
+  resp_decoder_.Reset();
+  if (!has_body || (resp_framing_ == http::BodyFraming::kContentLength && resp_remaining_ == 0)) {
+    if (!rest.empty()) upstream_dirty_ = true;
+    return ResponseDone();
+  }
+  resp_state_ = RespState::kBody;
+  if (!rest.empty()) return ForwardResponseBody(rest);
+}
+
+void HttpConnection::ForwardResponseBody(std::string_view data) {
+  switch (resp_framing_) {
+    case http::BodyFraming::kContentLength: {
+      size_t take = std::min<uint64_t>(resp_remaining_, data.size());
+      if (take < data.size()) upstream_dirty_ = true;
+      resp_remaining_ -= take;
+      SendToClient(std::string(data.substr(0, take)));
+      if (resp_remaining_ == 0) return ResponseDone();
+      return;
+    }
+    case http::BodyFraming::kChunked: {
+      std::string out;
+      size_t used = 0;
+      while (used < data.size() && !resp_decoder_.done()) {
+        http::ChunkedDecoder::Step step = resp_decoder_.Feed(data.substr(used));
+        if (resp_decoder_.failed()) {
+          // Mid-response: the client must not mistake a cut body for a whole one.
+          return Destroy();
+        }
+        used += step.consumed;
+        if (!step.data.empty()) {
+          if (resp_out_ == BodyOut::kChunkEncode) {
+            AppendChunk(step.data, &out);
+          } else {
+            out.append(step.data);
+          }
+        }
+        if (step.consumed == 0 && step.data.empty()) break;
+      }
+      if (used < data.size()) upstream_dirty_ = true;
+      if (resp_decoder_.done()) {
+        if (resp_out_ == BodyOut::kChunkEncode) out.append("0\r\n\r\n");
+        SendToClient(std::move(out));
+        return ResponseDone();
+      }
+      SendToClient(std::move(out));
+      return;
+    }
+    case http::BodyFraming::kUntilClose: {
+      std::string out;
+      if (resp_out_ == BodyOut::kChunkEncode) {
+        AppendChunk(data, &out);
+      } else {
+        out.assign(data);
+      }
+      SendToClient(std::move(out));
+      return;
+    }
+    case http::BodyFraming::kNone:
+      return;
+  }
+}
+
+void HttpConnection::ResponseDone() {
+  resp_state_ = RespState::kDone;
+  bool reusable = resp_keep_alive_ && !upstream_dirty_ && req_state_ == ReqState::kDone;
+  if (reusable) {
+    shard_->pool().Put(config_->upstreams[upstream_index_].address, upstream_);
+  } else {
+    upstream_->Close();
+  }
+  upstream_ = nullptr;
+  if (req_state_ != ReqState::kDone) {
+    // The upstream answered before the request body was complete.
+    client_->CloseGracefully();
+    client_ = nullptr;
+    return Destroy();
+  }
+  return FinishExchange();
+}
+
+void HttpConnection::FinishExchange() {
+  resp_state_ = RespState::kNone;
+  response_started_ = false;
+  config_.reset();
+  if (!client_keep_alive_ || close_after_ || service_->removing) {
+    client_->CloseGracefully();
+    client_ = nullptr;
+    return Destroy();
+  }
+  req_state_ = ReqState::kHead;
+  timer_purpose_ = TimerPurpose::kNone;
+  client_->StartReading();
+  return ProcessRequestHead();
+}
+
+void HttpConnection::RespondError(int status, std::string_view body) {
+  if (response_started_) return Destroy();  // never a truncated response that looks whole
+  if (upstream_ != nullptr) {
+    upstream_->Close();
+    upstream_ = nullptr;
+  }
+  // Keep the connection only if the request was read completely and is well framed.
+  bool keep = client_keep_alive_ && !close_after_ && req_state_ == ReqState::kDone &&
+              resp_state_ != RespState::kNone && !service_->removing;
+  client_->Send(SimpleResponse(status, body, keep));
+  if (keep) {
+    resp_state_ = RespState::kDone;
+    return FinishExchange();
+  }
+  client_->CloseGracefully();
+  client_ = nullptr;
+  return Destroy();
+}
+
+void HttpConnection::OnEof(Stream* stream) {
+  if (stream == client_) {
+    if (idle()) return Destroy();
+    if (req_state_ == ReqState::kDone && resp_state_ != RespState::kNone) {
+      // Half-close after a complete request: answer it, then close.
+      client_keep_alive_ = false;
+      close_after_ = true;
+      return;
+    }
+    return Destroy();
+  }
+  if (stream == upstream_) {
+    if (resp_state_ == RespState::kBody && resp_framing_ == http::BodyFraming::kUntilClose) {
+      if (resp_out_ == BodyOut::kChunkEncode) SendToClient("0\r\n\r\n");
+      upstream_dirty_ = true;
+      return ResponseDone();
+    }
+    if (!response_started_ && resp_in_.empty() && resp_state_ == RespState::kHead) {
+      return UpstreamFailed(-ECONNRESET);
+    }
+    upstream_dirty_ = true;
+    if (response_started_) return Destroy();
+    return RespondError(502, "upstream closed the connection early");
+  }
+}
+
+void HttpConnection::OnError(Stream* stream, int error) {
+  if (stream == client_) return Destroy();
+  if (stream == upstream_) {
+    if (!response_started_ && resp_in_.empty() && resp_state_ == RespState::kHead) {
+      return UpstreamFailed(error);
+    }
+    upstream_dirty_ = true;
+    if (response_started_) return Destroy();
+    return RespondError(502, "upstream connection failed");
+  }
+}
+
+void HttpConnection::Destroy() {
+  shard_->ring().timers().Cancel(&timer_);
+  if (upstream_ != nullptr) upstream_->Close();
+  if (client_ != nullptr) client_->Close();
+  shard_->ConnectionClosed(this, service_);
+  delete this;
+}
+
+}  // namespace icaht::proxy

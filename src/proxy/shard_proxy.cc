@@ -1,1 +1,154 @@
+#include "proxy/shard_proxy.h"
 
+#include <arpa/inet.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "proxy/connection.h"
+
+namespace icaht::proxy {
+
+ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config)
+    : proxy(proxy), config(std::move(config)) {}
+
+void ShardService::Complete(int res, uint32_t flags) { proxy->OnAccept(this, res, flags); }
+
+ShardProxy::ShardProxy(core::Ring& ring, core::BufRing& bufs, int index)
+    : ring_(ring), bufs_(bufs), index_(index), pool_(ring) {}
+
+ShardProxy::~ShardProxy() {
+  for (auto& [port, service] : services_) delete service;
+  for (ShardService* service : removed_) delete service;
+}
+
+absl::Status ShardProxy::Upsert(std::unique_ptr<ServiceConfig> config) {
+  auto it = services_.find(config->port);
+  if (it != services_.end()) {
+    ShardService* service = it->second;
+    service->balancer.Reset(config->upstreams);
+    service->config = std::move(config);
+    return absl::OkStatus();
+  }
+  net::Address bind = config->bind;
+  bind.set_port(config->port);
+  absl::StatusOr<net::Fd> listener = net::ListenTcp(bind, {.reuse_port = true});
+  if (!listener.ok()) return listener.status();
+  auto* service = new ShardService(this, std::move(config));
+  service->balancer.Reset(service->config->upstreams);
+  service->listener = std::move(*listener);
+  services_[service->config->port] = service;
+  ArmAccept(service);
+  return absl::OkStatus();
+}
+
+void ShardProxy::ArmAccept(ShardService* service) {
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_multishot_accept(sqe, service->listener.get(), nullptr, nullptr,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(service));
+  service->accept_armed = true;
+}
+
+void ShardProxy::OnAccept(ShardService* service, int res, uint32_t flags) {
+  bool more = (flags & IORING_CQE_F_MORE) != 0;
+  if (!more) service->accept_armed = false;
+  if (res >= 0) {
+    if (service->removing) {
+      // Accepted in the instant before the cancel took effect: serve it, then close.
+    }
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    std::string ip = "unknown";
+    if (getpeername(res, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+      ip = net::Address::FromSockaddr(reinterpret_cast<sockaddr*>(&peer), len).HostString();
+    }
+    net::SetNoDelay(res);
+    auto* connection = new HttpConnection(this, service, res, std::move(ip));
+    service->connections.insert(connection);
+    connection->Start();
+    if (service->removing) connection->Drain();
+  } else if (res != -ECANCELED && !service->removing) {
+    ICAHT_LOG(kWarn, "accept on port ", service->config->port, " failed: ", strerror(-res));
+  }
+  if (!service->accept_armed) {
+    if (service->removing) {
+      service->listener.Reset();
+      if (service->on_listener_closed) {
+        auto done = std::move(service->on_listener_closed);
+        service->on_listener_closed = nullptr;
+        done();
+      }
+      MaybeFreeService(service);
+    } else {
+      ArmAccept(service);  // multishot ended (e.g. -EMFILE): re-arm
+    }
+  }
+}
+
+void ShardProxy::Remove(uint16_t port, std::function<void()> done) {
+  auto it = services_.find(port);
+  if (it == services_.end()) {
+    done();
+    return;
+  }
+  ShardService* service = it->second;
+  services_.erase(it);
+  removed_.insert(service);
+  service->removing = true;
+  service->on_listener_closed = std::move(done);
+  if (service->accept_armed) {
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_cancel(sqe, static_cast<core::Completion*>(service), 0);
+    core::Ring::SetIgnored(sqe);
+    io_uring_submit(ring_.raw());  // the admin call waits on this
+  } else {
+    service->listener.Reset();
+    auto cb = std::move(service->on_listener_closed);
+    service->on_listener_closed = nullptr;
+    cb();
+  }
+  // Idle keep-alive connections close now; busy ones after their response.
+  std::vector<HttpConnection*> connections(service->connections.begin(),
+                                           service->connections.end());
+  for (HttpConnection* connection : connections) connection->Drain();
+  if (!service->connections.empty()) {
+    service->drain_timer = std::make_unique<core::Timer>([this, service] {
+      std::vector<HttpConnection*> left(service->connections.begin(), service->connections.end());
+      for (HttpConnection* connection : left) connection->Abort();
+    });
+    ring_.timers().Arm(service->drain_timer.get(),
+                       core::NowNs() + int64_t{service->config->drain_timeout_ms} * 1'000'000);
+  }
+  MaybeFreeService(service);
+}
+
+void ShardProxy::ConnectionClosed(HttpConnection* connection, ShardService* service) {
+  service->connections.erase(connection);
+  if (service->removing) MaybeFreeService(service);
+}
+
+void ShardProxy::MaybeFreeService(ShardService* service) {
+  if (!service->removing || service->accept_armed || !service->connections.empty()) return;
+  removed_.erase(service);
+  delete service;
+  CheckShutdownDone();
+}
+
+void ShardProxy::Shutdown(std::function<void()> done) {
+  shutdown_done_ = std::move(done);
+  std::vector<uint16_t> ports;
+  for (auto& [port, service] : services_) ports.push_back(port);
+  for (uint16_t port : ports) Remove(port, [] {});
+  CheckShutdownDone();
+}
+
+void ShardProxy::CheckShutdownDone() {
+  if (!shutdown_done_ || !services_.empty() || !removed_.empty()) return;
+  pool_.CloseAll();
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  done();
+}
+
+}  // namespace icaht::proxy

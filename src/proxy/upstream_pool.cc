@@ -1,1 +1,80 @@
+#include "proxy/upstream_pool.h"
 
+#include <algorithm>
+
+namespace icaht::proxy {
+
+UpstreamPool::UpstreamPool(core::Ring& ring) : ring_(ring), sweep_timer_([this] { Sweep(); }) {}
+
+UpstreamPool::~UpstreamPool() { CloseAll(); }
+
+Stream* UpstreamPool::Take(const net::Address& address) {
+  auto it = idle_.find(address.ToString());
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  // Most recently used first: it is the least likely to have been closed.
+  Stream* stream = it->second.back().stream;
+  it->second.pop_back();
+  key_of_.erase(stream);
+  --total_;
+  return stream;
+}
+
+void UpstreamPool::Put(const net::Address& address, Stream* stream) {
+  std::string key = address.ToString();
+  std::vector<Idle>& list = idle_[key];
+  if (list.size() >= kMaxIdlePerUpstream) {
+    stream->Close();
+    return;
+  }
+  stream->set_handler(this);
+  stream->StartReading();
+  list.push_back({stream, core::NowNs(), key});
+  key_of_[stream] = std::move(key);
+  ++total_;
+  if (!sweep_timer_.armed()) ring_.timers().Arm(&sweep_timer_, core::NowNs() + kMaxIdleNs / 4);
+}
+
+void UpstreamPool::Drop(Stream* stream) {
+  auto key = key_of_.find(stream);
+  if (key != key_of_.end()) {
+    std::vector<Idle>& list = idle_[key->second];
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [stream](const Idle& idle) { return idle.stream == stream; }),
+               list.end());
+    key_of_.erase(key);
+    --total_;
+  }
+  stream->Close();
+}
+
+void UpstreamPool::OnData(Stream* stream, std::string_view) { Drop(stream); }
+void UpstreamPool::OnEof(Stream* stream) { Drop(stream); }
+void UpstreamPool::OnError(Stream* stream, int) { Drop(stream); }
+
+void UpstreamPool::Sweep() {
+  int64_t cutoff = core::NowNs() - kMaxIdleNs;
+  for (auto& [key, list] : idle_) {
+    // Oldest first: stop at the first young one.
+    size_t old = 0;
+    while (old < list.size() && list[old].since_ns < cutoff) {
+      key_of_.erase(list[old].stream);
+      list[old].stream->Close();
+      ++old;
+    }
+    list.erase(list.begin(), list.begin() + old);
+    total_ -= old;
+  }
+  if (total_ > 0) ring_.timers().Arm(&sweep_timer_, core::NowNs() + kMaxIdleNs / 4);
+}
+
+void UpstreamPool::CloseAll() {
+  for (auto& [key, list] : idle_) {
+    for (Idle& idle : list) idle.stream->Close();
+  }
+  idle_.clear();
+  key_of_.clear();
+  total_ = 0;
+  ring_.timers().Cancel(&sweep_timer_);
+}
+
+}  // namespace icaht::proxy

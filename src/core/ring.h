@@ -1,0 +1,60 @@
+#pragma once
+// One io_uring instance, owned by exactly one thread (SINGLE_ISSUER). Every
+// operation's user_data is a Completion*; the loop reaps CQEs in batches and
+// dispatches each to its Completion (Seastar's kernel_completion pattern).
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "core/timer_queue.h"
+
+namespace icaht::core {
+
+// Receives the result of one io_uring operation, or a message posted by
+// another ring (see message.h). `flags` are the CQE flags (F_MORE, F_BUFFER).
+class Completion {
+ public:
+  virtual void Complete(int res, uint32_t flags) = 0;
+
+ protected:
+  ~Completion() = default;
+};
+
+class Ring {
+ public:
+  // Creates a ring for the calling thread; only that thread may use it.
+  // Fails with a message that names io_uring and how to enable it when the
+  // kernel or a seccomp profile refuses io_uring.
+  static absl::StatusOr<std::unique_ptr<Ring>> Create(unsigned entries);
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  // Returns a free SQE, submitting queued ones first if the SQ is full.
+  io_uring_sqe* GetSqe();
+  // Marks an SQE whose completion should be ignored (fire-and-forget ops).
+  static void SetIgnored(io_uring_sqe* sqe) { io_uring_sqe_set_data64(sqe, 0); }
+
+  // Submits what is queued, waits until at least one CQE arrives or the next
+  // timer is due (or `max_wait_ns` passes), dispatches every ready CQE and
+  // then every expired timer.
+  void RunOnce(int64_t max_wait_ns);
+
+  int fd() const { return ring_.ring_fd; }
+  io_uring* raw() { return &ring_; }
+  TimerQueue& timers() { return timers_; }
+
+ private:
+  Ring() = default;
+  io_uring ring_{};
+  bool initialized_ = false;
+  TimerQueue timers_;
+};
+
+// Describes why io_uring could not be set up and how to fix it (one line).
+std::string DescribeIoUringFailure(int err);
+
+}  // namespace icaht::core

@@ -1,0 +1,46 @@
+#pragma once
+// Per-ring deadlines. Single-threaded; owned by the ring's thread.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+
+namespace icaht::core {
+
+// Monotonic clock in nanoseconds.
+int64_t NowNs();
+
+class TimerQueue;
+
+// A restartable one-shot timer. Cancels itself when destroyed.
+class Timer {
+ public:
+  explicit Timer(std::function<void()> on_fire) : on_fire_(std::move(on_fire)) {}
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  bool armed() const { return queue_ != nullptr; }
+
+ private:
+  friend class TimerQueue;
+  std::function<void()> on_fire_;
+  TimerQueue* queue_ = nullptr;
+  std::multimap<int64_t, Timer*>::iterator pos_;
+};
+
+class TimerQueue {
+ public:
+  // (Re)arms `timer` to fire at `deadline_ns` (NowNs() clock).
+  void Arm(Timer* timer, int64_t deadline_ns);
+  void Cancel(Timer* timer);
+  // Deadline of the earliest armed timer, or INT64_MAX.
+  int64_t NextDeadline() const;
+  // Fires every timer whose deadline is <= now.
+  void FireExpired(int64_t now_ns);
+
+ private:
+  std::multimap<int64_t, Timer*> timers_;
+};
+
+}  // namespace icaht::core

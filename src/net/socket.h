@@ -1,0 +1,63 @@
+#pragma once
+// Socket set-up helpers (control plane and shard set-up; not the data path).
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "net/address.h"
+
+namespace icaht::net {
+
+// An owned file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(Fd&& other) noexcept : fd_(other.Release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = other.Release();
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void Reset();
+
+ private:
+  int fd_ = -1;
+};
+
+struct ListenOptions {
+  bool reuse_port = false;  // SO_REUSEPORT: one listener per shard on the same port
+  int backlog = 4096;
+};
+
+// A non-blocking TCP listening socket bound to `address`.
+absl::StatusOr<Fd> ListenTcp(const Address& address, const ListenOptions& options);
+
+// True when nobody on this host listens on or holds `address` (bind without
+// SO_REUSEPORT succeeds). Used to refuse ports another process owns.
+bool TcpPortIsFree(const Address& address);
+
+// The port a bound socket got (for port 0 binds).
+absl::StatusOr<uint16_t> LocalPort(int fd);
+
+// A Unix-domain stream listener at `path` with `mode` (e.g. 0660). Removes a
+// stale socket file first; creates the parent directory (0750) if missing.
+absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode);
+
+// A non-blocking TCP socket for an outbound connection to `family`.
+absl::StatusOr<Fd> NewTcpSocket(int family);
+
+void SetNoDelay(int fd);
+
+}  // namespace icaht::net

@@ -1,0 +1,101 @@
+#pragma once
+// One client connection on a service port and the HTTP/1.1 exchanges on it:
+// read a request head, pick an upstream, forward head and body, read the
+// response head, forward it and its body, then keep-alive or close.
+//
+// Shard-owned. Lifetime: created on accept, deletes itself in Destroy().
+// Every method that can reach Destroy() is called as a tail call, so no
+// member is touched after the object is gone.
+
+#include <memory>
+#include <string>
+
+#include "core/timer_queue.h"
+#include "http/chunked.h"
+#include "http/message.h"
+#include "proxy/shard_proxy.h"
+#include "proxy/stream.h"
+
+namespace icaht::proxy {
+
+class HttpConnection : private StreamHandler {
+ public:
+  HttpConnection(ShardProxy* shard, ShardService* service, int fd, std::string client_ip);
+
+  void Start();
+  // Between requests (nothing read, nothing pending)?
+  bool idle() const;
+  // The service is going away: close now if idle, else after this response.
+  void Drain();
+  // Drain deadline passed: abort whatever is in flight.
+  void Abort();
+
+ private:
+  enum class ReqState : uint8_t { kHead, kBody, kDone };
+  enum class RespState : uint8_t { kNone, kHead, kBody, kDone };
+  enum class TimerPurpose : uint8_t { kNone, kIdle, kHeaderRead, kResponse };
+  enum class BodyOut : uint8_t { kRaw, kChunkEncode };
+
+  ~HttpConnection();
+  void OnData(Stream* stream, std::string_view data) override;
+  void OnEof(Stream* stream) override;
+  void OnError(Stream* stream, int error) override;
+  void OnConnected(Stream* stream) override;
+  void OnSendDrained(Stream* stream) override;
+
+  void ProcessRequestHead();
+  void StartExchange();
+  void ForwardRequestBody(std::string_view data);
+  void ConnectUpstream(int skip);
+  void UpstreamFailed(int error);
+  void ProcessResponseHead();
+  void ForwardResponseBody(std::string_view data);
+  void ResponseDone();
+  void FinishExchange();
+  void RespondError(int status, std::string_view body);
+  void Destroy();
+  void ArmTimer(TimerPurpose purpose, uint32_t ms);
+  void OnTimer();
+  void SendToClient(std::string data);
+
+  ShardProxy* shard_;
+  ShardService* service_;
+  std::shared_ptr<const ServiceConfig> config_;  // of the current exchange
+  Stream* client_;
+  Stream* upstream_ = nullptr;
+  std::string client_ip_;
+  core::Timer timer_;
+  TimerPurpose timer_purpose_ = TimerPurpose::kNone;
+
+  // Request side.
+  std::string in_;  // client bytes not yet consumed (head being read, or pipelined)
+  http::RequestHead req_;
+  ReqState req_state_ = ReqState::kHead;
+  http::Method req_method_ = http::Method::kGet;
+  bool req_http10_ = false;
+  bool req_chunked_ = false;
+  uint64_t req_remaining_ = 0;
+  http::ChunkedDecoder req_decoder_;
+  std::string upstream_head_;  // kept until the response starts, for a safe retry
+  bool client_keep_alive_ = true;
+  bool close_after_ = false;
+
+  // Upstream side.
+  size_t upstream_index_ = 0;
+  bool upstream_reused_ = false;
+  bool upstream_dirty_ = false;  // cannot go back to the pool
+  int attempts_ = 0;
+
+  // Response side.
+  std::string resp_in_;
+  http::ResponseHead resp_;
+  RespState resp_state_ = RespState::kNone;
+  http::BodyFraming resp_framing_ = http::BodyFraming::kNone;
+  BodyOut resp_out_ = BodyOut::kRaw;
+  uint64_t resp_remaining_ = 0;
+  bool resp_keep_alive_ = true;
+  http::ChunkedDecoder resp_decoder_;
+  bool response_started_ = false;
+};
+
+}  // namespace icaht::proxy

@@ -1,0 +1,166 @@
+#include "proxy/header_rewrite.h"
+
+#include "absl/strings/ascii.h"
+
+namespace icaht::proxy {
+namespace {
+
+bool IsHopByHopName(std::string_view name) {
+  using http::EqualsIgnoreCase;
+  switch (name.size()) {
+    case 2:
+      return EqualsIgnoreCase(name, "te");
+    case 7:
+      return EqualsIgnoreCase(name, "upgrade") || EqualsIgnoreCase(name, "trailer");
+    case 10:
+      return EqualsIgnoreCase(name, "connection") || EqualsIgnoreCase(name, "keep-alive");
+    case 16:
+      return EqualsIgnoreCase(name, "proxy-connection");
+    case 17:
+      return EqualsIgnoreCase(name, "transfer-encoding");
+    default:
+      return false;
+  }
+}
+
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// True if a Connection header lists `name` (so the field is hop-by-hop).
+bool NamedByConnection(const std::vector<http::Header>& headers, std::string_view name) {
+  for (const http::Header& h : headers) {
+    if (!http::EqualsIgnoreCase(h.name, "connection")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view token = TrimOws(rest.substr(0, comma));
+      if (http::EqualsIgnoreCase(token, name)) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+bool HasConnectionHeader(const std::vector<http::Header>& headers) {
+  for (const http::Header& h : headers) {
+    if (http::EqualsIgnoreCase(h.name, "connection")) return true;
+  }
+  return false;
+}
+
+void AppendHeader(std::string* out, std::string_view name, std::string_view value) {
+  out->append(name);
+  out->append(": ");
+  out->append(value);
+  out->append("\r\n");
+}
+
+void AppendForwardableHeaders(const std::vector<http::Header>& headers, std::string* out) {
+  bool has_connection = HasConnectionHeader(headers);
+  for (const http::Header& h : headers) {
+    if (IsHopByHopName(h.name)) continue;
+    if (has_connection && NamedByConnection(headers, h.name)) continue;
+    AppendHeader(out, h.name, h.value);
+  }
+}
+
+}  // namespace
+
+void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view client_ip,
+                              std::string* out) {
+  out->append(request.method);
+  out->push_back(' ');
+  out->append(request.target);
+  out->append(" HTTP/1.1\r\n");
+  bool has_connection = HasConnectionHeader(request.headers);
+  bool has_proto = false;
+  bool has_host = false;
+  std::string_view forwarded_for;
+  for (const http::Header& h : request.headers) {
+    if (IsHopByHopName(h.name)) continue;
+    if (has_connection && NamedByConnection(request.headers, h.name)) continue;
+    if (http::EqualsIgnoreCase(h.name, "x-forwarded-for")) {
+      // Several X-Forwarded-For fields are one list (RFC 9110 5.3): merge them.
+      if (forwarded_for.empty()) {
+        forwarded_for = h.value;
+      } else {
+        out->append("X-Forwarded-For: ");
+        out->append(h.value);
+        out->append("\r\n");
+      }
+      continue;
+    }
+    if (http::EqualsIgnoreCase(h.name, "x-forwarded-proto")) has_proto = true;
+    if (http::EqualsIgnoreCase(h.name, "x-forwarded-host")) has_host = true;
+    AppendHeader(out, h.name, h.value);
+  }
+  out->append("X-Forwarded-For: ");
+  if (!forwarded_for.empty()) {
+    out->append(forwarded_for);
+    out->append(", ");
+  }
+  out->append(client_ip);
+  out->append("\r\n");
+  if (!has_proto) out->append("X-Forwarded-Proto: http\r\n");
+  if (!has_host && !request.host.empty()) AppendHeader(out, "X-Forwarded-Host", request.host);
+  if (request.framing == http::BodyFraming::kChunked) {
+    out->append("Transfer-Encoding: chunked\r\n");
+  }
+  out->append("\r\n");
+}
+
+void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive,
+                             bool chunk_encode, std::string* out) {
+  out->append("HTTP/1.1 ");
+  char code[4] = {static_cast<char>('0' + response.status / 100 % 10),
+                  static_cast<char>('0' + response.status / 10 % 10),
+                  static_cast<char>('0' + response.status % 10), ' '};
+  out->append(code, 4);
+  out->append(response.reason);
+  out->append("\r\n");
+  AppendForwardableHeaders(response.headers, out);
+  if (chunk_encode) out->append("Transfer-Encoding: chunked\r\n");
+  if (!keep_alive) out->append("Connection: close\r\n");
+  out->append("\r\n");
+}
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    default: return "Error";
+  }
+}
+
+std::string SimpleResponse(int status, std::string_view body, bool keep_alive) {
+  std::string out = "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += ReasonPhrase(status);
+  out += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+  out += std::to_string(body.size() + 1);
+  out += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+  out += body;
+  out += '\n';
+  return out;
+}
+
+}  // namespace icaht::proxy

@@ -1,0 +1,44 @@
+#pragma once
+// What a shard needs to serve one service: built by the control plane from a
+// service record, one copy per shard (shards never share it).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "http/message.h"
+#include "net/address.h"
+
+namespace icaht::proxy {
+
+struct UpstreamConfig {
+  net::Address address;
+  uint32_t weight = 1;
+};
+
+struct ServiceConfig {
+  std::string name;
+  uint16_t port = 0;
+  net::Address bind;  // bind address with `port`
+  std::vector<UpstreamConfig> upstreams;
+  uint32_t connect_timeout_ms = 1000;
+  uint32_t request_timeout_ms = 15000;  // header read, and upstream response
+  uint32_t idle_timeout_ms = 60000;     // client keep-alive idle
+  uint64_t max_body_bytes = 0;          // 0 = unlimited
+  uint32_t drain_timeout_ms = 5000;     // grace for in-flight requests on removal
+  http::Limits limits;
+};
+
+// Smooth weighted round-robin (as nginx): deterministic, spreads heavy
+// upstreams evenly instead of in bursts. Per shard, per service.
+class WeightedRoundRobin {
+ public:
+  void Reset(const std::vector<UpstreamConfig>& upstreams);
+  // Index of the next upstream; `skip` (or -1) is avoided when others exist.
+  size_t Next(const std::vector<UpstreamConfig>& upstreams, int skip = -1);
+
+ private:
+  std::vector<int64_t> current_;
+};
+
+}  // namespace icaht::proxy

@@ -1,0 +1,98 @@
+#include "proxy/shard.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <future>
+
+#include "core/log.h"
+
+namespace icaht::proxy {
+namespace {
+constexpr unsigned kRingEntries = 1024;
+// Provided buffers: data is copied out as soon as it arrives, so a modest
+// count suffices; 16 KiB holds a typical request head in one buffer.
+constexpr unsigned kBufferCount = 512;
+constexpr size_t kBufferSize = 16 * 1024;
+}  // namespace
+
+void ShardCommand::Finish(absl::Status status) {
+  status_ = std::move(status);
+  Reply(shard_->ring());  // last touch on the shard thread
+}
+
+void ShardCommand::OnReturn() {
+  Done done = std::move(on_done_);
+  absl::Status status = status_;
+  delete this;
+  done(status);
+}
+
+void UpsertServiceCommand::Execute(Shard& shard) {
+  Finish(shard.proxy().Upsert(std::move(config_)));
+}
+
+void RemoveServiceCommand::Execute(Shard& shard) {
+  shard.proxy().Remove(port_, [this] { Finish(absl::OkStatus()); });
+}
+
+void StopShardCommand::Execute(Shard& shard) {
+  shard.proxy().Shutdown([this, &shard] {
+    shard.RequestStop();
+    Finish(absl::OkStatus());
+  });
+}
+
+absl::StatusOr<std::unique_ptr<Shard>> Shard::Start(int index, int cpu) {
+  std::unique_ptr<Shard> shard(new Shard(index));
+  std::promise<absl::Status> started;
+  std::future<absl::Status> ready = started.get_future();
+  shard->thread_ = std::thread([raw = shard.get(), cpu, &started] {
+    raw->Run(cpu, [&started](absl::Status s) { started.set_value(std::move(s)); });
+  });
+  absl::Status status = ready.get();
+  if (!status.ok()) {
+    shard->thread_.join();
+    return status;
+  }
+  return shard;
+}
+
+Shard::~Shard() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
+  std::string name = "icaht-shard" + std::to_string(index_);
+  pthread_setname_np(pthread_self(), name.c_str());
+
+  absl::StatusOr<std::unique_ptr<core::Ring>> ring = core::Ring::Create(kRingEntries);
+  if (!ring.ok()) return started(ring.status());
+  ring_ = std::move(*ring);
+  absl::StatusOr<std::unique_ptr<core::BufRing>> bufs =
+      core::BufRing::Create(*ring_, 0, kBufferCount, kBufferSize);
+  if (!bufs.ok()) return started(bufs.status());
+  bufs_ = std::move(*bufs);
+  proxy_ = std::make_unique<ShardProxy>(*ring_, *bufs_, index_);
+  ring_fd_ = ring_->fd();
+  started(absl::OkStatus());  // `started` refers to the starter's stack: not used after this
+
+  while (running_) ring_->RunOnce(1'000'000'000);
+  // Let the final messages and closes reach the kernel.
+  for (int i = 0; i < 10; ++i) ring_->RunOnce(0);
+  proxy_.reset();
+  bufs_.reset();
+  ring_.reset();
+}
+
+}  // namespace icaht::proxy

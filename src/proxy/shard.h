@@ -1,0 +1,105 @@
+#pragma once
+// A shard: one pinned thread owning one ring, its provided buffers and a
+// ShardProxy. The control thread talks to it only through ShardCommand
+// messages (MSG_RING) and gets each answer back the same way.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "core/buf_ring.h"
+#include "core/message.h"
+#include "core/ring.h"
+#include "proxy/service_config.h"
+#include "proxy/shard_proxy.h"
+
+namespace icaht::proxy {
+
+class Shard;
+
+// A command posted by the control ring to one shard. Execute() runs on the
+// shard thread and must eventually call Finish(status) exactly once (possibly
+// later, e.g. when a listener has closed); `on_done` then runs on the control
+// thread with that status, and the command is deleted.
+class ShardCommand : public core::Message {
+ public:
+  using Done = std::function<void(const absl::Status&)>;
+  ShardCommand(Shard* shard, Done on_done) : shard_(shard), on_done_(std::move(on_done)) {}
+
+ protected:
+  virtual void Execute(Shard& shard) = 0;
+  void Finish(absl::Status status);
+  Shard* shard_;
+
+ private:
+  void OnArrive() final { Execute(*shard_); }
+  void OnReturn() final;
+  Done on_done_;
+  absl::Status status_;
+};
+
+// Opens or updates a service on the shard (the shard takes `config`).
+class UpsertServiceCommand : public ShardCommand {
+ public:
+  UpsertServiceCommand(Shard* shard, std::unique_ptr<ServiceConfig> config, Done on_done)
+      : ShardCommand(shard, std::move(on_done)), config_(std::move(config)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  std::unique_ptr<ServiceConfig> config_;
+};
+
+// Stops accepting on a port; finishes when the listener is closed.
+class RemoveServiceCommand : public ShardCommand {
+ public:
+  RemoveServiceCommand(Shard* shard, uint16_t port, Done on_done)
+      : ShardCommand(shard, std::move(on_done)), port_(port) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  uint16_t port_;
+};
+
+// Drains everything and stops the shard's loop; finishes when drained.
+class StopShardCommand : public ShardCommand {
+ public:
+  using ShardCommand::ShardCommand;
+
+ private:
+  void Execute(Shard& shard) override;
+};
+
+class Shard {
+ public:
+  // Starts the shard thread (pinned to `cpu` if >= 0) and waits until its
+  // ring is ready. Fails with the ring's set-up error.
+  static absl::StatusOr<std::unique_ptr<Shard>> Start(int index, int cpu);
+  ~Shard();
+
+  int index() const { return index_; }
+  int ring_fd() const { return ring_fd_; }
+  // Blocks until the thread has exited (after a StopShardCommand).
+  void Join();
+
+  // Shard-thread only.
+  core::Ring& ring() { return *ring_; }
+  ShardProxy& proxy() { return *proxy_; }
+  void RequestStop() { running_ = false; }
+
+ private:
+  explicit Shard(int index) : index_(index) {}
+  void Run(int cpu, std::function<void(absl::Status)> started);
+
+  int index_;
+  int ring_fd_ = -1;
+  std::thread thread_;
+  // Owned by the shard thread (created and destroyed there).
+  std::unique_ptr<core::Ring> ring_;
+  std::unique_ptr<core::BufRing> bufs_;
+  std::unique_ptr<ShardProxy> proxy_;
+  bool running_ = true;
+};
+
+}  // namespace icaht::proxy

@@ -1,0 +1,79 @@
+#pragma once
+// Everything one shard serves: a listener per service port (SO_REUSEPORT,
+// multishot accept), the connections accepted on them, and the upstream pool.
+// Owned by and used only from the shard's thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "core/buf_ring.h"
+#include "core/ring.h"
+#include "net/socket.h"
+#include "proxy/service_config.h"
+#include "proxy/upstream_pool.h"
+
+namespace icaht::proxy {
+
+class HttpConnection;
+class ShardProxy;
+
+// One service as seen by one shard.
+struct ShardService : public core::Completion {
+  ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config);
+  void Complete(int res, uint32_t flags) override;  // multishot accept
+
+  ShardProxy* proxy;
+  std::shared_ptr<const ServiceConfig> config;  // swapped on update; requests keep theirs
+  WeightedRoundRobin balancer;
+  net::Fd listener;
+  bool accept_armed = false;
+  bool removing = false;
+  std::function<void()> on_listener_closed;  // runs once the port stops accepting
+  absl::flat_hash_set<HttpConnection*> connections;
+  std::unique_ptr<core::Timer> drain_timer;
+};
+
+class ShardProxy {
+ public:
+  ShardProxy(core::Ring& ring, core::BufRing& bufs, int index);
+  ~ShardProxy();
+
+  // Opens the listener for a new service or swaps the config of an existing
+  // one (same port). Fails if the port cannot be bound on this shard.
+  absl::Status Upsert(std::unique_ptr<ServiceConfig> config);
+  // Stops accepting on `port` and drains its connections (idle ones close
+  // now, busy ones after their response or at the drain deadline).
+  // `done` runs when the listener is closed, i.e. the port refuses here.
+  void Remove(uint16_t port, std::function<void()> done);
+  // Removes every service; `done` runs when every connection is gone.
+  void Shutdown(std::function<void()> done);
+
+  core::Ring& ring() { return ring_; }
+  core::BufRing& bufs() { return bufs_; }
+  UpstreamPool& pool() { return pool_; }
+  int index() const { return index_; }
+  size_t service_count() const { return services_.size(); }
+
+  // Called by a connection when it is finished (it deletes itself after).
+  void ConnectionClosed(HttpConnection* connection, ShardService* service);
+  void OnAccept(ShardService* service, int res, uint32_t flags);
+
+ private:
+  void ArmAccept(ShardService* service);
+  void MaybeFreeService(ShardService* service);
+  void CheckShutdownDone();
+
+  core::Ring& ring_;
+  core::BufRing& bufs_;
+  int index_;
+  UpstreamPool pool_;
+  absl::flat_hash_map<uint16_t, ShardService*> services_;  // by port, live ones
+  absl::flat_hash_set<ShardService*> removed_;             // draining, listener closing
+  std::function<void()> shutdown_done_;
+};
+
+}  // namespace icaht::proxy

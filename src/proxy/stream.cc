@@ -1,0 +1,208 @@
+#include "proxy/stream.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/check.h"
+
+namespace icaht::proxy {
+namespace {
+// While flushing before a graceful close, give up if no byte moves for this long.
+constexpr int64_t kFlushStallNs = 10'000'000'000;
+// After half-closing, how long to drain the peer's input before closing.
+constexpr int64_t kLingerNs = 2'000'000'000;
+}  // namespace
+
+Stream::Stream(core::Ring& ring, core::BufRing& bufs, int fd, StreamHandler* handler)
+    : ring_(ring), bufs_(bufs), fd_(fd), handler_(handler), linger_timer_([this] { Close(); }) {}
+
+void Stream::StartReading() {
+  pause_requested_ = false;
+  if (!recv_armed_ && !closing_) ArmRecv();
+}
+
+void Stream::PauseReading() {
+  if (!recv_armed_ || pause_requested_ || closing_) return;
+  pause_requested_ = true;
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_cancel(sqe, static_cast<core::Completion*>(&recv_op_), 0);
+  core::Ring::SetIgnored(sqe);
+}
+
+void Stream::ArmRecv() {
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = bufs_.group_id();
+  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&recv_op_));
+  recv_armed_ = true;
+  ++inflight_;
+}
+
+void Stream::OnRecv(int res, uint32_t flags) {
+  dispatching_ = true;
+  if ((flags & IORING_CQE_F_MORE) == 0) {
+    recv_armed_ = false;
+    --inflight_;
+  }
+  if (res > 0) {
+    ICAHT_CHECK(flags & IORING_CQE_F_BUFFER);
+    uint16_t bid = flags >> IORING_CQE_BUFFER_SHIFT;
+    if (handler_ != nullptr && !closing_) {
+      handler_->OnData(this, std::string_view(bufs_.Buffer(bid), res));
+    }
+    bufs_.Recycle(bid);
+  } else if (res == 0) {
+    if (lingering_) {
+      Close();
+    } else if (handler_ != nullptr && !closing_) {
+      handler_->OnEof(this);
+    }
+  } else if (res != -ENOBUFS && res != -ECANCELED) {
+    if (lingering_) Close();
+    Fail(res);
+  }
+  // Multishot ended without EOF or error (buffer ring ran dry, or the kernel
+  // chose to stop): re-arm unless we asked it to stop.
+  if (!recv_armed_ && (res > 0 || res == -ENOBUFS || res == -ECANCELED) && !closing_ &&
+      !pause_requested_ && (handler_ != nullptr || lingering_)) {
+    ArmRecv();
+  }
+  dispatching_ = false;
+  MaybeFree();
+}
+
+void Stream::Send(std::string data) {
+  if (closing_ || data.empty()) return;
+  queued_bytes_ += data.size();
+  send_queue_.push_back(std::move(data));
+  FlushSend();
+}
+
+std::deque<std::string> Stream::TakeUnsent() {
+  ICAHT_CHECK(!send_in_flight_);
+  std::deque<std::string> out;
+  out.swap(send_queue_);
+  if (!out.empty() && send_offset_ > 0) out.front().erase(0, send_offset_);
+  send_offset_ = 0;
+  queued_bytes_ = 0;
+  return out;
+}
+
+void Stream::FlushSend() {
+  if (send_in_flight_ || !connected_ || send_queue_.empty() || closing_) return;
+  const std::string& front = send_queue_.front();
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_send(sqe, fd_, front.data() + send_offset_, front.size() - send_offset_,
+                     MSG_NOSIGNAL);
+  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&send_op_));
+  send_in_flight_ = true;
+  ++inflight_;
+}
+
+void Stream::OnSend(int res, uint32_t) {
+  dispatching_ = true;
+  --inflight_;
+  send_in_flight_ = false;
+  if (res < 0) {
+    if (lingering_) Close();
+    Fail(res);
+  } else if (!closing_) {
+    send_offset_ += res;
+    queued_bytes_ -= res;
+    if (send_offset_ == send_queue_.front().size()) {
+      send_queue_.pop_front();
+      send_offset_ = 0;
+    }
+    FlushSend();
+    if (lingering_) {
+      if (send_queue_.empty()) {
+        shutdown(fd_, SHUT_WR);
+        ring_.timers().Arm(&linger_timer_, core::NowNs() + kLingerNs);
+      } else {
+        ring_.timers().Arm(&linger_timer_, core::NowNs() + kFlushStallNs);
+      }
+    } else if (send_queue_.empty() && handler_ != nullptr) {
+      handler_->OnSendDrained(this);
+    }
+  }
+  dispatching_ = false;
+  MaybeFree();
+}
+
+void Stream::Connect(const net::Address& to, uint32_t timeout_ms) {
+  peer_ = to;
+  connected_ = false;
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_connect(sqe, fd_, peer_.sockaddr_ptr(), peer_.length());
+  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&connect_op_));
+  sqe->flags |= IOSQE_IO_LINK;
+  connect_timeout_.tv_sec = timeout_ms / 1000;
+  connect_timeout_.tv_nsec = (timeout_ms % 1000) * 1'000'000L;
+  io_uring_sqe* timeout = ring_.GetSqe();
+  io_uring_prep_link_timeout(timeout, &connect_timeout_, 0);
+  core::Ring::SetIgnored(timeout);
+  ++inflight_;
+}
+
+void Stream::OnConnect(int res, uint32_t) {
+  dispatching_ = true;
+  --inflight_;
+  if (!closing_) {
+    if (res < 0) {
+      // A linked timeout cancels the connect: report it as a timeout.
+      Fail(res == -ECANCELED ? -ETIMEDOUT : res);
+    } else {
+      connected_ = true;
+      FlushSend();
+      if (handler_ != nullptr) handler_->OnConnected(this);
+    }
+  }
+  dispatching_ = false;
+  MaybeFree();
+}
+
+void Stream::Fail(int error) {
+  if (handler_ != nullptr && !closing_) {
+    StreamHandler* handler = handler_;
+    handler->OnError(this, error);
+  }
+}
+
+void Stream::Close() {
+  if (closing_) return;
+  closing_ = true;
+  lingering_ = false;
+  handler_ = nullptr;
+  ring_.timers().Cancel(&linger_timer_);
+  if (inflight_ > 0) {
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
+    core::Ring::SetIgnored(sqe);
+  }
+  MaybeFree();
+}
+
+void Stream::CloseGracefully() {
+  if (closing_ || lingering_) return;
+  handler_ = nullptr;
+  lingering_ = true;
+  if (send_queue_.empty() && !send_in_flight_) {
+    shutdown(fd_, SHUT_WR);
+    ring_.timers().Arm(&linger_timer_, core::NowNs() + kLingerNs);
+  } else {
+    ring_.timers().Arm(&linger_timer_, core::NowNs() + kFlushStallNs);
+  }
+  pause_requested_ = false;
+  if (!recv_armed_) ArmRecv();
+}
+
+void Stream::MaybeFree() {
+  if (!closing_ || inflight_ > 0 || dispatching_) return;
+  close(fd_);
+  delete this;
+}
+
+}  // namespace icaht::proxy

@@ -1,0 +1,119 @@
+#pragma once
+// A TCP socket driven by one shard's ring: multishot recv from the shard's
+// provided-buffer ring, an ordered send queue with one send in flight (a
+// poll-retried send could otherwise reorder bytes), connect with a linked
+// timeout, and a close that waits for every in-flight op before freeing.
+//
+// Owned by the shard thread. A Stream deletes itself after Close() once the
+// kernel holds no op for it, so holders must drop their pointer at Close().
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "core/buf_ring.h"
+#include "core/ring.h"
+#include "core/timer_queue.h"
+#include "net/address.h"
+
+namespace icaht::proxy {
+
+class Stream;
+
+class StreamHandler {
+ public:
+  // Bytes received; `data` is valid only during the call.
+  virtual void OnData(Stream* stream, std::string_view data) = 0;
+  // The peer closed its sending side (recv returned 0).
+  virtual void OnEof(Stream* stream) = 0;
+  // A recv, send or connect failed (negative errno). The stream is unusable.
+  virtual void OnError(Stream* stream, int error) = 0;
+  // Connect finished successfully.
+  virtual void OnConnected(Stream* stream) {}
+  // The send queue became empty.
+  virtual void OnSendDrained(Stream* stream) {}
+
+ protected:
+  ~StreamHandler() = default;
+};
+
+class Stream {
+ public:
+  Stream(core::Ring& ring, core::BufRing& bufs, int fd, StreamHandler* handler);
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  int fd() const { return fd_; }
+  void set_handler(StreamHandler* handler) { handler_ = handler; }
+
+  // Arms multishot recv if not armed. Idempotent.
+  void StartReading();
+  // Stops delivering new data soon (cancels the recv); data already in
+  // completions may still arrive. Used for backpressure.
+  void PauseReading();
+  bool reading() const { return recv_armed_ && !pause_requested_; }
+
+  // Queues bytes; sends them in order. Before the connect completes they wait.
+  void Send(std::string data);
+  size_t queued_bytes() const { return queued_bytes_; }
+  // Moves out what has not been sent (for retrying on another connection after
+  // a failed connect: nothing was sent then).
+  std::deque<std::string> TakeUnsent();
+
+  // Starts a non-blocking connect to `to`; OnConnected or OnError follows.
+  void Connect(const net::Address& to, uint32_t timeout_ms);
+  bool connected() const { return connected_; }
+
+  // Aborts: cancels everything and frees the stream when the kernel is done.
+  // No handler call happens after Close().
+  void Close();
+  // Sends what is queued, half-closes, discards further input until EOF or a
+  // short linger timeout, then closes (so a peer that is still sending does
+  // not get an RST that destroys the response in flight). No handler calls.
+  void CloseGracefully();
+
+ private:
+  class Op : public core::Completion {
+   public:
+    Op(Stream* stream, void (Stream::*fn)(int, uint32_t)) : stream_(stream), fn_(fn) {}
+    void Complete(int res, uint32_t flags) override { (stream_->*fn_)(res, flags); }
+
+   private:
+    Stream* stream_;
+    void (Stream::*fn_)(int, uint32_t);
+  };
+
+  ~Stream() = default;
+  void OnRecv(int res, uint32_t flags);
+  void OnSend(int res, uint32_t flags);
+  void OnConnect(int res, uint32_t flags);
+  void ArmRecv();
+  void FlushSend();
+  void MaybeFree();
+  void Fail(int error);
+
+  core::Ring& ring_;
+  core::BufRing& bufs_;
+  int fd_;
+  StreamHandler* handler_;
+  Op recv_op_{this, &Stream::OnRecv};
+  Op send_op_{this, &Stream::OnSend};
+  Op connect_op_{this, &Stream::OnConnect};
+  core::Timer linger_timer_;
+  net::Address peer_;
+  __kernel_timespec connect_timeout_{};
+  std::deque<std::string> send_queue_;
+  size_t send_offset_ = 0;
+  size_t queued_bytes_ = 0;
+  int inflight_ = 0;
+  bool recv_armed_ = false;
+  bool pause_requested_ = false;
+  bool send_in_flight_ = false;
+  bool connected_ = true;  // accepted sockets are connected; Connect() clears it
+  bool closing_ = false;
+  bool lingering_ = false;
+  bool dispatching_ = false;
+};
+
+}  // namespace icaht::proxy

@@ -1,0 +1,50 @@
+#pragma once
+// Idle keep-alive connections to upstreams, per shard. An idle stream keeps
+// its recv armed: if the upstream closes it (or sends anything unasked) it is
+// dropped from the pool at once, so a request rarely meets a dead connection.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/timer_queue.h"
+#include "proxy/stream.h"
+
+namespace icaht::proxy {
+
+class UpstreamPool : private StreamHandler {
+ public:
+  explicit UpstreamPool(core::Ring& ring);
+  ~UpstreamPool();
+
+  // An idle connection to `address`, or nullptr. The caller becomes its handler.
+  Stream* Take(const net::Address& address);
+  // Parks a healthy, idle, fully-read connection. Closes it if the pool is full.
+  void Put(const net::Address& address, Stream* stream);
+  void CloseAll();
+  size_t idle_count() const { return total_; }
+
+  static constexpr size_t kMaxIdlePerUpstream = 64;
+  static constexpr int64_t kMaxIdleNs = 30'000'000'000;  // below common upstream keep-alive timeouts
+
+ private:
+  struct Idle {
+    Stream* stream;
+    int64_t since_ns;
+    std::string key;
+  };
+  void OnData(Stream* stream, std::string_view data) override;
+  void OnEof(Stream* stream) override;
+  void OnError(Stream* stream, int error) override;
+  void Drop(Stream* stream);
+  void Sweep();
+
+  core::Ring& ring_;
+  absl::flat_hash_map<std::string, std::vector<Idle>> idle_;
+  absl::flat_hash_map<Stream*, std::string> key_of_;
+  size_t total_ = 0;
+  core::Timer sweep_timer_;
+};
+
+}  // namespace icaht::proxy
