@@ -1,1 +1,485 @@
+#include "admin/control.h"
 
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "registry/json_writer.h"
+#include "registry/service_record.h"
+
+namespace icaht::admin {
+namespace {
+
+struct ErrorMapping {
+  int status;
+  const char* code;
+};
+
+ErrorMapping MapStatus(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument: return {400, "invalid_argument"};
+    case absl::StatusCode::kNotFound: return {404, "not_found"};
+    case absl::StatusCode::kAlreadyExists: return {409, "already_exists"};
+    case absl::StatusCode::kAborted: return {409, "aborted"};
+    case absl::StatusCode::kResourceExhausted: return {507, "resource_exhausted"};
+    case absl::StatusCode::kUnavailable: return {503, "unavailable"};
+    case absl::StatusCode::kPermissionDenied: return {403, "permission_denied"};
+    case absl::StatusCode::kUnimplemented: return {501, "unimplemented"};
+    default: return {500, "internal"};
+  }
+}
+
+ControlResponse ErrorResponse(const absl::Status& status) {
+  ErrorMapping m = MapStatus(status);
+  return {m.status, "application/json",
+          registry::JsonErrorBody(m.code, std::string(status.message()))};
+}
+
+ControlResponse ErrorResponse(int http_status, std::string_view code, std::string_view message) {
+  return {http_status, "application/json", registry::JsonErrorBody(code, message)};
+}
+
+ControlResponse JsonResponse(int status, std::string body) {
+  return {status, "application/json", std::move(body)};
+}
+
+// Tells systemd (Type=notify) our state, if it asked (NOTIFY_SOCKET).
+void NotifySystemd(std::string_view state) {
+  const char* path = getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  size_t len = strlen(path);
+  if (len >= sizeof addr.sun_path) return;
+  memcpy(addr.sun_path, path, len);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+         offsetof(sockaddr_un, sun_path) + len);
+  close(fd);
+}
+
+}  // namespace
+
+// Reads SIGTERM/SIGINT from a signalfd through the control ring.
+class Control::SignalRead : public core::Completion {
+ public:
+  SignalRead(Control* control, core::Ring& ring, int fd) : control_(control), ring_(ring), fd_(fd) {}
+  ~SignalRead() { close(fd_); }
+  void Arm() {
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_read(sqe, fd_, &info_, sizeof info_, 0);
+    io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(this));
+  }
+  void Complete(int res, uint32_t) override {
+    if (res == static_cast<int>(sizeof info_)) {
+      ICAHT_LOG(kInfo, "signal ", info_.ssi_signo, ": draining and stopping");
+      control_->BeginShutdown();
+    }
+    Arm();
+  }
+
+ private:
+  Control* control_;
+  core::Ring& ring_;
+  int fd_;
+  signalfd_siginfo info_{};
+};
+
+Control::Control(config::DaemonConfig config)
+    : config_(std::move(config)),
+      registry_(registry::PortAllocator(
+          config_.port_range.lo, config_.port_range.hi,
+          [this](uint16_t port) {
+            net::Address probe = config_.bind_address;
+            probe.set_port(port);
+            return net::TcpPortIsFree(probe);
+          })),
+      ttl_timer_([this] { ExpireTtls(); }) {}
+
+Control::~Control() = default;
+
+absl::Status Control::Start() {
+  // Signals are read through a signalfd; block them before any thread starts
+  // so every thread inherits the mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<core::Ring>> ring = core::Ring::Create(256);
+  if (!ring.ok()) return ring.status();
+  ring_ = std::move(*ring);
+  absl::StatusOr<std::unique_ptr<core::BufRing>> bufs = core::BufRing::Create(*ring_, 0, 64, 16384);
+  if (!bufs.ok()) return bufs.status();
+  bufs_ = std::move(*bufs);
+
+  unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  for (uint32_t i = 0; i < config_.shards; ++i) {
+    absl::StatusOr<std::unique_ptr<proxy::Shard>> shard =
+        proxy::Shard::Start(static_cast<int>(i), static_cast<int>(i % cpus));
+    if (!shard.ok()) return shard.status();
+    shards_.push_back(std::move(*shard));
+  }
+
+  absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
+  if (!admin_fd.ok()) {
+    return absl::Status(admin_fd.status().code(),
+                        absl::StrCat("admin socket: ", admin_fd.status().message()));
+  }
+  uid_t my_uid = geteuid();
+  gid_t my_gid = getegid();
+  admin_ = std::make_unique<ControlHttpServer>(
+      *ring_, *bufs_, std::move(*admin_fd),
+      [this](const ControlRequest& request, Responder* responder) {
+        HandleAdmin(request, responder);
+      },
+      [my_uid, my_gid](int fd) -> std::string {
+        // The socket file is 0660, and the peer is checked too: root, our own
+        // user, or a member of our group (the admin group under systemd).
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return "no peer credentials";
+        if (cred.uid == 0 || cred.uid == my_uid || cred.gid == my_gid) return "";
+        return absl::StrCat("uid ", cred.uid, " may not use the admin socket");
+      });
+  admin_->Start();
+
+  absl::StatusOr<net::Fd> ops_fd = net::ListenTcp(config_.ops_listen, {});
+  if (!ops_fd.ok()) {
+    return absl::Status(ops_fd.status().code(),
+                        absl::StrCat("ops listener: ", ops_fd.status().message()));
+  }
+  ops_ = std::make_unique<ControlHttpServer>(
+      *ring_, *bufs_, std::move(*ops_fd),
+      [this](const ControlRequest& request, Responder* responder) {
+        HandleOps(request, responder);
+      });
+  ops_->Start();
+
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) return absl::InternalError("signalfd failed");
+  signals_ = std::make_unique<SignalRead>(this, *ring_, sfd);
+  signals_->Arm();
+
+  // Static services go through the same path as admin registrations.
+  absl::Status static_status;
+  size_t pending = config_.services.size();
+  for (registry::ServiceRecord& record : config_.services) {
+    std::string name = record.name;
+    Enqueue([this, record = std::move(record), name, &static_status, &pending](
+                std::function<void()> done) mutable {
+      Apply(std::move(record), [&, name, done](absl::StatusOr<registry::ServiceRecord> result) {
+        if (!result.ok() && static_status.ok()) {
+          static_status = absl::Status(result.status().code(),
+                                       absl::StrCat("static service '", name,
+                                                    "': ", result.status().message()));
+        }
+        --pending;
+        done();
+      });
+    });
+  }
+  while (pending > 0) ring_->RunOnce(100'000'000);
+  if (!static_status.ok()) return static_status;
+
+  ready_ = true;
+  NotifySystemd("READY=1\nSTATUS=serving");
+  ICAHT_LOG(kInfo, "serving: ", shards_.size(), " shards, admin socket ", config_.admin_socket,
+            ", ops ", config_.ops_listen.ToString(), ", ", registry_.size(), " static services");
+  return absl::OkStatus();
+}
+
+void Control::Run() {
+  while (!stopped_) ring_->RunOnce(1'000'000'000);
+}
+
+void Control::BeginShutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  ready_ = false;
+  NotifySystemd("STOPPING=1");
+  admin_->Stop();
+  // Queued behind any change in flight, so no shard gets a message after it stopped.
+  Enqueue([this](std::function<void()> done) {
+    Broadcast(
+        [](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::StopShardCommand(shard, std::move(d));
+        },
+        [this, done](absl::Status) {
+          for (auto& shard : shards_) shard->Join();
+          stopped_ = true;
+          done();
+        });
+  });
+}
+
+void Control::Enqueue(std::function<void(std::function<void()> done)> change) {
+  changes_.push_back(std::move(change));
+  if (!change_running_) RunNextChange();
+}
+
+void Control::RunNextChange() {
+  if (changes_.empty()) {
+    change_running_ = false;
+    return;
+  }
+  change_running_ = true;
+  auto change = std::move(changes_.front());
+  changes_.pop_front();
+  change([this] { RunNextChange(); });
+}
+
+void Control::Broadcast(const CommandFactory& make, std::function<void(absl::Status)> done) {
+  struct State {
+    size_t remaining;
+    absl::Status first_error;
+    std::function<void(absl::Status)> done;
+  };
+  auto state = std::make_shared<State>(State{shards_.size(), absl::OkStatus(), std::move(done)});
+  for (auto& shard : shards_) {
+    proxy::ShardCommand* command = make(shard.get(), [state](const absl::Status& status) {
+      if (!status.ok() && state->first_error.ok()) state->first_error = status;
+      if (--state->remaining == 0) state->done(state->first_error);
+    });
+    command->Post(*ring_, shard->ring_fd());
+  }
+}
+
+std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
+    const registry::ServiceRecord& record) const {
+  auto config = std::make_unique<proxy::ServiceConfig>();
+  config->name = record.name;
+  config->port = record.port;
+  config->bind = config_.bind_address;
+  config->bind.set_port(record.port);
+  for (const registry::UpstreamSpec& upstream : record.upstreams) {
+    config->upstreams.push_back({upstream.resolved, upstream.weight});
+  }
+  config->connect_timeout_ms = record.timeouts.connect_ms;
+  config->request_timeout_ms = record.timeouts.request_ms;
+  config->idle_timeout_ms = record.timeouts.idle_ms;
+  config->max_body_bytes = record.max_body_bytes;
+  config->drain_timeout_ms = config_.drain_timeout_ms;
+  return config;
+}
+
+void Control::Apply(registry::ServiceRecord record,
+                    std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
+  if (stopping_) return done(absl::UnavailableError("icaht-sidecar is shutting down"));
+  absl::StatusOr<uint16_t> port = registry_.ReservePort(record);
+  if (!port.ok()) return done(port.status());
+  record.port = *port;
+  auto shared = std::make_shared<registry::ServiceRecord>(std::move(record));
+  Broadcast(
+      [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
+      },
+      [this, shared, done](absl::Status status) {
+        if (status.ok()) {
+          if (shared->ttl_s > 0) {
+            last_heartbeat_ns_[shared->name] = core::NowNs();
+            if (!ttl_timer_.armed()) ring_->timers().Arm(&ttl_timer_, core::NowNs() + 1'000'000'000);
+          }
+          registry_.Commit(*shared);
+          return done(*shared);
+        }
+        // Some shard could not bind: undo on all of them, then report.
+        uint16_t port = shared->port;
+        Broadcast(
+            [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+              return new proxy::RemoveServiceCommand(shard, port, std::move(d));
+            },
+            [this, shared, done, status](absl::Status) {
+              registry_.Abort(shared->name);
+              done(status);
+            });
+      });
+}
+
+void Control::Register(std::string body, Responder* responder) {
+  Enqueue([this, body = std::move(body), responder](std::function<void()> done) {
+    absl::StatusOr<registry::ServiceRecord> record = registry::ParseServiceRecord(body);
+    if (!record.ok()) {
+      responder->Send(ErrorResponse(record.status()));
+      return done();
+    }
+    Apply(std::move(*record), [responder, done](absl::StatusOr<registry::ServiceRecord> result) {
+      if (result.ok()) {
+        responder->Send(JsonResponse(201, registry::ToJson(*result)));
+      } else {
+        responder->Send(ErrorResponse(result.status()));
+      }
+      done();
+    });
+  });
+}
+
+void Control::Replace(std::string name, std::string body, Responder* responder) {
+  Enqueue([this, name = std::move(name), body = std::move(body),
+           responder](std::function<void()> done) {
+    if (stopping_) {
+      responder->Send(ErrorResponse(absl::UnavailableError("icaht-sidecar is shutting down")));
+      return done();
+    }
+    absl::StatusOr<registry::ServiceRecord> record = registry::ParseServiceRecord(body);
+    if (!record.ok()) {
+      responder->Send(ErrorResponse(record.status()));
+      return done();
+    }
+    absl::Status begin = registry_.BeginReplace(name, *record);
+    if (!begin.ok()) {
+      responder->Send(ErrorResponse(begin));
+      return done();
+    }
+    record->port = registry_.Find(name)->port;
+    auto shared = std::make_shared<registry::ServiceRecord>(std::move(*record));
+    Broadcast(
+        [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
+        },
+        [this, shared, responder, done](absl::Status status) {
+          if (status.ok()) {
+            if (shared->ttl_s > 0) last_heartbeat_ns_[shared->name] = core::NowNs();
+            registry_.Commit(*shared);
+            responder->Send(JsonResponse(200, registry::ToJson(*shared)));
+          } else {
+            registry_.Abort(shared->name);
+            responder->Send(ErrorResponse(status));
+          }
+          done();
+        });
+  });
+}
+
+void Control::Deregister(std::string name, Responder* responder) {
+  Enqueue([this, name = std::move(name), responder](std::function<void()> done) {
+    absl::Status begin = registry_.BeginRemove(name);
+    if (!begin.ok()) {
+      if (responder != nullptr) responder->Send(ErrorResponse(begin));
+      return done();
+    }
+    uint16_t port = registry_.Find(name)->port;
+    Broadcast(
+        [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::RemoveServiceCommand(shard, port, std::move(d));
+        },
+        [this, name, responder, done](absl::Status) {
+          // Every shard has closed its listener: the port refuses and is free.
+          registry_.Remove(name);
+          last_heartbeat_ns_.erase(name);
+          if (responder != nullptr) responder->Send({204, "application/json", ""});
+          done();
+        });
+  });
+}
+
+void Control::Heartbeat(const std::string& name, Responder* responder) {
+  const registry::ServiceRecord* record = registry_.Find(name);
+  if (record == nullptr) {
+    return responder->Send(
+        ErrorResponse(404, "not_found", absl::StrCat("service '", name, "' is not registered")));
+  }
+  if (record->ttl_s > 0) last_heartbeat_ns_[name] = core::NowNs();
+  registry::JsonWriter json;
+  json.StartObject().Key("name").String(name).Key("ttl_s").Uint(record->ttl_s).EndObject();
+  responder->Send(JsonResponse(200, std::move(json).Take()));
+}
+
+void Control::ExpireTtls() {
+  int64_t now = core::NowNs();
+  std::vector<std::string> expired;
+  for (const auto& [name, last] : last_heartbeat_ns_) {
+    const registry::ServiceRecord* record = registry_.Find(name);
+    if (record == nullptr || record->ttl_s == 0) continue;
+    if (now - last > int64_t{record->ttl_s} * 1'000'000'000) expired.push_back(name);
+  }
+  for (const std::string& name : expired) {
+    ICAHT_LOG(kInfo, "service '", name, "' missed its heartbeat (ttl): deregistering");
+    last_heartbeat_ns_.erase(name);
+    Deregister(name, nullptr);
+  }
+  if (!last_heartbeat_ns_.empty()) ring_->timers().Arm(&ttl_timer_, now + 1'000'000'000);
+}
+
+void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
+  constexpr std::string_view kPrefix = "/v1/services";
+  const std::string& path = request.path;
+  if (path == kPrefix || path == "/v1/services/") {
+    if (request.method == "GET") {
+      registry::JsonWriter json;
+      json.StartObject().Key("services").StartArray();
+      for (const registry::ServiceRecord* record : registry_.List()) {
+        json.RawValue(registry::ToJson(*record));
+      }
+      json.EndArray().EndObject();
+      return responder->Send(JsonResponse(200, std::move(json).Take()));
+    }
+    if (request.method == "POST") {
+      if (stopping_) {
+        return responder->Send(ErrorResponse(503, "unavailable", "icaht-sidecar is shutting down"));
+      }
+      return Register(request.body, responder);
+    }
+    return responder->Send(ErrorResponse(405, "method_not_allowed",
+                                         absl::StrCat(request.method, " ", path,
+                                                      ": allowed are GET and POST")));
+  }
+  if (absl::StartsWith(path, "/v1/services/")) {
+    std::string_view rest = std::string_view(path).substr(kPrefix.size() + 1);
+    size_t slash = rest.find('/');
+    std::string name(rest.substr(0, slash));
+    if (slash != std::string_view::npos) {
+      if (rest.substr(slash) != "/heartbeat") {
+        return responder->Send(ErrorResponse(404, "not_found", absl::StrCat("no route ", path)));
+      }
+      if (request.method != "PUT" && request.method != "POST") {
+        return responder->Send(
+            ErrorResponse(405, "method_not_allowed", "heartbeat: allowed is PUT"));
+      }
+      return Heartbeat(name, responder);
+    }
+    if (request.method == "GET") {
+      const registry::ServiceRecord* record = registry_.Find(name);
+      if (record == nullptr) {
+        return responder->Send(ErrorResponse(
+            404, "not_found", absl::StrCat("service '", name, "' is not registered")));
+      }
+      return responder->Send(JsonResponse(200, registry::ToJson(*record)));
+    }
+    if (request.method == "PUT") return Replace(name, request.body, responder);
+    if (request.method == "DELETE") return Deregister(name, responder);
+    return responder->Send(ErrorResponse(
+        405, "method_not_allowed",
+        absl::StrCat(request.method, " ", path, ": allowed are GET, PUT and DELETE")));
+  }
+  return responder->Send(ErrorResponse(404, "not_found", absl::StrCat("no route ", path)));
+}
+
+void Control::HandleOps(const ControlRequest& request, Responder* responder) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return responder->Send(ErrorResponse(405, "method_not_allowed", "ops endpoints are GET only"));
+  }
+  if (request.path == "/health") {
+    return responder->Send(JsonResponse(200, "{\"status\":\"ok\"}"));
+  }
+  if (request.path == "/ready") {
+    if (ready_) return responder->Send(JsonResponse(200, "{\"status\":\"ready\"}"));
+    return responder->Send(JsonResponse(503, stopping_ ? "{\"status\":\"stopping\"}"
+                                                       : "{\"status\":\"starting\"}"));
+  }
+  return responder->Send(ErrorResponse(404, "not_found", absl::StrCat("no route ", request.path)));
+}
+
+}  // namespace icaht::admin

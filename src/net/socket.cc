@@ -19,7 +19,7 @@ void Fd::Reset() {
   fd_ = -1;
 }
 
-static absl::Status Errno(std::string_view what, int err) {
+static absl::Status Errno(const std::string& what, int err) {
   std::string message = absl::StrCat(what, ": ", strerror(err));
   if (err == EADDRINUSE) return absl::AlreadyExistsError(message);
   if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);

@@ -18,7 +18,7 @@
 
 namespace icaht::proxy {
 
-class HttpConnection : private StreamHandler {
+class HttpConnection final : private StreamHandler {
  public:
   HttpConnection(ShardProxy* shard, ShardService* service, int fd, std::string client_ip);
 

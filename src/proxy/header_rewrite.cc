@@ -130,12 +130,16 @@ void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";

@@ -22,7 +22,7 @@ class HttpConnection;
 class ShardProxy;
 
 // One service as seen by one shard.
-struct ShardService : public core::Completion {
+struct ShardService final : public core::Completion {
   ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config);
   void Complete(int res, uint32_t flags) override;  // multishot accept
 

@@ -1,0 +1,78 @@
+#pragma once
+// The control thread: owns the authoritative registry, the admin socket, the
+// ops listener, the shards and shutdown. Runs on the thread that calls Run()
+// (the main thread) with its own ring; talks to shards only by MSG_RING.
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "admin/control_http.h"
+#include "config/daemon_config.h"
+#include "core/buf_ring.h"
+#include "core/ring.h"
+#include "proxy/shard.h"
+#include "registry/registry.h"
+
+namespace icaht::admin {
+
+class Control {
+ public:
+  explicit Control(config::DaemonConfig config);
+  ~Control();
+
+  // Sets up the ring, shards, listeners and static services. Fails with a
+  // message for the user (io_uring refused, admin socket taken, ...).
+  absl::Status Start();
+  // Serves until SIGTERM/SIGINT, then drains and returns.
+  void Run();
+
+ private:
+  class SignalRead;
+
+  // Admin API.
+  void HandleAdmin(const ControlRequest& request, Responder* responder);
+  void HandleOps(const ControlRequest& request, Responder* responder);
+  void Register(std::string body, Responder* responder);
+  void Replace(std::string name, std::string body, Responder* responder);
+  void Deregister(std::string name, Responder* responder);
+  void Heartbeat(const std::string& name, Responder* responder);
+
+  // Registry changes run one at a time, in arrival order, so each sees the
+  // result of the previous one and shards apply them in the same order.
+  void Enqueue(std::function<void(std::function<void()> done)> change);
+  void RunNextChange();
+
+  // Sends every shard its own command; `done` gets the first error, if any,
+  // after all shards answered.
+  using CommandFactory = std::function<proxy::ShardCommand*(proxy::Shard*, proxy::ShardCommand::Done)>;
+  void Broadcast(const CommandFactory& make, std::function<void(absl::Status)> done);
+  std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(const registry::ServiceRecord& record) const;
+  // Registers a record through the same path as the admin API.
+  void Apply(registry::ServiceRecord record, std::function<void(absl::StatusOr<registry::ServiceRecord>)> done);
+
+  void BeginShutdown();
+  void ExpireTtls();
+
+  config::DaemonConfig config_;
+  std::unique_ptr<core::Ring> ring_;
+  std::unique_ptr<core::BufRing> bufs_;
+  std::vector<std::unique_ptr<proxy::Shard>> shards_;
+  registry::Registry registry_;
+  std::unique_ptr<ControlHttpServer> admin_;
+  std::unique_ptr<ControlHttpServer> ops_;
+  std::unique_ptr<SignalRead> signals_;
+  std::deque<std::function<void(std::function<void()>)>> changes_;
+  bool change_running_ = false;
+  absl::flat_hash_map<std::string, int64_t> last_heartbeat_ns_;
+  core::Timer ttl_timer_;
+  bool ready_ = false;
+  bool stopping_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace icaht::admin

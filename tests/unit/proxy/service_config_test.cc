@@ -1,0 +1,52 @@
+#include "proxy/service_config.h"
+
+#include <map>
+
+#include "gtest/gtest.h"
+
+namespace icaht::proxy {
+namespace {
+
+std::vector<UpstreamConfig> Upstreams(std::initializer_list<uint32_t> weights) {
+  std::vector<UpstreamConfig> out;
+  uint16_t port = 8000;
+  for (uint32_t w : weights) {
+    UpstreamConfig u;
+    u.address = *net::Address::Parse("127.0.0.1:" + std::to_string(port++));
+    u.weight = w;
+    out.push_back(u);
+  }
+  return out;
+}
+
+TEST(WeightedRoundRobinTest, EqualWeightsAlternate) {
+  auto ups = Upstreams({1, 1, 1});
+  WeightedRoundRobin rr;
+  rr.Reset(ups);
+  std::vector<size_t> picks;
+  for (int i = 0; i < 6; ++i) picks.push_back(rr.Next(ups));
+  EXPECT_EQ(picks, (std::vector<size_t>{0, 1, 2, 0, 1, 2}));
+}
+
+TEST(WeightedRoundRobinTest, WeightsAreHonouredAndSpread) {
+  auto ups = Upstreams({5, 1, 1});
+  WeightedRoundRobin rr;
+  rr.Reset(ups);
+  std::vector<size_t> picks;
+  for (int i = 0; i < 7; ++i) picks.push_back(rr.Next(ups));
+  // nginx's smooth weighted round-robin sequence for 5:1:1.
+  EXPECT_EQ(picks, (std::vector<size_t>{0, 0, 1, 0, 2, 0, 0}));
+}
+
+TEST(WeightedRoundRobinTest, SkipAvoidsTheFailedUpstream) {
+  auto ups = Upstreams({1, 1});
+  WeightedRoundRobin rr;
+  rr.Reset(ups);
+  for (int i = 0; i < 10; ++i) EXPECT_NE(rr.Next(ups, 0), 0u);
+  auto one = Upstreams({1});
+  rr.Reset(one);
+  EXPECT_EQ(rr.Next(one, 0), 0u);  // nothing else to pick
+}
+
+}  // namespace
+}  // namespace icaht::proxy
