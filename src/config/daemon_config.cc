@@ -1,1 +1,547 @@
+#include "config/daemon_config.h"
 
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "registry/json_reader.h"
+#include "registry/service_record_json.h"
+#include "registry/status_macros.h"
+
+#ifndef ICAHT_VERSION
+#define ICAHT_VERSION "unknown"
+#endif
+
+namespace icaht::config {
+namespace {
+
+namespace json = registry::json;
+
+// How an option's value is written in the config file. On the command line
+// every value is text.
+enum class Kind {
+  kString,
+  kInt,
+  kBool,
+  kList,  // a comma-separated string, or an array of strings in the file
+};
+
+// Applies an option's text to the config; on error returns the problem
+// (without the "--flag: " or "file: field 'x': " prefix).
+using Setter = absl::Status (*)(std::string_view text, DaemonConfig& config);
+
+struct Option {
+  std::string_view name;  // the JSON key; the flag is "--" + name with '_' -> '-'
+  Kind kind;
+  std::string_view value_name;  // in --help: "--shards N"
+  std::string_view expected;    // "expected <this>, got '...'"
+  std::string_view help;
+  Setter set;
+  bool not_built = false;  // validated, then refused by LoadDaemonConfig
+};
+
+absl::Status Expected(const Option& option, std::string_view got) {
+  return absl::InvalidArgumentError(absl::StrFormat("expected %s, got '%s'", option.expected, got));
+}
+
+// Decimal digits only (no sign, no spaces, no exponent).
+bool ParseUint(std::string_view text, uint64_t& out) {
+  if (text.empty() || text.front() < '0' || text.front() > '9') return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+const Option& FindOptionOrDie(std::string_view name);
+
+absl::Status SetAdminSocket(std::string_view text, DaemonConfig& config) {
+  // sun_path holds the path and its NUL.
+  if (text.empty() || text.size() >= sizeof(sockaddr_un::sun_path)) {
+    return Expected(FindOptionOrDie("admin_socket"), text);
+  }
+  config.admin_socket = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetOpsListen(std::string_view text, DaemonConfig& config) {
+  absl::StatusOr<net::Address> address = net::Address::ParseListen(text);
+  if (!address.ok()) return address.status();
+  config.ops_listen = *address;
+  return absl::OkStatus();
+}
+
+absl::Status SetShards(std::string_view text, DaemonConfig& config) {
+  uint64_t n = 0;
+  if (!ParseUint(text, n) || n < 1 || n > 256) return Expected(FindOptionOrDie("shards"), text);
+  config.shards = static_cast<uint32_t>(n);
+  return absl::OkStatus();
+}
+
+absl::Status SetPortRange(std::string_view text, DaemonConfig& config) {
+  size_t dash = text.find('-');
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  if (dash == std::string_view::npos || !ParseUint(text.substr(0, dash), lo) ||
+      !ParseUint(text.substr(dash + 1), hi) || lo < 1 || lo > hi || hi > 65535) {
+    return Expected(FindOptionOrDie("port_range"), text);
+  }
+  config.port_range = PortRange{static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
+  return absl::OkStatus();
+}
+
+absl::Status SetStateDir(std::string_view text, DaemonConfig& config) {
+  if (text.empty()) return Expected(FindOptionOrDie("state_dir"), text);
+  config.state_dir = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetBindAddress(std::string_view text, DaemonConfig& config) {
+  absl::StatusOr<net::Address> address = net::Address::FromIp(text, 0);
+  if (!address.ok()) return address.status();
+  config.bind_address = *address;
+  return absl::OkStatus();
+}
+
+absl::Status SetAdvertiseAddress(std::string_view text, DaemonConfig& config) {
+  // A DNS name or an IP literal (IPv6 with or without brackets); no port, since
+  // every service has its own.
+  bool ok = !text.empty() && text.size() <= 253;
+  for (char c : text) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '-' || c == ':' || c == '[' || c == ']');
+  }
+  if (!ok) return Expected(FindOptionOrDie("advertise_address"), text);
+  config.advertise_address = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetEgressListen(std::string_view text, DaemonConfig& config) {
+  absl::StatusOr<net::Address> address = net::Address::ParseListen(text);
+  if (!address.ok()) return address.status();
+  config.egress_listen = *address;
+  return absl::OkStatus();
+}
+
+absl::Status SetTraefikFile(std::string_view text, DaemonConfig& config) {
+  if (text.empty()) return Expected(FindOptionOrDie("traefik_file"), text);
+  config.traefik_file = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetEtcdEndpoints(std::string_view text, DaemonConfig& config) {
+  std::vector<std::string> endpoints;
+  for (absl::string_view piece : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
+    std::string url(piece);
+    std::string_view rest = url;
+    if (rest.substr(0, 7) == "http://") {
+      rest.remove_prefix(7);
+    } else if (rest.substr(0, 8) == "https://") {
+      rest.remove_prefix(8);
+    } else {
+      return Expected(FindOptionOrDie("etcd_endpoints"), text);
+    }
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (rest.empty() || rest.find_first_of("/ ?#@") != std::string_view::npos) {
+      return Expected(FindOptionOrDie("etcd_endpoints"), text);
+    }
+    endpoints.push_back(std::move(url));
+  }
+  config.etcd_endpoints = std::move(endpoints);
+  return absl::OkStatus();
+}
+
+absl::Status SetAccessLog(std::string_view text, DaemonConfig& config) {
+  if (text.empty()) return Expected(FindOptionOrDie("access_log"), text);
+  config.access_log_path.clear();
+  if (text == "off") {
+    config.access_log = AccessLogMode::kOff;
+  } else if (text == "stdout") {
+    config.access_log = AccessLogMode::kStdout;
+  } else {
+    config.access_log = AccessLogMode::kFile;
+    config.access_log_path = std::string(text);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetLogLevel(std::string_view text, DaemonConfig& config) {
+  for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+    if (text == LogLevelName(level)) {
+      config.log_level = level;
+      return absl::OkStatus();
+    }
+  }
+  return Expected(FindOptionOrDie("log_level"), text);
+}
+
+absl::Status SetCheckConfig(std::string_view text, DaemonConfig& config) {
+  if (text != "true" && text != "false") return Expected(FindOptionOrDie("check_config"), text);
+  config.check_config = text == "true";
+  return absl::OkStatus();
+}
+
+absl::Status SetDrainTimeout(std::string_view text, DaemonConfig& config) {
+  uint64_t ms = 0;
+  if (!ParseUint(text, ms) || ms > 3'600'000) {
+    return Expected(FindOptionOrDie("drain_timeout_ms"), text);
+  }
+  config.drain_timeout_ms = static_cast<uint32_t>(ms);
+  return absl::OkStatus();
+}
+
+// Every daemon setting, in --help order. The config file accepts the same
+// names as keys, plus "services" (handled apart).
+constexpr std::array<Option, 14> kOptions = {{
+    {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
+     "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
+     SetAdminSocket},
+    {"ops_listen", Kind::kString, "HOST:PORT", "HOST:PORT",
+     "ops listener: /metrics /health /ready /traefik (default 127.0.0.1:9901)", SetOpsListen},
+    {"shards", Kind::kInt, "N", "an integer 1..256",
+     "proxy threads, one per CPU (default: online CPUs)", SetShards},
+    {"port_range", Kind::kString, "A-B", "\"A-B\" with 1 <= A <= B <= 65535",
+     "ports allocated to services (default 7001-7999)", SetPortRange},
+    {"state_dir", Kind::kString, "DIR", "a directory path",
+     "persisted registrations (default $XDG_RUNTIME_DIR/icaht, or ./run)", SetStateDir},
+    {"bind_address", Kind::kString, "ADDR", "an IP address",
+     "address service ports listen on (default 127.0.0.1)", SetBindAddress},
+    {"advertise_address", Kind::kString, "ADDR", "a host name or IP address",
+     "address published to Traefik and etcd (not in this build)", SetAdvertiseAddress, true},
+    {"egress_listen", Kind::kString, "HOST:PORT", "HOST:PORT",
+     "egress proxy listener (not in this build)", SetEgressListen, true},
+    {"traefik_file", Kind::kString, "PATH", "a file path",
+     "Traefik file-provider output (not in this build)", SetTraefikFile, true},
+    {"etcd_endpoints", Kind::kList, "URLS", "comma-separated http(s)://HOST:PORT URLs",
+     "etcd v3 JSON gateway endpoints (not in this build)", SetEtcdEndpoints, true},
+    {"access_log", Kind::kString, "PATH|stdout|off", "a file path, \"stdout\" or \"off\"",
+     "JSON-lines access log (default off)", SetAccessLog},
+    {"log_level", Kind::kString, "LEVEL", "one of debug, info, warn, error",
+     "daemon log level (default info)", SetLogLevel},
+    {"check_config", Kind::kBool, "", "true or false",
+     "validate the configuration, print the result and exit", SetCheckConfig},
+    {"drain_timeout_ms", Kind::kInt, "MS", "an integer 0..3600000",
+     "grace for draining connections on deregistration and SIGTERM (default 5000)",
+     SetDrainTimeout},
+}};
+
+std::string FlagName(std::string_view name) {
+  std::string flag = absl::StrFormat("--%s", name);
+  for (char& c : flag) {
+    if (c == '_') c = '-';
+  }
+  return flag;
+}
+
+const Option* FindOption(std::string_view name) {
+  for (const Option& option : kOptions) {
+    if (option.name == name) return &option;
+  }
+  return nullptr;
+}
+
+const Option& FindOptionOrDie(std::string_view name) {
+  const Option* option = FindOption(name);
+  if (option == nullptr) std::abort();  // a typo in this file
+  return *option;
+}
+
+const Option* FindFlag(std::string_view flag) {
+  for (const Option& option : kOptions) {
+    if (FlagName(option.name) == flag) return &option;
+  }
+  return nullptr;
+}
+
+// Prefixes a status's message with its source ("--shards" or "config.json").
+absl::Status WithSource(std::string_view source, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrFormat("%s: %s", source, status.message()));
+}
+
+std::string_view TrimSpace(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n' ||
+                           text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Reads the value of `option` from the file and applies it.
+absl::Status ApplyJsonOption(const Option& option, json::Value& value, DaemonConfig& config) {
+  std::string_view key = option.name;
+  ICAHT_ASSIGN_OR_RETURN(auto type, json::TypeOf(value));
+  using simdjson::ondemand::json_type;
+  auto wrong_type = [&] {
+    return json::FieldError(
+        key, absl::StrFormat("expected %s, got %s", option.expected, json::TypeName(type)));
+  };
+  std::string text;
+  switch (option.kind) {
+    case Kind::kString: {
+      if (type != json_type::string) return wrong_type();
+      ICAHT_ASSIGN_OR_RETURN(text, json::ReadString(value, key));
+      break;
+    }
+    case Kind::kInt:
+    case Kind::kBool: {
+      if (type != (option.kind == Kind::kInt ? json_type::number : json_type::boolean)) {
+        return wrong_type();
+      }
+      // The token as written, so that errors quote it ("got '1.5'").
+      text = std::string(TrimSpace(value.raw_json_token()));
+      break;
+    }
+    case Kind::kList: {
+      if (type == json_type::string) {
+        ICAHT_ASSIGN_OR_RETURN(text, json::ReadString(value, key));
+      } else if (type == json_type::array) {
+        std::vector<std::string> items;
+        ICAHT_RETURN_IF_ERROR(json::ForEachElement(
+            value, key, [&](size_t index, json::Value& element) -> absl::Status {
+              ICAHT_ASSIGN_OR_RETURN(std::string item,
+                                     json::ReadString(element, json::IndexPath(key, index)));
+              items.push_back(std::move(item));
+              return absl::OkStatus();
+            }));
+        text = absl::StrJoin(items, ",");
+      } else {
+        return wrong_type();
+      }
+      break;
+    }
+  }
+  absl::Status status = option.set(text, config);
+  if (!status.ok()) return json::FieldError(key, std::string(status.message()));
+  return absl::OkStatus();
+}
+
+// Parses "services" and checks that names and explicit ports are unique.
+absl::Status ApplyServices(json::Value& value, DaemonConfig& config) {
+  config.services.clear();
+  return json::ForEachElement(
+      value, "services", [&](size_t index, json::Value& element) -> absl::Status {
+        std::string path = json::IndexPath("services", index);
+        ICAHT_ASSIGN_OR_RETURN(registry::ServiceRecord record,
+                               registry::ParseServiceRecordValue(element, path + "."));
+        for (size_t i = 0; i < config.services.size(); ++i) {
+          const registry::ServiceRecord& other = config.services[i];
+          if (other.name == record.name) {
+            return json::FieldError(
+                path + ".name",
+                absl::StrFormat("service '%s' is already defined by services[%d]", record.name, i));
+          }
+          if (record.port != 0 && other.port == record.port) {
+            return json::FieldError(
+                path + ".port", absl::StrFormat("port %d is already used by services[%d] ('%s')",
+                                                record.port, i, other.name));
+          }
+        }
+        config.services.push_back(std::move(record));
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  constexpr size_t kMaxConfigBytes = 16 << 20;
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return absl::ErrnoToStatus(errno, absl::StrFormat("%s: cannot open", path));
+  std::string text;
+  char buf[1 << 14];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) {
+    text.append(buf, n);
+    if (text.size() > kMaxConfigBytes) {
+      std::fclose(file);
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: larger than %d bytes", path, kMaxConfigBytes));
+    }
+  }
+  int read_errno = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (read_errno != 0) {
+    return absl::ErrnoToStatus(read_errno, absl::StrFormat("%s: cannot read", path));
+  }
+  return text;
+}
+
+uint32_t DefaultShards() {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1) return 1;
+  return cpus > 256 ? 256 : static_cast<uint32_t>(cpus);
+}
+
+DaemonConfig Defaults() {
+  DaemonConfig config;
+  config.ops_listen = *net::Address::Parse("127.0.0.1:9901");
+  config.bind_address = *net::Address::FromIp("127.0.0.1", 0);
+  config.shards = DefaultShards();
+  return config;
+}
+
+// Fills the paths that default from the environment.
+void FillEnvironmentDefaults(DaemonConfig& config) {
+  const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+  std::string base = (runtime_dir != nullptr && runtime_dir[0] != '\0')
+                         ? absl::StrFormat("%s/icaht", runtime_dir)
+                         : std::string("./run");
+  if (config.admin_socket.empty()) config.admin_socket = base + "/admin.sock";
+  if (config.state_dir.empty()) config.state_dir = base;
+}
+
+bool IsSet(const Option& option, const DaemonConfig& config) {
+  if (option.name == "advertise_address") return !config.advertise_address.empty();
+  if (option.name == "egress_listen") return config.egress_listen.has_value();
+  if (option.name == "traefik_file") return !config.traefik_file.empty();
+  if (option.name == "etcd_endpoints") return !config.etcd_endpoints.empty();
+  return false;
+}
+
+struct FlagSetting {
+  const Option* option;
+  std::string value;
+};
+
+}  // namespace
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+absl::StatusOr<DaemonConfig> ParseConfigFile(std::string_view json_text, std::string_view file_name,
+                                             DaemonConfig base) {
+  DaemonConfig config = std::move(base);
+  absl::Status status =
+      json::ParseObjectDocument(json_text, [&](json::Value& root) -> absl::Status {
+        return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
+          if (key == "services") return ApplyServices(value, config);
+          const Option* option = FindOption(key);
+          if (option == nullptr) return json::UnknownFieldError(key);
+          return ApplyJsonOption(*option, value, config);
+        });
+      });
+  if (!status.ok()) return WithSource(file_name, status);
+  return config;
+}
+
+absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::vector<std::string>& args) {
+  DaemonConfig config = Defaults();
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      config.show_help = true;
+      return config;
+    }
+  }
+  for (const std::string& arg : args) {
+    if (arg == "--version") {
+      config.show_version = true;
+      return config;
+    }
+  }
+
+  // Collect the flags first: the file (--config) is applied before them,
+  // wherever it appears.
+  std::vector<FlagSetting> flags;
+  std::string config_file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg.substr(0, 2) != "--" || arg.size() == 2) {
+      return absl::InvalidArgumentError(absl::StrFormat("unexpected argument '%s'", arg));
+    }
+    size_t equals = arg.find('=');
+    std::string_view flag = arg.substr(0, equals);
+    std::optional<std::string> value;
+    if (equals != std::string_view::npos) value = std::string(arg.substr(equals + 1));
+    const Option* option = FindFlag(flag);
+    if (option == nullptr && flag != "--config") {
+      return absl::InvalidArgumentError(absl::StrFormat("unknown flag %s", flag));
+    }
+    if (!value) {
+      if (option != nullptr && option->kind == Kind::kBool) {
+        value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return absl::InvalidArgumentError(absl::StrFormat("%s: missing value", flag));
+      }
+    }
+    if (option == nullptr) {
+      if (value->empty()) return absl::InvalidArgumentError("--config: expected a file path");
+      config_file = *value;
+    } else {
+      flags.push_back({option, *value});
+    }
+  }
+
+  if (!config_file.empty()) {
+    ICAHT_ASSIGN_OR_RETURN(std::string text, ReadFile(config_file));
+    ICAHT_ASSIGN_OR_RETURN(config, ParseConfigFile(text, config_file, std::move(config)));
+    config.config_file = config_file;
+  }
+  for (const FlagSetting& setting : flags) {
+    absl::Status status = setting.option->set(setting.value, config);
+    if (!status.ok()) return WithSource(FlagName(setting.option->name), status);
+  }
+  FillEnvironmentDefaults(config);
+
+  for (const Option& option : kOptions) {
+    if (!option.not_built || !IsSet(option, config)) continue;
+    bool from_flag = false;
+    for (const FlagSetting& setting : flags) from_flag |= setting.option == &option;
+    std::string source = from_flag ? FlagName(option.name)
+                                   : absl::StrFormat("%s: field '%s'", config_file, option.name);
+    return absl::UnimplementedError(absl::StrFormat("%s: not supported yet in this build", source));
+  }
+  return config;
+}
+
+absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return LoadDaemonConfig(args);
+}
+
+std::string UsageText() {
+  std::string text =
+      "Usage: icaht-sidecar [--config FILE] [flags]\n"
+      "\n"
+      "Gives every registered service its own enriched HTTP proxy port.\n"
+      "Flags take \"--flag VALUE\" or \"--flag=VALUE\"; they override the config file.\n"
+      "\n";
+  auto line = [&](std::string_view flag, std::string_view help) {
+    absl::StrAppendFormat(&text, "  %-36s %s\n", flag, help);
+  };
+  line("--config FILE", "JSON object: the flags below in snake_case, plus \"services\"");
+  for (const Option& option : kOptions) {
+    std::string flag = FlagName(option.name);
+    if (!option.value_name.empty()) flag = absl::StrFormat("%s %s", flag, option.value_name);
+    line(flag, option.help);
+  }
+  line("--help, -h", "print this text and exit");
+  line("--version", "print the version and exit");
+  text +=
+      "\n"
+      "Config file example:\n"
+      "  {\"shards\": 2, \"port_range\": \"7001-7999\", \"log_level\": \"info\",\n"
+      "   \"services\": [{\"name\": \"orders\", \"upstreams\": [\"127.0.0.1:8080\"]}]}\n";
+  return text;
+}
+
+std::string VersionText() { return absl::StrFormat("icaht-sidecar %s", ICAHT_VERSION); }
+
+}  // namespace icaht::config

@@ -19,7 +19,11 @@ class Address {
   // Parses "1.2.3.4:80", "[::1]:80" or "localhost:80" (-> 127.0.0.1). Host
   // names other than localhost are refused: the data path never resolves.
   static absl::StatusOr<Address> Parse(std::string_view host_port);
-  // Parses an IP literal without port ("127.0.0.1", "::1") and sets `port`.
+  // Like Parse, but also accepts port 0 ("let the kernel pick"), for listen
+  // addresses in tests that must not depend on a fixed port.
+  static absl::StatusOr<Address> ParseListen(std::string_view host_port);
+  // Parses an IP literal without port ("127.0.0.1", "::1", "[::1]", or
+  // "localhost" -> 127.0.0.1) and sets `port`.
   static absl::StatusOr<Address> FromIp(std::string_view ip, uint16_t port);
   static Address FromSockaddr(const sockaddr* sa, socklen_t len);
 

@@ -1,1 +1,126 @@
+#include "registry/registry.h"
 
+#include <cassert>
+
+#include "absl/strings/str_format.h"
+#include "registry/status_macros.h"
+
+namespace icaht::registry {
+
+absl::Status Registry::CheckNotInFlight(std::string_view name) const {
+  if (in_flight_.contains(name)) {
+    return absl::AbortedError(
+        absl::StrFormat("service '%s' has a change in progress; retry when it is done", name));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Registry::CheckAdd(const ServiceRecord& record) const {
+  if (records_.contains(record.name)) {
+    return absl::AlreadyExistsError(
+        absl::StrFormat("service '%s' is already registered", record.name));
+  }
+  if (in_flight_.contains(record.name)) {
+    return absl::AlreadyExistsError(
+        absl::StrFormat("service '%s' is already being registered", record.name));
+  }
+  if (record.port != 0) {
+    if (std::optional<std::string> holder = ports_.Holder(record.port)) {
+      return absl::AlreadyExistsError(
+          absl::StrFormat("port %d is already used by service '%s'", record.port, *holder));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint16_t> Registry::ReservePort(const ServiceRecord& record) {
+  ICAHT_RETURN_IF_ERROR(CheckAdd(record));
+  ICAHT_ASSIGN_OR_RETURN(uint16_t port, ports_.Allocate(record.port, record.name));
+  in_flight_.emplace(record.name, PendingChange{Change::kAdd, port});
+  return port;
+}
+
+absl::Status Registry::CheckReplace(std::string_view name, const ServiceRecord& record) const {
+  auto it = records_.find(name);
+  if (it == records_.end()) {
+    return absl::NotFoundError(absl::StrFormat("service '%s' is not registered", name));
+  }
+  if (record.name != name) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "field 'name': '%s' does not match the service '%s' named in the path", record.name, name));
+  }
+  if (record.port != 0 && record.port != it->second.port) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "field 'port': service '%s' keeps its port %d on replace; omit the port or send %d", name,
+        it->second.port, it->second.port));
+  }
+  return CheckNotInFlight(name);
+}
+
+absl::Status Registry::BeginReplace(std::string_view name, const ServiceRecord& record) {
+  ICAHT_RETURN_IF_ERROR(CheckReplace(name, record));
+  in_flight_.emplace(std::string(name), PendingChange{Change::kReplace});
+  return absl::OkStatus();
+}
+
+absl::Status Registry::BeginRemove(std::string_view name) {
+  if (!records_.contains(name)) {
+    return absl::NotFoundError(absl::StrFormat("service '%s' is not registered", name));
+  }
+  ICAHT_RETURN_IF_ERROR(CheckNotInFlight(name));
+  in_flight_.emplace(std::string(name), PendingChange{Change::kRemove});
+  return absl::OkStatus();
+}
+
+void Registry::Commit(ServiceRecord record) {
+  auto flight = in_flight_.find(record.name);
+  auto existing = records_.find(record.name);
+  if (existing != records_.end()) {
+    // Replace: the port never changes while a service is registered.
+    assert(flight == in_flight_.end() || flight->second.change == Change::kReplace);
+    record.port = existing->second.port;
+    existing->second = std::move(record);
+  } else {
+    assert(flight != in_flight_.end() && flight->second.change == Change::kAdd &&
+           "Registry::Commit of a new service without ReservePort");
+    assert(record.port == 0 || record.port == flight->second.reserved_port);
+    record.port = flight->second.reserved_port;
+    std::string name = record.name;
+    records_.emplace(std::move(name), std::move(record));
+  }
+  if (flight != in_flight_.end()) in_flight_.erase(flight);
+}
+
+std::optional<ServiceRecord> Registry::Remove(std::string_view name) {
+  std::optional<ServiceRecord> removed;
+  if (auto it = records_.find(name); it != records_.end()) {
+    removed = std::move(it->second);
+    records_.erase(it);
+    ports_.Release(removed->port);
+  }
+  // A pending register of the same name cannot coexist with a committed
+  // record, so this releases at most one port.
+  Abort(name);
+  return removed;
+}
+
+void Registry::Abort(std::string_view name) {
+  auto flight = in_flight_.find(name);
+  if (flight == in_flight_.end()) return;
+  if (flight->second.change == Change::kAdd) ports_.Release(flight->second.reserved_port);
+  in_flight_.erase(flight);
+}
+
+const ServiceRecord* Registry::Find(std::string_view name) const {
+  auto it = records_.find(name);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+std::vector<const ServiceRecord*> Registry::List() const {
+  std::vector<const ServiceRecord*> list;
+  list.reserve(records_.size());
+  for (const auto& [name, record] : records_) list.push_back(&record);
+  return list;
+}
+
+}  // namespace icaht::registry

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "net/address.h"
+#include "registry/json_writer.h"
 
 namespace icaht::registry {
 
@@ -16,34 +17,60 @@ struct UpstreamSpec {
   std::string address;  // as the user wrote it ("127.0.0.1:8080")
   net::Address resolved;
   uint32_t weight = 1;  // 1..1000
+
+  friend bool operator==(const UpstreamSpec&, const UpstreamSpec&) = default;
 };
 
 struct TimeoutSpec {
-  uint32_t connect_ms = 1000;
-  uint32_t request_ms = 15000;  // upstream response (and header read) deadline
-  uint32_t idle_ms = 60000;     // keep-alive idle
+  uint32_t connect_ms = 1000;   // 1..600000
+  uint32_t request_ms = 15000;  // 1..3600000; upstream response (and header read) deadline
+  uint32_t idle_ms = 60000;     // 1..86400000; keep-alive idle
+
+  friend bool operator==(const TimeoutSpec&, const TimeoutSpec&) = default;
 };
 
 struct ServiceRecord {
-  std::string name;  // [a-z0-9]([a-z0-9-_.]{0,62}) -- see ValidateName
-  std::string version;
-  std::vector<UpstreamSpec> upstreams;  // at least one
+  std::string name;                     // see IsValidServiceName
+  std::string version;                  // free text, <= 64 bytes
+  std::vector<UpstreamSpec> upstreams;  // 1..64 entries
   uint16_t port = 0;                    // 0 = allocate from the port range
-  std::string route_rule;               // "" = PathPrefix(`/<name>`)
-  uint32_t ttl_s = 0;                   // 0 = no TTL
+  std::string route_rule;  // "" = PathPrefix(`/<name>`); ParseServiceRecord fills it in
+  uint32_t ttl_s = 0;      // 0..86400; 0 = no TTL
   TimeoutSpec timeouts;
-  std::string load_balancer = "round_robin";
-  uint64_t max_body_bytes = 0;  // 0 = unlimited (-> 413 when exceeded)
+  std::string load_balancer = "round_robin";  // only round_robin in this build
+  uint64_t max_body_bytes = 0;                // 0 = unlimited (-> 413 when exceeded)
+
+  friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };
 
-// Parses and validates a record from JSON text. Errors are
-// InvalidArgument("field 'upstreams[1].weight': must be 1..1000") style: they
-// always name the field. Unknown fields are refused; design fields that this
-// build does not implement yet are refused with "not supported yet".
+// 1..63 characters of [a-z0-9._-], the first one a letter or a digit: safe in
+// a URL path, a metric label, a file name and a Traefik router name.
+bool IsValidServiceName(std::string_view name);
+
+// "PathPrefix(`/<name>`)": the route a record gets when it names none.
+std::string DefaultRouteRule(std::string_view name);
+// record.route_rule, or the default when it is empty.
+std::string EffectiveRouteRule(const ServiceRecord& record);
+
+// Parses and validates a record from JSON text (one object, nothing after
+// it). Errors are InvalidArgument and always name the field:
+//   "field 'upstreams[1].weight': must be an integer 1..1000"
+//   "field 'name': required"      "unknown field 'foo'"
+//   "field 'cors': not supported yet"   "invalid JSON at byte 12 (line 1, column 13): ..."
+// Design fields this build does not implement are refused with "not supported
+// yet" rather than ignored, so that nobody believes e.g. auth is enforced.
+// On success route_rule is never empty (the default is filled in), so
+// ParseServiceRecord(ToJson(r)) == r for every parsed r.
 absl::StatusOr<ServiceRecord> ParseServiceRecord(std::string_view json);
 
 // Serializes to the canonical JSON form (the one GET returns), with every
-// defaulted field spelled out.
+// defaulted field spelled out, in this order:
+// {"name":"orders","version":"","upstreams":[{"address":"127.0.0.1:8080","weight":1}],
+//  "port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,
+//  "timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},
+//  "load_balancer":"round_robin","max_body_bytes":0}
 std::string ToJson(const ServiceRecord& record);
+// The same, written as the next value of `writer` (e.g. inside a list).
+void WriteJson(JsonWriter& writer, const ServiceRecord& record);
 
 }  // namespace icaht::registry

@@ -1,0 +1,125 @@
+#include "registry/port_allocator.h"
+
+#include <set>
+
+#include "gtest/gtest.h"
+
+namespace icaht::registry {
+namespace {
+
+// A host where the ports in `busy` are used by other processes; counts probes.
+struct FakeHost {
+  std::set<uint16_t> busy;
+  int probes = 0;
+
+  PortAllocator::Probe probe() {
+    return [this](uint16_t port) {
+      ++probes;
+      return !busy.contains(port);
+    };
+  }
+};
+
+TEST(PortAllocatorTest, AllocatesLowestFreePortInRange) {
+  FakeHost host;
+  PortAllocator ports(7001, 7999, host.probe());
+  EXPECT_EQ(*ports.Allocate(0, "a"), 7001);
+  EXPECT_EQ(*ports.Allocate(0, "b"), 7002);
+  EXPECT_EQ(*ports.Allocate(0, "c"), 7003);
+  EXPECT_EQ(ports.Holder(7002), "b");
+  EXPECT_EQ(ports.held_count(), 3u);
+  EXPECT_EQ(ports.lo(), 7001);
+  EXPECT_EQ(ports.hi(), 7999);
+}
+
+TEST(PortAllocatorTest, SkipsPortsTheProbeRejects) {
+  FakeHost host;
+  host.busy = {7001, 7002, 7004};
+  PortAllocator ports(7001, 7010, host.probe());
+  EXPECT_EQ(*ports.Allocate(0, "a"), 7003);
+  EXPECT_EQ(*ports.Allocate(0, "b"), 7005);
+  EXPECT_FALSE(ports.IsHeld(7001));
+  EXPECT_FALSE(ports.IsHeld(7004));
+}
+
+TEST(PortAllocatorTest, DoesNotProbePortsItHolds) {
+  FakeHost host;
+  PortAllocator ports(7001, 7010, host.probe());
+  ASSERT_TRUE(ports.Allocate(0, "a").ok());
+  ASSERT_TRUE(ports.Allocate(0, "b").ok());
+  host.probes = 0;
+  EXPECT_EQ(*ports.Allocate(0, "c"), 7003);
+  EXPECT_EQ(host.probes, 1);
+}
+
+TEST(PortAllocatorTest, ExplicitPortMayBeOutsideTheRange) {
+  FakeHost host;
+  PortAllocator ports(7001, 7010, host.probe());
+  EXPECT_EQ(*ports.Allocate(8080, "a"), 8080);
+  EXPECT_EQ(*ports.Allocate(7005, "b"), 7005);
+  EXPECT_EQ(ports.Holder(8080), "a");
+  // Automatic allocation skips the explicit port inside the range.
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(ports.Allocate(0, "x" + std::to_string(i)).ok());
+  EXPECT_EQ(*ports.Allocate(0, "y"), 7006);
+}
+
+TEST(PortAllocatorTest, ExplicitPortHeldByAService) {
+  FakeHost host;
+  PortAllocator ports(7001, 7010, host.probe());
+  ASSERT_TRUE(ports.Allocate(7005, "x").ok());
+  absl::StatusOr<uint16_t> again = ports.Allocate(7005, "y");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(again.status().message(), "port 7005 is already used by service 'x'");
+  EXPECT_EQ(ports.Holder(7005), "x");
+  EXPECT_EQ(ports.held_count(), 1u);
+}
+
+TEST(PortAllocatorTest, ExplicitPortUsedByAnotherProcess) {
+  FakeHost host;
+  host.busy = {9000};
+  PortAllocator ports(7001, 7010, host.probe());
+  absl::StatusOr<uint16_t> port = ports.Allocate(9000, "a");
+  ASSERT_FALSE(port.ok());
+  EXPECT_EQ(port.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(port.status().message(), "port 9000 is in use by another process");
+  EXPECT_EQ(ports.held_count(), 0u);
+}
+
+TEST(PortAllocatorTest, Exhaustion) {
+  FakeHost host;
+  host.busy = {7003};
+  PortAllocator ports(7001, 7003, host.probe());
+  ASSERT_TRUE(ports.Allocate(0, "a").ok());
+  ASSERT_TRUE(ports.Allocate(0, "b").ok());
+  absl::StatusOr<uint16_t> none = ports.Allocate(0, "c");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(none.status().message(), "no free port in 7001-7003");
+  EXPECT_EQ(ports.held_count(), 2u);
+}
+
+TEST(PortAllocatorTest, ReleaseMakesThePortReusable) {
+  FakeHost host;
+  PortAllocator ports(7001, 7002, host.probe());
+  ASSERT_EQ(*ports.Allocate(0, "a"), 7001);
+  ASSERT_EQ(*ports.Allocate(0, "b"), 7002);
+  ports.Release(7001);
+  EXPECT_FALSE(ports.IsHeld(7001));
+  EXPECT_EQ(ports.Holder(7001), std::nullopt);
+  EXPECT_EQ(*ports.Allocate(0, "c"), 7001);
+  EXPECT_EQ(ports.Holder(7001), "c");
+  ports.Release(7001);
+  EXPECT_EQ(*ports.Allocate(7001, "d"), 7001);
+  ports.Release(4242);  // not held: no-op
+  EXPECT_EQ(ports.held_count(), 2u);
+}
+
+TEST(PortAllocatorTest, FullPortSpaceAndNoProbe) {
+  PortAllocator ports(65535, 65535, nullptr);  // no probe: every port counts as free
+  EXPECT_EQ(*ports.Allocate(0, "a"), 65535);
+  EXPECT_EQ(ports.Allocate(0, "b").status().message(), "no free port in 65535-65535");
+}
+
+}  // namespace
+}  // namespace icaht::registry

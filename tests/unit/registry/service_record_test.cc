@@ -1,0 +1,335 @@
+#include "registry/service_record.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "registry/json_reader.h"
+#include "registry/service_record_json.h"
+
+namespace icaht::registry {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// The error message of parsing `json`, which must fail with InvalidArgument.
+std::string ErrorOf(std::string_view json) {
+  absl::StatusOr<ServiceRecord> result = ParseServiceRecord(json);
+  EXPECT_FALSE(result.ok()) << json;
+  if (result.ok()) return "";
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
+  return std::string(result.status().message());
+}
+
+// A valid record with `extra` spliced in as more fields (", ..." form).
+std::string With(std::string_view extra) {
+  return std::string(R"({"name":"orders","upstreams":["127.0.0.1:8080"])") + std::string(extra) +
+         "}";
+}
+
+TEST(ServiceRecordTest, MinimalRecordGetsDefaults) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(""));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->name, "orders");
+  EXPECT_EQ(r->version, "");
+  ASSERT_EQ(r->upstreams.size(), 1u);
+  EXPECT_EQ(r->upstreams[0].address, "127.0.0.1:8080");
+  EXPECT_EQ(r->upstreams[0].resolved.ToString(), "127.0.0.1:8080");
+  EXPECT_EQ(r->upstreams[0].weight, 1u);
+  EXPECT_EQ(r->port, 0);
+  EXPECT_EQ(r->route_rule, "PathPrefix(`/orders`)");
+  EXPECT_EQ(r->ttl_s, 0u);
+  EXPECT_EQ(r->timeouts, TimeoutSpec{});
+  EXPECT_EQ(r->load_balancer, "round_robin");
+  EXPECT_EQ(r->max_body_bytes, 0u);
+}
+
+TEST(ServiceRecordTest, FullRecord) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(R"json({
+    "name": "orders", "version": "1.4.2",
+    "upstreams": ["127.0.0.1:8080", {"address": "[::1]:8081", "weight": 2},
+                  {"address": "localhost:9"}],
+    "port": 7005,
+    "route": {"rule": "Host(`orders.example`)"},
+    "ttl_s": 30,
+    "timeouts": {"connect_ms": 500, "request_ms": 2000, "idle_ms": 30000},
+    "load_balancer": "round_robin",
+    "max_body_bytes": 1048576
+  })json");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->version, "1.4.2");
+  ASSERT_EQ(r->upstreams.size(), 3u);
+  EXPECT_EQ(r->upstreams[1].address, "[::1]:8081");
+  EXPECT_EQ(r->upstreams[1].resolved.ToString(), "[::1]:8081");
+  EXPECT_EQ(r->upstreams[1].weight, 2u);
+  EXPECT_EQ(r->upstreams[2].weight, 1u);
+  EXPECT_EQ(r->upstreams[2].resolved.ToString(), "127.0.0.1:9");
+  EXPECT_EQ(r->port, 7005);
+  EXPECT_EQ(r->route_rule, "Host(`orders.example`)");
+  EXPECT_EQ(r->ttl_s, 30u);
+  EXPECT_EQ(r->timeouts.connect_ms, 500u);
+  EXPECT_EQ(r->timeouts.request_ms, 2000u);
+  EXPECT_EQ(r->timeouts.idle_ms, 30000u);
+  EXPECT_EQ(r->max_body_bytes, 1048576u);
+}
+
+TEST(ServiceRecordTest, PartialTimeoutsKeepOtherDefaults) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"timeouts":{"idle_ms":5})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->timeouts.connect_ms, 1000u);
+  EXPECT_EQ(r->timeouts.request_ms, 15000u);
+  EXPECT_EQ(r->timeouts.idle_ms, 5u);
+}
+
+TEST(ServiceRecordTest, EmptyRouteRuleGetsTheDefault) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"route":{"rule":""})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->route_rule, "PathPrefix(`/orders`)");
+  r = ParseServiceRecord(With(R"(,"route":{})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->route_rule, "PathPrefix(`/orders`)");
+}
+
+TEST(ServiceRecordTest, ExactMessages) {
+  EXPECT_EQ(ErrorOf(R"({"upstreams":["127.0.0.1:1"]})"), "field 'name': required");
+  EXPECT_EQ(ErrorOf(R"({"name":"a"})"), "field 'upstreams': required");
+  EXPECT_EQ(ErrorOf(With(R"(,"foo":1)")), "unknown field 'foo'");
+  EXPECT_EQ(ErrorOf(With(R"(,"cors":{})")), "field 'cors': not supported yet");
+  EXPECT_EQ(ErrorOf(R"({"name":"a","upstreams":["127.0.0.1:1",)"
+                    R"({"address":"127.0.0.1:2","weight":0}]})"),
+            "field 'upstreams[1].weight': must be an integer 1..1000");
+}
+
+struct BadCase {
+  std::string json;
+  std::string message;  // a substring of the error
+};
+
+class ServiceRecordErrorTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ServiceRecordErrorTest, NamesTheFieldAndTheProblem) {
+  EXPECT_THAT(ErrorOf(GetParam().json), HasSubstr(GetParam().message));
+}
+
+const std::string kLongName(64, 'a');
+const std::string kLongVersion(65, 'v');
+const std::string kLongRule(1025, 'r');
+
+INSTANTIATE_TEST_SUITE_P(
+    AllRules, ServiceRecordErrorTest,
+    ::testing::Values(
+        // name
+        BadCase{R"({"name":"","upstreams":["127.0.0.1:1"]})", "field 'name': must be 1..63"},
+        BadCase{R"({"name":"Orders","upstreams":["127.0.0.1:1"]})", "field 'name': must be 1..63"},
+        BadCase{R"({"name":"-x","upstreams":["127.0.0.1:1"]})", "starting with a letter or digit"},
+        BadCase{R"({"name":"a/b","upstreams":["127.0.0.1:1"]})", "field 'name': must be"},
+        BadCase{R"({"name":")" + kLongName + R"(","upstreams":["127.0.0.1:1"]})",
+                "field 'name': must be 1..63"},
+        BadCase{R"({"name":7,"upstreams":["127.0.0.1:1"]})", "field 'name': must be a string"},
+        // version
+        BadCase{With(R"(,"version":")" + kLongVersion + "\""),
+                "field 'version': must be at most 64 characters"},
+        BadCase{With(R"(,"version":1)"), "field 'version': must be a string"},
+        // upstreams
+        BadCase{R"({"name":"a","upstreams":[]})",
+                "field 'upstreams': must have at least one entry"},
+        BadCase{R"({"name":"a","upstreams":"127.0.0.1:1"})", "field 'upstreams': must be an array"},
+        BadCase{R"({"name":"a","upstreams":[1]})", "field 'upstreams[0]': must be \"HOST:PORT\""},
+        BadCase{R"({"name":"a","upstreams":["127.0.0.1:1","example.com:80"]})",
+                "field 'upstreams[1]': address 'example.com:80': 'example.com' is not an IP"},
+        BadCase{R"({"name":"a","upstreams":["127.0.0.1:0"]})",
+                "field 'upstreams[0]': address '127.0.0.1:0': port must be 1..65535"},
+        BadCase{R"({"name":"a","upstreams":[{"weight":2}]})",
+                "field 'upstreams[0].address': required"},
+        BadCase{R"({"name":"a","upstreams":[{"address":"nope"}]})",
+                "field 'upstreams[0].address': address 'nope': missing port"},
+        BadCase{R"({"name":"a","upstreams":[{"address":"127.0.0.1:1","weight":1001}]})",
+                "field 'upstreams[0].weight': must be an integer 1..1000"},
+        BadCase{R"({"name":"a","upstreams":[{"address":"127.0.0.1:1","weight":1.5}]})",
+                "field 'upstreams[0].weight': must be an integer 1..1000"},
+        BadCase{R"({"name":"a","upstreams":[{"address":"127.0.0.1:1","weight":"2"}]})",
+                "field 'upstreams[0].weight': must be an integer 1..1000"},
+        BadCase{R"({"name":"a","upstreams":[{"address":"127.0.0.1:1","zone":"x"}]})",
+                "unknown field 'upstreams[0].zone'"},
+        BadCase{R"({"name":"a","upstreams":[{"address":"127.0.0.1:1","address":"127.0.0.1:2"}]})",
+                "field 'upstreams[0].address': duplicate key"},
+        // port
+        BadCase{With(R"(,"port":65536)"), "field 'port': must be an integer 0..65535"},
+        BadCase{With(R"(,"port":-1)"), "field 'port': must be an integer 0..65535"},
+        BadCase{With(R"(,"port":"7001")"), "field 'port': must be an integer 0..65535"},
+        BadCase{With(R"(,"port":99999999999999999999999)"), "field 'port': must be an integer"},
+        BadCase{With(R"(,"port":null)"), "field 'port': must be an integer"},
+        // route
+        BadCase{With(R"json(,"route":"PathPrefix(`/x`)")json"), "field 'route': must be an object"},
+        BadCase{With(R"(,"route":{"rule":1})"), "field 'route.rule': must be a string"},
+        BadCase{With(R"(,"route":{"rule":")" + kLongRule + R"("})"),
+                "field 'route.rule': must be at most 1024 characters"},
+        BadCase{With(R"(,"route":{"rule":"x","priority":1})"), "unknown field 'route.priority'"},
+        // ttl_s
+        BadCase{With(R"(,"ttl_s":86401)"), "field 'ttl_s': must be an integer 0..86400"},
+        BadCase{With(R"(,"ttl_s":-5)"), "field 'ttl_s': must be an integer 0..86400"},
+        // timeouts
+        BadCase{With(R"(,"timeouts":{"connect_ms":0})"),
+                "field 'timeouts.connect_ms': must be an integer 1..600000"},
+        BadCase{With(R"(,"timeouts":{"request_ms":3600001})"),
+                "field 'timeouts.request_ms': must be an integer 1..3600000"},
+        BadCase{With(R"(,"timeouts":{"idle_ms":86400001})"),
+                "field 'timeouts.idle_ms': must be an integer 1..86400000"},
+        BadCase{With(R"(,"timeouts":{"read_ms":1})"), "unknown field 'timeouts.read_ms'"},
+        BadCase{With(R"(,"timeouts":5)"), "field 'timeouts': must be an object"},
+        // load_balancer
+        BadCase{With(R"(,"load_balancer":"least_request")"),
+                "field 'load_balancer': 'least_request' is not supported yet"},
+        BadCase{With(R"(,"load_balancer":"ring_hash")"),
+                "field 'load_balancer': 'ring_hash' is not supported yet"},
+        BadCase{With(R"(,"load_balancer":"random")"),
+                "field 'load_balancer': must be one of round_robin, least_request, ring_hash"},
+        // max_body_bytes
+        BadCase{With(R"(,"max_body_bytes":-1)"),
+                "field 'max_body_bytes': must be a non-negative integer"},
+        BadCase{With(R"(,"max_body_bytes":1.5)"),
+                "field 'max_body_bytes': must be a non-negative integer"},
+        // design fields not in this build
+        BadCase{With(R"(,"endpoints":[])"), "field 'endpoints': not supported yet"},
+        BadCase{With(R"(,"request_id":{})"), "field 'request_id': not supported yet"},
+        BadCase{With(R"(,"auth":{})"), "field 'auth': not supported yet"},
+        BadCase{With(R"(,"rate_limit":{})"), "field 'rate_limit': not supported yet"},
+        BadCase{With(R"(,"health":{})"), "field 'health': not supported yet"},
+        BadCase{With(R"(,"retries":{})"), "field 'retries': not supported yet"},
+        BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
+        BadCase{With(R"(,"cache":{})"), "field 'cache': not supported yet"},
+        BadCase{With(R"(,"tracing":{})"), "field 'tracing': not supported yet"},
+        BadCase{With(R"(,"plugins":[])"), "field 'plugins': not supported yet"},
+        // duplicates, document shape, syntax
+        BadCase{With(R"(,"name":"again")"), "field 'name': duplicate key"},
+        BadCase{R"(["name"])", "must be a JSON object, got an array"},
+        BadCase{R"("orders")", "must be a JSON object, got a string"},
+        BadCase{With("") + "{}", "invalid JSON at byte 48 (line 1, column 49)"},
+        BadCase{With("") + " x", "unexpected content after the object"},
+        BadCase{R"({"name":"a","upstreams":["127.0.0.1:1"],})", "invalid JSON at byte"},
+        BadCase{R"({"name":"a" "upstreams":[]})", "invalid JSON"},
+        BadCase{R"({"name":"a)", "invalid JSON: unterminated string"},
+        BadCase{R"({"name":"a","upstreams":["127.0.0.1:1"])", "invalid JSON"},
+        BadCase{"", "invalid JSON: the document is empty"},
+        BadCase{R"({"name":"a\q","upstreams":["127.0.0.1:1"]})", "invalid JSON"},
+        BadCase{"{\"name\":\"a\xff\",\"upstreams\":[\"127.0.0.1:1\"]}", "not valid UTF-8"},
+        BadCase{R"({"name":"a","upstreams":["127.0.0.1:1"],"port":01})", "invalid JSON"}));
+
+TEST(ServiceRecordTest, TooManyUpstreams) {
+  std::string json = R"({"name":"a","upstreams":[)";
+  for (int i = 0; i < 65; ++i) {
+    if (i > 0) json += ",";
+    json += "\"127.0.0.1:" + std::to_string(1000 + i) + "\"";
+  }
+  json += "]}";
+  EXPECT_EQ(ErrorOf(json), "field 'upstreams': must have at most 64 entries");
+  // 64 is fine.
+  json.erase(json.rfind(','));
+  json += "]}";
+  EXPECT_TRUE(ParseServiceRecord(json).ok());
+}
+
+TEST(ServiceRecordTest, SyntaxErrorsGiveLineAndColumn) {
+  std::string message = ErrorOf("{\n  \"name\": \"a\",\n  \"upstreams\": [\"127.0.0.1:1\",]\n}");
+  EXPECT_THAT(message, StartsWith("invalid JSON at byte "));
+  EXPECT_THAT(message, HasSubstr("(line 3,"));
+}
+
+TEST(ServiceRecordTest, EscapedKeysAndValuesAreUnescaped) {
+  absl::StatusOr<ServiceRecord> r =
+      ParseServiceRecord(R"({"n\u0061me":"a","upstreams":["127.0.0.1:1"],"version":"\u00e9\n"})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->name, "a");
+  EXPECT_EQ(r->version, "\xC3\xA9\n");
+}
+
+TEST(ServiceRecordTest, ToJsonIsCanonical) {
+  ServiceRecord r;
+  r.name = "orders";
+  UpstreamSpec upstream;
+  upstream.address = "127.0.0.1:8080";
+  upstream.resolved = *net::Address::Parse(upstream.address);
+  r.upstreams.push_back(upstream);
+  r.port = 7001;
+  EXPECT_EQ(ToJson(r),
+            R"json({"name":"orders","version":"",)json"
+            R"json("upstreams":[{"address":"127.0.0.1:8080","weight":1}],)json"
+            R"json("port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,)json"
+            R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
+            R"json("load_balancer":"round_robin","max_body_bytes":0})json");
+}
+
+TEST(ServiceRecordTest, RoundTrip) {
+  const std::string kFull =
+      R"json({"name":"b.x_y-1","version":"v\"2\"\n","upstreams":["[::1]:1",)json"
+      R"json({"address":"127.0.0.1:2","weight":1000}],"port":65535,)json"
+      R"json("route":{"rule":"Host(`a`) && PathPrefix(`/b`)"},"ttl_s":86400,)json"
+      R"json("timeouts":{"connect_ms":1,"request_ms":3600000,"idle_ms":86400000},)json"
+      R"json("max_body_bytes":18446744073709551615})json";
+  for (const std::string& json : {With(""), kFull}) {
+    absl::StatusOr<ServiceRecord> first = ParseServiceRecord(json);
+    ASSERT_TRUE(first.ok()) << first.status();
+    std::string canonical = ToJson(*first);
+    absl::StatusOr<ServiceRecord> second = ParseServiceRecord(canonical);
+    ASSERT_TRUE(second.ok()) << second.status() << "\n" << canonical;
+    EXPECT_EQ(*first, *second);
+    EXPECT_EQ(ToJson(*second), canonical);
+  }
+}
+
+TEST(ServiceRecordTest, WriteJsonInsideAList) {
+  ServiceRecord r = *ParseServiceRecord(With(""));
+  JsonWriter w;
+  w.StartObject().Key("services").StartArray();
+  WriteJson(w, r);
+  WriteJson(w, r);
+  w.EndArray().EndObject();
+  EXPECT_EQ(w.str(), "{\"services\":[" + ToJson(r) + "," + ToJson(r) + "]}");
+}
+
+TEST(ServiceRecordTest, NameRules) {
+  EXPECT_TRUE(IsValidServiceName("a"));
+  EXPECT_TRUE(IsValidServiceName("0-a.b_c"));
+  EXPECT_TRUE(IsValidServiceName(std::string(63, 'z')));
+  EXPECT_FALSE(IsValidServiceName(std::string(64, 'z')));
+  EXPECT_FALSE(IsValidServiceName(""));
+  EXPECT_FALSE(IsValidServiceName(".a"));
+  EXPECT_FALSE(IsValidServiceName("_a"));
+  EXPECT_FALSE(IsValidServiceName("aB"));
+  EXPECT_FALSE(IsValidServiceName("a b"));
+  EXPECT_EQ(DefaultRouteRule("x"), "PathPrefix(`/x`)");
+}
+
+// The value-level parser, as the config loader uses it inside a document.
+TEST(ServiceRecordValueTest, PrefixesFieldPaths) {
+  std::string json = R"({"services":[{"name":"a","upstreams":["127.0.0.1:1"]},{"name":"b"}]})";
+  std::vector<ServiceRecord> records;
+  absl::Status status = json::ParseObjectDocument(json, [&](json::Value& root) {
+    return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
+      EXPECT_EQ(key, "services");
+      return json::ForEachElement(value, key, [&](size_t i, json::Value& element) -> absl::Status {
+        absl::StatusOr<ServiceRecord> record =
+            ParseServiceRecordValue(element, json::IndexPath("services", i) + ".");
+        if (!record.ok()) return record.status();
+        records.push_back(*record);
+        return absl::OkStatus();
+      });
+    });
+  });
+  EXPECT_EQ(status.message(), "field 'services[1].upstreams': required");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].name, "a");
+}
+
+TEST(ServiceRecordValueTest, NonObjectNamesThePrefix) {
+  absl::Status status = json::ParseObjectDocument(R"({"s":[1]})", [&](json::Value& root) {
+    return json::ForEachField(root, "", [&](std::string_view, json::Value& value) {
+      return json::ForEachElement(value, "s", [&](size_t, json::Value& element) {
+        return ParseServiceRecordValue(element, "s[0].").status();
+      });
+    });
+  });
+  EXPECT_EQ(status.message(), "field 's[0]': must be an object");
+}
+
+}  // namespace
+}  // namespace icaht::registry
