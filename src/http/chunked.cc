@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/check.h"
 #include "http/field_syntax.h"
 
 namespace icaht::http {
@@ -96,7 +97,8 @@ bool ChunkedDecoder::SizeExtByte(char c) {
       sub_ = Sub::kExtQuoted;
       return true;
     default:
-      return Fail("internal: bad chunk extension state");
+      ICAHT_CHECK(false && "trailer sub-state inside a chunk-size line");
+      return false;
   }
 }
 
@@ -139,7 +141,8 @@ bool ChunkedDecoder::TrailerByte(char c) {
       state_ = State::kDone;
       return true;
     default:
-      return Fail("internal: bad trailer state");
+      ICAHT_CHECK(false && "chunk-extension sub-state inside the trailer section");
+      return false;
   }
 }
 

@@ -37,7 +37,32 @@ std::string_view TrimOws(std::string_view s) {
   return s;
 }
 
-const char* SkipTchars(const char* p, const char* end) { return SkipClass(p, end, kTcharBit); }
+bool NameEquals(std::string_view name, std::string_view lowercase_literal) {
+  if (name.size() != lowercase_literal.size()) return false;
+  size_t i = 0;
+  for (; i + 8 <= name.size(); i += 8) {
+    uint64_t a;
+    uint64_t b;
+    std::memcpy(&a, name.data() + i, 8);
+    std::memcpy(&b, lowercase_literal.data() + i, 8);
+    if ((a | 0x2020202020202020ull) != b) return false;
+  }
+  for (; i < name.size(); ++i) {
+    if ((name[i] | 0x20) != lowercase_literal[i]) return false;
+  }
+  return true;
+}
+
+const char* SkipTchars(const char* p, const char* end) {
+  while (end - p >= 4) {
+    if (!IsTchar(p[0])) return p;
+    if (!IsTchar(p[1])) return p + 1;
+    if (!IsTchar(p[2])) return p + 2;
+    if (!IsTchar(p[3])) return p + 3;
+    p += 4;
+  }
+  return SkipClass(p, end, kTcharBit);
+}
 
 const char* SkipFieldChars(const char* p, const char* end) {
 #if defined(__SSE2__)
@@ -211,14 +236,6 @@ size_t SkipWs(std::string_view s, size_t i) {
   return i;
 }
 
-bool EqualsLowerLiteral(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (ToLowerAscii(s[i]) != lower[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 bool AddTransferCodings(std::string_view value, CodingSummary* summary) {
@@ -253,7 +270,7 @@ bool AddTransferCodings(std::string_view value, CodingSummary* summary) {
         if (i == v) return false;
       }
     }
-    const bool chunked = EqualsLowerLiteral(name, "chunked");
+    const bool chunked = NameEquals(name, "chunked");
     if (chunked && has_params) return false;
     ++summary->codings;
     if (chunked) ++summary->chunked;
@@ -272,12 +289,16 @@ bool AddConnectionOptions(std::string_view value, ConnectionOptions* options) {
     const size_t start = i;
     i = SkipToken(value, i);
     const std::string_view token = value.substr(start, i - start);
-    if (EqualsLowerLiteral(token, "close")) {
-      options->close = true;
-    } else if (EqualsLowerLiteral(token, "keep-alive")) {
-      options->keep_alive = true;
-    } else if (EqualsLowerLiteral(token, "upgrade")) {
-      options->upgrade = true;
+    switch (token.size()) {
+      case 5:
+        options->close |= NameEquals(token, "close");
+        break;
+      case 7:
+        options->upgrade |= NameEquals(token, "upgrade");
+        break;
+      case 10:
+        options->keep_alive |= NameEquals(token, "keep-alive");
+        break;
     }
     i = SkipWs(value, i);
     if (i == value.size()) return true;
@@ -287,30 +308,27 @@ bool AddConnectionOptions(std::string_view value, ConnectionOptions* options) {
 }
 
 bool IsValidHostPort(std::string_view s, bool require_port) {
-  size_t i = 0;
-  if (!s.empty() && s[0] == '[') {
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  if (p < end && *p == '[') {
     // IP-literal: IPv6address or IPvFuture; both use only unreserved, sub-delims and ':'.
-    i = 1;
-    while (i < s.size() && s[i] != ']' &&
-           (s[i] == ':' || (HasClass(s[i], kHostBit) && s[i] != '[' && s[i] != '%'))) {
-      ++i;
-    }
-    if (i == 1 || i == s.size() || s[i] != ']') return false;
-    ++i;
+    const char* const literal = ++p;
+    while (p < end && (HasClass(*p, kHostBit) || *p == ':')) ++p;
+    if (p == literal || p == end || *p != ']') return false;
+    ++p;
   } else {
-    for (; i < s.size() && s[i] != ':'; ++i) {
-      const char c = s[i];
-      if (!HasClass(c, kHostBit) || c == '[' || c == ']') return false;
-      if (c == '%') {
-        if (i + 2 >= s.size() || HexValue(s[i + 1]) < 0 || HexValue(s[i + 2]) < 0) return false;
-        i += 2;
-      }
+    const char* const name = p;
+    for (;;) {
+      p = SkipClass(p, end, kHostBit);
+      if (p == end || *p != '%') break;
+      if (end - p < 3 || HexValue(p[1]) < 0 || HexValue(p[2]) < 0) return false;
+      p += 3;
     }
-    if (i == 0) return false;
+    if (p == name) return false;
   }
-  if (i == s.size()) return !require_port;
-  if (s[i] != ':') return false;
-  const std::string_view port = s.substr(i + 1);
+  if (p == end) return !require_port;
+  if (*p != ':') return false;
+  const std::string_view port(p + 1, static_cast<size_t>(end - p - 1));
   if (port.empty() || port.size() > 5) return false;
   uint32_t n = 0;
   for (char c : port) {

@@ -16,7 +16,7 @@ namespace icaht::http {
 inline constexpr uint8_t kTcharBit = 1;      // tchar (RFC 9110 5.6.2)
 inline constexpr uint8_t kFieldCharBit = 2;  // field-vchar, SP, HTAB: allowed inside a field value
 inline constexpr uint8_t kTargetBit = 4;     // allowed in a request-target: VCHAR except '#'
-inline constexpr uint8_t kHostBit = 8;       // reg-name / IP-literal characters (RFC 3986), no ':'
+inline constexpr uint8_t kHostBit = 8;       // unreserved / sub-delims (RFC 3986): reg-name less %
 inline constexpr uint8_t kHexBit = 16;       // HEXDIG
 inline constexpr uint8_t kQdtextBit = 32;    // qdtext (RFC 9110 5.6.4)
 
@@ -34,10 +34,8 @@ constexpr std::array<uint8_t, 256> BuildCharClass() {
     }
     if (vchar || obs_text || c == ' ' || c == '\t') bits |= kFieldCharBit;
     if (vchar && c != '#') bits |= kTargetBit;
-    // unreserved / pct-encoded ('%') / sub-delims, plus the IP-literal brackets.
     if (alpha || digit ||
-        std::string_view("-._~%!$&'()*+,;=[]").find(static_cast<char>(c)) !=
-            std::string_view::npos) {
+        std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos) {
       bits |= kHostBit;
     }
     if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) bits |= kHexBit;
@@ -63,6 +61,10 @@ inline char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<c
 int HexValue(char c);
 
 bool IsToken(std::string_view s);
+
+// Case-insensitive comparison of a field name (a token) with a literal made of lowercase
+// letters and '-'. Exact for those inputs only: a|0x20 maps no other tchar onto them.
+bool NameEquals(std::string_view name, std::string_view lowercase_literal);
 std::string_view TrimOws(std::string_view s);
 
 // Each returns the first byte in [p, end) outside its class, or end.

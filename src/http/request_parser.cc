@@ -187,15 +187,22 @@ ParseStatus RequestParser::ParseRequestLine(const char** next) {
   ++p;
 
   // HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF (RFC 9112 2.3). "HTTP" is case-sensitive.
-  static constexpr char kPattern[] = "HTTP/0.0\r\n";
-  for (int i = 0; i < 10; ++i, ++p) {
-    if (p == end) return exhausted(p);
-    const char want = kPattern[i];
-    const bool ok = want == '0' ? IsDigit(*p) : *p == want;
-    if (!ok) {
-      if (i == 9) return Bad("bare CR");
-      if (i == 8) return Bad(*p == '\n' ? "bare LF" : "junk after HTTP version");
-      return Bad("malformed HTTP version");
+  // The common "HTTP/1.x" CRLF is checked in one go; anything else goes byte by byte so that
+  // a prefix is judged like the whole line.
+  if (end - p >= 10 && std::memcmp(p, "HTTP/1.", 7) == 0 && IsDigit(p[7]) &&
+      std::memcmp(p + 8, "\r\n", 2) == 0) {
+    p += 10;
+  } else {
+    static constexpr char kPattern[] = "HTTP/0.0\r\n";
+    for (int i = 0; i < 10; ++i, ++p) {
+      if (p == end) return exhausted(p);
+      const char want = kPattern[i];
+      const bool ok = want == '0' ? IsDigit(*p) : *p == want;
+      if (!ok) {
+        if (i == 9) return Bad("bare CR");
+        if (i == 8) return Bad(*p == '\n' ? "bare LF" : "junk after HTTP version");
+        return Bad("malformed HTTP version");
+      }
     }
   }
   const char major = p[-5];
@@ -224,7 +231,7 @@ ParseStatus RequestParser::ApplyFieldSemantics() {
     const std::string_view name = field.name;
     switch (name.size()) {
       case 4:
-        if (EqualsIgnoreCase(name, "host")) {
+        if (NameEquals(name, "host")) {
           // RFC 9112 3.2: more than one Host, or an invalid one, is a 400.
           if (++host_count > 1) return Bad("duplicate Host header");
           if (!IsValidHostPort(field.value, /*require_port=*/false)) return Bad("invalid Host");
@@ -232,22 +239,20 @@ ParseStatus RequestParser::ApplyFieldSemantics() {
         }
         break;
       case 6:
-        if (http11 && EqualsIgnoreCase(name, "expect") &&
-            EqualsIgnoreCase(field.value, "100-continue")) {
+        if (http11 && NameEquals(name, "expect") && EqualsIgnoreCase(field.value, "100-continue")) {
           h.expect_continue = true;
         }
         break;
       case 7:
-        if (EqualsIgnoreCase(name, "upgrade") && !field.value.empty()) have_upgrade_field = true;
+        if (NameEquals(name, "upgrade") && !field.value.empty()) have_upgrade_field = true;
         break;
       case 10:
-        if (EqualsIgnoreCase(name, "connection") &&
-            !AddConnectionOptions(field.value, &connection)) {
+        if (NameEquals(name, "connection") && !AddConnectionOptions(field.value, &connection)) {
           return Bad("invalid Connection header");
         }
         break;
       case 14:
-        if (EqualsIgnoreCase(name, "content-length")) {
+        if (NameEquals(name, "content-length")) {
           uint64_t n = 0;
           if (!ParseContentLength(field.value, &n)) return Bad("invalid Content-Length");
           // RFC 9110 8.6: repeated identical values may be collapsed; differing ones may not.
@@ -257,8 +262,7 @@ ParseStatus RequestParser::ApplyFieldSemantics() {
         }
         break;
       case 17:
-        if (EqualsIgnoreCase(name, "transfer-encoding") &&
-            !AddTransferCodings(field.value, &codings)) {
+        if (NameEquals(name, "transfer-encoding") && !AddTransferCodings(field.value, &codings)) {
           return Bad("invalid Transfer-Encoding");
         }
         break;

@@ -118,13 +118,12 @@ ParseStatus ResponseParser::ApplyFieldSemantics() {
     const std::string_view name = field.name;
     switch (name.size()) {
       case 10:
-        if (EqualsIgnoreCase(name, "connection") &&
-            !AddConnectionOptions(field.value, &connection)) {
+        if (NameEquals(name, "connection") && !AddConnectionOptions(field.value, &connection)) {
           return Bad("invalid Connection header");
         }
         break;
       case 14:
-        if (EqualsIgnoreCase(name, "content-length")) {
+        if (NameEquals(name, "content-length")) {
           uint64_t n = 0;
           // RFC 9112 6.3 (5): an invalid Content-Length from upstream is unrecoverable -> 502.
           if (!ParseContentLength(field.value, &n)) return Bad("invalid Content-Length");
@@ -134,8 +133,7 @@ ParseStatus ResponseParser::ApplyFieldSemantics() {
         }
         break;
       case 17:
-        if (EqualsIgnoreCase(name, "transfer-encoding") &&
-            !AddTransferCodings(field.value, &codings)) {
+        if (NameEquals(name, "transfer-encoding") && !AddTransferCodings(field.value, &codings)) {
           return Bad("invalid Transfer-Encoding");
         }
         break;

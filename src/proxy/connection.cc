@@ -73,6 +73,14 @@ void HttpConnection::OnTimer() {
     case TimerPurpose::kResponse:
       upstream_dirty_ = true;
       return RespondError(504, "upstream timed out");
+    case TimerPurpose::kTunnelIdle: {
+      int64_t idle_ns = int64_t{config_->idle_timeout_ms} * 1'000'000;
+      int64_t quiet = core::NowNs() - last_activity_ns_;
+      if (quiet >= idle_ns) return Destroy();
+      timer_purpose_ = TimerPurpose::kTunnelIdle;
+      shard_->ring().timers().Arm(&timer_, core::NowNs() + idle_ns - quiet);
+      return;
+    }
     case TimerPurpose::kNone:
       return;
   }
@@ -84,6 +92,7 @@ void HttpConnection::SendToClient(std::string data) {
 }
 
 void HttpConnection::OnData(Stream* stream, std::string_view data) {
+  if (tunnel_) return TunnelData(stream, data);
   if (stream == client_) {
     switch (req_state_) {
       case ReqState::kHead:
@@ -147,6 +156,7 @@ void HttpConnection::StartExchange() {
   upstream_head_.clear();
   BuildUpstreamRequestHead(req_, client_ip_, &upstream_head_);
   req_chunked_ = req_.framing == http::BodyFraming::kChunked;
+  req_upgrade_ = req_.upgrade;
   if (req_chunked_) {
     req_state_ = ReqState::kBody;
     req_decoder_.Reset();
@@ -232,6 +242,11 @@ void HttpConnection::OnConnected(Stream* stream) {
 
 void HttpConnection::OnSendDrained(Stream* stream) {
   // Resume the side we paused for backpressure.
+  if (tunnel_) {
+    Stream* other = stream == client_ ? upstream_ : client_;
+    if (!(other == client_ ? client_eof_ : upstream_eof_)) other->StartReading();
+    return;
+  }
   if (stream == upstream_ && (req_state_ == ReqState::kBody || req_state_ == ReqState::kDone)) {
     client_->StartReading();
   } else if (stream == client_ && upstream_ != nullptr && resp_state_ == RespState::kBody) {
@@ -280,7 +295,7 @@ void HttpConnection::ProcessResponseHead() {
     }
     if (resp_.status >= 100 && resp_.status < 200) {
       if (resp_.status == 101) {
-        // Upgrade is not requested upstream (we strip it), so a 101 is a protocol error.
+        if (req_upgrade_ && req_state_ == ReqState::kDone) return StartTunnel();
         upstream_dirty_ = true;
         return RespondError(502, "upstream switched protocols unasked");
       }
@@ -435,7 +450,49 @@ void HttpConnection::RespondError(int status, std::string_view body) {
   return Destroy();
 }
 
+void HttpConnection::StartTunnel() {
+  tunnel_ = true;
+  response_started_ = true;
+  upstream_dirty_ = true;  // never pooled again
+  std::string head;
+  BuildClientResponseHead(resp_, true, false, &head);
+  std::string from_upstream = resp_in_.substr(resp_.head_size);
+  resp_in_.clear();
+  SendToClient(std::move(head));
+  if (!from_upstream.empty()) SendToClient(std::move(from_upstream));
+  if (!in_.empty()) {
+    upstream_->Send(std::move(in_));
+    in_.clear();
+  }
+  client_->StartReading();
+  upstream_->StartReading();
+  last_activity_ns_ = core::NowNs();
+  ArmTimer(TimerPurpose::kTunnelIdle, config_->idle_timeout_ms);
+}
+
+void HttpConnection::TunnelData(Stream* from, std::string_view data) {
+  last_activity_ns_ = core::NowNs();
+  Stream* to = from == client_ ? upstream_ : client_;
+  to->Send(std::string(data));
+  if (to->queued_bytes() > kHighWater) from->PauseReading();
+}
+
+void HttpConnection::TunnelEof(Stream* from) {
+  // Half-close travels through the tunnel; the connection ends when both
+  // directions have ended and everything queued has been delivered.
+  Stream* to = from == client_ ? upstream_ : client_;
+  to->ShutdownWrite();
+  (from == client_ ? client_eof_ : upstream_eof_) = true;
+  if (!client_eof_ || !upstream_eof_) return;
+  client_->CloseGracefully();
+  upstream_->CloseGracefully();
+  client_ = nullptr;
+  upstream_ = nullptr;
+  return Destroy();
+}
+
 void HttpConnection::OnEof(Stream* stream) {
+  if (tunnel_) return TunnelEof(stream);
   if (stream == client_) {
     if (idle()) return Destroy();
     if (req_state_ == ReqState::kDone && resp_state_ != RespState::kNone) {

@@ -33,7 +33,7 @@ class HttpConnection final : private StreamHandler {
  private:
   enum class ReqState : uint8_t { kHead, kBody, kDone };
   enum class RespState : uint8_t { kNone, kHead, kBody, kDone };
-  enum class TimerPurpose : uint8_t { kNone, kIdle, kHeaderRead, kResponse };
+  enum class TimerPurpose : uint8_t { kNone, kIdle, kHeaderRead, kResponse, kTunnelIdle };
   enum class BodyOut : uint8_t { kRaw, kChunkEncode };
 
   ~HttpConnection();
@@ -57,6 +57,10 @@ class HttpConnection final : private StreamHandler {
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
   void OnTimer();
   void SendToClient(std::string data);
+  // After a 101: bytes flow both ways untouched until both sides closed.
+  void StartTunnel();
+  void TunnelData(Stream* from, std::string_view data);
+  void TunnelEof(Stream* from);
 
   ShardProxy* shard_;
   ShardService* service_;
@@ -74,6 +78,7 @@ class HttpConnection final : private StreamHandler {
   http::Method req_method_ = http::Method::kGet;
   bool req_http10_ = false;
   bool req_chunked_ = false;
+  bool req_upgrade_ = false;
   uint64_t req_remaining_ = 0;
   http::ChunkedDecoder req_decoder_;
   std::string upstream_head_;  // kept until the response starts, for a safe retry
@@ -96,6 +101,12 @@ class HttpConnection final : private StreamHandler {
   bool resp_keep_alive_ = true;
   http::ChunkedDecoder resp_decoder_;
   bool response_started_ = false;
+
+  // Tunnel (upgraded connection).
+  bool tunnel_ = false;
+  bool client_eof_ = false;
+  bool upstream_eof_ = false;
+  int64_t last_activity_ns_ = 0;
 };
 
 }  // namespace icaht::proxy

@@ -1,48 +1,21 @@
 #include "proxy/header_rewrite.h"
 
-#include "absl/strings/ascii.h"
 
 namespace icaht::proxy {
 namespace {
 
-bool IsHopByHopName(std::string_view name) {
-  using http::EqualsIgnoreCase;
-  switch (name.size()) {
-    case 2:
-      return EqualsIgnoreCase(name, "te");
-    case 7:
-      return EqualsIgnoreCase(name, "upgrade") || EqualsIgnoreCase(name, "trailer");
-    case 10:
-      return EqualsIgnoreCase(name, "connection") || EqualsIgnoreCase(name, "keep-alive");
-    case 16:
-      return EqualsIgnoreCase(name, "proxy-connection");
-    case 17:
-      return EqualsIgnoreCase(name, "transfer-encoding");
-    default:
-      return false;
-  }
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using http::IsHopByHop;
 
 // True if a Connection header lists `name` (so the field is hop-by-hop).
 bool NamedByConnection(const std::vector<http::Header>& headers, std::string_view name) {
+  return http::ConnectionHasToken(headers, name);
+}
+
+std::string_view FindHeader(const std::vector<http::Header>& headers, std::string_view name) {
   for (const http::Header& h : headers) {
-    if (!http::EqualsIgnoreCase(h.name, "connection")) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      std::string_view token = TrimOws(rest.substr(0, comma));
-      if (http::EqualsIgnoreCase(token, name)) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
+    if (http::EqualsIgnoreCase(h.name, name)) return h.value;
   }
-  return false;
+  return {};
 }
 
 bool HasConnectionHeader(const std::vector<http::Header>& headers) {
@@ -62,7 +35,7 @@ void AppendHeader(std::string* out, std::string_view name, std::string_view valu
 void AppendForwardableHeaders(const std::vector<http::Header>& headers, std::string* out) {
   bool has_connection = HasConnectionHeader(headers);
   for (const http::Header& h : headers) {
-    if (IsHopByHopName(h.name)) continue;
+    if (IsHopByHop(h.name)) continue;
     if (has_connection && NamedByConnection(headers, h.name)) continue;
     AppendHeader(out, h.name, h.value);
   }
@@ -81,7 +54,7 @@ void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view
   bool has_host = false;
   std::string_view forwarded_for;
   for (const http::Header& h : request.headers) {
-    if (IsHopByHopName(h.name)) continue;
+    if (IsHopByHop(h.name)) continue;
     if (has_connection && NamedByConnection(request.headers, h.name)) continue;
     if (http::EqualsIgnoreCase(h.name, "x-forwarded-for")) {
       // Several X-Forwarded-For fields are one list (RFC 9110 5.3): merge them.
@@ -110,6 +83,11 @@ void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view
   if (request.framing == http::BodyFraming::kChunked) {
     out->append("Transfer-Encoding: chunked\r\n");
   }
+  if (request.upgrade) {
+    // The one hop-by-hop exchange a proxy passes on: the protocol switch.
+    AppendHeader(out, "Upgrade", FindHeader(request.headers, "upgrade"));
+    out->append("Connection: Upgrade\r\n");
+  }
   out->append("\r\n");
 }
 
@@ -123,6 +101,11 @@ void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive
   out->append(response.reason);
   out->append("\r\n");
   AppendForwardableHeaders(response.headers, out);
+  if (response.status == 101) {
+    AppendHeader(out, "Upgrade", FindHeader(response.headers, "upgrade"));
+    out->append("Connection: Upgrade\r\n\r\n");
+    return;
+  }
   if (chunk_encode) out->append("Transfer-Encoding: chunked\r\n");
   if (!keep_alive) out->append("Connection: close\r\n");
   out->append("\r\n");

@@ -14,13 +14,15 @@ namespace icaht::proxy {
 // names, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
 // Upgrade), X-Forwarded-For (appended), X-Forwarded-Proto and
 // X-Forwarded-Host (kept if a trusted edge already set them, else set), and
-// "Transfer-Encoding: chunked" when the body is re-framed chunked.
+// "Transfer-Encoding: chunked" when the body is re-framed chunked. An upgrade
+// request (request.upgrade) keeps its Upgrade header and "Connection: Upgrade".
 void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view client_ip,
                               std::string* out);
 
 // Appends to `out` the response head sent to the client: status line,
 // headers minus hop-by-hop ones, then "Transfer-Encoding: chunked" when
-// `chunk_encode`, and "Connection: close" when !keep_alive.
+// `chunk_encode`, and "Connection: close" when !keep_alive. A 101 keeps its
+// Upgrade header and gets "Connection: Upgrade".
 void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive,
                              bool chunk_encode, std::string* out);
 

@@ -20,7 +20,7 @@ Stream::Stream(core::Ring& ring, core::BufRing& bufs, int fd, StreamHandler* han
 
 void Stream::StartReading() {
   pause_requested_ = false;
-  if (!recv_armed_ && !closing_) ArmRecv();
+  if (!recv_armed_ && !closing_ && !peer_eof_) ArmRecv();
 }
 
 void Stream::PauseReading() {
@@ -55,8 +55,10 @@ void Stream::OnRecv(int res, uint32_t flags) {
     }
     bufs_.Recycle(bid);
   } else if (res == 0) {
+    peer_eof_ = true;
     if (lingering_) {
-      Close();
+      // Close only once what we queued is out: a cancelled send loses data.
+      if (send_queue_.empty() && !send_in_flight_) Close();
     } else if (handler_ != nullptr && !closing_) {
       handler_->OnEof(this);
     }
@@ -66,7 +68,7 @@ void Stream::OnRecv(int res, uint32_t flags) {
   }
   // Multishot ended without EOF or error (buffer ring ran dry, or the kernel
   // chose to stop): re-arm unless we asked it to stop.
-  if (!recv_armed_ && (res > 0 || res == -ENOBUFS || res == -ECANCELED) && !closing_ &&
+  if (!recv_armed_ && !peer_eof_ && (res > 0 || res == -ENOBUFS || res == -ECANCELED) && !closing_ &&
       !pause_requested_ && (handler_ != nullptr || lingering_)) {
     ArmRecv();
   }
@@ -118,18 +120,33 @@ void Stream::OnSend(int res, uint32_t) {
     }
     FlushSend();
     if (lingering_) {
-      if (send_queue_.empty()) {
+      if (send_queue_.empty() && peer_eof_) {
+        Close();
+      } else if (send_queue_.empty()) {
         shutdown(fd_, SHUT_WR);
         ring_.timers().Arm(&linger_timer_, core::NowNs() + kLingerNs);
       } else {
         ring_.timers().Arm(&linger_timer_, core::NowNs() + kFlushStallNs);
       }
-    } else if (send_queue_.empty() && handler_ != nullptr) {
-      handler_->OnSendDrained(this);
+    } else if (send_queue_.empty()) {
+      if (shutdown_after_flush_) {
+        shutdown_after_flush_ = false;
+        shutdown(fd_, SHUT_WR);
+      }
+      if (handler_ != nullptr) handler_->OnSendDrained(this);
     }
   }
   dispatching_ = false;
   MaybeFree();
+}
+
+void Stream::ShutdownWrite() {
+  if (closing_) return;
+  if (send_queue_.empty() && !send_in_flight_) {
+    shutdown(fd_, SHUT_WR);
+  } else {
+    shutdown_after_flush_ = true;
+  }
 }
 
 void Stream::Connect(const net::Address& to, uint32_t timeout_ms) {
@@ -195,8 +212,9 @@ void Stream::CloseGracefully() {
   } else {
     ring_.timers().Arm(&linger_timer_, core::NowNs() + kFlushStallNs);
   }
+  if (peer_eof_ && send_queue_.empty() && !send_in_flight_) return Close();
   pause_requested_ = false;
-  if (!recv_armed_) ArmRecv();
+  if (!recv_armed_ && !peer_eof_) ArmRecv();
 }
 
 void Stream::MaybeFree() {

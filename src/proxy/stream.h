@@ -65,6 +65,9 @@ class Stream {
   void Connect(const net::Address& to, uint32_t timeout_ms);
   bool connected() const { return connected_; }
 
+  // Half-closes (SHUT_WR) once everything queued has been sent. Reading goes on.
+  void ShutdownWrite();
+
   // Aborts: cancels everything and frees the stream when the kernel is done.
   // No handler call happens after Close().
   void Close();
@@ -113,6 +116,8 @@ class Stream {
   bool connected_ = true;  // accepted sockets are connected; Connect() clears it
   bool closing_ = false;
   bool lingering_ = false;
+  bool shutdown_after_flush_ = false;
+  bool peer_eof_ = false;
   bool dispatching_ = false;
 };
 

@@ -40,6 +40,24 @@ TEST(FieldSyntaxTest, CharClasses) {
   EXPECT_EQ(HexValue('G'), -1);
 }
 
+TEST(FieldSyntaxTest, NameEqualsMatchesEqualsIgnoreCaseOnTokens) {
+  const char* literals[] = {"host", "content-length", "transfer-encoding", "connection", "te"};
+  for (const char* literal : literals) {
+    const std::string lit = literal;
+    // Every tchar at every position: NameEquals must agree with the exact comparison.
+    for (size_t pos = 0; pos < lit.size(); ++pos) {
+      for (int c = 0; c < 256; ++c) {
+        if (!IsTchar(static_cast<char>(c))) continue;
+        std::string name = lit;
+        name[pos] = static_cast<char>(c);
+        EXPECT_EQ(NameEquals(name, lit), EqualsIgnoreCase(name, lit)) << name;
+      }
+    }
+  }
+  EXPECT_TRUE(NameEquals("Transfer-Encoding", "transfer-encoding"));
+  EXPECT_FALSE(NameEquals("Transfer-Encodin", "transfer-encoding"));
+}
+
 TEST(FieldSyntaxTest, ContentLength) {
   uint64_t n = 1;
   EXPECT_TRUE(ParseContentLength("0", &n));

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Helpers for benchmarks/wrk/run.sh.
+
+  report.py parse WRK_OUTPUT_FILE FIELDS...   -> prints one CSV row (see COLUMNS)
+  report.py report CSV OUT_MD OUT_PNG_OR_-    -> Markdown tables (stdout and OUT_MD) and a plot
+
+`parse` turns one measured wrk run plus the proxy's CPU ticks before/after into a row;
+`report` takes the median of every metric over repeated runs of the same case and prints one
+table per body size, the ratios of icaht-sidecar against nginx and HAProxy, and the issue's
+targets as met/not met.
+"""
+
+import csv
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+COLUMNS = [
+    "proxy", "scenario", "body", "conns", "run", "requests", "duration_s", "rps", "p50_us",
+    "p99_us", "user_us_per_req", "sys_us_per_req", "cpu_us_per_req", "proxy_cpu_util",
+    "rss_kib", "non2xx", "socket_errors",
+]
+
+# Display names and order; "relay" and "splice" are the bare io_uring floors, "direct" is wrk
+# against the backend with no proxy at all (the load side's own ceiling).
+PROXY_ORDER = ["icaht", "nginx", "haproxy", "relay", "splice", "direct"]
+PROXY_NAMES = {
+    "icaht": "icaht-sidecar (1 shard)",
+    "nginx": "nginx 1 worker",
+    "haproxy": "HAProxy 1 thread",
+    "relay": "bare io_uring relay (uring_relay_ms, L4)",
+    "splice": "bare io_uring splice relay (L4)",
+    "direct": "no proxy (wrk -> backend)",
+}
+BODY_ORDER = ["5B", "16KiB", "1MiB", "POST16KiB", "5B_100svc"]
+BODY_TITLES = {
+    "5B": "GET, 5 B response",
+    "16KiB": "GET, 16 KiB response",
+    "1MiB": "GET, 1 MiB response",
+    "POST16KiB": "POST with a 16 KiB body (post.lua), 3 B response",
+    "5B_100svc": "GET 5 B spread over 100 services, one port each (many_services.lua)",
+}
+BODY_BYTES = {"5B": 5, "16KiB": 16384, "1MiB": 1048576}
+
+
+def to_us(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not m:
+        raise ValueError(f"bad wrk duration {text!r}")
+    v = float(m.group(1))
+    return v * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}[m.group(2)]
+
+
+def parse_wrk(text):
+    out = {}
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", text)
+    if not m:
+        raise ValueError("no 'N requests in T' line in wrk output")
+    out["requests"] = int(m.group(1))
+    out["duration_s"] = to_us(m.group(2) + m.group(3)) / 1e6
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    out["rps"] = float(m.group(1)) if m else 0.0
+    for pct, key in (("50", "p50_us"), ("99", "p99_us")):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", text, re.M)
+        out[key] = to_us(m.group(1)) if m else float("nan")
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    out["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    out["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    return out
+
+
+def cmd_parse(argv):
+    # parse WRK_OUT proxy scenario body conns run clk_tck u0 s0 u1 s1 wall_s rss_kib
+    (wrk_out, proxy, scenario, body, conns, run, clk_tck, u0, s0, u1, s1, wall_s,
+     rss_kib) = argv
+    r = parse_wrk(open(wrk_out).read())
+    tck = int(clk_tck)
+    row = {"proxy": proxy, "scenario": scenario, "body": body, "conns": conns, "run": run}
+    row.update(r)
+    if u0 == "-" or r["requests"] == 0:  # no proxy process to account, or nothing to divide by
+        row.update(user_us_per_req="", sys_us_per_req="", cpu_us_per_req="", proxy_cpu_util="")
+    else:
+        du = (int(u1) - int(u0)) * 1e6 / tck
+        ds = (int(s1) - int(s0)) * 1e6 / tck
+        n = max(1, r["requests"])
+        row["user_us_per_req"] = f"{du / n:.2f}"
+        row["sys_us_per_req"] = f"{ds / n:.2f}"
+        row["cpu_us_per_req"] = f"{(du + ds) / n:.2f}"
+        row["proxy_cpu_util"] = f"{(du + ds) / 1e6 / max(1e-9, float(wall_s)):.2f}"
+    row["rss_kib"] = rss_kib
+    if r["requests"] == 0:
+        row["p50_us"] = row["p99_us"] = float("nan")
+    row["rps"] = f"{row['rps']:.0f}"
+    row["p50_us"] = f"{row['p50_us']:.0f}"
+    row["p99_us"] = f"{row['p99_us']:.0f}"
+    row["duration_s"] = f"{row['duration_s']:.2f}"
+    w = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+    w.writerow(row)
+
+
+def med(rows, key):
+    vals = [float(r[key]) for r in rows if r.get(key) not in ("", "nan", None)]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "–"
+    if digits == 0:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def fmt_lat(us):
+    if us is None:
+        return "–"
+    return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(v):
+    return "–" if v is None else f"{v:.2f}×"
+
+
+def aggregate(rows):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["proxy"], r["body"], int(r["conns"])), []).append(r)
+    agg = {}
+    for key, rs in groups.items():
+        agg[key] = {
+            "runs": len(rs),
+            "rps": med(rs, "rps"),
+            "p50": med(rs, "p50_us"),
+            "p99": med(rs, "p99_us"),
+            "user": med(rs, "user_us_per_req"),
+            "sys": med(rs, "sys_us_per_req"),
+            "cpu": med(rs, "cpu_us_per_req"),
+            "util": med(rs, "proxy_cpu_util"),
+            "rss": med(rs, "rss_kib"),
+            "non2xx": sum(int(r["non2xx"]) for r in rs),
+            "errors": sum(int(r["socket_errors"]) for r in rs),
+            "requests": sum(int(r["requests"]) for r in rs),
+        }
+    return agg
+
+
+def tables(agg):
+    lines = []
+    bodies = [b for b in BODY_ORDER if any(k[1] == b for k in agg)]
+    bodies += sorted({k[1] for k in agg} - set(bodies))
+    for body in bodies:
+        lines.append(f"### {BODY_TITLES.get(body, body)}")
+        lines.append("")
+        lines.append("| proxy | conns | req/s | p50 | p99 | user µs/req | sys µs/req | "
+                     "CPU µs/req | proxy CPU | RSS MiB | non-2xx | socket errors |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        keys = sorted((k for k in agg if k[1] == body),
+                      key=lambda k: (k[2], PROXY_ORDER.index(k[0])
+                                     if k[0] in PROXY_ORDER else 99))
+        for k in keys:
+            a = agg[k]
+            util = "–" if a["util"] is None else f"{a['util'] * 100:.0f}%"
+            rss = "–" if a["rss"] is None else f"{a['rss'] / 1024:.1f}"
+            lines.append(
+                f"| {PROXY_NAMES.get(k[0], k[0])} | {k[2]} | {fmt(a['rps'])} | "
+                f"{fmt_lat(a['p50'])} | {fmt_lat(a['p99'])} | {fmt(a['user'], 2)} | "
+                f"{fmt(a['sys'], 2)} | {fmt(a['cpu'], 2)} | {util} | {rss} | "
+                f"{a['non2xx']} | {a['errors']} |")
+        lines.append("")
+        conns = sorted({k[2] for k in keys})
+        if any((("icaht", body, c) in agg) for c in conns):
+            lines.append("| icaht vs | conns | req/s | p99 | CPU/req | user/req | sys/req |")
+            lines.append("|---|---:|---:|---:|---:|---:|---:|")
+            for other in ("nginx", "haproxy", "relay"):
+                for c in conns:
+                    i, o = agg.get(("icaht", body, c)), agg.get((other, body, c))
+                    if not i or not o:
+                        continue
+                    lines.append(
+                        f"| {other} | {c} | {fmt_ratio(ratio(i['rps'], o['rps']))} | "
+                        f"{fmt_ratio(ratio(i['p99'], o['p99']))} | "
+                        f"{fmt_ratio(ratio(i['cpu'], o['cpu']))} | "
+                        f"{fmt_ratio(ratio(i['user'], o['user']))} | "
+                        f"{fmt_ratio(ratio(i['sys'], o['sys']))} |")
+            lines.append("")
+    return lines
+
+
+def targets(agg):
+    """The issue's targets, checked against this run (met / NOT met / not measured)."""
+    out = ["### Targets (issue 4)", "", "| target | measured | verdict |", "|---|---|---|"]
+
+    def row(name, measured, ok):
+        verdict = "not measured" if ok is None else ("met" if ok else "**NOT met**")
+        out.append(f"| {name} | {measured} | {verdict} |")
+
+    i, n, h = (agg.get((p, "5B", 64)) for p in ("icaht", "nginx", "haproxy"))
+    if i and n:
+        r = ratio(i["cpu"], n["cpu"])
+        row("5 B, 64 conns: CPU/req ≤ 0.8× nginx",
+            f"{fmt(i['cpu'], 2)} vs {fmt(n['cpu'], 2)} µs = {fmt_ratio(r)}",
+            r is not None and r <= 0.8)
+    else:
+        row("5 B, 64 conns: CPU/req ≤ 0.8× nginx", "–", None)
+    if i:
+        row("5 B, 64 conns: user ≤ 1.5 µs/req", f"{fmt(i['user'], 2)} µs",
+            i["user"] is not None and i["user"] <= 1.5)
+    if i and n and h:
+        row("5 B, 64 conns: req/s ≥ nginx and HAProxy",
+            f"{fmt(i['rps'])} vs {fmt(n['rps'])} / {fmt(h['rps'])}",
+            i["rps"] >= n["rps"] and i["rps"] >= h["rps"])
+    i1, n1 = agg.get(("icaht", "1MiB", 64)), agg.get(("nginx", "1MiB", 64))
+    if i1 and n1:
+        r = ratio(i1["cpu"], n1["cpu"])
+        row("1 MiB, 64 conns: CPU/req ≤ 0.5× nginx",
+            f"{fmt(i1['cpu'], 1)} vs {fmt(n1['cpu'], 1)} µs = {fmt_ratio(r)}",
+            r is not None and r <= 0.5)
+    for body in ("5B", "16KiB", "1MiB"):
+        a, b = agg.get(("icaht", body, 64)), agg.get(("nginx", body, 64))
+        if a and b:
+            row(f"{body}, 64 conns: p99 ≤ nginx's", f"{fmt_lat(a['p99'])} vs {fmt_lat(b['p99'])}",
+                a["p99"] <= b["p99"])
+    bad = [(k, a) for k, a in agg.items() if a["non2xx"] or a["errors"]]
+    out.append("")
+    if bad:
+        out.append("Runs with non-2xx responses or socket errors:")
+        for k, a in sorted(bad):
+            out.append(f"- {k[0]} {k[1]} c={k[2]}: non-2xx {a['non2xx']}, "
+                       f"socket errors {a['errors']} (of {a['requests']} requests)")
+    else:
+        out.append("No non-2xx responses and no socket errors in any run.")
+    out.append("")
+    return out
+
+
+def plot(agg, png):
+    """req/s and CPU µs/request against body size, 64 connections, one line per proxy."""
+    proxies = [p for p in PROXY_ORDER if p != "direct"
+               and any((p, b, 64) in agg for b in BODY_BYTES)]
+    if not proxies:
+        return False
+    tmp = tempfile.mkdtemp(prefix="icaht-plot.")
+    files = {}
+    for p in proxies:
+        path = os.path.join(tmp, p + ".dat")
+        with open(path, "w") as f:
+            for body, size in BODY_BYTES.items():
+                a = agg.get((p, body, 64))
+                if a and a["rps"] is not None and a["cpu"] is not None:
+                    f.write(f"{size} {a['rps']} {a['cpu']}\n")
+        files[p] = path
+    names = {"icaht": "icaht-sidecar", "nginx": "nginx", "haproxy": "HAProxy",
+             "relay": "io_uring relay (L4 floor)", "splice": "splice relay (L4 floor)"}
+
+    def series(col):
+        return ", ".join(
+            f"'{files[p]}' using 1:{col} with linespoints lw 2"
+            + (" dt 2" if p in ("relay", "splice") else "") + f" title '{names[p]}'"
+            for p in proxies)
+
+    script = f"""
+set terminal pngcairo size 1200,500 font 'sans,10' noenhanced
+set output '{png}'
+set multiplot layout 1,2 title 'loopback, 64 keep-alive connections, proxy pinned to one CPU'
+set logscale x 2
+set xtics ('5 B' 5, '16 KiB' 16384, '1 MiB' 1048576)
+set xrange [3:2000000]
+set grid
+set key bottom left
+set xlabel 'response body size'
+set ylabel 'requests/s'
+set logscale y
+set title 'throughput'
+plot {series(2)}
+set key top left
+set ylabel 'proxy CPU µs per request (user+sys)'
+set title 'CPU per request'
+plot {series(3)}
+unset multiplot
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"warning: gnuplot failed: {e}", file=sys.stderr)
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return True
+
+
+def cmd_report(argv):
+    csv_path, md_path, png = argv[0], argv[1], argv[2]
+    header = argv[3] if len(argv) > 3 else ""
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    agg = aggregate(rows)
+    lines = []
+    if header and os.path.exists(header):
+        lines += open(header).read().rstrip("\n").split("\n") + [""]
+    lines += tables(agg)
+    lines += targets(agg)
+    if png != "-" and plot(agg, png):
+        lines += [f"![req/s and CPU per request against body size]({os.path.basename(png)})", ""]
+    text = "\n".join(lines)
+    print(text)
+    with open(md_path, "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in ("parse", "report"):
+        sys.exit(__doc__)
+    {"parse": cmd_parse, "report": cmd_report}[sys.argv[1]](sys.argv[2:])

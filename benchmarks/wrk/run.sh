@@ -1,0 +1,514 @@
+#!/usr/bin/env bash
+# Side-by-side load test: icaht-sidecar (1 shard) vs nginx (1 worker) vs HAProxy (1 thread),
+# with bare io_uring L4 relays as the floor, all on loopback.
+#
+# One run: starts a backend (nginx, 1 worker, fixed bodies of 5 B, 16 KiB and 1 MiB from files,
+# POST /post -> "ok\n"), then each proxy in turn pinned to PROXY_CPU (default 0) with the backend
+# and wrk pinned to LOAD_CPU (default 1), and for every body size and connection count runs a
+# warm-up and a measured `wrk --latency`. Per run it records req/s, p50/p99, and the proxy's CPU
+# per request: utime and stime from /proc/PID/stat (fields 14, 15) summed over the proxy's
+# processes (all threads), over the measured run, divided by the requests wrk completed.
+# Extra scenarios: POST 16 KiB (post.lua) and 5 B spread over 100 services (many_services.lua).
+#
+# Writes benchmarks/results/latest.{md,csv,png} (RESULTS_DIR overrides) and prints the tables.
+#
+# Environment (all optional):
+#   QUICK=1              1 s warm-up + 2 s measured runs (default 2 s + 8 s)
+#   WARMUP=S DURATION=S  override the durations; REPEAT=N runs per case (median is reported)
+#   PROXIES="icaht nginx haproxy relay splice direct"   which targets, in this order
+#   SIZES="5B 16KiB 1MiB"  CONNS="1 64"  SCENARIOS="matrix post many"
+#   MANY_SERVICES=100    services for the many-services scenario
+#   PROXY_CPU=0 LOAD_CPU=1  BENCH_PORT_BASE=30000 (uses BASE+80 .. BASE+599)
+#   BUILD_DIR=build-bench  SIDECAR=path/to/icaht-sidecar  KEEP_TMP=1 (keep configs, logs, wrk output)
+#   RELAY_SRC / SPLICE_SRC: the bare relays' sources (default ../shared/tools/*.c)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+REPORT="$HERE/report.py"
+
+if [ "${QUICK:-0}" = 1 ]; then
+  WARMUP="${WARMUP:-1}"; DURATION="${DURATION:-2}"
+else
+  WARMUP="${WARMUP:-2}"; DURATION="${DURATION:-8}"
+fi
+REPEAT="${REPEAT:-1}"
+PROXIES="${PROXIES:-icaht nginx haproxy relay splice direct}"
+SIZES="${SIZES:-5B 16KiB 1MiB}"
+CONNS="${CONNS:-1 64}"
+SCENARIOS="${SCENARIOS:-matrix post many}"
+MANY="${MANY_SERVICES:-100}"
+PROXY_CPU="${PROXY_CPU:-0}"
+LOAD_CPU="${LOAD_CPU:-1}"
+BASE="${BENCH_PORT_BASE:-30000}"
+BUILD_DIR="${BUILD_DIR:-$REPO/build-bench}"
+SIDECAR="${SIDECAR:-$BUILD_DIR/src/icaht-sidecar}"
+RESULTS_DIR="${RESULTS_DIR:-$REPO/benchmarks/results}"
+RELAY_SRC="${RELAY_SRC:-$REPO/../shared/tools/uring_relay_ms.c}"
+SPLICE_SRC="${SPLICE_SRC:-$REPO/../shared/tools/uring_splice_relay.c}"
+
+BACKEND_PORT=$((BASE + 80))
+ICAHT_PORT=$((BASE + 101))
+NGINX_PORT=$((BASE + 110))
+HAPROXY_PORT=$((BASE + 120))
+RELAY_PORT=$((BASE + 130))
+SPLICE_PORT=$((BASE + 140))
+ICAHT_OPS=$((BASE + 190))
+NGINX_MANY=$((BASE + 200))
+HAPROXY_MANY=$((BASE + 300))
+ICAHT_MANY=$((BASE + 400))
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+for v in WARMUP DURATION REPEAT MANY PROXY_CPU LOAD_CPU BASE; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
+done
+[ "$MANY" -ge 1 ] && [ "$MANY" -le 100 ] || die "MANY_SERVICES must be 1..100"
+[ "$BASE" -ge 1024 ] && [ $((BASE + 599)) -le 65535 ] || die "BENCH_PORT_BASE out of range"
+[ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs: proxy and load share a CPU"
+
+# ---------------------------------------------------------------------------- tools
+missing=()
+for t in nginx haproxy wrk taskset python3 gcc curl ss; do
+  command -v "$t" >/dev/null || missing+=("$t")
+done
+command -v gnuplot >/dev/null || missing+=(gnuplot)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing: nginx-light haproxy wrk gnuplot-nox (missing: ${missing[*]})"
+    apt-get install -y nginx-light haproxy wrk gnuplot-nox >/dev/null ||
+      { apt-get update >/dev/null && apt-get install -y nginx-light haproxy wrk gnuplot-nox >/dev/null; }
+  fi
+  for t in nginx haproxy wrk taskset python3 gcc curl ss; do
+    command -v "$t" >/dev/null || die "$t is required (Debian: apt-get install nginx-light haproxy wrk)"
+  done
+fi
+
+if [[ " $PROXIES " == *" icaht "* ]] && [ ! -x "$SIDECAR" ]; then
+  log "building $SIDECAR"
+  [ -f "$BUILD_DIR/build.ninja" ] ||
+    meson setup "$BUILD_DIR" "$REPO" --buildtype=release -Db_ndebug=true >/dev/null
+  ninja -C "$BUILD_DIR" src/icaht-sidecar >/dev/null
+fi
+
+# ---------------------------------------------------------------------------- processes
+TMP="$(mktemp -d /tmp/icaht-wrk.XXXXXX)"
+chmod 755 "$TMP"
+PIDS=()
+
+# stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL; also reaps its children (nginx workers).
+# Sets STOP_RC to the exit status.
+stop_pid() {
+  local pid="$1" kids i
+  STOP_RC=0
+  kids="$(pgrep -P "$pid" 2>/dev/null || true)"
+  if kill -TERM "$pid" 2>/dev/null; then
+    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null && log "warning: pid $pid needed SIGKILL"
+  fi
+  wait "$pid" 2>/dev/null || STOP_RC=$?
+  for i in $kids; do kill -KILL "$i" 2>/dev/null || true; done
+  local keep=()
+  for i in "${PIDS[@]}"; do [ "$i" = "$pid" ] || keep+=("$i"); done
+  PIDS=("${keep[@]+"${keep[@]}"}")
+}
+
+cleanup() {
+  local p
+  for p in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$p"; done
+  if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_bg LOGFILE CMD...: starts CMD in the background; sets LAST_PID.
+start_bg() {
+  local logf="$1"; shift
+  "$@" >"$logf" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+
+port_in_use() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+
+check_ports_free() {
+  local p
+  for p in "$@"; do port_in_use "$p" && die "port $p is in use (set BENCH_PORT_BASE)"; done
+  return 0
+}
+
+# wait_listen PORT PID: until something accepts on PORT (10 s), failing if PID died.
+wait_listen() {
+  local i
+  for i in $(seq 100); do
+    kill -0 "$2" 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# pid_tree PID: PID and all its descendants.
+pid_tree() {
+  local queue=("$1") out=() p
+  while [ ${#queue[@]} -gt 0 ]; do
+    p="${queue[0]}"; queue=("${queue[@]:1}")
+    out+=("$p")
+    # shellcheck disable=SC2207
+    queue+=($(pgrep -P "$p" 2>/dev/null || true))
+    [ ${#out[@]} -lt 64 ] || break
+  done
+  echo "${out[@]}"
+}
+
+# cpu_ticks PID: "utime stime" in clock ticks, summed over PID's tree (each /proc/PID/stat
+# already covers all threads of that process).
+cpu_ticks() {
+  local u=0 s=0 p line rest
+  for p in $(pid_tree "$1"); do
+    line="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+    rest="${line##*) }"
+    # shellcheck disable=SC2086
+    set -- $rest
+    u=$((u + ${12})); s=$((s + ${13}))
+  done
+  echo "$u $s"
+}
+
+rss_kib() {
+  local t=0 p v
+  for p in $(pid_tree "$1"); do
+    v="$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)" || continue
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+CLK_TCK="$(getconf CLK_TCK)"
+# Proxies with many connections (HAProxy sizes its FD limit from maxconn) need more than 1024.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOTES="$TMP/notes.md"
+: >"$NOTES"
+note() { echo "- $*" >>"$NOTES"; log "NOTE: $*"; }
+
+# ---------------------------------------------------------------------------- backend
+mkdir -p "$TMP/www" "$TMP/nginx-tmp"
+printf 'hello' >"$TMP/www/5B"
+head -c 16384 /dev/zero | tr '\0' 'a' >"$TMP/www/16KiB"
+head -c 1048576 /dev/zero | tr '\0' 'b' >"$TMP/www/1MiB"
+head -c 16384 /dev/zero | tr '\0' 'p' >"$TMP/post.body"
+declare -A BODY_SIZE=([5B]=5 [16KiB]=16384 [1MiB]=1048576)
+for s in $SIZES; do [ -n "${BODY_SIZE[$s]:-}" ] || die "unknown size '$s' (5B 16KiB 1MiB)"; done
+
+# nginx_common NAME: the top of an nginx config with everything under $TMP.
+nginx_common() {
+  cat <<EOF
+worker_processes 1;
+daemon off;
+master_process on;
+user root;
+pid $TMP/$1.pid;
+error_log $TMP/$1.error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 8192; }
+EOF
+}
+
+cat >"$TMP/backend.conf" <<EOF
+$(nginx_common backend)
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  client_body_temp_path $TMP/nginx-tmp/backend-body;
+  open_file_cache max=16;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$BACKEND_PORT backlog=4096;
+    root $TMP/www;
+    location = /post { client_max_body_size 16m; client_body_buffer_size 1m; return 200 "ok\n"; }
+  }
+}
+EOF
+
+check_ports_free "$BACKEND_PORT"
+start_bg "$TMP/backend.log" taskset -c "$LOAD_CPU" nginx -p "$TMP" -e "$TMP/backend.error.log" -c "$TMP/backend.conf"
+BACKEND_PID=$LAST_PID
+wait_listen "$BACKEND_PORT" "$BACKEND_PID" || { cat "$TMP/backend.log" "$TMP/backend.error.log" >&2; die "backend did not start"; }
+log "backend nginx pid $BACKEND_PID on 127.0.0.1:$BACKEND_PORT (CPU $LOAD_CPU)"
+
+# ---------------------------------------------------------------------------- proxies
+# Each start_X sets PROXY_PID, PROXY_PORT and MANY_PORTS ("" when it has no many-services setup).
+
+write_nginx_proxy_conf() {
+  local i
+  {
+    nginx_common nginx
+    echo "http {"
+    cat <<EOF
+  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  client_body_temp_path $TMP/nginx-tmp/body;
+  proxy_temp_path $TMP/nginx-tmp/proxy;
+  client_max_body_size 16m;
+  client_body_buffer_size 64k;
+  proxy_http_version 1.1;
+  proxy_set_header Connection "";
+  proxy_buffer_size 16k;
+  proxy_buffers 8 16k;
+  proxy_max_temp_file_size 0;
+  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; keepalive_requests 10000000; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    location / { proxy_pass http://backend; }
+  }
+EOF
+    for i in $(seq 0 $((MANY - 1))); do
+      echo "  upstream svc$i { server 127.0.0.1:$BACKEND_PORT; keepalive 4; keepalive_requests 10000000; }"
+      echo "  server { listen 127.0.0.1:$((NGINX_MANY + i)); location / { proxy_pass http://svc$i; } }"
+    done
+    echo "}"
+  } >"$TMP/nginx.conf"
+}
+
+start_nginx() {
+  write_nginx_proxy_conf
+  check_ports_free "$NGINX_PORT" $(seq "$NGINX_MANY" $((NGINX_MANY + MANY - 1)))
+  start_bg "$TMP/nginx.log" taskset -c "$PROXY_CPU" nginx -p "$TMP" -e "$TMP/nginx.error.log" -c "$TMP/nginx.conf"
+  PROXY_PID=$LAST_PID; PROXY_PORT=$NGINX_PORT
+  MANY_PORTS="$NGINX_MANY-$((NGINX_MANY + MANY - 1))"
+  wait_listen "$PROXY_PORT" "$PROXY_PID"
+}
+
+start_haproxy() {
+  local i
+  {
+    cat <<EOF
+global
+  nbthread 1
+  maxconn 8192
+  pidfile $TMP/haproxy.pid
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  timeout http-keep-alive 300s
+frontend main
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend main
+backend main
+  server backend 127.0.0.1:$BACKEND_PORT
+EOF
+    for i in $(seq 0 $((MANY - 1))); do
+      printf 'frontend svc%d\n  bind 127.0.0.1:%d\n  default_backend svc%d\nbackend svc%d\n  server backend 127.0.0.1:%d\n' \
+        "$i" $((HAPROXY_MANY + i)) "$i" "$i" "$BACKEND_PORT"
+    done
+  } >"$TMP/haproxy.cfg"
+  check_ports_free "$HAPROXY_PORT" $(seq "$HAPROXY_MANY" $((HAPROXY_MANY + MANY - 1)))
+  haproxy -c -q -f "$TMP/haproxy.cfg" || die "bad haproxy config $TMP/haproxy.cfg"
+  start_bg "$TMP/haproxy.log" taskset -c "$PROXY_CPU" haproxy -db -f "$TMP/haproxy.cfg"
+  PROXY_PID=$LAST_PID; PROXY_PORT=$HAPROXY_PORT
+  MANY_PORTS="$HAPROXY_MANY-$((HAPROXY_MANY + MANY - 1))"
+  wait_listen "$PROXY_PORT" "$PROXY_PID"
+}
+
+ICAHT_DIR="$TMP/icaht"
+admin() { curl -sS --max-time 10 --unix-socket "$ICAHT_DIR/admin.sock" "$@"; }
+
+start_icaht() {
+  local i code
+  rm -rf "$ICAHT_DIR"; mkdir -p "$ICAHT_DIR/state"
+  check_ports_free "$ICAHT_PORT" "$ICAHT_OPS" $(seq "$ICAHT_MANY" $((ICAHT_MANY + MANY - 1)))
+  start_bg "$TMP/icaht.log" taskset -c "$PROXY_CPU" "$SIDECAR" --shards 1 \
+    --admin-socket "$ICAHT_DIR/admin.sock" --ops-listen "127.0.0.1:$ICAHT_OPS" \
+    --port-range "$((BASE + 100))-$((BASE + 599))" --state-dir "$ICAHT_DIR/state" \
+    --access-log off --log-level warn
+  PROXY_PID=$LAST_PID; PROXY_PORT=$ICAHT_PORT; MANY_PORTS=""
+  for i in $(seq 100); do
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$ICAHT_OPS/ready" || true)"
+    [ "$code" = 200 ] && break
+    kill -0 "$PROXY_PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  [ "$code" = 200 ] || return 1
+  code="$(admin -o "$TMP/icaht.register.json" -w '%{http_code}' -X POST http://icaht/v1/services \
+    -d "{\"name\":\"bench\",\"upstreams\":[\"127.0.0.1:$BACKEND_PORT\"],\"port\":$ICAHT_PORT}")"
+  [ "$code" = 201 ] || { note "icaht: register returned $code: $(cat "$TMP/icaht.register.json")"; return 1; }
+}
+
+# Registers the many-services set on a running icaht (only when that scenario runs).
+icaht_register_many() {
+  local i code
+  for i in $(seq 0 $((MANY - 1))); do
+    code="$(admin -o /dev/null -w '%{http_code}' -X POST http://icaht/v1/services \
+      -d "{\"name\":\"svc$i\",\"upstreams\":[\"127.0.0.1:$BACKEND_PORT\"],\"port\":$((ICAHT_MANY + i))}")" || code=000
+    [ "$code" = 201 ] || { note "icaht: registering svc$i returned $code"; return 1; }
+  done
+  MANY_PORTS="$ICAHT_MANY-$((ICAHT_MANY + MANY - 1))"
+}
+
+build_relay() {  # build_relay NAME SRC -> $TMP/NAME
+  [ -f "$2" ] || { note "$1: $2 not found, skipped"; return 1; }
+  [ -x "$TMP/$1" ] || gcc -O2 -o "$TMP/$1" "$2" -luring || { note "$1: build failed"; return 1; }
+}
+
+start_relay() {
+  build_relay uring_relay_ms "$RELAY_SRC" || return 1
+  check_ports_free "$RELAY_PORT"
+  start_bg "$TMP/relay.log" taskset -c "$PROXY_CPU" "$TMP/uring_relay_ms" "$RELAY_PORT" "$BACKEND_PORT"
+  PROXY_PID=$LAST_PID; PROXY_PORT=$RELAY_PORT; MANY_PORTS=""
+  wait_listen "$PROXY_PORT" "$PROXY_PID"
+}
+
+start_splice() {
+  build_relay uring_splice_relay "$SPLICE_SRC" || return 1
+  check_ports_free "$SPLICE_PORT"
+  start_bg "$TMP/splice.log" taskset -c "$PROXY_CPU" "$TMP/uring_splice_relay" "$SPLICE_PORT" "$BACKEND_PORT"
+  PROXY_PID=$LAST_PID; PROXY_PORT=$SPLICE_PORT; MANY_PORTS=""
+  wait_listen "$PROXY_PORT" "$PROXY_PID"
+}
+
+start_direct() { PROXY_PID=""; PROXY_PORT=$BACKEND_PORT; MANY_PORTS=""; }
+
+# ---------------------------------------------------------------------------- measuring
+CSV_TMP="$TMP/results.csv"
+python3 -c "import sys; sys.path.insert(0, '$HERE'); import report; print(','.join(report.COLUMNS))" >"$CSV_TMP"
+
+# verify PROXY: every body through the proxy is 200 with the right length, POST works.
+verify() {
+  local p="$1" s got
+  for s in $SIZES; do
+    got="$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 10 "http://127.0.0.1:$PROXY_PORT/$s" || echo "curl-failed")"
+    [ "$got" = "200 ${BODY_SIZE[$s]}" ] || note "$p: GET /$s answered '$got', expected '200 ${BODY_SIZE[$s]}'"
+  done
+  got="$(curl -s -w ' %{http_code}' --max-time 10 --data-binary @"$TMP/post.body" "http://127.0.0.1:$PROXY_PORT/post" || echo "curl-failed")"
+  [ "$got" = $'ok\n 200' ] || note "$p: POST /post (16 KiB) answered '$got'"
+}
+
+# run_case PROXY SCENARIO BODY CONNS THREADS URL [wrk args...]: warm-up, then a measured run.
+run_case() {
+  local p="$1" scen="$2" body="$3" conns="$4" threads="$5" url="$6"; shift 6
+  local out="$TMP/wrk.$p.$scen.$body.c$conns.r$RUN.txt"
+  local u0=- s0=- u1=- s1=- t0 t1 rss="" rc=0
+  local lim=$((WARMUP + DURATION + 60))
+  timeout "$lim" taskset -c "$LOAD_CPU" wrk -t"$threads" -c"$conns" -d"${WARMUP}s" --timeout 5s "$@" "$url" \
+    >"$out.warmup" 2>&1 || { note "$p $body c=$conns: warm-up wrk failed (rc $?): $(tail -3 "$out.warmup" | tr '\n' ' ')"; return 1; }
+  if [ -n "$PROXY_PID" ]; then read -r u0 s0 < <(cpu_ticks "$PROXY_PID"); fi
+  t0="$(date +%s.%N)"
+  timeout "$lim" taskset -c "$LOAD_CPU" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 5s --latency "$@" "$url" \
+    >"$out" 2>&1 || rc=$?
+  t1="$(date +%s.%N)"
+  if [ -n "$PROXY_PID" ]; then
+    read -r u1 s1 < <(cpu_ticks "$PROXY_PID")
+    rss="$(rss_kib "$PROXY_PID")"
+  fi
+  if [ "$rc" != 0 ]; then note "$p $body c=$conns: wrk failed (rc $rc): $(tail -3 "$out" | tr '\n' ' ')"; return 1; fi
+  if ! python3 "$REPORT" parse "$out" "$p" "$scen" "$body" "$conns" "$RUN" "$CLK_TCK" \
+      "$u0" "$s0" "$u1" "$s1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" "$rss" >>"$CSV_TMP"; then
+    note "$p $body c=$conns: could not parse wrk output: $(head -c 300 "$out" | tr '\n' ' ')"; return 1
+  fi
+  if grep -q "Non-2xx or 3xx responses" "$out"; then
+    note "$p $body c=$conns: $(grep 'Non-2xx' "$out" | xargs) of $(grep -o '^ *[0-9]* requests in' "$out" | xargs)"
+  fi
+  if grep -q "^ *0 requests in" "$out"; then note "$p $body c=$conns: no request completed"; fi
+  if grep -q "Socket errors" "$out"; then note "$p $body c=$conns: $(grep 'Socket errors' "$out" | xargs)"; fi
+  log "$(tail -1 "$CSV_TMP")"
+}
+
+# alive PROXY: the proxy process still runs (a crash is noted once and ends its runs).
+alive() {
+  local rc
+  [ -z "$PROXY_PID" ] && return 0
+  kill -0 "$PROXY_PID" 2>/dev/null && return 0
+  wait "$PROXY_PID" 2>/dev/null && rc=0 || rc=$?
+  note "$1 died during the run (exit status $rc); log tail: $(tail -5 "$TMP/$1.log" 2>/dev/null | tr '\n' ' ')"
+  return 1
+}
+
+measure_proxy() {
+  local p="$1" s c
+  if ! "start_$p"; then
+    note "$p: failed to start; log: $(tail -5 "$TMP/$p.log" 2>/dev/null | tr '\n' ' ')"
+    [ -n "${PROXY_PID:-}" ] && stop_pid "$PROXY_PID"
+    return 0
+  fi
+  log "== $p (pid ${PROXY_PID:-none}, port $PROXY_PORT, run $RUN)"
+  [ "$RUN" = 1 ] && verify "$p"
+  if [[ " $SCENARIOS " == *" matrix "* ]]; then
+    for s in $SIZES; do
+      for c in $CONNS; do
+        alive "$p" || break 2
+        run_case "$p" matrix "$s" "$c" 1 "http://127.0.0.1:$PROXY_PORT/$s" || true
+      done
+    done
+  fi
+  if [[ " $SCENARIOS " == *" post "* ]] && alive "$p"; then
+    run_case "$p" post POST16KiB 64 1 "http://127.0.0.1:$PROXY_PORT/post" -s "$HERE/post.lua" || true
+  fi
+  if [[ " $SCENARIOS " == *" many "* ]] && alive "$p"; then
+    if [ "$p" = icaht ]; then icaht_register_many || MANY_PORTS=""; fi
+    if [ -n "$MANY_PORTS" ]; then
+      export PORTS="$MANY_PORTS"
+      run_case "$p" many 5B_100svc "$MANY" "$MANY" \
+        "http://127.0.0.1:${MANY_PORTS%-*}/5B" -s "$HERE/many_services.lua" || true
+    fi
+  fi
+  if [ -n "$PROXY_PID" ]; then
+    alive "$p" || return 0
+    stop_pid "$PROXY_PID"
+    if [ "$p" = icaht ] && [ "$STOP_RC" != 0 ]; then
+      note "icaht: exit status $STOP_RC after SIGTERM (expected 0); log tail: $(tail -3 "$TMP/icaht.log" | tr '\n' ' ')"
+    fi
+  fi
+  if [ -s "$TMP/$p.log" ] && [ "$p" = icaht ] && grep -qiE "error|check failed" "$TMP/icaht.log"; then
+    note "icaht log has errors: $(grep -iE 'error|check failed' "$TMP/icaht.log" | sort | uniq -c | sort -rn | head -5 | tr '\n' ' ')"
+  fi
+}
+
+LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+START_TS="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+for RUN in $(seq 1 "$REPEAT"); do
+  for p in $PROXIES; do
+    case "$p" in icaht|nginx|haproxy|relay|splice|direct) ;; *) die "unknown proxy '$p'";; esac
+    measure_proxy "$p"
+  done
+done
+LOAD_AT_END="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------------------- report
+mkdir -p "$RESULTS_DIR"
+cp "$CSV_TMP" "$RESULTS_DIR/latest.csv"
+{
+  echo "## Side-by-side: icaht-sidecar vs nginx vs HAProxy (loopback)"
+  echo
+  echo "Run $START_TS on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)."
+  echo "Tree: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(git -C "$REPO" status --porcelain 2>/dev/null | head -1)" ] && echo ' (uncommitted changes)')."
+  echo "Command: \`QUICK=${QUICK:-0} WARMUP=$WARMUP DURATION=$DURATION REPEAT=$REPEAT benchmarks/wrk/run.sh\`"
+  echo "($WARMUP s warm-up + $DURATION s measured per case, median of $REPEAT run(s); load average at start $LOAD_AT_START, at end $LOAD_AT_END)."
+  echo
+  echo "Each proxy runs alone, pinned to CPU $PROXY_CPU (\`taskset\`); the backend (nginx 1 worker, static files, sendfile)"
+  echo "and \`wrk -t1\` share CPU $LOAD_CPU. All keep-alive on both sides. CPU µs/req = (utime+stime of all the"
+  echo "proxy's processes over the measured run) / requests; \"proxy CPU\" is the share of one CPU it used, so"
+  echo "below ~95% the load side, not the proxy, limited req/s. Versions: $(nginx -v 2>&1 | sed 's/.*: //'),"
+  echo "$(haproxy -v 2>/dev/null | head -1 | awk '{print "HAProxy " $3}'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')."
+  echo "Configs: nginx \`proxy_http_version 1.1\`, upstream \`keepalive 64\`, \`proxy_buffers 8 16k\`,"
+  echo "\`client_body_buffer_size 64k\`, \`proxy_max_temp_file_size 0\`; HAProxy \`nbthread 1\`, \`mode http\`, \`http-reuse always\`;"
+  echo "icaht-sidecar \`--shards 1 --access-log off\`. The relays are the io_uring floors from ../shared/tools"
+  echo "(L4, no HTTP work): \`uring_relay_ms\` (multishot recv + buffer ring) and \`uring_splice_relay\`."
+  echo "Many-services: $MANY services on $MANY ports, one upstream pool each, \`wrk -t$MANY -c$MANY\` with"
+  echo "many_services.lua (one connection per service; the 100-thread client is heavier, so compare CPU/req)."
+  echo
+  if [ -s "$NOTES" ]; then echo "Problems seen during the run:"; echo; cat "$NOTES"; echo; fi
+} >"$TMP/header.md"
+PNG="$RESULTS_DIR/latest.png"
+command -v gnuplot >/dev/null || PNG=-
+python3 "$REPORT" report "$RESULTS_DIR/latest.csv" "$RESULTS_DIR/latest.md" "$PNG" "$TMP/header.md"
+echo
+echo "results: $RESULTS_DIR/latest.md $RESULTS_DIR/latest.csv $( [ "$PNG" != - ] && echo "$PNG")"
