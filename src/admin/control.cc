@@ -6,14 +6,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "proxy/stream.h"
 #include "registry/json_writer.h"
 #include "registry/service_record.h"
+#include "registry/state_file.h"
 
 namespace icaht::admin {
 namespace {
@@ -25,15 +28,24 @@ struct ErrorMapping {
 
 ErrorMapping MapStatus(const absl::Status& status) {
   switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument: return {400, "invalid_argument"};
-    case absl::StatusCode::kNotFound: return {404, "not_found"};
-    case absl::StatusCode::kAlreadyExists: return {409, "already_exists"};
-    case absl::StatusCode::kAborted: return {409, "aborted"};
-    case absl::StatusCode::kResourceExhausted: return {507, "resource_exhausted"};
-    case absl::StatusCode::kUnavailable: return {503, "unavailable"};
-    case absl::StatusCode::kPermissionDenied: return {403, "permission_denied"};
-    case absl::StatusCode::kUnimplemented: return {501, "unimplemented"};
-    default: return {500, "internal"};
+    case absl::StatusCode::kInvalidArgument:
+      return {400, "invalid_argument"};
+    case absl::StatusCode::kNotFound:
+      return {404, "not_found"};
+    case absl::StatusCode::kAlreadyExists:
+      return {409, "already_exists"};
+    case absl::StatusCode::kAborted:
+      return {409, "aborted"};
+    case absl::StatusCode::kResourceExhausted:
+      return {507, "resource_exhausted"};
+    case absl::StatusCode::kUnavailable:
+      return {503, "unavailable"};
+    case absl::StatusCode::kPermissionDenied:
+      return {403, "permission_denied"};
+    case absl::StatusCode::kUnimplemented:
+      return {501, "unimplemented"};
+    default:
+      return {500, "internal"};
   }
 }
 
@@ -73,7 +85,8 @@ void NotifySystemd(std::string_view state) {
 // Reads SIGTERM/SIGINT from a signalfd through the control ring.
 class Control::SignalRead : public core::Completion {
  public:
-  SignalRead(Control* control, core::Ring& ring, int fd) : control_(control), ring_(ring), fd_(fd) {}
+  SignalRead(Control* control, core::Ring& ring, int fd)
+      : control_(control), ring_(ring), fd_(fd) {}
   ~SignalRead() { close(fd_); }
   void Arm() {
     io_uring_sqe* sqe = ring_.GetSqe();
@@ -97,13 +110,12 @@ class Control::SignalRead : public core::Completion {
 
 Control::Control(config::DaemonConfig config)
     : config_(std::move(config)),
-      registry_(registry::PortAllocator(
-          config_.port_range.lo, config_.port_range.hi,
-          [this](uint16_t port) {
-            net::Address probe = config_.bind_address;
-            probe.set_port(port);
-            return net::TcpPortIsFree(probe);
-          })),
+      registry_(registry::PortAllocator(config_.port_range.lo, config_.port_range.hi,
+                                        [this](uint16_t port) {
+                                          net::Address probe = config_.bind_address;
+                                          probe.set_port(port);
+                                          return net::TcpPortIsFree(probe);
+                                        })),
       ttl_timer_([this] { ExpireTtls(); }) {}
 
 Control::~Control() = default;
@@ -132,6 +144,14 @@ absl::Status Control::Start() {
     if (!shard.ok()) return shard.status();
     shards_.push_back(std::move(*shard));
   }
+
+  std::error_code ec;
+  std::filesystem::create_directories(config_.state_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("state directory ", config_.state_dir, ": ", ec.message()));
+  }
+  state_file_ = (std::filesystem::path(config_.state_dir) / "services.json").string();
 
   absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
   if (!admin_fd.ok()) {
@@ -178,13 +198,14 @@ absl::Status Control::Start() {
   size_t pending = config_.services.size();
   for (registry::ServiceRecord& record : config_.services) {
     std::string name = record.name;
-    Enqueue([this, record = std::move(record), name, &static_status, &pending](
-                std::function<void()> done) mutable {
+    static_names_.insert(name);
+    Enqueue([this, record = std::move(record), name, &static_status,
+             &pending](std::function<void()> done) mutable {
       Apply(std::move(record), [&, name, done](absl::StatusOr<registry::ServiceRecord> result) {
         if (!result.ok() && static_status.ok()) {
-          static_status = absl::Status(result.status().code(),
-                                       absl::StrCat("static service '", name,
-                                                    "': ", result.status().message()));
+          static_status = absl::Status(
+              result.status().code(),
+              absl::StrCat("static service '", name, "': ", result.status().message()));
         }
         --pending;
         done();
@@ -193,16 +214,67 @@ absl::Status Control::Start() {
   }
   while (pending > 0) ring_->RunOnce(100'000'000);
   if (!static_status.ok()) return static_status;
+  Restore();
 
   ready_ = true;
   NotifySystemd("READY=1\nSTATUS=serving");
   ICAHT_LOG(kInfo, "serving: ", shards_.size(), " shards, admin socket ", config_.admin_socket,
-            ", ops ", config_.ops_listen.ToString(), ", ", registry_.size(), " static services");
+            ", ops ", config_.ops_listen.ToString(), ", ", registry_.size(), " services");
   return absl::OkStatus();
 }
 
 void Control::Run() {
   while (!stopped_) ring_->RunOnce(1'000'000'000);
+  // Admin and ops connections still open: abort them and let them free.
+  proxy::Stream::CloseAll();
+  int64_t deadline = core::NowNs() + 1'000'000'000;
+  while (proxy::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
+}
+
+void Control::Persist() {
+  if (!persist_) return;
+  std::vector<const registry::ServiceRecord*> records;
+  for (const registry::ServiceRecord* record : registry_.List()) {
+    if (!static_names_.contains(record->name)) records.push_back(record);
+  }
+  absl::Status status = registry::SaveServices(state_file_, records);
+  if (!status.ok()) {
+    ICAHT_LOG(kError, "cannot save registrations: ", std::string(status.message()));
+  }
+}
+
+void Control::Restore() {
+  absl::StatusOr<std::vector<registry::ServiceRecord>> saved = registry::LoadServices(state_file_);
+  persist_ = true;
+  if (!saved.ok()) {
+    // A damaged state file must not keep the host's proxies down: start
+    // without it, loudly, and keep the file for inspection.
+    ICAHT_LOG(kError, "ignoring saved registrations: ", std::string(saved.status().message()));
+    std::filesystem::rename(state_file_, state_file_ + ".bad");
+    return;
+  }
+  size_t pending = 0;
+  size_t restored = 0;
+  for (registry::ServiceRecord& record : *saved) {
+    if (static_names_.contains(record.name)) continue;  // the config file wins
+    ++pending;
+    std::string name = record.name;
+    Enqueue([this, record = std::move(record), name, &pending,
+             &restored](std::function<void()> done) mutable {
+      Apply(std::move(record), [&, name, done](absl::StatusOr<registry::ServiceRecord> result) {
+        if (result.ok()) {
+          ++restored;
+        } else {
+          ICAHT_LOG(kError, "cannot restore service '", name,
+                    "': ", std::string(result.status().message()));
+        }
+        --pending;
+        done();
+      });
+    });
+  }
+  while (pending > 0) ring_->RunOnce(100'000'000);
+  if (!saved->empty()) ICAHT_LOG(kInfo, "restored ", restored, " saved registrations");
 }
 
 void Control::BeginShutdown() {
@@ -290,9 +362,11 @@ void Control::Apply(registry::ServiceRecord record,
         if (status.ok()) {
           if (shared->ttl_s > 0) {
             last_heartbeat_ns_[shared->name] = core::NowNs();
-            if (!ttl_timer_.armed()) ring_->timers().Arm(&ttl_timer_, core::NowNs() + 1'000'000'000);
+            if (!ttl_timer_.armed())
+              ring_->timers().Arm(&ttl_timer_, core::NowNs() + 1'000'000'000);
           }
           registry_.Commit(*shared);
+          Persist();
           return done(*shared);
         }
         // Some shard could not bind: undo on all of them, then report.
@@ -353,6 +427,7 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
           if (status.ok()) {
             if (shared->ttl_s > 0) last_heartbeat_ns_[shared->name] = core::NowNs();
             registry_.Commit(*shared);
+            Persist();
             responder->Send(JsonResponse(200, registry::ToJson(*shared)));
           } else {
             registry_.Abort(shared->name);
@@ -379,6 +454,8 @@ void Control::Deregister(std::string name, Responder* responder) {
           // Every shard has closed its listener: the port refuses and is free.
           registry_.Remove(name);
           last_heartbeat_ns_.erase(name);
+          static_names_.erase(name);
+          Persist();
           if (responder != nullptr) responder->Send({204, "application/json", ""});
           done();
         });
@@ -432,9 +509,9 @@ void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
       }
       return Register(request.body, responder);
     }
-    return responder->Send(ErrorResponse(405, "method_not_allowed",
-                                         absl::StrCat(request.method, " ", path,
-                                                      ": allowed are GET and POST")));
+    return responder->Send(
+        ErrorResponse(405, "method_not_allowed",
+                      absl::StrCat(request.method, " ", path, ": allowed are GET and POST")));
   }
   if (absl::StartsWith(path, "/v1/services/")) {
     std::string_view rest = std::string_view(path).substr(kPrefix.size() + 1);
@@ -476,8 +553,8 @@ void Control::HandleOps(const ControlRequest& request, Responder* responder) {
   }
   if (request.path == "/ready") {
     if (ready_) return responder->Send(JsonResponse(200, "{\"status\":\"ready\"}"));
-    return responder->Send(JsonResponse(503, stopping_ ? "{\"status\":\"stopping\"}"
-                                                       : "{\"status\":\"starting\"}"));
+    return responder->Send(
+        JsonResponse(503, stopping_ ? "{\"status\":\"stopping\"}" : "{\"status\":\"starting\"}"));
   }
   return responder->Send(ErrorResponse(404, "not_found", absl::StrCat("no route ", request.path)));
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "admin/control_http.h"
 #include "config/daemon_config.h"
@@ -49,12 +50,19 @@ class Control {
 
   // Sends every shard its own command; `done` gets the first error, if any,
   // after all shards answered.
-  using CommandFactory = std::function<proxy::ShardCommand*(proxy::Shard*, proxy::ShardCommand::Done)>;
+  using CommandFactory =
+      std::function<proxy::ShardCommand*(proxy::Shard*, proxy::ShardCommand::Done)>;
   void Broadcast(const CommandFactory& make, std::function<void(absl::Status)> done);
-  std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(const registry::ServiceRecord& record) const;
+  std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(
+      const registry::ServiceRecord& record) const;
   // Registers a record through the same path as the admin API.
-  void Apply(registry::ServiceRecord record, std::function<void(absl::StatusOr<registry::ServiceRecord>)> done);
+  void Apply(registry::ServiceRecord record,
+             std::function<void(absl::StatusOr<registry::ServiceRecord>)> done);
 
+  // Writes the admin-registered services to the state file.
+  void Persist();
+  // Re-registers what the state file holds (after a restart).
+  void Restore();
   void BeginShutdown();
   void ExpireTtls();
 
@@ -69,6 +77,9 @@ class Control {
   std::deque<std::function<void(std::function<void()>)>> changes_;
   bool change_running_ = false;
   absl::flat_hash_map<std::string, int64_t> last_heartbeat_ns_;
+  absl::flat_hash_set<std::string> static_names_;  // from the config file: not persisted
+  std::string state_file_;
+  bool persist_ = false;  // off until the saved state has been read
   core::Timer ttl_timer_;
   bool ready_ = false;
   bool stopping_ = false;

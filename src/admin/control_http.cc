@@ -98,8 +98,9 @@ class ControlConnection final : private proxy::StreamHandler, public Responder {
     if (head_.framing == http::BodyFraming::kChunked || head_.content_length > kMaxBody) {
       keep_alive_ = false;
       busy_ = true;
-      return Send({head_.framing == http::BodyFraming::kChunked ? 411 : 413, "application/json",
-                   JsonError("invalid_argument",
+      bool chunked = head_.framing == http::BodyFraming::kChunked;
+      return Send({chunked ? 411 : 413, "application/json",
+                   JsonError(chunked ? "length_required" : "payload_too_large",
                              "request body must have a Content-Length of at most 1 MiB")});
     }
     size_t total = head_.head_size + head_.content_length;

@@ -15,8 +15,8 @@ absl::StatusOr<std::unique_ptr<BufRing>> BufRing::Create(Ring& ring, uint16_t gr
   self->buffer_size_ = buffer_size;
   self->group_id_ = group_id;
   self->ring_bytes_ = count * sizeof(io_uring_buf);
-  void* mem = mmap(nullptr, self->ring_bytes_, PROT_READ | PROT_WRITE,
-                   MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* mem =
+      mmap(nullptr, self->ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) return absl::ResourceExhaustedError("mmap for buffer ring failed");
   self->br_ = static_cast<io_uring_buf_ring*>(mem);
   void* bufs = mmap(nullptr, count * buffer_size, PROT_READ | PROT_WRITE,
@@ -35,8 +35,8 @@ absl::StatusOr<std::unique_ptr<BufRing>> BufRing::Create(Ring& ring, uint16_t gr
   }
   io_uring_buf_ring_init(self->br_);
   for (unsigned i = 0; i < count; ++i) {
-    io_uring_buf_ring_add(self->br_, self->Buffer(i), buffer_size, i,
-                          io_uring_buf_ring_mask(count), i);
+    io_uring_buf_ring_add(self->br_, self->Buffer(i), buffer_size, i, io_uring_buf_ring_mask(count),
+                          i);
   }
   io_uring_buf_ring_advance(self->br_, count);
   return self;

@@ -31,8 +31,8 @@ std::string DescribeIoUringFailure(int err) {
 absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(unsigned entries) {
   std::unique_ptr<Ring> ring(new Ring());
   io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-                 IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+                 IORING_SETUP_CQSIZE;
   params.cq_entries = entries * 4;
   int ret = io_uring_queue_init_params(entries, &ring->ring_, &params);
   if (ret == -EINVAL) {

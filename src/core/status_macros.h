@@ -4,9 +4,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define ICAHT_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::absl::Status icaht_status_ = (expr);   \
+#define ICAHT_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::absl::Status icaht_status_ = (expr);         \
     if (!icaht_status_.ok()) return icaht_status_; \
   } while (0)
 

@@ -32,7 +32,8 @@ absl::StatusOr<Fd> ListenTcp(const Address& address, const ListenOptions& option
   int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (options.reuse_port) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (address.family() == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (address.family() == AF_INET6)
+    setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (bind(fd.get(), address.sockaddr_ptr(), address.length()) < 0) {
     return Errno(absl::StrCat("bind ", address.ToString()), errno);
   }
@@ -71,7 +72,8 @@ absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
     std::filesystem::create_directories(parent, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat("mkdir ", parent.string(), ": ", ec.message()));
+    if (ec)
+      return absl::UnavailableError(absl::StrCat("mkdir ", parent.string(), ": ", ec.message()));
     chmod(parent.c_str(), 0750);
   }
   memcpy(addr.sun_path, path.c_str(), path.size() + 1);

@@ -125,8 +125,7 @@ void HttpConnection::OnData(Stream* stream, std::string_view data) {
 void HttpConnection::ProcessRequestHead() {
   if (in_.empty()) return ArmTimer(TimerPurpose::kIdle, service_->config->idle_timeout_ms);
   http::ParseError error = http::ParseError::kNone;
-  http::ParseStatus status =
-      http::ParseRequestHead(in_, service_->config->limits, &req_, &error);
+  http::ParseStatus status = http::ParseRequestHead(in_, service_->config->limits, &req_, &error);
   if (status == http::ParseStatus::kIncomplete) {
     if (timer_purpose_ != TimerPurpose::kHeaderRead) {
       ArmTimer(TimerPurpose::kHeaderRead, service_->config->request_timeout_ms);
@@ -174,7 +173,10 @@ void HttpConnection::StartExchange() {
   attempts_ = 0;
   ArmTimer(TimerPurpose::kResponse, config_->request_timeout_ms);
 
-  ConnectUpstream(-1);
+  if (!ConnectUpstream(-1)) {
+    client_keep_alive_ = false;
+    return RespondError(503, "no upstream connection available");
+  }
   upstream_->Send(upstream_head_);
   if (req_state_ == ReqState::kBody) {
     std::string pending = in_.substr(head_size);
@@ -218,7 +220,7 @@ void HttpConnection::ForwardRequestBody(std::string_view data) {
   }
 }
 
-void HttpConnection::ConnectUpstream(int skip) {
+bool HttpConnection::ConnectUpstream(int skip) {
   upstream_index_ = service_->balancer.Next(config_->upstreams, skip);
   const net::Address& address = config_->upstreams[upstream_index_].address;
   ++attempts_;
@@ -226,14 +228,21 @@ void HttpConnection::ConnectUpstream(int skip) {
   if (upstream_ != nullptr) {
     upstream_reused_ = true;
     upstream_->set_handler(this);
-    return;
+    return true;
   }
   upstream_reused_ = false;
   absl::StatusOr<net::Fd> fd = net::NewTcpSocket(address.family());
-  ICAHT_CHECK(fd.ok());  // only fails when out of fds; TODO: answer 503 instead
+  if (!fd.ok()) {
+    // Out of file descriptors (or memory): nothing was sent, say so and go on.
+    ICAHT_LOG(kWarn, "service ", config_->name,
+              ": cannot open an upstream socket: ", std::string(fd.status().message()));
+    upstream_ = nullptr;
+    return false;
+  }
   net::SetNoDelay(fd->get());
   upstream_ = new Stream(shard_->ring(), shard_->bufs(), fd->Release(), this);
   upstream_->Connect(address, config_->connect_timeout_ms);
+  return true;
 }
 
 void HttpConnection::OnConnected(Stream* stream) {
@@ -269,7 +278,7 @@ void HttpConnection::UpstreamFailed(int error) {
     upstream_->Close();
     upstream_ = nullptr;
     int skip = config_->upstreams.size() > 1 ? static_cast<int>(upstream_index_) : -1;
-    ConnectUpstream(skip);
+    if (!ConnectUpstream(skip)) return RespondError(503, "no upstream connection available");
     if (connect_failed) {
       for (std::string& piece : unsent) upstream_->Send(std::move(piece));
     } else {
@@ -279,8 +288,8 @@ void HttpConnection::UpstreamFailed(int error) {
   }
   upstream_dirty_ = true;
   if (connect_failed && error == -ETIMEDOUT) return RespondError(504, "upstream connect timed out");
-  return RespondError(502, connect_failed ? "upstream connection refused"
-                                          : "upstream closed the connection");
+  return RespondError(
+      502, connect_failed ? "upstream connection refused" : "upstream closed the connection");
 }
 
 void HttpConnection::ProcessResponseHead() {
@@ -317,7 +326,8 @@ void HttpConnection::ProcessResponseHead() {
   // Close-delimited bodies, or chunked ones to an HTTP/1.0 client, end the
   // client connection too; HTTP/1.1 clients get them re-framed as chunked.
   resp_out_ = BodyOut::kRaw;
-  if (resp_framing_ == http::BodyFraming::kChunked || resp_framing_ == http::BodyFraming::kUntilClose) {
+  if (resp_framing_ == http::BodyFraming::kChunked ||
+      resp_framing_ == http::BodyFraming::kUntilClose) {
     if (req_http10_) {
       client_keep_alive_ = false;
     } else {

@@ -46,7 +46,9 @@ class HttpConnection final : private StreamHandler {
   void ProcessRequestHead();
   void StartExchange();
   void ForwardRequestBody(std::string_view data);
-  void ConnectUpstream(int skip);
+  // Picks an upstream (avoiding index `skip`) and takes a pooled connection
+  // or starts a new one. False when no socket could be had.
+  bool ConnectUpstream(int skip);
   void UpstreamFailed(int error);
   void ProcessResponseHead();
   void ForwardResponseBody(std::string_view data);

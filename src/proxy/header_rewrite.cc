@@ -1,6 +1,5 @@
 #include "proxy/header_rewrite.h"
 
-
 namespace icaht::proxy {
 namespace {
 
@@ -91,8 +90,8 @@ void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view
   out->append("\r\n");
 }
 
-void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive,
-                             bool chunk_encode, std::string* out) {
+void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive, bool chunk_encode,
+                             std::string* out) {
   out->append("HTTP/1.1 ");
   char code[4] = {static_cast<char>('0' + response.status / 100 % 10),
                   static_cast<char>('0' + response.status / 10 % 10),
@@ -113,27 +112,48 @@ void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    case 507:
+      return "Insufficient Storage";
+    default:
+      return "Error";
   }
 }
 

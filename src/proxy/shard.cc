@@ -88,9 +88,15 @@ void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
   started(absl::OkStatus());  // `started` refers to the starter's stack: not used after this
 
   while (running_) ring_->RunOnce(1'000'000'000);
-  // Let the final messages and closes reach the kernel.
-  for (int i = 0; i < 10; ++i) ring_->RunOnce(0);
+  // Every connection is gone; pooled streams are closing and answered clients
+  // may still be lingering. Give them a short grace, then abort the rest, and
+  // let the cancellations complete so every stream frees itself.
   proxy_.reset();
+  int64_t deadline = core::NowNs() + 500'000'000;
+  while (Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
+  Stream::CloseAll();
+  deadline = core::NowNs() + 1'000'000'000;
+  while (Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
   bufs_.reset();
   ring_.reset();
 }

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "absl/container/flat_hash_set.h"
 #include "core/check.h"
 
 namespace icaht::proxy {
@@ -13,10 +14,20 @@ namespace {
 constexpr int64_t kFlushStallNs = 10'000'000'000;
 // After half-closing, how long to drain the peer's input before closing.
 constexpr int64_t kLingerNs = 2'000'000'000;
+thread_local absl::flat_hash_set<Stream*> t_live_streams;
 }  // namespace
 
+size_t Stream::live_count() { return t_live_streams.size(); }
+
+void Stream::CloseAll() {
+  std::vector<Stream*> all(t_live_streams.begin(), t_live_streams.end());
+  for (Stream* stream : all) stream->Close();
+}
+
 Stream::Stream(core::Ring& ring, core::BufRing& bufs, int fd, StreamHandler* handler)
-    : ring_(ring), bufs_(bufs), fd_(fd), handler_(handler), linger_timer_([this] { Close(); }) {}
+    : ring_(ring), bufs_(bufs), fd_(fd), handler_(handler), linger_timer_([this] { Close(); }) {
+  t_live_streams.insert(this);
+}
 
 void Stream::StartReading() {
   pause_requested_ = false;
@@ -68,8 +79,8 @@ void Stream::OnRecv(int res, uint32_t flags) {
   }
   // Multishot ended without EOF or error (buffer ring ran dry, or the kernel
   // chose to stop): re-arm unless we asked it to stop.
-  if (!recv_armed_ && !peer_eof_ && (res > 0 || res == -ENOBUFS || res == -ECANCELED) && !closing_ &&
-      !pause_requested_ && (handler_ != nullptr || lingering_)) {
+  if (!recv_armed_ && !peer_eof_ && (res > 0 || res == -ENOBUFS || res == -ECANCELED) &&
+      !closing_ && !pause_requested_ && (handler_ != nullptr || lingering_)) {
     ArmRecv();
   }
   dispatching_ = false;
@@ -220,6 +231,7 @@ void Stream::CloseGracefully() {
 void Stream::MaybeFree() {
   if (!closing_ || inflight_ > 0 || dispatching_) return;
   close(fd_);
+  t_live_streams.erase(this);
   delete this;
 }
 

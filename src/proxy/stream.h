@@ -45,6 +45,10 @@ class Stream {
   Stream& operator=(const Stream&) = delete;
 
   int fd() const { return fd_; }
+  // Streams alive on the calling thread (a shard drains to zero before exit).
+  static size_t live_count();
+  // Aborts every stream of the calling thread (shard exit after the grace).
+  static void CloseAll();
   void set_handler(StreamHandler* handler) { handler_ = handler; }
 
   // Arms multishot recv if not armed. Idempotent.

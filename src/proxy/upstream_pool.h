@@ -26,7 +26,8 @@ class UpstreamPool : private StreamHandler {
   size_t idle_count() const { return total_; }
 
   static constexpr size_t kMaxIdlePerUpstream = 64;
-  static constexpr int64_t kMaxIdleNs = 30'000'000'000;  // below common upstream keep-alive timeouts
+  static constexpr int64_t kMaxIdleNs =
+      30'000'000'000;  // below common upstream keep-alive timeouts
 
  private:
   struct Idle {

@@ -52,8 +52,7 @@ TEST(HeaderRewriteTest, DropsHopByHopAndConnectionNamedHeaders) {
 }
 
 TEST(HeaderRewriteTest, ChunkedRequestIsReframedAndHttp10BecomesHttp11) {
-  std::string out = Upstream(
-      "POST /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+  std::string out = Upstream("POST /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
   EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
   std::string old = Upstream("GET / HTTP/1.0\r\n\r\n");
   EXPECT_EQ(old.rfind("GET / HTTP/1.1\r\n", 0), 0u) << old;
