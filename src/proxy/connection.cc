@@ -15,6 +15,8 @@ namespace icaht::proxy {
 namespace {
 // Backpressure: stop reading one side while the other has this much queued.
 constexpr size_t kHighWater = 1 << 20;
+// Bodies with at least this much left after the head go through splice.
+constexpr uint64_t kSpliceThreshold = 64 * 1024;
 // Pipelined bytes buffered while an exchange is in flight.
 constexpr size_t kMaxPipelined = 256 * 1024;
 
@@ -156,6 +158,7 @@ void HttpConnection::StartExchange() {
   BuildUpstreamRequestHead(req_, client_ip_, &upstream_head_);
   req_chunked_ = req_.framing == http::BodyFraming::kChunked;
   req_upgrade_ = req_.upgrade;
+  req_splice_tried_ = false;
   if (req_chunked_) {
     req_state_ = ReqState::kBody;
     req_decoder_.Reset();
@@ -211,13 +214,60 @@ void HttpConnection::ForwardRequestBody(std::string_view data) {
     used = std::min<uint64_t>(req_remaining_, data.size());
     out.assign(data.substr(0, used));
     req_remaining_ -= used;
-    if (req_remaining_ == 0) req_state_ = ReqState::kDone;
+    if (req_remaining_ == 0) {
+      req_state_ = ReqState::kDone;
+      if (req_splice_pending_) {
+        req_splice_pending_ = false;
+        shard_->pipes().Release(req_pipe_, true);
+      }
+    }
   }
   if (used < data.size()) in_.append(data.substr(used));  // pipelined next request
   if (upstream_ != nullptr) {
     upstream_->Send(std::move(out));
     if (upstream_->queued_bytes() > kHighWater) client_->PauseReading();
   }
+  if (!req_chunked_ && req_state_ == ReqState::kBody && !req_splice_tried_ &&
+      req_remaining_ >= kSpliceThreshold) {
+    TrySpliceRequest();
+  }
+}
+
+void HttpConnection::TrySpliceRequest() {
+  req_splice_tried_ = true;
+  if (!shard_->pipes().Acquire(&req_pipe_)) return;
+  req_splice_pending_ = true;
+  client_->PauseReading();
+  return MaybeStartRequestSplice();
+}
+
+void HttpConnection::MaybeStartRequestSplice() {
+  if (!req_splice_pending_ || !client_->read_stopped() || upstream_ == nullptr ||
+      !upstream_->connected() || upstream_->queued_bytes() > 0) {
+    return;
+  }
+  req_splice_pending_ = false;
+  shard_->stats().bytes_spliced += req_remaining_;
+  req_pump_ =
+      SplicePump::Start(shard_->ring(), shard_->pipes(), req_pipe_, client_->fd(), upstream_->fd(),
+                        req_remaining_, [this](int error) { OnRequestSpliceDone(error); });
+}
+
+void HttpConnection::OnRequestSpliceDone(int error) {
+  req_pump_ = nullptr;
+  if (error != 0) {
+    upstream_dirty_ = true;
+    client_keep_alive_ = false;
+    if (error == -EPIPE && !response_started_) {
+      // The client went away mid-body (EOF from the client side ends the fill).
+      return Destroy();
+    }
+    return RespondError(502, "request body could not be delivered upstream");
+  }
+  req_remaining_ = 0;
+  req_state_ = ReqState::kDone;
+  if (resp_state_ == RespState::kDone) return FinishExchange();
+  client_->StartReading();
 }
 
 bool HttpConnection::ConnectUpstream(int skip) {
@@ -241,12 +291,15 @@ bool HttpConnection::ConnectUpstream(int skip) {
   }
   net::SetNoDelay(fd->get());
   upstream_ = new Stream(shard_->ring(), shard_->bufs(), fd->Release(), this);
+  upstream_->set_single_shot(true);
   upstream_->Connect(address, config_->connect_timeout_ms);
   return true;
 }
 
 void HttpConnection::OnConnected(Stream* stream) {
-  if (stream == upstream_) upstream_->StartReading();
+  if (stream != upstream_) return;
+  upstream_->StartReading();
+  if (req_splice_pending_) return MaybeStartRequestSplice();
 }
 
 void HttpConnection::OnSendDrained(Stream* stream) {
@@ -256,9 +309,14 @@ void HttpConnection::OnSendDrained(Stream* stream) {
     if (!(other == client_ ? client_eof_ : upstream_eof_)) other->StartReading();
     return;
   }
-  if (stream == upstream_ && (req_state_ == ReqState::kBody || req_state_ == ReqState::kDone)) {
+  if (stream == upstream_ && req_splice_pending_) return MaybeStartRequestSplice();
+  if (stream == upstream_ && req_pump_ == nullptr &&
+      (req_state_ == ReqState::kBody || req_state_ == ReqState::kDone)) {
     client_->StartReading();
-  } else if (stream == client_ && upstream_ != nullptr && resp_state_ == RespState::kBody) {
+  } else if (stream == client_ && splice_pending_) {
+    return MaybeStartSplice();
+  } else if (stream == client_ && upstream_ != nullptr && resp_state_ == RespState::kBody &&
+             pump_ == nullptr) {
     upstream_->StartReading();
   }
 }
@@ -352,7 +410,43 @@ void HttpConnection::ProcessResponseHead() {
     return ResponseDone();
   }
   resp_state_ = RespState::kBody;
+  splice_tried_ = false;
   if (!rest.empty()) return ForwardResponseBody(rest);
+  if (resp_framing_ == http::BodyFraming::kContentLength && resp_remaining_ >= kSpliceThreshold) {
+    TrySplice();
+  }
+}
+
+void HttpConnection::TrySplice() {
+  splice_tried_ = true;
+  if (!shard_->pipes().Acquire(&pipe_)) return;  // pool exhausted: keep copying
+  splice_pending_ = true;
+  upstream_->PauseReading();
+  return MaybeStartSplice();
+}
+
+void HttpConnection::MaybeStartSplice() {
+  if (!splice_pending_ || !upstream_->read_stopped() || client_->queued_bytes() > 0) return;
+  splice_pending_ = false;
+  shard_->stats().bytes_spliced += resp_remaining_;
+  pump_ = SplicePump::Start(shard_->ring(), shard_->pipes(), pipe_, upstream_->fd(), client_->fd(),
+                            resp_remaining_, [this](int error) { OnSpliceDone(error); });
+}
+
+void HttpConnection::OnReadStopped(Stream* stream) {
+  if (stream == upstream_ && splice_pending_) return MaybeStartSplice();
+  if (stream == client_ && req_splice_pending_) return MaybeStartRequestSplice();
+}
+
+void HttpConnection::OnSpliceDone(int error) {
+  pump_ = nullptr;
+  if (error != 0) {
+    // Cut mid-body: the client must see a short response, never a whole one.
+    return Destroy();
+  }
+  resp_remaining_ = 0;
+  upstream_->StartReading();  // it goes back to the pool with a recv armed
+  return ResponseDone();
 }
 
 void HttpConnection::ForwardResponseBody(std::string_view data) {
@@ -362,7 +456,9 @@ void HttpConnection::ForwardResponseBody(std::string_view data) {
       if (take < data.size()) upstream_dirty_ = true;
       resp_remaining_ -= take;
       SendToClient(std::string(data.substr(0, take)));
+      shard_->stats().bytes_copied += take;
       if (resp_remaining_ == 0) return ResponseDone();
+      if (!splice_tried_ && resp_remaining_ >= kSpliceThreshold) TrySplice();
       return;
     }
     case http::BodyFraming::kChunked: {
@@ -410,6 +506,11 @@ void HttpConnection::ForwardResponseBody(std::string_view data) {
 
 void HttpConnection::ResponseDone() {
   resp_state_ = RespState::kDone;
+  if (splice_pending_) {
+    // Copying finished the body before the splice could start.
+    splice_pending_ = false;
+    shard_->pipes().Release(pipe_, true);
+  }
   bool reusable = resp_keep_alive_ && !upstream_dirty_ && req_state_ == ReqState::kDone;
   if (reusable) {
     shard_->pool().Put(config_->upstreams[upstream_index_].address, upstream_);
@@ -542,6 +643,11 @@ void HttpConnection::OnError(Stream* stream, int error) {
 
 void HttpConnection::Destroy() {
   shard_->ring().timers().Cancel(&timer_);
+  // The pump goes first: it must stop issuing ops on the fds before they close.
+  if (pump_ != nullptr) pump_->Abort();
+  if (req_pump_ != nullptr) req_pump_->Abort();
+  if (splice_pending_) shard_->pipes().Release(pipe_, true);
+  if (req_splice_pending_) shard_->pipes().Release(req_pipe_, true);
   if (upstream_ != nullptr) upstream_->Close();
   if (client_ != nullptr) client_->Close();
   shard_->ConnectionClosed(this, service_);

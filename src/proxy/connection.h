@@ -14,6 +14,7 @@
 #include "http/chunked.h"
 #include "http/message.h"
 #include "proxy/shard_proxy.h"
+#include "proxy/splice_pump.h"
 #include "proxy/stream.h"
 
 namespace icaht::proxy {
@@ -42,6 +43,7 @@ class HttpConnection final : private StreamHandler {
   void OnError(Stream* stream, int error) override;
   void OnConnected(Stream* stream) override;
   void OnSendDrained(Stream* stream) override;
+  void OnReadStopped(Stream* stream) override;
 
   void ProcessRequestHead();
   void StartExchange();
@@ -59,6 +61,18 @@ class HttpConnection final : private StreamHandler {
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
   void OnTimer();
   void SendToClient(std::string data);
+  // Large Content-Length response bodies go upstream -> pipe -> client with
+  // splice once the upstream's recv has stopped and the client's queue is
+  // empty (so bytes stay in order). Falls back to copying without a pipe.
+  void TrySplice();
+  void MaybeStartSplice();
+  void OnSpliceDone(int error);
+  // The same for large Content-Length request bodies: client -> pipe -> upstream
+  // once the client's recv has stopped, the upstream is connected and its
+  // queue (the request head) is out.
+  void TrySpliceRequest();
+  void MaybeStartRequestSplice();
+  void OnRequestSpliceDone(int error);
   // After a 101: bytes flow both ways untouched until both sides closed.
   void StartTunnel();
   void TunnelData(Stream* from, std::string_view data);
@@ -103,6 +117,16 @@ class HttpConnection final : private StreamHandler {
   bool resp_keep_alive_ = true;
   http::ChunkedDecoder resp_decoder_;
   bool response_started_ = false;
+
+  // Zero-copy response body.
+  bool splice_pending_ = false;
+  bool splice_tried_ = false;
+  Pipe pipe_;
+  SplicePump* pump_ = nullptr;
+  bool req_splice_pending_ = false;
+  bool req_splice_tried_ = false;
+  Pipe req_pipe_;
+  SplicePump* req_pump_ = nullptr;
 
   // Tunnel (upgraded connection).
   bool tunnel_ = false;

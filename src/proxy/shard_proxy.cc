@@ -8,6 +8,12 @@
 #include "proxy/connection.h"
 
 namespace icaht::proxy {
+namespace {
+// 1 MiB pipes halve the splice count of a 64 KiB pipe's; 64 of them stay
+// below the default per-user pipe page budget (pipe-user-pages-soft).
+constexpr size_t kMaxPipes = 32;
+constexpr size_t kPipeBytes = 1 << 20;
+}  // namespace
 
 ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config)
     : proxy(proxy), config(std::move(config)) {}
@@ -15,9 +21,13 @@ ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> con
 void ShardService::Complete(int res, uint32_t flags) { proxy->OnAccept(this, res, flags); }
 
 ShardProxy::ShardProxy(core::Ring& ring, core::BufRing& bufs, int index)
-    : ring_(ring), bufs_(bufs), index_(index), pool_(ring) {}
+    : ring_(ring), bufs_(bufs), index_(index), pool_(ring), pipes_(kMaxPipes, kPipeBytes) {}
 
 ShardProxy::~ShardProxy() {
+  if (stats_.bytes_spliced + stats_.bytes_copied > 0) {
+    ICAHT_LOG(kInfo, "shard ", index_, ": bodies: ", stats_.bytes_spliced, " bytes spliced, ",
+              stats_.bytes_copied, " bytes copied");
+  }
   for (auto& [port, service] : services_) delete service;
   for (ShardService* service : removed_) delete service;
 }

@@ -14,6 +14,7 @@
 #include "core/ring.h"
 #include "net/socket.h"
 #include "proxy/service_config.h"
+#include "proxy/splice_pump.h"
 #include "proxy/upstream_pool.h"
 
 namespace icaht::proxy {
@@ -55,6 +56,12 @@ class ShardProxy {
   core::Ring& ring() { return ring_; }
   core::BufRing& bufs() { return bufs_; }
   UpstreamPool& pool() { return pool_; }
+  PipePool& pipes() { return pipes_; }
+  struct Stats {
+    uint64_t bytes_spliced = 0;  // body bytes (both directions) moved by splice
+    uint64_t bytes_copied = 0;   // Content-Length response body bytes copied
+  };
+  Stats& stats() { return stats_; }
   int index() const { return index_; }
   size_t service_count() const { return services_.size(); }
 
@@ -71,6 +78,8 @@ class ShardProxy {
   core::BufRing& bufs_;
   int index_;
   UpstreamPool pool_;
+  PipePool pipes_;
+  Stats stats_;
   absl::flat_hash_map<uint16_t, ShardService*> services_;  // by port, live ones
   absl::flat_hash_set<ShardService*> removed_;             // draining, listener closing
   std::function<void()> shutdown_done_;

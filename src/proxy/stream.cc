@@ -35,8 +35,9 @@ void Stream::StartReading() {
 }
 
 void Stream::PauseReading() {
-  if (!recv_armed_ || pause_requested_ || closing_) return;
+  if (pause_requested_ || closing_) return;
   pause_requested_ = true;
+  if (!recv_armed_) return;  // between two single-shot recvs: nothing to cancel
   io_uring_sqe* sqe = ring_.GetSqe();
   io_uring_prep_cancel(sqe, static_cast<core::Completion*>(&recv_op_), 0);
   core::Ring::SetIgnored(sqe);
@@ -44,7 +45,11 @@ void Stream::PauseReading() {
 
 void Stream::ArmRecv() {
   io_uring_sqe* sqe = ring_.GetSqe();
-  io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+  if (single_shot_) {
+    io_uring_prep_recv(sqe, fd_, nullptr, bufs_.buffer_size(), 0);
+  } else {
+    io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+  }
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = bufs_.group_id();
   io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&recv_op_));
@@ -76,6 +81,9 @@ void Stream::OnRecv(int res, uint32_t flags) {
   } else if (res != -ENOBUFS && res != -ECANCELED) {
     if (lingering_) Close();
     Fail(res);
+  }
+  if (!recv_armed_ && pause_requested_ && !closing_ && handler_ != nullptr) {
+    handler_->OnReadStopped(this);
   }
   // Multishot ended without EOF or error (buffer ring ran dry, or the kernel
   // chose to stop): re-arm unless we asked it to stop.

@@ -33,6 +33,9 @@ class StreamHandler {
   virtual void OnConnected(Stream* stream) {}
   // The send queue became empty.
   virtual void OnSendDrained(Stream* stream) {}
+  // After PauseReading: the recv has fully stopped (no more OnData until
+  // StartReading), so the socket may be handed to another reader (splice).
+  virtual void OnReadStopped(Stream* stream) {}
 
  protected:
   ~StreamHandler() = default;
@@ -45,6 +48,11 @@ class Stream {
   Stream& operator=(const Stream&) = delete;
 
   int fd() const { return fd_; }
+  // Single-shot recvs instead of multishot: each recv takes one buffer and is
+  // re-armed after it is handled, so the reader can stop between any two
+  // buffers without a cancel round trip (upstream sockets, where a response
+  // body may be handed to splice right after its head). Set before reading.
+  void set_single_shot(bool single_shot) { single_shot_ = single_shot; }
   // Streams alive on the calling thread (a shard drains to zero before exit).
   static size_t live_count();
   // Aborts every stream of the calling thread (shard exit after the grace).
@@ -57,6 +65,8 @@ class Stream {
   // completions may still arrive. Used for backpressure.
   void PauseReading();
   bool reading() const { return recv_armed_ && !pause_requested_; }
+  // No recv is armed: nothing will be read from the socket by this stream.
+  bool read_stopped() const { return !recv_armed_; }
 
   // Queues bytes; sends them in order. Before the connect completes they wait.
   void Send(std::string data);
@@ -122,6 +132,7 @@ class Stream {
   bool lingering_ = false;
   bool shutdown_after_flush_ = false;
   bool peer_eof_ = false;
+  bool single_shot_ = false;
   bool dispatching_ = false;
 };
 

@@ -1,0 +1,171 @@
+#include "proxy/splice_pump.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace icaht::proxy {
+
+PipePool::~PipePool() {
+  for (const Pipe& pipe : idle_) {
+    close(pipe.read_fd);
+    close(pipe.write_fd);
+  }
+}
+
+bool PipePool::Acquire(Pipe* pipe) {
+  if (!idle_.empty()) {
+    *pipe = idle_.back();
+    idle_.pop_back();
+    return true;
+  }
+  if (open_ >= max_pipes_) return false;
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return false;
+  // Larger pipes mean fewer splices per body; the kernel may refuse (per-user
+  // pipe page limit), and then the default size is used.
+  int size = fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(pipe_bytes_));
+  if (size < 0) size = fcntl(fds[1], F_GETPIPE_SZ);
+  *pipe = {fds[0], fds[1], static_cast<size_t>(size > 0 ? size : 65536)};
+  ++open_;
+  return true;
+}
+
+void PipePool::Release(const Pipe& pipe, bool clean) {
+  if (clean) {
+    idle_.push_back(pipe);
+    return;
+  }
+  close(pipe.read_fd);
+  close(pipe.write_fd);
+  --open_;
+}
+
+SplicePump::SplicePump(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int from, int to,
+                       uint64_t bytes, Done done)
+    : ring_(ring),
+      pipes_(pipes),
+      pipe_(pipe),
+      from_(from),
+      to_(to),
+      to_fill_(bytes),
+      to_drain_(bytes),
+      done_(std::move(done)) {}
+
+SplicePump* SplicePump::Start(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int from, int to,
+                              uint64_t bytes, Done done) {
+  auto* pump = new SplicePump(ring, pipes, pipe, from, to, bytes, std::move(done));
+  pump->Pump();
+  return pump;
+}
+
+void SplicePump::Pump() {
+  if (finished_) return;
+  if (!filling_ && to_fill_ > 0 && in_pipe_ < pipe_.capacity) IssueFill(false);
+  if (!draining_ && in_pipe_ > 0) IssueDrain(false);
+}
+
+void SplicePump::IssueFill(bool poll_first) {
+  if (poll_first) {
+    io_uring_sqe* poll = ring_.GetSqe();
+    io_uring_prep_poll_add(poll, from_, POLLIN);
+    poll->flags |= IOSQE_IO_LINK;
+    io_uring_sqe_set_data(poll, static_cast<core::Completion*>(&fill_poll_));
+  }
+  size_t room = pipe_.capacity - in_pipe_;
+  unsigned len = static_cast<unsigned>(std::min<uint64_t>(to_fill_, room));
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_splice(sqe, from_, -1, pipe_.write_fd, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&fill_op_));
+  filling_ = true;
+}
+
+void SplicePump::IssueDrain(bool poll_first) {
+  if (poll_first) {
+    io_uring_sqe* poll = ring_.GetSqe();
+    io_uring_prep_poll_add(poll, to_, POLLOUT);
+    poll->flags |= IOSQE_IO_LINK;
+    io_uring_sqe_set_data(poll, static_cast<core::Completion*>(&drain_poll_));
+  }
+  unsigned len = static_cast<unsigned>(std::min<uint64_t>(in_pipe_, 1u << 30));
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_splice(sqe, pipe_.read_fd, -1, to_, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&drain_op_));
+  draining_ = true;
+}
+
+void SplicePump::OnFill(int res) {
+  dispatching_ = true;
+  filling_ = false;
+  if (!finished_) {
+    if (res > 0) {
+      to_fill_ -= res;
+      in_pipe_ += res;
+      Pump();
+    } else if (res == -EAGAIN) {
+      IssueFill(true);  // socket empty (or, rarely, pipe full): wait for readiness
+    } else if (res == 0) {
+      Finish(-EPIPE);  // the source closed before the body was complete
+    } else {
+      Finish(res);
+    }
+  }
+  dispatching_ = false;
+  MaybeFree();
+}
+
+void SplicePump::OnDrain(int res) {
+  dispatching_ = true;
+  draining_ = false;
+  if (!finished_) {
+    if (res > 0) {
+      in_pipe_ -= res;
+      to_drain_ -= res;
+      if (to_drain_ == 0) {
+        Finish(0);
+      } else {
+        Pump();
+      }
+    } else if (res == -EAGAIN) {
+      IssueDrain(true);  // destination socket full: wait until writable
+    } else {
+      Finish(res == 0 ? -EPIPE : res);
+    }
+  }
+  dispatching_ = false;
+  MaybeFree();
+}
+
+void SplicePump::Finish(int error) {
+  finished_ = true;
+  Done done = std::move(done_);
+  done_ = nullptr;
+  if (done) done(error);
+}
+
+void SplicePump::Abort() {
+  finished_ = true;
+  done_ = nullptr;
+  // Polls may wait forever on a quiet socket: cancel them (a linked splice
+  // then completes with -ECANCELED), and any splice in flight.
+  for (core::Completion* op :
+       {static_cast<core::Completion*>(&fill_poll_), static_cast<core::Completion*>(&drain_poll_),
+        static_cast<core::Completion*>(&fill_op_), static_cast<core::Completion*>(&drain_op_)}) {
+    if ((op == &fill_poll_ || op == &fill_op_) ? !filling_ : !draining_) continue;
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_cancel(sqe, op, 0);
+    core::Ring::SetIgnored(sqe);
+  }
+  MaybeFree();
+}
+
+void SplicePump::MaybeFree() {
+  if (!finished_ || filling_ || draining_ || dispatching_) return;
+  pipes_.Release(pipe_, in_pipe_ == 0 && to_drain_ == 0);
+  delete this;
+}
+
+}  // namespace icaht::proxy
