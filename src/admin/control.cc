@@ -343,6 +343,9 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
   config->request_timeout_ms = record.timeouts.request_ms;
   config->idle_timeout_ms = record.timeouts.idle_ms;
   config->max_body_bytes = record.max_body_bytes;
+  config->limits.max_request_line = record.limits.max_request_line;
+  config->limits.max_header_bytes = record.limits.max_header_bytes;
+  config->limits.max_headers = record.limits.max_headers;
   config->drain_timeout_ms = config_.drain_timeout_ms;
   return config;
 }

@@ -116,6 +116,32 @@ absl::Status ParseTimeouts(Value& value, const std::string& path, TimeoutSpec& t
   });
 }
 
+absl::Status ParseLimits(Value& value, const std::string& path, LimitSpec& limits) {
+  return json::ForEachField(value, path, [&](std::string_view key, Value& field) -> absl::Status {
+    std::string field_path = JoinPath(path, key);
+    uint32_t* target = nullptr;
+    int64_t min = 1;
+    int64_t max = 0;
+    if (key == "max_request_line") {
+      target = &limits.max_request_line;
+      min = 256;
+      max = 1 << 20;
+    } else if (key == "max_header_bytes") {
+      target = &limits.max_header_bytes;
+      min = 1024;
+      max = 1 << 20;
+    } else if (key == "max_headers") {
+      target = &limits.max_headers;
+      max = 1000;
+    } else {
+      return json::UnknownFieldError(field_path);
+    }
+    ICAHT_ASSIGN_OR_RETURN(int64_t n, json::ReadInt(field, field_path, min, max));
+    *target = static_cast<uint32_t>(n);
+    return absl::OkStatus();
+  });
+}
+
 absl::Status ParseLoadBalancer(Value& value, const std::string& path, ServiceRecord& record) {
   ICAHT_ASSIGN_OR_RETURN(std::string name, json::ReadString(value, path));
   if (name == kRoundRobin) {
@@ -161,6 +187,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseTimeouts(value, path, record.timeouts));
   } else if (key == "load_balancer") {
     ICAHT_RETURN_IF_ERROR(ParseLoadBalancer(value, path, record));
+  } else if (key == "limits") {
+    ICAHT_RETURN_IF_ERROR(ParseLimits(value, path, record.limits));
   } else if (key == "max_body_bytes") {
     ICAHT_ASSIGN_OR_RETURN(record.max_body_bytes, json::ReadUint64(value, path));
   } else {
@@ -250,6 +278,11 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.EndObject();
   w.Key("load_balancer").String(record.load_balancer);
   w.Key("max_body_bytes").Uint(record.max_body_bytes);
+  w.Key("limits").StartObject();
+  w.Key("max_request_line").Uint(record.limits.max_request_line);
+  w.Key("max_header_bytes").Uint(record.limits.max_header_bytes);
+  w.Key("max_headers").Uint(record.limits.max_headers);
+  w.EndObject();
   w.EndObject();
 }
 

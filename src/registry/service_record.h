@@ -29,6 +29,16 @@ struct TimeoutSpec {
   friend bool operator==(const TimeoutSpec&, const TimeoutSpec&) = default;
 };
 
+// HTTP parsing limits per service (RFC 9112 leaves them to us; these match
+// common proxies' defaults).
+struct LimitSpec {
+  uint32_t max_request_line = 8 * 1024;   // -> 414
+  uint32_t max_header_bytes = 64 * 1024;  // whole head -> 431
+  uint32_t max_headers = 100;             // -> 431
+
+  friend bool operator==(const LimitSpec&, const LimitSpec&) = default;
+};
+
 struct ServiceRecord {
   std::string name;                     // see IsValidServiceName
   std::string version;                  // free text, <= 64 bytes
@@ -39,6 +49,7 @@ struct ServiceRecord {
   TimeoutSpec timeouts;
   std::string load_balancer = "round_robin";  // only round_robin in this build
   uint64_t max_body_bytes = 0;                // 0 = unlimited (-> 413 when exceeded)
+  LimitSpec limits;
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

@@ -188,6 +188,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "field 'max_body_bytes': must be a non-negative integer"},
         BadCase{With(R"(,"max_body_bytes":1.5)"),
                 "field 'max_body_bytes': must be a non-negative integer"},
+        // limits
+        BadCase{With(R"(,"limits":{"max_request_line":100})"),
+                "field 'limits.max_request_line': must be an integer 256..1048576"},
+        BadCase{With(R"(,"limits":{"max_headers":0})"),
+                "field 'limits.max_headers': must be an integer 1..1000"},
+        BadCase{With(R"(,"limits":{"max_header_bytes":"big"})"), "field 'limits.max_header_bytes'"},
+        BadCase{With(R"(,"limits":{"max_body":1})"), "unknown field 'limits.max_body'"},
         // design fields not in this build
         BadCase{With(R"(,"endpoints":[])"), "field 'endpoints': not supported yet"},
         BadCase{With(R"(,"request_id":{})"), "field 'request_id': not supported yet"},
@@ -250,12 +257,14 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
   upstream.resolved = *net::Address::Parse(upstream.address);
   r.upstreams.push_back(upstream);
   r.port = 7001;
-  EXPECT_EQ(ToJson(r),
-            R"json({"name":"orders","version":"",)json"
-            R"json("upstreams":[{"address":"127.0.0.1:8080","weight":1}],)json"
-            R"json("port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,)json"
-            R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
-            R"json("load_balancer":"round_robin","max_body_bytes":0})json");
+  EXPECT_EQ(
+      ToJson(r),
+      R"json({"name":"orders","version":"",)json"
+      R"json("upstreams":[{"address":"127.0.0.1:8080","weight":1}],)json"
+      R"json("port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,)json"
+      R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
+      R"json("load_balancer":"round_robin","max_body_bytes":0,)json"
+      R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100}})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {
@@ -329,6 +338,25 @@ TEST(ServiceRecordValueTest, NonObjectNamesThePrefix) {
     });
   });
   EXPECT_EQ(status.message(), "field 's[0]': must be an object");
+}
+
+}  // namespace
+}  // namespace icaht::registry
+
+namespace icaht::registry {
+namespace {
+
+TEST(ServiceRecordLimitsTest, ParsesAndRoundTrips) {
+  auto r = ParseServiceRecord(
+      R"({"name":"a","upstreams":["127.0.0.1:1"],)"
+      R"("limits":{"max_request_line":1024,"max_header_bytes":4096,"max_headers":10}})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->limits.max_request_line, 1024u);
+  EXPECT_EQ(r->limits.max_header_bytes, 4096u);
+  EXPECT_EQ(r->limits.max_headers, 10u);
+  auto again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
 }
 
 }  // namespace
