@@ -136,6 +136,7 @@ absl::Status Control::Start() {
   absl::StatusOr<std::unique_ptr<core::BufRing>> bufs = core::BufRing::Create(*ring_, 0, 64, 16384);
   if (!bufs.ok()) return bufs.status();
   bufs_ = std::move(*bufs);
+  ring_->set_before_submit(&proxy::Stream::FlushQueued);
 
   unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   for (uint32_t i = 0; i < config_.shards; ++i) {

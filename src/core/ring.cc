@@ -64,6 +64,7 @@ io_uring_sqe* Ring::GetSqe() {
 }
 
 void Ring::RunOnce(int64_t max_wait_ns) {
+  if (before_submit_) before_submit_();
   int64_t now = NowNs();
   int64_t wait_ns = max_wait_ns;
   int64_t next = timers_.NextDeadline();

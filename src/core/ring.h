@@ -6,6 +6,7 @@
 #include <liburing.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -43,6 +44,11 @@ class Ring {
   // then every expired timer.
   void RunOnce(int64_t max_wait_ns);
 
+  // Runs at the start of every RunOnce, before the submit: lets a layer above
+  // batch work queued during dispatch (e.g. coalesce a response head and body
+  // into one send). One hook per ring.
+  void set_before_submit(std::function<void()> hook) { before_submit_ = std::move(hook); }
+
   int fd() const { return ring_.ring_fd; }
   io_uring* raw() { return &ring_; }
   TimerQueue& timers() { return timers_; }
@@ -52,6 +58,7 @@ class Ring {
   io_uring ring_{};
   bool initialized_ = false;
   TimerQueue timers_;
+  std::function<void()> before_submit_;
 };
 
 // Describes why io_uring could not be set up and how to fix it (one line).

@@ -86,6 +86,12 @@ bool WorthFullParse(std::string_view data, const Limits& limits) {
   if (ls > 2 * kMaxLeadingEmptyLines) return true;
   if (ls == size) return false;
   if (!IsTchar(d[ls])) return true;
+  // A complete request line that does not end in " HTTP/x.y" (HTTP/0.9, junk)
+  // is decided now: such a client waits for an answer, not for more headers.
+  if (const void* lf = std::memchr(d + ls, '\n', size - ls); lf != nullptr) {
+    const size_t i = static_cast<size_t>(static_cast<const char*>(lf) - d);
+    if (i < ls + 10 || d[i - 1] != '\r' || std::memcmp(d + i - 10, " HTTP/", 6) != 0) return true;
+  }
   return HeadMayBeDecided(data, ls, limits.max_request_line, limits.max_headers);
 }
 

@@ -65,6 +65,15 @@ void HttpConnection::ArmTimer(TimerPurpose purpose, uint32_t ms) {
   shard_->ring().timers().Arm(&timer_, core::NowNs() + static_cast<int64_t>(ms) * 1'000'000);
 }
 
+bool HttpConnection::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
+  int64_t limit = int64_t{ms} * 1'000'000;
+  int64_t now = core::NowNs();
+  int64_t quiet = now - std::max(last_activity_ns_, last_progress_ns);
+  if (quiet >= limit) return true;
+  shard_->ring().timers().Arm(&timer_, now + limit - quiet);  // purpose unchanged
+  return false;
+}
+
 void HttpConnection::OnTimer() {
   switch (timer_purpose_) {
     case TimerPurpose::kIdle:
@@ -72,20 +81,35 @@ void HttpConnection::OnTimer() {
     case TimerPurpose::kHeaderRead:
       client_keep_alive_ = false;
       return RespondError(408, "request header read timed out");
+    case TimerPurpose::kRequestBody:
+      if (!InactiveFor(config_->request_timeout_ms,
+                       req_pump_ != nullptr ? req_pump_->last_progress_ns() : 0)) {
+        return;
+      }
+      client_keep_alive_ = false;
+      close_after_ = true;
+      upstream_dirty_ = true;
+      return RespondError(408, "request body read timed out");
     case TimerPurpose::kResponse:
       upstream_dirty_ = true;
       return RespondError(504, "upstream timed out");
-    case TimerPurpose::kTunnelIdle: {
-      int64_t idle_ns = int64_t{config_->idle_timeout_ms} * 1'000'000;
-      int64_t quiet = core::NowNs() - last_activity_ns_;
-      if (quiet >= idle_ns) return Destroy();
-      timer_purpose_ = TimerPurpose::kTunnelIdle;
-      shard_->ring().timers().Arm(&timer_, core::NowNs() + idle_ns - quiet);
-      return;
-    }
+    case TimerPurpose::kResponseBody:
+      if (!InactiveFor(config_->request_timeout_ms,
+                       pump_ != nullptr ? pump_->last_progress_ns() : 0)) {
+        return;
+      }
+      return Destroy();  // a stalled body: cut it, never let it look complete
+    case TimerPurpose::kTunnelIdle:
+      if (!InactiveFor(config_->idle_timeout_ms, 0)) return;
+      return Destroy();
     case TimerPurpose::kNone:
       return;
   }
+}
+
+void HttpConnection::RequestDone() {
+  if (resp_state_ == RespState::kHead)
+    ArmTimer(TimerPurpose::kResponse, config_->request_timeout_ms);
 }
 
 void HttpConnection::SendToClient(std::string data) {
@@ -94,6 +118,7 @@ void HttpConnection::SendToClient(std::string data) {
 }
 
 void HttpConnection::OnData(Stream* stream, std::string_view data) {
+  last_activity_ns_ = core::NowNs();
   if (tunnel_) return TunnelData(stream, data);
   if (stream == client_) {
     switch (req_state_) {
@@ -174,13 +199,20 @@ void HttpConnection::StartExchange() {
   response_started_ = false;
   upstream_dirty_ = false;
   attempts_ = 0;
-  ArmTimer(TimerPurpose::kResponse, config_->request_timeout_ms);
+  req_body_bytes_ = 0;
+  last_activity_ns_ = core::NowNs();
+  hold_body_ = req_chunked_ && config_->max_body_bytes != 0;
+  held_body_.clear();
+  ArmTimer(req_state_ == ReqState::kBody ? TimerPurpose::kRequestBody : TimerPurpose::kResponse,
+           config_->request_timeout_ms);
 
-  if (!ConnectUpstream(-1)) {
-    client_keep_alive_ = false;
-    return RespondError(503, "no upstream connection available");
+  if (!hold_body_) {
+    if (!ConnectUpstream(-1)) {
+      client_keep_alive_ = false;
+      return RespondError(503, "no upstream connection available");
+    }
+    upstream_->Send(upstream_head_);
   }
-  upstream_->Send(upstream_head_);
   if (req_state_ == ReqState::kBody) {
     std::string pending = in_.substr(head_size);
     in_.clear();
@@ -203,12 +235,34 @@ void HttpConnection::ForwardRequestBody(std::string_view data) {
         return RespondError(400, req_decoder_.error_detail());
       }
       used += step.consumed;
+      req_body_bytes_ += step.data.size();
       if (!step.data.empty()) AppendChunk(step.data, &out);
       if (step.consumed == 0 && step.data.empty()) break;
+    }
+    if (config_->max_body_bytes != 0 && req_body_bytes_ > config_->max_body_bytes) {
+      client_keep_alive_ = false;
+      close_after_ = true;
+      upstream_dirty_ = true;
+      return RespondError(413, "request body too large");
     }
     if (req_decoder_.done()) {
       out.append("0\r\n\r\n");
       req_state_ = ReqState::kDone;
+    }
+    if (hold_body_) {
+      held_body_.append(out);
+      out.clear();
+      if (req_state_ == ReqState::kDone) {
+        // Complete and within the limit: now the upstream gets it, whole.
+        hold_body_ = false;
+        if (!ConnectUpstream(-1)) {
+          client_keep_alive_ = false;
+          return RespondError(503, "no upstream connection available");
+        }
+        upstream_->Send(upstream_head_);
+        upstream_->Send(std::move(held_body_));
+        held_body_.clear();
+      }
     }
   } else {
     used = std::min<uint64_t>(req_remaining_, data.size());
@@ -223,14 +277,24 @@ void HttpConnection::ForwardRequestBody(std::string_view data) {
     }
   }
   if (used < data.size()) in_.append(data.substr(used));  // pipelined next request
-  if (upstream_ != nullptr) {
+  if (upstream_ != nullptr && !out.empty()) {
     upstream_->Send(std::move(out));
     if (upstream_->queued_bytes() > kHighWater) client_->PauseReading();
   }
+  if (req_state_ == ReqState::kDone) RequestDone();
   if (!req_chunked_ && req_state_ == ReqState::kBody && !req_splice_tried_ &&
       req_remaining_ >= kSpliceThreshold) {
     TrySpliceRequest();
   }
+}
+
+std::function<void()> HttpConnection::HoldFds() {
+  upstream_->Ref();
+  client_->Ref();
+  return [upstream = upstream_, client = client_] {
+    upstream->Unref();
+    client->Unref();
+  };
 }
 
 void HttpConnection::TrySpliceRequest() {
@@ -248,9 +312,9 @@ void HttpConnection::MaybeStartRequestSplice() {
   }
   req_splice_pending_ = false;
   shard_->stats().bytes_spliced += req_remaining_;
-  req_pump_ =
-      SplicePump::Start(shard_->ring(), shard_->pipes(), req_pipe_, client_->fd(), upstream_->fd(),
-                        req_remaining_, [this](int error) { OnRequestSpliceDone(error); });
+  req_pump_ = SplicePump::Start(
+      shard_->ring(), shard_->pipes(), req_pipe_, client_->fd(), upstream_->fd(), req_remaining_,
+      [this](int error) { OnRequestSpliceDone(error); }, HoldFds());
 }
 
 void HttpConnection::OnRequestSpliceDone(int error) {
@@ -266,7 +330,7 @@ void HttpConnection::OnRequestSpliceDone(int error) {
   }
   req_remaining_ = 0;
   req_state_ = ReqState::kDone;
-  if (resp_state_ == RespState::kDone) return FinishExchange();
+  RequestDone();
   client_->StartReading();
 }
 
@@ -376,8 +440,6 @@ void HttpConnection::ProcessResponseHead() {
     }
     break;
   }
-  shard_->ring().timers().Cancel(&timer_);
-  timer_purpose_ = TimerPurpose::kNone;
   resp_framing_ = resp_.framing;
   resp_keep_alive_ = resp_.keep_alive && resp_framing_ != http::BodyFraming::kUntilClose;
   bool has_body = resp_framing_ != http::BodyFraming::kNone;
@@ -411,6 +473,7 @@ void HttpConnection::ProcessResponseHead() {
   }
   resp_state_ = RespState::kBody;
   splice_tried_ = false;
+  ArmTimer(TimerPurpose::kResponseBody, config_->request_timeout_ms);
   if (!rest.empty()) return ForwardResponseBody(rest);
   if (resp_framing_ == http::BodyFraming::kContentLength && resp_remaining_ >= kSpliceThreshold) {
     TrySplice();
@@ -429,8 +492,9 @@ void HttpConnection::MaybeStartSplice() {
   if (!splice_pending_ || !upstream_->read_stopped() || client_->queued_bytes() > 0) return;
   splice_pending_ = false;
   shard_->stats().bytes_spliced += resp_remaining_;
-  pump_ = SplicePump::Start(shard_->ring(), shard_->pipes(), pipe_, upstream_->fd(), client_->fd(),
-                            resp_remaining_, [this](int error) { OnSpliceDone(error); });
+  pump_ = SplicePump::Start(
+      shard_->ring(), shard_->pipes(), pipe_, upstream_->fd(), client_->fd(), resp_remaining_,
+      [this](int error) { OnSpliceDone(error); }, HoldFds());
 }
 
 void HttpConnection::OnReadStopped(Stream* stream) {
@@ -582,7 +646,6 @@ void HttpConnection::StartTunnel() {
 }
 
 void HttpConnection::TunnelData(Stream* from, std::string_view data) {
-  last_activity_ns_ = core::NowNs();
   Stream* to = from == client_ ? upstream_ : client_;
   to->Send(std::string(data));
   if (to->queued_bytes() > kHighWater) from->PauseReading();

@@ -34,7 +34,18 @@ class HttpConnection final : private StreamHandler {
  private:
   enum class ReqState : uint8_t { kHead, kBody, kDone };
   enum class RespState : uint8_t { kNone, kHead, kBody, kDone };
-  enum class TimerPurpose : uint8_t { kNone, kIdle, kHeaderRead, kResponse, kTunnelIdle };
+  // What the connection's one timer bounds. The *Body and tunnel purposes are
+  // inactivity bounds (re-armed lazily from last_activity_ns_), the others
+  // are deadlines.
+  enum class TimerPurpose : uint8_t {
+    kNone,
+    kIdle,          // keep-alive idle (idle_ms): close quietly
+    kHeaderRead,    // request head incomplete (request_ms): 408
+    kRequestBody,   // request body stalls (request_ms): 408
+    kResponse,      // request sent, no response head yet (request_ms): 504
+    kResponseBody,  // response body stalls (request_ms): cut the client
+    kTunnelIdle,    // upgraded connection silent (idle_ms): close
+  };
   enum class BodyOut : uint8_t { kRaw, kChunkEncode };
 
   ~HttpConnection();
@@ -59,6 +70,10 @@ class HttpConnection final : private StreamHandler {
   void RespondError(int status, std::string_view body);
   void Destroy();
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
+  // For an inactivity purpose: true if it really expired, else re-armed.
+  bool InactiveFor(uint32_t ms, int64_t last_progress_ns);
+  // The request is complete; if no response head came yet, wait for one.
+  void RequestDone();
   void OnTimer();
   void SendToClient(std::string data);
   // Large Content-Length response bodies go upstream -> pipe -> client with
@@ -73,6 +88,8 @@ class HttpConnection final : private StreamHandler {
   void TrySpliceRequest();
   void MaybeStartRequestSplice();
   void OnRequestSpliceDone(int error);
+  // Keeps both sockets' fds open until a pump is gone; returns the release.
+  std::function<void()> HoldFds();
   // After a 101: bytes flow both ways untouched until both sides closed.
   void StartTunnel();
   void TunnelData(Stream* from, std::string_view data);
@@ -98,6 +115,11 @@ class HttpConnection final : private StreamHandler {
   uint64_t req_remaining_ = 0;
   http::ChunkedDecoder req_decoder_;
   std::string upstream_head_;  // kept until the response starts, for a safe retry
+  // With max_body_bytes set, a chunked body (length unknown up front) is held
+  // until complete, so an oversized one gets 413 without reaching upstream.
+  bool hold_body_ = false;
+  std::string held_body_;
+  uint64_t req_body_bytes_ = 0;
   bool client_keep_alive_ = true;
   bool close_after_ = false;
 

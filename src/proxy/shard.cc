@@ -84,6 +84,7 @@ void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
   if (!bufs.ok()) return started(bufs.status());
   bufs_ = std::move(*bufs);
   proxy_ = std::make_unique<ShardProxy>(*ring_, *bufs_, index_);
+  ring_->set_before_submit(&Stream::FlushQueued);
   ring_fd_ = ring_->fd();
   started(absl::OkStatus());  // `started` refers to the starter's stack: not used after this
 

@@ -45,7 +45,7 @@ void PipePool::Release(const Pipe& pipe, bool clean) {
 }
 
 SplicePump::SplicePump(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int from, int to,
-                       uint64_t bytes, Done done)
+                       uint64_t bytes, Done done, std::function<void()> on_free)
     : ring_(ring),
       pipes_(pipes),
       pipe_(pipe),
@@ -53,11 +53,14 @@ SplicePump::SplicePump(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int 
       to_(to),
       to_fill_(bytes),
       to_drain_(bytes),
-      done_(std::move(done)) {}
+      done_(std::move(done)),
+      on_free_(std::move(on_free)),
+      last_progress_ns_(core::NowNs()) {}
 
 SplicePump* SplicePump::Start(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int from, int to,
-                              uint64_t bytes, Done done) {
-  auto* pump = new SplicePump(ring, pipes, pipe, from, to, bytes, std::move(done));
+                              uint64_t bytes, Done done, std::function<void()> on_free) {
+  auto* pump =
+      new SplicePump(ring, pipes, pipe, from, to, bytes, std::move(done), std::move(on_free));
   pump->Pump();
   return pump;
 }
@@ -102,6 +105,7 @@ void SplicePump::OnFill(int res) {
   filling_ = false;
   if (!finished_) {
     if (res > 0) {
+      last_progress_ns_ = core::NowNs();
       to_fill_ -= res;
       in_pipe_ += res;
       Pump();
@@ -122,6 +126,7 @@ void SplicePump::OnDrain(int res) {
   draining_ = false;
   if (!finished_) {
     if (res > 0) {
+      last_progress_ns_ = core::NowNs();
       in_pipe_ -= res;
       to_drain_ -= res;
       if (to_drain_ == 0) {
@@ -165,7 +170,9 @@ void SplicePump::Abort() {
 void SplicePump::MaybeFree() {
   if (!finished_ || filling_ || draining_ || dispatching_) return;
   pipes_.Release(pipe_, in_pipe_ == 0 && to_drain_ == 0);
+  std::function<void()> on_free = std::move(on_free_);
   delete this;
+  if (on_free) on_free();
 }
 
 }  // namespace icaht::proxy

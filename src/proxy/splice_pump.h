@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/ring.h"
+#include "core/timer_queue.h"
 
 namespace icaht::proxy {
 
@@ -51,11 +52,15 @@ class SplicePump {
 
   // Starts moving `bytes` from `from` to `to`. The pump returns the pipe to
   // `pipes` when it finishes.
+  // `on_free` runs when the pump is gone (all its ops completed), whatever
+  // happened: owners use it to release the fds they keep open for the pump.
   static SplicePump* Start(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int from, int to,
-                           uint64_t bytes, Done done);
+                           uint64_t bytes, Done done, std::function<void()> on_free);
   // The owner is going away: no callback, stop issuing ops, free when idle.
   // The owner must also cancel ops on the fds (closing its streams does).
   void Abort();
+  // When bytes last moved (NowNs clock), for inactivity timeouts.
+  int64_t last_progress_ns() const { return last_progress_ns_; }
 
  private:
   class Op : public core::Completion {
@@ -69,7 +74,7 @@ class SplicePump {
   };
 
   SplicePump(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int from, int to, uint64_t bytes,
-             Done done);
+             Done done, std::function<void()> on_free);
   void Pump();
   void IssueFill(bool poll_first);
   void IssueDrain(bool poll_first);
@@ -86,7 +91,9 @@ class SplicePump {
   uint64_t to_fill_;   // bytes still to move into the pipe
   uint64_t to_drain_;  // bytes still to move out of the pipe
   uint64_t in_pipe_ = 0;
+  int64_t last_progress_ns_ = 0;
   Done done_;
+  std::function<void()> on_free_;
   // A poll linked before a retried splice: its own CQE is of no interest, but
   // a distinct user_data lets Abort() cancel it (and so the splice behind it).
   class PollOp : public core::Completion {

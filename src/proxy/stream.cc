@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/container/flat_hash_set.h"
@@ -15,6 +16,7 @@ constexpr int64_t kFlushStallNs = 10'000'000'000;
 // After half-closing, how long to drain the peer's input before closing.
 constexpr int64_t kLingerNs = 2'000'000'000;
 thread_local absl::flat_hash_set<Stream*> t_live_streams;
+thread_local std::vector<Stream*> t_flush_list;
 }  // namespace
 
 size_t Stream::live_count() { return t_live_streams.size(); }
@@ -47,6 +49,9 @@ void Stream::ArmRecv() {
   io_uring_sqe* sqe = ring_.GetSqe();
   if (single_shot_) {
     io_uring_prep_recv(sqe, fd_, nullptr, bufs_.buffer_size(), 0);
+    // An upstream's answer is never there yet when we arm: skip the
+    // non-blocking attempt and go straight to waiting for readiness.
+    sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   } else {
     io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
   }
@@ -99,7 +104,23 @@ void Stream::Send(std::string data) {
   if (closing_ || data.empty()) return;
   queued_bytes_ += data.size();
   send_queue_.push_back(std::move(data));
-  FlushSend();
+  // Deferred to the end of this dispatch round, so that everything queued in
+  // the round (a response head and its body, pipelined answers) leaves in one
+  // sendmsg.
+  if (!send_in_flight_ && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    t_flush_list.push_back(this);
+  }
+}
+
+void Stream::FlushQueued() {
+  // FlushSend never adds to the list, so iterating by index is safe.
+  for (size_t i = 0; i < t_flush_list.size(); ++i) {
+    Stream* stream = t_flush_list[i];
+    stream->flush_scheduled_ = false;
+    stream->FlushSend();
+  }
+  t_flush_list.clear();
 }
 
 std::deque<std::string> Stream::TakeUnsent() {
@@ -114,10 +135,25 @@ std::deque<std::string> Stream::TakeUnsent() {
 
 void Stream::FlushSend() {
   if (send_in_flight_ || !connected_ || send_queue_.empty() || closing_) return;
-  const std::string& front = send_queue_.front();
   io_uring_sqe* sqe = ring_.GetSqe();
-  io_uring_prep_send(sqe, fd_, front.data() + send_offset_, front.size() - send_offset_,
-                     MSG_NOSIGNAL);
+  if (send_queue_.size() == 1) {
+    const std::string& front = send_queue_.front();
+    io_uring_prep_send(sqe, fd_, front.data() + send_offset_, front.size() - send_offset_,
+                       MSG_NOSIGNAL);
+  } else {
+    int n = 0;
+    for (const std::string& chunk : send_queue_) {
+      if (n == kMaxIov) break;
+      size_t skip = n == 0 ? send_offset_ : 0;
+      send_iov_[n].iov_base = const_cast<char*>(chunk.data()) + skip;
+      send_iov_[n].iov_len = chunk.size() - skip;
+      ++n;
+    }
+    send_msg_ = {};
+    send_msg_.msg_iov = send_iov_;
+    send_msg_.msg_iovlen = n;
+    io_uring_prep_sendmsg(sqe, fd_, &send_msg_, MSG_NOSIGNAL);
+  }
   io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&send_op_));
   send_in_flight_ = true;
   ++inflight_;
@@ -131,9 +167,15 @@ void Stream::OnSend(int res, uint32_t) {
     if (lingering_) Close();
     Fail(res);
   } else if (!closing_) {
-    send_offset_ += res;
     queued_bytes_ -= res;
-    if (send_offset_ == send_queue_.front().size()) {
+    size_t sent = res;
+    while (sent > 0) {
+      size_t left = send_queue_.front().size() - send_offset_;
+      if (sent < left) {
+        send_offset_ += sent;
+        break;
+      }
+      sent -= left;
       send_queue_.pop_front();
       send_offset_ = 0;
     }
@@ -240,6 +282,9 @@ void Stream::MaybeFree() {
   if (!closing_ || inflight_ > 0 || dispatching_) return;
   close(fd_);
   t_live_streams.erase(this);
+  if (flush_scheduled_) {
+    t_flush_list.erase(std::find(t_flush_list.begin(), t_flush_list.end(), this));
+  }
   delete this;
 }
 

@@ -7,6 +7,9 @@
 // Owned by the shard thread. A Stream deletes itself after Close() once the
 // kernel holds no op for it, so holders must drop their pointer at Close().
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -57,6 +60,9 @@ class Stream {
   static size_t live_count();
   // Aborts every stream of the calling thread (shard exit after the grace).
   static void CloseAll();
+  // Issues the sends queued by Send() since the last call, each stream's
+  // pending chunks as one sendmsg. Install as the ring's before_submit hook.
+  static void FlushQueued();
   void set_handler(StreamHandler* handler) { handler_ = handler; }
 
   // Arms multishot recv if not armed. Idempotent.
@@ -81,6 +87,16 @@ class Stream {
 
   // Half-closes (SHUT_WR) once everything queued has been sent. Reading goes on.
   void ShutdownWrite();
+
+  // Keeps the fd open (and the stream alive) while someone else's io_uring
+  // ops use the fd number, e.g. a splice pump. io_uring resolves the fd of a
+  // linked op only when it is issued, so closing the fd under such an op could
+  // make it act on whichever socket reuses the number.
+  void Ref() { ++inflight_; }
+  void Unref() {
+    --inflight_;
+    MaybeFree();
+  }
 
   // Aborts: cancels everything and frees the stream when the kernel is done.
   // No handler call happens after Close().
@@ -120,13 +136,17 @@ class Stream {
   core::Timer linger_timer_;
   net::Address peer_;
   __kernel_timespec connect_timeout_{};
+  static constexpr int kMaxIov = 8;
   std::deque<std::string> send_queue_;
+  msghdr send_msg_{};
+  iovec send_iov_[kMaxIov];
   size_t send_offset_ = 0;
   size_t queued_bytes_ = 0;
   int inflight_ = 0;
   bool recv_armed_ = false;
   bool pause_requested_ = false;
   bool send_in_flight_ = false;
+  bool flush_scheduled_ = false;
   bool connected_ = true;  // accepted sockets are connected; Connect() clears it
   bool closing_ = false;
   bool lingering_ = false;
