@@ -42,7 +42,9 @@ PY
 run_suite() {
   local dir="$1"; shift
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$@" >/dev/null || { echo "meson setup $dir failed"; failed=$((failed + 1)); return; }
+    if ! meson setup "$dir" "$@" >"$dir.setup.log" 2>&1; then
+      tail -20 "$dir.setup.log"; echo "meson setup $dir failed"; failed=$((failed + 1)); return
+    fi
   fi
   if ! ninja -C "$dir" >"$dir.ninja.log" 2>&1; then
     tail -40 "$dir.ninja.log"; echo "build in $dir failed"; failed=$((failed + 1)); return
