@@ -869,6 +869,8 @@ class HttpE2ETestCase(harness.E2ETestCase):
 
     def start_http_upstream(self, name="up", **kwargs):
         up = HttpUpstream(name, **kwargs)
+        # Cleanups run last-in first-out: stop, then check the peer itself did not break.
+        self.addCleanup(lambda: self.assertEqual(up.errors, [], "upstream %s failed" % name))
         self.addCleanup(up.stop)
         return up
 

@@ -6,6 +6,7 @@ upstream that dies mid-response (the client never gets a truncated response that
 complete)."""
 
 import hashlib
+import threading
 import time
 
 import harness
@@ -445,34 +446,6 @@ class UpstreamFailureTest(HttpE2ETestCase):
                          ["/svc/first", "/svc/second?close_if_reused=1"],
                          "a request with a body was sent twice")
 
-    def test_cut_responses_never_leak_into_the_next_connection(self):
-        # Each connection gets its own bytes, starting with its own head, even when the
-        # previous exchange was torn down mid-body (with its body in flight through a pipe).
-        # The race is narrow (about 1 in 130 exchanges when found): many short exchanges.
-        total, cut = 1000000, 300000
-        deadline = time.monotonic() + 15
-        for i in range(1000):
-            if time.monotonic() > deadline:
-                break
-            seed = 1000 + i
-            s, reader = client(self.port, timeout=10)
-            try:
-                s.sendall(get(b"/svc/cut?download=%d&cut=%d&seed=%d%s" % (
-                    total, cut, seed, b"&rst=1" if i % 2 else b"")))
-                data = bytearray()
-                reader.read_to_eof(data.extend)
-            finally:
-                s.close()
-            if not data.startswith(b"HTTP/1.1 200 "):
-                at = data.find(b"HTTP/1.1 200 ")
-                stray = bytes(data[:at if at >= 0 else 64])
-                source = [(k, off) for k in range(max(1000, seed - 3), seed)
-                          for off in [b"".join(PatternData(total, k).pieces()).find(stray)]
-                          if off >= 0]
-                self.fail("connection %d got %d bytes before its response head; they are the "
-                          "body of (seed, offset) %r, an earlier connection's response; "
-                          "first bytes %r" % (i, len(stray), source, stray[:24]))
-
     def check_cut_length_response(self, query, total):
         s, reader = self.connect(self.port)
         s.sendall(get(b"/svc/cut?" + query))
@@ -523,6 +496,86 @@ class UpstreamFailureTest(HttpE2ETestCase):
         self.assertFalse(r.complete, "a reset body looks complete to the client: %r" % r)
         self.assertClosed(reader)
 
+
+class CutResponseStressTest(HttpE2ETestCase):
+    """Many exchanges whose upstream dies mid-body (the body in flight through splice), from
+    concurrent clients on both shards, so that connections and their file descriptors (one
+    table for all shards) turn over quickly. Every client must get exactly its own response,
+    cut, and then a close."""
+
+    CLIENTS = 4
+    PER_CLIENT = 250
+    TOTAL, CUT = 1000000, 300000
+
+    def setUp(self):
+        self.d = self.start_daemon(shards=2)
+        self.up = self.start_http_upstream("up")
+        self.port = self.d.register(record("svc", [self.up.address]))["port"]
+
+    def exchange(self, seed, rst):
+        """Problems with one cut exchange, as text (None when it went right)."""
+        s, reader = client(self.port, timeout=10)
+        data = bytearray()
+        try:
+            s.sendall(get(b"/svc/cut?download=%d&cut=%d&seed=%d%s" % (
+                self.TOTAL, self.CUT, seed, b"&rst=1" if rst else b"")))
+            reader.read_to_eof(data.extend)
+        except OSError as exc:
+            return "seed %d: no close after %d bytes within 10s (%r)" % (seed, len(data), exc)
+        finally:
+            s.close()
+        head_end = data.find(b"\r\n\r\n")
+        if not data.startswith(b"HTTP/1.1 200 ") or head_end < 0:
+            at = data.find(b"HTTP/1.1 200 ")
+            return ("seed %d: %d bytes before the response head" % (seed, at), seed,
+                    bytes(data[:at if at >= 0 else 64]))
+        body = bytes(data[head_end + 4:])
+        own = b"".join(PatternData(min(len(body), self.TOTAL), seed).pieces())
+        if len(body) > self.CUT or body != own:
+            bad = next((i for i in range(len(own)) if body[i] != own[i]), len(own))
+            return ("seed %d: body of %d bytes (%d sent) differs from its own data from byte %d"
+                    % (seed, len(body), self.CUT, bad), seed, body[bad:bad + 64])
+        return None
+
+    def test_cut_responses_stay_on_their_own_connection(self):
+        problems = []
+        issued = []  # seeds in the order their exchanges started
+        lock = threading.Lock()
+        deadline = time.monotonic() + 25
+
+        def run(k):
+            for i in range(self.PER_CLIENT):
+                if time.monotonic() > deadline or len(problems) > 5:
+                    return
+                seed = 1000 + k * 1000 + i
+                with lock:
+                    issued.append(seed)
+                p = self.exchange(seed, rst=i % 2 == 1)
+                if p is not None:
+                    with lock:
+                        problems.append(p)
+
+        threads = [threading.Thread(target=run, args=(k,), daemon=True)
+                   for k in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=40)
+        self.assertFalse(any(t.is_alive() for t in threads), "client threads did not finish")
+        described = []
+        for p in problems:
+            if isinstance(p, tuple):  # stray bytes: find whose body they are
+                text, seed, stray = p
+                at = issued.index(seed)
+                source = []
+                for other in issued[max(0, at - 12):at]:
+                    off = b"".join(PatternData(self.TOTAL, other).pieces()).find(stray)
+                    if off >= 0 and len(stray) >= 16:
+                        source.append((other, off))
+                p = "%s: they are the body of (seed, offset) %r, an earlier exchange" % (
+                    text, source)
+            described.append(p)
+        self.assertEqual(described, [], "%d cut exchanges went wrong" % len(described))
 
 if __name__ == "__main__":
     harness.main()
