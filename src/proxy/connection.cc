@@ -100,7 +100,11 @@ void HttpConnection::OnTimer() {
       }
       return Destroy();  // a stalled body: cut it, never let it look complete
     case TimerPurpose::kTunnelIdle:
-      if (!InactiveFor(config_->idle_timeout_ms, 0)) return;
+      if (!InactiveFor(config_->idle_timeout_ms,
+                       std::max(pump_ != nullptr ? pump_->last_progress_ns() : 0,
+                                req_pump_ != nullptr ? req_pump_->last_progress_ns() : 0))) {
+        return;
+      }
       return Destroy();
     case TimerPurpose::kNone:
       return;
@@ -369,6 +373,8 @@ void HttpConnection::OnConnected(Stream* stream) {
 void HttpConnection::OnSendDrained(Stream* stream) {
   // Resume the side we paused for backpressure.
   if (tunnel_) {
+    if (tunnel_splice_pending_) return MaybeStartTunnelSplice();
+    if (pump_ != nullptr || req_pump_ != nullptr) return;
     Stream* other = stream == client_ ? upstream_ : client_;
     if (!(other == client_ ? client_eof_ : upstream_eof_)) other->StartReading();
     return;
@@ -498,6 +504,7 @@ void HttpConnection::MaybeStartSplice() {
 }
 
 void HttpConnection::OnReadStopped(Stream* stream) {
+  if (tunnel_splice_pending_) return MaybeStartTunnelSplice();
   if (stream == upstream_ && splice_pending_) return MaybeStartSplice();
   if (stream == client_ && req_splice_pending_) return MaybeStartRequestSplice();
 }
@@ -643,6 +650,48 @@ void HttpConnection::StartTunnel() {
   upstream_->StartReading();
   last_activity_ns_ = core::NowNs();
   ArmTimer(TimerPurpose::kTunnelIdle, config_->idle_timeout_ms);
+  // Splice both directions when two pipes can be had (else keep copying).
+  if (shard_->pipes().Acquire(&pipe_)) {
+    if (shard_->pipes().Acquire(&req_pipe_)) {
+      tunnel_splice_pending_ = true;
+      client_->PauseReading();
+      upstream_->PauseReading();
+      return MaybeStartTunnelSplice();
+    }
+    shard_->pipes().Release(pipe_, true);
+  }
+}
+
+void HttpConnection::MaybeStartTunnelSplice() {
+  if (!tunnel_splice_pending_ || !client_->read_stopped() || !upstream_->read_stopped() ||
+      client_->queued_bytes() > 0 || upstream_->queued_bytes() > 0) {
+    return;
+  }
+  tunnel_splice_pending_ = false;
+  // A direction whose source already ended (seen while copying) needs no pump.
+  if (client_eof_) {
+    shard_->pipes().Release(req_pipe_, true);
+  } else {
+    req_pump_ = SplicePump::Start(
+        shard_->ring(), shard_->pipes(), req_pipe_, client_->fd(), upstream_->fd(),
+        SplicePump::kUntilEof, [this](int error) { OnTunnelPumpDone(true, error); }, HoldFds());
+  }
+  if (upstream_eof_) {
+    shard_->pipes().Release(pipe_, true);
+  } else {
+    pump_ = SplicePump::Start(
+        shard_->ring(), shard_->pipes(), pipe_, upstream_->fd(), client_->fd(),
+        SplicePump::kUntilEof, [this](int error) { OnTunnelPumpDone(false, error); }, HoldFds());
+  }
+}
+
+void HttpConnection::OnTunnelPumpDone(bool from_client, int error) {
+  SplicePump*& pump = from_client ? req_pump_ : pump_;
+  shard_->stats().bytes_spliced += pump->moved();
+  pump = nullptr;
+  if (error != 0) return Destroy();
+  // The source sent EOF and everything before it was delivered.
+  return TunnelEof(from_client ? client_ : upstream_);
 }
 
 void HttpConnection::TunnelData(Stream* from, std::string_view data) {
@@ -709,8 +758,8 @@ void HttpConnection::Destroy() {
   // The pump goes first: it must stop issuing ops on the fds before they close.
   if (pump_ != nullptr) pump_->Abort();
   if (req_pump_ != nullptr) req_pump_->Abort();
-  if (splice_pending_) shard_->pipes().Release(pipe_, true);
-  if (req_splice_pending_) shard_->pipes().Release(req_pipe_, true);
+  if (splice_pending_ || tunnel_splice_pending_) shard_->pipes().Release(pipe_, true);
+  if (req_splice_pending_ || tunnel_splice_pending_) shard_->pipes().Release(req_pipe_, true);
   if (upstream_ != nullptr) upstream_->Close();
   if (client_ != nullptr) client_->Close();
   shard_->ConnectionClosed(this, service_);

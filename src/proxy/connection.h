@@ -94,6 +94,10 @@ class HttpConnection final : private StreamHandler {
   void StartTunnel();
   void TunnelData(Stream* from, std::string_view data);
   void TunnelEof(Stream* from);
+  // Moves a tunnel to splice (both directions) once both recvs have stopped
+  // and both queues are empty; falls back to copying without two pipes.
+  void MaybeStartTunnelSplice();
+  void OnTunnelPumpDone(bool from_client, int error);
 
   ShardProxy* shard_;
   ShardService* service_;
@@ -154,6 +158,7 @@ class HttpConnection final : private StreamHandler {
   bool tunnel_ = false;
   bool client_eof_ = false;
   bool upstream_eof_ = false;
+  bool tunnel_splice_pending_ = false;
   int64_t last_activity_ns_ = 0;
 };
 

@@ -106,11 +106,19 @@ void SplicePump::OnFill(int res) {
   if (!finished_) {
     if (res > 0) {
       last_progress_ns_ = core::NowNs();
-      to_fill_ -= res;
+      if (to_fill_ != kUntilEof) to_fill_ -= res;
       in_pipe_ += res;
       Pump();
     } else if (res == -EAGAIN) {
       IssueFill(true);  // socket empty (or, rarely, pipe full): wait for readiness
+    } else if (res == 0 && to_fill_ == kUntilEof) {
+      to_fill_ = 0;  // the source's EOF ends a tunnel direction: drain what is left
+      to_drain_ = in_pipe_;
+      if (to_drain_ == 0 && !draining_) {
+        Finish(0);
+      } else {
+        Pump();
+      }
     } else if (res == 0) {
       Finish(-EPIPE);  // the source closed before the body was complete
     } else {
@@ -128,7 +136,8 @@ void SplicePump::OnDrain(int res) {
     if (res > 0) {
       last_progress_ns_ = core::NowNs();
       in_pipe_ -= res;
-      to_drain_ -= res;
+      moved_ += res;
+      if (to_drain_ != kUntilEof) to_drain_ -= res;
       if (to_drain_ == 0) {
         Finish(0);
       } else {

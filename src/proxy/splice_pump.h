@@ -52,6 +52,10 @@ class SplicePump {
 
   // Starts moving `bytes` from `from` to `to`. The pump returns the pipe to
   // `pipes` when it finishes.
+  // Length meaning "until the source's EOF" (tunnels): the pump finishes with
+  // 0 once the source has closed its side and the pipe is drained.
+  static constexpr uint64_t kUntilEof = UINT64_MAX;
+
   // `on_free` runs when the pump is gone (all its ops completed), whatever
   // happened: owners use it to release the fds they keep open for the pump.
   static SplicePump* Start(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int from, int to,
@@ -61,6 +65,8 @@ class SplicePump {
   void Abort();
   // When bytes last moved (NowNs clock), for inactivity timeouts.
   int64_t last_progress_ns() const { return last_progress_ns_; }
+  // Bytes delivered to the destination so far.
+  uint64_t moved() const { return moved_; }
 
  private:
   class Op : public core::Completion {
@@ -92,6 +98,7 @@ class SplicePump {
   uint64_t to_drain_;  // bytes still to move out of the pipe
   uint64_t in_pipe_ = 0;
   int64_t last_progress_ns_ = 0;
+  uint64_t moved_ = 0;
   Done done_;
   std::function<void()> on_free_;
   // A poll linked before a retried splice: its own CQE is of no interest, but
