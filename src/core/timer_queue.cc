@@ -17,8 +17,13 @@ Timer::~Timer() {
 }
 
 void TimerQueue::Arm(Timer* timer, int64_t deadline_ns) {
+  if (timer->queue_ == this && deadline_ns >= timer->pos_->first) {
+    timer->deadline_ = deadline_ns;
+    return;
+  }
   if (timer->queue_ != nullptr) timer->queue_->Cancel(timer);
   timer->pos_ = timers_.emplace(deadline_ns, timer);
+  timer->deadline_ = deadline_ns;
   timer->queue_ = this;
 }
 
@@ -37,6 +42,10 @@ void TimerQueue::FireExpired(int64_t now_ns) {
   while (!timers_.empty() && timers_.begin()->first <= now_ns) {
     Timer* timer = timers_.begin()->second;
     timers_.erase(timers_.begin());
+    if (timer->deadline_ > now_ns) {
+      timer->pos_ = timers_.emplace(timer->deadline_, timer);  // was pushed later
+      continue;
+    }
     timer->queue_ = nullptr;
     timer->on_fire_();
   }

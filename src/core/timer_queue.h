@@ -26,12 +26,16 @@ class Timer {
   friend class TimerQueue;
   std::function<void()> on_fire_;
   TimerQueue* queue_ = nullptr;
+  int64_t deadline_ = 0;  // may be later than the map key: see TimerQueue::Arm
   std::multimap<int64_t, Timer*>::iterator pos_;
 };
 
 class TimerQueue {
  public:
-  // (Re)arms `timer` to fire at `deadline_ns` (NowNs() clock).
+  // (Re)arms `timer` to fire at `deadline_ns` (NowNs() clock). Pushing an
+  // armed timer later (the common case: a keep-alive connection re-arming per
+  // request) only records the new deadline; the entry is moved when its old
+  // slot comes up, so the hot path does no tree insert/erase.
   void Arm(Timer* timer, int64_t deadline_ns);
   void Cancel(Timer* timer);
   // Deadline of the earliest armed timer, or INT64_MAX.

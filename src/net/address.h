@@ -38,6 +38,21 @@ class Address {
   std::string ToString() const;    // "127.0.0.1:80" or "[::1]:80"
 
   friend bool operator==(const Address& a, const Address& b);
+  // Hashable (absl containers) without formatting: the data path keys its
+  // upstream pool by address.
+  template <typename H>
+  friend H AbslHashValue(H h, const Address& a) {
+    if (a.family() == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&a.storage_);
+      return H::combine(std::move(h), in->sin_addr.s_addr, in->sin_port);
+    }
+    if (a.family() == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a.storage_);
+      return H::combine(H::combine_contiguous(std::move(h), in6->sin6_addr.s6_addr, 16),
+                        in6->sin6_port);
+    }
+    return H::combine(std::move(h), a.family());
+  }
 
  private:
   sockaddr_storage storage_{};

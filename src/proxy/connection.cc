@@ -472,7 +472,7 @@ void HttpConnection::ProcessResponseHead() {
   std::string rest = resp_in_.substr(resp_.head_size);
   resp_in_.clear();
   resp_remaining_ = resp_.content_length;
-  resp_decoder_.Reset();
+  if (resp_framing_ == http::BodyFraming::kChunked) resp_decoder_.Reset();
   if (!has_body || (resp_framing_ == http::BodyFraming::kContentLength && resp_remaining_ == 0)) {
     if (!rest.empty()) upstream_dirty_ = true;
     return ResponseDone();

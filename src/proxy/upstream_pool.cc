@@ -9,7 +9,7 @@ UpstreamPool::UpstreamPool(core::Ring& ring) : ring_(ring), sweep_timer_([this] 
 UpstreamPool::~UpstreamPool() { CloseAll(); }
 
 Stream* UpstreamPool::Take(const net::Address& address) {
-  auto it = idle_.find(address.ToString());
+  auto it = idle_.find(address);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   // Most recently used first: it is the least likely to have been closed.
   Stream* stream = it->second.back().stream;
@@ -20,16 +20,15 @@ Stream* UpstreamPool::Take(const net::Address& address) {
 }
 
 void UpstreamPool::Put(const net::Address& address, Stream* stream) {
-  std::string key = address.ToString();
-  std::vector<Idle>& list = idle_[key];
+  std::vector<Idle>& list = idle_[address];
   if (list.size() >= kMaxIdlePerUpstream) {
     stream->Close();
     return;
   }
   stream->set_handler(this);
   stream->StartReading();
-  list.push_back({stream, core::NowNs(), key});
-  key_of_[stream] = std::move(key);
+  list.push_back({stream, core::NowNs()});
+  key_of_[stream] = address;
   ++total_;
   if (!sweep_timer_.armed()) ring_.timers().Arm(&sweep_timer_, core::NowNs() + kMaxIdleNs / 4);
 }

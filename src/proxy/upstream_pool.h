@@ -33,7 +33,6 @@ class UpstreamPool : private StreamHandler {
   struct Idle {
     Stream* stream;
     int64_t since_ns;
-    std::string key;
   };
   void OnData(Stream* stream, std::string_view data) override;
   void OnEof(Stream* stream) override;
@@ -42,8 +41,8 @@ class UpstreamPool : private StreamHandler {
   void Sweep();
 
   core::Ring& ring_;
-  absl::flat_hash_map<std::string, std::vector<Idle>> idle_;
-  absl::flat_hash_map<Stream*, std::string> key_of_;
+  absl::flat_hash_map<net::Address, std::vector<Idle>> idle_;
+  absl::flat_hash_map<Stream*, net::Address> key_of_;
   size_t total_ = 0;
   core::Timer sweep_timer_;
 };

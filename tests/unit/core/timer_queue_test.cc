@@ -39,6 +39,22 @@ TEST(TimerQueueTest, RearmMovesAndCancelRemoves) {
   EXPECT_EQ(queue.NextDeadline(), INT64_MAX);
 }
 
+TEST(TimerQueueTest, PushedLaterFiresAtTheNewDeadlineOnly) {
+  TimerQueue queue;
+  int fired = 0;
+  Timer t([&] { ++fired; });
+  queue.Arm(&t, 100);
+  queue.Arm(&t, 300);  // later: recorded lazily
+  queue.FireExpired(150);
+  EXPECT_EQ(fired, 0);
+  EXPECT_TRUE(t.armed());
+  EXPECT_EQ(queue.NextDeadline(), 300);
+  queue.Arm(&t, 200);  // earlier than the slot: moved
+  queue.FireExpired(250);
+  EXPECT_EQ(fired, 1);
+  EXPECT_FALSE(t.armed());
+}
+
 TEST(TimerQueueTest, DestroyedTimerIsForgotten) {
   TimerQueue queue;
   int fired = 0;
