@@ -67,7 +67,7 @@ SplicePump* SplicePump::Start(core::Ring& ring, PipePool& pipes, const Pipe& pip
 
 void SplicePump::Pump() {
   if (finished_) return;
-  if (!filling_ && to_fill_ > 0 && in_pipe_ < pipe_.capacity) IssueFill(false);
+  if (!filling_ && to_fill_ > 0 && in_pipe_ < pipe_.capacity) IssueFill(fill_poll_first_);
   if (!draining_ && in_pipe_ > 0) IssueDrain(false);
 }
 
@@ -80,6 +80,7 @@ void SplicePump::IssueFill(bool poll_first) {
   }
   size_t room = pipe_.capacity - in_pipe_;
   unsigned len = static_cast<unsigned>(std::min<uint64_t>(to_fill_, room));
+  fill_len_ = len;
   io_uring_sqe* sqe = ring_.GetSqe();
   io_uring_prep_splice(sqe, from_, -1, pipe_.write_fd, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&fill_op_));
@@ -106,6 +107,9 @@ void SplicePump::OnFill(int res) {
   if (!finished_) {
     if (res > 0) {
       last_progress_ns_ = core::NowNs();
+      // A short splice drained the socket: the next one waits for readiness
+      // first instead of failing with EAGAIN and then waiting.
+      fill_poll_first_ = static_cast<unsigned>(res) < fill_len_;
       if (to_fill_ != kUntilEof) to_fill_ -= res;
       in_pipe_ += res;
       Pump();

@@ -99,6 +99,8 @@ class SplicePump {
   uint64_t in_pipe_ = 0;
   int64_t last_progress_ns_ = 0;
   uint64_t moved_ = 0;
+  unsigned fill_len_ = 0;
+  bool fill_poll_first_ = false;
   Done done_;
   std::function<void()> on_free_;
   // A poll linked before a retried splice: its own CQE is of no interest, but
