@@ -5,23 +5,62 @@ namespace {
 
 using http::IsHopByHop;
 
-// True if a Connection header lists `name` (so the field is hop-by-hop).
-bool NamedByConnection(const std::vector<http::Header>& headers, std::string_view name) {
-  return http::ConnectionHasToken(headers, name);
-}
+// The field names the Connection header(s) list, parsed once per message so
+// that checking each field is a short scan, not a re-parse (the common
+// "Connection: keep-alive" lists one token). More than kMax tokens is rare
+// enough to fall back to the per-field scan.
+class ConnectionTokens {
+ public:
+  explicit ConnectionTokens(const std::vector<http::Header>& headers) : headers_(headers) {
+    for (const http::Header& h : headers) {
+      if (!http::EqualsIgnoreCase(h.name, "connection")) continue;
+      std::string_view rest = h.value;
+      while (!rest.empty()) {
+        size_t comma = rest.find(',');
+        std::string_view token = rest.substr(0, comma);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+          token.remove_prefix(1);
+        }
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+          token.remove_suffix(1);
+        }
+        if (!token.empty()) {
+          if (count_ == kMax) {
+            overflow_ = true;
+          } else {
+            tokens_[count_++] = token;
+          }
+        }
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+  }
+
+  // True if a Connection header lists `name` (so the field is hop-by-hop).
+  bool Names(std::string_view name) const {
+    if (overflow_) return http::ConnectionHasToken(headers_, name);
+    for (size_t i = 0; i < count_; ++i) {
+      if (tokens_[i].size() == name.size() && http::EqualsIgnoreCase(tokens_[i], name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  static constexpr size_t kMax = 8;
+  const std::vector<http::Header>& headers_;
+  std::string_view tokens_[kMax];
+  size_t count_ = 0;
+  bool overflow_ = false;
+};
 
 std::string_view FindHeader(const std::vector<http::Header>& headers, std::string_view name) {
   for (const http::Header& h : headers) {
     if (http::EqualsIgnoreCase(h.name, name)) return h.value;
   }
   return {};
-}
-
-bool HasConnectionHeader(const std::vector<http::Header>& headers) {
-  for (const http::Header& h : headers) {
-    if (http::EqualsIgnoreCase(h.name, "connection")) return true;
-  }
-  return false;
 }
 
 void AppendHeader(std::string* out, std::string_view name, std::string_view value) {
@@ -32,10 +71,10 @@ void AppendHeader(std::string* out, std::string_view name, std::string_view valu
 }
 
 void AppendForwardableHeaders(const std::vector<http::Header>& headers, std::string* out) {
-  bool has_connection = HasConnectionHeader(headers);
+  ConnectionTokens connection(headers);
   for (const http::Header& h : headers) {
     if (IsHopByHop(h.name)) continue;
-    if (has_connection && NamedByConnection(headers, h.name)) continue;
+    if (connection.Names(h.name)) continue;
     AppendHeader(out, h.name, h.value);
   }
 }
@@ -48,13 +87,13 @@ void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view
   out->push_back(' ');
   out->append(request.target);
   out->append(" HTTP/1.1\r\n");
-  bool has_connection = HasConnectionHeader(request.headers);
+  ConnectionTokens connection(request.headers);
   bool has_proto = false;
   bool has_host = false;
   std::string_view forwarded_for;
   for (const http::Header& h : request.headers) {
     if (IsHopByHop(h.name)) continue;
-    if (has_connection && NamedByConnection(request.headers, h.name)) continue;
+    if (connection.Names(h.name)) continue;
     if (http::EqualsIgnoreCase(h.name, "x-forwarded-for")) {
       // Several X-Forwarded-For fields are one list (RFC 9110 5.3): merge them.
       if (forwarded_for.empty()) {

@@ -51,6 +51,19 @@ TEST(HeaderRewriteTest, DropsHopByHopAndConnectionNamedHeaders) {
   EXPECT_NE(out.find("X-Kept: yes\r\n"), std::string::npos);
 }
 
+TEST(HeaderRewriteTest, ManyConnectionTokensAcrossFieldsAreAllHonoured) {
+  std::string raw =
+      "GET / HTTP/1.1\r\nHost: h\r\nConnection: a, b,c , d\r\n"
+      "Connection: e, f, g, h, i, j\r\n";
+  for (char c = 'a'; c <= 'j'; ++c) raw += std::string(1, c) + ": 1\r\n";
+  raw += "k: kept\r\n\r\n";
+  std::string out = Upstream(raw);
+  for (char c = 'a'; c <= 'j'; ++c) {
+    EXPECT_EQ(out.find(std::string("\r\n") + c + ": 1"), std::string::npos) << c << " in " << out;
+  }
+  EXPECT_NE(out.find("k: kept\r\n"), std::string::npos);
+}
+
 TEST(HeaderRewriteTest, ChunkedRequestIsReframedAndHttp10BecomesHttp11) {
   std::string out = Upstream("POST /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
   EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
