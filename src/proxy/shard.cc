@@ -11,9 +11,10 @@ namespace icaht::proxy {
 namespace {
 constexpr unsigned kRingEntries = 1024;
 // Provided buffers: data is copied out as soon as it arrives, so a modest
-// count suffices; 16 KiB holds a typical request head in one buffer.
-constexpr unsigned kBufferCount = 512;
-constexpr size_t kBufferSize = 16 * 1024;
+// count suffices. 32 KiB takes a 16 KiB response with its head in one recv
+// (one wake-up, one send) where 16 KiB buffers needed two.
+constexpr unsigned kBufferCount = 256;
+constexpr size_t kBufferSize = 32 * 1024;
 }  // namespace
 
 void ShardCommand::Finish(absl::Status status) {
