@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,16 +67,35 @@ SplicePump* SplicePump::Start(core::Ring& ring, PipePool& pipes, const Pipe& pip
 }
 
 void SplicePump::Pump() {
-  if (finished_) return;
-  if (!filling_ && to_fill_ > 0 && in_pipe_ < pipe_.capacity) IssueFill(fill_poll_first_);
-  if (!draining_ && in_pipe_ > 0) IssueDrain(false);
+  // Strictly alternating: fill the pipe with whatever the socket holds, then
+  // drain it all. Overlapping the two (measured) only splits the same bytes
+  // into more, smaller splices.
+  if (finished_ || filling_ || draining_) return;
+  if (in_pipe_ > 0) {
+    IssueDrain(false);
+  } else if (to_fill_ > 0) {
+    IssueFill(fill_poll_first_);
+  }
+}
+
+void SplicePump::SetLowWater(uint64_t bytes) {
+  int want = static_cast<int>(std::min<uint64_t>(bytes, kLowWater));
+  if (want < 1) want = 1;
+  if (want == low_water_) return;
+  setsockopt(from_, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof want);
+  low_water_ = want;
 }
 
 void SplicePump::IssueFill(bool poll_first) {
+  if (poll_first && to_fill_ != kUntilEof) {
+    // Wake only when a worthwhile amount is queued (or the rest of the body
+    // is): a loaded sender trickles, and each tiny splice costs a round trip.
+    SetLowWater(to_fill_);
+  }
   if (poll_first) {
     io_uring_sqe* poll = ring_.GetSqe();
     io_uring_prep_poll_add(poll, from_, POLLIN);
-    poll->flags |= IOSQE_IO_LINK;
+    poll->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
     io_uring_sqe_set_data(poll, static_cast<core::Completion*>(&fill_poll_));
   }
   size_t room = pipe_.capacity - in_pipe_;
@@ -91,7 +111,7 @@ void SplicePump::IssueDrain(bool poll_first) {
   if (poll_first) {
     io_uring_sqe* poll = ring_.GetSqe();
     io_uring_prep_poll_add(poll, to_, POLLOUT);
-    poll->flags |= IOSQE_IO_LINK;
+    poll->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
     io_uring_sqe_set_data(poll, static_cast<core::Completion*>(&drain_poll_));
   }
   unsigned len = static_cast<unsigned>(std::min<uint64_t>(in_pipe_, 1u << 30));
@@ -182,6 +202,8 @@ void SplicePump::Abort() {
 
 void SplicePump::MaybeFree() {
   if (!finished_ || filling_ || draining_ || dispatching_) return;
+  // The socket may go back to a keep-alive pool: restore the default.
+  if (low_water_ > 1) SetLowWater(1);
   pipes_.Release(pipe_, in_pipe_ == 0 && to_drain_ == 0);
   std::function<void()> on_free = std::move(on_free_);
   delete this;

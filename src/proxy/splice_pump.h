@@ -3,9 +3,10 @@
 // through a pipe with IORING_OP_SPLICE, so the bytes never enter user space.
 //
 // Splice on a non-blocking socket answers -EAGAIN instead of waiting (it is
-// not pollable in io_uring), so each direction runs "splice; on EAGAIN, a
-// POLL_ADD linked to a retry". Filling the pipe (socket -> pipe) and draining
-// it (pipe -> socket) run concurrently, one op each. Short splices are normal.
+// not pollable in io_uring), so each step runs "splice; on EAGAIN, a
+// POLL_ADD linked to a retry" (or the poll first when the socket was just
+// found empty). Filling (socket -> pipe) and draining (pipe -> socket)
+// alternate. Short splices are normal.
 //
 // Shard-owned and self-owned: the pump deletes itself once its last op has
 // completed after Finish or Abort, so the sockets' owners never wait for it.
@@ -83,6 +84,9 @@ class SplicePump {
              Done done, std::function<void()> on_free);
   void Pump();
   void IssueFill(bool poll_first);
+  // SO_RCVLOWAT on the source: min(bytes, kLowWater).
+  void SetLowWater(uint64_t bytes);
+  static constexpr uint64_t kLowWater = 128 * 1024;
   void IssueDrain(bool poll_first);
   void OnFill(int res);
   void OnDrain(int res);
@@ -101,6 +105,7 @@ class SplicePump {
   uint64_t moved_ = 0;
   unsigned fill_len_ = 0;
   bool fill_poll_first_ = false;
+  int low_water_ = 1;
   Done done_;
   std::function<void()> on_free_;
   // A poll linked before a retried splice: its own CQE is of no interest, but
