@@ -95,7 +95,9 @@ void SplicePump::IssueFill(bool poll_first) {
   if (poll_first) {
     io_uring_sqe* poll = ring_.GetSqe();
     io_uring_prep_poll_add(poll, from_, POLLIN);
-    poll->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    // No IOSQE_CQE_SKIP_SUCCESS here: with it, Abort's cancel of a poll on a
+    // silent socket did not take effect (seen: a stalled body kept the client).
+    poll->flags |= IOSQE_IO_LINK;
     io_uring_sqe_set_data(poll, static_cast<core::Completion*>(&fill_poll_));
   }
   size_t room = pipe_.capacity - in_pipe_;
@@ -111,7 +113,7 @@ void SplicePump::IssueDrain(bool poll_first) {
   if (poll_first) {
     io_uring_sqe* poll = ring_.GetSqe();
     io_uring_prep_poll_add(poll, to_, POLLOUT);
-    poll->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    poll->flags |= IOSQE_IO_LINK;
     io_uring_sqe_set_data(poll, static_cast<core::Completion*>(&drain_poll_));
   }
   unsigned len = static_cast<unsigned>(std::min<uint64_t>(in_pipe_, 1u << 30));
