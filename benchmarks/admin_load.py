@@ -4,7 +4,7 @@
   admin_load.py register SOCKET COUNT UPSTREAM [--prefix P]
       Registers COUNT services (P0, P1, ...) over one keep-alive connection to the admin socket,
       ports allocated by the daemon. Prints one JSON line: count, seconds, per-registration
-      p50/p99 in ms, and the ports.
+      p50/p99 in ms, bind_retries (409 "Address already in use" answers re-posted), the ports.
 
   admin_load.py latency SOCKET COUNT UPSTREAM [--prefix P] [--path /x]
       For each of COUNT registrations: t0 = just before the POST is written, t1 = its 201 read,
@@ -111,21 +111,30 @@ def cmd_register(sock_path, count, upstream, prefix):
     c = AdminClient(sock_path)
     times, ports = [], []
     start = time.perf_counter()
+    retries = []
     for i in range(count):
         t0 = time.perf_counter()
         status, data = c.request("POST", "/v1/services", record(f"{prefix}{i}", upstream))
+        # An automatically chosen port can be taken between the daemon's probe and its bind
+        # (IDLE_RANGE overlaps the ephemeral ports): the daemon answers 409 and the registry is
+        # unchanged, so a client simply asks again. Counted and reported.
+        tries = 0
+        while status == 409 and b"Address already in use" in data and tries < 5:
+            retries.append(data.decode(errors="replace")[:200])
+            tries += 1
+            status, data = c.request("POST", "/v1/services", record(f"{prefix}{i}", upstream))
         times.append(time.perf_counter() - t0)
         if status != 201:
             print(json.dumps({"error": f"registration {i} returned {status}: "
                                        f"{data.decode(errors='replace')[:300]}",
-                              "registered": i}))
+                              "registered": i, "bind_retries": len(retries)}))
             return 1
         ports.append(json.loads(data)["port"])
     total = time.perf_counter() - start
     c.close()
     print(json.dumps({"count": count, "seconds": round(total, 3), "p50_ms": ms(pct(times, 50)),
                       "p99_ms": ms(pct(times, 99)), "max_ms": ms(max(times) if times else None),
-                      "ports": ports}))
+                      "bind_retries": len(retries), "first_retry": retries[:1], "ports": ports}))
     return 0
 
 

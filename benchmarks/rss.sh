@@ -170,6 +170,8 @@ for shards in $SHARDS; do
       else
         reg_s="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["seconds"])' "$out")"
         reg_p99="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["p99_ms"])' "$out")"
+        retried="$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["bind_retries"], *d["first_retry"])' "$out")"
+        [ "${retried%% *}" = 0 ] || note "--shards $shards, to $n services: ${retried%% *} registration(s) answered 409 (port taken between the daemon's probe and its bind) and were re-posted; first: ${retried#* }"
       fi
       have=$n
     fi
@@ -220,7 +222,7 @@ for shards in $SHARDS; do
   for n in $COUNTS; do
     log "== haproxy nbthread $shards, $n frontends"
     ok=0
-    for attempt in 1 2 3; do
+    for attempt in 1 2 3 4 5 6; do
       write_haproxy_cfg "$shards" "$n"
       last="$(cat "$TMP/haproxy.last")"
       start_bg "$TMP/haproxy.log" haproxy -db -f "$TMP/haproxy.cfg"
@@ -236,7 +238,7 @@ for shards in $SHARDS; do
       log "haproxy nbthread=$shards frontends=$n rss=$rss KiB"
       stop_pid "$HPID"
     else
-      note "haproxy with $n frontends did not start in 3 attempts: $(grep -m1 ALERT "$TMP/haproxy.log" | head -c 300)"
+      note "haproxy with $n frontends did not start in 6 attempts: $(grep -m1 ALERT "$TMP/haproxy.log" | head -c 300)"
     fi
   done
 done

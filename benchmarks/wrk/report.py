@@ -137,9 +137,13 @@ def aggregate(rows):
     for r in rows:
         groups.setdefault((r["proxy"], r["body"], int(r["conns"])), []).append(r)
     agg = {}
-    for key, rs in groups.items():
+    for key, all_rs in groups.items():
+        # A run in which no request completed has no latency or CPU per request; it is counted
+        # (and listed under the targets) but kept out of the medians.
+        rs = [r for r in all_rs if int(r["requests"]) > 0] or all_rs
         agg[key] = {
-            "runs": len(rs),
+            "runs": len(all_rs),
+            "empty_runs": len(all_rs) - len([r for r in all_rs if int(r["requests"]) > 0]),
             "rps": med(rs, "rps"),
             "p50": med(rs, "p50_us"),
             "p99": med(rs, "p99_us"),
@@ -148,9 +152,9 @@ def aggregate(rows):
             "cpu": med(rs, "cpu_us_per_req"),
             "util": med(rs, "proxy_cpu_util"),
             "rss": med(rs, "rss_kib"),
-            "non2xx": sum(int(r["non2xx"]) for r in rs),
-            "errors": sum(int(r["socket_errors"]) for r in rs),
-            "requests": sum(int(r["requests"]) for r in rs),
+            "non2xx": sum(int(r["non2xx"]) for r in all_rs),
+            "errors": sum(int(r["socket_errors"]) for r in all_rs),
+            "requests": sum(int(r["requests"]) for r in all_rs),
         }
     return agg
 
@@ -172,8 +176,11 @@ def tables(agg):
             a = agg[k]
             util = "–" if a["util"] is None else f"{a['util'] * 100:.0f}%"
             rss = "–" if a["rss"] is None else f"{a['rss'] / 1024:.1f}"
+            name = PROXY_NAMES.get(k[0], k[0])
+            if a["empty_runs"]:
+                name += f" ({a['empty_runs']}/{a['runs']} runs stalled)"
             lines.append(
-                f"| {PROXY_NAMES.get(k[0], k[0])} | {k[2]} | {fmt(a['rps'])} | "
+                f"| {name} | {k[2]} | {fmt(a['rps'])} | "
                 f"{fmt_lat(a['p50'])} | {fmt_lat(a['p99'])} | {fmt(a['user'], 2)} | "
                 f"{fmt(a['sys'], 2)} | {fmt(a['cpu'], 2)} | {util} | {rss} | "
                 f"{a['non2xx']} | {a['errors']} |")
@@ -231,13 +238,15 @@ def targets(agg):
         if a and b:
             row(f"{body}, 64 conns: p99 ≤ nginx's", f"{fmt_lat(a['p99'])} vs {fmt_lat(b['p99'])}",
                 a["p99"] <= b["p99"])
-    bad = [(k, a) for k, a in agg.items() if a["non2xx"] or a["errors"]]
+    bad = [(k, a) for k, a in agg.items() if a["non2xx"] or a["errors"] or a["empty_runs"]]
     out.append("")
     if bad:
-        out.append("Runs with non-2xx responses or socket errors:")
+        out.append("Cases with non-2xx responses, socket errors or runs where no request completed:")
         for k, a in sorted(bad):
+            empty = (f", {a['empty_runs']} of {a['runs']} runs completed no request"
+                     if a["empty_runs"] else "")
             out.append(f"- {k[0]} {k[1]} c={k[2]}: non-2xx {a['non2xx']}, "
-                       f"socket errors {a['errors']} (of {a['requests']} requests)")
+                       f"socket errors {a['errors']} (of {a['requests']} requests){empty}")
     else:
         out.append("No non-2xx responses and no socket errors in any run.")
     out.append("")

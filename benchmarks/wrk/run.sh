@@ -473,6 +473,7 @@ measure_proxy() {
 }
 
 LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+TREE_AT_START="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ] && echo ' with uncommitted changes')"
 START_TS="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 for RUN in $(seq 1 "$REPEAT"); do
   for p in $PROXIES; do
@@ -489,7 +490,8 @@ cp "$CSV_TMP" "$RESULTS_DIR/latest.csv"
   echo "## Side-by-side: icaht-sidecar vs nginx vs HAProxy (loopback)"
   echo
   echo "Run $START_TS on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)."
-  echo "Tree: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(git -C "$REPO" status --porcelain 2>/dev/null | head -1)" ] && echo ' (uncommitted changes)')."
+  echo "Tree at the start of the run: $TREE_AT_START."
+  [ -x "$SIDECAR" ] && echo "icaht-sidecar: $SIDECAR, built $(date -r "$SIDECAR" -u +%Y-%m-%dT%H:%M:%SZ) (tools/bench.sh rebuilds it first; run.sh alone does not)."
   echo "Command: \`QUICK=${QUICK:-0} WARMUP=$WARMUP DURATION=$DURATION REPEAT=$REPEAT benchmarks/wrk/run.sh\`"
   echo "($WARMUP s warm-up + $DURATION s measured per case, median of $REPEAT run(s); load average at start $LOAD_AT_START, at end $LOAD_AT_END)."
   echo
