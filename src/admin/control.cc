@@ -21,6 +21,8 @@
 namespace icaht::admin {
 namespace {
 
+constexpr int64_t kPersistDelayMs = 100;
+
 struct ErrorMapping {
   int status;
   const char* code;
@@ -116,7 +118,8 @@ Control::Control(config::DaemonConfig config)
                                           probe.set_port(port);
                                           return net::TcpPortIsFree(probe);
                                         })),
-      ttl_timer_([this] { ExpireTtls(); }) {}
+      ttl_timer_([this] { ExpireTtls(); }),
+      persist_timer_([this] { WriteState(); }) {}
 
 Control::~Control() = default;
 
@@ -234,6 +237,16 @@ void Control::Run() {
 
 void Control::Persist() {
   if (!persist_) return;
+  state_dirty_ = true;
+  if (!persist_timer_.armed()) {
+    ring_->timers().Arm(&persist_timer_, core::NowNs() + kPersistDelayMs * 1'000'000);
+  }
+}
+
+void Control::WriteState() {
+  if (!state_dirty_) return;
+  state_dirty_ = false;
+  ring_->timers().Cancel(&persist_timer_);
   std::vector<const registry::ServiceRecord*> records;
   for (const registry::ServiceRecord* record : registry_.List()) {
     if (!static_names_.contains(record->name)) records.push_back(record);
@@ -291,6 +304,7 @@ void Control::BeginShutdown() {
           return new proxy::StopShardCommand(shard, std::move(d));
         },
         [this, done](absl::Status) {
+          WriteState();
           for (auto& shard : shards_) shard->Join();
           stopped_ = true;
           done();

@@ -59,8 +59,11 @@ class Control {
   void Apply(registry::ServiceRecord record,
              std::function<void(absl::StatusOr<registry::ServiceRecord>)> done);
 
-  // Writes the admin-registered services to the state file.
+  // Schedules a write of the admin-registered services to the state file.
+  // Writes are coalesced (kPersistDelayMs) so a burst of registrations costs
+  // one rewrite + fsync, not one per call; shutdown flushes.
   void Persist();
+  void WriteState();
   // Re-registers what the state file holds (after a restart).
   void Restore();
   void BeginShutdown();
@@ -80,6 +83,8 @@ class Control {
   absl::flat_hash_set<std::string> static_names_;  // from the config file: not persisted
   std::string state_file_;
   bool persist_ = false;  // off until the saved state has been read
+  bool state_dirty_ = false;
+  core::Timer persist_timer_;
   core::Timer ttl_timer_;
   bool ready_ = false;
   bool stopping_ = false;
