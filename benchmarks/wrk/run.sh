@@ -151,15 +151,15 @@ wait_listen() {
 
 # pid_tree PID: PID and all its descendants.
 pid_tree() {
-  local queue=("$1") out=() p
+  local queue=("$1") tree=() p
   while [ ${#queue[@]} -gt 0 ]; do
     p="${queue[0]}"; queue=("${queue[@]:1}")
-    out+=("$p")
+    tree+=("$p")
     # shellcheck disable=SC2207
     queue+=($(pgrep -P "$p" 2>/dev/null || true))
-    [ ${#out[@]} -lt 64 ] || break
+    [ ${#tree[@]} -lt 64 ] || break
   done
-  echo "${out[@]}"
+  echo "${tree[@]}"
 }
 
 # cpu_ticks PID: "utime stime" in clock ticks, summed over PID's tree (each /proc/PID/stat

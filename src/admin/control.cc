@@ -1,6 +1,8 @@
 #include "admin/control.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -141,10 +143,24 @@ absl::Status Control::Start() {
   bufs_ = std::move(*bufs);
   ring_->set_before_submit(&proxy::Stream::FlushQueued);
 
-  unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  // Shards go on the CPUs we may run on (taskset, cgroup cpusets), in order.
+  std::vector<int> cpus;
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+    }
+  }
+  if (cpus.empty()) cpus.push_back(-1);  // unknown: leave placement to the kernel
+  // Each shard holds a listener per service: use the whole fd allowance.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   for (uint32_t i = 0; i < config_.shards; ++i) {
     absl::StatusOr<std::unique_ptr<proxy::Shard>> shard =
-        proxy::Shard::Start(static_cast<int>(i), static_cast<int>(i % cpus));
+        proxy::Shard::Start(static_cast<int>(i), cpus[i % cpus.size()]);
     if (!shard.ok()) return shard.status();
     shards_.push_back(std::move(*shard));
   }
