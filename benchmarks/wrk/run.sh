@@ -473,7 +473,7 @@ measure_proxy() {
 }
 
 LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-TREE_AT_START="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ] && echo ' with uncommitted changes')"
+TREE_AT_START="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ] && echo ' with uncommitted changes' || true)"
 START_TS="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 for RUN in $(seq 1 "$REPEAT"); do
   for p in $PROXIES; do

@@ -45,7 +45,11 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(unsigned entries) {
   if (ret < 0) return absl::UnavailableError(DescribeIoUringFailure(-ret));
   ring->initialized_ = true;
   // Saves an fget/fput per io_uring_enter; harmless if unsupported.
-  io_uring_register_ring_fd(&ring->ring_);
+  ring->registered_fd_ = io_uring_register_ring_fd(&ring->ring_) == 1;
+  // Linux 6.12+: wait for a batch of completions, but no longer than a short
+  // "min wait" once at least one is there (see RunOnce).
+  ring->batch_wait_ =
+      (params.features & kFeatMinTimeout) != 0 && (params.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
   return ring;
 }
 
@@ -63,6 +67,34 @@ io_uring_sqe* Ring::GetSqe() {
   return sqe;
 }
 
+// Publishes queued SQEs to the kernel (liburing's __io_uring_flush_sq for a
+// ring without SQPOLL) and returns how many the kernel has not consumed yet.
+unsigned Ring::FlushSq() {
+  io_uring_sq* sq = &ring_.sq;
+  unsigned tail = sq->sqe_tail;
+  if (sq->sqe_head != tail) {
+    sq->sqe_head = tail;
+    IO_URING_WRITE_ONCE(*sq->ktail, tail);
+  }
+  return tail - IO_URING_READ_ONCE(*sq->khead);
+}
+
+int Ring::Enter(unsigned wait_nr, uint32_t min_wait_us, int64_t timeout_ns) {
+  __kernel_timespec ts{.tv_sec = timeout_ns / 1'000'000'000, .tv_nsec = timeout_ns % 1'000'000'000};
+  GeteventsArg arg{};
+  arg.ts = reinterpret_cast<uint64_t>(&ts);
+  arg.min_wait_usec = min_wait_us;
+  unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+  int fd = ring_.ring_fd;
+  if (registered_fd_) {
+    flags |= IORING_ENTER_REGISTERED_RING;
+    fd = ring_.enter_ring_fd;
+  }
+  unsigned to_submit = FlushSq();
+  return io_uring_enter2(fd, to_submit, wait_nr, flags, reinterpret_cast<sigset_t*>(&arg),
+                         sizeof(arg));  // liburing returns -errno
+}
+
 void Ring::RunOnce(int64_t max_wait_ns) {
   if (before_submit_) before_submit_();
   int64_t now = NowNs();
@@ -75,12 +107,16 @@ void Ring::RunOnce(int64_t max_wait_ns) {
   if (wait_ns == 0) {
     io_uring_submit(&ring_);
     ret = io_uring_peek_cqe(&ring_, &cqe);
+  } else if (batch_wait_ && last_batch_ >= kBatchFrom) {
+    ++wait_rounds_;
+    ret = Enter(std::min(last_batch_ * 2, kBatchMax), kBatchWaitUs, wait_ns);
   } else {
+    ++wait_rounds_;
     __kernel_timespec ts{.tv_sec = wait_ns / 1'000'000'000, .tv_nsec = wait_ns % 1'000'000'000};
     ret = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
   if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-    ICAHT_CHECK(false && "io_uring_submit_and_wait_timeout failed");
+    ICAHT_CHECK(false && "io_uring_enter failed");
   }
 
   // Reap everything that is ready, then advance the CQ once.
@@ -92,6 +128,8 @@ void Ring::RunOnce(int64_t max_wait_ns) {
     if (completion != nullptr) completion->Complete(cqe->res, cqe->flags);
   }
   io_uring_cq_advance(&ring_, count);
+  completions_ += count;
+  last_batch_ = count;
   timers_.FireExpired(NowNs());
 }
 

@@ -28,6 +28,10 @@ ShardProxy::~ShardProxy() {
     ICAHT_LOG(kInfo, "shard ", index_, ": bodies: ", stats_.bytes_spliced, " bytes spliced, ",
               stats_.bytes_copied, " bytes copied");
   }
+  if (ring_.wait_rounds() > 0) {
+    ICAHT_LOG(kInfo, "shard ", index_, ": ", ring_.completions(), " completions in ",
+              ring_.wait_rounds(), " waits");
+  }
   for (auto& [port, service] : services_) delete service;
   for (ShardService* service : removed_) delete service;
 }

@@ -54,28 +54,19 @@ SplicePump::SplicePump(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int 
       to_(to),
       to_fill_(bytes),
       to_drain_(bytes),
+      last_progress_ns_(core::NowNs()),
       done_(std::move(done)),
-      on_free_(std::move(on_free)),
-      last_progress_ns_(core::NowNs()) {}
+      on_free_(std::move(on_free)) {}
 
 SplicePump* SplicePump::Start(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int from, int to,
                               uint64_t bytes, Done done, std::function<void()> on_free) {
   auto* pump =
       new SplicePump(ring, pipes, pipe, from, to, bytes, std::move(done), std::move(on_free));
-  pump->Pump();
+  // Readiness first, even if bytes are already queued (the poll then completes
+  // at once): `done` never runs before the owner has stored the pump.
+  if (bytes != kUntilEof) pump->SetLowWater(bytes);
+  pump->ArmPoll(from, POLLIN);
   return pump;
-}
-
-void SplicePump::Pump() {
-  // Strictly alternating: fill the pipe with whatever the socket holds, then
-  // drain it all. Overlapping the two (measured) only splits the same bytes
-  // into more, smaller splices.
-  if (finished_ || filling_ || draining_) return;
-  if (in_pipe_ > 0) {
-    IssueDrain(false);
-  } else if (to_fill_ > 0) {
-    IssueFill(fill_poll_first_);
-  }
 }
 
 void SplicePump::SetLowWater(uint64_t bytes) {
@@ -86,97 +77,107 @@ void SplicePump::SetLowWater(uint64_t bytes) {
   low_water_ = want;
 }
 
-void SplicePump::IssueFill(bool poll_first) {
-  if (poll_first && to_fill_ != kUntilEof) {
-    // Wake only when a worthwhile amount is queued (or the rest of the body
-    // is): a loaded sender trickles, and each tiny splice costs a round trip.
-    SetLowWater(to_fill_);
-  }
-  if (poll_first) {
-    io_uring_sqe* poll = ring_.GetSqe();
-    io_uring_prep_poll_add(poll, from_, POLLIN);
-    // No IOSQE_CQE_SKIP_SUCCESS here: with it, Abort's cancel of a poll on a
-    // silent socket did not take effect (seen: a stalled body kept the client).
-    poll->flags |= IOSQE_IO_LINK;
-    io_uring_sqe_set_data(poll, static_cast<core::Completion*>(&fill_poll_));
-  }
-  size_t room = pipe_.capacity - in_pipe_;
-  unsigned len = static_cast<unsigned>(std::min<uint64_t>(to_fill_, room));
-  fill_len_ = len;
+void SplicePump::ArmPoll(int fd, unsigned events) {
   io_uring_sqe* sqe = ring_.GetSqe();
-  io_uring_prep_splice(sqe, from_, -1, pipe_.write_fd, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&fill_op_));
-  filling_ = true;
+  io_uring_prep_poll_add(sqe, fd, events);
+  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&poll_op_));
+  polling_ = true;
 }
 
-void SplicePump::IssueDrain(bool poll_first) {
-  if (poll_first) {
-    io_uring_sqe* poll = ring_.GetSqe();
-    io_uring_prep_poll_add(poll, to_, POLLOUT);
-    poll->flags |= IOSQE_IO_LINK;
-    io_uring_sqe_set_data(poll, static_cast<core::Completion*>(&drain_poll_));
-  }
-  unsigned len = static_cast<unsigned>(std::min<uint64_t>(in_pipe_, 1u << 30));
-  io_uring_sqe* sqe = ring_.GetSqe();
-  io_uring_prep_splice(sqe, pipe_.read_fd, -1, to_, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-  io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&drain_op_));
-  draining_ = true;
-}
-
-void SplicePump::OnFill(int res) {
-  dispatching_ = true;
-  filling_ = false;
+void SplicePump::OnPoll(int res) {
+  polling_ = false;
+  // An error or hang-up shows in the splice that follows; only a cancel
+  // (Abort) or a failed poll stops here.
   if (!finished_) {
-    if (res > 0) {
-      last_progress_ns_ = core::NowNs();
-      // A short splice drained the socket: the next one waits for readiness
-      // first instead of failing with EAGAIN and then waiting.
-      fill_poll_first_ = static_cast<unsigned>(res) < fill_len_;
-      if (to_fill_ != kUntilEof) to_fill_ -= res;
-      in_pipe_ += res;
-      Pump();
-    } else if (res == -EAGAIN) {
-      IssueFill(true);  // socket empty (or, rarely, pipe full): wait for readiness
-    } else if (res == 0 && to_fill_ == kUntilEof) {
-      to_fill_ = 0;  // the source's EOF ends a tunnel direction: drain what is left
-      to_drain_ = in_pipe_;
-      if (to_drain_ == 0 && !draining_) {
-        Finish(0);
-      } else {
-        Pump();
-      }
-    } else if (res == 0) {
-      Finish(-EPIPE);  // the source closed before the body was complete
-    } else {
+    if (res < 0) {
+      dispatching_ = true;
       Finish(res);
+      dispatching_ = false;
+    } else {
+      Pump();
     }
   }
-  dispatching_ = false;
   MaybeFree();
 }
 
-void SplicePump::OnDrain(int res) {
+void SplicePump::Pump() {
   dispatching_ = true;
-  draining_ = false;
-  if (!finished_) {
-    if (res > 0) {
-      last_progress_ns_ = core::NowNs();
-      in_pipe_ -= res;
-      moved_ += res;
-      if (to_drain_ != kUntilEof) to_drain_ -= res;
-      if (to_drain_ == 0) {
-        Finish(0);
-      } else {
-        Pump();
-      }
-    } else if (res == -EAGAIN) {
-      IssueDrain(true);  // destination socket full: wait until writable
-    } else {
-      Finish(res == 0 ? -EPIPE : res);
-    }
+  for (int i = 0; i < kBudget && !finished_; ++i) {
+    // Strictly alternating: fill the pipe with whatever the socket holds, then
+    // drain it all. Overlapping the two (measured) only splits the same bytes
+    // into more, smaller splices.
+    bool more = in_pipe_ > 0 ? DrainOnce() : FillOnce();
+    if (!more) break;
+  }
+  if (!finished_ && !polling_) {
+    // Budget spent with work left: let the ring run others first.
+    ArmPoll(in_pipe_ > 0 ? to_ : from_, in_pipe_ > 0 ? POLLOUT : POLLIN);
   }
   dispatching_ = false;
-  MaybeFree();
+}
+
+bool SplicePump::FillOnce() {
+  size_t room = pipe_.capacity - in_pipe_;
+  size_t len = static_cast<size_t>(std::min<uint64_t>(to_fill_, room));
+  ssize_t res =
+      splice(from_, nullptr, pipe_.write_fd, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  if (res > 0) {
+    last_progress_ns_ = core::NowNs();
+    if (to_fill_ != kUntilEof) to_fill_ -= res;
+    in_pipe_ += res;
+    source_empty_ = static_cast<size_t>(res) < len;
+    return true;  // drain next
+  }
+  if (res < 0 && errno == EINTR) return true;
+  if (res < 0 && errno == EAGAIN) {
+    // Socket empty: wait for a worthwhile amount (or the rest of the body).
+    if (to_fill_ != kUntilEof) SetLowWater(to_fill_);
+    ArmPoll(from_, POLLIN);
+    return false;
+  }
+  if (res == 0 && to_fill_ == kUntilEof) {
+    to_fill_ = 0;  // the source's EOF ends a tunnel direction: drain what is left
+    to_drain_ = in_pipe_;
+    if (to_drain_ == 0) Finish(0);
+    return !finished_;
+  }
+  Finish(res == 0 ? -EPIPE : -errno);  // EOF before the body was complete, or an error
+  return false;
+}
+
+bool SplicePump::DrainOnce() {
+  size_t len = static_cast<size_t>(std::min<uint64_t>(in_pipe_, 1u << 30));
+  ssize_t res =
+      splice(pipe_.read_fd, nullptr, to_, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  if (res > 0) {
+    last_progress_ns_ = core::NowNs();
+    in_pipe_ -= res;
+    moved_ += res;
+    if (to_drain_ != kUntilEof) to_drain_ -= res;
+    if (to_drain_ == 0) {
+      Finish(0);
+      return false;
+    }
+    if (in_pipe_ > 0) {
+      ArmPoll(to_, POLLOUT);  // short: the destination is full
+      return false;
+    }
+    if (source_empty_) {
+      // The last fill took all the socket had: wait for more rather than
+      // spend a splice on EAGAIN.
+      if (to_fill_ != kUntilEof) SetLowWater(to_fill_);
+      ArmPoll(from_, POLLIN);
+      return false;
+    }
+    return true;
+  }
+  if (res < 0 && errno == EINTR) return true;
+  if (res < 0 && errno == EAGAIN) {
+    ArmPoll(to_, POLLOUT);
+    return false;
+  }
+  Finish(res == 0 ? -EPIPE : -errno);
+  return false;
 }
 
 void SplicePump::Finish(int error) {
@@ -189,21 +190,17 @@ void SplicePump::Finish(int error) {
 void SplicePump::Abort() {
   finished_ = true;
   done_ = nullptr;
-  // Polls may wait forever on a quiet socket: cancel them (a linked splice
-  // then completes with -ECANCELED), and any splice in flight.
-  for (core::Completion* op :
-       {static_cast<core::Completion*>(&fill_poll_), static_cast<core::Completion*>(&drain_poll_),
-        static_cast<core::Completion*>(&fill_op_), static_cast<core::Completion*>(&drain_op_)}) {
-    if ((op == &fill_poll_ || op == &fill_op_) ? !filling_ : !draining_) continue;
+  // The poll may wait forever on a quiet socket: cancel it.
+  if (polling_) {
     io_uring_sqe* sqe = ring_.GetSqe();
-    io_uring_prep_cancel(sqe, op, 0);
+    io_uring_prep_cancel(sqe, static_cast<core::Completion*>(&poll_op_), 0);
     core::Ring::SetIgnored(sqe);
   }
   MaybeFree();
 }
 
 void SplicePump::MaybeFree() {
-  if (!finished_ || filling_ || draining_ || dispatching_) return;
+  if (!finished_ || polling_ || dispatching_) return;
   // The socket may go back to a keep-alive pool: restore the default.
   if (low_water_ > 1) SetLowWater(1);
   pipes_.Release(pipe_, in_pipe_ == 0 && to_drain_ == 0);
