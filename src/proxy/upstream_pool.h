@@ -25,7 +25,10 @@ class UpstreamPool : private StreamHandler {
   void CloseAll();
   size_t idle_count() const { return total_; }
 
-  static constexpr size_t kMaxIdlePerUpstream = 64;
+  // Per upstream address, shared by every service of the shard that uses it
+  // (HAProxy and Envoy keep idle connections unbounded; closing one that a
+  // burst will need again costs a connect and a TIME_WAIT socket).
+  static constexpr size_t kMaxIdlePerUpstream = 1024;
   static constexpr int64_t kMaxIdleNs =
       30'000'000'000;  // below common upstream keep-alive timeouts
 

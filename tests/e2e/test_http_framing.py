@@ -577,5 +577,31 @@ class CutResponseStressTest(HttpE2ETestCase):
             described.append(p)
         self.assertEqual(described, [], "%d cut exchanges went wrong" % len(described))
 
+
+# --------------------------------------------------------------------------- upstream pool
+
+class UpstreamPoolTest(HttpE2ETestCase):
+    def setUp(self):
+        self.d = self.start_daemon(shards=1)
+        self.up = self.start_http_upstream("up")
+        self.port = self.d.register(record("svc", [self.up.address]))["port"]
+
+    def test_a_hundred_concurrent_clients_keep_their_upstream_connections(self):
+        # Every round has all exchanges in flight at once (the upstream holds each answer), so
+        # it needs one upstream connection per client; after the first round they all come
+        # from the pool. A small idle cap (nginx's `keepalive 64` style) would close the
+        # surplus after each round and open it again for the next one.
+        n = 100
+        clients = [self.connect(self.port) for _ in range(n)]
+        for rnd in range(3):
+            for i, (s, _) in enumerate(clients):
+                s.sendall(get(b"/svc/r%d/c%d?delay_ms=400" % (rnd, i)))
+            for i, (_, reader) in enumerate(clients):
+                r = read_response(reader)
+                self.assertEqual((r.status, r.json["target"]),
+                                 (200, "/svc/r%d/c%d?delay_ms=400" % (rnd, i)), r)
+        self.assertEqual(self.up.count, 3 * n)
+        self.assertEqual(self.up.connections, n)
+
 if __name__ == "__main__":
     harness.main()
