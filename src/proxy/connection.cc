@@ -116,8 +116,8 @@ void HttpConnection::RequestDone() {
     ArmTimer(TimerPurpose::kResponse, config_->request_timeout_ms);
 }
 
-void HttpConnection::SendToClient(std::string data) {
-  client_->Send(std::move(data));
+void HttpConnection::SendToClient(std::string_view data) {
+  client_->Send(data);
   if (upstream_ != nullptr && client_->queued_bytes() > kHighWater) upstream_->PauseReading();
 }
 
@@ -227,7 +227,8 @@ void HttpConnection::StartExchange() {
 }
 
 void HttpConnection::ForwardRequestBody(std::string_view data) {
-  std::string out;
+  std::string out;        // a chunked body, re-framed
+  std::string_view send;  // what goes to the upstream
   size_t used = 0;
   if (req_chunked_) {
     while (used < data.size() && !req_decoder_.done()) {
@@ -264,13 +265,13 @@ void HttpConnection::ForwardRequestBody(std::string_view data) {
           return RespondError(503, "no upstream connection available");
         }
         upstream_->Send(upstream_head_);
-        upstream_->Send(std::move(held_body_));
+        upstream_->Send(held_body_);
         held_body_.clear();
       }
     }
   } else {
     used = std::min<uint64_t>(req_remaining_, data.size());
-    out.assign(data.substr(0, used));
+    send = data.substr(0, used);
     req_remaining_ -= used;
     if (req_remaining_ == 0) {
       req_state_ = ReqState::kDone;
@@ -281,8 +282,9 @@ void HttpConnection::ForwardRequestBody(std::string_view data) {
     }
   }
   if (used < data.size()) in_.append(data.substr(used));  // pipelined next request
-  if (upstream_ != nullptr && !out.empty()) {
-    upstream_->Send(std::move(out));
+  if (req_chunked_) send = out;
+  if (upstream_ != nullptr && !send.empty()) {
+    upstream_->Send(send);
     if (upstream_->queued_bytes() > kHighWater) client_->PauseReading();
   }
   if (req_state_ == ReqState::kDone) RequestDone();
@@ -401,14 +403,14 @@ void HttpConnection::UpstreamFailed(int error) {
                                 req_.framing == http::BodyFraming::kNone && resp_in_.empty());
   int max_attempts = std::min<int>(3, config_->upstreams.size() + (upstream_reused_ ? 1 : 0));
   if (safe && attempts_ < max_attempts) {
-    std::deque<std::string> unsent;
+    std::string unsent;
     if (connect_failed) unsent = upstream_->TakeUnsent();
     upstream_->Close();
     upstream_ = nullptr;
     int skip = config_->upstreams.size() > 1 ? static_cast<int>(upstream_index_) : -1;
     if (!ConnectUpstream(skip)) return RespondError(503, "no upstream connection available");
     if (connect_failed) {
-      for (std::string& piece : unsent) upstream_->Send(std::move(piece));
+      upstream_->Send(unsent);
     } else {
       upstream_->Send(upstream_head_);
     }
@@ -463,12 +465,10 @@ void HttpConnection::ProcessResponseHead() {
   if (close_after_ || service_->removing) client_keep_alive_ = false;
   // A request body still arriving after the response cannot be skipped safely.
   if (req_state_ != ReqState::kDone) client_keep_alive_ = false;
-  std::string head;
   BuildClientResponseHead(resp_, client_keep_alive_, has_body && resp_out_ == BodyOut::kChunkEncode,
-                          &head);
+                          &client_->SendBuffer());
   response_started_ = true;
   upstream_head_.clear();
-  SendToClient(std::move(head));
   std::string rest = resp_in_.substr(resp_.head_size);
   resp_in_.clear();
   resp_remaining_ = resp_.content_length;
@@ -526,7 +526,7 @@ void HttpConnection::ForwardResponseBody(std::string_view data) {
       size_t take = std::min<uint64_t>(resp_remaining_, data.size());
       if (take < data.size()) upstream_dirty_ = true;
       resp_remaining_ -= take;
-      SendToClient(std::string(data.substr(0, take)));
+      SendToClient(data.substr(0, take));
       shard_->stats().bytes_copied += take;
       if (resp_remaining_ == 0) return ResponseDone();
       if (!splice_tried_ && resp_remaining_ >= kSpliceThreshold) TrySplice();
@@ -643,7 +643,7 @@ void HttpConnection::StartTunnel() {
   SendToClient(std::move(head));
   if (!from_upstream.empty()) SendToClient(std::move(from_upstream));
   if (!in_.empty()) {
-    upstream_->Send(std::move(in_));
+    upstream_->Send(in_);
     in_.clear();
   }
   client_->StartReading();
@@ -696,7 +696,7 @@ void HttpConnection::OnTunnelPumpDone(bool from_client, int error) {
 
 void HttpConnection::TunnelData(Stream* from, std::string_view data) {
   Stream* to = from == client_ ? upstream_ : client_;
-  to->Send(std::string(data));
+  to->Send(data);
   if (to->queued_bytes() > kHighWater) from->PauseReading();
 }
 

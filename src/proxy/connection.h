@@ -75,7 +75,7 @@ class HttpConnection final : private StreamHandler {
   // The request is complete; if no response head came yet, wait for one.
   void RequestDone();
   void OnTimer();
-  void SendToClient(std::string data);
+  void SendToClient(std::string_view data);
   // Large Content-Length response bodies go upstream -> pipe -> client with
   // splice once the upstream's recv has stopped and the client's queue is
   // empty (so bytes stay in order). Falls back to copying without a pipe.

@@ -79,7 +79,7 @@ void Stream::OnRecv(int res, uint32_t flags) {
     peer_eof_ = true;
     if (lingering_) {
       // Close only once what we queued is out: a cancelled send loses data.
-      if (send_queue_.empty() && !send_in_flight_) Close();
+      if (send_idle()) Close();
     } else if (handler_ != nullptr && !closing_) {
       handler_->OnEof(this);
     }
@@ -100,14 +100,22 @@ void Stream::OnRecv(int res, uint32_t flags) {
   MaybeFree();
 }
 
-void Stream::Send(std::string data) {
+void Stream::Send(std::string_view data) {
   if (closing_ || data.empty()) return;
-  queued_bytes_ += data.size();
-  send_queue_.push_back(std::move(data));
+  out_.append(data);
+  ScheduleFlush();
+}
+
+std::string& Stream::SendBuffer() {
+  ScheduleFlush();
+  return out_;
+}
+
+void Stream::ScheduleFlush() {
   // Deferred to the end of this dispatch round, so that everything queued in
   // the round (a response head and its body, pipelined answers) leaves in one
-  // sendmsg.
-  if (!send_in_flight_ && !flush_scheduled_) {
+  // send.
+  if (!send_in_flight_ && !flush_scheduled_ && !closing_) {
     flush_scheduled_ = true;
     t_flush_list.push_back(this);
   }
@@ -123,37 +131,29 @@ void Stream::FlushQueued() {
   t_flush_list.clear();
 }
 
-std::deque<std::string> Stream::TakeUnsent() {
+std::string Stream::TakeUnsent() {
   ICAHT_CHECK(!send_in_flight_);
-  std::deque<std::string> out;
-  out.swap(send_queue_);
-  if (!out.empty() && send_offset_ > 0) out.front().erase(0, send_offset_);
-  send_offset_ = 0;
-  queued_bytes_ = 0;
+  std::string out = flight_.substr(flight_offset_);
+  out.append(out_);
+  flight_.clear();
+  flight_offset_ = 0;
+  out_.clear();
   return out;
 }
 
 void Stream::FlushSend() {
-  if (send_in_flight_ || !connected_ || send_queue_.empty() || closing_) return;
-  io_uring_sqe* sqe = ring_.GetSqe();
-  if (send_queue_.size() == 1) {
-    const std::string& front = send_queue_.front();
-    io_uring_prep_send(sqe, fd_, front.data() + send_offset_, front.size() - send_offset_,
-                       MSG_NOSIGNAL);
-  } else {
-    int n = 0;
-    for (const std::string& chunk : send_queue_) {
-      if (n == kMaxIov) break;
-      size_t skip = n == 0 ? send_offset_ : 0;
-      send_iov_[n].iov_base = const_cast<char*>(chunk.data()) + skip;
-      send_iov_[n].iov_len = chunk.size() - skip;
-      ++n;
-    }
-    send_msg_ = {};
-    send_msg_.msg_iov = send_iov_;
-    send_msg_.msg_iovlen = n;
-    io_uring_prep_sendmsg(sqe, fd_, &send_msg_, MSG_NOSIGNAL);
+  if (send_in_flight_ || !connected_ || closing_) return;
+  if (flight_offset_ == flight_.size()) {
+    if (out_.empty()) return;
+    // The previous send is complete: what was queued meanwhile goes next, and
+    // the sent buffer (capacity kept) collects what comes after.
+    flight_.clear();
+    flight_offset_ = 0;
+    flight_.swap(out_);
   }
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_send(sqe, fd_, flight_.data() + flight_offset_, flight_.size() - flight_offset_,
+                     MSG_NOSIGNAL);
   io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&send_op_));
   send_in_flight_ = true;
   ++inflight_;
@@ -167,29 +167,24 @@ void Stream::OnSend(int res, uint32_t) {
     if (lingering_) Close();
     Fail(res);
   } else if (!closing_) {
-    queued_bytes_ -= res;
-    size_t sent = res;
-    while (sent > 0) {
-      size_t left = send_queue_.front().size() - send_offset_;
-      if (sent < left) {
-        send_offset_ += sent;
-        break;
-      }
-      sent -= left;
-      send_queue_.pop_front();
-      send_offset_ = 0;
+    flight_offset_ += res;
+    if (flight_offset_ == flight_.size()) {
+      flight_offset_ = 0;
+      flight_.clear();
+      if (flight_.capacity() > kKeepCapacity) std::string().swap(flight_);
+      if (out_.empty() && out_.capacity() > kKeepCapacity) std::string().swap(out_);
     }
     FlushSend();
     if (lingering_) {
-      if (send_queue_.empty() && peer_eof_) {
+      if (send_idle() && peer_eof_) {
         Close();
-      } else if (send_queue_.empty()) {
+      } else if (send_idle()) {
         shutdown(fd_, SHUT_WR);
         ring_.timers().Arm(&linger_timer_, core::NowNs() + kLingerNs);
       } else {
         ring_.timers().Arm(&linger_timer_, core::NowNs() + kFlushStallNs);
       }
-    } else if (send_queue_.empty()) {
+    } else if (send_idle()) {
       if (shutdown_after_flush_) {
         shutdown_after_flush_ = false;
         shutdown(fd_, SHUT_WR);
@@ -203,7 +198,7 @@ void Stream::OnSend(int res, uint32_t) {
 
 void Stream::ShutdownWrite() {
   if (closing_) return;
-  if (send_queue_.empty() && !send_in_flight_) {
+  if (send_idle()) {
     shutdown(fd_, SHUT_WR);
   } else {
     shutdown_after_flush_ = true;
@@ -267,13 +262,13 @@ void Stream::CloseGracefully() {
   if (closing_ || lingering_) return;
   handler_ = nullptr;
   lingering_ = true;
-  if (send_queue_.empty() && !send_in_flight_) {
+  if (send_idle()) {
     shutdown(fd_, SHUT_WR);
     ring_.timers().Arm(&linger_timer_, core::NowNs() + kLingerNs);
   } else {
     ring_.timers().Arm(&linger_timer_, core::NowNs() + kFlushStallNs);
   }
-  if (peer_eof_ && send_queue_.empty() && !send_in_flight_) return Close();
+  if (peer_eof_ && send_idle()) return Close();
   pause_requested_ = false;
   if (!recv_armed_ && !peer_eof_) ArmRecv();
 }

@@ -1,8 +1,10 @@
 #pragma once
 // A TCP socket driven by one shard's ring: multishot recv from the shard's
-// provided-buffer ring, an ordered send queue with one send in flight (a
-// poll-retried send could otherwise reorder bytes), connect with a linked
-// timeout, and a close that waits for every in-flight op before freeing.
+// provided-buffer ring, sends with one in flight (a poll-retried send could
+// otherwise reorder bytes) from two byte buffers that keep their capacity
+// (one in flight, one collecting what is queued meanwhile: no allocation per
+// send on a keep-alive connection), connect with a linked timeout, and a close
+// that waits for every in-flight op before freeing.
 //
 // Owned by the shard thread. A Stream deletes itself after Close() once the
 // kernel holds no op for it, so holders must drop their pointer at Close().
@@ -11,7 +13,6 @@
 #include <sys/uio.h>
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 
@@ -74,12 +75,15 @@ class Stream {
   // No recv is armed: nothing will be read from the socket by this stream.
   bool read_stopped() const { return !recv_armed_; }
 
-  // Queues bytes; sends them in order. Before the connect completes they wait.
-  void Send(std::string data);
-  size_t queued_bytes() const { return queued_bytes_; }
+  // Queues a copy of `data`; sends in order. Before the connect completes they
+  // wait. Everything queued in one dispatch round leaves in one send.
+  void Send(std::string_view data);
+  // The queue itself, for callers that build bytes in place: append only.
+  std::string& SendBuffer();
+  size_t queued_bytes() const { return flight_.size() - flight_offset_ + out_.size(); }
   // Moves out what has not been sent (for retrying on another connection after
   // a failed connect: nothing was sent then).
-  std::deque<std::string> TakeUnsent();
+  std::string TakeUnsent();
 
   // Starts a non-blocking connect to `to`; OnConnected or OnError follows.
   void Connect(const net::Address& to, uint32_t timeout_ms);
@@ -136,12 +140,14 @@ class Stream {
   core::Timer linger_timer_;
   net::Address peer_;
   __kernel_timespec connect_timeout_{};
-  static constexpr int kMaxIov = 8;
-  std::deque<std::string> send_queue_;
-  msghdr send_msg_{};
-  iovec send_iov_[kMaxIov];
-  size_t send_offset_ = 0;
-  size_t queued_bytes_ = 0;
+  bool send_idle() const { return !send_in_flight_ && queued_bytes() == 0; }
+  void ScheduleFlush();
+  // Buffers above this capacity are released once empty (a large copied body
+  // must not pin its peak on an idle keep-alive connection).
+  static constexpr size_t kKeepCapacity = 64 * 1024;
+  std::string flight_;        // the send in flight (from flight_offset_), or a short send's rest
+  size_t flight_offset_ = 0;  // bytes of flight_ already sent
+  std::string out_;           // queued after flight_
   int inflight_ = 0;
   bool recv_armed_ = false;
   bool pause_requested_ = false;
