@@ -97,7 +97,7 @@ int Ring::Enter(unsigned wait_nr, uint32_t min_wait_us, int64_t timeout_ns) {
 
 void Ring::RunOnce(int64_t max_wait_ns) {
   if (before_submit_) before_submit_();
-  int64_t now = NowNs();
+  int64_t now = LoopNowNs();
   int64_t wait_ns = max_wait_ns;
   int64_t next = timers_.NextDeadline();
   if (next != INT64_MAX) wait_ns = std::min(wait_ns, std::max<int64_t>(0, next - now));
@@ -119,6 +119,7 @@ void Ring::RunOnce(int64_t max_wait_ns) {
     ICAHT_CHECK(false && "io_uring_enter failed");
   }
 
+  SetLoopNowNs(NowNs());
   // Reap everything that is ready, then advance the CQ once.
   unsigned head;
   unsigned count = 0;
@@ -130,7 +131,9 @@ void Ring::RunOnce(int64_t max_wait_ns) {
   io_uring_cq_advance(&ring_, count);
   completions_ += count;
   last_batch_ = count;
-  timers_.FireExpired(NowNs());
+  int64_t after = NowNs();
+  SetLoopNowNs(after);
+  timers_.FireExpired(after);
 }
 
 }  // namespace icaht::core

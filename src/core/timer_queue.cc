@@ -12,6 +12,13 @@ int64_t NowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+namespace {
+thread_local int64_t t_loop_now_ns = 0;
+}  // namespace
+
+int64_t LoopNowNs() { return t_loop_now_ns != 0 ? t_loop_now_ns : NowNs(); }
+void SetLoopNowNs(int64_t now_ns) { t_loop_now_ns = now_ns; }
+
 Timer::~Timer() {
   if (queue_ != nullptr) queue_->Cancel(this);
 }

@@ -10,6 +10,13 @@ namespace icaht::core {
 // Monotonic clock in nanoseconds.
 int64_t NowNs();
 
+// NowNs() as of the current dispatch round of the calling thread's ring
+// (Ring::RunOnce refreshes it after each wait), or NowNs() on a thread that
+// runs no ring. For deadlines and activity stamps on the hot path: one clock
+// read per round instead of one per event; stale by at most one round.
+int64_t LoopNowNs();
+void SetLoopNowNs(int64_t now_ns);
+
 class TimerQueue;
 
 // A restartable one-shot timer. Cancels itself when destroyed.

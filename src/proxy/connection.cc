@@ -62,12 +62,12 @@ void HttpConnection::Abort() { Destroy(); }
 
 void HttpConnection::ArmTimer(TimerPurpose purpose, uint32_t ms) {
   timer_purpose_ = purpose;
-  shard_->ring().timers().Arm(&timer_, core::NowNs() + static_cast<int64_t>(ms) * 1'000'000);
+  shard_->ring().timers().Arm(&timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
 }
 
 bool HttpConnection::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
   int64_t limit = int64_t{ms} * 1'000'000;
-  int64_t now = core::NowNs();
+  int64_t now = core::LoopNowNs();
   int64_t quiet = now - std::max(last_activity_ns_, last_progress_ns);
   if (quiet >= limit) return true;
   shard_->ring().timers().Arm(&timer_, now + limit - quiet);  // purpose unchanged
@@ -122,7 +122,7 @@ void HttpConnection::SendToClient(std::string_view data) {
 }
 
 void HttpConnection::OnData(Stream* stream, std::string_view data) {
-  last_activity_ns_ = core::NowNs();
+  last_activity_ns_ = core::LoopNowNs();
   if (tunnel_) return TunnelData(stream, data);
   if (stream == client_) {
     switch (req_state_) {
@@ -204,7 +204,7 @@ void HttpConnection::StartExchange() {
   upstream_dirty_ = false;
   attempts_ = 0;
   req_body_bytes_ = 0;
-  last_activity_ns_ = core::NowNs();
+  last_activity_ns_ = core::LoopNowNs();
   hold_body_ = req_chunked_ && config_->max_body_bytes != 0;
   held_body_.clear();
   ArmTimer(req_state_ == ReqState::kBody ? TimerPurpose::kRequestBody : TimerPurpose::kResponse,
@@ -648,7 +648,7 @@ void HttpConnection::StartTunnel() {
   }
   client_->StartReading();
   upstream_->StartReading();
-  last_activity_ns_ = core::NowNs();
+  last_activity_ns_ = core::LoopNowNs();
   ArmTimer(TimerPurpose::kTunnelIdle, config_->idle_timeout_ms);
   // Splice both directions when two pipes can be had (else keep copying).
   if (shard_->pipes().Acquire(&pipe_)) {

@@ -54,7 +54,7 @@ SplicePump::SplicePump(core::Ring& ring, PipePool& pipes, const Pipe& pipe, int 
       to_(to),
       to_fill_(bytes),
       to_drain_(bytes),
-      last_progress_ns_(core::NowNs()),
+      last_progress_ns_(core::LoopNowNs()),
       done_(std::move(done)),
       on_free_(std::move(on_free)) {}
 
@@ -122,7 +122,7 @@ bool SplicePump::FillOnce() {
   ssize_t res =
       splice(from_, nullptr, pipe_.write_fd, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   if (res > 0) {
-    last_progress_ns_ = core::NowNs();
+    last_progress_ns_ = core::LoopNowNs();
     if (to_fill_ != kUntilEof) to_fill_ -= res;
     in_pipe_ += res;
     source_empty_ = static_cast<size_t>(res) < len;
@@ -150,7 +150,7 @@ bool SplicePump::DrainOnce() {
   ssize_t res =
       splice(pipe_.read_fd, nullptr, to_, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   if (res > 0) {
-    last_progress_ns_ = core::NowNs();
+    last_progress_ns_ = core::LoopNowNs();
     in_pipe_ -= res;
     moved_ += res;
     if (to_drain_ != kUntilEof) to_drain_ -= res;

@@ -180,9 +180,9 @@ void Stream::OnSend(int res, uint32_t) {
         Close();
       } else if (send_idle()) {
         shutdown(fd_, SHUT_WR);
-        ring_.timers().Arm(&linger_timer_, core::NowNs() + kLingerNs);
+        ring_.timers().Arm(&linger_timer_, core::LoopNowNs() + kLingerNs);
       } else {
-        ring_.timers().Arm(&linger_timer_, core::NowNs() + kFlushStallNs);
+        ring_.timers().Arm(&linger_timer_, core::LoopNowNs() + kFlushStallNs);
       }
     } else if (send_idle()) {
       if (shutdown_after_flush_) {
@@ -264,9 +264,9 @@ void Stream::CloseGracefully() {
   lingering_ = true;
   if (send_idle()) {
     shutdown(fd_, SHUT_WR);
-    ring_.timers().Arm(&linger_timer_, core::NowNs() + kLingerNs);
+    ring_.timers().Arm(&linger_timer_, core::LoopNowNs() + kLingerNs);
   } else {
-    ring_.timers().Arm(&linger_timer_, core::NowNs() + kFlushStallNs);
+    ring_.timers().Arm(&linger_timer_, core::LoopNowNs() + kFlushStallNs);
   }
   if (peer_eof_ && send_idle()) return Close();
   pause_requested_ = false;

@@ -27,10 +27,10 @@ void UpstreamPool::Put(const net::Address& address, Stream* stream) {
   }
   stream->set_handler(this);
   stream->StartReading();
-  list.push_back({stream, core::NowNs()});
+  list.push_back({stream, core::LoopNowNs()});
   key_of_[stream] = address;
   ++total_;
-  if (!sweep_timer_.armed()) ring_.timers().Arm(&sweep_timer_, core::NowNs() + kMaxIdleNs / 4);
+  if (!sweep_timer_.armed()) ring_.timers().Arm(&sweep_timer_, core::LoopNowNs() + kMaxIdleNs / 4);
 }
 
 void UpstreamPool::Drop(Stream* stream) {
@@ -51,7 +51,7 @@ void UpstreamPool::OnEof(Stream* stream) { Drop(stream); }
 void UpstreamPool::OnError(Stream* stream, int) { Drop(stream); }
 
 void UpstreamPool::Sweep() {
-  int64_t cutoff = core::NowNs() - kMaxIdleNs;
+  int64_t cutoff = core::LoopNowNs() - kMaxIdleNs;
   for (auto& [key, list] : idle_) {
     // Oldest first: stop at the first young one.
     size_t old = 0;
@@ -63,7 +63,7 @@ void UpstreamPool::Sweep() {
     list.erase(list.begin(), list.begin() + old);
     total_ -= old;
   }
-  if (total_ > 0) ring_.timers().Arm(&sweep_timer_, core::NowNs() + kMaxIdleNs / 4);
+  if (total_ > 0) ring_.timers().Arm(&sweep_timer_, core::LoopNowNs() + kMaxIdleNs / 4);
 }
 
 void UpstreamPool::CloseAll() {
