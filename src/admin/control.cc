@@ -24,6 +24,10 @@ namespace icaht::admin {
 namespace {
 
 constexpr int64_t kPersistDelayMs = 100;
+// Automatically chosen ports tried per registration when each is taken between
+// the probe and the shards' bind; bounded so a host whose range keeps filling
+// up answers instead of walking the whole range.
+constexpr int kAutoPortAttempts = 8;
 
 struct ErrorMapping {
   int status;
@@ -115,13 +119,9 @@ class Control::SignalRead : public core::Completion {
 Control::Control(config::DaemonConfig config)
     : config_(std::move(config)),
       registry_(registry::PortAllocator(config_.port_range.lo, config_.port_range.hi,
-                                        [this](uint16_t port) {
-                                          net::Address probe = config_.bind_address;
-                                          probe.set_port(port);
-                                          return net::TcpPortIsFree(probe);
-                                        })),
-      ttl_timer_([this] { ExpireTtls(); }),
-      persist_timer_([this] { WriteState(); }) {}
+                                        registry::HostPortProbe(config_.bind_address))),
+      persist_timer_([this] { WriteState(); }),
+      ttl_timer_([this] { ExpireTtls(); }) {}
 
 Control::~Control() = default;
 
@@ -383,16 +383,29 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
 
 void Control::Apply(registry::ServiceRecord record,
                     std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
+  ApplyAttempt(std::move(record), 1, 0, std::move(done));
+}
+
+void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t after,
+                           std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
   if (stopping_) return done(absl::UnavailableError("icaht-sidecar is shutting down"));
-  absl::StatusOr<uint16_t> port = registry_.ReservePort(record);
-  if (!port.ok()) return done(port.status());
+  absl::StatusOr<uint16_t> port = registry_.ReservePort(record, after);
+  if (!port.ok()) {
+    if (after == 0) return done(port.status());
+    return done(absl::Status(port.status().code(),
+                             absl::StrCat("port ", after,
+                                          " was taken by another process before it could be "
+                                          "bound, and then: ",
+                                          port.status().message())));
+  }
+  bool chosen = record.port == 0;
   record.port = *port;
   auto shared = std::make_shared<registry::ServiceRecord>(std::move(record));
   Broadcast(
       [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
         return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
       },
-      [this, shared, done](absl::Status status) {
+      [this, shared, chosen, attempt, done](absl::Status status) {
         if (status.ok()) {
           if (shared->ttl_s > 0) {
             last_heartbeat_ns_[shared->name] = core::NowNs();
@@ -403,15 +416,31 @@ void Control::Apply(registry::ServiceRecord record,
           Persist();
           return done(*shared);
         }
-        // Some shard could not bind: undo on all of them, then report.
+        // Some shard could not bind: undo on all of them, then report or retry.
         uint16_t port = shared->port;
         Broadcast(
             [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
               return new proxy::RemoveServiceCommand(shard, port, std::move(d));
             },
-            [this, shared, done, status](absl::Status) {
+            [this, shared, chosen, attempt, port, done, status](absl::Status) {
               registry_.Abort(shared->name);
-              done(status);
+              // EADDRINUSE (the only bind error mapped to AlreadyExists): the
+              // port was taken after the probe said it was free.
+              if (!chosen || status.code() != absl::StatusCode::kAlreadyExists) {
+                return done(status);
+              }
+              if (attempt >= kAutoPortAttempts) {
+                return done(absl::AlreadyExistsError(absl::StrCat(
+                    status.message(), " (gave up after ", attempt,
+                    " automatically chosen ports were taken by other processes between the "
+                    "probe and the bind)")));
+              }
+              ICAHT_LOG(kWarn, "service '", shared->name, "': port ", port,
+                        " was taken by another process before it could be bound; trying the "
+                        "next free port");
+              registry::ServiceRecord retry = *shared;
+              retry.port = 0;
+              ApplyAttempt(std::move(retry), attempt + 1, port, done);
             });
       });
 }

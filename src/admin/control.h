@@ -55,9 +55,17 @@ class Control {
   void Broadcast(const CommandFactory& make, std::function<void(absl::Status)> done);
   std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(
       const registry::ServiceRecord& record) const;
-  // Registers a record through the same path as the admin API.
+  // Registers a record through the same path as the admin API. A port the
+  // allocator chose (record.port == 0) that a shard cannot bind because
+  // another socket took it after the probe (EADDRINUSE) is rolled back and the
+  // next free port tried, up to kAutoPortAttempts ports; a port the caller
+  // asked for is never swapped for another.
   void Apply(registry::ServiceRecord record,
              std::function<void(absl::StatusOr<registry::ServiceRecord>)> done);
+  // One attempt of Apply; `after` is the chosen port the previous attempt
+  // could not bind (0 on the first attempt).
+  void ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t after,
+                    std::function<void(absl::StatusOr<registry::ServiceRecord>)> done);
 
   // Schedules a write of the admin-registered services to the state file.
   // Writes are coalesced (kPersistDelayMs) so a burst of registrations costs

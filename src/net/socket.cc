@@ -43,16 +43,6 @@ absl::StatusOr<Fd> ListenTcp(const Address& address, const ListenOptions& option
   return fd;
 }
 
-bool TcpPortIsFree(const Address& address) {
-  Fd fd(socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return false;
-  int one = 1;
-  // SO_REUSEADDR so that TIME_WAIT leftovers of our own earlier listeners do
-  // not count as "taken"; without SO_REUSEPORT a live listener still does.
-  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  return bind(fd.get(), address.sockaddr_ptr(), address.length()) == 0;
-}
-
 absl::StatusOr<uint16_t> LocalPort(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

@@ -44,10 +44,6 @@ struct ListenOptions {
 // A non-blocking TCP listening socket bound to `address`.
 absl::StatusOr<Fd> ListenTcp(const Address& address, const ListenOptions& options);
 
-// True when nobody on this host listens on or holds `address` (bind without
-// SO_REUSEPORT succeeds). Used to refuse ports another process owns.
-bool TcpPortIsFree(const Address& address);
-
 // The port a bound socket got (for port 0 binds).
 absl::StatusOr<uint16_t> LocalPort(int fd);
 

@@ -1,9 +1,14 @@
 #include "registry/port_allocator.h"
 
+#include <string.h>
+#include <sys/socket.h>
+
 #include <cassert>
+#include <cerrno>
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "net/socket.h"
 
 namespace icaht::registry {
 
@@ -12,13 +17,26 @@ PortAllocator::PortAllocator(uint16_t lo, uint16_t hi, Probe probe)
   assert(lo_ >= 1 && lo_ <= hi_);
 }
 
-absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string_view holder) {
+absl::StatusOr<bool> PortAllocator::IsFree(uint16_t port, std::string_view holder) const {
+  if (!probe_) return true;
+  absl::StatusOr<bool> free = probe_(port);
+  if (!free.ok()) {
+    return absl::Status(free.status().code(),
+                        absl::StrFormat("service '%s': %s", holder, free.status().message()));
+  }
+  return free;
+}
+
+absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string_view holder,
+                                                 uint16_t after) {
   if (requested != 0) {
     if (auto it = holders_.find(requested); it != holders_.end()) {
       return absl::AlreadyExistsError(
           absl::StrFormat("port %d is already used by service '%s'", requested, it->second));
     }
-    if (probe_ && !probe_(requested)) {
+    absl::StatusOr<bool> free = IsFree(requested, holder);
+    if (!free.ok()) return free.status();
+    if (!*free) {
       return absl::AlreadyExistsError(
           absl::StrFormat("port %d is in use by another process", requested));
     }
@@ -28,10 +46,13 @@ absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string
   // Lowest free port first, so that a restart re-creates the same
   // assignment for the same registration order. The scan is at most
   // 65535 cheap steps plus one probe per candidate; registration is rare.
-  for (uint32_t port = lo_; port <= hi_; ++port) {
+  uint32_t first = after < lo_ ? lo_ : uint32_t{after} + 1;
+  for (uint32_t port = first; port <= hi_; ++port) {
     auto candidate = static_cast<uint16_t>(port);
     if (holders_.contains(candidate)) continue;
-    if (probe_ && !probe_(candidate)) continue;
+    absl::StatusOr<bool> free = IsFree(candidate, holder);
+    if (!free.ok()) return free.status();
+    if (!*free) continue;
     holders_.emplace(candidate, std::string(holder));
     return candidate;
   }
@@ -44,6 +65,35 @@ std::optional<std::string> PortAllocator::Holder(uint16_t port) const {
   auto it = holders_.find(port);
   if (it == holders_.end()) return std::nullopt;
   return it->second;
+}
+
+PortAllocator::Probe HostPortProbe(net::Address bind_address) {
+  return [bind_address](uint16_t port) mutable -> absl::StatusOr<bool> {
+    bind_address.set_port(port);
+    net::Fd fd(socket(bind_address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) {
+      int err = errno;
+      if (err == EMFILE) {
+        return absl::UnavailableError(absl::StrFormat(
+            "too many open files (EMFILE) while probing port %d; raise the fd limit "
+            "(LimitNOFILE, ulimit -n)",
+            port));
+      }
+      if (err == ENFILE) {
+        return absl::UnavailableError(absl::StrFormat(
+            "too many open files in the system (ENFILE) while probing port %d; raise the "
+            "system-wide fd limit (sysctl fs.file-max)",
+            port));
+      }
+      return absl::UnavailableError(
+          absl::StrFormat("socket() failed while probing port %d: %s", port, strerror(err)));
+    }
+    int one = 1;
+    // SO_REUSEADDR so that TIME_WAIT leftovers of our own earlier listeners do
+    // not count as "taken"; without SO_REUSEPORT a live listener still does.
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    return bind(fd.get(), bind_address.sockaddr_ptr(), bind_address.length()) == 0;
+  };
 }
 
 }  // namespace icaht::registry

@@ -33,9 +33,9 @@ absl::Status Registry::CheckAdd(const ServiceRecord& record) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint16_t> Registry::ReservePort(const ServiceRecord& record) {
+absl::StatusOr<uint16_t> Registry::ReservePort(const ServiceRecord& record, uint16_t after) {
   ICAHT_RETURN_IF_ERROR(CheckAdd(record));
-  ICAHT_ASSIGN_OR_RETURN(uint16_t port, ports_.Allocate(record.port, record.name));
+  ICAHT_ASSIGN_OR_RETURN(uint16_t port, ports_.Allocate(record.port, record.name, after));
   in_flight_.emplace(record.name, PendingChange{Change::kAdd, port});
   return port;
 }

@@ -43,11 +43,11 @@ class Registry {
   // AlreadyExists("port N is already used by service 'y'") for an explicit
   // port another service holds. Does not probe the host.
   absl::Status CheckAdd(const ServiceRecord& record) const;
-  // CheckAdd, then reserves record.port (0 = allocate from the range, see
-  // PortAllocator::Allocate for the errors) for record.name and marks the
-  // name in flight. Returns the port; the caller stores it in the record it
-  // sends to the shards and then passes to Commit.
-  absl::StatusOr<uint16_t> ReservePort(const ServiceRecord& record);
+  // CheckAdd, then reserves record.port (0 = allocate from the range, above
+  // `after` if not 0; see PortAllocator::Allocate for the errors) for
+  // record.name and marks the name in flight. Returns the port; the caller
+  // stores it in the record it sends to the shards and then passes to Commit.
+  absl::StatusOr<uint16_t> ReservePort(const ServiceRecord& record, uint16_t after = 0);
 
   // Whether `name` could be replaced by `record` now: NotFound if `name` is not
   // registered; InvalidArgument("field 'name': ...") if record.name differs

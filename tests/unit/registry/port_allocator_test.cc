@@ -1,23 +1,55 @@
 #include "registry/port_allocator.h"
 
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "gtest/gtest.h"
+#include "net/socket.h"
 
 namespace icaht::registry {
 namespace {
 
-// A host where the ports in `busy` are used by other processes; counts probes.
+// A host where the ports in `busy` are used by other processes and probing
+// the ports in `failing` fails (as socket() does at the fd limit); counts probes.
 struct FakeHost {
   std::set<uint16_t> busy;
+  std::set<uint16_t> failing;
   int probes = 0;
 
   PortAllocator::Probe probe() {
-    return [this](uint16_t port) {
+    return [this](uint16_t port) -> absl::StatusOr<bool> {
       ++probes;
+      if (failing.contains(port)) {
+        return absl::UnavailableError("too many open files (EMFILE) while probing port " +
+                                      std::to_string(port));
+      }
       return !busy.contains(port);
     };
   }
+};
+
+// Lowers the soft RLIMIT_NOFILE so that the next fd cannot be opened, and
+// restores it on destruction.
+class NoMoreFds {
+ public:
+  NoMoreFds() {
+    getrlimit(RLIMIT_NOFILE, &saved_);
+    int lowest_free = dup(0);  // fds are allocated lowest first
+    close(lowest_free);
+    rlimit low = saved_;
+    low.rlim_cur = static_cast<rlim_t>(lowest_free);
+    ok_ = lowest_free >= 0 && setrlimit(RLIMIT_NOFILE, &low) == 0;
+  }
+  ~NoMoreFds() { setrlimit(RLIMIT_NOFILE, &saved_); }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_{};
+  bool ok_ = false;
 };
 
 TEST(PortAllocatorTest, AllocatesLowestFreePortInRange) {
@@ -119,6 +151,75 @@ TEST(PortAllocatorTest, FullPortSpaceAndNoProbe) {
   PortAllocator ports(65535, 65535, nullptr);  // no probe: every port counts as free
   EXPECT_EQ(*ports.Allocate(0, "a"), 65535);
   EXPECT_EQ(ports.Allocate(0, "b").status().message(), "no free port in 65535-65535");
+}
+
+TEST(PortAllocatorTest, AfterSkipsThePortsUpToIt) {
+  FakeHost host;
+  host.busy = {7004};
+  PortAllocator ports(7001, 7006, host.probe());
+  EXPECT_EQ(*ports.Allocate(0, "a", 7002), 7003);
+  EXPECT_EQ(*ports.Allocate(0, "b", 7003), 7005);  // 7004 busy
+  EXPECT_EQ(*ports.Allocate(0, "c", 1000), 7001);  // below the range: the whole range
+  EXPECT_EQ(*ports.Allocate(0, "d"), 7002);
+  absl::StatusOr<uint16_t> none = ports.Allocate(0, "e", 7006);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(*ports.Allocate(0, "e", 7005), 7006);
+  EXPECT_EQ(ports.Allocate(0, "f", 65535).status().code(), absl::StatusCode::kResourceExhausted);
+  // An explicit port ignores `after`.
+  EXPECT_EQ(*ports.Allocate(8080, "g", 9000), 8080);
+}
+
+TEST(PortAllocatorTest, ProbeErrorStopsTheScanAndIsNotExhaustion) {
+  FakeHost host;
+  host.busy = {7001};
+  host.failing = {7002};
+  PortAllocator ports(7001, 7010, host.probe());
+  absl::StatusOr<uint16_t> port = ports.Allocate(0, "a");
+  ASSERT_FALSE(port.ok());
+  EXPECT_EQ(port.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(port.status().message(),
+            "service 'a': too many open files (EMFILE) while probing port 7002");
+  EXPECT_EQ(host.probes, 2);  // 7003.. were not tried
+  EXPECT_EQ(ports.held_count(), 0u);
+  // The same for an explicit port: not "in use by another process".
+  port = ports.Allocate(7002, "b");
+  EXPECT_EQ(port.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ports.held_count(), 0u);
+}
+
+TEST(HostPortProbeTest, ListenerIsTakenAndFreePortIsFree) {
+  absl::StatusOr<net::Address> any = net::Address::ParseListen("127.0.0.1:0");
+  ASSERT_TRUE(any.ok());
+  absl::StatusOr<net::Fd> listener = net::ListenTcp(*any, {});
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  absl::StatusOr<uint16_t> taken = net::LocalPort(listener->get());
+  ASSERT_TRUE(taken.ok());
+  PortAllocator::Probe probe = HostPortProbe(*any);
+  absl::StatusOr<bool> free = probe(*taken);
+  ASSERT_TRUE(free.ok()) << free.status();
+  EXPECT_FALSE(*free);
+  listener->Reset();
+  free = probe(*taken);
+  ASSERT_TRUE(free.ok()) << free.status();
+  EXPECT_TRUE(*free);
+}
+
+TEST(HostPortProbeTest, FdLimitIsAnErrorNamingTheLimit) {
+  absl::StatusOr<net::Address> any = net::Address::ParseListen("127.0.0.1:0");
+  ASSERT_TRUE(any.ok());
+  PortAllocator ports(7001, 7010, HostPortProbe(*any));
+  absl::StatusOr<uint16_t> port;
+  {
+    NoMoreFds limit;
+    if (!limit.ok()) GTEST_SKIP() << "cannot lower RLIMIT_NOFILE here";
+    port = ports.Allocate(0, "orders");
+  }
+  ASSERT_FALSE(port.ok());
+  EXPECT_EQ(port.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(port.status().message(),
+            "service 'orders': too many open files (EMFILE) while probing port 7001; raise the "
+            "fd limit (LimitNOFILE, ulimit -n)");
+  EXPECT_EQ(ports.held_count(), 0u);
 }
 
 }  // namespace

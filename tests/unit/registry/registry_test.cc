@@ -43,7 +43,11 @@ class RegistryTest : public ::testing::Test {
   }
 
   std::set<uint16_t> busy_;
-  Registry registry_{PortAllocator(7001, 7003, [this](uint16_t p) { return !busy_.contains(p); })};
+  absl::Status probe_error_;  // when not OK, every probe fails with it
+  Registry registry_{PortAllocator(7001, 7003, [this](uint16_t p) -> absl::StatusOr<bool> {
+    if (!probe_error_.ok()) return probe_error_;
+    return !busy_.contains(p);
+  })};
 };
 
 TEST_F(RegistryTest, RegisterAllocatesAndCommits) {
@@ -207,6 +211,42 @@ TEST_F(RegistryTest, CommitWithZeroPortTakesTheReservedOne) {
   ASSERT_EQ(*registry_.ReservePort(Record("orders")), 7001);
   registry_.Commit(Record("orders"));  // port 0 in the record
   EXPECT_EQ(registry_.Find("orders")->port, 7001);
+}
+
+// The control thread's retry when a shard could not bind the chosen port:
+// Abort, then reserve again above the port that failed.
+TEST_F(RegistryTest, RetryAfterAbortTakesTheNextPort) {
+  ASSERT_EQ(*registry_.ReservePort(Record("orders")), 7001);
+  registry_.Abort("orders");  // a shard answered EADDRINUSE for 7001
+  EXPECT_FALSE(registry_.ports().IsHeld(7001));
+  // 7001 still looks free to the probe (the thief is not seen); `after` skips it.
+  ASSERT_EQ(*registry_.ReservePort(Record("orders"), 7001), 7002);
+  registry_.Commit(Record("orders"));
+  EXPECT_EQ(registry_.Find("orders")->port, 7002);
+  // Later registrations without `after` start from the bottom again.
+  EXPECT_EQ(Register(Record("billing")), 7001);
+}
+
+TEST_F(RegistryTest, RetryPastTheEndOfTheRangeIsExhaustion) {
+  ASSERT_EQ(*registry_.ReservePort(Record("orders"), 7002), 7003);
+  registry_.Abort("orders");
+  std::string before = Snapshot();
+  absl::StatusOr<uint16_t> port = registry_.ReservePort(Record("orders"), 7003);
+  EXPECT_EQ(port.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_FALSE(registry_.InFlight("orders"));
+}
+
+TEST_F(RegistryTest, ProbeErrorIsReportedAndChangesNothing) {
+  Register(Record("orders"));
+  std::string before = Snapshot();
+  probe_error_ = absl::UnavailableError("too many open files (EMFILE) while probing port 7002");
+  absl::StatusOr<uint16_t> port = registry_.ReservePort(Record("billing"));
+  EXPECT_EQ(port.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(port.status().message(),
+            "service 'billing': too many open files (EMFILE) while probing port 7002");
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_FALSE(registry_.InFlight("billing"));
 }
 
 }  // namespace
