@@ -13,13 +13,14 @@ absl::StatusOr<std::unique_ptr<BufRing>> BufRing::Create(Ring& ring, uint16_t gr
   self->ring_ = &ring;
   self->count_ = count;
   self->buffer_size_ = buffer_size;
+  self->stride_ = buffer_size + kColor;
   self->group_id_ = group_id;
   self->ring_bytes_ = count * sizeof(io_uring_buf);
   void* mem =
       mmap(nullptr, self->ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) return absl::ResourceExhaustedError("mmap for buffer ring failed");
   self->br_ = static_cast<io_uring_buf_ring*>(mem);
-  void* bufs = mmap(nullptr, count * buffer_size, PROT_READ | PROT_WRITE,
+  void* bufs = mmap(nullptr, count * self->stride_, PROT_READ | PROT_WRITE,
                     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (bufs == MAP_FAILED) return absl::ResourceExhaustedError("mmap for buffers failed");
   self->base_ = static_cast<char*>(bufs);
@@ -47,7 +48,7 @@ BufRing::~BufRing() {
     io_uring_unregister_buf_ring(ring_->raw(), group_id_);
     munmap(br_, ring_bytes_);
   }
-  if (base_ != nullptr) munmap(base_, count_ * buffer_size_);
+  if (base_ != nullptr) munmap(base_, count_ * stride_);
 }
 
 void BufRing::Recycle(uint16_t bid) {

@@ -24,7 +24,7 @@ class BufRing {
 
   uint16_t group_id() const { return group_id_; }
   size_t buffer_size() const { return buffer_size_; }
-  char* Buffer(uint16_t bid) { return base_ + static_cast<size_t>(bid) * buffer_size_; }
+  char* Buffer(uint16_t bid) { return base_ + static_cast<size_t>(bid) * stride_; }
   // Hands buffer `bid` back to the kernel. Cheap; call as soon as the data was consumed.
   void Recycle(uint16_t bid);
 
@@ -36,6 +36,12 @@ class BufRing {
   char* base_ = nullptr;
   unsigned count_ = 0;
   size_t buffer_size_ = 0;
+  // Buffers are laid out buffer_size + one cache line apart: with a power-of-
+  // two stride every buffer would start in the same cache set, and the first
+  // lines (where a small message lands) of the buffers in rotation would
+  // evict each other.
+  static constexpr size_t kColor = 64;
+  size_t stride_ = 0;
   uint16_t group_id_ = 0;
 };
 
