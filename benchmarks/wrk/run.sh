@@ -432,42 +432,67 @@ alive() {
   return 1
 }
 
-measure_proxy() {
-  local p="$1" s c
-  if ! "start_$p"; then
-    note "$p: failed to start; log: $(tail -5 "$TMP/$p.log" 2>/dev/null | tr '\n' ' ')"
-    [ -n "${PROXY_PID:-}" ] && stop_pid "$PROXY_PID"
-    return 0
-  fi
-  log "== $p (pid ${PROXY_PID:-none}, port $PROXY_PORT, run $RUN)"
-  [ "$RUN" = 1 ] && verify "$p"
-  if [[ " $SCENARIOS " == *" matrix "* ]]; then
-    for s in $SIZES; do
-      for c in $CONNS; do
-        alive "$p" || break 2
-        run_case "$p" matrix "$s" "$c" 1 "http://127.0.0.1:$PROXY_PORT/$s" || true
-      done
-    done
-  fi
-  if [[ " $SCENARIOS " == *" post "* ]] && alive "$p"; then
-    run_case "$p" post POST16KiB 64 1 "http://127.0.0.1:$PROXY_PORT/post" -s "$HERE/post.lua" || true
-  fi
-  if [[ " $SCENARIOS " == *" many "* ]] && alive "$p"; then
-    if [ "$p" = icaht ]; then icaht_register_many || MANY_PORTS=""; fi
-    if [ -n "$MANY_PORTS" ]; then
-      export PORTS="$MANY_PORTS"
-      run_case "$p" many 5B_100svc "$MANY" "$MANY" \
-        "http://127.0.0.1:${MANY_PORTS%-*}/5B" -s "$HERE/many_services.lua" || true
+# start_all: starts every target once, each on its own ports, all pinned to PROXY_CPU (idle
+# ones cost nothing), and checks each answers correctly. Sets P_PID, P_PORT, P_MANY.
+declare -A P_PID P_PORT P_MANY P_DEAD
+start_all() {
+  local p
+  for p in $PROXIES; do
+    PROXY_PID=""; PROXY_PORT=""; MANY_PORTS=""
+    if ! "start_$p"; then
+      note "$p: failed to start; log: $(tail -5 "$TMP/$p.log" 2>/dev/null | tr '\n' ' ')"
+      [ -n "${PROXY_PID:-}" ] && stop_pid "$PROXY_PID"
+      P_DEAD[$p]=1
+      continue
     fi
-  fi
-  if [ -n "$PROXY_PID" ]; then
-    alive "$p" || return 0
+    if [ "$p" = icaht ] && [[ " $SCENARIOS " == *" many "* ]]; then icaht_register_many || MANY_PORTS=""; fi
+    P_PID[$p]="$PROXY_PID"; P_PORT[$p]="$PROXY_PORT"; P_MANY[$p]="$MANY_PORTS"
+    log "== $p (pid ${PROXY_PID:-none}, port $PROXY_PORT)"
+    verify "$p"
+  done
+}
+
+# use PROXY: makes PROXY the target of run_case; false (and noted once) if it died.
+use() {
+  [ -z "${P_DEAD[$1]:-}" ] || return 1
+  PROXY_PID="${P_PID[$1]}"; PROXY_PORT="${P_PORT[$1]}"; MANY_PORTS="${P_MANY[$1]}"
+  alive "$1" && return 0
+  P_DEAD[$1]=1
+  return 1
+}
+
+# measure_case CASE: one measured run of CASE ("matrix SIZE CONNS", "post" or "many") for
+# every target, back to back, so a change in the machine's speed hits all of them alike.
+measure_case() {
+  local p kind size conns
+  read -r kind size conns <<<"$1"
+  for p in $PROXIES; do
+    use "$p" || continue
+    case "$kind" in
+      matrix)
+        run_case "$p" matrix "$size" "$conns" 1 "http://127.0.0.1:$PROXY_PORT/$size" || true ;;
+      post)
+        run_case "$p" post POST16KiB 64 1 "http://127.0.0.1:$PROXY_PORT/post" -s "$HERE/post.lua" || true ;;
+      many)
+        [ -n "$MANY_PORTS" ] || continue
+        export PORTS="$MANY_PORTS"
+        run_case "$p" many 5B_100svc "$MANY" "$MANY" \
+          "http://127.0.0.1:${MANY_PORTS%-*}/5B" -s "$HERE/many_services.lua" || true ;;
+    esac
+  done
+}
+
+stop_all() {
+  local p
+  for p in $PROXIES; do
+    [ -n "${P_PID[$p]:-}" ] || continue
+    use "$p" || continue
     stop_pid "$PROXY_PID"
     if [ "$p" = icaht ] && [ "$STOP_RC" != 0 ]; then
       note "icaht: exit status $STOP_RC after SIGTERM (expected 0); log tail: $(tail -3 "$TMP/icaht.log" | tr '\n' ' ')"
     fi
-  fi
-  if [ -s "$TMP/$p.log" ] && [ "$p" = icaht ] && grep -qiE "error|check failed" "$TMP/icaht.log"; then
+  done
+  if [ -s "$TMP/icaht.log" ] && grep -qiE "error|check failed" "$TMP/icaht.log"; then
     note "icaht log has errors: $(grep -iE 'error|check failed' "$TMP/icaht.log" | sort | uniq -c | sort -rn | head -5 | tr '\n' ' ')"
   fi
 }
@@ -475,12 +500,20 @@ measure_proxy() {
 LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 TREE_AT_START="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ] && echo ' with uncommitted changes' || true)"
 START_TS="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-for RUN in $(seq 1 "$REPEAT"); do
-  for p in $PROXIES; do
-    case "$p" in icaht|nginx|haproxy|relay|splice|direct) ;; *) die "unknown proxy '$p'";; esac
-    measure_proxy "$p"
-  done
+for p in $PROXIES; do
+  case "$p" in icaht|nginx|haproxy|relay|splice|direct) ;; *) die "unknown proxy '$p'";; esac
 done
+CASES=()
+if [[ " $SCENARIOS " == *" matrix "* ]]; then
+  for s in $SIZES; do for c in $CONNS; do CASES+=("matrix $s $c"); done; done
+fi
+[[ " $SCENARIOS " == *" post "* ]] && CASES+=(post)
+[[ " $SCENARIOS " == *" many "* ]] && CASES+=(many)
+start_all
+for RUN in $(seq 1 "$REPEAT"); do
+  for c in "${CASES[@]}"; do measure_case "$c"; done
+done
+stop_all
 LOAD_AT_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------------------- report
@@ -495,7 +528,9 @@ cp "$CSV_TMP" "$RESULTS_DIR/latest.csv"
   echo "Command: \`QUICK=${QUICK:-0} WARMUP=$WARMUP DURATION=$DURATION REPEAT=$REPEAT benchmarks/wrk/run.sh\`"
   echo "($WARMUP s warm-up + $DURATION s measured per case, median of $REPEAT run(s); load average at start $LOAD_AT_START, at end $LOAD_AT_END)."
   echo
-  echo "Each proxy runs alone, pinned to CPU $PROXY_CPU (\`taskset\`); the backend (nginx 1 worker, static files, sendfile)"
+  echo "All targets run at once, pinned to CPU $PROXY_CPU (\`taskset\`), and only one is loaded at a time: each case is"
+  echo "measured for every target back to back (interleaved), so drift in this shared machine's speed hits them alike."
+  echo "The backend (nginx 1 worker, static files, sendfile)"
   echo "and \`wrk -t1\` share CPU $LOAD_CPU. All keep-alive on both sides. CPU µs/req = (utime+stime of all the"
   echo "proxy's processes over the measured run) / requests; \"proxy CPU\" is the share of one CPU it used, so"
   echo "below ~95% the load side, not the proxy, limited req/s. Versions: $(nginx -v 2>&1 | sed 's/.*: //'),"
