@@ -417,7 +417,7 @@ run_case() {
   if grep -q "Non-2xx or 3xx responses" "$out"; then
     note "$p $body c=$conns: $(grep 'Non-2xx' "$out" | xargs) of $(grep -o '^ *[0-9]* requests in' "$out" | xargs)"
   fi
-  if grep -q "^ *0 requests in" "$out"; then note "$p $body c=$conns: no request completed"; fi
+  if grep -q "^ *0 requests in" "$out"; then note "$p $body c=$conns: no request completed"; STALLED=1; fi
   if grep -q "Socket errors" "$out"; then note "$p $body c=$conns: $(grep 'Socket errors' "$out" | xargs)"; fi
   log "$(tail -1 "$CSV_TMP")"
 }
@@ -468,6 +468,7 @@ measure_case() {
   read -r kind size conns <<<"$1"
   for p in $PROXIES; do
     use "$p" || continue
+    STALLED=0
     case "$kind" in
       matrix)
         run_case "$p" matrix "$size" "$conns" 1 "http://127.0.0.1:$PROXY_PORT/$size" || true ;;
@@ -479,6 +480,12 @@ measure_case() {
         run_case "$p" many 5B_100svc "$MANY" "$MANY" \
           "http://127.0.0.1:${MANY_PORTS%-*}/5B" -s "$HERE/many_services.lua" || true ;;
     esac
+    if [ "$STALLED" = 1 ] && [ -n "$PROXY_PID" ]; then
+      # A stalled target may spin on the shared CPU and skew everyone else's runs.
+      note "$p: stopped after a run in which no request completed; its later cases are skipped"
+      stop_pid "$PROXY_PID"
+      P_DEAD[$p]=1
+    fi
   done
 }
 
