@@ -132,6 +132,30 @@ def fmt_ratio(v):
     return "–" if v is None else f"{v:.2f}×"
 
 
+def paired_cpu(rows, body, conns, other):
+    """icaht's CPU per request over `other`'s, run by run: the targets are measured back to back
+    within a run, so each run is a paired comparison and the drift of a shared machine between
+    runs cancels out. Returns (per-run ratios in run order, their median) or ([], None)."""
+    def by_run(proxy):
+        out = {}
+        for r in rows:
+            if (r["proxy"], r["body"], int(r["conns"])) == (proxy, body, conns) and \
+                    int(r["requests"]) > 0 and r.get("cpu_us_per_req") not in ("", "nan", None):
+                out[int(r["run"])] = float(r["cpu_us_per_req"])
+        return out
+    mine, theirs = by_run("icaht"), by_run(other)
+    ratios = [mine[k] / theirs[k] for k in sorted(mine) if k in theirs and theirs[k] > 0]
+    return ratios, (statistics.median(ratios) if ratios else None)
+
+
+def fmt_paired(ratios, median):
+    if median is None:
+        return "–"
+    if len(ratios) == 1:
+        return fmt_ratio(median)
+    return f"{fmt_ratio(median)} ({' / '.join(f'{r:.2f}' for r in ratios)})"
+
+
 def aggregate(rows):
     groups = {}
     for r in rows:
@@ -159,7 +183,7 @@ def aggregate(rows):
     return agg
 
 
-def tables(agg):
+def tables(agg, rows):
     lines = []
     bodies = [b for b in BODY_ORDER if any(k[1] == b for k in agg)]
     bodies += sorted({k[1] for k in agg} - set(bodies))
@@ -187,8 +211,9 @@ def tables(agg):
         lines.append("")
         conns = sorted({k[2] for k in keys})
         if any((("icaht", body, c) in agg) for c in conns):
-            lines.append("| icaht vs | conns | req/s | p99 | CPU/req | user/req | sys/req |")
-            lines.append("|---|---:|---:|---:|---:|---:|---:|")
+            lines.append("| icaht vs | conns | req/s | p99 | CPU/req | user/req | sys/req | "
+                         "CPU/req paired: median (run by run) |")
+            lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
             for other in ("nginx", "haproxy", "relay"):
                 for c in conns:
                     i, o = agg.get(("icaht", body, c)), agg.get((other, body, c))
@@ -199,13 +224,16 @@ def tables(agg):
                         f"{fmt_ratio(ratio(i['p99'], o['p99']))} | "
                         f"{fmt_ratio(ratio(i['cpu'], o['cpu']))} | "
                         f"{fmt_ratio(ratio(i['user'], o['user']))} | "
-                        f"{fmt_ratio(ratio(i['sys'], o['sys']))} |")
+                        f"{fmt_ratio(ratio(i['sys'], o['sys']))} | "
+                        f"{fmt_paired(*paired_cpu(rows, body, c, other))} |")
             lines.append("")
     return lines
 
 
-def targets(agg):
-    """The issue's targets, checked against this run (met / NOT met / not measured)."""
+def targets(agg, rows):
+    """The issue's targets, checked against this run (met / NOT met / not measured). CPU ratios
+    are the median of the per-run paired ratios (see paired_cpu); the ratio of the medians is
+    shown beside them."""
     out = ["### Targets (issue 4)", "", "| target | measured | verdict |", "|---|---|---|"]
 
     def row(name, measured, ok):
@@ -214,9 +242,9 @@ def targets(agg):
 
     i, n, h = (agg.get((p, "5B", 64)) for p in ("icaht", "nginx", "haproxy"))
     if i and n:
-        r = ratio(i["cpu"], n["cpu"])
+        ratios, r = paired_cpu(rows, "5B", 64, "nginx")
         row("5 B, 64 conns: CPU/req ≤ 0.8× nginx",
-            f"{fmt(i['cpu'], 2)} vs {fmt(n['cpu'], 2)} µs = {fmt_ratio(r)}",
+            f"paired {fmt_paired(ratios, r)}; medians {fmt(i['cpu'], 2)} vs {fmt(n['cpu'], 2)} µs",
             r is not None and r <= 0.8)
     else:
         row("5 B, 64 conns: CPU/req ≤ 0.8× nginx", "–", None)
@@ -229,9 +257,9 @@ def targets(agg):
             i["rps"] >= n["rps"] and i["rps"] >= h["rps"])
     i1, n1 = agg.get(("icaht", "1MiB", 64)), agg.get(("nginx", "1MiB", 64))
     if i1 and n1:
-        r = ratio(i1["cpu"], n1["cpu"])
+        ratios, r = paired_cpu(rows, "1MiB", 64, "nginx")
         row("1 MiB, 64 conns: CPU/req ≤ 0.5× nginx",
-            f"{fmt(i1['cpu'], 1)} vs {fmt(n1['cpu'], 1)} µs = {fmt_ratio(r)}",
+            f"paired {fmt_paired(ratios, r)}; medians {fmt(i1['cpu'], 1)} vs {fmt(n1['cpu'], 1)} µs",
             r is not None and r <= 0.5)
     for body in ("5B", "16KiB", "1MiB"):
         a, b = agg.get(("icaht", body, 64)), agg.get(("nginx", body, 64))
@@ -317,8 +345,8 @@ def cmd_report(argv):
     lines = []
     if header and os.path.exists(header):
         lines += open(header).read().rstrip("\n").split("\n") + [""]
-    lines += tables(agg)
-    lines += targets(agg)
+    lines += tables(agg, rows)
+    lines += targets(agg, rows)
     if png != "-" and plot(agg, png):
         lines += [f"![req/s and CPU per request against body size]({os.path.basename(png)})", ""]
     text = "\n".join(lines)
