@@ -102,18 +102,14 @@ void Ring::RunOnce(int64_t max_wait_ns) {
   int64_t next = timers_.NextDeadline();
   if (next != INT64_MAX) wait_ns = std::min(wait_ns, std::max<int64_t>(0, next - now));
 
-  io_uring_cqe* cqe = nullptr;
   int ret;
   if (wait_ns == 0) {
-    io_uring_submit(&ring_);
-    ret = io_uring_peek_cqe(&ring_, &cqe);
-  } else if (batch_wait_ && last_batch_ >= kBatchFrom) {
-    ++wait_rounds_;
-    ret = Enter(std::min(last_batch_ * 2, kBatchMax), kBatchWaitUs, wait_ns);
+    ret = io_uring_submit(&ring_);
   } else {
     ++wait_rounds_;
-    __kernel_timespec ts{.tv_sec = wait_ns / 1'000'000'000, .tv_nsec = wait_ns % 1'000'000'000};
-    ret = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    bool batch = batch_wait_ && last_batch_ >= kBatchFrom;
+    ret = batch ? Enter(std::min(last_batch_ * 2, kBatchMax), kBatchWaitUs, wait_ns)
+                : Enter(1, 0, wait_ns);
   }
   if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
     ICAHT_CHECK(false && "io_uring_enter failed");
@@ -121,6 +117,7 @@ void Ring::RunOnce(int64_t max_wait_ns) {
 
   SetLoopNowNs(NowNs());
   // Reap everything that is ready, then advance the CQ once.
+  io_uring_cqe* cqe;
   unsigned head;
   unsigned count = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {

@@ -78,8 +78,8 @@ class Ring {
 
   Ring() = default;
   unsigned FlushSq();
-  // io_uring_enter with EXT_ARG: submits what is queued and waits for
-  // `wait_nr` completions (0: just runs pending task work).
+  // io_uring_enter with EXT_ARG: submits what is queued and waits up to
+  // `timeout_ns` for `wait_nr` completions (see kBatchWaitUs for min_wait_us).
   int Enter(unsigned wait_nr, uint32_t min_wait_us, int64_t timeout_ns);
 
   io_uring ring_{};

@@ -67,6 +67,24 @@ bool IsToken(std::string_view s);
 bool NameEquals(std::string_view name, std::string_view lowercase_literal);
 std::string_view TrimOws(std::string_view s);
 
+// Calls fn(token) for each non-empty element of the Connection field(s) in `headers` (split at
+// commas, OWS trimmed, nothing else interpreted) until fn returns true; returns whether it did.
+template <typename Fn>
+bool AnyConnectionToken(const std::vector<Header>& headers, Fn&& fn) {
+  for (const Header& h : headers) {
+    if (!EqualsIgnoreCase(h.name, "connection")) continue;
+    std::string_view rest = h.value;
+    for (;;) {
+      const size_t comma = rest.find(',');
+      const std::string_view token = TrimOws(rest.substr(0, comma));
+      if (!token.empty() && fn(token)) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
 // Each returns the first byte in [p, end) outside its class, or end.
 const char* SkipTchars(const char* p, const char* end);
 const char* SkipFieldChars(const char* p, const char* end);   // vectorised: values are the bulk

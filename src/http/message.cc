@@ -62,17 +62,8 @@ void ResponseHead::Clear() {
 }
 
 bool ConnectionHasToken(const std::vector<Header>& headers, std::string_view token) {
-  for (const Header& h : headers) {
-    if (!EqualsIgnoreCase(h.name, "connection")) continue;
-    std::string_view rest = h.value;
-    for (;;) {
-      const size_t comma = rest.find(',');
-      if (EqualsIgnoreCase(TrimOws(rest.substr(0, comma)), token)) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-  return false;
+  return AnyConnectionToken(headers,
+                            [token](std::string_view t) { return EqualsIgnoreCase(t, token); });
 }
 
 bool IsHopByHop(std::string_view name) {

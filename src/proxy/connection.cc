@@ -210,13 +210,7 @@ void HttpConnection::StartExchange() {
   ArmTimer(req_state_ == ReqState::kBody ? TimerPurpose::kRequestBody : TimerPurpose::kResponse,
            config_->request_timeout_ms);
 
-  if (!hold_body_) {
-    if (!ConnectUpstream(-1)) {
-      client_keep_alive_ = false;
-      return RespondError(503, "no upstream connection available");
-    }
-    upstream_->Send(upstream_head_);
-  }
+  if (!hold_body_ && !SendHeadUpstream()) return;
   if (req_state_ == ReqState::kBody) {
     std::string pending = in_.substr(head_size);
     in_.clear();
@@ -224,6 +218,16 @@ void HttpConnection::StartExchange() {
   } else {
     in_.erase(0, head_size);
   }
+}
+
+bool HttpConnection::SendHeadUpstream() {
+  if (!ConnectUpstream(-1)) {
+    client_keep_alive_ = false;
+    RespondError(503, "no upstream connection available");
+    return false;
+  }
+  upstream_->Send(upstream_head_);
+  return true;
 }
 
 void HttpConnection::ForwardRequestBody(std::string_view data) {
@@ -260,11 +264,7 @@ void HttpConnection::ForwardRequestBody(std::string_view data) {
       if (req_state_ == ReqState::kDone) {
         // Complete and within the limit: now the upstream gets it, whole.
         hold_body_ = false;
-        if (!ConnectUpstream(-1)) {
-          client_keep_alive_ = false;
-          return RespondError(503, "no upstream connection available");
-        }
-        upstream_->Send(upstream_head_);
+        if (!SendHeadUpstream()) return;
         upstream_->Send(held_body_);
         held_body_.clear();
       }
@@ -294,13 +294,16 @@ void HttpConnection::ForwardRequestBody(std::string_view data) {
   }
 }
 
-std::function<void()> HttpConnection::HoldFds() {
-  upstream_->Ref();
-  client_->Ref();
-  return [upstream = upstream_, client = client_] {
-    upstream->Unref();
-    client->Unref();
-  };
+SplicePump* HttpConnection::StartPump(const Pipe& pipe, Stream* from, Stream* to, uint64_t bytes,
+                                      SplicePump::Done done) {
+  // Both sockets' fds stay open until the pump is gone (see Stream::Ref).
+  from->Ref();
+  to->Ref();
+  return SplicePump::Start(shard_->ring(), shard_->pipes(), pipe, from->fd(), to->fd(), bytes,
+                           std::move(done), [from, to] {
+                             from->Unref();
+                             to->Unref();
+                           });
 }
 
 void HttpConnection::TrySpliceRequest() {
@@ -318,9 +321,8 @@ void HttpConnection::MaybeStartRequestSplice() {
   }
   req_splice_pending_ = false;
   shard_->stats().bytes_spliced += req_remaining_;
-  req_pump_ = SplicePump::Start(
-      shard_->ring(), shard_->pipes(), req_pipe_, client_->fd(), upstream_->fd(), req_remaining_,
-      [this](int error) { OnRequestSpliceDone(error); }, HoldFds());
+  req_pump_ = StartPump(req_pipe_, client_, upstream_, req_remaining_,
+                        [this](int error) { OnRequestSpliceDone(error); });
 }
 
 void HttpConnection::OnRequestSpliceDone(int error) {
@@ -498,9 +500,8 @@ void HttpConnection::MaybeStartSplice() {
   if (!splice_pending_ || !upstream_->read_stopped() || client_->queued_bytes() > 0) return;
   splice_pending_ = false;
   shard_->stats().bytes_spliced += resp_remaining_;
-  pump_ = SplicePump::Start(
-      shard_->ring(), shard_->pipes(), pipe_, upstream_->fd(), client_->fd(), resp_remaining_,
-      [this](int error) { OnSpliceDone(error); }, HoldFds());
+  pump_ = StartPump(pipe_, upstream_, client_, resp_remaining_,
+                    [this](int error) { OnSpliceDone(error); });
 }
 
 void HttpConnection::OnReadStopped(Stream* stream) {
@@ -584,7 +585,7 @@ void HttpConnection::ResponseDone() {
   }
   bool reusable = resp_keep_alive_ && !upstream_dirty_ && req_state_ == ReqState::kDone;
   if (reusable) {
-    shard_->pool().Put(config_->upstreams[upstream_index_].address, upstream_);
+    shard_->pool().Put(upstream_);
   } else {
     upstream_->Close();
   }
@@ -672,16 +673,14 @@ void HttpConnection::MaybeStartTunnelSplice() {
   if (client_eof_) {
     shard_->pipes().Release(req_pipe_, true);
   } else {
-    req_pump_ = SplicePump::Start(
-        shard_->ring(), shard_->pipes(), req_pipe_, client_->fd(), upstream_->fd(),
-        SplicePump::kUntilEof, [this](int error) { OnTunnelPumpDone(true, error); }, HoldFds());
+    req_pump_ = StartPump(req_pipe_, client_, upstream_, SplicePump::kUntilEof,
+                          [this](int error) { OnTunnelPumpDone(true, error); });
   }
   if (upstream_eof_) {
     shard_->pipes().Release(pipe_, true);
   } else {
-    pump_ = SplicePump::Start(
-        shard_->ring(), shard_->pipes(), pipe_, upstream_->fd(), client_->fd(),
-        SplicePump::kUntilEof, [this](int error) { OnTunnelPumpDone(false, error); }, HoldFds());
+    pump_ = StartPump(pipe_, upstream_, client_, SplicePump::kUntilEof,
+                      [this](int error) { OnTunnelPumpDone(false, error); });
   }
 }
 

@@ -68,6 +68,10 @@ class HttpConnection final : private StreamHandler {
   void ResponseDone();
   void FinishExchange();
   void RespondError(int status, std::string_view body);
+  // Opens (or takes from the pool) an upstream connection and queues the
+  // request head; on failure answers 503 and returns false (the connection may
+  // be gone: return at once).
+  bool SendHeadUpstream();
   void Destroy();
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
   // For an inactivity purpose: true if it really expired, else re-armed.
@@ -88,8 +92,10 @@ class HttpConnection final : private StreamHandler {
   void TrySpliceRequest();
   void MaybeStartRequestSplice();
   void OnRequestSpliceDone(int error);
-  // Keeps both sockets' fds open until a pump is gone; returns the release.
-  std::function<void()> HoldFds();
+  // Starts moving `bytes` from `from` to `to` through `pipe`, keeping both
+  // streams' fds open until the pump is gone.
+  SplicePump* StartPump(const Pipe& pipe, Stream* from, Stream* to, uint64_t bytes,
+                        SplicePump::Done done);
   // After a 101: bytes flow both ways untouched until both sides closed.
   void StartTunnel();
   void TunnelData(Stream* from, std::string_view data);

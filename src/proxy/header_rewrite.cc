@@ -1,5 +1,7 @@
 #include "proxy/header_rewrite.h"
 
+#include "http/field_syntax.h"
+
 namespace icaht::proxy {
 namespace {
 
@@ -12,29 +14,11 @@ using http::IsHopByHop;
 class ConnectionTokens {
  public:
   explicit ConnectionTokens(const std::vector<http::Header>& headers) : headers_(headers) {
-    for (const http::Header& h : headers) {
-      if (!http::EqualsIgnoreCase(h.name, "connection")) continue;
-      std::string_view rest = h.value;
-      while (!rest.empty()) {
-        size_t comma = rest.find(',');
-        std::string_view token = rest.substr(0, comma);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
-          token.remove_prefix(1);
-        }
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
-          token.remove_suffix(1);
-        }
-        if (!token.empty()) {
-          if (count_ == kMax) {
-            overflow_ = true;
-          } else {
-            tokens_[count_++] = token;
-          }
-        }
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-    }
+    overflow_ = http::AnyConnectionToken(headers, [this](std::string_view token) {
+      if (count_ == kMax) return true;
+      tokens_[count_++] = token;
+      return false;
+    });
   }
 
   // True if a Connection header lists `name` (so the field is hop-by-hop).

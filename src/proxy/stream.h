@@ -9,9 +9,6 @@
 // Owned by the shard thread. A Stream deletes itself after Close() once the
 // kernel holds no op for it, so holders must drop their pointer at Close().
 
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -62,7 +59,7 @@ class Stream {
   // Aborts every stream of the calling thread (shard exit after the grace).
   static void CloseAll();
   // Issues the sends queued by Send() since the last call, each stream's
-  // pending chunks as one sendmsg. Install as the ring's before_submit hook.
+  // queued bytes as one send. Install as the ring's before_submit hook.
   static void FlushQueued();
   void set_handler(StreamHandler* handler) { handler_ = handler; }
 
@@ -88,14 +85,16 @@ class Stream {
   // Starts a non-blocking connect to `to`; OnConnected or OnError follows.
   void Connect(const net::Address& to, uint32_t timeout_ms);
   bool connected() const { return connected_; }
+  // The address Connect() was given (unset for accepted sockets).
+  const net::Address& peer() const { return peer_; }
 
   // Half-closes (SHUT_WR) once everything queued has been sent. Reading goes on.
   void ShutdownWrite();
 
   // Keeps the fd open (and the stream alive) while someone else's io_uring
-  // ops use the fd number, e.g. a splice pump. io_uring resolves the fd of a
-  // linked op only when it is issued, so closing the fd under such an op could
-  // make it act on whichever socket reuses the number.
+  // ops or syscalls use the fd number, e.g. a splice pump's polls and splices:
+  // closing the fd under them could make them act on whichever socket reuses
+  // the number.
   void Ref() { ++inflight_; }
   void Unref() {
     --inflight_;

@@ -14,13 +14,12 @@ Stream* UpstreamPool::Take(const net::Address& address) {
   // Most recently used first: it is the least likely to have been closed.
   Stream* stream = it->second.back().stream;
   it->second.pop_back();
-  key_of_.erase(stream);
   --total_;
   return stream;
 }
 
-void UpstreamPool::Put(const net::Address& address, Stream* stream) {
-  std::vector<Idle>& list = idle_[address];
+void UpstreamPool::Put(Stream* stream) {
+  std::vector<Idle>& list = idle_[stream->peer()];
   if (list.size() >= kMaxIdlePerUpstream) {
     stream->Close();
     return;
@@ -28,20 +27,20 @@ void UpstreamPool::Put(const net::Address& address, Stream* stream) {
   stream->set_handler(this);
   stream->StartReading();
   list.push_back({stream, core::LoopNowNs()});
-  key_of_[stream] = address;
   ++total_;
   if (!sweep_timer_.armed()) ring_.timers().Arm(&sweep_timer_, core::LoopNowNs() + kMaxIdleNs / 4);
 }
 
 void UpstreamPool::Drop(Stream* stream) {
-  auto key = key_of_.find(stream);
-  if (key != key_of_.end()) {
-    std::vector<Idle>& list = idle_[key->second];
-    list.erase(std::remove_if(list.begin(), list.end(),
-                              [stream](const Idle& idle) { return idle.stream == stream; }),
-               list.end());
-    key_of_.erase(key);
-    --total_;
+  auto it = idle_.find(stream->peer());
+  if (it != idle_.end()) {
+    std::vector<Idle>& list = it->second;
+    auto idle = std::find_if(list.begin(), list.end(),
+                             [stream](const Idle& idle) { return idle.stream == stream; });
+    if (idle != list.end()) {
+      list.erase(idle);
+      --total_;
+    }
   }
   stream->Close();
 }
@@ -56,7 +55,6 @@ void UpstreamPool::Sweep() {
     // Oldest first: stop at the first young one.
     size_t old = 0;
     while (old < list.size() && list[old].since_ns < cutoff) {
-      key_of_.erase(list[old].stream);
       list[old].stream->Close();
       ++old;
     }
@@ -71,7 +69,6 @@ void UpstreamPool::CloseAll() {
     for (Idle& idle : list) idle.stream->Close();
   }
   idle_.clear();
-  key_of_.clear();
   total_ = 0;
   ring_.timers().Cancel(&sweep_timer_);
 }

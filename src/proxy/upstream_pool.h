@@ -20,8 +20,9 @@ class UpstreamPool : private StreamHandler {
 
   // An idle connection to `address`, or nullptr. The caller becomes its handler.
   Stream* Take(const net::Address& address);
-  // Parks a healthy, idle, fully-read connection. Closes it if the pool is full.
-  void Put(const net::Address& address, Stream* stream);
+  // Parks a healthy, idle, fully-read connection (keyed by the address it was
+  // connected to). Closes it if the pool is full.
+  void Put(Stream* stream);
   void CloseAll();
   size_t idle_count() const { return total_; }
 
@@ -45,7 +46,6 @@ class UpstreamPool : private StreamHandler {
 
   core::Ring& ring_;
   absl::flat_hash_map<net::Address, std::vector<Idle>> idle_;
-  absl::flat_hash_map<Stream*, net::Address> key_of_;
   size_t total_ = 0;
   core::Timer sweep_timer_;
 };
