@@ -64,8 +64,7 @@ SplicePump* SplicePump::Start(core::Ring& ring, PipePool& pipes, const Pipe& pip
       new SplicePump(ring, pipes, pipe, from, to, bytes, std::move(done), std::move(on_free));
   // Readiness first, even if bytes are already queued (the poll then completes
   // at once): `done` never runs before the owner has stored the pump.
-  if (bytes != kUntilEof) pump->SetLowWater(bytes);
-  pump->ArmPoll(from, POLLIN);
+  pump->WaitForSource();
   return pump;
 }
 
@@ -75,6 +74,12 @@ void SplicePump::SetLowWater(uint64_t bytes) {
   if (want == low_water_) return;
   setsockopt(from_, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof want);
   low_water_ = want;
+}
+
+void SplicePump::WaitForSource() {
+  // Wake for a worthwhile amount (or the rest of the body), not every segment.
+  if (to_fill_ != kUntilEof) SetLowWater(to_fill_);
+  ArmPoll(from_, POLLIN);
 }
 
 void SplicePump::ArmPoll(int fd, unsigned events) {
@@ -111,7 +116,11 @@ void SplicePump::Pump() {
   }
   if (!finished_ && !polling_) {
     // Budget spent with work left: let the ring run others first.
-    ArmPoll(in_pipe_ > 0 ? to_ : from_, in_pipe_ > 0 ? POLLOUT : POLLIN);
+    if (in_pipe_ > 0) {
+      ArmPoll(to_, POLLOUT);
+    } else {
+      WaitForSource();
+    }
   }
   dispatching_ = false;
 }
@@ -130,9 +139,7 @@ bool SplicePump::FillOnce() {
   }
   if (res < 0 && errno == EINTR) return true;
   if (res < 0 && errno == EAGAIN) {
-    // Socket empty: wait for a worthwhile amount (or the rest of the body).
-    if (to_fill_ != kUntilEof) SetLowWater(to_fill_);
-    ArmPoll(from_, POLLIN);
+    WaitForSource();  // socket empty
     return false;
   }
   if (res == 0 && to_fill_ == kUntilEof) {
@@ -165,8 +172,7 @@ bool SplicePump::DrainOnce() {
     if (source_empty_) {
       // The last fill took all the socket had: wait for more rather than
       // spend a splice on EAGAIN.
-      if (to_fill_ != kUntilEof) SetLowWater(to_fill_);
-      ArmPoll(from_, POLLIN);
+      WaitForSource();
       return false;
     }
     return true;

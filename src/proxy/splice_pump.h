@@ -96,6 +96,8 @@ class SplicePump {
   bool FillOnce();
   bool DrainOnce();
   void ArmPoll(int fd, unsigned events);
+  // Polls the source for POLLIN, with SO_RCVLOWAT set to what is still due.
+  void WaitForSource();
   void OnPoll(int res);
   // SO_RCVLOWAT on the source: min(bytes, kLowWater).
   void SetLowWater(uint64_t bytes);
