@@ -1,9 +1,12 @@
 #include "core/ring.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "core/buf_ring.h"
 #include "gtest/gtest.h"
@@ -31,6 +34,44 @@ TEST(RingTest, DispatchesCompletionToItsObject) {
   (*ring)->RunOnce(1'000'000'000);
   ASSERT_EQ(nop.results.size(), 1u);
   EXPECT_EQ(nop.results[0], 0);
+}
+
+TEST(RingTest, AfterABusyRoundALoneCompletionIsNotHeldForABatch) {
+  // A round that reaped many completions makes the next wait ask the kernel
+  // for a batch (min_wait, Linux 6.12+). A completion that comes alone must
+  // still be delivered soon after it is ready, not at the wait's time limit.
+  auto ring = Ring::Create(64);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  Recorder rec;
+  for (int i = 0; i < 16; ++i) {
+    io_uring_sqe* sqe = (*ring)->GetSqe();
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data(sqe, static_cast<Completion*>(&rec));
+  }
+  (*ring)->RunOnce(1'000'000'000);
+  ASSERT_EQ(rec.results.size(), 16u);
+
+  // The lone completion: a poll on a socket another thread writes to 5 ms
+  // later (not a timeout op: the kernel wakes every waiter for those).
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  io_uring_sqe* sqe = (*ring)->GetSqe();
+  io_uring_prep_poll_add(sqe, fds[0], POLLIN);
+  io_uring_sqe_set_data(sqe, static_cast<Completion*>(&rec));
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(write(fds[1], "x", 1), 1);
+  });
+  int64_t start = NowNs();
+  (*ring)->RunOnce(2'000'000'000);
+  int64_t waited_ms = (NowNs() - start) / 1'000'000;
+  writer.join();
+  close(fds[0]);
+  close(fds[1]);
+  ASSERT_EQ(rec.results.size(), 17u);
+  EXPECT_TRUE(rec.results.back() & POLLIN);
+  EXPECT_GE(waited_ms, 4);
+  EXPECT_LT(waited_ms, 500) << "the lone completion was held for a batch";
 }
 
 TEST(RingTest, GetSqeSubmitsWhenFull) {
