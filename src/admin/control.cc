@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
-#include "proxy/stream.h"
+#include "net/stream.h"
 #include "registry/json_writer.h"
 #include "registry/service_record.h"
 #include "registry/state_file.h"
@@ -141,7 +141,7 @@ absl::Status Control::Start() {
   absl::StatusOr<std::unique_ptr<core::BufRing>> bufs = core::BufRing::Create(*ring_, 0, 64, 16384);
   if (!bufs.ok()) return bufs.status();
   bufs_ = std::move(*bufs);
-  ring_->set_before_submit(&proxy::Stream::FlushQueued);
+  ring_->set_before_submit(&net::Stream::FlushQueued);
 
   // Shards go on the CPUs we may run on (taskset, cgroup cpusets), in order.
   std::vector<int> cpus;
@@ -246,9 +246,9 @@ absl::Status Control::Start() {
 void Control::Run() {
   while (!stopped_) ring_->RunOnce(1'000'000'000);
   // Admin and ops connections still open: abort them and let them free.
-  proxy::Stream::CloseAll();
+  net::Stream::CloseAll();
   int64_t deadline = core::NowNs() + 1'000'000'000;
-  while (proxy::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
+  while (net::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
 }
 
 void Control::Persist() {

@@ -5,7 +5,7 @@
 #include "core/log.h"
 #include "http/request_parser.h"
 #include "proxy/header_rewrite.h"
-#include "proxy/stream.h"
+#include "net/stream.h"
 #include "registry/json_writer.h"
 
 namespace icaht::admin {
@@ -39,11 +39,11 @@ std::string Serialize(const ControlResponse& response, bool keep_alive) {
 
 // One accepted connection. Deletes itself when the peer is gone and no
 // answer is pending.
-class ControlConnection final : private proxy::StreamHandler, public Responder {
+class ControlConnection final : private net::StreamHandler, public Responder {
  public:
   ControlConnection(core::Ring& ring, core::BufRing& bufs, int fd,
                     const ControlHttpServer::Handler& handler)
-      : stream_(new proxy::Stream(ring, bufs, fd, this)), handler_(handler) {}
+      : stream_(new net::Stream(ring, bufs, fd, this)), handler_(handler) {}
 
   void Start() { stream_->StartReading(); }
 
@@ -70,13 +70,13 @@ class ControlConnection final : private proxy::StreamHandler, public Responder {
   }
 
  private:
-  void OnData(proxy::Stream*, std::string_view data) override {
+  void OnData(net::Stream*, std::string_view data) override {
     in_.append(data);
     if (in_.size() > kMaxBody + 64 * 1024) stream_->PauseReading();
     if (!busy_) Process();
   }
-  void OnEof(proxy::Stream*) override { Gone(); }
-  void OnError(proxy::Stream*, int) override { Gone(); }
+  void OnEof(net::Stream*) override { Gone(); }
+  void OnError(net::Stream*, int) override { Gone(); }
 
   void Gone() {
     stream_->Close();
@@ -122,7 +122,7 @@ class ControlConnection final : private proxy::StreamHandler, public Responder {
     handler_(request, this);
   }
 
-  proxy::Stream* stream_;
+  net::Stream* stream_;
   const ControlHttpServer::Handler& handler_;
   std::string in_;
   http::RequestHead head_;

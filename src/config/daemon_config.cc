@@ -14,7 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "registry/json_reader.h"
 #include "registry/service_record_json.h"
-#include "registry/status_macros.h"
+#include "core/status_macros.h"
 
 #ifndef ICAHT_VERSION
 #define ICAHT_VERSION "unknown"

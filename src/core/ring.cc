@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
+#include "core/deferred.h"
 
 namespace icaht::core {
 
@@ -123,7 +124,10 @@ void Ring::RunOnce(int64_t max_wait_ns) {
   io_uring_for_each_cqe(&ring_, head, cqe) {
     ++count;
     auto* completion = reinterpret_cast<Completion*>(io_uring_cqe_get_data64(cqe));
-    if (completion != nullptr) completion->Complete(cqe->res, cqe->flags);
+    if (completion != nullptr) {
+      completion->Complete(cqe->res, cqe->flags);
+      RunDeferred();
+    }
   }
   io_uring_cq_advance(&ring_, count);
   completions_ += count;

@@ -4,6 +4,8 @@
 
 #include <climits>
 
+#include "core/deferred.h"
+
 namespace icaht::core {
 
 int64_t NowNs() {
@@ -55,6 +57,7 @@ void TimerQueue::FireExpired(int64_t now_ns) {
     }
     timer->queue_ = nullptr;
     timer->on_fire_();
+    RunDeferred();
   }
 }
 

@@ -54,19 +54,35 @@ void AppendHeader(std::string* out, std::string_view name, std::string_view valu
   out->append("\r\n");
 }
 
-void AppendForwardableHeaders(const std::vector<http::Header>& headers, std::string* out) {
+// Edits are rare per field: one test per message decides whether fields need
+// the removal check at all.
+const filters::HeaderEdits* NonEmpty(const filters::HeaderEdits* edits) {
+  return edits != nullptr && !edits->empty() ? edits : nullptr;
+}
+
+void AppendAdded(const filters::HeaderEdits* edits, std::string* out) {
+  if (edits == nullptr) return;
+  for (const http::Header& h : edits->added()) AppendHeader(out, h.name, h.value);
+}
+
+void AppendForwardableHeaders(const std::vector<http::Header>& headers,
+                              const filters::HeaderEdits* edits, std::string* out) {
   ConnectionTokens connection(headers);
   for (const http::Header& h : headers) {
     if (IsHopByHop(h.name)) continue;
     if (connection.Names(h.name)) continue;
+    if (edits != nullptr && edits->Removes(h.name)) continue;
     AppendHeader(out, h.name, h.value);
   }
 }
 
+constexpr std::string_view kViaLine = "Via: 1.1 icaht\r\n";
+
 }  // namespace
 
 void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view client_ip,
-                              std::string* out) {
+                              std::string* out, const filters::HeaderEdits* edits) {
+  edits = NonEmpty(edits);
   out->append(request.method);
   out->push_back(' ');
   out->append(request.target);
@@ -78,6 +94,7 @@ void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view
   for (const http::Header& h : request.headers) {
     if (IsHopByHop(h.name)) continue;
     if (connection.Names(h.name)) continue;
+    if (edits != nullptr && edits->Removes(h.name)) continue;
     if (http::EqualsIgnoreCase(h.name, "x-forwarded-for")) {
       // Several X-Forwarded-For fields are one list (RFC 9110 5.3): merge them.
       if (forwarded_for.empty()) {
@@ -102,6 +119,8 @@ void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view
   out->append("\r\n");
   if (!has_proto) out->append("X-Forwarded-Proto: http\r\n");
   if (!has_host && !request.host.empty()) AppendHeader(out, "X-Forwarded-Host", request.host);
+  out->append(kViaLine);
+  AppendAdded(edits, out);
   if (request.framing == http::BodyFraming::kChunked) {
     out->append("Transfer-Encoding: chunked\r\n");
   }
@@ -114,7 +133,8 @@ void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view
 }
 
 void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive, bool chunk_encode,
-                             std::string* out) {
+                             std::string* out, const filters::HeaderEdits* edits) {
+  edits = NonEmpty(edits);
   out->append("HTTP/1.1 ");
   char code[4] = {static_cast<char>('0' + response.status / 100 % 10),
                   static_cast<char>('0' + response.status / 10 % 10),
@@ -122,7 +142,9 @@ void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive
   out->append(code, 4);
   out->append(response.reason);
   out->append("\r\n");
-  AppendForwardableHeaders(response.headers, out);
+  AppendForwardableHeaders(response.headers, edits, out);
+  out->append(kViaLine);
+  AppendAdded(edits, out);
   if (response.status == 101) {
     AppendHeader(out, "Upgrade", FindHeader(response.headers, "upgrade"));
     out->append("Connection: Upgrade\r\n\r\n");
@@ -157,6 +179,8 @@ std::string_view ReasonPhrase(int status) {
       return "Length Required";
     case 413:
       return "Content Too Large";
+    case 508:
+      return "Loop Detected";
     case 414:
       return "URI Too Long";
     case 431:
@@ -181,16 +205,50 @@ std::string_view ReasonPhrase(int status) {
 }
 
 std::string SimpleResponse(int status, std::string_view body, bool keep_alive) {
-  std::string out = "HTTP/1.1 ";
-  out += std::to_string(status);
-  out += ' ';
-  out += ReasonPhrase(status);
-  out += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
-  out += std::to_string(body.size() + 1);
-  out += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
-  out += body;
-  out += '\n';
+  std::string out;
+  std::string text(body);
+  text += '\n';
+  AppendLocalResponse(status, "text/plain; charset=utf-8", text, keep_alive, false, nullptr, &out);
   return out;
+}
+
+void AppendLocalResponse(int status, std::string_view content_type, std::string_view body,
+                         bool keep_alive, bool head_only, const filters::HeaderEdits* edits,
+                         std::string* out) {
+  out->append("HTTP/1.1 ");
+  out->append(std::to_string(status));
+  out->push_back(' ');
+  out->append(ReasonPhrase(status));
+  out->append("\r\nContent-Type: ");
+  out->append(content_type);
+  out->append("\r\nContent-Length: ");
+  out->append(std::to_string(body.size()));
+  out->append("\r\n");
+  AppendAdded(NonEmpty(edits), out);
+  out->append(keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
+  if (!head_only) out->append(body);
+}
+
+int CountOwnViaHops(const std::vector<http::Header>& headers) {
+  int hops = 0;
+  for (const http::Header& h : headers) {
+    if (!http::EqualsIgnoreCase(h.name, "via")) continue;
+    // Entries are "protocol received-by [comment]", separated by commas.
+    std::string_view v = h.value;
+    while (!v.empty()) {
+      size_t comma = v.find(',');
+      std::string_view entry = v.substr(0, comma);
+      v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+      while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+        entry.remove_prefix(1);
+      size_t space = entry.find(' ');
+      if (space == std::string_view::npos) continue;
+      std::string_view by = entry.substr(space + 1);
+      size_t end = by.find_first_of(" \t(");
+      if (by.substr(0, end) == kViaPseudonym) ++hops;
+    }
+  }
+  return hops;
 }
 
 }  // namespace icaht::proxy

@@ -3,9 +3,11 @@
 // service record, one copy per shard (shards never share it).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "filters/filter_chain.h"
 #include "http/message.h"
 #include "net/address.h"
 
@@ -27,6 +29,10 @@ struct ServiceConfig {
   uint64_t max_body_bytes = 0;          // 0 = unlimited
   uint32_t drain_timeout_ms = 5000;     // grace for in-flight requests on removal
   http::Limits limits;
+  filters::FilterSpecs filters;
+  // Built from `filters` on the shard that serves this config (ShardService::
+  // SetConfig); shared by the config's exchanges, never rebuilt per request.
+  std::unique_ptr<filters::FilterChain> chain;
 };
 
 // Smooth weighted round-robin (as nginx): deterministic, spreads heavy

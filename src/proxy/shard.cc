@@ -85,7 +85,7 @@ void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
   if (!bufs.ok()) return started(bufs.status());
   bufs_ = std::move(*bufs);
   proxy_ = std::make_unique<ShardProxy>(*ring_, *bufs_, index_);
-  ring_->set_before_submit(&Stream::FlushQueued);
+  ring_->set_before_submit(&net::Stream::FlushQueued);
   ring_fd_ = ring_->fd();
   started(absl::OkStatus());  // `started` refers to the starter's stack: not used after this
 
@@ -95,10 +95,10 @@ void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
   // let the cancellations complete so every stream frees itself.
   proxy_.reset();
   int64_t deadline = core::NowNs() + 500'000'000;
-  while (Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
-  Stream::CloseAll();
+  while (net::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
+  net::Stream::CloseAll();
   deadline = core::NowNs() + 1'000'000'000;
-  while (Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
+  while (net::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
   bufs_.reset();
   ring_.reset();
 }

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
-#include "proxy/connection.h"
+#include "proxy/http_connection.h"
 
 namespace icaht::proxy {
 namespace {
@@ -16,7 +16,28 @@ constexpr size_t kPipeBytes = 1 << 20;
 }  // namespace
 
 ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config)
-    : proxy(proxy), config(std::move(config)) {}
+    : proxy(proxy) {
+  SetConfig(std::move(config));
+}
+
+void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
+  // Filters are built here, once per config on this shard, never per request.
+  next->chain = filters::FilterChain::Build(next->filters, next->name, this);
+  balancer.Reset(next->upstreams);
+  upstream_down.assign(next->upstreams.size(), false);
+  config = std::move(next);
+}
+
+void ShardService::ReportUpstream(const ServiceConfig* from, int index, bool ok) {
+  if (from != config.get() || index < 0 || static_cast<size_t>(index) >= upstream_down.size()) {
+    return;
+  }
+  upstream_down[index] = !ok;
+}
+
+std::string ShardService::upstream_address(size_t i) const {
+  return config->upstreams[i].address.ToString();
+}
 
 void ShardService::Complete(int res, uint32_t flags) { proxy->OnAccept(this, res, flags); }
 
@@ -39,9 +60,7 @@ ShardProxy::~ShardProxy() {
 absl::Status ShardProxy::Upsert(std::unique_ptr<ServiceConfig> config) {
   auto it = services_.find(config->port);
   if (it != services_.end()) {
-    ShardService* service = it->second;
-    service->balancer.Reset(config->upstreams);
-    service->config = std::move(config);
+    it->second->SetConfig(std::move(config));
     return absl::OkStatus();
   }
   net::Address bind = config->bind;
@@ -49,7 +68,6 @@ absl::Status ShardProxy::Upsert(std::unique_ptr<ServiceConfig> config) {
   absl::StatusOr<net::Fd> listener = net::ListenTcp(bind, {.reuse_port = true});
   if (!listener.ok()) return listener.status();
   auto* service = new ShardService(this, std::move(config));
-  service->balancer.Reset(service->config->upstreams);
   service->listener = std::move(*listener);
   services_[service->config->port] = service;
   ArmAccept(service);

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
+#include "filters/filter.h"
 #include "net/socket.h"
 #include "proxy/service_config.h"
 #include "proxy/splice_pump.h"
@@ -22,14 +23,26 @@ namespace icaht::proxy {
 class HttpConnection;
 class ShardProxy;
 
-// One service as seen by one shard.
-struct ShardService final : public core::Completion {
+// One service as seen by one shard. It is also what the service's filters
+// see of it (ServiceView): drain state and the instances' passive health.
+struct ShardService final : public core::Completion, public filters::ServiceView {
   ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config);
   void Complete(int res, uint32_t flags) override;  // multishot accept
+  // Swaps in a new config (requests in flight keep theirs); builds its chain.
+  void SetConfig(std::unique_ptr<ServiceConfig> next);
+
+  // Passive health: a connect that failed marks the instance down on this
+  // shard until a connect succeeds. Ignored for a config that was replaced.
+  void ReportUpstream(const ServiceConfig* from, int index, bool ok);
+  bool draining() const override { return removing; }
+  size_t upstream_count() const override { return config->upstreams.size(); }
+  std::string upstream_address(size_t i) const override;
+  bool upstream_usable(size_t i) const override { return !upstream_down[i]; }
 
   ShardProxy* proxy;
   std::shared_ptr<const ServiceConfig> config;  // swapped on update; requests keep theirs
   WeightedRoundRobin balancer;
+  std::vector<bool> upstream_down;  // by index in config->upstreams
   net::Fd listener;
   bool accept_armed = false;
   bool removing = false;

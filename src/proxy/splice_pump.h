@@ -75,6 +75,8 @@ class SplicePump {
   int64_t last_progress_ns() const { return last_progress_ns_; }
   // Bytes delivered to the destination so far.
   uint64_t moved() const { return moved_; }
+  // Bytes sit in the pipe: the pump waits for the destination to take them.
+  bool holds_bytes() const { return in_pipe_ > 0; }
 
  private:
   class PollOp : public core::Completion {

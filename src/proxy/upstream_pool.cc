@@ -8,17 +8,17 @@ UpstreamPool::UpstreamPool(core::Ring& ring) : ring_(ring), sweep_timer_([this] 
 
 UpstreamPool::~UpstreamPool() { CloseAll(); }
 
-Stream* UpstreamPool::Take(const net::Address& address) {
+net::Stream* UpstreamPool::Take(const net::Address& address) {
   auto it = idle_.find(address);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   // Most recently used first: it is the least likely to have been closed.
-  Stream* stream = it->second.back().stream;
+  net::Stream* stream = it->second.back().stream;
   it->second.pop_back();
   --total_;
   return stream;
 }
 
-void UpstreamPool::Put(Stream* stream) {
+void UpstreamPool::Put(net::Stream* stream) {
   std::vector<Idle>& list = idle_[stream->peer()];
   if (list.size() >= kMaxIdlePerUpstream) {
     stream->Close();
@@ -31,7 +31,7 @@ void UpstreamPool::Put(Stream* stream) {
   if (!sweep_timer_.armed()) ring_.timers().Arm(&sweep_timer_, core::LoopNowNs() + kMaxIdleNs / 4);
 }
 
-void UpstreamPool::Drop(Stream* stream) {
+void UpstreamPool::Drop(net::Stream* stream) {
   auto it = idle_.find(stream->peer());
   if (it != idle_.end()) {
     std::vector<Idle>& list = it->second;
@@ -45,9 +45,9 @@ void UpstreamPool::Drop(Stream* stream) {
   stream->Close();
 }
 
-void UpstreamPool::OnData(Stream* stream, std::string_view) { Drop(stream); }
-void UpstreamPool::OnEof(Stream* stream) { Drop(stream); }
-void UpstreamPool::OnError(Stream* stream, int) { Drop(stream); }
+void UpstreamPool::OnData(net::Stream* stream, std::string_view) { Drop(stream); }
+void UpstreamPool::OnEof(net::Stream* stream) { Drop(stream); }
+void UpstreamPool::OnError(net::Stream* stream, int) { Drop(stream); }
 
 void UpstreamPool::Sweep() {
   int64_t cutoff = core::LoopNowNs() - kMaxIdleNs;

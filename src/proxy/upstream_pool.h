@@ -9,20 +9,20 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/timer_queue.h"
-#include "proxy/stream.h"
+#include "net/stream.h"
 
 namespace icaht::proxy {
 
-class UpstreamPool : private StreamHandler {
+class UpstreamPool : private net::StreamHandler {
  public:
   explicit UpstreamPool(core::Ring& ring);
   ~UpstreamPool();
 
   // An idle connection to `address`, or nullptr. The caller becomes its handler.
-  Stream* Take(const net::Address& address);
+  net::Stream* Take(const net::Address& address);
   // Parks a healthy, idle, fully-read connection (keyed by the address it was
   // connected to). Closes it if the pool is full.
-  void Put(Stream* stream);
+  void Put(net::Stream* stream);
   void CloseAll();
   size_t idle_count() const { return total_; }
 
@@ -35,13 +35,13 @@ class UpstreamPool : private StreamHandler {
 
  private:
   struct Idle {
-    Stream* stream;
+    net::Stream* stream;
     int64_t since_ns;
   };
-  void OnData(Stream* stream, std::string_view data) override;
-  void OnEof(Stream* stream) override;
-  void OnError(Stream* stream, int error) override;
-  void Drop(Stream* stream);
+  void OnData(net::Stream* stream, std::string_view data) override;
+  void OnEof(net::Stream* stream) override;
+  void OnError(net::Stream* stream, int error) override;
+  void Drop(net::Stream* stream);
   void Sweep();
 
   core::Ring& ring_;

@@ -3,7 +3,7 @@
 #include <cassert>
 
 #include "absl/strings/str_format.h"
-#include "registry/status_macros.h"
+#include "core/status_macros.h"
 
 namespace icaht::registry {
 

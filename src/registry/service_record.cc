@@ -5,7 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "registry/json_reader.h"
 #include "registry/service_record_json.h"
-#include "registry/status_macros.h"
+#include "core/status_macros.h"
 
 namespace icaht::registry {
 namespace {

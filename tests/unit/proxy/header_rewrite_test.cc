@@ -25,7 +25,7 @@ TEST(HeaderRewriteTest, AddsForwardedHeadersAndKeepsOthers) {
   EXPECT_EQ(out,
             "GET /a?b=1 HTTP/1.1\r\nHost: shop.example\r\nAccept: */*\r\n"
             "X-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: http\r\n"
-            "X-Forwarded-Host: shop.example\r\n\r\n");
+            "X-Forwarded-Host: shop.example\r\nVia: 1.1 icaht\r\n\r\n");
 }
 
 TEST(HeaderRewriteTest, AppendsToExistingForwardedForAndKeepsEdgeProto) {
@@ -82,10 +82,13 @@ TEST(HeaderRewriteTest, ResponseHeadStripsHopByHopAndAddsFraming) {
   std::string out;
   BuildClientResponseHead(head, /*keep_alive=*/true, /*chunk_encode=*/true, &out);
   EXPECT_EQ(out,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nVia: 1.1 icaht\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n");
   out.clear();
   BuildClientResponseHead(head, /*keep_alive=*/false, /*chunk_encode=*/false, &out);
-  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nVia: 1.1 icaht\r\n"
+            "Connection: close\r\n\r\n");
 }
 
 TEST(HeaderRewriteTest, SimpleResponseIsWellFramed) {
@@ -93,6 +96,57 @@ TEST(HeaderRewriteTest, SimpleResponseIsWellFramed) {
   EXPECT_EQ(r,
             "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 28\r\nConnection: close\r\n\r\nupstream connection refused\n");
+}
+
+TEST(HeaderRewriteTest, EditsRemoveAndAddFieldsBothWays) {
+  filters::HeaderEdits edits;
+  edits.Remove("x-request-id");
+  edits.Add("X-Request-Id", "new-id");
+  http::RequestHead head;
+  http::ParseError error;
+  std::string raw = "GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: old\r\nX-Kept: 1\r\n\r\n";
+  ASSERT_EQ(http::ParseRequestHead(raw, http::Limits{}, &head, &error),
+            http::ParseStatus::kComplete);
+  std::string out;
+  BuildUpstreamRequestHead(head, "10.0.0.1", &out, &edits);
+  EXPECT_EQ(out.find("old"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Kept: 1\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Request-Id: new-id\r\n"), std::string::npos) << out;
+
+  std::string resp_raw = "HTTP/1.1 200 OK\r\nX-Request-Id: upstream\r\nContent-Length: 0\r\n\r\n";
+  http::ResponseHead resp;
+  ASSERT_EQ(http::ParseResponseHead(resp_raw, http::Method::kGet, http::Limits{}, &resp, &error),
+            http::ParseStatus::kComplete);
+  out.clear();
+  BuildClientResponseHead(resp, true, false, &out, &edits);
+  EXPECT_EQ(out.find("upstream"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Request-Id: new-id\r\n"), std::string::npos) << out;
+}
+
+TEST(HeaderRewriteTest, LocalResponseCarriesAddedFieldsAndHeadOmitsBody) {
+  filters::HeaderEdits edits;
+  edits.Add("X-Request-Id", "abc");
+  std::string out;
+  AppendLocalResponse(200, "application/json", "{}", true, false, &edits, &out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+            "X-Request-Id: abc\r\n\r\n{}");
+  out.clear();
+  AppendLocalResponse(503, "application/json", "{}", false, true, nullptr, &out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            "Content-Length: 2\r\nConnection: close\r\n\r\n");
+}
+
+TEST(HeaderRewriteTest, CountsOwnViaHopsAcrossFieldsAndLists) {
+  http::RequestHead head;
+  http::ParseError error;
+  std::string raw =
+      "GET / HTTP/1.1\r\nHost: h\r\nVia: 1.1 icaht, 1.0 fred, 1.1 icaht (x)\r\n"
+      "Via: HTTP/1.1 icaht\r\nVia: 1.1 icahtx\r\n\r\n";
+  ASSERT_EQ(http::ParseRequestHead(raw, http::Limits{}, &head, &error),
+            http::ParseStatus::kComplete);
+  EXPECT_EQ(CountOwnViaHops(head.headers), 3);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@
 #include "core/timer_queue.h"
 #include "net/address.h"
 
-namespace icaht::proxy {
+namespace icaht::net {
 
 class Stream;
 
@@ -78,15 +78,18 @@ class Stream {
   // The queue itself, for callers that build bytes in place: append only.
   std::string& SendBuffer();
   size_t queued_bytes() const { return flight_.size() - flight_offset_ + out_.size(); }
+  // When a send last delivered bytes to the socket (LoopNowNs clock; 0 if
+  // never): progress of a peer that reads slowly but steadily.
+  int64_t last_send_ns() const { return last_send_ns_; }
   // Moves out what has not been sent (for retrying on another connection after
   // a failed connect: nothing was sent then).
   std::string TakeUnsent();
 
   // Starts a non-blocking connect to `to`; OnConnected or OnError follows.
-  void Connect(const net::Address& to, uint32_t timeout_ms);
+  void Connect(const Address& to, uint32_t timeout_ms);
   bool connected() const { return connected_; }
   // The address Connect() was given (unset for accepted sockets).
-  const net::Address& peer() const { return peer_; }
+  const Address& peer() const { return peer_; }
 
   // Half-closes (SHUT_WR) once everything queued has been sent. Reading goes on.
   void ShutdownWrite();
@@ -137,7 +140,7 @@ class Stream {
   Op send_op_{this, &Stream::OnSend};
   Op connect_op_{this, &Stream::OnConnect};
   core::Timer linger_timer_;
-  net::Address peer_;
+  Address peer_;
   __kernel_timespec connect_timeout_{};
   bool send_idle() const { return !send_in_flight_ && queued_bytes() == 0; }
   void ScheduleFlush();
@@ -148,6 +151,7 @@ class Stream {
   size_t flight_offset_ = 0;  // bytes of flight_ already sent
   std::string out_;           // queued after flight_
   int inflight_ = 0;
+  int64_t last_send_ns_ = 0;
   bool recv_armed_ = false;
   bool pause_requested_ = false;
   bool send_in_flight_ = false;
@@ -161,4 +165,4 @@ class Stream {
   bool dispatching_ = false;
 };
 
-}  // namespace icaht::proxy
+}  // namespace icaht::net

@@ -1,4 +1,4 @@
-#include "proxy/stream.h"
+#include "net/stream.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "core/check.h"
 
-namespace icaht::proxy {
+namespace icaht::net {
 namespace {
 // While flushing before a graceful close, give up if no byte moves for this long.
 constexpr int64_t kFlushStallNs = 10'000'000'000;
@@ -167,6 +167,7 @@ void Stream::OnSend(int res, uint32_t) {
     if (lingering_) Close();
     Fail(res);
   } else if (!closing_) {
+    if (res > 0) last_send_ns_ = core::LoopNowNs();
     flight_offset_ += res;
     if (flight_offset_ == flight_.size()) {
       flight_offset_ = 0;
@@ -205,7 +206,7 @@ void Stream::ShutdownWrite() {
   }
 }
 
-void Stream::Connect(const net::Address& to, uint32_t timeout_ms) {
+void Stream::Connect(const Address& to, uint32_t timeout_ms) {
   peer_ = to;
   connected_ = false;
   io_uring_sqe* sqe = ring_.GetSqe();
@@ -283,4 +284,4 @@ void Stream::MaybeFree() {
   delete this;
 }
 
-}  // namespace icaht::proxy
+}  // namespace icaht::net

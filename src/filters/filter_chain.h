@@ -1,0 +1,51 @@
+#pragma once
+// A service's filters in their fixed order, and the phases run over them.
+// Stateless per request: the exchange keeps its position in the chain.
+
+#include <memory>
+#include <vector>
+
+#include "filters/filter.h"
+#include "filters/health.h"
+#include "filters/request_id.h"
+
+namespace icaht::filters {
+
+// Everything the factories build a chain from (parts of the service record).
+struct FilterSpecs {
+  HealthSpec health;
+  RequestIdSpec request_id;
+};
+
+class FilterChain {
+ public:
+  FilterChain() = default;
+  explicit FilterChain(std::vector<std::unique_ptr<Filter>> filters)
+      : filters_(std::move(filters)) {}
+
+  // The documented order: local endpoints -> request ID -> CORS -> auth ->
+  // rate limit -> cache -> plugins (then the upstream). Filters whose spec is
+  // off are left out, so a service that configures nothing runs nothing.
+  static std::unique_ptr<FilterChain> Build(const FilterSpecs& specs, std::string_view service,
+                                            const ServiceView* view);
+
+  bool empty() const { return filters_.empty(); }
+  size_t size() const { return filters_.size(); }
+  const Filter& filter(size_t i) const { return *filters_[i]; }
+
+  // Runs the request phase from filter `*next` on. Returns kContinue when
+  // every filter continued, else the verdict of the filter that stopped, with
+  // `*next` pointing just past it (so a resumed exchange calls again with it).
+  Verdict RunRequest(RequestContext& ctx, FilterCallbacks& callbacks, size_t* next) const;
+  // In reverse order, over every filter (also those the request phase did not
+  // reach: a local answer gets the request ID too).
+  void RunResponse(RequestContext& ctx) const;
+  void RunLog(const RequestContext& ctx) const;
+  // The filter just before `next` paused the exchange, which is ending.
+  void Cancel(RequestContext& ctx, size_t next) const;
+
+ private:
+  std::vector<std::unique_ptr<Filter>> filters_;
+};
+
+}  // namespace icaht::filters

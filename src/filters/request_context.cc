@@ -1,0 +1,46 @@
+#include "filters/request_context.h"
+
+namespace icaht::filters {
+
+bool HeaderEdits::Removes(std::string_view name) const {
+  for (std::string_view removed : removed_) {
+    if (http::EqualsIgnoreCase(removed, name)) return true;
+  }
+  return false;
+}
+
+void RequestContext::SetRequest(const http::RequestHead& head, std::string_view input) {
+  // The head's views all point into the head's bytes: copy them once and
+  // re-point the views (one copy, no allocation per field).
+  const char* base = input.data();
+  head_bytes_.assign(base, head.head_size);
+  const char* copy = head_bytes_.data();
+  auto rebase = [base, copy](std::string_view view) {
+    if (view.empty()) return std::string_view();
+    return std::string_view(copy + (view.data() - base), view.size());
+  };
+  request_ = head;
+  request_.method = rebase(head.method);
+  request_.target = rebase(head.target);
+  request_.host = rebase(head.host);
+  for (http::Header& h : request_.headers) {
+    h.name = rebase(h.name);
+    h.value = rebase(h.value);
+  }
+  has_request_ = true;
+}
+
+std::string_view RequestContext::path() const {
+  std::string_view target = request_.target;
+  size_t q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+const http::Header* RequestContext::FindRequestHeader(std::string_view name) const {
+  for (const http::Header& h : request_.headers) {
+    if (h.name.size() == name.size() && http::EqualsIgnoreCase(h.name, name)) return &h;
+  }
+  return nullptr;
+}
+
+}  // namespace icaht::filters

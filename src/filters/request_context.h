@@ -1,0 +1,102 @@
+#pragma once
+// What one exchange carries through the filter chain: its own copy of the
+// request head (valid for the whole exchange, whatever the connection's read
+// buffer does meanwhile), what filters add (request ID, header edits, a local
+// answer), and what the exchange records (timings, upstream, bytes, outcome)
+// for the log phase.
+//
+// Owned by one Exchange on one shard; filters get it by reference during a
+// phase and must not keep pointers into it past that phase (except a filter
+// that paused the exchange, until it resumes or is cancelled).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "filters/proxy_error.h"
+#include "http/message.h"
+
+namespace icaht::filters {
+
+// Fields to add to a head and names to remove from it, applied when the head
+// is written. Views must stay valid until then: point them into the filter's
+// config or into the RequestContext.
+class HeaderEdits {
+ public:
+  void Add(std::string_view name, std::string_view value) { added_.push_back({name, value}); }
+  // Removes every field of that name (case-insensitive) that came with the
+  // message; fields added with Add() are kept.
+  void Remove(std::string_view name) { removed_.push_back(name); }
+  bool Removes(std::string_view name) const;
+  const std::vector<http::Header>& added() const { return added_; }
+  bool empty() const { return added_.empty() && removed_.empty(); }
+  void Clear() {
+    added_.clear();
+    removed_.clear();
+  }
+
+ private:
+  std::vector<http::Header> added_;
+  std::vector<std::string_view> removed_;
+};
+
+// An answer a filter (or the exchange) gives instead of the upstream's.
+struct LocalResponse {
+  int status = 0;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+enum class Outcome : uint8_t {
+  kNone,       // still running
+  kForwarded,  // the upstream's response was forwarded whole
+  kLocal,      // a filter answered (health, auth, rate limit, ...)
+  kError,      // ended by a ProxyError (answered with its status, or cut)
+  kTunnel,     // a 101 tunnel ran and both sides closed
+};
+
+class RequestContext {
+ public:
+  // Copies `head`, parsed from `input` (its views point into input's first
+  // head.head_size bytes), so that it outlives that buffer; request() then
+  // views this context's own storage.
+  void SetRequest(const http::RequestHead& head, std::string_view input);
+  bool has_request() const { return has_request_; }
+  const http::RequestHead& request() const { return request_; }
+  // The target's path (up to '?'), and the query without '?'.
+  std::string_view path() const;
+  // The first field named `name` (case-insensitive), or nullptr.
+  const http::Header* FindRequestHeader(std::string_view name) const;
+
+  std::string_view service_name;  // the service's (lives as long as its config)
+  std::string client_ip;
+
+  // Added by filters.
+  std::string request_id;
+  HeaderEdits upstream_edits;    // on the request head sent upstream
+  HeaderEdits response_edits;    // on the response head sent to the client
+  LocalResponse local_response;  // with Verdict::kRespond
+
+  // Recorded by the exchange (LoopNowNs clock).
+  int64_t start_ns = 0;
+  int64_t response_head_ns = 0;
+  int64_t end_ns = 0;
+  int response_status = 0;  // what the client got (0: cut before a head)
+  // The upstream's response head, during the response phase only (nullptr for
+  // local answers).
+  const http::ResponseHead* upstream_response = nullptr;
+  int upstream_index = -1;
+  int attempts = 0;
+  uint64_t request_body_bytes = 0;
+  uint64_t response_body_bytes = 0;
+  Outcome outcome = Outcome::kNone;
+  ProxyError error;
+
+ private:
+  bool has_request_ = false;
+  std::string head_bytes_;
+  http::RequestHead request_;
+};
+
+}  // namespace icaht::filters

@@ -1,0 +1,95 @@
+#include "filters/request_id.h"
+
+#include <sys/random.h>
+
+#include <cstring>
+#include <ctime>
+
+namespace icaht::filters {
+
+bool IsValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 200) return false;
+  for (unsigned char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+UuidGenerator::UuidGenerator() {
+  if (getrandom(s_, sizeof s_, 0) != static_cast<ssize_t>(sizeof s_)) {
+    // No entropy source (should not happen on Linux >= 3.17): IDs must still
+    // differ between processes and threads.
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s_[0] = static_cast<uint64_t>(ts.tv_nsec) ^ 0x9e3779b97f4a7c15ULL;
+    s_[1] = static_cast<uint64_t>(ts.tv_sec) * 0xbf58476d1ce4e5b9ULL;
+    s_[2] = reinterpret_cast<uintptr_t>(this);
+    s_[3] = 0x94d049bb133111ebULL;
+  }
+  if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one state xoshiro cannot leave
+}
+
+uint64_t UuidGenerator::Next() {
+  auto rotl = [](uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+  uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+void UuidGenerator::Generate(char out[36]) {
+  thread_local UuidGenerator generator;
+  uint64_t hi = generator.Next();
+  uint64_t lo = generator.Next();
+  hi = (hi & ~0xf000ULL) | 0x4000ULL;              // version 4
+  lo = (lo & ~(0xc0ULL << 56)) | (0x80ULL << 56);  // variant 10xx
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint8_t bytes[16];
+  for (int i = 0; i < 8; ++i) {
+    bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+    bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+  }
+  char* p = out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = kHex[bytes[i] >> 4];
+    *p++ = kHex[bytes[i] & 0xf];
+  }
+}
+
+bool RequestIdFilter::ChooseId(RequestContext& ctx) const {
+  const http::Header* incoming = ctx.has_request() ? ctx.FindRequestHeader(spec_.header) : nullptr;
+  if (spec_.trust_incoming && incoming != nullptr && IsValidRequestId(incoming->value)) {
+    ctx.request_id.assign(incoming->value);
+    return false;
+  }
+  char uuid[36];
+  UuidGenerator::Generate(uuid);
+  ctx.request_id.assign(uuid, sizeof uuid);
+  return true;
+}
+
+Verdict RequestIdFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks&) {
+  // A kept ID is forwarded with the rest of the head; a new one replaces
+  // whatever the client sent.
+  if (ChooseId(ctx)) {
+    ctx.upstream_edits.Remove(spec_.header);
+    ctx.upstream_edits.Add(spec_.header, ctx.request_id);
+  }
+  return Verdict::kContinue;
+}
+
+void RequestIdFilter::OnResponseHead(RequestContext& ctx) {
+  // An answer given before the request phase reached this filter (a
+  // malformed head, a health answer) still gets an ID.
+  if (ctx.request_id.empty()) ChooseId(ctx);
+  ctx.response_edits.Remove(spec_.header);
+  ctx.response_edits.Add(spec_.header, ctx.request_id);
+}
+
+}  // namespace icaht::filters

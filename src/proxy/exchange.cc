@@ -1,0 +1,456 @@
+#include "proxy/exchange.h"
+
+#include "core/check.h"
+#include "proxy/header_rewrite.h"
+#include "proxy/shard_proxy.h"
+
+namespace icaht::proxy {
+namespace {
+using filters::ErrorKind;
+using filters::MakeError;
+using filters::Outcome;
+using filters::ProxyError;
+using filters::Verdict;
+
+// A request that already passed this many proxies of ours is in a loop.
+constexpr int kMaxOwnViaHops = 8;
+}  // namespace
+
+Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
+                   std::string_view client_ip)
+    : shard_(shard),
+      service_(service),
+      client_(client),
+      owner_(owner),
+      config_(service.config),
+      timer_([this] { OnTimer(); }),
+      request_body_(shard, this),
+      response_body_(shard, this) {
+  ctx_.service_name = config_->name;
+  ctx_.client_ip.assign(client_ip);
+  ctx_.start_ns = core::LoopNowNs();
+}
+
+Exchange::~Exchange() { ICAHT_CHECK(finished_ || call_ == nullptr); }
+
+// ---- Request phase --------------------------------------------------------
+
+void Exchange::Start(const http::RequestHead& head, std::string_view input, bool close_after) {
+  ctx_.SetRequest(head, input);
+  close_after_ = close_after || !head.keep_alive;
+  if (CountOwnViaHops(head.headers) >= kMaxOwnViaHops) {
+    close_after_ = true;
+    return Fail(MakeError(ErrorKind::kLoopDetected, "request loop detected (Via)"));
+  }
+  if (config_->max_body_bytes != 0 && head.framing == http::BodyFraming::kContentLength &&
+      head.content_length > config_->max_body_bytes) {
+    close_after_ = true;
+    return Fail(MakeError(ErrorKind::kBodyTooLarge, "request body too large"));
+  }
+  has_request_body_ =
+      head.framing == http::BodyFraming::kChunked ||
+      (head.framing == http::BodyFraming::kContentLength && head.content_length > 0);
+  RunRequestFilters();
+}
+
+void Exchange::StartWithError(const ProxyError& error) {
+  close_after_ = true;
+  Fail(error);
+}
+
+void Exchange::RunRequestFilters() {
+  Verdict verdict = config_->chain->RunRequest(ctx_, *this, &next_filter_);
+  switch (verdict) {
+    case Verdict::kContinue:
+      return Forward();
+    case Verdict::kRespond:
+      return RespondLocally();
+    case Verdict::kPause:
+      paused_ = true;
+      return ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+  }
+}
+
+void Exchange::Resume() {
+  if (finished_ || !paused_) return;
+  paused_ = false;
+  RunRequestFilters();
+}
+
+void Exchange::RespondLocally() {
+  if (finished_) return;
+  paused_ = false;
+  // An unread request body cannot be skipped safely: close after the answer.
+  if (has_request_body_) close_after_ = true;
+  const filters::LocalResponse& r = ctx_.local_response;
+  SendLocal(r.status, r.content_type, r.body);
+  Finish(Outcome::kLocal, close_after_ ? Next::kClose : Next::kKeepAlive);
+}
+
+void Exchange::Forward() {
+  const http::RequestHead& head = ctx_.request();
+  BuildUpstreamRequestHead(head, ctx_.client_ip, &upstream_head_, &ctx_.upstream_edits);
+  BodyForwarder::Options body;
+  if (head.framing == http::BodyFraming::kChunked) {
+    body.in = BodyForwarder::In::kChunked;
+    body.out = BodyForwarder::Out::kChunked;
+    // With a size limit, a chunked body (length unknown up front) is held
+    // until complete, so an oversized one gets 413 before the upstream sees it.
+    body.max_bytes = config_->max_body_bytes;
+    body.hold = config_->max_body_bytes != 0;
+  } else {
+    body.length = head.content_length;
+    body.allow_splice = true;
+  }
+  if (!body.hold && !Connect(-1, upstream_head_)) return;
+  if (!has_request_body_) return RequestDone();
+  ArmTimer(TimerPurpose::kRequestBody, config_->request_timeout_ms);
+  request_body_.Start(client_, call_ != nullptr ? call_->stream() : nullptr, body);
+  owner_->OnRequestBodyWanted();
+}
+
+bool Exchange::Connect(int skip, std::string_view first_bytes) {
+  size_t index = service_.balancer.Next(config_->upstreams, skip);
+  ctx_.upstream_index = static_cast<int>(index);
+  ++ctx_.attempts;
+  call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits);
+  if (!call_->Start(config_->upstreams[index].address, config_->connect_timeout_ms)) {
+    close_after_ = true;
+    Fail(MakeError(ErrorKind::kNoConnection, "no upstream connection available"));
+    return false;
+  }
+  call_->stream()->Send(first_bytes);
+  return true;
+}
+
+void Exchange::RequestDone() {
+  request_done_ = true;
+  ctx_.request_body_bytes = request_body_.bytes();
+  if (!response_started_) ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+}
+
+// ---- Upstream -------------------------------------------------------------
+
+void Exchange::OnUpstreamConnected() {
+  service_.ReportUpstream(config_.get(), ctx_.upstream_index, true);
+  request_body_.OnSinkConnected();
+}
+
+void Exchange::OnInterimResponse(const http::ResponseHead& head) {
+  // 1xx (e.g. 100 Continue) pass through to HTTP/1.1 clients.
+  if (ctx_.request().version == http::Version::kHttp10) return;
+  BuildClientResponseHead(head, true, false, &client_->SendBuffer());
+}
+
+void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view rest) {
+  if (head.status == 101) {
+    if (ctx_.request().upgrade && request_done_) return StartTunnel(head, rest);
+    call_->MarkDirty();
+    return Fail(MakeError(ErrorKind::kProtocolSwitch, "upstream switched protocols unasked"));
+  }
+  ctx_.response_head_ns = core::LoopNowNs();
+  ctx_.response_status = head.status;
+  bool http10 = ctx_.request().version == http::Version::kHttp10;
+  response_keep_alive_ = head.keep_alive && head.framing != http::BodyFraming::kUntilClose;
+  bool has_body = head.framing != http::BodyFraming::kNone &&
+                  !(head.framing == http::BodyFraming::kContentLength && head.content_length == 0);
+  // Close-delimited bodies, or chunked ones to an HTTP/1.0 client, end the
+  // client connection too; HTTP/1.1 clients get them re-framed as chunked.
+  BodyForwarder::Options body;
+  bool reframe =
+      head.framing == http::BodyFraming::kChunked || head.framing == http::BodyFraming::kUntilClose;
+  if (reframe) {
+    if (http10) {
+      close_after_ = true;
+    } else {
+      body.out = BodyForwarder::Out::kChunked;
+    }
+  }
+  // A request body still arriving after the response cannot be skipped safely.
+  if (!request_done_ || service_.removing) close_after_ = true;
+  bool keep_alive = !close_after_;
+
+  ctx_.upstream_response = &head;
+  config_->chain->RunResponse(ctx_);
+  ctx_.upstream_response = nullptr;
+  BuildClientResponseHead(head, keep_alive, has_body && body.out == BodyForwarder::Out::kChunked,
+                          &client_->SendBuffer(), &ctx_.response_edits);
+  response_started_ = true;
+  upstream_head_.clear();
+  if (!has_body) {
+    if (!rest.empty()) call_->MarkDirty();
+    return ResponseDone();
+  }
+  switch (head.framing) {
+    case http::BodyFraming::kContentLength:
+      body.in = BodyForwarder::In::kContentLength;
+      body.length = head.content_length;
+      body.allow_splice = true;
+      break;
+    case http::BodyFraming::kChunked:
+      body.in = BodyForwarder::In::kChunked;
+      break;
+    default:
+      body.in = BodyForwarder::In::kUntilEof;
+      break;
+  }
+  ArmTimer(TimerPurpose::kResponseBody, config_->request_timeout_ms);
+  response_body_.Start(call_->stream(), client_, body);
+  if (!rest.empty()) response_body_.OnData(rest);
+}
+
+void Exchange::OnUpstreamData(std::string_view data) {
+  if (tunnel_ != nullptr) return tunnel_->OnData(call_->stream(), data);
+  if (response_body_.active()) {
+    response_body_.OnData(data);
+    return;
+  }
+  call_->MarkDirty();  // bytes nobody asked for
+}
+
+void Exchange::OnUpstreamEof() {
+  if (tunnel_ != nullptr) return tunnel_->OnEof(call_->stream());
+  response_body_.OnSourceEof();
+}
+
+void Exchange::OnUpstreamFailed(const ProxyError& error) {
+  if (call_ != nullptr) call_->MarkDirty();
+  if (!response_started_) {
+    if (error.kind == ErrorKind::kConnectRefused || error.kind == ErrorKind::kConnectTimeout) {
+      service_.ReportUpstream(config_.get(), ctx_.upstream_index, false);
+    }
+    if (Retry(error)) return;
+  }
+  Fail(error);
+}
+
+bool Exchange::Retry(const ProxyError& error) {
+  // A failed connect sent nothing; a pooled connection closed under a
+  // bodiless request (the keep-alive race) did nothing either.
+  bool connect_failed = !call_->stream()->connected();
+  bool safe = error.retryable && (connect_failed || !has_request_body_);
+  int max_attempts = std::min<int>(3, config_->upstreams.size() + (call_->reused() ? 1 : 0));
+  if (!safe || ctx_.attempts >= max_attempts) return false;
+  std::string unsent = connect_failed ? call_->TakeUnsent() : upstream_head_;
+  int skip = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
+  RetireCall(false);
+  if (!Connect(skip, unsent)) return true;  // answered 503
+  if (request_body_.active()) request_body_.SetSink(call_->stream());
+  return true;
+}
+
+void Exchange::OnUpstreamDrained() {
+  if (tunnel_ != nullptr) return tunnel_->OnDrained(call_->stream());
+  if (request_body_.active()) return request_body_.OnSinkDrained();
+  // The request is out: the client may send its next (pipelined) request.
+  if (request_done_) client_->StartReading();
+}
+
+void Exchange::OnUpstreamReadStopped() {
+  if (tunnel_ != nullptr) return tunnel_->OnReadStopped(call_->stream());
+  response_body_.OnSourceReadStopped();
+}
+
+// ---- Bodies ---------------------------------------------------------------
+
+void Exchange::OnBodyDone(BodyForwarder* body) {
+  if (body == &response_body_) return ResponseDone();
+  if (body->TakeHeldInto(&upstream_head_)) {
+    // A held chunked body, complete and within the limit: now the upstream
+    // gets the head and the body, whole.
+    if (!Connect(-1, upstream_head_)) return;
+  }
+  RequestDone();
+}
+
+void Exchange::OnBodyFailed(BodyForwarder* body, BodyForwarder::Failure failure) {
+  if (call_ != nullptr) call_->MarkDirty();
+  using Failure = BodyForwarder::Failure;
+  if (body == &response_body_) {
+    // Mid-response: the client must not mistake a cut body for a whole one.
+    return Fail(MakeError(ErrorKind::kResponseCut, "upstream response cut short"));
+  }
+  close_after_ = true;
+  switch (failure) {
+    case Failure::kBadChunk:
+      return Fail(ProxyError{ErrorKind::kBadRequest, 400, false, "invalid chunked request body"});
+    case Failure::kTooLarge:
+      return Fail(MakeError(ErrorKind::kBodyTooLarge, "request body too large"));
+    case Failure::kSourceClosed:
+      return Fail(MakeError(ErrorKind::kClientClosed, "client closed mid-body"));
+    case Failure::kSinkFailed:
+      return Fail(
+          MakeError(ErrorKind::kBodyNotDelivered, "request body could not be delivered upstream"));
+  }
+}
+
+void Exchange::ResponseDone() {
+  ctx_.response_body_bytes = response_body_.bytes();
+  bool reusable = response_keep_alive_ && request_done_ && !response_body_.overrun();
+  RetireCall(reusable);
+  // The upstream answered before the request body was complete: close.
+  Finish(Outcome::kForwarded, request_done_ && !close_after_ ? Next::kKeepAlive : Next::kClose);
+}
+
+// ---- Tunnel ---------------------------------------------------------------
+
+void Exchange::StartTunnel(const http::ResponseHead& head, std::string_view rest) {
+  ctx_.response_status = 101;
+  ctx_.response_head_ns = core::LoopNowNs();
+  call_->MarkDirty();  // never pooled again
+  ctx_.upstream_response = &head;
+  config_->chain->RunResponse(ctx_);
+  ctx_.upstream_response = nullptr;
+  BuildClientResponseHead(head, true, false, &client_->SendBuffer(), &ctx_.response_edits);
+  response_started_ = true;
+  if (!rest.empty()) client_->Send(rest);
+  tunnel_ =
+      std::make_unique<Tunnel>(shard_, client_, call_->stream(), static_cast<Tunnel::Owner*>(this));
+  ArmTimer(TimerPurpose::kTunnelIdle, config_->idle_timeout_ms);
+  tunnel_->Start();
+  // Bytes the client sent after its upgrade request are the tunnel's.
+  owner_->OnRequestBodyWanted();
+}
+
+void Exchange::OnTunnelClosed(bool clean) {
+  ctx_.request_body_bytes = tunnel_->bytes_from_client();
+  ctx_.response_body_bytes = tunnel_->bytes_to_client();
+  if (!clean) return Fail(MakeError(ErrorKind::kResponseCut, "tunnel failed"));
+  call_->CloseGracefully();
+  Finish(Outcome::kTunnel, Next::kClose);
+}
+
+// ---- Client events ----------------------------------------------------------
+
+bool Exchange::wants_client_data() const {
+  return !finished_ && (tunnel_ != nullptr || request_body_.active());
+}
+
+size_t Exchange::OnClientData(std::string_view data) {
+  if (tunnel_ != nullptr) {
+    tunnel_->OnData(client_, data);
+    return data.size();
+  }
+  return request_body_.OnData(data);
+}
+
+void Exchange::OnClientEof() {
+  if (tunnel_ != nullptr) return tunnel_->OnEof(client_);
+  request_body_.OnSourceEof();
+}
+
+void Exchange::OnClientDrained() {
+  if (finished_) return;
+  if (tunnel_ != nullptr) return tunnel_->OnDrained(client_);
+  response_body_.OnSinkDrained();
+}
+
+void Exchange::OnClientReadStopped() {
+  if (finished_) return;
+  if (tunnel_ != nullptr) return tunnel_->OnReadStopped(client_);
+  request_body_.OnSourceReadStopped();
+}
+
+void Exchange::Abort(ErrorKind kind) {
+  if (finished_) return;
+  ctx_.error = MakeError(kind, "");
+  Finish(Outcome::kError, Next::kAbort);
+}
+
+// ---- Endings --------------------------------------------------------------
+
+void Exchange::SendLocal(int status, std::string_view content_type, std::string_view body) {
+  ctx_.response_status = status;
+  ctx_.response_head_ns = core::LoopNowNs();
+  config_->chain->RunResponse(ctx_);
+  bool head_only = ctx_.has_request() && ctx_.request().method_id == http::Method::kHead;
+  bool keep_alive = !close_after_ && !service_.removing;
+  if (!keep_alive) close_after_ = true;
+  AppendLocalResponse(status, content_type, body, keep_alive, head_only, &ctx_.response_edits,
+                      &client_->SendBuffer());
+  response_started_ = true;
+}
+
+void Exchange::Fail(const ProxyError& error) {
+  if (finished_) return;
+  ctx_.error = error;
+  int status = error.status();
+  // Never a truncated response that looks whole: once an answer has begun,
+  // or when nobody is left to answer, the connection is cut.
+  if (response_started_ || status == 0) return Finish(Outcome::kError, Next::kAbort);
+  // Keep the connection only if the request was read completely and is well
+  // framed.
+  if (!request_done_) close_after_ = true;
+  std::string text(error.detail);
+  text.push_back('\n');
+  SendLocal(status, "text/plain; charset=utf-8", text);
+  Finish(Outcome::kError, close_after_ ? Next::kClose : Next::kKeepAlive);
+}
+
+void Exchange::Finish(Outcome outcome, Next next) {
+  if (finished_) return;
+  finished_ = true;
+  shard_.ring().timers().Cancel(&timer_);
+  if (paused_) config_->chain->Cancel(ctx_, next_filter_);
+  if (tunnel_ != nullptr) tunnel_->Abort();
+  request_body_.Abort();
+  response_body_.Abort();
+  if (call_ != nullptr) RetireCall(false);
+  ctx_.outcome = outcome;
+  ctx_.end_ns = core::LoopNowNs();
+  if (outcome != Outcome::kError) ctx_.error = ProxyError{};
+  config_->chain->RunLog(ctx_);
+  owner_->OnExchangeDone(this, next);
+}
+
+void Exchange::RetireCall(bool reusable) {
+  call_->Release(reusable);
+  core::DeferDelete(call_);
+  call_ = nullptr;
+}
+
+// ---- Timers ---------------------------------------------------------------
+
+void Exchange::ArmTimer(TimerPurpose purpose, uint32_t ms) {
+  timer_purpose_ = purpose;
+  shard_.ring().timers().Arm(&timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
+}
+
+bool Exchange::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
+  int64_t limit = int64_t{ms} * 1'000'000;
+  int64_t now = core::LoopNowNs();
+  int64_t quiet = now - last_progress_ns;
+  if (quiet >= limit) return true;
+  shard_.ring().timers().Arm(&timer_, now + limit - quiet);  // purpose unchanged
+  return false;
+}
+
+void Exchange::OnTimer() {
+  switch (timer_purpose_) {
+    case TimerPurpose::kRequestBody:
+      if (!InactiveFor(config_->request_timeout_ms, request_body_.last_progress_ns())) return;
+      if (call_ != nullptr) call_->MarkDirty();
+      close_after_ = true;
+      // Blame the side that stopped: an upstream that takes no more bytes is
+      // the upstream's stall (504), never the client's.
+      if (request_body_.waiting_for_sink()) {
+        return Fail(
+            MakeError(ErrorKind::kUpstreamStalled, "upstream stopped reading the request body"));
+      }
+      return Fail(MakeError(ErrorKind::kBodyTimeout, "request body read timed out"));
+    case TimerPurpose::kResponseHead:
+      if (call_ != nullptr) call_->MarkDirty();
+      return Fail(MakeError(ErrorKind::kResponseTimeout, "upstream timed out"));
+    case TimerPurpose::kResponseBody:
+      if (!InactiveFor(config_->request_timeout_ms, response_body_.last_progress_ns())) return;
+      // A stalled body: cut it, never let it look complete.
+      return Fail(MakeError(ErrorKind::kResponseCut, "upstream response body stalled"));
+    case TimerPurpose::kTunnelIdle:
+      if (!InactiveFor(config_->idle_timeout_ms, tunnel_->last_progress_ns())) return;
+      return Fail(MakeError(ErrorKind::kResponseCut, "tunnel idle"));
+    case TimerPurpose::kNone:
+      return;
+  }
+}
+
+}  // namespace icaht::proxy

@@ -1,0 +1,153 @@
+#pragma once
+// One request and its response on a client connection: the request path top
+// to bottom (exchange.cc reads in that order). Owns the RequestContext, the
+// upstream attempt (UpstreamCall), one BodyForwarder per direction and, after
+// a 101, the Tunnel. Every way it ends goes through Finish(outcome), which
+// runs the log phase once and tells the connection what to do next.
+//
+// Shard-owned. Created by an HttpConnection per request and deleted through
+// core::DeferDelete after it reported its end, so no call here has to be a
+// tail call; after Finish it makes no further calls and ignores events.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/deferred.h"
+#include "core/timer_queue.h"
+#include "filters/filter.h"
+#include "filters/request_context.h"
+#include "net/stream.h"
+#include "proxy/body_forwarder.h"
+#include "proxy/service_config.h"
+#include "proxy/tunnel.h"
+#include "proxy/upstream_call.h"
+
+namespace icaht::proxy {
+
+class ShardProxy;
+struct ShardService;
+
+class Exchange final : public core::DeferredDeletable,
+                       private filters::FilterCallbacks,
+                       private UpstreamCall::Handler,
+                       private BodyForwarder::Callbacks,
+                       private Tunnel::Owner {
+ public:
+  // What the client connection does after the exchange.
+  enum class Next : uint8_t {
+    kKeepAlive,  // read the next request
+    kClose,      // an answer was queued: send it, then close
+    kAbort,      // cut: close at once (a response was cut short, or the client is gone)
+  };
+  class Owner {
+   public:
+    virtual void OnExchangeDone(Exchange* exchange, Next next) = 0;
+    // The exchange reads the request body now: feed it what is buffered
+    // (from a posted task, not from inside this call).
+    virtual void OnRequestBodyWanted() = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
+           std::string_view client_ip);
+  ~Exchange() override;
+
+  // A parsed request, its head viewing `input`. `close_after`: the connection
+  // closes after this exchange whatever the request says.
+  void Start(const http::RequestHead& head, std::string_view input, bool close_after);
+  // A request that never became one (malformed head, head timeout): answer
+  // `error` and close.
+  void StartWithError(const filters::ProxyError& error);
+
+  // Client events, routed by the connection.
+  bool wants_client_data() const;
+  // Returns how much belongs to this exchange; the rest is the connection's.
+  size_t OnClientData(std::string_view data);
+  // The client's input ended while this exchange still reads it.
+  void OnClientEof();
+  void OnClientDrained();
+  void OnClientReadStopped();
+  // The connection is going away (client error, drain deadline).
+  void Abort(filters::ErrorKind kind);
+
+  const filters::RequestContext& context() const { return ctx_; }
+
+ private:
+  enum class TimerPurpose : uint8_t {
+    kNone,
+    kRequestBody,   // request body inactivity (request_ms)
+    kResponseHead,  // filters paused or upstream silent (request_ms deadline) -> 504
+    kResponseBody,  // response body inactivity (request_ms) -> cut
+    kTunnelIdle,    // tunnel inactivity (idle_ms) -> close
+  };
+
+  // Request phase.
+  void RunRequestFilters();
+  void Forward();
+  bool Connect(int skip, std::string_view first_bytes);
+  void RequestDone();
+  // FilterCallbacks.
+  void Resume() override;
+  void RespondLocally() override;
+
+  // UpstreamCall::Handler.
+  void OnUpstreamConnected() override;
+  void OnInterimResponse(const http::ResponseHead& head) override;
+  void OnResponseHead(const http::ResponseHead& head, std::string_view rest) override;
+  void OnUpstreamData(std::string_view data) override;
+  void OnUpstreamEof() override;
+  void OnUpstreamFailed(const filters::ProxyError& error) override;
+  void OnUpstreamDrained() override;
+  void OnUpstreamReadStopped() override;
+  bool Retry(const filters::ProxyError& error);
+
+  // BodyForwarder::Callbacks (both directions).
+  void OnBodyDone(BodyForwarder* body) override;
+  void OnBodyFailed(BodyForwarder* body, BodyForwarder::Failure failure) override;
+  void ResponseDone();
+
+  // Tunnel.
+  void StartTunnel(const http::ResponseHead& head, std::string_view rest);
+  void OnTunnelClosed(bool clean) override;
+
+  // Endings.
+  void SendLocal(int status, std::string_view content_type, std::string_view body);
+  void Fail(const filters::ProxyError& error);
+  void Finish(filters::Outcome outcome, Next next);
+  void RetireCall(bool reusable);
+
+  void ArmTimer(TimerPurpose purpose, uint32_t ms);
+  // For an inactivity purpose: true if it expired, else the timer is re-armed.
+  bool InactiveFor(uint32_t ms, int64_t last_progress_ns);
+  void OnTimer();
+
+  ShardProxy& shard_;
+  ShardService& service_;
+  net::Stream* client_;
+  Owner* owner_;
+  std::shared_ptr<const ServiceConfig> config_;  // the config this exchange started with
+  filters::RequestContext ctx_;
+  core::Timer timer_;
+  TimerPurpose timer_purpose_ = TimerPurpose::kNone;
+  size_t next_filter_ = 0;
+  bool paused_ = false;
+
+  std::string upstream_head_;  // kept until the response starts, for a retry
+  UpstreamCall* call_ = nullptr;
+  BodyForwarder request_body_;
+  BodyForwarder response_body_;
+  std::unique_ptr<Tunnel> tunnel_;
+
+  bool has_request_body_ = false;
+  bool request_done_ = false;
+  bool response_started_ = false;  // bytes of an answer are queued for the client
+  bool response_keep_alive_ = true;
+  bool close_after_ = false;  // the connection closes after this exchange
+  bool finished_ = false;
+};
+
+}  // namespace icaht::proxy

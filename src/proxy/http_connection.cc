@@ -1,0 +1,185 @@
+#include "proxy/http_connection.h"
+
+#include "core/check.h"
+#include "http/request_parser.h"
+
+namespace icaht::proxy {
+namespace {
+// Pipelined bytes buffered while an exchange is in flight.
+constexpr size_t kMaxPipelined = 256 * 1024;
+}  // namespace
+
+HttpConnection::HttpConnection(ShardProxy* shard, ShardService* service, int fd,
+                               std::string client_ip)
+    : shard_(shard),
+      service_(service),
+      client_(new net::Stream(shard->ring(), shard->bufs(), fd, this)),
+      client_ip_(std::move(client_ip)),
+      timer_([this] { OnTimer(); }),
+      next_task_([this] {
+        if (closed_) return;
+        client_->StartReading();
+        ProcessHead();
+      }),
+      feed_task_([this] { FeedExchange(); }) {}
+
+HttpConnection::~HttpConnection() = default;
+
+void HttpConnection::Start() {
+  client_->StartReading();
+  ArmTimer(TimerPurpose::kIdle, service_->config->idle_timeout_ms);
+}
+
+void HttpConnection::Drain() {
+  close_after_ = true;
+  if (idle()) Destroy();
+}
+
+void HttpConnection::Abort() {
+  if (exchange_ != nullptr) exchange_->Abort(filters::ErrorKind::kDrained);
+  Destroy();
+}
+
+void HttpConnection::ArmTimer(TimerPurpose purpose, uint32_t ms) {
+  timer_purpose_ = purpose;
+  shard_->ring().timers().Arm(&timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
+}
+
+void HttpConnection::OnTimer() {
+  switch (timer_purpose_) {
+    case TimerPurpose::kIdle:
+      return Destroy();
+    case TimerPurpose::kHeaderRead:
+      NewExchange();
+      return exchange_->StartWithError(
+          filters::MakeError(filters::ErrorKind::kHeaderTimeout, "request header read timed out"));
+    case TimerPurpose::kNone:
+      return;
+  }
+}
+
+void HttpConnection::OnData(net::Stream*, std::string_view data) {
+  if (exchange_ != nullptr && exchange_->wants_client_data() && in_.empty()) {
+    data.remove_prefix(exchange_->OnClientData(data));
+    if (data.empty()) return;
+  }
+  in_.append(data);
+  if (exchange_ == nullptr) return ProcessHead();
+  if (exchange_->wants_client_data()) return FeedExchange();
+  if (in_.size() > kMaxPipelined) client_->PauseReading();
+}
+
+void HttpConnection::FeedExchange() {
+  if (closed_ || exchange_ == nullptr || in_.empty() || !exchange_->wants_client_data()) return;
+  std::string pending = std::move(in_);
+  in_.clear();
+  size_t used = exchange_->OnClientData(pending);
+  // Bytes past the body: the next (pipelined) request, ahead of anything
+  // that arrived meanwhile.
+  if (used < pending.size()) in_.insert(0, pending, used);
+}
+
+void HttpConnection::ProcessHead() {
+  if (closed_ || exchange_ != nullptr) return;
+  if (in_.empty()) {
+    if (client_eof_ || close_after_ || service_->removing) return CloseGracefully();
+    return ArmTimer(TimerPurpose::kIdle, service_->config->idle_timeout_ms);
+  }
+  http::ParseError error = http::ParseError::kNone;
+  http::ParseStatus status = http::ParseRequestHead(in_, service_->config->limits, &head_, &error);
+  if (status == http::ParseStatus::kIncomplete) {
+    if (client_eof_) return Destroy();  // half a head, and nothing more will come
+    if (timer_purpose_ != TimerPurpose::kHeaderRead) {
+      ArmTimer(TimerPurpose::kHeaderRead, service_->config->request_timeout_ms);
+    }
+    return;
+  }
+  NewExchange();
+  if (status == http::ParseStatus::kError) {
+    // Framing is unsafe after a bad head: answer and close.
+    return exchange_->StartWithError(filters::ProxyError{
+        filters::ErrorKind::kBadRequest, static_cast<uint16_t>(http::StatusFor(error)), false,
+        head_.error_detail});
+  }
+  // After a half-close, the last request received is answered with close.
+  size_t head_size = head_.head_size;
+  uint64_t body = head_.framing == http::BodyFraming::kContentLength ? head_.content_length : 0;
+  bool last = client_eof_ && in_.size() - head_size <= body;
+  Exchange* exchange = exchange_;
+  exchange->Start(head_, in_, close_after_ || last);
+  // The exchange copied the head; whatever follows is its body or the next
+  // request (fed from a posted task, never re-entrantly).
+  in_.erase(0, head_size);
+}
+
+void HttpConnection::NewExchange() {
+  shard_->ring().timers().Cancel(&timer_);
+  timer_purpose_ = TimerPurpose::kNone;
+  exchange_ = new Exchange(*shard_, *service_, client_, this, client_ip_);
+}
+
+void HttpConnection::OnExchangeDone(Exchange* exchange, Exchange::Next next) {
+  ICAHT_CHECK(exchange == exchange_);
+  core::DeferDelete(exchange_);
+  exchange_ = nullptr;
+  feed_task_.Cancel();
+  if (closed_) return;
+  switch (next) {
+    case Exchange::Next::kAbort:
+      return Destroy();
+    case Exchange::Next::kClose:
+      return CloseGracefully();
+    case Exchange::Next::kKeepAlive:
+      if (close_after_ || service_->removing) return CloseGracefully();
+      next_task_.Post();
+      return;
+  }
+}
+
+void HttpConnection::OnEof(net::Stream*) {
+  client_eof_ = true;
+  if (exchange_ != nullptr && exchange_->wants_client_data()) {
+    // Mid-body (the exchange fails) or a tunnel (the half-close travels on).
+    FeedExchange();
+    if (exchange_ != nullptr) exchange_->OnClientEof();
+    return;
+  }
+  // A half-close ends reading, not the requests already received: they are
+  // answered, then the connection closes.
+  if (exchange_ == nullptr) ProcessHead();
+}
+
+void HttpConnection::OnError(net::Stream*, int) {
+  if (exchange_ != nullptr) exchange_->Abort(filters::ErrorKind::kClientClosed);
+  Destroy();
+}
+
+void HttpConnection::OnSendDrained(net::Stream*) {
+  if (exchange_ != nullptr) exchange_->OnClientDrained();
+}
+
+void HttpConnection::OnReadStopped(net::Stream*) {
+  if (exchange_ != nullptr) exchange_->OnClientReadStopped();
+}
+
+void HttpConnection::CloseGracefully() {
+  if (closed_) return;
+  client_->CloseGracefully();
+  client_ = nullptr;
+  Destroy();
+}
+
+void HttpConnection::Destroy() {
+  if (closed_) return;
+  closed_ = true;
+  if (exchange_ != nullptr) exchange_->Abort(filters::ErrorKind::kClientClosed);
+  shard_->ring().timers().Cancel(&timer_);
+  next_task_.Cancel();
+  feed_task_.Cancel();
+  if (client_ != nullptr) client_->Close();
+  client_ = nullptr;
+  shard_->ConnectionClosed(this, service_);
+  core::DeferDelete(this);
+}
+
+}  // namespace icaht::proxy

@@ -1,0 +1,146 @@
+#include "proxy/upstream_call.h"
+
+#include <cerrno>
+
+#include "core/log.h"
+#include "http/response_parser.h"
+#include "net/socket.h"
+#include "proxy/shard_proxy.h"
+
+namespace icaht::proxy {
+namespace {
+using filters::ErrorKind;
+using filters::MakeError;
+
+bool IsRetriableConnectError(int error) {
+  return error == -ECONNREFUSED || error == -ETIMEDOUT || error == -EHOSTUNREACH ||
+         error == -ENETUNREACH || error == -ECONNRESET || error == -EADDRNOTAVAIL;
+}
+}  // namespace
+
+bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_ms) {
+  stream_ = shard_.pool().Take(address);
+  if (stream_ != nullptr) {
+    reused_ = true;
+    stream_->set_handler(this);
+    return true;
+  }
+  absl::StatusOr<net::Fd> fd = net::NewTcpSocket(address.family());
+  if (!fd.ok()) {
+    // Out of file descriptors (or memory): nothing was sent.
+    ICAHT_LOG(kWarn, "cannot open an upstream socket to ", address.ToString(), ": ",
+              std::string(fd.status().message()));
+    return false;
+  }
+  net::SetNoDelay(fd->get());
+  stream_ = new net::Stream(shard_.ring(), shard_.bufs(), fd->Release(), this);
+  stream_->set_single_shot(true);
+  stream_->Connect(address, connect_timeout_ms);
+  return true;
+}
+
+void UpstreamCall::Release(bool reusable) {
+  if (state_ == State::kReleased) return;
+  state_ = State::kReleased;
+  if (stream_ == nullptr) return;
+  if (reusable && !dirty_) {
+    shard_.pool().Put(stream_);
+  } else {
+    stream_->Close();
+  }
+  stream_ = nullptr;
+}
+
+void UpstreamCall::CloseGracefully() {
+  if (state_ == State::kReleased) return;
+  state_ = State::kReleased;
+  stream_->CloseGracefully();
+  stream_ = nullptr;
+}
+
+void UpstreamCall::OnConnected(net::Stream*) {
+  stream_->StartReading();
+  handler_->OnUpstreamConnected();
+}
+
+void UpstreamCall::OnData(net::Stream*, std::string_view data) {
+  switch (state_) {
+    case State::kHead:
+      head_in_.append(data);
+      return ParseHead();
+    case State::kBody:
+      return handler_->OnUpstreamData(data);
+    case State::kReleased:
+      return;
+  }
+}
+
+void UpstreamCall::ParseHead() {
+  while (state_ == State::kHead) {
+    http::ParseError error = http::ParseError::kNone;
+    http::ParseStatus status = http::ParseResponseHead(head_in_, method_, limits_, &head_, &error);
+    if (status == http::ParseStatus::kIncomplete) return;
+    if (status == http::ParseStatus::kError) {
+      dirty_ = true;
+      return handler_->OnUpstreamFailed(
+          MakeError(ErrorKind::kBadResponse, "upstream sent an invalid response"));
+    }
+    if (head_.status >= 100 && head_.status < 200 && head_.status != 101) {
+      handler_->OnInterimResponse(head_);
+      head_in_.erase(0, head_.head_size);
+      continue;
+    }
+    state_ = State::kBody;
+    // The handler may release this call (a bodiless response) or start a
+    // tunnel; head_in_ stays valid until this call is deleted.
+    handler_->OnResponseHead(head_, std::string_view(head_in_).substr(head_.head_size));
+  }
+}
+
+void UpstreamCall::OnEof(net::Stream*) {
+  if (state_ == State::kBody) return handler_->OnUpstreamEof();
+  if (state_ == State::kHead) {
+    dirty_ = true;
+    if (head_in_.empty()) return FailBeforeHead(-ECONNRESET);
+    handler_->OnUpstreamFailed(
+        MakeError(ErrorKind::kUpstreamReset, "upstream closed the connection early"));
+  }
+}
+
+void UpstreamCall::OnError(net::Stream*, int error) {
+  dirty_ = true;
+  if (state_ == State::kBody) {
+    return handler_->OnUpstreamFailed(
+        MakeError(ErrorKind::kResponseCut, "upstream connection failed"));
+  }
+  if (state_ != State::kHead) return;
+  if (head_in_.empty()) return FailBeforeHead(error);
+  handler_->OnUpstreamFailed(MakeError(ErrorKind::kUpstreamReset, "upstream connection failed"));
+}
+
+void UpstreamCall::FailBeforeHead(int error) {
+  // Nothing of the response arrived. Another attempt is safe when nothing
+  // reached the upstream (the connect failed), or when a pooled connection
+  // was closed under us (the keep-alive race; the exchange also requires a
+  // request without a body).
+  if (!stream_->connected()) {
+    if (error == -ETIMEDOUT) {
+      return handler_->OnUpstreamFailed(
+          MakeError(ErrorKind::kConnectTimeout, "upstream connect timed out", true));
+    }
+    return handler_->OnUpstreamFailed(MakeError(
+        ErrorKind::kConnectRefused, "upstream connection refused", IsRetriableConnectError(error)));
+  }
+  handler_->OnUpstreamFailed(
+      MakeError(ErrorKind::kUpstreamReset, "upstream closed the connection", reused_));
+}
+
+void UpstreamCall::OnSendDrained(net::Stream*) {
+  if (state_ != State::kReleased) handler_->OnUpstreamDrained();
+}
+
+void UpstreamCall::OnReadStopped(net::Stream*) {
+  if (state_ != State::kReleased) handler_->OnUpstreamReadStopped();
+}
+
+}  // namespace icaht::proxy
