@@ -16,6 +16,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "net/stream.h"
+#include "proxy/config_from_record.h"
 #include "registry/json_writer.h"
 #include "registry/service_record.h"
 #include "registry/state_file.h"
@@ -362,23 +363,7 @@ void Control::Broadcast(const CommandFactory& make, std::function<void(absl::Sta
 
 std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
     const registry::ServiceRecord& record) const {
-  auto config = std::make_unique<proxy::ServiceConfig>();
-  config->name = record.name;
-  config->port = record.port;
-  config->bind = config_.bind_address;
-  config->bind.set_port(record.port);
-  for (const registry::UpstreamSpec& upstream : record.upstreams) {
-    config->upstreams.push_back({upstream.resolved, upstream.weight});
-  }
-  config->connect_timeout_ms = record.timeouts.connect_ms;
-  config->request_timeout_ms = record.timeouts.request_ms;
-  config->idle_timeout_ms = record.timeouts.idle_ms;
-  config->max_body_bytes = record.max_body_bytes;
-  config->limits.max_request_line = record.limits.max_request_line;
-  config->limits.max_header_bytes = record.limits.max_header_bytes;
-  config->limits.max_headers = record.limits.max_headers;
-  config->drain_timeout_ms = config_.drain_timeout_ms;
-  return config;
+  return proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms);
 }
 
 void Control::Apply(registry::ServiceRecord record,

@@ -150,6 +150,17 @@ absl::StatusOr<uint64_t> ReadUint64(Value& value, std::string_view path) {
   return number;
 }
 
+absl::StatusOr<bool> ConsumeNull(Value& value) {
+  absl::StatusOr<json_type> type = TypeOf(value);
+  if (!type.ok()) return type.status();
+  if (*type != json_type::null) return false;
+  bool is_null = false;
+  if (error_code err = value.is_null().get(is_null); err || !is_null) {
+    return SyntaxError(simdjson::N_ATOM_ERROR);
+  }
+  return true;
+}
+
 absl::StatusOr<bool> ReadBool(Value& value, std::string_view path) {
   absl::StatusOr<json_type> type = TypeOf(value);
   if (!type.ok()) return type.status();

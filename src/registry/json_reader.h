@@ -42,6 +42,8 @@ absl::StatusOr<std::string> ReadString(Value& value, std::string_view path);
 absl::StatusOr<int64_t> ReadInt(Value& value, std::string_view path, int64_t lo, int64_t hi);
 absl::StatusOr<uint64_t> ReadUint64(Value& value, std::string_view path);
 absl::StatusOr<bool> ReadBool(Value& value, std::string_view path);
+// True (and the value consumed) when `value` is null.
+absl::StatusOr<bool> ConsumeNull(Value& value);
 
 // Calls `fn` for each field of the object `value` in order and stops at the
 // first error. A key that appears twice is refused

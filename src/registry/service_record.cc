@@ -3,9 +3,10 @@
 #include <array>
 
 #include "absl/strings/str_format.h"
+#include "core/status_macros.h"
+#include "http/field_syntax.h"
 #include "registry/json_reader.h"
 #include "registry/service_record_json.h"
-#include "core/status_macros.h"
 
 namespace icaht::registry {
 namespace {
@@ -21,9 +22,11 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 11> kNotSupportedYet = {
-    "endpoints", "request_id",      "auth",  "cors",    "rate_limit", "health",
-    "retries",   "circuit_breaker", "cache", "tracing", "plugins"};
+constexpr std::array<std::string_view, 9> kNotSupportedYet = {
+    "endpoints",       "auth",  "cors",    "rate_limit", "retries",
+    "circuit_breaker", "cache", "tracing", "plugins"};
+constexpr size_t kMaxHeaderNameLength = 64;
+constexpr size_t kMaxLocalPathLength = 256;
 
 // Load balancers the design names; only the first exists in this build.
 constexpr std::string_view kRoundRobin = "round_robin";
@@ -142,6 +145,52 @@ absl::Status ParseLimits(Value& value, const std::string& path, LimitSpec& limit
   });
 }
 
+absl::Status ParseRequestId(Value& value, const std::string& path, filters::RequestIdSpec& spec) {
+  ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
+  spec = filters::RequestIdSpec{};
+  if (is_null) return absl::OkStatus();  // off, as when absent
+  spec.enabled = true;
+  return json::ForEachField(value, path, [&](std::string_view key, Value& field) -> absl::Status {
+    std::string field_path = JoinPath(path, key);
+    if (key == "header") {
+      ICAHT_ASSIGN_OR_RETURN(spec.header, json::ReadString(field, field_path));
+      if (spec.header.empty() || spec.header.size() > kMaxHeaderNameLength ||
+          !http::IsToken(spec.header)) {
+        return FieldError(field_path, "must be a header name (1..64 token characters)");
+      }
+      return absl::OkStatus();
+    }
+    if (key == "trust_incoming") {
+      ICAHT_ASSIGN_OR_RETURN(spec.trust_incoming, json::ReadBool(field, field_path));
+      return absl::OkStatus();
+    }
+    return json::UnknownFieldError(field_path);
+  });
+}
+
+// "" (the path goes to the upstream) or an absolute path without query.
+absl::Status ParseLocalPath(Value& value, const std::string& path, std::string& out) {
+  ICAHT_ASSIGN_OR_RETURN(out, json::ReadString(value, path));
+  if (out.empty()) return absl::OkStatus();
+  bool ok = out.front() == '/' && out.size() <= kMaxLocalPathLength;
+  for (char c : out) ok &= c > 0x20 && c < 0x7f && c != '?' && c != '#';
+  if (!ok)
+    return FieldError(path, "must be \"\" or a path starting with '/' (no query, no spaces)");
+  return absl::OkStatus();
+}
+
+absl::Status ParseHealth(Value& value, const std::string& path, filters::HealthSpec& spec) {
+  return json::ForEachField(value, path, [&](std::string_view key, Value& field) -> absl::Status {
+    std::string field_path = JoinPath(path, key);
+    if (key == "path") return ParseLocalPath(field, field_path, spec.path);
+    if (key == "ready_path") return ParseLocalPath(field, field_path, spec.ready_path);
+    if (key == "check" || key == "deregister_after_s") {
+      return FieldError(field_path, "not supported yet");
+    }
+    return json::UnknownFieldError(field_path);
+  });
+}
+
 absl::Status ParseLoadBalancer(Value& value, const std::string& path, ServiceRecord& record) {
   ICAHT_ASSIGN_OR_RETURN(std::string name, json::ReadString(value, path));
   if (name == kRoundRobin) {
@@ -189,6 +238,10 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseLoadBalancer(value, path, record));
   } else if (key == "limits") {
     ICAHT_RETURN_IF_ERROR(ParseLimits(value, path, record.limits));
+  } else if (key == "request_id") {
+    ICAHT_RETURN_IF_ERROR(ParseRequestId(value, path, record.request_id));
+  } else if (key == "health") {
+    ICAHT_RETURN_IF_ERROR(ParseHealth(value, path, record.health));
   } else if (key == "max_body_bytes") {
     ICAHT_ASSIGN_OR_RETURN(record.max_body_bytes, json::ReadUint64(value, path));
   } else {
@@ -282,6 +335,18 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.Key("max_request_line").Uint(record.limits.max_request_line);
   w.Key("max_header_bytes").Uint(record.limits.max_header_bytes);
   w.Key("max_headers").Uint(record.limits.max_headers);
+  w.EndObject();
+  if (record.request_id.enabled) {
+    w.Key("request_id").StartObject();
+    w.Key("header").String(record.request_id.header);
+    w.Key("trust_incoming").Bool(record.request_id.trust_incoming);
+    w.EndObject();
+  } else {
+    w.Key("request_id").Null();
+  }
+  w.Key("health").StartObject();
+  w.Key("path").String(record.health.path);
+  w.Key("ready_path").String(record.health.ready_path);
   w.EndObject();
   w.EndObject();
 }

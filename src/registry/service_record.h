@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "filters/health.h"
+#include "filters/request_id.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
 
@@ -50,6 +52,8 @@ struct ServiceRecord {
   std::string load_balancer = "round_robin";  // only round_robin in this build
   uint64_t max_body_bytes = 0;                // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
+  filters::RequestIdSpec request_id;  // off unless the record names it
+  filters::HealthSpec health;         // /health and /ready on by default
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

@@ -197,10 +197,22 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"limits":{"max_body":1})"), "unknown field 'limits.max_body'"},
         // design fields not in this build
         BadCase{With(R"(,"endpoints":[])"), "field 'endpoints': not supported yet"},
-        BadCase{With(R"(,"request_id":{})"), "field 'request_id': not supported yet"},
+        BadCase{With(R"(,"request_id":{"header":"X Id"})"),
+                "field 'request_id.header': must be a header name (1..64 token characters)"},
+        BadCase{With(R"(,"request_id":{"header":""})"),
+                "field 'request_id.header': must be a header name (1..64 token characters)"},
+        BadCase{With(R"(,"request_id":{"trust_incoming":"yes"})"),
+                "field 'request_id.trust_incoming': must be true or false"},
+        BadCase{With(R"(,"request_id":{"id":1})"), "unknown field 'request_id.id'"},
         BadCase{With(R"(,"auth":{})"), "field 'auth': not supported yet"},
         BadCase{With(R"(,"rate_limit":{})"), "field 'rate_limit': not supported yet"},
-        BadCase{With(R"(,"health":{})"), "field 'health': not supported yet"},
+        BadCase{
+            With(R"(,"health":{"path":"health"})"),
+            "field 'health.path': must be \"\" or a path starting with '/' (no query, no spaces)"},
+        BadCase{With(R"(,"health":{"ready_path":"/r?x=1"})"),
+                "field 'health.ready_path': must be \"\" or a path starting with '/' (no query, no "
+                "spaces)"},
+        BadCase{With(R"(,"health":{"check":{}})"), "field 'health.check': not supported yet"},
         BadCase{With(R"(,"retries":{})"), "field 'retries': not supported yet"},
         BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
         BadCase{With(R"(,"cache":{})"), "field 'cache': not supported yet"},
@@ -249,6 +261,33 @@ TEST(ServiceRecordTest, EscapedKeysAndValuesAreUnescaped) {
   EXPECT_EQ(r->version, "\xC3\xA9\n");
 }
 
+TEST(ServiceRecordTest, RequestIdAndHealthRoundTrip) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
+      R"({"name":"a","upstreams":["127.0.0.1:1"],"request_id":{"header":"X-Trace",)"
+      R"("trust_incoming":false},"health":{"path":"","ready_path":"/readyz"}})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->request_id.enabled);
+  EXPECT_EQ(r->request_id.header, "X-Trace");
+  EXPECT_FALSE(r->request_id.trust_incoming);
+  EXPECT_EQ(r->health.path, "");
+  EXPECT_EQ(r->health.ready_path, "/readyz");
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  // Defaults: request IDs off (null), health on; "request_id":{} turns IDs on.
+  absl::StatusOr<ServiceRecord> d =
+      ParseServiceRecord(R"({"name":"a","upstreams":["127.0.0.1:1"],"request_id":{}})");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->request_id.enabled);
+  EXPECT_EQ(d->request_id.header, "X-Request-Id");
+  EXPECT_TRUE(d->request_id.trust_incoming);
+  EXPECT_EQ(d->health.path, "/health");
+  absl::StatusOr<ServiceRecord> off =
+      ParseServiceRecord(R"({"name":"a","upstreams":["127.0.0.1:1"],"request_id":null})");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->request_id.enabled);
+}
+
 TEST(ServiceRecordTest, ToJsonIsCanonical) {
   ServiceRecord r;
   r.name = "orders";
@@ -264,7 +303,8 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,)json"
       R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
       R"json("load_balancer":"round_robin","max_body_bytes":0,)json"
-      R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100}})json");
+      R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
+      R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready"}})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {

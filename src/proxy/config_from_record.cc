@@ -1,0 +1,29 @@
+#include "proxy/config_from_record.h"
+
+namespace icaht::proxy {
+
+std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRecord& record,
+                                                       const net::Address& bind,
+                                                       uint32_t drain_timeout_ms) {
+  auto config = std::make_unique<ServiceConfig>();
+  config->name = record.name;
+  config->port = record.port;
+  config->bind = bind;
+  config->bind.set_port(record.port);
+  for (const registry::UpstreamSpec& upstream : record.upstreams) {
+    config->upstreams.push_back({upstream.resolved, upstream.weight});
+  }
+  config->connect_timeout_ms = record.timeouts.connect_ms;
+  config->request_timeout_ms = record.timeouts.request_ms;
+  config->idle_timeout_ms = record.timeouts.idle_ms;
+  config->max_body_bytes = record.max_body_bytes;
+  config->limits.max_request_line = record.limits.max_request_line;
+  config->limits.max_header_bytes = record.limits.max_header_bytes;
+  config->limits.max_headers = record.limits.max_headers;
+  config->drain_timeout_ms = drain_timeout_ms;
+  config->filters.request_id = record.request_id;
+  config->filters.health = record.health;
+  return config;
+}
+
+}  // namespace icaht::proxy
