@@ -85,15 +85,13 @@ const char* SkipFieldChars(const char* p, const char* end) {
 
 const char* SkipTargetChars(const char* p, const char* end) {
 #if defined(__SSE2__)
-  // Good bytes are 0x21-0x7e except '#'.
+  // Good bytes are 0x21-0x7e and 0x80-0xff (see kTargetBit).
   const __m128i k20 = _mm_set1_epi8(0x20);
   const __m128i k7f = _mm_set1_epi8(0x7f);
-  const __m128i khash = _mm_set1_epi8('#');
   while (end - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, k20), v);   // v <= 0x20
-    const __m128i high = _mm_cmpeq_epi8(_mm_max_epu8(v, k7f), v);  // v >= 0x7f
-    const __m128i bad = _mm_or_si128(_mm_or_si128(low, high), _mm_cmpeq_epi8(v, khash));
+    const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, k20), v);  // v <= 0x20
+    const __m128i bad = _mm_or_si128(low, _mm_cmpeq_epi8(v, k7f));
     const int mask = _mm_movemask_epi8(bad);
     if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
     p += 16;
@@ -183,7 +181,7 @@ FieldsResult ParseFieldLines(const HeadWindow& window, const char* p, size_t max
   }
 }
 
-bool ParseContentLength(std::string_view value, uint64_t* length) {
+bool ParseContentLength(std::string_view value, uint64_t* length, bool allow_list) {
   bool have = false;
   uint64_t first = 0;
   size_t i = 0;
@@ -202,7 +200,7 @@ bool ParseContentLength(std::string_view value, uint64_t* length) {
     first = n;
     while (i < value.size() && IsWs(value[i])) ++i;
     if (i == value.size()) break;
-    if (value[i] != ',') return false;
+    if (value[i] != ',' || !allow_list) return false;
     ++i;
   }
   *length = first;

@@ -15,10 +15,13 @@ namespace icaht::http {
 // Bits of kCharClass.
 inline constexpr uint8_t kTcharBit = 1;      // tchar (RFC 9110 5.6.2)
 inline constexpr uint8_t kFieldCharBit = 2;  // field-vchar, SP, HTAB: allowed inside a field value
-inline constexpr uint8_t kTargetBit = 4;     // allowed in a request-target: VCHAR except '#'
-inline constexpr uint8_t kHostBit = 8;       // unreserved / sub-delims (RFC 3986): reg-name less %
-inline constexpr uint8_t kHexBit = 16;       // HEXDIG
-inline constexpr uint8_t kQdtextBit = 32;    // qdtext (RFC 9110 5.6.4)
+// Allowed in a request-target: VCHAR and obs-text bytes, as browsers, tools and nginx send
+// and accept them (raw UTF-8, | { } ^ " < > \ `, '#'); the target is forwarded unchanged.
+// Controls, SP, DEL and NUL stay refused.
+inline constexpr uint8_t kTargetBit = 4;
+inline constexpr uint8_t kHostBit = 8;     // unreserved / sub-delims (RFC 3986): reg-name less %
+inline constexpr uint8_t kHexBit = 16;     // HEXDIG
+inline constexpr uint8_t kQdtextBit = 32;  // qdtext (RFC 9110 5.6.4)
 
 constexpr std::array<uint8_t, 256> BuildCharClass() {
   std::array<uint8_t, 256> t{};
@@ -33,7 +36,7 @@ constexpr std::array<uint8_t, 256> BuildCharClass() {
       bits |= kTcharBit;
     }
     if (vchar || obs_text || c == ' ' || c == '\t') bits |= kFieldCharBit;
-    if (vchar && c != '#') bits |= kTargetBit;
+    if (vchar || obs_text) bits |= kTargetBit;
     if (alpha || digit ||
         std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos) {
       bits |= kHostBit;
@@ -125,9 +128,11 @@ FieldsResult ParseFieldLines(const HeadWindow& window, const char* p, size_t max
                              std::vector<Header>* headers, const char** head_end,
                              const char** detail);
 
-// Content-Length value: 1*DIGIT, or a comma list of identical 1*DIGIT values (RFC 9110 8.6).
-// Values above INT64_MAX, signs, spaces inside a number and empty elements are rejected.
-bool ParseContentLength(std::string_view value, uint64_t* length);
+// Content-Length value: 1*DIGIT, or (with `allow_list`) a comma list of identical 1*DIGIT
+// values (RFC 9110 8.6 lets a recipient accept those; requests refuse them, as nginx does, so
+// that no two parsers on the path can disagree). Values above INT64_MAX, signs, spaces inside
+// a number and empty elements are rejected.
+bool ParseContentLength(std::string_view value, uint64_t* length, bool allow_list = true);
 
 // Transfer-Encoding lists, accumulated over every Transfer-Encoding field line in order.
 struct CodingSummary {

@@ -52,7 +52,7 @@ bool IsValidAbsoluteForm(std::string_view t) {
     return false;
   }
   std::string_view rest = t.substr(scheme);
-  const size_t authority_end = rest.find_first_of("/?");
+  const size_t authority_end = rest.find_first_of("/?#");
   return IsValidHostPort(rest.substr(0, authority_end), /*require_port=*/false);
 }
 
@@ -260,9 +260,11 @@ ParseStatus RequestParser::ApplyFieldSemantics() {
       case 14:
         if (NameEquals(name, "content-length")) {
           uint64_t n = 0;
-          if (!ParseContentLength(field.value, &n)) return Bad("invalid Content-Length");
-          // RFC 9110 8.6: repeated identical values may be collapsed; differing ones may not.
-          if (have_length && n != h.content_length) return Bad("conflicting Content-Length");
+          // A single decimal number, in a single field (nginx refuses lists and repeats too).
+          if (!ParseContentLength(field.value, &n, /*allow_list=*/false)) {
+            return Bad("invalid Content-Length");
+          }
+          if (have_length) return Bad("duplicate Content-Length");
           have_length = true;
           h.content_length = n;
         }

@@ -29,7 +29,7 @@ TEST(FieldSyntaxTest, CharClasses) {
     const char ch = static_cast<char>(c);
     const bool ctl = c < 0x20 || c == 0x7f;
     EXPECT_EQ(HasClass(ch, kFieldCharBit), !ctl || c == '\t') << c;
-    EXPECT_EQ(HasClass(ch, kTargetBit), c > 0x20 && c < 0x7f && c != '#') << c;
+    EXPECT_EQ(HasClass(ch, kTargetBit), (c > 0x20 && c < 0x7f) || c >= 0x80) << c;
     const bool delimiter = std::string("\"(),/:;<=>?@[\\]{}").find(ch) != std::string::npos;
     EXPECT_EQ(IsTchar(ch), c > 0x20 && c < 0x7f && !delimiter) << c;
   }
@@ -64,6 +64,9 @@ TEST(FieldSyntaxTest, ContentLength) {
   EXPECT_EQ(n, 0u);
   EXPECT_TRUE(ParseContentLength("42 ,42", &n));
   EXPECT_EQ(n, 42u);
+  EXPECT_FALSE(ParseContentLength("42 ,42", &n, /*allow_list=*/false));
+  EXPECT_FALSE(ParseContentLength("1000,1000", &n, /*allow_list=*/false));
+  EXPECT_TRUE(ParseContentLength(" 1000 ", &n, /*allow_list=*/false));
   EXPECT_TRUE(ParseContentLength("9223372036854775807", &n));
   for (const char* bad : {"", " ", "+1", "-1", "1 2", "1,2", "1,", ",1", "0x1", "1.0",
                           "9223372036854775808", "18446744073709551616", "1;", "\x31\xcc\x81"}) {
