@@ -888,3 +888,65 @@ class HttpE2ETestCase(harness.E2ETestCase):
     def assertClosed(self, reader, timeout=5.0, what="connection"):
         self.assertTrue(reader.at_eof(timeout), "%s not closed within %.0fs (pending %r)" % (
             what, timeout, bytes(reader.buf[:200])))
+
+
+# --------------------------------------------------------------------------- more upstreams
+
+class RawUpstream(HttpUpstream):
+    """An HttpUpstream that hands each accepted connection to handler(conn) as is: the handler
+    reads (or does not read) the head and body from conn.reader and writes conn.sock itself;
+    the connection is closed when it returns. rcvbuf: a fixed SO_RCVBUF for accepted
+    connections (set on the listener before any connection, so the window is negotiated with
+    it), to keep the kernel from buffering megabytes a slow handler has not read yet."""
+
+    def __init__(self, name="raw", handler=None, rcvbuf=None):
+        super().__init__(name, handler=handler)
+        if rcvbuf is not None:
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+
+    def _serve_one(self, conn):
+        self.handler(conn)
+        return False
+
+
+class LateUpstream(HttpUpstream):
+    """An HttpUpstream whose port refuses connections until open(): bound from the start (so
+    nobody else can take it) but not listening, then listening and serving like HttpUpstream."""
+
+    def __init__(self, name="late", handler=None, canned=None):
+        # HttpUpstream.__init__ without listen() and the accept thread (see open()).
+        self.name = name
+        self.handler = handler or respond
+        self.canned = dict(canned or {})
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.requests = []
+        self.incomplete = []
+        self.bytes_received = 0
+        self.connections = 0
+        self.errors = []
+        self.log = []
+        self._socks = set()
+        self._threads = []
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((LOOPBACK, 0))
+        self.port = self.listener.getsockname()[1]
+        self.address = "%s:%d" % (LOOPBACK, self.port)
+        self._accept_thread = None
+
+    def open(self):
+        """Starts listening and serving (once)."""
+        if self._accept_thread is not None:
+            return
+        self.listener.listen(128)
+        self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True,
+                                               name="late-upstream-" + self.name)
+        self._accept_thread.start()
+
+    def stop(self):
+        if self._accept_thread is None:
+            self._stopping.set()
+            self.listener.close()
+            return
+        super().stop()
