@@ -158,6 +158,14 @@ absl::Status Control::Start() {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
+  // Keep descriptors for this thread when service traffic exhausts the rest,
+  // so the admin socket and ops /health still answer: the shards stop short of
+  // the limit by this much (a computed budget rather than nginx's spare fd
+  // released at EMFILE: that spare goes to whichever thread's accept runs
+  // first, and the shards retry accepting every 100 ms). What this thread
+  // holds is bounded by the two listeners' caps (every connection, even one
+  // closing, is counted) plus a few short-lived ones (port probe, state file).
+  proxy::ShardProxy::SetFdReserve(2 * static_cast<int>(config_.control_max_connections) + 16);
   for (uint32_t i = 0; i < config_.shards; ++i) {
     absl::StatusOr<std::unique_ptr<proxy::Shard>> shard =
         proxy::Shard::Start(static_cast<int>(i), cpus[i % cpus.size()]);
@@ -185,6 +193,7 @@ absl::Status Control::Start() {
       [this](const ControlRequest& request, Responder* responder) {
         HandleAdmin(request, responder);
       },
+      Limits("admin socket"),
       [my_uid, my_gid](int fd) -> std::string {
         // The socket file is 0660, and the peer is checked too: root, our own
         // user, or a member of our group (the admin group under systemd).
@@ -205,7 +214,8 @@ absl::Status Control::Start() {
       *ring_, *bufs_, std::move(*ops_fd),
       [this](const ControlRequest& request, Responder* responder) {
         HandleOps(request, responder);
-      });
+      },
+      Limits("ops listener"));
   ops_->Start();
 
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -243,9 +253,18 @@ absl::Status Control::Start() {
   return absl::OkStatus();
 }
 
+ControlLimits Control::Limits(std::string name) const {
+  return ControlLimits{.name = std::move(name),
+                       .max_connections = config_.control_max_connections,
+                       .header_timeout_ms = config_.control_header_timeout_ms,
+                       .idle_timeout_ms = config_.control_idle_timeout_ms};
+}
+
 void Control::Run() {
   while (!stopped_) ring_->RunOnce(1'000'000'000);
   // Admin and ops connections still open: abort them and let them free.
+  if (admin_) admin_->CloseConnections();
+  if (ops_) ops_->CloseConnections();
   proxy::Stream::CloseAll();
   int64_t deadline = core::NowNs() + 1'000'000'000;
   while (proxy::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
@@ -269,7 +288,7 @@ void Control::WriteState() {
   }
   absl::Status status = registry::SaveServices(state_file_, records);
   if (!status.ok()) {
-    ICAHT_LOG(kError, "cannot save registrations: ", std::string(status.message()));
+    ICAHT_LOG_LIMITED(kError, "cannot save registrations: ", std::string(status.message()));
   }
 }
 

@@ -38,6 +38,8 @@ class Control {
   // Admin API.
   void HandleAdmin(const ControlRequest& request, Responder* responder);
   void HandleOps(const ControlRequest& request, Responder* responder);
+  // The configured bounds for one of the control listeners.
+  ControlLimits Limits(std::string name) const;
   void Register(std::string body, Responder* responder);
   void Replace(std::string name, std::string body, Responder* responder);
   void Deregister(std::string name, Responder* responder);
