@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "core/status_macros.h"
 #include "proxy/stream.h"
 #include "registry/json_writer.h"
 #include "registry/service_record.h"
@@ -24,6 +26,10 @@ namespace icaht::admin {
 namespace {
 
 constexpr int64_t kPersistDelayMs = 100;
+// How long start-up waits for a predecessor that is still exiting (its state
+// lock, its ops port): a killed daemon lets go within milliseconds, and a
+// start-up that fails for good must still end within a second.
+constexpr int kLockWaitMs = 400;
 // Automatically chosen ports tried per registration when each is taken between
 // the probe and the shards' bind; bounded so a host whose range keeps filling
 // up answers instead of walking the whole range.
@@ -126,6 +132,12 @@ Control::Control(config::DaemonConfig config)
 Control::~Control() = default;
 
 absl::Status Control::Start() {
+  absl::Status status = Open();
+  if (!status.ok()) AbortStart();
+  return status;
+}
+
+absl::Status Control::Open() {
   // Signals are read through a signalfd; block them before any thread starts
   // so every thread inherits the mask.
   sigset_t mask;
@@ -135,6 +147,18 @@ absl::Status Control::Start() {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // What can fail for a reason the user must fix (the state directory, another
+  // daemon, a taken port) is tried before any shard thread exists; a failure
+  // after that (a static service) stops the shards again (AbortStart).
+  std::error_code ec;
+  std::filesystem::create_directories(config_.state_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("state directory ", config_.state_dir, ": ", ec.message()));
+  }
+  ICAHT_ASSIGN_OR_RETURN(state_lock_, registry::LockStateDir(config_.state_dir, kLockWaitMs));
+  state_file_ = (std::filesystem::path(config_.state_dir) / "services.json").string();
+
   absl::StatusOr<std::unique_ptr<core::Ring>> ring = core::Ring::Create(256);
   if (!ring.ok()) return ring.status();
   ring_ = std::move(*ring);
@@ -142,6 +166,19 @@ absl::Status Control::Start() {
   if (!bufs.ok()) return bufs.status();
   bufs_ = std::move(*bufs);
   ring_->set_before_submit(&proxy::Stream::FlushQueued);
+
+  absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
+  if (!admin_fd.ok()) {
+    return absl::Status(admin_fd.status().code(),
+                        absl::StrCat("admin socket: ", admin_fd.status().message()));
+  }
+  struct stat st;
+  if (stat(config_.admin_socket.c_str(), &st) == 0) admin_socket_id_ = {st.st_dev, st.st_ino};
+  absl::StatusOr<net::Fd> ops_fd = ListenOps();
+  if (!ops_fd.ok()) {
+    return absl::Status(ops_fd.status().code(),
+                        absl::StrCat("ops listener: ", ops_fd.status().message()));
+  }
 
   // Shards go on the CPUs we may run on (taskset, cgroup cpusets), in order.
   std::vector<int> cpus;
@@ -173,19 +210,6 @@ absl::Status Control::Start() {
     shards_.push_back(std::move(*shard));
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(config_.state_dir, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("state directory ", config_.state_dir, ": ", ec.message()));
-  }
-  state_file_ = (std::filesystem::path(config_.state_dir) / "services.json").string();
-
-  absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
-  if (!admin_fd.ok()) {
-    return absl::Status(admin_fd.status().code(),
-                        absl::StrCat("admin socket: ", admin_fd.status().message()));
-  }
   uid_t my_uid = geteuid();
   gid_t my_gid = getegid();
   admin_ = std::make_unique<ControlHttpServer>(
@@ -204,12 +228,6 @@ absl::Status Control::Start() {
         return absl::StrCat("uid ", cred.uid, " may not use the admin socket");
       });
   admin_->Start();
-
-  absl::StatusOr<net::Fd> ops_fd = net::ListenTcp(config_.ops_listen, {});
-  if (!ops_fd.ok()) {
-    return absl::Status(ops_fd.status().code(),
-                        absl::StrCat("ops listener: ", ops_fd.status().message()));
-  }
   ops_ = std::make_unique<ControlHttpServer>(
       *ring_, *bufs_, std::move(*ops_fd),
       [this](const ControlRequest& request, Responder* responder) {
@@ -253,6 +271,56 @@ absl::Status Control::Start() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<net::Fd> Control::ListenOps() {
+  // EADDRINUSE may be our own predecessor: after a kill -9 its listeners live
+  // on for a few milliseconds while the kernel tears down its io_uring (which
+  // holds them). We hold the state lock, so a short retry is enough for that
+  // and still ends well within a second for a port another program holds.
+  int64_t deadline = core::NowNs() + int64_t{kLockWaitMs} * 1'000'000;
+  while (true) {
+    absl::StatusOr<net::Fd> fd = net::ListenTcp(config_.ops_listen, {});
+    if (fd.ok() || fd.status().code() != absl::StatusCode::kAlreadyExists ||
+        core::NowNs() >= deadline) {
+      return fd;
+    }
+    timespec pause{0, 10'000'000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
+void Control::AbortStart() {
+  // The caller prints the one line that says why; the shards' exit reports
+  // (info) would only bury it.
+  core::SetLogLevel(core::LogLevel::kError);
+  if (admin_) admin_->Stop();
+  if (ops_) ops_->Stop();
+  if (!shards_.empty()) {
+    // Nothing is queued (every start-up step ran to its end): stop the shards
+    // directly and wait for them, so that the process can exit.
+    size_t pending = shards_.size();
+    Broadcast(
+        [](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::StopShardCommand(shard, std::move(d));
+        },
+        [&pending](absl::Status) { pending = 0; });
+    while (pending > 0) ring_->RunOnce(100'000'000);
+    for (auto& shard : shards_) shard->Join();
+  }
+  RemoveAdminSocket();
+}
+
+void Control::RemoveAdminSocket() {
+  // Only the file we bound: a daemon started after us on the same path (with
+  // another state directory) may have replaced it.
+  if (admin_socket_id_.first == 0 && admin_socket_id_.second == 0) return;
+  struct stat st;
+  if (stat(config_.admin_socket.c_str(), &st) == 0 && st.st_dev == admin_socket_id_.first &&
+      st.st_ino == admin_socket_id_.second) {
+    unlink(config_.admin_socket.c_str());
+  }
+  admin_socket_id_ = {0, 0};
+}
+
 ControlLimits Control::Limits(std::string name) const {
   return ControlLimits{.name = std::move(name),
                        .max_connections = config_.control_max_connections,
@@ -268,6 +336,7 @@ void Control::Run() {
   proxy::Stream::CloseAll();
   int64_t deadline = core::NowNs() + 1'000'000'000;
   while (proxy::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
+  RemoveAdminSocket();
 }
 
 void Control::Persist() {

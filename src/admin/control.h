@@ -3,10 +3,13 @@
 // ops listener, the shards and shutdown. Runs on the thread that calls Run()
 // (the main thread) with its own ring; talks to shards only by MSG_RING.
 
+#include <sys/types.h>
+
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -27,13 +30,22 @@ class Control {
   ~Control();
 
   // Sets up the ring, shards, listeners and static services. Fails with a
-  // message for the user (io_uring refused, admin socket taken, ...).
+  // message for the user (io_uring refused, another daemon running, admin
+  // socket or ops port taken, ...), having stopped whatever it started: the
+  // caller can exit at once.
   absl::Status Start();
   // Serves until SIGTERM/SIGINT, then drains and returns.
   void Run();
 
  private:
   class SignalRead;
+
+  absl::Status Open();
+  // Undoes a failed Open(): stops the shards (joined) and the listeners.
+  void AbortStart();
+  absl::StatusOr<net::Fd> ListenOps();
+  // Unlinks the admin socket file if it is still the one we bound.
+  void RemoveAdminSocket();
 
   // Admin API.
   void HandleAdmin(const ControlRequest& request, Responder* responder);
@@ -80,6 +92,8 @@ class Control {
   void ExpireTtls();
 
   config::DaemonConfig config_;
+  net::Fd state_lock_;  // held for the process's life (registry::LockStateDir)
+  std::pair<dev_t, ino_t> admin_socket_id_{0, 0};  // the socket file we bound
   std::unique_ptr<core::Ring> ring_;
   std::unique_ptr<core::BufRing> bufs_;
   std::vector<std::unique_ptr<proxy::Shard>> shards_;

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +16,35 @@
 #include "registry/service_record_json.h"
 
 namespace icaht::registry {
+
+absl::StatusOr<net::Fd> LockStateDir(const std::string& dir, int wait_ms) {
+  std::string path = dir + "/lock";
+  net::Fd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
+  if (!fd.valid()) return absl::UnavailableError(absl::StrCat(path, ": ", strerror(errno)));
+  for (int waited_ms = 0;; waited_ms += 10) {
+    if (flock(fd.get(), LOCK_EX | LOCK_NB) == 0) break;
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return absl::UnavailableError(absl::StrCat(path, ": flock: ", strerror(errno)));
+    }
+    if (waited_ms >= wait_ms) {
+      char pid[32] = {};
+      ssize_t n = pread(fd.get(), pid, sizeof pid - 1, 0);
+      std::string holder =
+          n > 0 ? absl::StrCat(" (pid ", std::string(pid, strcspn(pid, "\n")), ")") : std::string();
+      return absl::FailedPreconditionError(absl::StrCat("another icaht-sidecar", holder,
+                                                        " is running with state directory ", dir,
+                                                        " (", path, " is locked)"));
+    }
+    timespec pause{0, 10'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  std::string pid = absl::StrCat(getpid(), "\n");
+  if (ftruncate(fd.get(), 0) == 0) {
+    ssize_t ignored = pwrite(fd.get(), pid.data(), pid.size(), 0);
+    (void)ignored;
+  }
+  return fd;
+}
 
 absl::Status SaveServices(const std::string& path,
                           const std::vector<const ServiceRecord*>& records) {

@@ -7,9 +7,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "net/socket.h"
 #include "registry/service_record.h"
 
 namespace icaht::registry {
+
+// Takes the state directory's lock: an exclusive flock on `dir`/lock (created
+// 0640, our pid written in it for messages), held as long as the returned Fd
+// is open, i.e. the process's life: a kill -9 releases it. This, not a
+// connect to the admin socket, decides whether another daemon is running. A
+// holder that is still exiting gets up to `wait_ms`; then
+// FailedPrecondition("another icaht-sidecar (pid N) is running with state
+// directory DIR (DIR/lock is locked)").
+absl::StatusOr<net::Fd> LockStateDir(const std::string& dir, int wait_ms);
 
 absl::Status SaveServices(const std::string& path,
                           const std::vector<const ServiceRecord*>& records);
