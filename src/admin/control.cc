@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -94,9 +95,20 @@ void NotifySystemd(std::string_view state) {
   close(fd);
 }
 
+// Every signal the daemon acts on or must survive. Their default action would
+// end the process at once (no drain, no final save); a package manager,
+// logrotate or an operator may send any of them.
+sigset_t HandledSignals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&mask, sig);
+  return mask;
+}
+
 }  // namespace
 
-// Reads SIGTERM/SIGINT from a signalfd through the control ring.
+// Reads the handled signals (HandledSignals) from a signalfd through the
+// control ring.
 class Control::SignalRead : public core::Completion {
  public:
   SignalRead(Control* control, core::Ring& ring, int fd)
@@ -108,10 +120,8 @@ class Control::SignalRead : public core::Completion {
     io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(this));
   }
   void Complete(int res, uint32_t) override {
-    if (res == static_cast<int>(sizeof info_)) {
-      ICAHT_LOG(kInfo, "signal ", info_.ssi_signo, ": draining and stopping");
-      control_->BeginShutdown();
-    }
+    if (res == static_cast<int>(sizeof info_))
+      control_->OnSignal(static_cast<int>(info_.ssi_signo));
     Arm();
   }
 
@@ -140,10 +150,7 @@ absl::Status Control::Start() {
 absl::Status Control::Open() {
   // Signals are read through a signalfd; block them before any thread starts
   // so every thread inherits the mask.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
+  sigset_t mask = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -393,6 +400,29 @@ void Control::Restore() {
   }
   while (pending > 0) ring_->RunOnce(100'000'000);
   if (!saved->empty()) ICAHT_LOG(kInfo, "restored ", restored, " saved registrations");
+}
+
+void Control::OnSignal(int sig) {
+  switch (sig) {
+    case SIGTERM:
+    case SIGINT:
+    case SIGQUIT:
+      ICAHT_LOG(kInfo, "signal ", sig, " (", strsignal(sig), "): draining and stopping");
+      return BeginShutdown();
+    case SIGHUP:
+      // Issue #8 adds reload (as POST /v1/reload); until then HUP must not
+      // stop the daemon.
+      ICAHT_LOG_LIMITED(kWarn, "SIGHUP: reload not supported yet; ignored");
+      return;
+    case SIGUSR1:
+      // Will reopen the logs (issue #7).
+      ICAHT_LOG_LIMITED(kWarn, "SIGUSR1: not supported yet; ignored");
+      return;
+    default:
+      ICAHT_LOG_LIMITED(kWarn, "signal ", sig, " (", strsignal(sig),
+                        "): not supported yet; ignored");
+      return;
+  }
 }
 
 void Control::BeginShutdown() {

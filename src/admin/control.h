@@ -34,7 +34,8 @@ class Control {
   // socket or ops port taken, ...), having stopped whatever it started: the
   // caller can exit at once.
   absl::Status Start();
-  // Serves until SIGTERM/SIGINT, then drains and returns.
+  // Serves until SIGTERM, SIGINT or SIGQUIT, then drains and returns.
+  // SIGHUP, SIGUSR1 and SIGUSR2 are logged and ignored.
   void Run();
 
  private:
@@ -88,6 +89,7 @@ class Control {
   void WriteState();
   // Re-registers what the state file holds (after a restart).
   void Restore();
+  void OnSignal(int sig);
   void BeginShutdown();
   void ExpireTtls();
 
