@@ -518,6 +518,10 @@ void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t
   }
   bool chosen = record.port == 0;
   record.port = *port;
+  if (absl::Status loop = registry_.CheckNoSelfLoop(record, config_.bind_address); !loop.ok()) {
+    registry_.Abort(record.name);
+    return done(loop);
+  }
   auto shared = std::make_shared<registry::ServiceRecord>(std::move(record));
   Broadcast(
       [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
@@ -599,6 +603,11 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
       return done();
     }
     record->port = registry_.Find(name)->port;
+    if (absl::Status loop = registry_.CheckNoSelfLoop(*record, config_.bind_address); !loop.ok()) {
+      registry_.Abort(name);
+      responder->Send(ErrorResponse(loop));
+      return done();
+    }
     auto shared = std::make_shared<registry::ServiceRecord>(std::move(*record));
     Broadcast(
         [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {

@@ -123,4 +123,22 @@ std::vector<const ServiceRecord*> Registry::List() const {
   return list;
 }
 
+absl::Status Registry::CheckNoSelfLoop(const ServiceRecord& record,
+                                       const net::Address& bind) const {
+  for (size_t i = 0; i < record.upstreams.size(); ++i) {
+    const net::Address& upstream = record.upstreams[i].resolved;
+    if (!upstream.ReachesListenerOn(bind)) continue;
+    std::optional<std::string> holder = ports_.Holder(upstream.port());
+    if (!holder && upstream.port() != record.port) continue;
+    std::string whose = holder.value_or(record.name) == record.name
+                            ? std::string("this service's own port")
+                            : absl::StrFormat("the port of service '%s'", *holder);
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "field 'upstreams[%d]': %s is %s on this daemon: every request would loop back into the "
+        "proxy",
+        i, record.upstreams[i].address, whose));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace icaht::registry
