@@ -31,6 +31,9 @@ constexpr int64_t kPersistDelayMs = 100;
 // lock, its ops port): a killed daemon lets go within milliseconds, and a
 // start-up that fails for good must still end within a second.
 constexpr int kLockWaitMs = 400;
+// How often a restored service whose port another process holds tries to bind
+// it again.
+constexpr int64_t kBindRetryMs = 1000;
 // Automatically chosen ports tried per registration when each is taken between
 // the probe and the shards' bind; bounded so a host whose range keeps filling
 // up answers instead of walking the whole range.
@@ -137,7 +140,8 @@ Control::Control(config::DaemonConfig config)
       registry_(registry::PortAllocator(config_.port_range.lo, config_.port_range.hi,
                                         registry::HostPortProbe(config_.bind_address))),
       persist_timer_([this] { WriteState(); }),
-      ttl_timer_([this] { ExpireTtls(); }) {}
+      ttl_timer_([this] { ExpireTtls(); }),
+      bind_retry_timer_([this] { RetryBinds(); }) {}
 
 Control::~Control() = default;
 
@@ -369,29 +373,41 @@ void Control::WriteState() {
 }
 
 void Control::Restore() {
-  absl::StatusOr<std::vector<registry::ServiceRecord>> saved = registry::LoadServices(state_file_);
-  persist_ = true;
+  absl::StatusOr<registry::SavedServices> saved = registry::LoadServices(state_file_);
   if (!saved.ok()) {
-    // A damaged state file must not keep the host's proxies down: start
-    // without it, loudly, and keep the file for inspection.
-    ICAHT_LOG(kError, "ignoring saved registrations: ", std::string(saved.status().message()));
-    std::filesystem::rename(state_file_, state_file_ + ".bad");
+    // A file that cannot be read at all must not keep the host's proxies
+    // down: start without it, loudly, and keep it for inspection.
+    absl::StatusOr<std::string> aside = registry::SetAside(state_file_, /*move=*/true);
+    ICAHT_LOG(kError, "ignoring saved registrations: ", std::string(saved.status().message()),
+              "; the file is kept as ",
+              aside.ok() ? *aside : std::string(aside.status().message()));
+    persist_ = true;
     return;
   }
+  size_t refused = saved->refused.size();
+  for (const registry::RefusedRecord& r : saved->refused) {
+    ICAHT_LOG(kError, "not restoring saved services[", r.index, "]",
+              r.name.empty() ? std::string() : absl::StrCat(" ('", r.name, "')"), ": ",
+              std::string(r.reason.message()));
+  }
+  // Admin calls answer 503 meanwhile: a list from the middle of the restore
+  // would look like lost registrations.
+  restoring_ = true;
   size_t pending = 0;
   size_t restored = 0;
-  for (registry::ServiceRecord& record : *saved) {
+  for (registry::ServiceRecord& record : saved->records) {
     if (static_names_.contains(record.name)) continue;  // the config file wins
     ++pending;
-    std::string name = record.name;
-    Enqueue([this, record = std::move(record), name, &pending,
-             &restored](std::function<void()> done) mutable {
-      Apply(std::move(record), [&, name, done](absl::StatusOr<registry::ServiceRecord> result) {
-        if (result.ok()) {
+    Enqueue([this, record = std::move(record), &pending, &restored,
+             &refused](std::function<void()> done) mutable {
+      std::string name = record.name;
+      RestoreOne(std::move(record), [&, name, done](absl::Status status) {
+        if (status.ok()) {
           ++restored;
         } else {
-          ICAHT_LOG(kError, "cannot restore service '", name,
-                    "': ", std::string(result.status().message()));
+          ++refused;
+          ICAHT_LOG(kError, "not restoring saved service '", name,
+                    "': ", std::string(status.message()));
         }
         --pending;
         done();
@@ -399,7 +415,100 @@ void Control::Restore() {
     });
   }
   while (pending > 0) ring_->RunOnce(100'000'000);
-  if (!saved->empty()) ICAHT_LOG(kInfo, "restored ", restored, " saved registrations");
+  restoring_ = false;
+  persist_ = true;
+  if (refused > 0) {
+    // The next save drops the refused records: keep the file as it was.
+    absl::StatusOr<std::string> aside = registry::SetAside(state_file_, /*move=*/false);
+    ICAHT_LOG(kError, refused, " saved registrations not restored; the saved file is kept as ",
+              aside.ok() ? *aside : std::string(aside.status().message()));
+    Persist();
+  }
+  if (restored > 0) {
+    ICAHT_LOG(kInfo, "restored ", restored, " saved registrations",
+              unbound_.empty() ? std::string()
+                               : absl::StrCat(" (", unbound_.size(), " not serving yet)"));
+  }
+}
+
+void Control::RestoreOne(registry::ServiceRecord record, std::function<void(absl::Status)> done) {
+  // The saved port is kept even when another process holds it now (no probe):
+  // the service stays registered and the port is bound when it frees up.
+  absl::StatusOr<uint16_t> port = registry_.ReservePort(record, 0, /*probe_host=*/false);
+  if (!port.ok()) return done(port.status());
+  record.port = *port;
+  if (absl::Status loop = registry_.CheckNoSelfLoop(record, config_.bind_address); !loop.ok()) {
+    registry_.Abort(record.name);
+    return done(loop);
+  }
+  auto shared = std::make_shared<const registry::ServiceRecord>(std::move(record));
+  OpenOnShards(shared, [this, shared, done](absl::Status status) {
+    CommitRecord(*shared);
+    if (!status.ok()) {
+      unbound_.insert(shared->name);
+      ICAHT_LOG(kWarn, "service '", shared->name, "': ", std::string(status.message()),
+                ": kept registered but not serving; binding port ", shared->port, " again every ",
+                kBindRetryMs, " ms");
+      ArmBindRetry();
+    }
+    done(absl::OkStatus());
+  });
+}
+
+void Control::OpenOnShards(std::shared_ptr<const registry::ServiceRecord> record,
+                           std::function<void(absl::Status)> done) {
+  Broadcast(
+      [this, record](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*record), std::move(d));
+      },
+      [this, record, done](absl::Status status) {
+        if (status.ok()) return done(status);
+        // Some shard could not bind: undo on all of them (a port served by some
+        // shards only would drop the connections the kernel gives the others).
+        uint16_t port = record->port;
+        Broadcast(
+            [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+              return new proxy::RemoveServiceCommand(shard, port, std::move(d));
+            },
+            [status, done](absl::Status) { done(status); });
+      });
+}
+
+void Control::ArmBindRetry() {
+  if (!unbound_.empty() && !stopping_ && !bind_retry_timer_.armed()) {
+    ring_->timers().Arm(&bind_retry_timer_, core::NowNs() + kBindRetryMs * 1'000'000);
+  }
+}
+
+void Control::RetryBinds() {
+  for (const std::string& name : std::vector<std::string>(unbound_.begin(), unbound_.end())) {
+    // Queued like any change, so it never overlaps one of the same service.
+    Enqueue([this, name](std::function<void()> done) {
+      const registry::ServiceRecord* record = registry_.Find(name);
+      if (stopping_ || record == nullptr || !unbound_.contains(name)) return done();
+      auto shared = std::make_shared<const registry::ServiceRecord>(*record);
+      OpenOnShards(shared, [this, shared, done](absl::Status status) {
+        if (status.ok()) {
+          unbound_.erase(shared->name);
+          ICAHT_LOG(kInfo, "service '", shared->name, "': port ", shared->port, " bound: serving");
+        }
+        done();
+      });
+    });
+  }
+  Enqueue([this](std::function<void()> done) {
+    ArmBindRetry();
+    done();
+  });
+}
+
+void Control::CommitRecord(const registry::ServiceRecord& record) {
+  if (record.ttl_s > 0) {
+    last_heartbeat_ns_[record.name] = core::NowNs();
+    if (!ttl_timer_.armed()) ring_->timers().Arm(&ttl_timer_, core::NowNs() + 1'000'000'000);
+  }
+  registry_.Commit(record);
+  Persist();
 }
 
 void Control::OnSignal(int sig) {
@@ -429,6 +538,7 @@ void Control::BeginShutdown() {
   if (stopping_) return;
   stopping_ = true;
   ready_ = false;
+  ring_->timers().Cancel(&bind_retry_timer_);
   NotifySystemd("STOPPING=1");
   admin_->Stop();
   // Queued behind any change in flight, so no shard gets a message after it stopped.
@@ -522,49 +632,29 @@ void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t
     registry_.Abort(record.name);
     return done(loop);
   }
-  auto shared = std::make_shared<registry::ServiceRecord>(std::move(record));
-  Broadcast(
-      [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-        return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
-      },
-      [this, shared, chosen, attempt, done](absl::Status status) {
-        if (status.ok()) {
-          if (shared->ttl_s > 0) {
-            last_heartbeat_ns_[shared->name] = core::NowNs();
-            if (!ttl_timer_.armed())
-              ring_->timers().Arm(&ttl_timer_, core::NowNs() + 1'000'000'000);
-          }
-          registry_.Commit(*shared);
-          Persist();
-          return done(*shared);
-        }
-        // Some shard could not bind: undo on all of them, then report or retry.
-        uint16_t port = shared->port;
-        Broadcast(
-            [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-              return new proxy::RemoveServiceCommand(shard, port, std::move(d));
-            },
-            [this, shared, chosen, attempt, port, done, status](absl::Status) {
-              registry_.Abort(shared->name);
-              // EADDRINUSE (the only bind error mapped to AlreadyExists): the
-              // port was taken after the probe said it was free.
-              if (!chosen || status.code() != absl::StatusCode::kAlreadyExists) {
-                return done(status);
-              }
-              if (attempt >= kAutoPortAttempts) {
-                return done(absl::AlreadyExistsError(absl::StrCat(
-                    status.message(), " (gave up after ", attempt,
-                    " automatically chosen ports were taken by other processes between the "
-                    "probe and the bind)")));
-              }
-              ICAHT_LOG(kWarn, "service '", shared->name, "': port ", port,
-                        " was taken by another process before it could be bound; trying the "
-                        "next free port");
-              registry::ServiceRecord retry = *shared;
-              retry.port = 0;
-              ApplyAttempt(std::move(retry), attempt + 1, port, done);
-            });
-      });
+  auto shared = std::make_shared<const registry::ServiceRecord>(std::move(record));
+  OpenOnShards(shared, [this, shared, chosen, attempt, done](absl::Status status) {
+    if (status.ok()) {
+      CommitRecord(*shared);
+      return done(*shared);
+    }
+    registry_.Abort(shared->name);
+    // EADDRINUSE (the only bind error mapped to AlreadyExists): the port was
+    // taken after the probe said it was free.
+    if (!chosen || status.code() != absl::StatusCode::kAlreadyExists) return done(status);
+    if (attempt >= kAutoPortAttempts) {
+      return done(absl::AlreadyExistsError(
+          absl::StrCat(status.message(), " (gave up after ", attempt,
+                       " automatically chosen ports were taken by other processes between the "
+                       "probe and the bind)")));
+    }
+    ICAHT_LOG(kWarn, "service '", shared->name, "': port ", shared->port,
+              " was taken by another process before it could be bound; trying the next free "
+              "port");
+    registry::ServiceRecord retry = *shared;
+    retry.port = 0;
+    ApplyAttempt(std::move(retry), attempt + 1, shared->port, done);
+  });
 }
 
 void Control::Register(std::string body, Responder* responder) {
@@ -608,6 +698,12 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
       responder->Send(ErrorResponse(loop));
       return done();
     }
+    if (unbound_.contains(name)) {
+      // Not on any shard (its port is busy): the next bind retry takes the new record.
+      CommitRecord(*record);
+      responder->Send(JsonResponse(200, registry::ToJson(*record)));
+      return done();
+    }
     auto shared = std::make_shared<registry::ServiceRecord>(std::move(*record));
     Broadcast(
         [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
@@ -615,9 +711,7 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
         },
         [this, shared, responder, done](absl::Status status) {
           if (status.ok()) {
-            if (shared->ttl_s > 0) last_heartbeat_ns_[shared->name] = core::NowNs();
-            registry_.Commit(*shared);
-            Persist();
+            CommitRecord(*shared);
             responder->Send(JsonResponse(200, registry::ToJson(*shared)));
           } else {
             registry_.Abort(shared->name);
@@ -643,6 +737,7 @@ void Control::Deregister(std::string name, Responder* responder) {
         [this, name, responder, done](absl::Status) {
           // Every shard has closed its listener: the port refuses and is free.
           registry_.Remove(name);
+          unbound_.erase(name);
           last_heartbeat_ns_.erase(name);
           static_names_.erase(name);
           Persist();
@@ -680,15 +775,29 @@ void Control::ExpireTtls() {
   if (!last_heartbeat_ns_.empty()) ring_->timers().Arm(&ttl_timer_, now + 1'000'000'000);
 }
 
+std::string Control::ApiJson(const registry::ServiceRecord& record) const {
+  // The stored record plus the daemon's view of it: "serving" is false while
+  // its port is held by another process (kept registered after a restore, see
+  // RestoreOne). ToJson writes one object, so the field goes before its '}'.
+  std::string json = registry::ToJson(record);
+  json.pop_back();
+  json += unbound_.contains(record.name) ? ",\"serving\":false}" : ",\"serving\":true}";
+  return json;
+}
+
 void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
   constexpr std::string_view kPrefix = "/v1/services";
   const std::string& path = request.path;
+  if (restoring_) {
+    return responder->Send(
+        ErrorResponse(503, "unavailable", "restoring saved registrations; retry in a moment"));
+  }
   if (path == kPrefix || path == "/v1/services/") {
     if (request.method == "GET") {
       registry::JsonWriter json;
       json.StartObject().Key("services").StartArray();
       for (const registry::ServiceRecord* record : registry_.List()) {
-        json.RawValue(registry::ToJson(*record));
+        json.RawValue(ApiJson(*record));
       }
       json.EndArray().EndObject();
       return responder->Send(JsonResponse(200, std::move(json).Take()));
@@ -723,7 +832,7 @@ void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
         return responder->Send(ErrorResponse(
             404, "not_found", absl::StrCat("service '", name, "' is not registered")));
       }
-      return responder->Send(JsonResponse(200, registry::ToJson(*record)));
+      return responder->Send(JsonResponse(200, ApiJson(*record)));
     }
     if (request.method == "PUT") return Replace(name, request.body, responder);
     if (request.method == "DELETE") return Deregister(name, responder);

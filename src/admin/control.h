@@ -87,8 +87,26 @@ class Control {
   // one rewrite + fsync, not one per call; shutdown flushes.
   void Persist();
   void WriteState();
-  // Re-registers what the state file holds (after a restart).
+  // Re-registers what the state file holds (after a restart), record by
+  // record: a record that cannot be read or registered is logged and left out
+  // (the file is kept aside, timestamped), the others are restored. Admin
+  // calls answer 503 until it is done.
   void Restore();
+  // Registers one saved record. A port the shards cannot bind (another process
+  // holds it) does not refuse it: it is committed as not serving (unbound_)
+  // and bound by RetryBinds. `done` gets an error only for a refused record.
+  void RestoreOne(registry::ServiceRecord record, std::function<void(absl::Status)> done);
+  // Opens (or updates) `record` on every shard; when a shard refuses, removes
+  // the port from every shard again before `done` gets the refusal.
+  void OpenOnShards(std::shared_ptr<const registry::ServiceRecord> record,
+                    std::function<void(absl::Status)> done);
+  void ArmBindRetry();
+  void RetryBinds();
+  // Stores a record the shards accepted (or a not-serving one): heartbeat
+  // clock, registry, state file.
+  void CommitRecord(const registry::ServiceRecord& record);
+  // A record as the admin API's GET shows it: ToJson plus "serving".
+  std::string ApiJson(const registry::ServiceRecord& record) const;
   void OnSignal(int sig);
   void BeginShutdown();
   void ExpireTtls();
@@ -112,6 +130,10 @@ class Control {
   bool state_dirty_ = false;
   core::Timer persist_timer_;
   core::Timer ttl_timer_;
+  // Registered services whose port the shards could not bind at restore.
+  absl::flat_hash_set<std::string> unbound_;
+  core::Timer bind_retry_timer_;
+  bool restoring_ = false;
   bool ready_ = false;
   bool stopping_ = false;
   bool stopped_ = false;

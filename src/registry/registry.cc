@@ -33,9 +33,11 @@ absl::Status Registry::CheckAdd(const ServiceRecord& record) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint16_t> Registry::ReservePort(const ServiceRecord& record, uint16_t after) {
+absl::StatusOr<uint16_t> Registry::ReservePort(const ServiceRecord& record, uint16_t after,
+                                               bool probe_host) {
   ICAHT_RETURN_IF_ERROR(CheckAdd(record));
-  ICAHT_ASSIGN_OR_RETURN(uint16_t port, ports_.Allocate(record.port, record.name, after));
+  ICAHT_ASSIGN_OR_RETURN(uint16_t port,
+                         ports_.Allocate(record.port, record.name, after, probe_host));
   in_flight_.emplace(record.name, PendingChange{Change::kAdd, port});
   return port;
 }

@@ -47,7 +47,9 @@ class Registry {
   // `after` if not 0; see PortAllocator::Allocate for the errors) for
   // record.name and marks the name in flight. Returns the port; the caller
   // stores it in the record it sends to the shards and then passes to Commit.
-  absl::StatusOr<uint16_t> ReservePort(const ServiceRecord& record, uint16_t after = 0);
+  // `probe_host`: see PortAllocator::Allocate.
+  absl::StatusOr<uint16_t> ReservePort(const ServiceRecord& record, uint16_t after = 0,
+                                       bool probe_host = true);
 
   // Whether `name` could be replaced by `record` now: NotFound if `name` is not
   // registered; InvalidArgument("field 'name': ...") if record.name differs

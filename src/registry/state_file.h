@@ -24,8 +24,28 @@ absl::StatusOr<net::Fd> LockStateDir(const std::string& dir, int wait_ms);
 absl::Status SaveServices(const std::string& path,
                           const std::vector<const ServiceRecord*>& records);
 
-// The saved records; an empty list when the file does not exist. Errors name
-// the file and the field, like the config file's.
-absl::StatusOr<std::vector<ServiceRecord>> LoadServices(const std::string& path);
+// A saved record that could not be read back, and why.
+struct RefusedRecord {
+  size_t index = 0;     // in the file's "services" array
+  std::string name;     // "" when the record has no readable name
+  absl::Status reason;  // names the field: "field 'services[2].port': ..."
+};
+
+struct SavedServices {
+  std::vector<ServiceRecord> records;
+  std::vector<RefusedRecord> refused;
+};
+
+// The saved records, read one by one: a record with a bad value or an unknown
+// field (e.g. saved by a newer version) is refused alone, the others are
+// kept. An empty result when the file does not exist. An error (naming the
+// file) only when the file as a whole cannot be read: unreadable, not JSON,
+// or not {"services": [...]}.
+absl::StatusOr<SavedServices> LoadServices(const std::string& path);
+
+// Keeps a copy of `path` (hard link, or rename when `move`) as
+// "<path>.bad-<UTC time>" ("-2", "-3", ... appended if that name exists), so
+// that no earlier copy is ever overwritten. Returns the copy's name.
+absl::StatusOr<std::string> SetAside(const std::string& path, bool move);
 
 }  // namespace icaht::registry
