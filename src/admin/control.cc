@@ -221,6 +221,9 @@ absl::Status Control::Open() {
     shards_.push_back(std::move(*shard));
   }
 
+  // Admin calls answer 503 until the static and restored services are all in:
+  // a list from the middle would look like lost registrations.
+  starting_ = true;
   uid_t my_uid = geteuid();
   gid_t my_gid = getegid();
   admin_ = std::make_unique<ControlHttpServer>(
@@ -274,6 +277,7 @@ absl::Status Control::Open() {
   while (pending > 0) ring_->RunOnce(100'000'000);
   if (!static_status.ok()) return static_status;
   Restore();
+  starting_ = false;
 
   ready_ = true;
   NotifySystemd("READY=1\nSTATUS=serving");
@@ -317,6 +321,7 @@ void Control::AbortStart() {
     while (pending > 0) ring_->RunOnce(100'000'000);
     for (auto& shard : shards_) shard->Join();
   }
+  if (ring_) CloseControlConnections();
   RemoveAdminSocket();
 }
 
@@ -341,13 +346,17 @@ ControlLimits Control::Limits(std::string name) const {
 
 void Control::Run() {
   while (!stopped_) ring_->RunOnce(1'000'000'000);
+  CloseControlConnections();
+  RemoveAdminSocket();
+}
+
+void Control::CloseControlConnections() {
   // Admin and ops connections still open: abort them and let them free.
   if (admin_) admin_->CloseConnections();
   if (ops_) ops_->CloseConnections();
   proxy::Stream::CloseAll();
   int64_t deadline = core::NowNs() + 1'000'000'000;
   while (proxy::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
-  RemoveAdminSocket();
 }
 
 void Control::Persist() {
@@ -390,9 +399,6 @@ void Control::Restore() {
               r.name.empty() ? std::string() : absl::StrCat(" ('", r.name, "')"), ": ",
               std::string(r.reason.message()));
   }
-  // Admin calls answer 503 meanwhile: a list from the middle of the restore
-  // would look like lost registrations.
-  restoring_ = true;
   size_t pending = 0;
   size_t restored = 0;
   for (registry::ServiceRecord& record : saved->records) {
@@ -415,7 +421,6 @@ void Control::Restore() {
     });
   }
   while (pending > 0) ring_->RunOnce(100'000'000);
-  restoring_ = false;
   persist_ = true;
   if (refused > 0) {
     // The next save drops the refused records: keep the file as it was.
@@ -788,9 +793,9 @@ std::string Control::ApiJson(const registry::ServiceRecord& record) const {
 void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
   constexpr std::string_view kPrefix = "/v1/services";
   const std::string& path = request.path;
-  if (restoring_) {
+  if (starting_) {
     return responder->Send(
-        ErrorResponse(503, "unavailable", "restoring saved registrations; retry in a moment"));
+        ErrorResponse(503, "unavailable", "starting: restoring registrations; retry in a moment"));
   }
   if (path == kPrefix || path == "/v1/services/") {
     if (request.method == "GET") {

@@ -45,6 +45,8 @@ class Control {
   // Undoes a failed Open(): stops the shards (joined) and the listeners.
   void AbortStart();
   absl::StatusOr<net::Fd> ListenOps();
+  // Aborts the admin and ops connections and waits (bounded) for their streams.
+  void CloseControlConnections();
   // Unlinks the admin socket file if it is still the one we bound.
   void RemoveAdminSocket();
 
@@ -90,7 +92,7 @@ class Control {
   // Re-registers what the state file holds (after a restart), record by
   // record: a record that cannot be read or registered is logged and left out
   // (the file is kept aside, timestamped), the others are restored. Admin
-  // calls answer 503 until it is done.
+  // calls answer 503 until it is done (starting_).
   void Restore();
   // Registers one saved record. A port the shards cannot bind (another process
   // holds it) does not refuse it: it is committed as not serving (unbound_)
@@ -133,7 +135,7 @@ class Control {
   // Registered services whose port the shards could not bind at restore.
   absl::flat_hash_set<std::string> unbound_;
   core::Timer bind_retry_timer_;
-  bool restoring_ = false;
+  bool starting_ = false;  // static services and the restore are not all in yet
   bool ready_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
