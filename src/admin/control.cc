@@ -5,9 +5,11 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -15,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "core/status_macros.h"
 #include "net/stream.h"
 #include "proxy/config_from_record.h"
 #include "registry/json_writer.h"
@@ -25,6 +28,13 @@ namespace icaht::admin {
 namespace {
 
 constexpr int64_t kPersistDelayMs = 100;
+// How long start-up waits for a predecessor that is still exiting (its state
+// lock, its ops port): a killed daemon lets go within milliseconds, and a
+// start-up that fails for good must still end within a second.
+constexpr int kLockWaitMs = 400;
+// How often a restored service whose port another process holds tries to bind
+// it again.
+constexpr int64_t kBindRetryMs = 1000;
 // Automatically chosen ports tried per registration when each is taken between
 // the probe and the shards' bind; bounded so a host whose range keeps filling
 // up answers instead of walking the whole range.
@@ -89,9 +99,20 @@ void NotifySystemd(std::string_view state) {
   close(fd);
 }
 
+// Every signal the daemon acts on or must survive. Their default action would
+// end the process at once (no drain, no final save); a package manager,
+// logrotate or an operator may send any of them.
+sigset_t HandledSignals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&mask, sig);
+  return mask;
+}
+
 }  // namespace
 
-// Reads SIGTERM/SIGINT from a signalfd through the control ring.
+// Reads the handled signals (HandledSignals) from a signalfd through the
+// control ring.
 class Control::SignalRead : public core::Completion {
  public:
   SignalRead(Control* control, core::Ring& ring, int fd)
@@ -103,10 +124,8 @@ class Control::SignalRead : public core::Completion {
     io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(this));
   }
   void Complete(int res, uint32_t) override {
-    if (res == static_cast<int>(sizeof info_)) {
-      ICAHT_LOG(kInfo, "signal ", info_.ssi_signo, ": draining and stopping");
-      control_->BeginShutdown();
-    }
+    if (res == static_cast<int>(sizeof info_))
+      control_->OnSignal(static_cast<int>(info_.ssi_signo));
     Arm();
   }
 
@@ -122,19 +141,35 @@ Control::Control(config::DaemonConfig config)
       registry_(registry::PortAllocator(config_.port_range.lo, config_.port_range.hi,
                                         registry::HostPortProbe(config_.bind_address))),
       persist_timer_([this] { WriteState(); }),
-      ttl_timer_([this] { ExpireTtls(); }) {}
+      ttl_timer_([this] { ExpireTtls(); }),
+      bind_retry_timer_([this] { RetryBinds(); }) {}
 
 Control::~Control() = default;
 
 absl::Status Control::Start() {
+  absl::Status status = Open();
+  if (!status.ok()) AbortStart();
+  return status;
+}
+
+absl::Status Control::Open() {
   // Signals are read through a signalfd; block them before any thread starts
   // so every thread inherits the mask.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
+  sigset_t mask = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // What can fail for a reason the user must fix (the state directory, another
+  // daemon, a taken port) is tried before any shard thread exists; a failure
+  // after that (a static service) stops the shards again (AbortStart).
+  std::error_code ec;
+  std::filesystem::create_directories(config_.state_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("state directory ", config_.state_dir, ": ", ec.message()));
+  }
+  ICAHT_ASSIGN_OR_RETURN(state_lock_, registry::LockStateDir(config_.state_dir, kLockWaitMs));
+  state_file_ = (std::filesystem::path(config_.state_dir) / "services.json").string();
 
   absl::StatusOr<std::unique_ptr<core::Ring>> ring = core::Ring::Create(256);
   if (!ring.ok()) return ring.status();
@@ -143,6 +178,19 @@ absl::Status Control::Start() {
   if (!bufs.ok()) return bufs.status();
   bufs_ = std::move(*bufs);
   ring_->set_before_submit(&net::Stream::FlushQueued);
+
+  absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
+  if (!admin_fd.ok()) {
+    return absl::Status(admin_fd.status().code(),
+                        absl::StrCat("admin socket: ", admin_fd.status().message()));
+  }
+  struct stat st;
+  if (stat(config_.admin_socket.c_str(), &st) == 0) admin_socket_id_ = {st.st_dev, st.st_ino};
+  absl::StatusOr<net::Fd> ops_fd = ListenOps();
+  if (!ops_fd.ok()) {
+    return absl::Status(ops_fd.status().code(),
+                        absl::StrCat("ops listener: ", ops_fd.status().message()));
+  }
 
   // Shards go on the CPUs we may run on (taskset, cgroup cpusets), in order.
   std::vector<int> cpus;
@@ -159,6 +207,14 @@ absl::Status Control::Start() {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
+  // Keep descriptors for this thread when service traffic exhausts the rest,
+  // so the admin socket and ops /health still answer: the shards stop short of
+  // the limit by this much (a computed budget rather than nginx's spare fd
+  // released at EMFILE: that spare goes to whichever thread's accept runs
+  // first, and the shards retry accepting every 100 ms). What this thread
+  // holds is bounded by the two listeners' caps (every connection, even one
+  // closing, is counted) plus a few short-lived ones (port probe, state file).
+  proxy::ShardProxy::SetFdReserve(2 * static_cast<int>(config_.control_max_connections) + 16);
   for (uint32_t i = 0; i < config_.shards; ++i) {
     absl::StatusOr<std::unique_ptr<proxy::Shard>> shard =
         proxy::Shard::Start(static_cast<int>(i), cpus[i % cpus.size()]);
@@ -166,19 +222,9 @@ absl::Status Control::Start() {
     shards_.push_back(std::move(*shard));
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(config_.state_dir, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("state directory ", config_.state_dir, ": ", ec.message()));
-  }
-  state_file_ = (std::filesystem::path(config_.state_dir) / "services.json").string();
-
-  absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
-  if (!admin_fd.ok()) {
-    return absl::Status(admin_fd.status().code(),
-                        absl::StrCat("admin socket: ", admin_fd.status().message()));
-  }
+  // Admin calls answer 503 until the static and restored services are all in:
+  // a list from the middle would look like lost registrations.
+  starting_ = true;
   uid_t my_uid = geteuid();
   gid_t my_gid = getegid();
   admin_ = std::make_unique<ControlHttpServer>(
@@ -186,6 +232,7 @@ absl::Status Control::Start() {
       [this](const ControlRequest& request, Responder* responder) {
         HandleAdmin(request, responder);
       },
+      Limits("admin socket"),
       [my_uid, my_gid](int fd) -> std::string {
         // The socket file is 0660, and the peer is checked too: root, our own
         // user, or a member of our group (the admin group under systemd).
@@ -196,17 +243,12 @@ absl::Status Control::Start() {
         return absl::StrCat("uid ", cred.uid, " may not use the admin socket");
       });
   admin_->Start();
-
-  absl::StatusOr<net::Fd> ops_fd = net::ListenTcp(config_.ops_listen, {});
-  if (!ops_fd.ok()) {
-    return absl::Status(ops_fd.status().code(),
-                        absl::StrCat("ops listener: ", ops_fd.status().message()));
-  }
   ops_ = std::make_unique<ControlHttpServer>(
       *ring_, *bufs_, std::move(*ops_fd),
       [this](const ControlRequest& request, Responder* responder) {
         HandleOps(request, responder);
-      });
+      },
+      Limits("ops listener"));
   ops_->Start();
 
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -236,6 +278,7 @@ absl::Status Control::Start() {
   while (pending > 0) ring_->RunOnce(100'000'000);
   if (!static_status.ok()) return static_status;
   Restore();
+  starting_ = false;
 
   ready_ = true;
   NotifySystemd("READY=1\nSTATUS=serving");
@@ -244,9 +287,74 @@ absl::Status Control::Start() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<net::Fd> Control::ListenOps() {
+  // EADDRINUSE may be our own predecessor: after a kill -9 its listeners live
+  // on for a few milliseconds while the kernel tears down its io_uring (which
+  // holds them). We hold the state lock, so a short retry is enough for that
+  // and still ends well within a second for a port another program holds.
+  int64_t deadline = core::NowNs() + int64_t{kLockWaitMs} * 1'000'000;
+  while (true) {
+    absl::StatusOr<net::Fd> fd = net::ListenTcp(config_.ops_listen, {});
+    if (fd.ok() || fd.status().code() != absl::StatusCode::kAlreadyExists ||
+        core::NowNs() >= deadline) {
+      return fd;
+    }
+    timespec pause{0, 10'000'000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
+void Control::AbortStart() {
+  // The caller prints the one line that says why; the shards' exit reports
+  // (info) would only bury it.
+  core::SetLogLevel(core::LogLevel::kError);
+  if (admin_) admin_->Stop();
+  if (ops_) ops_->Stop();
+  if (!shards_.empty()) {
+    // Nothing is queued (every start-up step ran to its end): stop the shards
+    // directly and wait for them, so that the process can exit.
+    size_t pending = shards_.size();
+    Broadcast(
+        [](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::StopShardCommand(shard, std::move(d));
+        },
+        [&pending](absl::Status) { pending = 0; });
+    while (pending > 0) ring_->RunOnce(100'000'000);
+    for (auto& shard : shards_) shard->Join();
+  }
+  if (ring_) CloseControlConnections();
+  RemoveAdminSocket();
+}
+
+void Control::RemoveAdminSocket() {
+  // Only the file we bound: a daemon started after us on the same path (with
+  // another state directory) may have replaced it.
+  if (admin_socket_id_.first == 0 && admin_socket_id_.second == 0) return;
+  struct stat st;
+  if (stat(config_.admin_socket.c_str(), &st) == 0 && st.st_dev == admin_socket_id_.first &&
+      st.st_ino == admin_socket_id_.second) {
+    unlink(config_.admin_socket.c_str());
+  }
+  admin_socket_id_ = {0, 0};
+}
+
+ControlLimits Control::Limits(std::string name) const {
+  return ControlLimits{.name = std::move(name),
+                       .max_connections = config_.control_max_connections,
+                       .header_timeout_ms = config_.control_header_timeout_ms,
+                       .idle_timeout_ms = config_.control_idle_timeout_ms};
+}
+
 void Control::Run() {
   while (!stopped_) ring_->RunOnce(1'000'000'000);
+  CloseControlConnections();
+  RemoveAdminSocket();
+}
+
+void Control::CloseControlConnections() {
   // Admin and ops connections still open: abort them and let them free.
+  if (admin_) admin_->CloseConnections();
+  if (ops_) ops_->CloseConnections();
   net::Stream::CloseAll();
   int64_t deadline = core::NowNs() + 1'000'000'000;
   while (net::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
@@ -270,34 +378,43 @@ void Control::WriteState() {
   }
   absl::Status status = registry::SaveServices(state_file_, records);
   if (!status.ok()) {
-    ICAHT_LOG(kError, "cannot save registrations: ", std::string(status.message()));
+    ICAHT_LOG_LIMITED(kError, "cannot save registrations: ", std::string(status.message()));
   }
 }
 
 void Control::Restore() {
-  absl::StatusOr<std::vector<registry::ServiceRecord>> saved = registry::LoadServices(state_file_);
-  persist_ = true;
+  absl::StatusOr<registry::SavedServices> saved = registry::LoadServices(state_file_);
   if (!saved.ok()) {
-    // A damaged state file must not keep the host's proxies down: start
-    // without it, loudly, and keep the file for inspection.
-    ICAHT_LOG(kError, "ignoring saved registrations: ", std::string(saved.status().message()));
-    std::filesystem::rename(state_file_, state_file_ + ".bad");
+    // A file that cannot be read at all must not keep the host's proxies
+    // down: start without it, loudly, and keep it for inspection.
+    absl::StatusOr<std::string> aside = registry::SetAside(state_file_, /*move=*/true);
+    ICAHT_LOG(kError, "ignoring saved registrations: ", std::string(saved.status().message()),
+              "; the file is kept as ",
+              aside.ok() ? *aside : std::string(aside.status().message()));
+    persist_ = true;
     return;
+  }
+  size_t refused = saved->refused.size();
+  for (const registry::RefusedRecord& r : saved->refused) {
+    ICAHT_LOG(kError, "not restoring saved services[", r.index, "]",
+              r.name.empty() ? std::string() : absl::StrCat(" ('", r.name, "')"), ": ",
+              std::string(r.reason.message()));
   }
   size_t pending = 0;
   size_t restored = 0;
-  for (registry::ServiceRecord& record : *saved) {
+  for (registry::ServiceRecord& record : saved->records) {
     if (static_names_.contains(record.name)) continue;  // the config file wins
     ++pending;
-    std::string name = record.name;
-    Enqueue([this, record = std::move(record), name, &pending,
-             &restored](std::function<void()> done) mutable {
-      Apply(std::move(record), [&, name, done](absl::StatusOr<registry::ServiceRecord> result) {
-        if (result.ok()) {
+    Enqueue([this, record = std::move(record), &pending, &restored,
+             &refused](std::function<void()> done) mutable {
+      std::string name = record.name;
+      RestoreOne(std::move(record), [&, name, done](absl::Status status) {
+        if (status.ok()) {
           ++restored;
         } else {
-          ICAHT_LOG(kError, "cannot restore service '", name,
-                    "': ", std::string(result.status().message()));
+          ++refused;
+          ICAHT_LOG(kError, "not restoring saved service '", name,
+                    "': ", std::string(status.message()));
         }
         --pending;
         done();
@@ -305,13 +422,129 @@ void Control::Restore() {
     });
   }
   while (pending > 0) ring_->RunOnce(100'000'000);
-  if (!saved->empty()) ICAHT_LOG(kInfo, "restored ", restored, " saved registrations");
+  persist_ = true;
+  if (refused > 0) {
+    // The next save drops the refused records: keep the file as it was.
+    absl::StatusOr<std::string> aside = registry::SetAside(state_file_, /*move=*/false);
+    ICAHT_LOG(kError, refused, " saved registrations not restored; the saved file is kept as ",
+              aside.ok() ? *aside : std::string(aside.status().message()));
+    Persist();
+  }
+  if (restored > 0) {
+    ICAHT_LOG(kInfo, "restored ", restored, " saved registrations",
+              unbound_.empty() ? std::string()
+                               : absl::StrCat(" (", unbound_.size(), " not serving yet)"));
+  }
+}
+
+void Control::RestoreOne(registry::ServiceRecord record, std::function<void(absl::Status)> done) {
+  // The saved port is kept even when another process holds it now (no probe):
+  // the service stays registered and the port is bound when it frees up.
+  absl::StatusOr<uint16_t> port = registry_.ReservePort(record, 0, /*probe_host=*/false);
+  if (!port.ok()) return done(port.status());
+  record.port = *port;
+  if (absl::Status loop = registry_.CheckNoSelfLoop(record, config_.bind_address); !loop.ok()) {
+    registry_.Abort(record.name);
+    return done(loop);
+  }
+  auto shared = std::make_shared<const registry::ServiceRecord>(std::move(record));
+  OpenOnShards(shared, [this, shared, done](absl::Status status) {
+    CommitRecord(*shared);
+    if (!status.ok()) {
+      unbound_.insert(shared->name);
+      ICAHT_LOG(kWarn, "service '", shared->name, "': ", std::string(status.message()),
+                ": kept registered but not serving; binding port ", shared->port, " again every ",
+                kBindRetryMs, " ms");
+      ArmBindRetry();
+    }
+    done(absl::OkStatus());
+  });
+}
+
+void Control::OpenOnShards(std::shared_ptr<const registry::ServiceRecord> record,
+                           std::function<void(absl::Status)> done) {
+  Broadcast(
+      [this, record](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*record), std::move(d));
+      },
+      [this, record, done](absl::Status status) {
+        if (status.ok()) return done(status);
+        // Some shard could not bind: undo on all of them (a port served by some
+        // shards only would drop the connections the kernel gives the others).
+        uint16_t port = record->port;
+        Broadcast(
+            [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+              return new proxy::RemoveServiceCommand(shard, port, std::move(d));
+            },
+            [status, done](absl::Status) { done(status); });
+      });
+}
+
+void Control::ArmBindRetry() {
+  if (!unbound_.empty() && !stopping_ && !bind_retry_timer_.armed()) {
+    ring_->timers().Arm(&bind_retry_timer_, core::NowNs() + kBindRetryMs * 1'000'000);
+  }
+}
+
+void Control::RetryBinds() {
+  for (const std::string& name : std::vector<std::string>(unbound_.begin(), unbound_.end())) {
+    // Queued like any change, so it never overlaps one of the same service.
+    Enqueue([this, name](std::function<void()> done) {
+      const registry::ServiceRecord* record = registry_.Find(name);
+      if (stopping_ || record == nullptr || !unbound_.contains(name)) return done();
+      auto shared = std::make_shared<const registry::ServiceRecord>(*record);
+      OpenOnShards(shared, [this, shared, done](absl::Status status) {
+        if (status.ok()) {
+          unbound_.erase(shared->name);
+          ICAHT_LOG(kInfo, "service '", shared->name, "': port ", shared->port, " bound: serving");
+        }
+        done();
+      });
+    });
+  }
+  Enqueue([this](std::function<void()> done) {
+    ArmBindRetry();
+    done();
+  });
+}
+
+void Control::CommitRecord(const registry::ServiceRecord& record) {
+  if (record.ttl_s > 0) {
+    last_heartbeat_ns_[record.name] = core::NowNs();
+    if (!ttl_timer_.armed()) ring_->timers().Arm(&ttl_timer_, core::NowNs() + 1'000'000'000);
+  }
+  registry_.Commit(record);
+  Persist();
+}
+
+void Control::OnSignal(int sig) {
+  switch (sig) {
+    case SIGTERM:
+    case SIGINT:
+    case SIGQUIT:
+      ICAHT_LOG(kInfo, "signal ", sig, " (", strsignal(sig), "): draining and stopping");
+      return BeginShutdown();
+    case SIGHUP:
+      // Issue #8 adds reload (as POST /v1/reload); until then HUP must not
+      // stop the daemon.
+      ICAHT_LOG_LIMITED(kWarn, "SIGHUP: reload not supported yet; ignored");
+      return;
+    case SIGUSR1:
+      // Will reopen the logs (issue #7).
+      ICAHT_LOG_LIMITED(kWarn, "SIGUSR1: not supported yet; ignored");
+      return;
+    default:
+      ICAHT_LOG_LIMITED(kWarn, "signal ", sig, " (", strsignal(sig),
+                        "): not supported yet; ignored");
+      return;
+  }
 }
 
 void Control::BeginShutdown() {
   if (stopping_) return;
   stopping_ = true;
   ready_ = false;
+  ring_->timers().Cancel(&bind_retry_timer_);
   NotifySystemd("STOPPING=1");
   admin_->Stop();
   // Queued behind any change in flight, so no shard gets a message after it stopped.
@@ -385,49 +618,33 @@ void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t
   }
   bool chosen = record.port == 0;
   record.port = *port;
-  auto shared = std::make_shared<registry::ServiceRecord>(std::move(record));
-  Broadcast(
-      [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-        return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
-      },
-      [this, shared, chosen, attempt, done](absl::Status status) {
-        if (status.ok()) {
-          if (shared->ttl_s > 0) {
-            last_heartbeat_ns_[shared->name] = core::NowNs();
-            if (!ttl_timer_.armed())
-              ring_->timers().Arm(&ttl_timer_, core::NowNs() + 1'000'000'000);
-          }
-          registry_.Commit(*shared);
-          Persist();
-          return done(*shared);
-        }
-        // Some shard could not bind: undo on all of them, then report or retry.
-        uint16_t port = shared->port;
-        Broadcast(
-            [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-              return new proxy::RemoveServiceCommand(shard, port, std::move(d));
-            },
-            [this, shared, chosen, attempt, port, done, status](absl::Status) {
-              registry_.Abort(shared->name);
-              // EADDRINUSE (the only bind error mapped to AlreadyExists): the
-              // port was taken after the probe said it was free.
-              if (!chosen || status.code() != absl::StatusCode::kAlreadyExists) {
-                return done(status);
-              }
-              if (attempt >= kAutoPortAttempts) {
-                return done(absl::AlreadyExistsError(absl::StrCat(
-                    status.message(), " (gave up after ", attempt,
-                    " automatically chosen ports were taken by other processes between the "
-                    "probe and the bind)")));
-              }
-              ICAHT_LOG(kWarn, "service '", shared->name, "': port ", port,
-                        " was taken by another process before it could be bound; trying the "
-                        "next free port");
-              registry::ServiceRecord retry = *shared;
-              retry.port = 0;
-              ApplyAttempt(std::move(retry), attempt + 1, port, done);
-            });
-      });
+  if (absl::Status loop = registry_.CheckNoSelfLoop(record, config_.bind_address); !loop.ok()) {
+    registry_.Abort(record.name);
+    return done(loop);
+  }
+  auto shared = std::make_shared<const registry::ServiceRecord>(std::move(record));
+  OpenOnShards(shared, [this, shared, chosen, attempt, done](absl::Status status) {
+    if (status.ok()) {
+      CommitRecord(*shared);
+      return done(*shared);
+    }
+    registry_.Abort(shared->name);
+    // EADDRINUSE (the only bind error mapped to AlreadyExists): the port was
+    // taken after the probe said it was free.
+    if (!chosen || status.code() != absl::StatusCode::kAlreadyExists) return done(status);
+    if (attempt >= kAutoPortAttempts) {
+      return done(absl::AlreadyExistsError(
+          absl::StrCat(status.message(), " (gave up after ", attempt,
+                       " automatically chosen ports were taken by other processes between the "
+                       "probe and the bind)")));
+    }
+    ICAHT_LOG(kWarn, "service '", shared->name, "': port ", shared->port,
+              " was taken by another process before it could be bound; trying the next free "
+              "port");
+    registry::ServiceRecord retry = *shared;
+    retry.port = 0;
+    ApplyAttempt(std::move(retry), attempt + 1, shared->port, done);
+  });
 }
 
 void Control::Register(std::string body, Responder* responder) {
@@ -466,6 +683,17 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
       return done();
     }
     record->port = registry_.Find(name)->port;
+    if (absl::Status loop = registry_.CheckNoSelfLoop(*record, config_.bind_address); !loop.ok()) {
+      registry_.Abort(name);
+      responder->Send(ErrorResponse(loop));
+      return done();
+    }
+    if (unbound_.contains(name)) {
+      // Not on any shard (its port is busy): the next bind retry takes the new record.
+      CommitRecord(*record);
+      responder->Send(JsonResponse(200, registry::ToJson(*record)));
+      return done();
+    }
     auto shared = std::make_shared<registry::ServiceRecord>(std::move(*record));
     Broadcast(
         [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
@@ -473,9 +701,7 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
         },
         [this, shared, responder, done](absl::Status status) {
           if (status.ok()) {
-            if (shared->ttl_s > 0) last_heartbeat_ns_[shared->name] = core::NowNs();
-            registry_.Commit(*shared);
-            Persist();
+            CommitRecord(*shared);
             responder->Send(JsonResponse(200, registry::ToJson(*shared)));
           } else {
             registry_.Abort(shared->name);
@@ -501,6 +727,7 @@ void Control::Deregister(std::string name, Responder* responder) {
         [this, name, responder, done](absl::Status) {
           // Every shard has closed its listener: the port refuses and is free.
           registry_.Remove(name);
+          unbound_.erase(name);
           last_heartbeat_ns_.erase(name);
           static_names_.erase(name);
           Persist();
@@ -538,15 +765,29 @@ void Control::ExpireTtls() {
   if (!last_heartbeat_ns_.empty()) ring_->timers().Arm(&ttl_timer_, now + 1'000'000'000);
 }
 
+std::string Control::ApiJson(const registry::ServiceRecord& record) const {
+  // The stored record plus the daemon's view of it: "serving" is false while
+  // its port is held by another process (kept registered after a restore, see
+  // RestoreOne). ToJson writes one object, so the field goes before its '}'.
+  std::string json = registry::ToJson(record);
+  json.pop_back();
+  json += unbound_.contains(record.name) ? ",\"serving\":false}" : ",\"serving\":true}";
+  return json;
+}
+
 void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
   constexpr std::string_view kPrefix = "/v1/services";
   const std::string& path = request.path;
+  if (starting_) {
+    return responder->Send(
+        ErrorResponse(503, "unavailable", "starting: restoring registrations; retry in a moment"));
+  }
   if (path == kPrefix || path == "/v1/services/") {
     if (request.method == "GET") {
       registry::JsonWriter json;
       json.StartObject().Key("services").StartArray();
       for (const registry::ServiceRecord* record : registry_.List()) {
-        json.RawValue(registry::ToJson(*record));
+        json.RawValue(ApiJson(*record));
       }
       json.EndArray().EndObject();
       return responder->Send(JsonResponse(200, std::move(json).Take()));
@@ -581,7 +822,7 @@ void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
         return responder->Send(ErrorResponse(
             404, "not_found", absl::StrCat("service '", name, "' is not registered")));
       }
-      return responder->Send(JsonResponse(200, registry::ToJson(*record)));
+      return responder->Send(JsonResponse(200, ApiJson(*record)));
     }
     if (request.method == "PUT") return Replace(name, request.body, responder);
     if (request.method == "DELETE") return Deregister(name, responder);

@@ -3,10 +3,13 @@
 // ops listener, the shards and shutdown. Runs on the thread that calls Run()
 // (the main thread) with its own ring; talks to shards only by MSG_RING.
 
+#include <sys/types.h>
+
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -27,17 +30,31 @@ class Control {
   ~Control();
 
   // Sets up the ring, shards, listeners and static services. Fails with a
-  // message for the user (io_uring refused, admin socket taken, ...).
+  // message for the user (io_uring refused, another daemon running, admin
+  // socket or ops port taken, ...), having stopped whatever it started: the
+  // caller can exit at once.
   absl::Status Start();
-  // Serves until SIGTERM/SIGINT, then drains and returns.
+  // Serves until SIGTERM, SIGINT or SIGQUIT, then drains and returns.
+  // SIGHUP, SIGUSR1 and SIGUSR2 are logged and ignored.
   void Run();
 
  private:
   class SignalRead;
 
+  absl::Status Open();
+  // Undoes a failed Open(): stops the shards (joined) and the listeners.
+  void AbortStart();
+  absl::StatusOr<net::Fd> ListenOps();
+  // Aborts the admin and ops connections and waits (bounded) for their streams.
+  void CloseControlConnections();
+  // Unlinks the admin socket file if it is still the one we bound.
+  void RemoveAdminSocket();
+
   // Admin API.
   void HandleAdmin(const ControlRequest& request, Responder* responder);
   void HandleOps(const ControlRequest& request, Responder* responder);
+  // The configured bounds for one of the control listeners.
+  ControlLimits Limits(std::string name) const;
   void Register(std::string body, Responder* responder);
   void Replace(std::string name, std::string body, Responder* responder);
   void Deregister(std::string name, Responder* responder);
@@ -72,12 +89,33 @@ class Control {
   // one rewrite + fsync, not one per call; shutdown flushes.
   void Persist();
   void WriteState();
-  // Re-registers what the state file holds (after a restart).
+  // Re-registers what the state file holds (after a restart), record by
+  // record: a record that cannot be read or registered is logged and left out
+  // (the file is kept aside, timestamped), the others are restored. Admin
+  // calls answer 503 until it is done (starting_).
   void Restore();
+  // Registers one saved record. A port the shards cannot bind (another process
+  // holds it) does not refuse it: it is committed as not serving (unbound_)
+  // and bound by RetryBinds. `done` gets an error only for a refused record.
+  void RestoreOne(registry::ServiceRecord record, std::function<void(absl::Status)> done);
+  // Opens (or updates) `record` on every shard; when a shard refuses, removes
+  // the port from every shard again before `done` gets the refusal.
+  void OpenOnShards(std::shared_ptr<const registry::ServiceRecord> record,
+                    std::function<void(absl::Status)> done);
+  void ArmBindRetry();
+  void RetryBinds();
+  // Stores a record the shards accepted (or a not-serving one): heartbeat
+  // clock, registry, state file.
+  void CommitRecord(const registry::ServiceRecord& record);
+  // A record as the admin API's GET shows it: ToJson plus "serving".
+  std::string ApiJson(const registry::ServiceRecord& record) const;
+  void OnSignal(int sig);
   void BeginShutdown();
   void ExpireTtls();
 
   config::DaemonConfig config_;
+  net::Fd state_lock_;  // held for the process's life (registry::LockStateDir)
+  std::pair<dev_t, ino_t> admin_socket_id_{0, 0};  // the socket file we bound
   std::unique_ptr<core::Ring> ring_;
   std::unique_ptr<core::BufRing> bufs_;
   std::vector<std::unique_ptr<proxy::Shard>> shards_;
@@ -94,6 +132,10 @@ class Control {
   bool state_dirty_ = false;
   core::Timer persist_timer_;
   core::Timer ttl_timer_;
+  // Registered services whose port the shards could not bind at restore.
+  absl::flat_hash_set<std::string> unbound_;
+  core::Timer bind_retry_timer_;
+  bool starting_ = false;  // static services and the restore are not all in yet
   bool ready_ = false;
   bool stopping_ = false;
   bool stopped_ = false;

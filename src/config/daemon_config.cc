@@ -196,9 +196,32 @@ absl::Status SetDrainTimeout(std::string_view text, DaemonConfig& config) {
   return absl::OkStatus();
 }
 
+// An integer in [lo, hi] for a uint32_t field.
+absl::Status SetBoundedUint(std::string_view name, uint64_t lo, uint64_t hi, std::string_view text,
+                            uint32_t& out) {
+  uint64_t n = 0;
+  if (!ParseUint(text, n) || n < lo || n > hi) return Expected(FindOptionOrDie(name), text);
+  out = static_cast<uint32_t>(n);
+  return absl::OkStatus();
+}
+
+absl::Status SetControlMaxConnections(std::string_view text, DaemonConfig& config) {
+  return SetBoundedUint("control_max_connections", 1, 10000, text, config.control_max_connections);
+}
+
+absl::Status SetControlHeaderTimeout(std::string_view text, DaemonConfig& config) {
+  return SetBoundedUint("control_header_timeout_ms", 1, 3'600'000, text,
+                        config.control_header_timeout_ms);
+}
+
+absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) {
+  return SetBoundedUint("control_idle_timeout_ms", 1, 3'600'000, text,
+                        config.control_idle_timeout_ms);
+}
+
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 14> kOptions = {{
+constexpr std::array<Option, 17> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
@@ -229,6 +252,16 @@ constexpr std::array<Option, 14> kOptions = {{
     {"drain_timeout_ms", Kind::kInt, "MS", "an integer 0..3600000",
      "grace for draining connections on deregistration and SIGTERM (default 5000)",
      SetDrainTimeout},
+    {"control_max_connections", Kind::kInt, "N", "an integer 1..10000",
+     "connections open at once on each of the admin socket and the ops listener; at the cap "
+     "the longest-idle one is closed (default 32)",
+     SetControlMaxConnections},
+    {"control_header_timeout_ms", Kind::kInt, "MS", "an integer 1..3600000",
+     "admin/ops request not complete this long after its first byte -> 408 (default 5000)",
+     SetControlHeaderTimeout},
+    {"control_idle_timeout_ms", Kind::kInt, "MS", "an integer 1..3600000",
+     "admin/ops connection closed after this long without a request (default 10000)",
+     SetControlIdleTimeout},
 }};
 
 std::string FlagName(std::string_view name) {

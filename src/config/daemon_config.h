@@ -46,6 +46,13 @@ struct DaemonConfig {
   std::string config_file;    // "" = none
   // Bounded grace for draining connections on deregistration and SIGTERM.
   uint32_t drain_timeout_ms = 5000;  // 0..3600000
+  // Bounds for each of the admin socket and the ops listener (any local user
+  // can connect to the ops port): connections open at once (1..10000), and
+  // how long a request may take to arrive / a connection may sit idle
+  // (1..3600000 ms).
+  uint32_t control_max_connections = 32;
+  uint32_t control_header_timeout_ms = 5000;
+  uint32_t control_idle_timeout_ms = 10000;
   // Static services ("services" in the config file), in file order; names and
   // explicit ports are unique among them.
   std::vector<registry::ServiceRecord> services;

@@ -29,4 +29,15 @@ void LogLine(LogLevel level, std::string_view message) {
   (void)ignored;
 }
 
+bool LogRateLimiter::Allow(int64_t now_ns, uint64_t* suppressed) {
+  if (now_ns < next_ns_) {
+    ++suppressed_;
+    return false;
+  }
+  next_ns_ = now_ns + interval_ns_;
+  *suppressed = suppressed_;
+  suppressed_ = 0;
+  return true;
+}
+
 }  // namespace icaht::core

@@ -13,7 +13,7 @@ class MsgSentCompletion final : public Completion {
  public:
   void Complete(int res, uint32_t) override {
     if (res < 0) {
-      ICAHT_LOG(kError, "MSG_RING failed: ", res);
+      ICAHT_LOG_LIMITED(kError, "MSG_RING failed: ", res);
       ICAHT_CHECK(res >= 0);
     }
   }

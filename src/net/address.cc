@@ -193,6 +193,33 @@ std::string Address::HostString() const {
   }
 }
 
+bool Address::IsLoopback() const {
+  if (family() == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&storage_);
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (family() == AF_INET6) {
+    return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  }
+  return false;
+}
+
+bool Address::IsUnspecified() const {
+  if (family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr == INADDR_ANY;
+  }
+  if (family() == AF_INET6) {
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  }
+  return false;
+}
+
+bool Address::ReachesListenerOn(const Address& bind) const {
+  if (family() != bind.family() || !valid()) return false;
+  if (HostString() == bind.HostString() || IsUnspecified()) return true;
+  return bind.IsUnspecified() && IsLoopback();
+}
+
 std::string Address::ToString() const {
   switch (family()) {
     case AF_INET:

@@ -35,7 +35,13 @@ class Address {
   bool valid() const { return length_ != 0; }
 
   std::string HostString() const;  // "127.0.0.1" or "::1" (no brackets)
-  std::string ToString() const;    // "127.0.0.1:80" or "[::1]:80"
+  bool IsLoopback() const;         // 127.0.0.0/8 or ::1
+  bool IsUnspecified() const;      // 0.0.0.0 or ::
+  // Whether a connect to this address reaches a listener bound to `bind`
+  // (same family; ports ignored): the same IP, 0.0.0.0 / :: (Linux connects
+  // those to loopback), or a loopback IP when `bind` is unspecified.
+  bool ReachesListenerOn(const Address& bind) const;
+  std::string ToString() const;  // "127.0.0.1:80" or "[::1]:80"
 
   friend bool operator==(const Address& a, const Address& b);
   // Hashable (absl containers) without formatting: the data path keys its

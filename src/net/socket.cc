@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -52,6 +53,22 @@ absl::StatusOr<uint16_t> LocalPort(int fd) {
   return Address::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len).port();
 }
 
+// Whether `pid` is a process that has not exited (a zombie has: its sockets
+// are closing).
+static bool ProcessAlive(pid_t pid) {
+  FILE* file = std::fopen(absl::StrCat("/proc/", pid, "/stat").c_str(), "r");
+  if (file == nullptr) return false;
+  char buf[512];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, file);
+  std::fclose(file);
+  buf[n] = '\0';
+  // "pid (comm) S ...": the state follows the last ')'.
+  const char* paren = strrchr(buf, ')');
+  if (paren == nullptr || paren[1] == '\0') return true;
+  char state = paren[2];
+  return state != 'Z' && state != 'X' && state != 'x';
+}
+
 absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -69,7 +86,11 @@ absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode) {
   memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return Errno("socket", errno);
-  // A socket file left by a crashed run: remove it only if nobody answers on it.
+  // A socket file left by a crashed run is replaced. One a live process
+  // listens on is not: a connect that succeeds is not proof enough, since a
+  // killed daemon's socket can go on accepting for a few milliseconds while
+  // the kernel tears down its io_uring, so the listener's pid is asked
+  // (SO_PEERCRED) and counts only while that process is alive.
   struct stat st;
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
@@ -77,8 +98,15 @@ absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode) {
     }
     Fd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(path, " is in use: is another icaht-sidecar running?"));
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      bool known = getsockopt(probe.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+                   cred.pid > 0;  // 0: the listener is in another pid namespace
+      if (!known || ProcessAlive(cred.pid)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            path, " is in use", known ? absl::StrCat(" by pid ", cred.pid) : std::string(),
+            ": is another icaht-sidecar running?"));
+      }
     }
     unlink(path.c_str());
   }

@@ -47,8 +47,10 @@ absl::StatusOr<Fd> ListenTcp(const Address& address, const ListenOptions& option
 // The port a bound socket got (for port 0 binds).
 absl::StatusOr<uint16_t> LocalPort(int fd);
 
-// A Unix-domain stream listener at `path` with `mode` (e.g. 0660). Removes a
-// stale socket file first; creates the parent directory (0750) if missing.
+// A Unix-domain stream listener at `path` with `mode` (e.g. 0660). Replaces a
+// stale socket file (nobody listens, or its listener's process has exited);
+// AlreadyExists("PATH is in use by pid N: ...") when a live process listens
+// on it. Creates the parent directory (0750) if missing.
 absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode);
 
 // A non-blocking TCP socket for an outbound connection to `family`.

@@ -1,6 +1,11 @@
 #include "proxy/shard_proxy.h"
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
@@ -13,10 +18,21 @@ namespace {
 // below the default per-user pipe page budget (pipe-user-pages-soft).
 constexpr size_t kMaxPipes = 32;
 constexpr size_t kPipeBytes = 1 << 20;
+// Pause after a listener met the fd limit. Short, so a freed descriptor is
+// used soon; long enough that a daemon held at its limit stays idle.
+constexpr int64_t kAcceptBackoffMs = 100;
+
+std::atomic<int> g_fd_reserve{0};
+
+uint64_t SoftFdLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return limit.rlim_cur;
+}
 }  // namespace
 
 ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config)
-    : proxy(proxy) {
+    : proxy(proxy), accept_backoff([this] { this->proxy->ResumeAccept(this); }) {
   SetConfig(std::move(config));
 }
 
@@ -39,15 +55,27 @@ std::string ShardService::upstream_address(size_t i) const {
   return config->upstreams[i].address.ToString();
 }
 
+void ShardProxy::SetFdReserve(int fds) { g_fd_reserve.store(fds, std::memory_order_relaxed); }
+
 void ShardService::Complete(int res, uint32_t flags) { proxy->OnAccept(this, res, flags); }
 
 ShardProxy::ShardProxy(core::Ring& ring, core::BufRing& bufs, int index)
-    : ring_(ring), bufs_(bufs), index_(index), pool_(ring), pipes_(kMaxPipes, kPipeBytes) {}
+    : ring_(ring),
+      bufs_(bufs),
+      index_(index),
+      pool_(ring),
+      pipes_(kMaxPipes, kPipeBytes),
+      fd_limit_(SoftFdLimit()) {}
 
 ShardProxy::~ShardProxy() {
   if (stats_.bytes_spliced + stats_.bytes_copied > 0) {
     ICAHT_LOG(kInfo, "shard ", index_, ": bodies: ", stats_.bytes_spliced, " bytes spliced, ",
               stats_.bytes_copied, " bytes copied");
+  }
+  if (stats_.accepts_at_fd_limit > 0) {
+    ICAHT_LOG(kInfo, "shard ", index_, ": ", stats_.accepts_at_fd_limit,
+              " accepts met the fd limit (", stats_.accepts_over_fd_budget,
+              " connections closed unserved to keep the control thread's reserve)");
   }
   if (ring_.wait_rounds() > 0) {
     ICAHT_LOG(kInfo, "shard ", index_, ": ", ring_.completions(), " completions in ",
@@ -75,6 +103,9 @@ absl::Status ShardProxy::Upsert(std::unique_ptr<ServiceConfig> config) {
 }
 
 void ShardProxy::ArmAccept(ShardService* service) {
+  // The kernel takes the fd limit for this accept from RLIMIT_NOFILE now, at
+  // prep time: judge the budget against the same value.
+  fd_limit_ = SoftFdLimit();
   io_uring_sqe* sqe = ring_.GetSqe();
   io_uring_prep_multishot_accept(sqe, service->listener.get(), nullptr, nullptr,
                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -85,7 +116,18 @@ void ShardProxy::ArmAccept(ShardService* service) {
 void ShardProxy::OnAccept(ShardService* service, int res, uint32_t flags) {
   bool more = (flags & IORING_CQE_F_MORE) != 0;
   if (!more) service->accept_armed = false;
-  if (res >= 0) {
+  if (res >= 0 && OverFdBudget(res)) {
+    // Serving it would leave the admin socket and the ops listener without a
+    // descriptor: refuse it (the client sees a close, not a hang) and pause.
+    close(res);
+    ++stats_.accepts_over_fd_budget;
+    ICAHT_LOG_LIMITED(kWarn, "shard ", index_, ": port ", service->config->port,
+                      ": descriptors nearly exhausted (fd limit ", fd_limit_,
+                      ", reserve for the admin socket and ops listener): closing new connections "
+                      "and pausing accepts for ",
+                      kAcceptBackoffMs, " ms");
+    PauseAccept(service);
+  } else if (res >= 0) {
     if (service->removing) {
       // Accepted in the instant before the cancel took effect: serve it, then close.
     }
@@ -100,8 +142,15 @@ void ShardProxy::OnAccept(ShardService* service, int res, uint32_t flags) {
     service->connections.insert(connection);
     connection->Start();
     if (service->removing) connection->Drain();
+  } else if ((res == -EMFILE || res == -ENFILE) && !service->removing) {
+    fd_limit_ = SoftFdLimit();  // lowered under us (prlimit) or raised since
+    ICAHT_LOG_LIMITED(kWarn, "shard ", index_, ": accept on port ", service->config->port,
+                      " failed: ", strerror(-res), " (fd limit ", fd_limit_,
+                      "): pausing accepts for ", kAcceptBackoffMs, " ms");
+    PauseAccept(service);
   } else if (res != -ECANCELED && !service->removing) {
-    ICAHT_LOG(kWarn, "accept on port ", service->config->port, " failed: ", strerror(-res));
+    ICAHT_LOG_LIMITED(kWarn, "shard ", index_, ": accept on port ", service->config->port,
+                      " failed: ", strerror(-res));
   }
   if (!service->accept_armed) {
     if (service->removing) {
@@ -112,10 +161,42 @@ void ShardProxy::OnAccept(ShardService* service, int res, uint32_t flags) {
         done();
       }
       MaybeFreeService(service);
-    } else {
-      ArmAccept(service);  // multishot ended (e.g. -EMFILE): re-arm
+    } else if (!service->accept_paused) {
+      ArmAccept(service);  // multishot ended: re-arm
     }
   }
+}
+
+bool ShardProxy::OverFdBudget(int fd) {
+  uint64_t reserve = static_cast<uint64_t>(g_fd_reserve.load(std::memory_order_relaxed));
+  if (reserve == 0) return false;
+  // Descriptors are allocated lowest-first, so `fd` being N means 0..N-1 are
+  // all in use: a cheap lower bound on the process's count, no syscall.
+  auto over = [&] {
+    return static_cast<uint64_t>(fd) + std::min(reserve, fd_limit_ / 4) >= fd_limit_;
+  };
+  if (!over()) return false;
+  fd_limit_ = SoftFdLimit();  // may have been raised (prlimit) since we read it
+  return over();
+}
+
+void ShardProxy::PauseAccept(ShardService* service) {
+  ++stats_.accepts_at_fd_limit;
+  if (service->accept_paused) return;
+  service->accept_paused = true;
+  if (service->accept_armed) {
+    // The multishot accept is still armed (an over-budget connection): stop
+    // it; its last completion (-ECANCELED) finds the listener paused.
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_cancel(sqe, static_cast<core::Completion*>(service), 0);
+    core::Ring::SetIgnored(sqe);
+  }
+  ring_.timers().Arm(&service->accept_backoff, core::NowNs() + kAcceptBackoffMs * 1'000'000);
+}
+
+void ShardProxy::ResumeAccept(ShardService* service) {
+  service->accept_paused = false;
+  if (!service->removing && !service->accept_armed) ArmAccept(service);
 }
 
 void ShardProxy::Remove(uint16_t port, std::function<void()> done) {
@@ -128,6 +209,7 @@ void ShardProxy::Remove(uint16_t port, std::function<void()> done) {
   services_.erase(it);
   removed_.insert(service);
   service->removing = true;
+  ring_.timers().Cancel(&service->accept_backoff);
   service->on_listener_closed = std::move(done);
   if (service->accept_armed) {
     io_uring_sqe* sqe = ring_.GetSqe();

@@ -45,16 +45,25 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   std::vector<bool> upstream_down;  // by index in config->upstreams
   net::Fd listener;
   bool accept_armed = false;
+  // Accepting is paused (fd limit reached); accept_backoff re-arms it.
+  bool accept_paused = false;
   bool removing = false;
   std::function<void()> on_listener_closed;  // runs once the port stops accepting
   absl::flat_hash_set<HttpConnection*> connections;
   std::unique_ptr<core::Timer> drain_timer;
+  core::Timer accept_backoff;
 };
 
 class ShardProxy {
  public:
   ShardProxy(core::Ring& ring, core::BufRing& bufs, int index);
   ~ShardProxy();
+
+  // Descriptors the shards leave free for the control thread (admin socket,
+  // ops listener, state file): an accepted connection whose fd number reaches
+  // RLIMIT_NOFILE minus this reserve is closed at once and the listener pauses,
+  // as at EMFILE. Set by the control thread before the shards start.
+  static void SetFdReserve(int fds);
 
   // Opens the listener for a new service or swaps the config of an existing
   // one (same port). Fails if the port cannot be bound on this shard.
@@ -73,6 +82,11 @@ class ShardProxy {
   struct Stats {
     uint64_t bytes_spliced = 0;  // body bytes (both directions) moved by splice
     uint64_t bytes_copied = 0;   // Content-Length response body bytes copied
+    // Accepts that met the fd limit (each pauses its listener): EMFILE/ENFILE,
+    // or a connection closed unserved because it would have used the control
+    // thread's reserve (accepts_over_fd_budget counts those alone).
+    uint64_t accepts_at_fd_limit = 0;
+    uint64_t accepts_over_fd_budget = 0;
   };
   Stats& stats() { return stats_; }
   int index() const { return index_; }
@@ -81,9 +95,17 @@ class ShardProxy {
   // Called by a connection when it is finished (it deletes itself after).
   void ConnectionClosed(HttpConnection* connection, ShardService* service);
   void OnAccept(ShardService* service, int res, uint32_t flags);
+  void ResumeAccept(ShardService* service);  // accept_backoff fired
 
  private:
   void ArmAccept(ShardService* service);
+  // Stops accepting on `service` for kAcceptBackoffMs (nginx's accept
+  // backoff): at the fd limit an armed accept fails at once, so re-arming
+  // right away spins.
+  void PauseAccept(ShardService* service);
+  // Whether the accepted descriptor `fd` eats into the control thread's
+  // reserve (see SetFdReserve).
+  bool OverFdBudget(int fd);
   void MaybeFreeService(ShardService* service);
   void CheckShutdownDone();
 
@@ -93,6 +115,7 @@ class ShardProxy {
   UpstreamPool pool_;
   PipePool pipes_;
   Stats stats_;
+  uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE soft limit, re-read when it matters
   absl::flat_hash_map<uint16_t, ShardService*> services_;  // by port, live ones
   absl::flat_hash_set<ShardService*> removed_;             // draining, listener closing
   std::function<void()> shutdown_done_;

@@ -28,11 +28,15 @@ absl::StatusOr<bool> PortAllocator::IsFree(uint16_t port, std::string_view holde
 }
 
 absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string_view holder,
-                                                 uint16_t after) {
+                                                 uint16_t after, bool probe_host) {
   if (requested != 0) {
     if (auto it = holders_.find(requested); it != holders_.end()) {
       return absl::AlreadyExistsError(
           absl::StrFormat("port %d is already used by service '%s'", requested, it->second));
+    }
+    if (!probe_host) {
+      holders_.emplace(requested, std::string(holder));
+      return requested;
     }
     absl::StatusOr<bool> free = IsFree(requested, holder);
     if (!free.ok()) return free.status();

@@ -46,8 +46,11 @@ class PortAllocator {
   //    rejects it. `after` is ignored.
   // A probe error is returned as "service 'x': <probe message>" with the
   // probe's code. On error nothing changes.
-  absl::StatusOr<uint16_t> Allocate(uint16_t requested, std::string_view holder,
-                                    uint16_t after = 0);
+  // With `probe_host` false a requested port is not probed: a restored
+  // record keeps its saved port while another process holds it (the caller
+  // binds it later).
+  absl::StatusOr<uint16_t> Allocate(uint16_t requested, std::string_view holder, uint16_t after = 0,
+                                    bool probe_host = true);
 
   // Frees `port`. Releasing a port that is not held is a no-op.
   void Release(uint16_t port);

@@ -33,9 +33,11 @@ absl::Status Registry::CheckAdd(const ServiceRecord& record) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint16_t> Registry::ReservePort(const ServiceRecord& record, uint16_t after) {
+absl::StatusOr<uint16_t> Registry::ReservePort(const ServiceRecord& record, uint16_t after,
+                                               bool probe_host) {
   ICAHT_RETURN_IF_ERROR(CheckAdd(record));
-  ICAHT_ASSIGN_OR_RETURN(uint16_t port, ports_.Allocate(record.port, record.name, after));
+  ICAHT_ASSIGN_OR_RETURN(uint16_t port,
+                         ports_.Allocate(record.port, record.name, after, probe_host));
   in_flight_.emplace(record.name, PendingChange{Change::kAdd, port});
   return port;
 }
@@ -121,6 +123,24 @@ std::vector<const ServiceRecord*> Registry::List() const {
   list.reserve(records_.size());
   for (const auto& [name, record] : records_) list.push_back(&record);
   return list;
+}
+
+absl::Status Registry::CheckNoSelfLoop(const ServiceRecord& record,
+                                       const net::Address& bind) const {
+  for (size_t i = 0; i < record.upstreams.size(); ++i) {
+    const net::Address& upstream = record.upstreams[i].resolved;
+    if (!upstream.ReachesListenerOn(bind)) continue;
+    std::optional<std::string> holder = ports_.Holder(upstream.port());
+    if (!holder && upstream.port() != record.port) continue;
+    std::string whose = holder.value_or(record.name) == record.name
+                            ? std::string("this service's own port")
+                            : absl::StrFormat("the port of service '%s'", *holder);
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "field 'upstreams[%d]': %s is %s on this daemon: every request would loop back into the "
+        "proxy",
+        i, record.upstreams[i].address, whose));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace icaht::registry

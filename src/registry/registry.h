@@ -47,7 +47,9 @@ class Registry {
   // `after` if not 0; see PortAllocator::Allocate for the errors) for
   // record.name and marks the name in flight. Returns the port; the caller
   // stores it in the record it sends to the shards and then passes to Commit.
-  absl::StatusOr<uint16_t> ReservePort(const ServiceRecord& record, uint16_t after = 0);
+  // `probe_host`: see PortAllocator::Allocate.
+  absl::StatusOr<uint16_t> ReservePort(const ServiceRecord& record, uint16_t after = 0,
+                                       bool probe_host = true);
 
   // Whether `name` could be replaced by `record` now: NotFound if `name` is not
   // registered; InvalidArgument("field 'name': ...") if record.name differs
@@ -80,6 +82,16 @@ class Registry {
   // in-flight mark. The committed record, if any, is untouched. No-op if
   // nothing is in flight for `name`.
   void Abort(std::string_view name);
+
+  // Refuses a record with an upstream that is one of this daemon's own
+  // service ports (its own port included) on an address that reaches the
+  // listeners bound to `bind` (see net::Address::ReachesListenerOn): every
+  // request would loop back into the proxy. InvalidArgument("field
+  // 'upstreams[1]': ...") naming the service that holds the port. Call it
+  // once record.port is reserved (after ReservePort / BeginReplace).
+  // Loops through other hosts or other addresses of this host are the data
+  // path's to catch (Via).
+  absl::Status CheckNoSelfLoop(const ServiceRecord& record, const net::Address& bind) const;
 
   bool InFlight(std::string_view name) const { return in_flight_.contains(name); }
 

@@ -244,6 +244,10 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseHealth(value, path, record.health));
   } else if (key == "max_body_bytes") {
     ICAHT_ASSIGN_OR_RETURN(record.max_body_bytes, json::ReadUint64(value, path));
+  } else if (key == "serving") {
+    // Reported by GET (the daemon's state, not the user's): accepted and
+    // ignored, so that a record read with GET can be sent back with PUT.
+    ICAHT_RETURN_IF_ERROR(json::ReadBool(value, path).status());
   } else {
     for (std::string_view unsupported : kNotSupportedYet) {
       if (key == unsupported) return FieldError(path, "not supported yet");

@@ -75,7 +75,9 @@ std::string EffectiveRouteRule(const ServiceRecord& record);
 // Design fields this build does not implement are refused with "not supported
 // yet" rather than ignored, so that nobody believes e.g. auth is enforced.
 // On success route_rule is never empty (the default is filled in), so
-// ParseServiceRecord(ToJson(r)) == r for every parsed r.
+// ParseServiceRecord(ToJson(r)) == r for every parsed r. "serving" (a boolean
+// GET adds, see the admin API) is accepted and ignored: it is not part of the
+// record.
 absl::StatusOr<ServiceRecord> ParseServiceRecord(std::string_view json);
 
 // Serializes to the canonical JSON form (the one GET returns), with every

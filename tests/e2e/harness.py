@@ -206,7 +206,7 @@ class Daemon:
     """
 
     def __init__(self, shards=2, range_size=150, extra_args=(), args=None, admin_socket=None,
-                 ops_port=None, drain_timeout_ms=None, env=None, name="daemon"):
+                 ops_port=None, drain_timeout_ms=None, env=None, name="daemon", nofile=None):
         if not SIDECAR:
             raise unittest.SkipTest("ICAHT_SIDECAR is not set")
         assert 1 <= range_size < WINDOW - 10
@@ -233,6 +233,9 @@ class Daemon:
         elif callable(args):
             args = args(self)
         self.argv = [SIDECAR] + list(args) + list(extra_args)
+        if nofile is not None:
+            # As under `ulimit -n`: soft and hard, from the first instruction (prlimit execs).
+            self.argv = ["prlimit", "--nofile=%d:%d" % (nofile, nofile), "--"] + self.argv
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.env = dict(os.environ if env is None else env)

@@ -90,6 +90,31 @@ class BadRegistrationsTest(E2ETestCase):
         # The existing service is untouched and still serves.
         self.assertEqual(curl(url(self.existing["port"], "/existing")).status, 200)
 
+    def test_upstream_on_our_own_service_port_is_refused(self):
+        # One request through such a record looped ~5,900 times through the proxy.
+        port = self.existing["port"]
+        for target in ("%s:%d" % (LOOPBACK, port), "0.0.0.0:%d" % port, "localhost:%d" % port):
+            with self.subTest(target=target):
+                self.assertRefused("POST", "/v1/services",
+                                   record("loop", [self.up.address, target]), 400,
+                                   "invalid_argument",
+                                   ("upstreams[1]", target, "service 'existing'", "loop"))
+        own = self.d.spare_ports[0]
+        self.assertRefused("POST", "/v1/services",
+                           record("self", ["%s:%d" % (LOOPBACK, own)], port=own), 400,
+                           "invalid_argument", ("upstreams[0]", "this service's own port"))
+        # An automatically chosen port is checked too: the range's next free port is known.
+        free = self.d.register(record("probe", [self.up.address]))["port"]
+        self.d.deregister("probe")
+        self.assertRefused("POST", "/v1/services",
+                           record("auto-self", ["%s:%d" % (LOOPBACK, free)]), 400,
+                           "invalid_argument", ("upstreams[0]", "own port"))
+        # Update: the same check, the record stays as it was.
+        self.assertRefused("PUT", "/v1/services/existing",
+                           record("existing", ["%s:%d" % (LOOPBACK, port)]), 400,
+                           "invalid_argument", ("upstreams[0]", "own port"))
+        self.assertEqual(curl(url(port, "/existing")).status, 200)
+
     def test_unknown_service(self):
         self.assertRefused("GET", "/v1/services/nope", None, 404, "not_found", "nope")
         self.assertRefused("PUT", "/v1/services/nope", record("nope", [self.up.address]), 404,

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""SIGTERM/SIGINT: drain in-flight requests, then exit 0."""
+"""SIGTERM/SIGINT/SIGQUIT: drain in-flight requests, save, then exit 0. SIGHUP, SIGUSR1 and
+SIGUSR2 (what logrotate or a package manager may send) are logged and leave the daemon
+serving."""
 
 import os
 import signal
@@ -65,6 +67,49 @@ class SignalsTest(E2ETestCase):
         self.assertIsNotNone(rc, "daemon did not exit within 15s of SIGTERM")
         self.assertEqual(rc, 0)
 
+    def test_hup_usr1_usr2_leave_the_daemon_serving(self):
+        d = self.start_daemon(shards=2)
+        up = self.start_upstream("up")
+        port = d.register(record("svc", [up.address]))["port"]
+        # Right after the registration (before its coalesced save), as in the report.
+        for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+            d.send_signal(sig)
+        wait_until(lambda: d.stderr().count("not supported yet; ignored") >= 3, timeout=5,
+                   what="the three signals logged")
+        self.assertIn("SIGHUP: reload not supported yet", d.stderr())
+        self.assertTrue(d.alive())
+        self.assertEqual(curl(url(port, "/svc")).status, 200)
+        self.assertEqual([s["name"] for s in d.services()["services"]], ["svc"])
+        self.assertEqual(ops_get(d.ops_port, "/ready")[0], 200)
+        # And again, many times: still alive, and the log stays short (rate-limited).
+        for _ in range(50):
+            d.send_signal(signal.SIGHUP)
+        self.assertEqual(curl(url(port, "/svc")).status, 200)
+        self.assertLess(d.stderr().count("SIGHUP"), 10)
+        self.assertEqual(d.stop(), 0)
+        self.assertIn('"svc"', _read(os.path.join(d.state_dir, "services.json")))
+
+    def test_sigquit_drains_like_sigterm_and_saves(self):
+        d = self.start_daemon(shards=2, drain_timeout_ms=10000)
+        up = self.start_upstream("slow")
+        port = d.register(record("slow", [up.address]))["port"]
+        result = {}
+
+        def client():
+            result["r"] = curl(url(port, "/slow/q?delay_ms=1000"), timeout=15)
+
+        t = threading.Thread(target=client)
+        t.start()
+        try:
+            wait_until(lambda: up.inflight >= 1, timeout=10, what="request at the upstream")
+            d.send_signal(signal.SIGQUIT)
+            rc = d.wait(timeout=15)
+        finally:
+            t.join(timeout=20)
+        self.assertEqual(result["r"].status, 200, result.get("r"))
+        self.assertEqual(rc, 0)
+        self.assertIn('"slow"', _read(os.path.join(d.state_dir, "services.json")))
+
     def test_ops_health_and_ready(self):
         d = self.start_daemon(shards=2)
         self.assertEqual(ops_get(d.ops_port, "/health")[0], 200)
@@ -74,6 +119,11 @@ class SignalsTest(E2ETestCase):
                    "kernel.io_uring_disabled=2; not reproducible from an unprivileged test")
     def test_io_uring_refused(self):
         pass
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
 
 
 def _ready_status(d):

@@ -78,6 +78,9 @@ TEST_F(DaemonConfigTest, DefaultsWithXdgRuntimeDir) {
   EXPECT_FALSE(config->check_config);
   EXPECT_EQ(config->config_file, "");
   EXPECT_EQ(config->drain_timeout_ms, 5000u);
+  EXPECT_EQ(config->control_max_connections, 32u);
+  EXPECT_EQ(config->control_header_timeout_ms, 5000u);
+  EXPECT_EQ(config->control_idle_timeout_ms, 10000u);
   EXPECT_TRUE(config->services.empty());
   EXPECT_FALSE(config->show_help);
   EXPECT_FALSE(config->show_version);
@@ -112,6 +115,16 @@ TEST_F(DaemonConfigTest, EveryFlagInBothForms) {
   EXPECT_EQ(config->drain_timeout_ms, 0u);
 }
 
+TEST_F(DaemonConfigTest, ControlListenerBounds) {
+  absl::StatusOr<DaemonConfig> config =
+      Load({"--control-max-connections", "7", "--control-header-timeout-ms=250",
+            "--control-idle-timeout-ms", "900"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->control_max_connections, 7u);
+  EXPECT_EQ(config->control_header_timeout_ms, 250u);
+  EXPECT_EQ(config->control_idle_timeout_ms, 900u);
+}
+
 TEST_F(DaemonConfigTest, AccessLogPathAndLastFlagWins) {
   absl::StatusOr<DaemonConfig> config =
       Load({"--access-log", "/var/log/a.log", "--shards=2", "--shards=4", "--check-config=false"});
@@ -136,6 +149,8 @@ TEST_F(DaemonConfigTest, FlagErrors) {
   EXPECT_EQ(ErrorOf({"--shards", "x"}), "--shards: expected an integer 1..256, got 'x'");
   EXPECT_EQ(ErrorOf({"--shards=0"}), "--shards: expected an integer 1..256, got '0'");
   EXPECT_EQ(ErrorOf({"--shards=257"}), "--shards: expected an integer 1..256, got '257'");
+  EXPECT_EQ(ErrorOf({"--control-max-connections=10001"}),
+            "--control-max-connections: expected an integer 1..10000, got '10001'");
   EXPECT_EQ(ErrorOf({"--shards=-1"}), "--shards: expected an integer 1..256, got '-1'");
   EXPECT_EQ(ErrorOf({"--port-range", "9-1"}),
             "--port-range: expected \"A-B\" with 1 <= A <= B <= 65535, got '9-1'");
@@ -187,7 +202,10 @@ TEST_F(DaemonConfigTest, FileThenFlagsOverride) {
     "access_log": "off",
     "log_level": "warn",
     "check_config": true,
-    "drain_timeout_ms": 250
+    "drain_timeout_ms": 250,
+    "control_max_connections": 9,
+    "control_header_timeout_ms": 1500,
+    "control_idle_timeout_ms": 2500
   })");
   // --config may come after the flags that override it.
   absl::StatusOr<DaemonConfig> config = Load({"--shards=5", "--config", path, "--log-level=error"});
@@ -202,6 +220,9 @@ TEST_F(DaemonConfigTest, FileThenFlagsOverride) {
   EXPECT_EQ(config->bind_address.ToString(), "[::1]:0");
   EXPECT_TRUE(config->check_config);
   EXPECT_EQ(config->drain_timeout_ms, 250u);
+  EXPECT_EQ(config->control_max_connections, 9u);
+  EXPECT_EQ(config->control_header_timeout_ms, 1500u);
+  EXPECT_EQ(config->control_idle_timeout_ms, 2500u);
 }
 
 TEST_F(DaemonConfigTest, StaticServices) {
@@ -232,6 +253,12 @@ TEST_F(DaemonConfigTest, FileErrorsNameTheFileAndTheField) {
            {R"({"shards": 0})", "field 'shards': expected an integer 1..256, got '0'"},
            {R"({"shards": 1.5})", "field 'shards': expected an integer 1..256, got '1.5'"},
            {R"({"shards": "2"})", "field 'shards': expected an integer 1..256, got a string"},
+           {R"({"control_max_connections": 0})",
+            "field 'control_max_connections': expected an integer 1..10000, got '0'"},
+           {R"({"control_header_timeout_ms": -5})",
+            "field 'control_header_timeout_ms': expected an integer 1..3600000, got '-5'"},
+           {R"({"control_idle_timeout_ms": "1s"})",
+            "field 'control_idle_timeout_ms': expected an integer 1..3600000, got a string"},
            {R"({"log_level": 3})",
             "field 'log_level': expected one of debug, info, warn, error, got a number"},
            {R"({"check_config": "yes"})",

@@ -140,5 +140,22 @@ TEST(AddressTest, SetPortAndEquality) {
   EXPECT_EQ(Address().port(), 0);
 }
 
+TEST(AddressTest, ReachesListenerOn) {
+  auto a = [](std::string_view text) { return *Address::Parse(text); };
+  auto ip = [](std::string_view text) { return *Address::FromIp(text, 0); };
+  EXPECT_TRUE(a("127.0.0.1:7001").ReachesListenerOn(ip("127.0.0.1")));
+  EXPECT_TRUE(a("localhost:7001").ReachesListenerOn(ip("127.0.0.1")));
+  EXPECT_TRUE(a("0.0.0.0:7001").ReachesListenerOn(ip("127.0.0.1")));  // connects to loopback
+  EXPECT_FALSE(a("127.0.0.2:7001").ReachesListenerOn(ip("127.0.0.1")));
+  EXPECT_FALSE(a("10.0.0.5:7001").ReachesListenerOn(ip("127.0.0.1")));
+  EXPECT_TRUE(a("127.0.0.2:7001").ReachesListenerOn(ip("0.0.0.0")));
+  EXPECT_TRUE(a("10.0.0.5:7001").ReachesListenerOn(ip("10.0.0.5")));
+  EXPECT_FALSE(a("127.0.0.1:7001").ReachesListenerOn(ip("10.0.0.5")));
+  EXPECT_TRUE(a("[::1]:7001").ReachesListenerOn(ip("::")));
+  EXPECT_TRUE(a("[::]:7001").ReachesListenerOn(ip("::1")));
+  EXPECT_FALSE(a("[::1]:7001").ReachesListenerOn(ip("127.0.0.1")));  // other family
+  EXPECT_FALSE(a("127.0.0.1:7001").ReachesListenerOn(ip("::")));     // v6-only listeners
+}
+
 }  // namespace
 }  // namespace icaht::net

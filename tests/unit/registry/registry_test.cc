@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace icaht::registry {
@@ -247,6 +248,53 @@ TEST_F(RegistryTest, ProbeErrorIsReportedAndChangesNothing) {
             "service 'billing': too many open files (EMFILE) while probing port 7002");
   EXPECT_EQ(Snapshot(), before);
   EXPECT_FALSE(registry_.InFlight("billing"));
+}
+
+ServiceRecord WithUpstreams(ServiceRecord record, std::vector<std::string> addresses) {
+  record.upstreams.clear();
+  for (std::string& address : addresses) {
+    UpstreamSpec upstream;
+    upstream.resolved = *net::Address::Parse(address);
+    upstream.address = std::move(address);
+    record.upstreams.push_back(std::move(upstream));
+  }
+  return record;
+}
+
+TEST_F(RegistryTest, SelfLoopIsRefusedNamingTheUpstream) {
+  net::Address bind = *net::Address::FromIp("127.0.0.1", 0);
+  Register(Record("orders"));  // 7001
+  // Another service's port, on the bind address, on 0.0.0.0 or "localhost".
+  for (const char* target : {"127.0.0.1:7001", "0.0.0.0:7001", "localhost:7001"}) {
+    ServiceRecord loop = WithUpstreams(Record("billing"), {"127.0.0.1:8080", target});
+    absl::StatusOr<uint16_t> port = registry_.ReservePort(loop);
+    ASSERT_TRUE(port.ok());
+    loop.port = *port;
+    absl::Status status = registry_.CheckNoSelfLoop(loop, bind);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << target;
+    EXPECT_EQ(status.message(),
+              absl::StrCat("field 'upstreams[1]': ", target,
+                           " is the port of service 'orders' on this daemon: every request "
+                           "would loop back into the proxy"));
+    registry_.Abort("billing");
+  }
+  // Its own port (reserved, not committed yet).
+  ServiceRecord self = WithUpstreams(Record("billing", 7002), {"127.0.0.1:7002"});
+  ASSERT_TRUE(registry_.ReservePort(self).ok());
+  EXPECT_EQ(registry_.CheckNoSelfLoop(self, bind).message(),
+            "field 'upstreams[0]': 127.0.0.1:7002 is this service's own port on this daemon: "
+            "every request would loop back into the proxy");
+  registry_.Abort("billing");
+  // Not a loop: a port no service holds, another loopback IP than the one bound.
+  EXPECT_TRUE(
+      registry_.CheckNoSelfLoop(WithUpstreams(Record("x", 7003), {"127.0.0.1:7002"}), bind).ok());
+  EXPECT_TRUE(
+      registry_.CheckNoSelfLoop(WithUpstreams(Record("x", 7003), {"127.0.0.2:7001"}), bind).ok());
+  // With every address bound, any loopback address loops.
+  EXPECT_FALSE(registry_
+                   .CheckNoSelfLoop(WithUpstreams(Record("x", 7003), {"127.0.0.2:7001"}),
+                                    *net::Address::FromIp("0.0.0.0", 0))
+                   .ok());
 }
 
 }  // namespace

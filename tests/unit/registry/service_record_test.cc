@@ -89,6 +89,20 @@ TEST(ServiceRecordTest, EmptyRouteRuleGetsTheDefault) {
   EXPECT_EQ(r->route_rule, "PathPrefix(`/orders`)");
 }
 
+TEST(ServiceRecordTest, ServingFromGetIsIgnored) {
+  // GET adds "serving": a record read back that way parses to the same record.
+  absl::StatusOr<ServiceRecord> plain =
+      ParseServiceRecord(R"({"name": "a", "upstreams": ["127.0.0.1:1"]})");
+  absl::StatusOr<ServiceRecord> from_get =
+      ParseServiceRecord(R"({"name": "a", "upstreams": ["127.0.0.1:1"], "serving": false})");
+  ASSERT_TRUE(plain.ok() && from_get.ok()) << from_get.status();
+  EXPECT_EQ(*plain, *from_get);
+  EXPECT_EQ(ParseServiceRecord(R"({"name": "a", "upstreams": ["127.0.0.1:1"], "serving": 1})")
+                .status()
+                .message(),
+            "field 'serving': must be true or false");
+}
+
 TEST(ServiceRecordTest, ExactMessages) {
   EXPECT_EQ(ErrorOf(R"({"upstreams":["127.0.0.1:1"]})"), "field 'name': required");
   EXPECT_EQ(ErrorOf(R"({"name":"a"})"), "field 'upstreams': required");
