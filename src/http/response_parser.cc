@@ -148,6 +148,11 @@ ParseStatus ResponseParser::ApplyFieldSemantics() {
     // itself about framing, and a 502 is cheaper than a desynchronised upstream connection.
     if (have_length) return Bad("both Transfer-Encoding and Content-Length");
     if (codings.chunked > 1) return Bad("chunked applied more than once");
+    // Only a lone "chunked" is framing this proxy can decode and re-frame; any other coding
+    // would reach the client without the header that names it (nginx answers 502 too).
+    if (codings.codings != 1 || !codings.last_is_chunked) {
+      return Bad("unsupported transfer coding from upstream");
+    }
   }
 
   const int status = h.status;
@@ -157,9 +162,7 @@ ParseStatus ResponseParser::ApplyFieldSemantics() {
   } else if (request_method_ == Method::kConnect && status < 300) {
     h.framing = BodyFraming::kNone;  // the connection becomes a tunnel
   } else if (have_codings) {
-    // RFC 9112 6.3 (4): chunked not last -> the body runs until the server closes.
-    h.framing = codings.last_is_chunked ? BodyFraming::kChunked : BodyFraming::kUntilClose;
-    until_close = !codings.last_is_chunked;
+    h.framing = BodyFraming::kChunked;
   } else if (have_length) {
     h.framing = BodyFraming::kContentLength;
   } else {

@@ -1,7 +1,8 @@
 #include "net/socket.h"
 
 #include <fcntl.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>  // struct tcp_info with tcpi_bytes_acked (glibc's is older)
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -122,6 +123,15 @@ absl::StatusOr<Fd> NewTcpSocket(int family) {
   Fd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return Errno("socket", errno);
   return fd;
+}
+
+bool GetTcpSendState(int fd, TcpSendState* state) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
+  state->bytes_acked = info.tcpi_bytes_acked;
+  state->pending = info.tcpi_unacked > 0 || info.tcpi_notsent_bytes > 0;
+  return true;
 }
 
 void SetNoDelay(int fd) {

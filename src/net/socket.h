@@ -58,4 +58,14 @@ absl::StatusOr<Fd> NewTcpSocket(int family);
 
 void SetNoDelay(int fd);
 
+// What the kernel knows of a TCP socket's sending side (TCP_INFO): bytes the
+// peer has acknowledged over the connection's life, and whether sent bytes
+// still wait to be sent or acknowledged. For telling a peer that reads
+// slowly (acked grows) from one that stopped. Not for the per-request path.
+struct TcpSendState {
+  uint64_t bytes_acked = 0;
+  bool pending = false;
+};
+bool GetTcpSendState(int fd, TcpSendState* state);
+
 }  // namespace icaht::net

@@ -9,6 +9,7 @@
 // Owned by the shard thread. A Stream deletes itself after Close() once the
 // kernel holds no op for it, so holders must drop their pointer at Close().
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -77,6 +78,11 @@ class Stream {
   void Send(std::string_view data);
   // The queue itself, for callers that build bytes in place: append only.
   std::string& SendBuffer();
+  // A mark in SendBuffer(), and undoing what was appended after it. Only
+  // within the same dispatch (before the ring's next submit nothing queued
+  // leaves), e.g. to replace a response head by an error answer.
+  size_t send_mark() const { return out_.size(); }
+  void TruncateTo(size_t mark) { out_.resize(std::min(mark, out_.size())); }
   size_t queued_bytes() const { return flight_.size() - flight_offset_ + out_.size(); }
   // When a send last delivered bytes to the socket (LoopNowNs clock; 0 if
   // never): progress of a peer that reads slowly but steadily.

@@ -1,6 +1,7 @@
 #include "proxy/exchange.h"
 
 #include "core/check.h"
+#include "net/socket.h"
 #include "proxy/header_rewrite.h"
 #include "proxy/shard_proxy.h"
 
@@ -173,6 +174,7 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
   ctx_.upstream_response = &head;
   config_->chain->RunResponse(ctx_);
   ctx_.upstream_response = nullptr;
+  head_mark_ = client_->send_mark();
   BuildClientResponseHead(head, keep_alive, has_body && body.out == BodyForwarder::Out::kChunked,
                           &client_->SendBuffer(), &ctx_.response_edits);
   response_started_ = true;
@@ -196,7 +198,12 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
   }
   ArmTimer(TimerPurpose::kResponseBody, config_->request_timeout_ms);
   response_body_.Start(call_->stream(), client_, body);
-  if (!rest.empty()) response_body_.OnData(rest);
+  if (rest.empty()) return;
+  // Until this returns the head is only queued: a body that is broken from its
+  // first byte still gets a 502 instead of a cut.
+  head_retractable_ = true;
+  response_body_.OnData(rest);
+  head_retractable_ = false;
 }
 
 void Exchange::OnUpstreamData(std::string_view data) {
@@ -267,6 +274,12 @@ void Exchange::OnBodyFailed(BodyForwarder* body, BodyForwarder::Failure failure)
   if (call_ != nullptr) call_->MarkDirty();
   using Failure = BodyForwarder::Failure;
   if (body == &response_body_) {
+    if (head_retractable_ && failure == Failure::kBadChunk) {
+      head_retractable_ = false;
+      client_->TruncateTo(head_mark_);
+      response_started_ = false;
+      return Fail(MakeError(ErrorKind::kBadResponse, "upstream sent an invalid chunked body"));
+    }
     // Mid-response: the client must not mistake a cut body for a whole one.
     return Fail(MakeError(ErrorKind::kResponseCut, "upstream response cut short"));
   }
@@ -361,6 +374,7 @@ void Exchange::Abort(ErrorKind kind) {
 
 void Exchange::SendLocal(int status, std::string_view content_type, std::string_view body) {
   ctx_.response_status = status;
+  ctx_.response_edits.Clear();  // a retracted upstream head's edits
   ctx_.response_head_ns = core::LoopNowNs();
   config_->chain->RunResponse(ctx_);
   bool head_only = ctx_.has_request() && ctx_.request().method_id == http::Method::kHead;
@@ -411,6 +425,19 @@ void Exchange::RetireCall(bool reusable) {
 
 // ---- Timers ---------------------------------------------------------------
 
+bool Exchange::UpstreamStillReading() {
+  if (call_ == nullptr || call_->head_received() || !call_->stream()->connected()) return false;
+  net::TcpSendState state;
+  if (!net::GetTcpSendState(call_->stream()->fd(), &state)) return false;
+  bool queued =
+      state.pending || call_->stream()->queued_bytes() > 0 || request_body_.waiting_for_sink();
+  if (!queued) return false;  // all delivered: nothing left to make progress with
+  // The first look has nothing to compare with: it starts the count.
+  bool progressed = upstream_acked_ == kAckedUnknown || state.bytes_acked > upstream_acked_;
+  upstream_acked_ = state.bytes_acked;
+  return progressed;
+}
+
 void Exchange::ArmTimer(TimerPurpose purpose, uint32_t ms) {
   timer_purpose_ = purpose;
   shard_.ring().timers().Arm(&timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
@@ -429,6 +456,10 @@ void Exchange::OnTimer() {
   switch (timer_purpose_) {
     case TimerPurpose::kRequestBody:
       if (!InactiveFor(config_->request_timeout_ms, request_body_.last_progress_ns())) return;
+      // A slow reader takes bytes in bursts far apart (socket buffers
+      // refill only when a third of them drained): its acknowledgements are
+      // progress too.
+      if (UpstreamStillReading()) return ArmTimer(timer_purpose_, config_->request_timeout_ms);
       if (call_ != nullptr) call_->MarkDirty();
       close_after_ = true;
       // Blame the side that stopped: an upstream that takes no more bytes is
@@ -439,6 +470,9 @@ void Exchange::OnTimer() {
       }
       return Fail(MakeError(ErrorKind::kBodyTimeout, "request body read timed out"));
     case TimerPurpose::kResponseHead:
+      // The deadline for an answer runs from when the request was delivered,
+      // not merely queued or spliced into the socket.
+      if (UpstreamStillReading()) return ArmTimer(timer_purpose_, config_->request_timeout_ms);
       if (call_ != nullptr) call_->MarkDirty();
       return Fail(MakeError(ErrorKind::kResponseTimeout, "upstream timed out"));
     case TimerPurpose::kResponseBody:

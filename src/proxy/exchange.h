@@ -124,6 +124,11 @@ class Exchange final : public core::DeferredDeletable,
   // For an inactivity purpose: true if it expired, else the timer is re-armed.
   bool InactiveFor(uint32_t ms, int64_t last_progress_ns);
   void OnTimer();
+  // At a request timer's expiry: the upstream acknowledged request bytes
+  // since the last look and more are still on their way (one getsockopt; a
+  // stall is declared within two periods at most).
+  bool UpstreamStillReading();
+  static constexpr uint64_t kAckedUnknown = UINT64_MAX;
 
   ShardProxy& shard_;
   ShardService& service_;
@@ -134,6 +139,7 @@ class Exchange final : public core::DeferredDeletable,
   core::Timer timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
   size_t next_filter_ = 0;
+  uint64_t upstream_acked_ = kAckedUnknown;
   bool paused_ = false;
 
   std::string upstream_head_;  // kept until the response starts, for a retry
@@ -147,6 +153,8 @@ class Exchange final : public core::DeferredDeletable,
   bool response_started_ = false;  // bytes of an answer are queued for the client
   bool response_keep_alive_ = true;
   bool close_after_ = false;  // the connection closes after this exchange
+  size_t head_mark_ = 0;      // client send queue before the response head
+  bool head_retractable_ = false;
   bool finished_ = false;
 };
 

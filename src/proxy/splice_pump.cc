@@ -87,6 +87,7 @@ void SplicePump::ArmPoll(int fd, unsigned events) {
   io_uring_prep_poll_add(sqe, fd, events);
   io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&poll_op_));
   polling_ = true;
+  poll_events_ = events;
 }
 
 void SplicePump::OnPoll(int res) {
@@ -94,7 +95,14 @@ void SplicePump::OnPoll(int res) {
   // An error or hang-up shows in the splice that follows; only a cancel
   // (Abort) or a failed poll stops here.
   if (!finished_) {
-    if (res < 0) {
+    if (res >= 0 && poll_events_ == POLLOUT && (res & (POLLOUT | POLLERR | POLLHUP)) == 0) {
+      // The kernel completes a POLLOUT poll with POLLRDHUP alone once the
+      // destination's peer has half-closed, however full the socket is:
+      // polling again would spin. Retry the drain on a timer instead (the
+      // owner's inactivity bound ends a peer that never reads again).
+      retry_timer_armed_ = true;
+      ring_.timers().Arm(&retry_timer_, core::LoopNowNs() + kFullPeerRetryNs);
+    } else if (res < 0) {
       dispatching_ = true;
       Finish(res);
       dispatching_ = false;
@@ -193,9 +201,19 @@ void SplicePump::Finish(int error) {
   if (done) done(error);
 }
 
+void SplicePump::OnRetryTimer() {
+  retry_timer_armed_ = false;
+  if (!finished_) Pump();
+  MaybeFree();
+}
+
 void SplicePump::Abort() {
   finished_ = true;
   done_ = nullptr;
+  if (retry_timer_armed_) {
+    ring_.timers().Cancel(&retry_timer_);
+    retry_timer_armed_ = false;
+  }
   // The poll may wait forever on a quiet socket: cancel it.
   if (polling_) {
     io_uring_sqe* sqe = ring_.GetSqe();
@@ -206,7 +224,7 @@ void SplicePump::Abort() {
 }
 
 void SplicePump::MaybeFree() {
-  if (!finished_ || polling_ || dispatching_) return;
+  if (!finished_ || polling_ || dispatching_ || retry_timer_armed_) return;
   // The socket may go back to a keep-alive pool: restore the default.
   if (low_water_ > 1) SetLowWater(1);
   pipes_.Release(pipe_, in_pipe_ == 0 && to_drain_ == 0);

@@ -101,6 +101,10 @@ class SplicePump {
   // Polls the source for POLLIN, with SO_RCVLOWAT set to what is still due.
   void WaitForSource();
   void OnPoll(int res);
+  void OnRetryTimer();
+  // A destination whose peer half-closed and stopped reading: how often the
+  // drain is retried (see OnPoll).
+  static constexpr int64_t kFullPeerRetryNs = 50'000'000;
   // SO_RCVLOWAT on the source: min(bytes, kLowWater).
   void SetLowWater(uint64_t bytes);
   static constexpr uint64_t kLowWater = 128 * 1024;
@@ -123,7 +127,10 @@ class SplicePump {
   Done done_;
   std::function<void()> on_free_;
   PollOp poll_op_{this};
+  core::Timer retry_timer_{[this] { OnRetryTimer(); }};
+  unsigned poll_events_ = 0;
   bool polling_ = false;
+  bool retry_timer_armed_ = false;
   bool source_empty_ = false;  // the last fill was short
   bool finished_ = false;
   bool dispatching_ = false;
