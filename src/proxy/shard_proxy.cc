@@ -37,8 +37,11 @@ ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> con
 }
 
 void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
-  // Filters are built here, once per config on this shard, never per request.
-  next->chain = filters::FilterChain::Build(next->filters, next->name, this);
+  // Filters are built here, once per config on this shard, never per request
+  // (a chain set by the caller is kept: tests bring their own filters).
+  if (next->chain == nullptr) {
+    next->chain = filters::FilterChain::Build(next->filters, next->name, this);
+  }
   balancer.Reset(next->upstreams);
   upstream_down.assign(next->upstreams.size(), false);
   config = std::move(next);

@@ -1,0 +1,174 @@
+#include <set>
+#include <string>
+
+#include "filters/filter_chain.h"
+#include "filters/health.h"
+#include "filters/request_id.h"
+#include "gtest/gtest.h"
+#include "http/request_parser.h"
+
+namespace icaht::filters {
+namespace {
+
+class NoCallbacks final : public FilterCallbacks {
+ public:
+  void Resume() override {}
+  void RespondLocally() override {}
+};
+
+class FakeService final : public ServiceView {
+ public:
+  bool draining() const override { return draining_; }
+  size_t upstream_count() const override { return 2; }
+  std::string upstream_address(size_t i) const override {
+    return i == 0 ? "127.0.0.1:8080" : "127.0.0.1:8081";
+  }
+  bool upstream_usable(size_t i) const override { return up_[i]; }
+  bool draining_ = false;
+  bool up_[2] = {true, true};
+};
+
+RequestContext Request(const std::string& raw) {
+  RequestContext ctx;
+  http::RequestHead head;
+  http::ParseError error;
+  EXPECT_EQ(http::ParseRequestHead(raw, http::Limits{}, &head, &error),
+            http::ParseStatus::kComplete);
+  ctx.SetRequest(head, raw);
+  return ctx;
+}
+
+bool IsUuidV4(const std::string& id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return id[14] == '4' && std::string("89ab").find(id[19]) != std::string::npos;
+}
+
+TEST(RequestContextTest, OwnsACopyOfTheHead) {
+  std::string raw = "\r\nGET /a?b HTTP/1.1\r\nHost: h\r\nX-One: 1\r\n\r\n";
+  RequestContext ctx = Request(raw);
+  raw.assign(raw.size(), 'x');  // the read buffer moves on
+  EXPECT_EQ(ctx.request().method, "GET");
+  EXPECT_EQ(ctx.request().target, "/a?b");
+  EXPECT_EQ(ctx.path(), "/a");
+  EXPECT_EQ(ctx.request().host, "h");
+  ASSERT_NE(ctx.FindRequestHeader("x-one"), nullptr);
+  EXPECT_EQ(ctx.FindRequestHeader("x-one")->value, "1");
+}
+
+TEST(RequestIdTest, ValidIds) {
+  EXPECT_TRUE(IsValidRequestId("a"));
+  EXPECT_TRUE(IsValidRequestId(std::string(200, '~')));
+  EXPECT_FALSE(IsValidRequestId(""));
+  EXPECT_FALSE(IsValidRequestId(std::string(201, 'a')));
+  EXPECT_FALSE(IsValidRequestId("a b"));
+  EXPECT_FALSE(IsValidRequestId("a\x7f"));
+  EXPECT_FALSE(IsValidRequestId("\xc3\xa9"));
+}
+
+TEST(RequestIdTest, GeneratedIdsAreDistinctUuidV4s) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    char out[36];
+    UuidGenerator::Generate(out);
+    std::string id(out, sizeof out);
+    EXPECT_TRUE(IsUuidV4(id)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(RequestIdTest, TrustedIncomingKeptOtherwiseReplaced) {
+  NoCallbacks cb;
+  RequestIdFilter trusting({.enabled = true});
+  RequestContext kept = Request("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: abc-1\r\n\r\n");
+  EXPECT_EQ(trusting.OnRequestHead(kept, cb), Verdict::kContinue);
+  EXPECT_EQ(kept.request_id, "abc-1");
+  EXPECT_TRUE(kept.upstream_edits.empty());
+  trusting.OnResponseHead(kept);
+  ASSERT_EQ(kept.response_edits.added().size(), 1u);
+  EXPECT_EQ(kept.response_edits.added()[0].value, "abc-1");
+  EXPECT_TRUE(kept.response_edits.Removes("x-request-id"));
+
+  RequestIdFilter distrusting({.enabled = true, .trust_incoming = false});
+  RequestContext replaced = Request("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: abc-1\r\n\r\n");
+  distrusting.OnRequestHead(replaced, cb);
+  EXPECT_TRUE(IsUuidV4(replaced.request_id)) << replaced.request_id;
+  EXPECT_TRUE(replaced.upstream_edits.Removes("X-Request-Id"));
+  ASSERT_EQ(replaced.upstream_edits.added().size(), 1u);
+  EXPECT_EQ(replaced.upstream_edits.added()[0].value, replaced.request_id);
+
+  // An answer given before the request phase (a malformed head) still gets one.
+  RequestContext early;
+  trusting.OnResponseHead(early);
+  EXPECT_TRUE(IsUuidV4(early.request_id));
+}
+
+TEST(HealthFilterTest, AnswersHealthAndReadinessLocally) {
+  NoCallbacks cb;
+  FakeService service;
+  HealthFilter filter(HealthSpec{}, "orders", &service);
+  RequestContext health = Request("GET /health?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(filter.OnRequestHead(health, cb), Verdict::kRespond);
+  EXPECT_EQ(health.local_response.status, 200);
+  EXPECT_EQ(
+      health.local_response.body,
+      R"({"service":"orders","status":"serving","instances":[)"
+      R"({"address":"127.0.0.1:8080","state":"up"},{"address":"127.0.0.1:8081","state":"up"}]})");
+
+  service.up_[0] = false;
+  RequestContext ready = Request("GET /ready HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(filter.OnRequestHead(ready, cb), Verdict::kRespond);
+  EXPECT_EQ(ready.local_response.status, 200);
+  service.up_[1] = false;
+  RequestContext unready = Request("GET /ready HTTP/1.1\r\nHost: h\r\n\r\n");
+  filter.OnRequestHead(unready, cb);
+  EXPECT_EQ(unready.local_response.status, 503);
+  EXPECT_NE(unready.local_response.body.find(R"("ready":false)"), std::string::npos);
+
+  service.draining_ = true;
+  RequestContext draining = Request("HEAD /health HTTP/1.1\r\nHost: h\r\n\r\n");
+  filter.OnRequestHead(draining, cb);
+  EXPECT_EQ(draining.local_response.status, 503);
+
+  RequestContext post = Request("POST /health HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(filter.OnRequestHead(post, cb), Verdict::kContinue);
+  RequestContext other = Request("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(filter.OnRequestHead(other, cb), Verdict::kContinue);
+
+  HealthFilter off(HealthSpec{.path = "", .ready_path = "/ready"}, "orders", &service);
+  RequestContext passed = Request("GET /health HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(off.OnRequestHead(passed, cb), Verdict::kContinue);
+}
+
+TEST(FilterChainTest, NothingConfiguredIsAnEmptyChain) {
+  FakeService service;
+  auto chain = FilterChain::Build({.health = {.path = "", .ready_path = ""}}, "s", &service);
+  EXPECT_TRUE(chain->empty());
+  auto both = FilterChain::Build({.request_id = {.enabled = true}}, "s", &service);
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ(both->filter(0).name(), "health");  // local endpoints first
+  EXPECT_EQ(both->filter(1).name(), "request_id");
+}
+
+TEST(ProxyErrorTest, KindsDecideStatusSourceAndLabel) {
+  EXPECT_EQ(MakeError(ErrorKind::kConnectRefused, "").status(), 502);
+  EXPECT_EQ(MakeError(ErrorKind::kConnectRefused, "").source(), ErrorSource::kUpstream);
+  EXPECT_EQ(MakeError(ErrorKind::kUpstreamStalled, "").status(), 504);
+  EXPECT_EQ(MakeError(ErrorKind::kBodyTimeout, "").status(), 408);
+  EXPECT_EQ(MakeError(ErrorKind::kBodyTimeout, "").source(), ErrorSource::kDownstream);
+  EXPECT_EQ(MakeError(ErrorKind::kResponseCut, "").status(), 0);
+  EXPECT_EQ(MakeError(ErrorKind::kNoConnection, "").source(), ErrorSource::kInternal);
+  EXPECT_EQ((ProxyError{ErrorKind::kBadRequest, 431, false, ""}).status(), 431);
+  EXPECT_EQ(MakeError(ErrorKind::kLoopDetected, "").label(), "loop_detected");
+}
+
+}  // namespace
+}  // namespace icaht::filters

@@ -1,0 +1,374 @@
+// The request path on a real ring: an HttpConnection over a socketpair (the
+// client), a scripted TCP upstream on a thread, and recording filters. Checks
+// the filter contract (order, respond, pause/resume, reverse response phase)
+// and that the log phase runs exactly once on every way an exchange ends.
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/buf_ring.h"
+#include "core/ring.h"
+#include "filters/filter.h"
+#include "filters/filter_chain.h"
+#include "gtest/gtest.h"
+#include "net/socket.h"
+#include "net/stream.h"
+#include "proxy/http_connection.h"
+#include "proxy/shard_proxy.h"
+
+namespace icaht::proxy {
+namespace {
+
+using filters::Outcome;
+
+net::Address LoopbackPort(uint16_t port) {
+  net::Address address = *net::Address::Parse("127.0.0.1:1");
+  address.set_port(port);
+  return address;
+}
+using filters::Verdict;
+
+struct Journal {
+  std::vector<std::string> events;
+  std::vector<Outcome> outcomes;
+  std::vector<std::string> errors;
+  filters::FilterCallbacks* paused = nullptr;
+  int cancels = 0;
+};
+
+class RecordingFilter final : public filters::Filter {
+ public:
+  enum class Mode { kContinue, kRespond, kPause };
+  RecordingFilter(std::string name, Journal* journal, Mode mode = Mode::kContinue)
+      : name_(std::move(name)), journal_(journal), mode_(mode) {}
+  std::string_view name() const override { return name_; }
+  Verdict OnRequestHead(filters::RequestContext& ctx,
+                        filters::FilterCallbacks& callbacks) override {
+    journal_->events.push_back(name_ + ":request " + std::string(ctx.request().target));
+    switch (mode_) {
+      case Mode::kContinue:
+        return Verdict::kContinue;
+      case Mode::kRespond:
+        ctx.local_response.status = 403;
+        ctx.local_response.body = "no\n";
+        return Verdict::kRespond;
+      case Mode::kPause:
+        journal_->paused = &callbacks;
+        return Verdict::kPause;
+    }
+    return Verdict::kContinue;
+  }
+  void OnResponseHead(filters::RequestContext& ctx) override {
+    // Runs after the connection's read buffer moved on: the target must be
+    // the exchange's own copy.
+    std::string target = ctx.has_request() ? std::string(ctx.request().target) : "-";
+    journal_->events.push_back(name_ + ":response " + target + " " +
+                               std::to_string(ctx.response_status));
+    ctx.response_edits.Add("X-Seen-By", name_);
+  }
+  void OnLog(const filters::RequestContext& ctx) override {
+    journal_->events.push_back(name_ + ":log");
+    if (name_ == "a") {
+      journal_->outcomes.push_back(ctx.outcome);
+      journal_->errors.push_back(std::string(ctx.error.label()));
+    }
+  }
+  void OnCancel(filters::RequestContext&) override {
+    ++journal_->cancels;
+    journal_->paused = nullptr;
+  }
+
+ private:
+  std::string name_;
+  Journal* journal_;
+  Mode mode_;
+};
+
+// A TCP upstream on its own thread: for each connection, reads a request head
+// and answers with `answer` (or, when empty, keeps silent until stopped).
+class ScriptedUpstream {
+ public:
+  explicit ScriptedUpstream(std::string answer) : answer_(std::move(answer)) {
+    auto fd = net::ListenTcp(LoopbackPort(0), {});
+    EXPECT_TRUE(fd.ok());
+    listen_fd_ = fd->Release();
+    address_ = LoopbackPort(*net::LocalPort(listen_fd_));
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~ScriptedUpstream() {
+    stop_ = true;
+    thread_.join();
+    close(listen_fd_);
+  }
+  const net::Address& address() const { return address_; }
+  int requests() const { return requests_; }
+
+ private:
+  void Run() {
+    std::vector<int> conns;
+    std::vector<std::string> bufs;
+    while (!stop_) {
+      std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+      for (int c : conns) fds.push_back({c, POLLIN, 0});
+      if (poll(fds.data(), fds.size(), 20) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        int c = accept(listen_fd_, nullptr, nullptr);
+        if (c >= 0) {
+          conns.push_back(c);
+          bufs.emplace_back();
+        }
+      }
+      for (size_t i = 0; i < conns.size(); ++i) {
+        if (!(fds[i + 1].revents & (POLLIN | POLLHUP))) continue;
+        char buf[4096];
+        ssize_t n = read(conns[i], buf, sizeof buf);
+        if (n <= 0) continue;
+        bufs[i].append(buf, n);
+        size_t end;
+        while ((end = bufs[i].find("\r\n\r\n")) != std::string::npos) {
+          bufs[i].erase(0, end + 4);
+          ++requests_;
+          if (!answer_.empty()) (void)!write(conns[i], answer_.data(), answer_.size());
+        }
+      }
+    }
+    for (int c : conns) close(c);
+  }
+
+  std::string answer_;
+  int listen_fd_ = -1;
+  net::Address address_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+};
+
+class ExchangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ring_ = std::move(*core::Ring::Create(256));
+    bufs_ = std::move(*core::BufRing::Create(*ring_, 0, 64, 32 * 1024));
+    ring_->set_before_submit(&net::Stream::FlushQueued);
+    proxy_ = std::make_unique<ShardProxy>(*ring_, *bufs_, 0);
+  }
+
+  void TearDown() override {
+    if (connection_alive_) connection_->Abort();
+    if (client_ >= 0) close(client_);  // a lingering close ends at the client's EOF
+    client_ = -1;
+    RunUntil([] { return net::Stream::live_count() == 0; });
+    delete service_;
+    proxy_.reset();
+  }
+
+  // A service whose chain is "a" then "b" (b's mode given), with one upstream.
+  void AddService(const net::Address& upstream,
+                  RecordingFilter::Mode b_mode = RecordingFilter::Mode::kContinue,
+                  uint32_t request_ms = 2000) {
+    auto config = std::make_unique<ServiceConfig>();
+    config->name = "svc";
+    config->upstreams.push_back({upstream, 1});
+    config->request_timeout_ms = request_ms;
+    std::vector<std::unique_ptr<filters::Filter>> chain;
+    chain.push_back(std::make_unique<RecordingFilter>("a", &journal_));
+    chain.push_back(std::make_unique<RecordingFilter>("b", &journal_, b_mode));
+    config->chain = std::make_unique<filters::FilterChain>(std::move(chain));
+    service_ = new ShardService(proxy_.get(), std::move(config));
+  }
+
+  void Connect() {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    client_ = sv[0];
+    connection_ = new HttpConnection(proxy_.get(), service_, sv[1], "192.0.2.1");
+    service_->connections.insert(connection_);
+    connection_alive_ = true;
+    connection_->Start();
+  }
+
+  void Send(std::string_view data) {
+    ASSERT_EQ(write(client_, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  }
+
+  // Drives the ring until `done` or 3 s, reading what the client receives.
+  void RunUntil(const std::function<bool()>& done) {
+    int64_t deadline = core::NowNs() + 3'000'000'000;
+    while (!done() && core::NowNs() < deadline) {
+      ring_->RunOnce(5'000'000);
+      char buf[8192];
+      ssize_t n;
+      while (client_ >= 0 && (n = read(client_, buf, sizeof buf)) > 0) received_.append(buf, n);
+      if (client_ >= 0 && n == 0) client_eof_ = true;
+      if (connection_alive_ && service_->connections.empty()) connection_alive_ = false;
+    }
+  }
+  bool Logged(size_t n) const { return journal_.outcomes.size() >= n; }
+  size_t Count(std::string_view needle) const {
+    size_t count = 0;
+    for (size_t at = 0; (at = received_.find(needle, at)) != std::string::npos; ++at) ++count;
+    return count;
+  }
+
+  std::unique_ptr<core::Ring> ring_;
+  std::unique_ptr<core::BufRing> bufs_;
+  std::unique_ptr<ShardProxy> proxy_;
+  ShardService* service_ = nullptr;
+  HttpConnection* connection_ = nullptr;
+  bool connection_alive_ = false;
+  int client_ = -1;
+  std::string received_;
+  bool client_eof_ = false;
+  Journal journal_;
+};
+
+constexpr char kOk[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+TEST_F(ExchangeTest, ForwardedRequestRunsPhasesInOrderAndResponseInReverse) {
+  ScriptedUpstream upstream(kOk);
+  AddService(upstream.address());
+  Connect();
+  Send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1); });
+  EXPECT_EQ(journal_.events,
+            (std::vector<std::string>{"a:request /x", "b:request /x", "b:response /x 200",
+                                      "a:response /x 200", "a:log", "b:log"}));
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
+  RunUntil([&] { return received_.find("ok") != std::string::npos; });
+  EXPECT_NE(received_.find("X-Seen-By: b\r\nX-Seen-By: a\r\n"), std::string::npos) << received_;
+}
+
+TEST_F(ExchangeTest, RespondShortCircuitsTheChainAndTheUpstream) {
+  ScriptedUpstream upstream(kOk);
+  AddService(upstream.address(), RecordingFilter::Mode::kRespond);
+  Connect();
+  Send("GET /deny HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1) && received_.find("no\n") != std::string::npos; });
+  EXPECT_EQ(journal_.events,
+            (std::vector<std::string>{"a:request /deny", "b:request /deny", "b:response /deny 403",
+                                      "a:response /deny 403", "a:log", "b:log"}));
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kLocal});
+  EXPECT_EQ(received_.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u) << received_;
+  EXPECT_EQ(upstream.requests(), 0);
+}
+
+TEST_F(ExchangeTest, PauseThenResumeContinuesWithTheNextFilter) {
+  ScriptedUpstream upstream(kOk);
+  AddService(upstream.address(), RecordingFilter::Mode::kPause);
+  Connect();
+  Send("GET /p HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return journal_.paused != nullptr; });
+  ASSERT_NE(journal_.paused, nullptr);
+  for (int i = 0; i < 5; ++i) ring_->RunOnce(1'000'000);
+  EXPECT_EQ(upstream.requests(), 0) << "the upstream was called while a filter held the request";
+  journal_.paused->Resume();
+  RunUntil([&] { return Logged(1); });
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
+  EXPECT_EQ(upstream.requests(), 1);
+  EXPECT_EQ(journal_.cancels, 0);
+}
+
+TEST_F(ExchangeTest, PausedExchangeThatEndsCancelsTheFilterAndLogsOnce) {
+  ScriptedUpstream upstream(kOk);
+  AddService(upstream.address(), RecordingFilter::Mode::kPause, /*request_ms=*/100);
+  Connect();
+  Send("GET /p HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1); });
+  EXPECT_EQ(journal_.cancels, 1);
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"response_timeout"});
+  RunUntil([&] { return received_.find("504") != std::string::npos; });
+  EXPECT_EQ(received_.rfind("HTTP/1.1 504 ", 0), 0u) << received_;
+}
+
+TEST_F(ExchangeTest, UpstreamErrorLogsOnceWithItsKind) {
+  // A port nobody listens on: bind and close to find one.
+  auto probe = net::ListenTcp(LoopbackPort(0), {});
+  ASSERT_TRUE(probe.ok());
+  net::Address dead = LoopbackPort(*net::LocalPort(probe->get()));
+  probe->Reset();
+  AddService(dead);
+  Connect();
+  Send("GET /e HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1); });
+  for (int i = 0; i < 5; ++i) ring_->RunOnce(1'000'000);
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kError});
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"connect_refused"});
+  RunUntil([&] { return received_.find("\r\n\r\n") != std::string::npos; });
+  EXPECT_EQ(received_.rfind("HTTP/1.1 502 ", 0), 0u) << received_;
+}
+
+TEST_F(ExchangeTest, ClientAbortMidBodyLogsOnce) {
+  ScriptedUpstream upstream("");
+  AddService(upstream.address());
+  Connect();
+  Send("POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n0123456789");
+  RunUntil([&] { return upstream.requests() == 1; });
+  close(client_);
+  client_ = -1;
+  RunUntil([&] { return Logged(1); });
+  for (int i = 0; i < 5; ++i) ring_->RunOnce(1'000'000);
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kError});
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"client_closed"});
+}
+
+TEST_F(ExchangeTest, UpstreamTimeoutLogsOnce) {
+  ScriptedUpstream upstream("");
+  AddService(upstream.address(), RecordingFilter::Mode::kContinue, /*request_ms=*/100);
+  Connect();
+  Send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1); });
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"response_timeout"});
+  RunUntil([&] { return received_.find("\r\n\r\n") != std::string::npos; });
+  EXPECT_EQ(received_.rfind("HTTP/1.1 504 ", 0), 0u) << received_;
+}
+
+TEST_F(ExchangeTest, DrainDeadlineAbortsAndLogsOnce) {
+  ScriptedUpstream upstream("");
+  AddService(upstream.address());
+  Connect();
+  Send("GET /d HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return upstream.requests() == 1; });
+  connection_->Abort();  // what the drain timer does
+  connection_alive_ = false;
+  RunUntil([&] { return client_eof_; });
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kError});
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"drained"});
+}
+
+TEST_F(ExchangeTest, PipelinedRequestsKeepTheirOwnHeads) {
+  ScriptedUpstream upstream(kOk);
+  AddService(upstream.address());
+  Connect();
+  Send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(2); });
+  EXPECT_EQ(journal_.outcomes, (std::vector<Outcome>{Outcome::kForwarded, Outcome::kForwarded}));
+  std::vector<std::string> responses;
+  for (const std::string& e : journal_.events) {
+    if (e.rfind("a:response", 0) == 0) responses.push_back(e);
+  }
+  EXPECT_EQ(responses, (std::vector<std::string>{"a:response /1 200", "a:response /2 200"}));
+  RunUntil([&] { return Count("ok") == 2; });
+  EXPECT_EQ(Count("HTTP/1.1 200 OK"), 2u);
+}
+
+TEST_F(ExchangeTest, MalformedHeadIsAnsweredAndLoggedWithoutARequest) {
+  ScriptedUpstream upstream(kOk);
+  AddService(upstream.address());
+  Connect();
+  Send("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n");
+  RunUntil([&] { return Logged(1) && client_eof_; });
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"bad_request"});
+  EXPECT_EQ(received_.rfind("HTTP/1.1 400 ", 0), 0u) << received_;
+  EXPECT_NE(received_.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(upstream.requests(), 0);
+}
+
+}  // namespace
+}  // namespace icaht::proxy
