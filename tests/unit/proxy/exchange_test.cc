@@ -119,6 +119,7 @@ class ScriptedUpstream {
       std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
       for (int c : conns) fds.push_back({c, POLLIN, 0});
       if (poll(fds.data(), fds.size(), 20) <= 0) continue;
+      size_t polled = conns.size();  // a connection accepted below was not polled yet
       if (fds[0].revents & POLLIN) {
         int c = accept(listen_fd_, nullptr, nullptr);
         if (c >= 0) {
@@ -126,7 +127,7 @@ class ScriptedUpstream {
           bufs.emplace_back();
         }
       }
-      for (size_t i = 0; i < conns.size(); ++i) {
+      for (size_t i = 0; i < polled; ++i) {
         if (!(fds[i + 1].revents & (POLLIN | POLLHUP))) continue;
         char buf[4096];
         ssize_t n = read(conns[i], buf, sizeof buf);
