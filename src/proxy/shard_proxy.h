@@ -97,15 +97,16 @@ class ShardProxy {
   void OnAccept(ShardService* service, int res, uint32_t flags);
   void ResumeAccept(ShardService* service);  // accept_backoff fired
 
+  // Whether a new descriptor `fd` (accepted, or an upstream socket) eats into the control thread's
+  // reserve (see SetFdReserve).
+  bool OverFdBudget(int fd);
+
  private:
   void ArmAccept(ShardService* service);
   // Stops accepting on `service` for kAcceptBackoffMs (nginx's accept
   // backoff): at the fd limit an armed accept fails at once, so re-arming
   // right away spins.
   void PauseAccept(ShardService* service);
-  // Whether the accepted descriptor `fd` eats into the control thread's
-  // reserve (see SetFdReserve).
-  bool OverFdBudget(int fd);
   void MaybeFreeService(ShardService* service);
   void CheckShutdownDone();
 

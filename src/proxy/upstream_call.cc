@@ -28,8 +28,15 @@ bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_m
   absl::StatusOr<net::Fd> fd = net::NewTcpSocket(address.family());
   if (!fd.ok()) {
     // Out of file descriptors (or memory): nothing was sent.
-    ICAHT_LOG(kWarn, "cannot open an upstream socket to ", address.ToString(), ": ",
-              std::string(fd.status().message()));
+    ICAHT_LOG_LIMITED(kWarn, "cannot open an upstream socket to ", address.ToString(), ": ",
+                      std::string(fd.status().message()));
+    return false;
+  }
+  if (shard_.OverFdBudget(fd->get())) {
+    // The last descriptors are the admin socket's and the ops listener's.
+    ICAHT_LOG_LIMITED(kWarn, "no upstream connection to ", address.ToString(),
+                      ": descriptors nearly exhausted (the rest are reserved for the admin "
+                      "socket and ops listener)");
     return false;
   }
   net::SetNoDelay(fd->get());
