@@ -950,3 +950,44 @@ class LateUpstream(HttpUpstream):
             self.listener.close()
             return
         super().stop()
+
+
+class SharedDaemonTestCase(HttpE2ETestCase):
+    """One daemon (and the class's upstreams) for every test of the class: started in
+    setUpClass, stopped (and checked to exit 0) after the last test."""
+
+    shards = 2
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.d = harness.Daemon(shards=cls.shards, name="daemon")
+        cls.addClassCleanup(cls._stop_shared_daemon)
+        cls.d.start()
+
+    @classmethod
+    def _stop_shared_daemon(cls):
+        d = cls.d
+        try:
+            if d.proc is not None and d.alive():
+                rc = d.stop()
+                if rc != 0:
+                    raise AssertionError("%s exited with %s on SIGTERM\n%s" % (
+                        d.name, rc, d.describe_logs()))
+        finally:
+            d.cleanup()
+
+    @classmethod
+    def class_upstream(cls, factory, *args, **kwargs):
+        up = factory(*args, **kwargs)
+
+        def stop():
+            up.stop()
+            if up.errors:
+                raise AssertionError("upstream %s failed: %r" % (up.name, up.errors))
+        cls.addClassCleanup(stop)
+        return up
+
+    def setUp(self):
+        self._daemons.append(self.d)  # its log is printed when a test fails
+        self.assertTrue(self.d.alive(), "the shared daemon is gone")

@@ -23,7 +23,7 @@ import time
 
 import harness
 from harness import curl, record, url
-from http_peers import (PEER_WAIT, HttpE2ETestCase, HttpUpstream, PatternData, RawUpstream,
+from http_peers import (PEER_WAIT, HttpE2ETestCase, SharedDaemonTestCase, HttpUpstream, PatternData, RawUpstream,
                         SockReader, Truncated, chunk_frame, client, parse_head, read_chunked,
                         read_response)
 
@@ -45,45 +45,6 @@ def get(target, extra=b"", host=b"svc"):
     return b"GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (target, host, extra)
 
 
-class SharedDaemonTestCase(HttpE2ETestCase):
-    """One daemon (and the class's upstreams) for every test of the class: started in
-    setUpClass, stopped (and checked to exit 0) after the last test."""
-
-    shards = 2
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.d = harness.Daemon(shards=cls.shards, name="daemon")
-        cls.addClassCleanup(cls._stop_shared_daemon)
-        cls.d.start()
-
-    @classmethod
-    def _stop_shared_daemon(cls):
-        d = cls.d
-        try:
-            if d.proc is not None and d.alive():
-                rc = d.stop()
-                if rc != 0:
-                    raise AssertionError("%s exited with %s on SIGTERM\n%s" % (
-                        d.name, rc, d.describe_logs()))
-        finally:
-            d.cleanup()
-
-    @classmethod
-    def class_upstream(cls, factory, *args, **kwargs):
-        up = factory(*args, **kwargs)
-
-        def stop():
-            up.stop()
-            if up.errors:
-                raise AssertionError("upstream %s failed: %r" % (up.name, up.errors))
-        cls.addClassCleanup(stop)
-        return up
-
-    def setUp(self):
-        self._daemons.append(self.d)  # its log is printed when a test fails
-        self.assertTrue(self.d.alive(), "the shared daemon is gone")
 
 
 # --------------------------------------------------------------------------- upstreams

@@ -11,7 +11,7 @@ import time
 
 import harness
 from harness import curl, record, url
-from http_peers import HttpE2ETestCase, HttpUpstream, LateUpstream, Truncated, read_response
+from http_peers import HttpE2ETestCase, HttpUpstream, SharedDaemonTestCase, LateUpstream, Truncated, read_response
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 REQUEST_MS = 600
@@ -19,45 +19,6 @@ REQUEST_MS = 600
 SLACK = 3.0
 
 
-class SharedDaemonTestCase(HttpE2ETestCase):
-    """One daemon (and the class's upstreams) for every test of the class: started in
-    setUpClass, stopped (and checked to exit 0) after the last test."""
-
-    shards = 2
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.d = harness.Daemon(shards=cls.shards, name="daemon")
-        cls.addClassCleanup(cls._stop_shared_daemon)
-        cls.d.start()
-
-    @classmethod
-    def _stop_shared_daemon(cls):
-        d = cls.d
-        try:
-            if d.proc is not None and d.alive():
-                rc = d.stop()
-                if rc != 0:
-                    raise AssertionError("%s exited with %s on SIGTERM\n%s" % (
-                        d.name, rc, d.describe_logs()))
-        finally:
-            d.cleanup()
-
-    @classmethod
-    def class_upstream(cls, factory, *args, **kwargs):
-        up = factory(*args, **kwargs)
-
-        def stop():
-            up.stop()
-            if up.errors:
-                raise AssertionError("upstream %s failed: %r" % (up.name, up.errors))
-        cls.addClassCleanup(stop)
-        return up
-
-    def setUp(self):
-        self._daemons.append(self.d)  # its log is printed when a test fails
-        self.assertTrue(self.d.alive(), "the shared daemon is gone")
 
 
 def head_request(method, target, host=b"svc", extra=b""):
