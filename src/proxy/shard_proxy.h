@@ -97,8 +97,9 @@ class ShardProxy {
   void OnAccept(ShardService* service, int res, uint32_t flags);
   void ResumeAccept(ShardService* service);  // accept_backoff fired
 
-  // Whether a new descriptor `fd` (accepted, or an upstream socket) eats into the control thread's
-  // reserve (see SetFdReserve).
+  // Whether the accepted descriptor `fd` eats into the control thread's
+  // reserve (see SetFdReserve). Upstream sockets are not held to it: a
+  // request that got in may finish.
   bool OverFdBudget(int fd);
 
  private:

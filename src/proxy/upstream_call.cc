@@ -32,13 +32,6 @@ bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_m
                       std::string(fd.status().message()));
     return false;
   }
-  if (shard_.OverFdBudget(fd->get())) {
-    // The last descriptors are the admin socket's and the ops listener's.
-    ICAHT_LOG_LIMITED(kWarn, "no upstream connection to ", address.ToString(),
-                      ": descriptors nearly exhausted (the rest are reserved for the admin "
-                      "socket and ops listener)");
-    return false;
-  }
   net::SetNoDelay(fd->get());
   stream_ = new net::Stream(shard_.ring(), shard_.bufs(), fd->Release(), this);
   stream_->set_single_shot(true);

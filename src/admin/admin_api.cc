@@ -1,0 +1,326 @@
+// The admin API (HTTP/1.1 + JSON over the admin socket) and the ops
+// endpoints: the Control members that answer requests. Start-up, signals,
+// persistence and restore are in control.cc.
+
+#include <string>
+#include <string_view>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "admin/control.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "core/status_macros.h"
+#include "proxy/config_from_record.h"
+#include "registry/json_writer.h"
+#include "registry/service_record.h"
+
+namespace icaht::admin {
+namespace {
+
+// Automatically chosen ports tried per registration when each is taken between
+// the probe and the shards' bind; bounded so a host whose range keeps filling
+// up answers instead of walking the whole range.
+constexpr int kAutoPortAttempts = 8;
+
+struct ErrorMapping {
+  int status;
+  const char* code;
+};
+
+ErrorMapping MapStatus(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return {400, "invalid_argument"};
+    case absl::StatusCode::kNotFound:
+      return {404, "not_found"};
+    case absl::StatusCode::kAlreadyExists:
+      return {409, "already_exists"};
+    case absl::StatusCode::kAborted:
+      return {409, "aborted"};
+    case absl::StatusCode::kResourceExhausted:
+      return {507, "resource_exhausted"};
+    case absl::StatusCode::kUnavailable:
+      return {503, "unavailable"};
+    case absl::StatusCode::kPermissionDenied:
+      return {403, "permission_denied"};
+    case absl::StatusCode::kUnimplemented:
+      return {501, "unimplemented"};
+    default:
+      return {500, "internal"};
+  }
+}
+
+ControlResponse ErrorResponse(const absl::Status& status) {
+  ErrorMapping m = MapStatus(status);
+  return {m.status, "application/json",
+          registry::JsonErrorBody(m.code, std::string(status.message()))};
+}
+
+ControlResponse ErrorResponse(int http_status, std::string_view code, std::string_view message) {
+  return {http_status, "application/json", registry::JsonErrorBody(code, message)};
+}
+
+ControlResponse JsonResponse(int status, std::string body) {
+  return {status, "application/json", std::move(body)};
+}
+
+// Tells systemd (Type=notify) our state, if it asked (NOTIFY_SOCKET).
+
+}  // namespace
+
+std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
+    const registry::ServiceRecord& record) const {
+  return proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms);
+}
+
+void Control::Apply(registry::ServiceRecord record,
+                    std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
+  ApplyAttempt(std::move(record), 1, 0, std::move(done));
+}
+
+void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t after,
+                           std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
+  if (stopping_) return done(absl::UnavailableError("icaht-sidecar is shutting down"));
+  absl::StatusOr<uint16_t> port = registry_.ReservePort(record, after);
+  if (!port.ok()) {
+    if (after == 0) return done(port.status());
+    return done(absl::Status(port.status().code(),
+                             absl::StrCat("port ", after,
+                                          " was taken by another process before it could be "
+                                          "bound, and then: ",
+                                          port.status().message())));
+  }
+  bool chosen = record.port == 0;
+  record.port = *port;
+  if (absl::Status loop = registry_.CheckNoSelfLoop(record, config_.bind_address); !loop.ok()) {
+    registry_.Abort(record.name);
+    return done(loop);
+  }
+  auto shared = std::make_shared<const registry::ServiceRecord>(std::move(record));
+  OpenOnShards(shared, [this, shared, chosen, attempt, done](absl::Status status) {
+    if (status.ok()) {
+      CommitRecord(*shared);
+      return done(*shared);
+    }
+    registry_.Abort(shared->name);
+    // EADDRINUSE (the only bind error mapped to AlreadyExists): the port was
+    // taken after the probe said it was free.
+    if (!chosen || status.code() != absl::StatusCode::kAlreadyExists) return done(status);
+    if (attempt >= kAutoPortAttempts) {
+      return done(absl::AlreadyExistsError(
+          absl::StrCat(status.message(), " (gave up after ", attempt,
+                       " automatically chosen ports were taken by other processes between the "
+                       "probe and the bind)")));
+    }
+    ICAHT_LOG(kWarn, "service '", shared->name, "': port ", shared->port,
+              " was taken by another process before it could be bound; trying the next free "
+              "port");
+    registry::ServiceRecord retry = *shared;
+    retry.port = 0;
+    ApplyAttempt(std::move(retry), attempt + 1, shared->port, done);
+  });
+}
+
+void Control::Register(std::string body, Responder* responder) {
+  Enqueue([this, body = std::move(body), responder](std::function<void()> done) {
+    absl::StatusOr<registry::ServiceRecord> record = registry::ParseServiceRecord(body);
+    if (!record.ok()) {
+      responder->Send(ErrorResponse(record.status()));
+      return done();
+    }
+    Apply(std::move(*record), [responder, done](absl::StatusOr<registry::ServiceRecord> result) {
+      if (result.ok()) {
+        responder->Send(JsonResponse(201, registry::ToJson(*result)));
+      } else {
+        responder->Send(ErrorResponse(result.status()));
+      }
+      done();
+    });
+  });
+}
+
+void Control::Replace(std::string name, std::string body, Responder* responder) {
+  Enqueue([this, name = std::move(name), body = std::move(body),
+           responder](std::function<void()> done) {
+    if (stopping_) {
+      responder->Send(ErrorResponse(absl::UnavailableError("icaht-sidecar is shutting down")));
+      return done();
+    }
+    absl::StatusOr<registry::ServiceRecord> record = registry::ParseServiceRecord(body);
+    if (!record.ok()) {
+      responder->Send(ErrorResponse(record.status()));
+      return done();
+    }
+    absl::Status begin = registry_.BeginReplace(name, *record);
+    if (!begin.ok()) {
+      responder->Send(ErrorResponse(begin));
+      return done();
+    }
+    record->port = registry_.Find(name)->port;
+    if (absl::Status loop = registry_.CheckNoSelfLoop(*record, config_.bind_address); !loop.ok()) {
+      registry_.Abort(name);
+      responder->Send(ErrorResponse(loop));
+      return done();
+    }
+    if (unbound_.contains(name)) {
+      // Not on any shard (its port is busy): the next bind retry takes the new record.
+      CommitRecord(*record);
+      responder->Send(JsonResponse(200, registry::ToJson(*record)));
+      return done();
+    }
+    auto shared = std::make_shared<registry::ServiceRecord>(std::move(*record));
+    Broadcast(
+        [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
+        },
+        [this, shared, responder, done](absl::Status status) {
+          if (status.ok()) {
+            CommitRecord(*shared);
+            responder->Send(JsonResponse(200, registry::ToJson(*shared)));
+          } else {
+            registry_.Abort(shared->name);
+            responder->Send(ErrorResponse(status));
+          }
+          done();
+        });
+  });
+}
+
+void Control::Deregister(std::string name, Responder* responder) {
+  Enqueue([this, name = std::move(name), responder](std::function<void()> done) {
+    absl::Status begin = registry_.BeginRemove(name);
+    if (!begin.ok()) {
+      if (responder != nullptr) responder->Send(ErrorResponse(begin));
+      return done();
+    }
+    uint16_t port = registry_.Find(name)->port;
+    Broadcast(
+        [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::RemoveServiceCommand(shard, port, std::move(d));
+        },
+        [this, name, responder, done](absl::Status) {
+          // Every shard has closed its listener: the port refuses and is free.
+          registry_.Remove(name);
+          unbound_.erase(name);
+          last_heartbeat_ns_.erase(name);
+          static_names_.erase(name);
+          Persist();
+          if (responder != nullptr) responder->Send({204, "application/json", ""});
+          done();
+        });
+  });
+}
+
+void Control::Heartbeat(const std::string& name, Responder* responder) {
+  const registry::ServiceRecord* record = registry_.Find(name);
+  if (record == nullptr) {
+    return responder->Send(
+        ErrorResponse(404, "not_found", absl::StrCat("service '", name, "' is not registered")));
+  }
+  if (record->ttl_s > 0) last_heartbeat_ns_[name] = core::NowNs();
+  registry::JsonWriter json;
+  json.StartObject().Key("name").String(name).Key("ttl_s").Uint(record->ttl_s).EndObject();
+  responder->Send(JsonResponse(200, std::move(json).Take()));
+}
+
+void Control::ExpireTtls() {
+  int64_t now = core::NowNs();
+  std::vector<std::string> expired;
+  for (const auto& [name, last] : last_heartbeat_ns_) {
+    const registry::ServiceRecord* record = registry_.Find(name);
+    if (record == nullptr || record->ttl_s == 0) continue;
+    if (now - last > int64_t{record->ttl_s} * 1'000'000'000) expired.push_back(name);
+  }
+  for (const std::string& name : expired) {
+    ICAHT_LOG(kInfo, "service '", name, "' missed its heartbeat (ttl): deregistering");
+    last_heartbeat_ns_.erase(name);
+    Deregister(name, nullptr);
+  }
+  if (!last_heartbeat_ns_.empty()) ring_->timers().Arm(&ttl_timer_, now + 1'000'000'000);
+}
+
+std::string Control::ApiJson(const registry::ServiceRecord& record) const {
+  // The stored record plus the daemon's view of it: "serving" is false while
+  // its port is held by another process (kept registered after a restore, see
+  // RestoreOne). ToJson writes one object, so the field goes before its '}'.
+  std::string json = registry::ToJson(record);
+  json.pop_back();
+  json += unbound_.contains(record.name) ? ",\"serving\":false}" : ",\"serving\":true}";
+  return json;
+}
+
+void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
+  constexpr std::string_view kPrefix = "/v1/services";
+  const std::string& path = request.path;
+  if (starting_) {
+    return responder->Send(
+        ErrorResponse(503, "unavailable", "starting: restoring registrations; retry in a moment"));
+  }
+  if (path == kPrefix || path == "/v1/services/") {
+    if (request.method == "GET") {
+      registry::JsonWriter json;
+      json.StartObject().Key("services").StartArray();
+      for (const registry::ServiceRecord* record : registry_.List()) {
+        json.RawValue(ApiJson(*record));
+      }
+      json.EndArray().EndObject();
+      return responder->Send(JsonResponse(200, std::move(json).Take()));
+    }
+    if (request.method == "POST") {
+      if (stopping_) {
+        return responder->Send(ErrorResponse(503, "unavailable", "icaht-sidecar is shutting down"));
+      }
+      return Register(request.body, responder);
+    }
+    return responder->Send(
+        ErrorResponse(405, "method_not_allowed",
+                      absl::StrCat(request.method, " ", path, ": allowed are GET and POST")));
+  }
+  if (absl::StartsWith(path, "/v1/services/")) {
+    std::string_view rest = std::string_view(path).substr(kPrefix.size() + 1);
+    size_t slash = rest.find('/');
+    std::string name(rest.substr(0, slash));
+    if (slash != std::string_view::npos) {
+      if (rest.substr(slash) != "/heartbeat") {
+        return responder->Send(ErrorResponse(404, "not_found", absl::StrCat("no route ", path)));
+      }
+      if (request.method != "PUT" && request.method != "POST") {
+        return responder->Send(
+            ErrorResponse(405, "method_not_allowed", "heartbeat: allowed is PUT"));
+      }
+      return Heartbeat(name, responder);
+    }
+    if (request.method == "GET") {
+      const registry::ServiceRecord* record = registry_.Find(name);
+      if (record == nullptr) {
+        return responder->Send(ErrorResponse(
+            404, "not_found", absl::StrCat("service '", name, "' is not registered")));
+      }
+      return responder->Send(JsonResponse(200, ApiJson(*record)));
+    }
+    if (request.method == "PUT") return Replace(name, request.body, responder);
+    if (request.method == "DELETE") return Deregister(name, responder);
+    return responder->Send(ErrorResponse(
+        405, "method_not_allowed",
+        absl::StrCat(request.method, " ", path, ": allowed are GET, PUT and DELETE")));
+  }
+  return responder->Send(ErrorResponse(404, "not_found", absl::StrCat("no route ", path)));
+}
+
+void Control::HandleOps(const ControlRequest& request, Responder* responder) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return responder->Send(ErrorResponse(405, "method_not_allowed", "ops endpoints are GET only"));
+  }
+  if (request.path == "/health") {
+    return responder->Send(JsonResponse(200, "{\"status\":\"ok\"}"));
+  }
+  if (request.path == "/ready") {
+    if (ready_) return responder->Send(JsonResponse(200, "{\"status\":\"ready\"}"));
+    return responder->Send(
+        JsonResponse(503, stopping_ ? "{\"status\":\"stopping\"}" : "{\"status\":\"starting\"}"));
+  }
+  return responder->Send(ErrorResponse(404, "not_found", absl::StrCat("no route ", request.path)));
+}
+
+}  // namespace icaht::admin
