@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -333,6 +334,31 @@ class DefectsTest(SharedDaemonTestCase):
 
 
 # --------------------------------------------------------------------------- loops
+
+def dies_mid_body(conn):
+    """Announces 4 MiB, sends 256 KiB, then closes: a response cut short by its upstream."""
+    conn.reader.read_until(b"\r\n\r\n")
+    conn.sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (4 << 20))
+    conn.sock.sendall(b"x" * (256 << 10))
+
+
+class BodyCountersTest(HttpE2ETestCase):
+    def test_counters_count_bytes_moved_not_the_announced_length(self):
+        # (#18 item 10) The shard's exit line "bodies: X bytes spliced, Y bytes copied" counted
+        # the whole Content-Length when the upstream died early.
+        d = self.start_daemon(shards=1, name="daemon")
+        up = RawUpstream("dies", handler=dies_mid_body)
+        self.addCleanup(up.stop)
+        port = d.register(record("cut", [up.address]))["port"]
+        r = curl(url(port, "/cut/x"))
+        self.assertFalse(r.status == 200 and len(r.body) == 4 << 20, "a cut body looked whole")
+        self.assertEqual(d.stop(), 0)
+        m = re.search(r"bodies: (\d+) bytes spliced, (\d+) bytes copied", d.stderr())
+        self.assertIsNotNone(m, d.stderr())
+        moved = int(m.group(1)) + int(m.group(2))
+        self.assertGreater(moved, 0)
+        self.assertLessEqual(moved, 256 << 10, d.stderr())
+
 
 class LoopTest(HttpE2ETestCase):
     def test_loop_between_two_daemons_is_answered_508(self):

@@ -38,7 +38,8 @@ void CheckComplete(const RequestHead& h, std::string_view in, const Limits& limi
       FUZZ_CHECK(f.value.back() != ' ' && f.value.back() != '\t');
     }
   }
-  for (char c : h.target) FUZZ_CHECK(c > 0x20 && c < 0x7f && c != '#');
+  // VCHAR and obs-text (0x80-0xFF): no controls, SP or DEL.
+  for (unsigned char c : h.target) FUZZ_CHECK(c > 0x20 && c != 0x7f);
   const bool te = HasField(h, "transfer-encoding");
   const bool cl = HasField(h, "content-length");
   FUZZ_CHECK(!(te && cl));
