@@ -70,13 +70,20 @@ void HttpConnection::OnData(net::Stream*, std::string_view data) {
 }
 
 void HttpConnection::FeedExchange() {
-  if (closed_ || exchange_ == nullptr || in_.empty() || !exchange_->wants_client_data()) return;
-  std::string pending = std::move(in_);
-  in_.clear();
-  size_t used = exchange_->OnClientData(pending);
-  // Bytes past the body: the next (pipelined) request, ahead of anything
-  // that arrived meanwhile.
-  if (used < pending.size()) in_.insert(0, pending, used);
+  if (closed_ || exchange_ == nullptr || !exchange_->wants_client_data()) return;
+  if (!in_.empty()) {
+    std::string pending = std::move(in_);
+    in_.clear();
+    size_t used = exchange_->OnClientData(pending);
+    // Bytes past the body: the next (pipelined) request, ahead of anything
+    // that arrived meanwhile.
+    if (used < pending.size()) in_.insert(0, pending, used);
+  }
+  // The client's EOF came while the exchange was not reading yet (a filter
+  // held it): it will not come again.
+  if (client_eof_ && exchange_ != nullptr && exchange_->wants_client_data()) {
+    exchange_->OnClientEof();
+  }
 }
 
 void HttpConnection::ProcessHead() {
@@ -140,9 +147,7 @@ void HttpConnection::OnEof(net::Stream*) {
   client_eof_ = true;
   if (exchange_ != nullptr && exchange_->wants_client_data()) {
     // Mid-body (the exchange fails) or a tunnel (the half-close travels on).
-    FeedExchange();
-    if (exchange_ != nullptr) exchange_->OnClientEof();
-    return;
+    return FeedExchange();
   }
   // A half-close ends reading, not the requests already received: they are
   // answered, then the connection closes.
