@@ -7,8 +7,8 @@
 
 #include "core/log.h"
 #include "http/request_parser.h"
-#include "proxy/header_rewrite.h"
 #include "net/stream.h"
+#include "proxy/header_rewrite.h"
 #include "registry/json_writer.h"
 
 namespace icaht::admin {

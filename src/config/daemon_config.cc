@@ -12,9 +12,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/status_macros.h"
 #include "registry/json_reader.h"
 #include "registry/service_record_json.h"
-#include "core/status_macros.h"
 
 #ifndef ICAHT_VERSION
 #define ICAHT_VERSION "unknown"
