@@ -30,6 +30,15 @@ void TimerQueue::Arm(Timer* timer, int64_t deadline_ns) {
     timer->deadline_ = deadline_ns;
     return;
   }
+  if (timer->queue_ == this) {
+    // Earlier than its slot: move the node (no allocation, as on every
+    // request whose deadline is shorter than the idle one).
+    auto node = timers_.extract(timer->pos_);
+    node.key() = deadline_ns;
+    timer->pos_ = timers_.insert(std::move(node));
+    timer->deadline_ = deadline_ns;
+    return;
+  }
   if (timer->queue_ != nullptr) timer->queue_->Cancel(timer);
   timer->pos_ = timers_.emplace(deadline_ns, timer);
   timer->deadline_ = deadline_ns;

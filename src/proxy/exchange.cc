@@ -18,13 +18,13 @@ constexpr int kMaxOwnViaHops = 8;
 }  // namespace
 
 Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
-                   std::string_view client_ip)
+                   std::string_view client_ip, core::Timer* timer)
     : shard_(shard),
       service_(service),
       client_(client),
       owner_(owner),
       config_(service.config),
-      timer_([this] { OnTimer(); }),
+      timer_(timer),
       request_body_(shard, this),
       response_body_(shard, this) {
   ctx_.service_name = config_->name;
@@ -404,7 +404,7 @@ void Exchange::Fail(const ProxyError& error) {
 void Exchange::Finish(Outcome outcome, Next next) {
   if (finished_) return;
   finished_ = true;
-  shard_.ring().timers().Cancel(&timer_);
+  timer_purpose_ = TimerPurpose::kNone;  // the connection re-arms its timer for what follows
   if (paused_) config_->chain->Cancel(ctx_, next_filter_);
   if (tunnel_ != nullptr) tunnel_->Abort();
   request_body_.Abort();
@@ -440,7 +440,7 @@ bool Exchange::UpstreamStillReading() {
 
 void Exchange::ArmTimer(TimerPurpose purpose, uint32_t ms) {
   timer_purpose_ = purpose;
-  shard_.ring().timers().Arm(&timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
+  shard_.ring().timers().Arm(timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
 }
 
 bool Exchange::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
@@ -448,7 +448,7 @@ bool Exchange::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
   int64_t now = core::LoopNowNs();
   int64_t quiet = now - last_progress_ns;
   if (quiet >= limit) return true;
-  shard_.ring().timers().Arm(&timer_, now + limit - quiet);  // purpose unchanged
+  shard_.ring().timers().Arm(timer_, now + limit - quiet);  // purpose unchanged
   return false;
 }
 

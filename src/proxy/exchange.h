@@ -52,8 +52,11 @@ class Exchange final : public core::DeferredDeletable,
     ~Owner() = default;
   };
 
+  // `timer` is the connection's (one timer per connection, re-armed lazily:
+  // no timer-queue insert or erase per request); while the exchange runs, the
+  // connection hands its expiries to OnTimer().
   Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
-           std::string_view client_ip);
+           std::string_view client_ip, core::Timer* timer);
   ~Exchange() override;
 
   // A parsed request, its head viewing `input`. `close_after`: the connection
@@ -75,6 +78,7 @@ class Exchange final : public core::DeferredDeletable,
   void Abort(filters::ErrorKind kind);
 
   const filters::RequestContext& context() const { return ctx_; }
+  void OnTimer();
 
  private:
   enum class TimerPurpose : uint8_t {
@@ -123,7 +127,6 @@ class Exchange final : public core::DeferredDeletable,
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
   // For an inactivity purpose: true if it expired, else the timer is re-armed.
   bool InactiveFor(uint32_t ms, int64_t last_progress_ns);
-  void OnTimer();
   // At a request timer's expiry: the upstream acknowledged request bytes
   // since the last look and more are still on their way (one getsockopt; a
   // stall is declared within two periods at most).
@@ -136,7 +139,7 @@ class Exchange final : public core::DeferredDeletable,
   Owner* owner_;
   std::shared_ptr<const ServiceConfig> config_;  // the config this exchange started with
   filters::RequestContext ctx_;
-  core::Timer timer_;
+  core::Timer* timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
   size_t next_filter_ = 0;
   uint64_t upstream_acked_ = kAckedUnknown;

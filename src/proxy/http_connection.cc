@@ -46,6 +46,7 @@ void HttpConnection::ArmTimer(TimerPurpose purpose, uint32_t ms) {
 }
 
 void HttpConnection::OnTimer() {
+  if (exchange_ != nullptr) return exchange_->OnTimer();
   switch (timer_purpose_) {
     case TimerPurpose::kIdle:
       return Destroy();
@@ -54,6 +55,7 @@ void HttpConnection::OnTimer() {
       return exchange_->StartWithError(
           filters::MakeError(filters::ErrorKind::kHeaderTimeout, "request header read timed out"));
     case TimerPurpose::kNone:
+    case TimerPurpose::kExchange:
       return;
   }
 }
@@ -120,9 +122,10 @@ void HttpConnection::ProcessHead() {
 }
 
 void HttpConnection::NewExchange() {
-  shard_->ring().timers().Cancel(&timer_);
-  timer_purpose_ = TimerPurpose::kNone;
-  exchange_ = new Exchange(*shard_, *service_, client_, this, client_ip_);
+  // The timer stays armed (an early expiry finds the exchange, which re-arms
+  // or ignores it): moving it is cheaper than cancelling it per request.
+  timer_purpose_ = TimerPurpose::kExchange;
+  exchange_ = new Exchange(*shard_, *service_, client_, this, client_ip_, &timer_);
 }
 
 void HttpConnection::OnExchangeDone(Exchange* exchange, Exchange::Next next) {

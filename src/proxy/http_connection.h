@@ -40,6 +40,7 @@ class HttpConnection final : public core::DeferredDeletable,
     kNone,
     kIdle,        // keep-alive idle (idle_ms): close quietly
     kHeaderRead,  // request head incomplete (request_ms): 408
+    kExchange,    // the exchange's (it chose the deadline)
   };
 
   // StreamHandler (the client socket).
