@@ -63,6 +63,13 @@ class RequestContext {
   // views this context's own storage.
   void SetRequest(const http::RequestHead& head, std::string_view input);
   bool has_request() const { return has_request_; }
+  // Swaps the head copy's storage with the caller's (strings and vectors
+  // keep their capacity), so a connection can lend the same buffers to each
+  // of its exchanges instead of allocating per request.
+  void SwapStorage(std::string* bytes, std::vector<http::Header>* fields) {
+    head_bytes_.swap(*bytes);
+    request_.headers.swap(*fields);
+  }
   const http::RequestHead& request() const { return request_; }
   // The target's path (up to '?'), and the query without '?'.
   std::string_view path() const;

@@ -18,18 +18,27 @@ constexpr int kMaxOwnViaHops = 8;
 }  // namespace
 
 Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
-                   std::string_view client_ip, core::Timer* timer)
+                   std::string_view client_ip, core::Timer* timer, ExchangeBuffers* buffers)
     : shard_(shard),
       service_(service),
       client_(client),
       owner_(owner),
       config_(service.config),
       timer_(timer),
+      buffers_(buffers),
       request_body_(shard, this),
       response_body_(shard, this) {
   ctx_.service_name = config_->name;
   ctx_.client_ip.assign(client_ip);
   ctx_.start_ns = core::LoopNowNs();
+  SwapBuffers();
+}
+
+void Exchange::SwapBuffers() {
+  ctx_.SwapStorage(&buffers_->head_bytes, &buffers_->head_fields);
+  upstream_head_.swap(buffers_->upstream_head);
+  response_in_.swap(buffers_->response_in);
+  response_head_.headers.swap(buffers_->response_fields);
 }
 
 Exchange::~Exchange() { ICAHT_CHECK(finished_ || call_ == nullptr); }
@@ -114,7 +123,8 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
   size_t index = service_.balancer.Next(config_->upstreams, skip);
   ctx_.upstream_index = static_cast<int>(index);
   ++ctx_.attempts;
-  call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits);
+  call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
+                           &response_head_);
   if (!call_->Start(config_->upstreams[index].address, config_->connect_timeout_ms)) {
     close_after_ = true;
     Fail(MakeError(ErrorKind::kNoConnection, "no upstream connection available"));
@@ -414,6 +424,11 @@ void Exchange::Finish(Outcome outcome, Next next) {
   ctx_.end_ns = core::LoopNowNs();
   if (outcome != Outcome::kError) ctx_.error = ProxyError{};
   config_->chain->RunLog(ctx_);
+  // Nothing reads the head or the response head after this: the buffers go
+  // back to the connection for its next exchange.
+  upstream_head_.clear();
+  response_in_.clear();
+  SwapBuffers();
   owner_->OnExchangeDone(this, next);
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/deferred.h"
 #include "core/timer_queue.h"
@@ -28,6 +29,16 @@ namespace icaht::proxy {
 
 class ShardProxy;
 struct ShardService;
+
+// Buffers an exchange borrows from its connection and gives back when it
+// ends: a warm keep-alive connection allocates no head storage per request.
+struct ExchangeBuffers {
+  std::string head_bytes;  // the RequestContext's copy of the head
+  std::vector<http::Header> head_fields;
+  std::string upstream_head;
+  std::string response_in;  // the upstream's response head bytes
+  std::vector<http::Header> response_fields;
+};
 
 class Exchange final : public core::DeferredDeletable,
                        private filters::FilterCallbacks,
@@ -55,8 +66,9 @@ class Exchange final : public core::DeferredDeletable,
   // `timer` is the connection's (one timer per connection, re-armed lazily:
   // no timer-queue insert or erase per request); while the exchange runs, the
   // connection hands its expiries to OnTimer().
+  // `buffers` (the connection's) are lent until Finish.
   Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
-           std::string_view client_ip, core::Timer* timer);
+           std::string_view client_ip, core::Timer* timer, ExchangeBuffers* buffers);
   ~Exchange() override;
 
   // A parsed request, its head viewing `input`. `close_after`: the connection
@@ -123,6 +135,8 @@ class Exchange final : public core::DeferredDeletable,
   void Fail(const filters::ProxyError& error);
   void Finish(filters::Outcome outcome, Next next);
   void RetireCall(bool reusable);
+  // Swaps the lent buffers in (at construction) or back (at Finish).
+  void SwapBuffers();
 
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
   // For an inactivity purpose: true if it expired, else the timer is re-armed.
@@ -145,7 +159,10 @@ class Exchange final : public core::DeferredDeletable,
   uint64_t upstream_acked_ = kAckedUnknown;
   bool paused_ = false;
 
+  ExchangeBuffers* buffers_;
   std::string upstream_head_;  // kept until the response starts, for a retry
+  std::string response_in_;    // UpstreamCall's response head input
+  http::ResponseHead response_head_;
   UpstreamCall* call_ = nullptr;
   BodyForwarder request_body_;
   BodyForwarder response_body_;

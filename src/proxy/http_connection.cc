@@ -125,7 +125,7 @@ void HttpConnection::NewExchange() {
   // The timer stays armed (an early expiry finds the exchange, which re-arms
   // or ignores it): moving it is cheaper than cancelling it per request.
   timer_purpose_ = TimerPurpose::kExchange;
-  exchange_ = new Exchange(*shard_, *service_, client_, this, client_ip_, &timer_);
+  exchange_ = new Exchange(*shard_, *service_, client_, this, client_ip_, &timer_, &buffers_);
 }
 
 void HttpConnection::OnExchangeDone(Exchange* exchange, Exchange::Next next) {

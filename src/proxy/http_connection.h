@@ -76,6 +76,7 @@ class HttpConnection final : public core::DeferredDeletable,
   std::string in_;                // client bytes not yet consumed
   http::RequestHead head_;        // parse output (views into in_), reused
   Exchange* exchange_ = nullptr;
+  ExchangeBuffers buffers_;   // lent to each exchange in turn
   bool client_eof_ = false;   // the client half-closed: answer what it sent, then close
   bool close_after_ = false;  // draining: close after the current exchange
   bool closed_ = false;

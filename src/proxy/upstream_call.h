@@ -44,8 +44,19 @@ class UpstreamCall final : public core::DeferredDeletable, private net::StreamHa
     ~Handler() = default;
   };
 
-  UpstreamCall(ShardProxy& shard, Handler* handler, http::Method method, const http::Limits& limits)
-      : shard_(shard), handler_(handler), method_(method), limits_(limits) {}
+  // `head_in` and `head` are the exchange's (reused across attempts and,
+  // through the connection, across requests); used until the head is handed
+  // over or the call is released.
+  UpstreamCall(ShardProxy& shard, Handler* handler, http::Method method, const http::Limits& limits,
+               std::string* head_in, http::ResponseHead* head)
+      : shard_(shard),
+        handler_(handler),
+        method_(method),
+        limits_(limits),
+        head_in_(*head_in),
+        head_(*head) {
+    head_in_.clear();
+  }
 
   // Takes an idle pooled connection to `address` or starts connecting a new
   // one. False when no socket could be opened (then nothing else happens).
@@ -83,8 +94,8 @@ class UpstreamCall final : public core::DeferredDeletable, private net::StreamHa
   State state_ = State::kHead;
   bool reused_ = false;
   bool dirty_ = false;
-  std::string head_in_;  // response bytes until the head is complete
-  http::ResponseHead head_;
+  std::string& head_in_;  // response bytes until the head is complete
+  http::ResponseHead& head_;
 };
 
 }  // namespace icaht::proxy
