@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "filters/proxy_error.h"
 #include "http/message.h"
 
@@ -29,7 +30,7 @@ class HeaderEdits {
   // message; fields added with Add() are kept.
   void Remove(std::string_view name) { removed_.push_back(name); }
   bool Removes(std::string_view name) const;
-  const std::vector<http::Header>& added() const { return added_; }
+  const absl::InlinedVector<http::Header, 2>& added() const { return added_; }
   bool empty() const { return added_.empty() && removed_.empty(); }
   void Clear() {
     added_.clear();
@@ -37,8 +38,9 @@ class HeaderEdits {
   }
 
  private:
-  std::vector<http::Header> added_;
-  std::vector<std::string_view> removed_;
+  // Inline: a request ID or a CORS header edits a head without allocating.
+  absl::InlinedVector<http::Header, 2> added_;
+  absl::InlinedVector<std::string_view, 2> removed_;
 };
 
 // An answer a filter (or the exchange) gives instead of the upstream's.
@@ -66,9 +68,10 @@ class RequestContext {
   // Swaps the head copy's storage with the caller's (strings and vectors
   // keep their capacity), so a connection can lend the same buffers to each
   // of its exchanges instead of allocating per request.
-  void SwapStorage(std::string* bytes, std::vector<http::Header>* fields) {
+  void SwapStorage(std::string* bytes, std::vector<http::Header>* fields, std::string* id) {
     head_bytes_.swap(*bytes);
     request_.headers.swap(*fields);
+    request_id.swap(*id);
   }
   const http::RequestHead& request() const { return request_; }
   // The target's path (up to '?'), and the query without '?'.

@@ -35,7 +35,7 @@ Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client
 }
 
 void Exchange::SwapBuffers() {
-  ctx_.SwapStorage(&buffers_->head_bytes, &buffers_->head_fields);
+  ctx_.SwapStorage(&buffers_->head_bytes, &buffers_->head_fields, &buffers_->request_id);
   upstream_head_.swap(buffers_->upstream_head);
   response_in_.swap(buffers_->response_in);
   response_head_.headers.swap(buffers_->response_fields);
@@ -428,6 +428,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
   // back to the connection for its next exchange.
   upstream_head_.clear();
   response_in_.clear();
+  ctx_.request_id.clear();
   SwapBuffers();
   owner_->OnExchangeDone(this, next);
 }

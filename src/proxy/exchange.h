@@ -35,6 +35,7 @@ struct ShardService;
 struct ExchangeBuffers {
   std::string head_bytes;  // the RequestContext's copy of the head
   std::vector<http::Header> head_fields;
+  std::string request_id;
   std::string upstream_head;
   std::string response_in;  // the upstream's response head bytes
   std::vector<http::Header> response_fields;
