@@ -46,7 +46,8 @@ class HeaderEdits {
 // An answer a filter (or the exchange) gives instead of the upstream's.
 struct LocalResponse {
   int status = 0;
-  std::string content_type = "text/plain; charset=utf-8";
+  // Must outlive the exchange: a literal or a string of the filter's config.
+  std::string_view content_type = "text/plain; charset=utf-8";
   std::string body;
 };
 
@@ -80,7 +81,7 @@ class RequestContext {
   const http::Header* FindRequestHeader(std::string_view name) const;
 
   std::string_view service_name;  // the service's (lives as long as its config)
-  std::string client_ip;
+  std::string_view client_ip;     // the connection's (it outlives its exchanges)
 
   // Added by filters.
   std::string request_id;

@@ -28,8 +28,11 @@ void BodyForwarder::Start(net::Stream* from, net::Stream* to, const Options& opt
   spliced_ = 0;
   splice_tried_ = false;
   overrun_ = false;
-  held_.clear();
-  if (options.in == In::kChunked) decoder_.Reset();
+  if (options.in == In::kChunked || options.out == Out::kChunked) {
+    if (chunked_ == nullptr) chunked_ = std::make_unique<Chunked>();
+    chunked_->held.clear();
+    if (options.in == In::kChunked) chunked_->decoder.Reset();
+  }
   last_input_ns_ = core::LoopNowNs();
   if (options.allow_splice && (options.in == In::kUntilEof || (options.in == In::kContentLength &&
                                                                remaining_ >= kSpliceThreshold))) {
@@ -53,9 +56,9 @@ size_t BodyForwarder::OnData(std::string_view data) {
     case In::kUntilEof:
       copied_ += data.size();
       if (options_.out == Out::kChunked) {
-        scratch_.clear();
-        AppendChunk(data, &scratch_);
-        Send(scratch_);
+        chunked_->scratch.clear();
+        AppendChunk(data, &chunked_->scratch);
+        Send(chunked_->scratch);
       } else {
         Send(data);
       }
@@ -80,11 +83,13 @@ size_t BodyForwarder::CopyLength(std::string_view data) {
 }
 
 size_t BodyForwarder::CopyChunked(std::string_view data) {
-  scratch_.clear();
+  http::ChunkedDecoder& decoder = chunked_->decoder;
+  std::string& scratch = chunked_->scratch;
+  scratch.clear();
   size_t used = 0;
-  while (used < data.size() && !decoder_.done()) {
-    http::ChunkedDecoder::Step step = decoder_.Feed(data.substr(used));
-    if (decoder_.failed()) {
+  while (used < data.size() && !decoder.done()) {
+    http::ChunkedDecoder::Step step = decoder.Feed(data.substr(used));
+    if (decoder.failed()) {
       Fail(Failure::kBadChunk);
       return used;
     }
@@ -92,9 +97,9 @@ size_t BodyForwarder::CopyChunked(std::string_view data) {
     if (!step.data.empty()) {
       copied_ += step.data.size();
       if (options_.out == Out::kChunked) {
-        AppendChunk(step.data, &scratch_);
+        AppendChunk(step.data, &scratch);
       } else {
-        scratch_.append(step.data);
+        scratch.append(step.data);
       }
     }
     if (step.consumed == 0 && step.data.empty()) break;
@@ -103,13 +108,13 @@ size_t BodyForwarder::CopyChunked(std::string_view data) {
     Fail(Failure::kTooLarge);
     return used;
   }
-  if (decoder_.done() && options_.out == Out::kChunked) scratch_.append("0\r\n\r\n");
+  if (decoder.done() && options_.out == Out::kChunked) scratch.append("0\r\n\r\n");
   if (options_.hold) {
-    held_.append(scratch_);
+    chunked_->held.append(scratch);
   } else {
-    Send(scratch_);
+    Send(scratch);
   }
-  if (decoder_.done()) {
+  if (decoder.done()) {
     if (used < data.size()) overrun_ = true;
     Complete();
   }
@@ -209,8 +214,8 @@ void BodyForwarder::Abort() {
 
 bool BodyForwarder::TakeHeldInto(std::string* out) {
   if (!options_.hold) return false;
-  out->append(held_);
-  held_.clear();
+  out->append(chunked_->held);
+  chunked_->held.clear();
   return true;
 }
 

@@ -12,6 +12,7 @@
 // owner; after OnBodyDone/OnBodyFailed it makes no further calls.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -122,9 +123,14 @@ class BodyForwarder {
   State state_ = State::kIdle;
   uint64_t remaining_ = 0;  // kContentLength
   uint64_t copied_ = 0;     // payload bytes copied
-  http::ChunkedDecoder decoder_;
-  std::string held_;
-  std::string scratch_;  // re-framed output of one OnData
+  // Only chunked input or output needs these (kept out of line: exchanges,
+  // which hold a forwarder, are allocated per request and stay small).
+  struct Chunked {
+    http::ChunkedDecoder decoder;
+    std::string held;
+    std::string scratch;  // re-framed output of one OnData
+  };
+  std::unique_ptr<Chunked> chunked_;
   bool splice_tried_ = false;
   bool overrun_ = false;
   Pipe pipe_;

@@ -26,19 +26,18 @@ Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client
       config_(service.config),
       timer_(timer),
       buffers_(buffers),
-      request_body_(shard, this),
+      upstream_head_(buffers->upstream_head),
+      response_in_(buffers->response_in),
+      response_head_(buffers->response),
       response_body_(shard, this) {
   ctx_.service_name = config_->name;
-  ctx_.client_ip.assign(client_ip);
+  ctx_.client_ip = client_ip;
   ctx_.start_ns = core::LoopNowNs();
   SwapBuffers();
 }
 
 void Exchange::SwapBuffers() {
   ctx_.SwapStorage(&buffers_->head_bytes, &buffers_->head_fields, &buffers_->request_id);
-  upstream_head_.swap(buffers_->upstream_head);
-  response_in_.swap(buffers_->response_in);
-  response_head_.headers.swap(buffers_->response_fields);
 }
 
 Exchange::~Exchange() { ICAHT_CHECK(finished_ || call_ == nullptr); }
@@ -115,7 +114,9 @@ void Exchange::Forward() {
   if (!body.hold && !Connect(-1, upstream_head_)) return;
   if (!has_request_body_) return RequestDone();
   ArmTimer(TimerPurpose::kRequestBody, config_->request_timeout_ms);
-  request_body_.Start(client_, call_ != nullptr ? call_->stream() : nullptr, body);
+  request_body_ =
+      std::make_unique<BodyForwarder>(shard_, static_cast<BodyForwarder::Callbacks*>(this));
+  request_body_->Start(client_, call_ != nullptr ? call_->stream() : nullptr, body);
   owner_->OnRequestBodyWanted();
 }
 
@@ -136,7 +137,7 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
 
 void Exchange::RequestDone() {
   request_done_ = true;
-  ctx_.request_body_bytes = request_body_.bytes();
+  ctx_.request_body_bytes = request_body_ != nullptr ? request_body_->bytes() : 0;
   if (!response_started_) ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
 }
 
@@ -144,7 +145,7 @@ void Exchange::RequestDone() {
 
 void Exchange::OnUpstreamConnected() {
   service_.ReportUpstream(config_.get(), ctx_.upstream_index, true);
-  request_body_.OnSinkConnected();
+  if (request_body_ != nullptr) request_body_->OnSinkConnected();
 }
 
 void Exchange::OnInterimResponse(const http::ResponseHead& head) {
@@ -252,13 +253,13 @@ bool Exchange::Retry(const ProxyError& error) {
   int skip = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
   RetireCall(false);
   if (!Connect(skip, unsent)) return true;  // answered 503
-  if (request_body_.active()) request_body_.SetSink(call_->stream());
+  if (reading_body()) request_body_->SetSink(call_->stream());
   return true;
 }
 
 void Exchange::OnUpstreamDrained() {
   if (tunnel_ != nullptr) return tunnel_->OnDrained(call_->stream());
-  if (request_body_.active()) return request_body_.OnSinkDrained();
+  if (reading_body()) return request_body_->OnSinkDrained();
   // The request is out: the client may send its next (pipelined) request.
   if (request_done_) client_->StartReading();
 }
@@ -346,7 +347,7 @@ void Exchange::OnTunnelClosed(bool clean) {
 // ---- Client events ----------------------------------------------------------
 
 bool Exchange::wants_client_data() const {
-  return !finished_ && (tunnel_ != nullptr || request_body_.active());
+  return !finished_ && (tunnel_ != nullptr || reading_body());
 }
 
 size_t Exchange::OnClientData(std::string_view data) {
@@ -354,12 +355,12 @@ size_t Exchange::OnClientData(std::string_view data) {
     tunnel_->OnData(client_, data);
     return data.size();
   }
-  return request_body_.OnData(data);
+  return request_body_ != nullptr ? request_body_->OnData(data) : 0;
 }
 
 void Exchange::OnClientEof() {
   if (tunnel_ != nullptr) return tunnel_->OnEof(client_);
-  request_body_.OnSourceEof();
+  if (request_body_ != nullptr) request_body_->OnSourceEof();
 }
 
 void Exchange::OnClientDrained() {
@@ -371,7 +372,7 @@ void Exchange::OnClientDrained() {
 void Exchange::OnClientReadStopped() {
   if (finished_) return;
   if (tunnel_ != nullptr) return tunnel_->OnReadStopped(client_);
-  request_body_.OnSourceReadStopped();
+  if (request_body_ != nullptr) request_body_->OnSourceReadStopped();
 }
 
 void Exchange::Abort(ErrorKind kind) {
@@ -417,7 +418,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
   timer_purpose_ = TimerPurpose::kNone;  // the connection re-arms its timer for what follows
   if (paused_) config_->chain->Cancel(ctx_, next_filter_);
   if (tunnel_ != nullptr) tunnel_->Abort();
-  request_body_.Abort();
+  if (request_body_ != nullptr) request_body_->Abort();
   response_body_.Abort();
   if (call_ != nullptr) RetireCall(false);
   ctx_.outcome = outcome;
@@ -427,7 +428,6 @@ void Exchange::Finish(Outcome outcome, Next next) {
   // Nothing reads the head or the response head after this: the buffers go
   // back to the connection for its next exchange.
   upstream_head_.clear();
-  response_in_.clear();
   ctx_.request_id.clear();
   SwapBuffers();
   owner_->OnExchangeDone(this, next);
@@ -445,8 +445,8 @@ bool Exchange::UpstreamStillReading() {
   if (call_ == nullptr || call_->head_received() || !call_->stream()->connected()) return false;
   net::TcpSendState state;
   if (!net::GetTcpSendState(call_->stream()->fd(), &state)) return false;
-  bool queued =
-      state.pending || call_->stream()->queued_bytes() > 0 || request_body_.waiting_for_sink();
+  bool queued = state.pending || call_->stream()->queued_bytes() > 0 ||
+                (request_body_ != nullptr && request_body_->waiting_for_sink());
   if (!queued) return false;  // all delivered: nothing left to make progress with
   // The first look has nothing to compare with: it starts the count.
   bool progressed = upstream_acked_ == kAckedUnknown || state.bytes_acked > upstream_acked_;
@@ -471,7 +471,7 @@ bool Exchange::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
 void Exchange::OnTimer() {
   switch (timer_purpose_) {
     case TimerPurpose::kRequestBody:
-      if (!InactiveFor(config_->request_timeout_ms, request_body_.last_progress_ns())) return;
+      if (!InactiveFor(config_->request_timeout_ms, request_body_->last_progress_ns())) return;
       // A slow reader takes bytes in bursts far apart (socket buffers
       // refill only when a third of them drained): its acknowledgements are
       // progress too.
@@ -480,7 +480,7 @@ void Exchange::OnTimer() {
       close_after_ = true;
       // Blame the side that stopped: an upstream that takes no more bytes is
       // the upstream's stall (504), never the client's.
-      if (request_body_.waiting_for_sink()) {
+      if (request_body_->waiting_for_sink()) {
         return Fail(
             MakeError(ErrorKind::kUpstreamStalled, "upstream stopped reading the request body"));
       }

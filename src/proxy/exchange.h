@@ -37,8 +37,8 @@ struct ExchangeBuffers {
   std::vector<http::Header> head_fields;
   std::string request_id;
   std::string upstream_head;
-  std::string response_in;  // the upstream's response head bytes
-  std::vector<http::Header> response_fields;
+  std::string response_in;  // the upstream's response head bytes, then its parse
+  http::ResponseHead response;
 };
 
 class Exchange final : public core::DeferredDeletable,
@@ -121,6 +121,7 @@ class Exchange final : public core::DeferredDeletable,
   void OnUpstreamDrained() override;
   void OnUpstreamReadStopped() override;
   bool Retry(const filters::ProxyError& error);
+  bool reading_body() const { return request_body_ != nullptr && request_body_->active(); }
 
   // BodyForwarder::Callbacks (both directions).
   void OnBodyDone(BodyForwarder* body) override;
@@ -161,11 +162,15 @@ class Exchange final : public core::DeferredDeletable,
   bool paused_ = false;
 
   ExchangeBuffers* buffers_;
-  std::string upstream_head_;  // kept until the response starts, for a retry
-  std::string response_in_;    // UpstreamCall's response head input
-  http::ResponseHead response_head_;
+  // The connection's buffers (ExchangeBuffers), used in place: one exchange
+  // runs at a time per connection, and a finished one touches none of them.
+  std::string& upstream_head_;  // kept until the response starts, for a retry
+  std::string& response_in_;    // UpstreamCall's response head input
+  http::ResponseHead& response_head_;
   UpstreamCall* call_ = nullptr;
-  BodyForwarder request_body_;
+  // Only requests with a body have one (keeps the exchange small: it is
+  // allocated per request).
+  std::unique_ptr<BodyForwarder> request_body_;
   BodyForwarder response_body_;
   std::unique_ptr<Tunnel> tunnel_;
 
