@@ -7,7 +7,10 @@
 `parse` turns one measured wrk run plus the proxy's CPU ticks before/after into a row;
 `report` takes the median of every metric over repeated runs of the same case and prints one
 table per body size, the ratios of icaht-sidecar against nginx and HAProxy, and the issue's
-targets as met/not met.
+targets as met/not met. When the run has the A/B variants of icaht (`icaht_base`: another
+binary, e.g. an earlier commit; `icaht_rid`: the same binary with request IDs on), it also
+prints, per body size, the paired run-by-run ratios icaht/icaht_base and differences
+icaht_rid - icaht in µs per request, and issue 8's budgets.
 """
 
 import csv
@@ -27,9 +30,11 @@ COLUMNS = [
 
 # Display names and order; "relay" and "splice" are the bare io_uring floors, "direct" is wrk
 # against the backend with no proxy at all (the load side's own ceiling).
-PROXY_ORDER = ["icaht", "nginx", "haproxy", "relay", "splice", "direct"]
+PROXY_ORDER = ["icaht", "icaht_base", "icaht_rid", "nginx", "haproxy", "relay", "splice", "direct"]
 PROXY_NAMES = {
     "icaht": "icaht-sidecar (1 shard)",
+    "icaht_base": "icaht_base: SIDECAR_BASE binary (1 shard)",
+    "icaht_rid": "icaht_rid: icaht with request_id (1 shard)",
     "nginx": "nginx 1 worker",
     "haproxy": "HAProxy 1 thread",
     "relay": "bare io_uring relay (uring_relay_ms, L4)",
@@ -132,20 +137,29 @@ def fmt_ratio(v):
     return "–" if v is None else f"{v:.2f}×"
 
 
-def paired_cpu(rows, body, conns, other):
-    """icaht's CPU per request over `other`'s, run by run: the targets are measured back to back
+def paired(rows, body, conns, mine, other, key="cpu_us_per_req", diff=False):
+    """`mine`'s metric `key` against `other`'s, run by run: the targets are measured back to back
     within a run, so each run is a paired comparison and the drift of a shared machine between
-    runs cancels out. Returns (per-run ratios in run order, their median) or ([], None)."""
+    runs cancels out. A ratio mine/other, or with diff=True the difference mine - other.
+    Returns (per-run values in run order, their median) or ([], None)."""
     def by_run(proxy):
         out = {}
         for r in rows:
             if (r["proxy"], r["body"], int(r["conns"])) == (proxy, body, conns) and \
-                    int(r["requests"]) > 0 and r.get("cpu_us_per_req") not in ("", "nan", None):
-                out[int(r["run"])] = float(r["cpu_us_per_req"])
+                    int(r["requests"]) > 0 and r.get(key) not in ("", "nan", None):
+                out[int(r["run"])] = float(r[key])
         return out
-    mine, theirs = by_run("icaht"), by_run(other)
-    ratios = [mine[k] / theirs[k] for k in sorted(mine) if k in theirs and theirs[k] > 0]
-    return ratios, (statistics.median(ratios) if ratios else None)
+    a, b = by_run(mine), by_run(other)
+    if diff:
+        vals = [a[k] - b[k] for k in sorted(a) if k in b]
+    else:
+        vals = [a[k] / b[k] for k in sorted(a) if k in b and b[k] > 0]
+    return vals, (statistics.median(vals) if vals else None)
+
+
+def paired_cpu(rows, body, conns, other):
+    """icaht's CPU per request over `other`'s, run by run (see paired)."""
+    return paired(rows, body, conns, "icaht", other)
 
 
 def fmt_paired(ratios, median):
@@ -154,6 +168,65 @@ def fmt_paired(ratios, median):
     if len(ratios) == 1:
         return fmt_ratio(median)
     return f"{fmt_ratio(median)} ({' / '.join(f'{r:.2f}' for r in ratios)})"
+
+
+def fmt_paired_ratio3(ratios, median):
+    """Like fmt_paired, with three decimals (for A/B comparisons of a few per cent)."""
+    if median is None:
+        return "–"
+    if len(ratios) == 1:
+        return f"{median:.3f}×"
+    return f"{median:.3f}× ({' / '.join(f'{r:.3f}' for r in ratios)})"
+
+
+def fmt_paired_diff(diffs, median, digits=2):
+    """A paired difference in µs: median (run by run)."""
+    if median is None:
+        return "–"
+    if len(diffs) == 1:
+        return f"{median:+.{digits}f} µs"
+    return f"{median:+.{digits}f} µs ({' / '.join(f'{d:+.{digits}f}' for d in diffs)})"
+
+
+def ab_tables(agg, rows, body, conns):
+    """The A/B variants of icaht against icaht, for one body size: icaht/icaht_base (a change
+    between two binaries) as paired ratios, icaht_rid - icaht (the cost of request IDs) as paired
+    differences in µs per request."""
+    lines = []
+    have = [c for c in conns if ("icaht", body, c) in agg]
+    if any(("icaht_base", body, c) in agg for c in have):
+        lines.append("| icaht / icaht_base | conns | req/s | p99 | CPU/req paired: median (run by run) | "
+                     "user/req paired | sys/req paired | CPU/req diff paired |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for c in have:
+            i, b = agg.get(("icaht", body, c)), agg.get(("icaht_base", body, c))
+            if not b:
+                continue
+            lines.append(
+                f"| icaht_base | {c} | {fmt_ratio(ratio(i['rps'], b['rps']))} | "
+                f"{fmt_ratio(ratio(i['p99'], b['p99']))} | "
+                f"{fmt_paired_ratio3(*paired(rows, body, c, 'icaht', 'icaht_base'))} | "
+                f"{fmt_paired_ratio3(*paired(rows, body, c, 'icaht', 'icaht_base', 'user_us_per_req'))} | "
+                f"{fmt_paired_ratio3(*paired(rows, body, c, 'icaht', 'icaht_base', 'sys_us_per_req'))} | "
+                f"{fmt_paired_diff(*paired(rows, body, c, 'icaht', 'icaht_base', diff=True))} |")
+        lines.append("")
+    if any(("icaht_rid", body, c) in agg for c in have):
+        lines.append("| icaht_rid − icaht | conns | req/s | p99 | CPU µs/req paired: median (run by run) | "
+                     "user µs/req paired | sys µs/req paired | CPU/req ratio paired |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for c in have:
+            i, r = agg.get(("icaht", body, c)), agg.get(("icaht_rid", body, c))
+            if not r:
+                continue
+            lines.append(
+                f"| icaht_rid | {c} | {fmt_ratio(ratio(r['rps'], i['rps']))} | "
+                f"{fmt_ratio(ratio(r['p99'], i['p99']))} | "
+                f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', diff=True))} | "
+                f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', 'user_us_per_req', diff=True))} | "
+                f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', 'sys_us_per_req', diff=True))} | "
+                f"{fmt_paired_ratio3(*paired(rows, body, c, 'icaht_rid', 'icaht'))} |")
+        lines.append("")
+    return lines
 
 
 def aggregate(rows):
@@ -210,7 +283,8 @@ def tables(agg, rows):
                 f"{a['non2xx']} | {a['errors']} |")
         lines.append("")
         conns = sorted({k[2] for k in keys})
-        if any((("icaht", body, c) in agg) for c in conns):
+        if any((("icaht", body, c) in agg and (o, body, c) in agg)
+               for c in conns for o in ("nginx", "haproxy", "relay")):
             lines.append("| icaht vs | conns | req/s | p99 | CPU/req | user/req | sys/req | "
                          "CPU/req paired: median (run by run) |")
             lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -227,6 +301,7 @@ def tables(agg, rows):
                         f"{fmt_ratio(ratio(i['sys'], o['sys']))} | "
                         f"{fmt_paired(*paired_cpu(rows, body, c, other))} |")
             lines.append("")
+        lines += ab_tables(agg, rows, body, conns)
     return lines
 
 
@@ -266,6 +341,7 @@ def targets(agg, rows):
         if a and b:
             row(f"{body}, 64 conns: p99 ≤ nginx's", f"{fmt_lat(a['p99'])} vs {fmt_lat(b['p99'])}",
                 a["p99"] <= b["p99"])
+    out += ab_targets(agg, rows)
     bad = [(k, a) for k, a in agg.items() if a["non2xx"] or a["errors"] or a["empty_runs"]]
     out.append("")
     if bad:
@@ -278,6 +354,42 @@ def targets(agg, rows):
     else:
         out.append("No non-2xx responses and no socket errors in any run.")
     out.append("")
+    return out
+
+
+def ab_targets(agg, rows):
+    """Issue 8's budgets, when the run has the A/B variants: icaht (no features configured)
+    within 3 % of icaht_base in CPU per request at 5 B and 1 MiB, 64 connections; request IDs
+    (icaht_rid - icaht) at most 0.3 µs per request. Medians of the per-run paired values."""
+    out = []
+
+    def row(name, measured, ok):
+        verdict = "not measured" if ok is None else ("met" if ok else "**NOT met**")
+        out.append(f"| {name} | {measured} | {verdict} |")
+
+    if any(k[0] == "icaht_base" for k in agg):
+        for body in ("5B", "1MiB"):
+            i, b = agg.get(("icaht", body, 64)), agg.get(("icaht_base", body, 64))
+            name = f"{body}, 64 conns: CPU/req ≤ 1.03× icaht_base"
+            if i and b:
+                vals, m = paired(rows, body, 64, "icaht", "icaht_base")
+                row(name, f"paired {fmt_paired_ratio3(vals, m)}; medians {fmt(i['cpu'], 2)} vs "
+                    f"{fmt(b['cpu'], 2)} µs", m is not None and m <= 1.03)
+            else:
+                row(name, "–", None)
+    if any(k[0] == "icaht_rid" for k in agg):
+        for body in ("5B", "1MiB"):
+            i, r = agg.get(("icaht", body, 64)), agg.get(("icaht_rid", body, 64))
+            name = f"{body}, 64 conns: request IDs cost ≤ 0.3 µs/req"
+            if i and r:
+                vals, m = paired(rows, body, 64, "icaht_rid", "icaht", diff=True)
+                row(name, f"paired {fmt_paired_diff(vals, m)}; medians {fmt(r['cpu'], 2)} vs "
+                    f"{fmt(i['cpu'], 2)} µs", m is not None and m <= 0.3)
+            elif body == "5B":
+                row(name, "–", None)
+    if out:
+        out = ["", "### Targets (issue 8: the request path against the commit before it)", "",
+               "| target | measured | verdict |", "|---|---|---|"] + out
     return out
 
 
@@ -297,7 +409,8 @@ def plot(agg, png):
                 if a and a["rps"] is not None and a["cpu"] is not None:
                     f.write(f"{size} {a['rps']} {a['cpu']}\n")
         files[p] = path
-    names = {"icaht": "icaht-sidecar", "nginx": "nginx", "haproxy": "HAProxy",
+    names = {"icaht": "icaht-sidecar", "icaht_base": "icaht-sidecar (base)",
+             "icaht_rid": "icaht-sidecar, request IDs", "nginx": "nginx", "haproxy": "HAProxy",
              "relay": "io_uring relay (L4 floor)", "splice": "splice relay (L4 floor)"}
 
     def series(col):

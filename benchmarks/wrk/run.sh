@@ -15,11 +15,20 @@
 # Environment (all optional):
 #   QUICK=1              1 s warm-up + 2 s measured runs (default 2 s + 8 s)
 #   WARMUP=S DURATION=S  override the durations; REPEAT=N runs per case (median is reported)
-#   PROXIES="icaht nginx haproxy relay splice direct"   which targets, in this order
+#   PROXIES="icaht nginx haproxy relay splice direct"   which targets, in this order; two more
+#                        can be named (not in the default):
+#     icaht_base         the same icaht setup running a second binary, SIDECAR_BASE (e.g. a build of
+#                        an earlier commit: an A/B of a change, measured interleaved with icaht)
+#     icaht_rid          the icaht binary with its service record extended by RID_FIELDS (default
+#                        '"request_id": {}', request IDs on): the cost of a feature, interleaved
+#                        Each runs as its own daemon with its own ports, admin socket and state dir.
 #   SIZES="5B 16KiB 1MiB"  CONNS="1 64"  SCENARIOS="matrix post many"
 #   MANY_SERVICES=100    services for the many-services scenario
-#   PROXY_CPU=0 LOAD_CPU=1  BENCH_PORT_BASE=30000 (uses BASE+80 .. BASE+599)
+#   PROXY_CPU=0 LOAD_CPU=1  BENCH_PORT_BASE=30000 (uses BASE+80 .. BASE+599; BASE+600 .. +699 too
+#                        for icaht_rid's many-services set)
 #   BUILD_DIR=build-bench  SIDECAR=path/to/icaht-sidecar  KEEP_TMP=1 (keep configs, logs, wrk output)
+#   SIDECAR_BASE=path/to/icaht-sidecar  (required for icaht_base; never built by this script)
+#   RID_FIELDS='"request_id": {}'  (JSON members added to icaht_rid's service records)
 #   RELAY_SRC / SPLICE_SRC: the bare relays' sources (default ../shared/tools/*.c)
 set -euo pipefail
 
@@ -43,6 +52,9 @@ LOAD_CPU="${LOAD_CPU:-1}"
 BASE="${BENCH_PORT_BASE:-30000}"
 BUILD_DIR="${BUILD_DIR:-$REPO/build-bench}"
 SIDECAR="${SIDECAR:-$BUILD_DIR/src/icaht-sidecar}"
+SIDECAR_BASE="${SIDECAR_BASE:-}"
+RID_FIELDS_DEFAULT='"request_id": {}'
+RID_FIELDS="${RID_FIELDS:-$RID_FIELDS_DEFAULT}"
 RESULTS_DIR="${RESULTS_DIR:-$REPO/benchmarks/results}"
 RELAY_SRC="${RELAY_SRC:-$REPO/../shared/tools/uring_relay_ms.c}"
 SPLICE_SRC="${SPLICE_SRC:-$REPO/../shared/tools/uring_splice_relay.c}"
@@ -57,6 +69,13 @@ ICAHT_OPS=$((BASE + 190))
 NGINX_MANY=$((BASE + 200))
 HAPROXY_MANY=$((BASE + 300))
 ICAHT_MANY=$((BASE + 400))
+# The A/B variants of icaht (see PROXIES above): own service port, ops port, many-services set.
+ICAHT_BASE_PORT=$((BASE + 102))
+ICAHT_RID_PORT=$((BASE + 103))
+ICAHT_BASE_OPS=$((BASE + 191))
+ICAHT_RID_OPS=$((BASE + 192))
+ICAHT_BASE_MANY=$((BASE + 500))
+ICAHT_RID_MANY=$((BASE + 600))
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -65,7 +84,7 @@ for v in WARMUP DURATION REPEAT MANY PROXY_CPU LOAD_CPU BASE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
 done
 [ "$MANY" -ge 1 ] && [ "$MANY" -le 100 ] || die "MANY_SERVICES must be 1..100"
-[ "$BASE" -ge 1024 ] && [ $((BASE + 599)) -le 65535 ] || die "BENCH_PORT_BASE out of range"
+[ "$BASE" -ge 1024 ] && [ $((BASE + 699)) -le 65535 ] || die "BENCH_PORT_BASE out of range"
 [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs: proxy and load share a CPU"
 
 # ---------------------------------------------------------------------------- tools
@@ -85,7 +104,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
-if [[ " $PROXIES " == *" icaht "* ]] && [ ! -x "$SIDECAR" ]; then
+if [[ " $PROXIES " == *" icaht_base "* ]]; then
+  [ -n "$SIDECAR_BASE" ] || die "icaht_base needs SIDECAR_BASE=path/to/icaht-sidecar (the binary to compare against)"
+  [ -x "$SIDECAR_BASE" ] || die "SIDECAR_BASE=$SIDECAR_BASE is not an executable"
+fi
+if [[ " $PROXIES " == *" icaht "* || " $PROXIES " == *" icaht_rid "* ]] && [ ! -x "$SIDECAR" ]; then
   log "building $SIDECAR"
   [ -f "$BUILD_DIR/build.ninja" ] ||
     meson setup "$BUILD_DIR" "$REPO" --buildtype=release -Db_ndebug=true >/dev/null
@@ -319,39 +342,63 @@ EOF
   wait_listen "$PROXY_PORT" "$PROXY_PID"
 }
 
-ICAHT_DIR="$TMP/icaht"
-admin() { curl -sS --max-time 10 --unix-socket "$ICAHT_DIR/admin.sock" "$@"; }
+# Every icaht target (icaht, icaht_base, icaht_rid) is its own daemon under $TMP/NAME, with its
+# admin socket and state dir there and its log in $TMP/NAME.log.
+icaht_admin() {  # icaht_admin NAME curl-args...
+  local name="$1"; shift
+  curl -sS --max-time 10 --unix-socket "$TMP/$name/admin.sock" "$@"
+}
 
-start_icaht() {
-  local i code
-  rm -rf "$ICAHT_DIR"; mkdir -p "$ICAHT_DIR/state"
-  check_ports_free "$ICAHT_PORT" "$ICAHT_OPS" $(seq "$ICAHT_MANY" $((ICAHT_MANY + MANY - 1)))
-  start_bg "$TMP/icaht.log" taskset -c "$PROXY_CPU" "$SIDECAR" --shards 1 \
-    --admin-socket "$ICAHT_DIR/admin.sock" --ops-listen "127.0.0.1:$ICAHT_OPS" \
-    --port-range "$((BASE + 100))-$((BASE + 599))" --state-dir "$ICAHT_DIR/state" \
+# icaht_record NAME SERVICE PORT: the service record JSON for target NAME.
+icaht_record() {
+  local extra=""
+  [ "$1" = icaht_rid ] && extra=",$RID_FIELDS"
+  printf '{"name":"%s","upstreams":["127.0.0.1:%s"],"port":%s%s}' "$2" "$BACKEND_PORT" "$3" "$extra"
+}
+
+# start_icaht_daemon NAME BINARY PORT OPS_PORT MANY_BASE: one shard, access log off, one service.
+start_icaht_daemon() {
+  local name="$1" bin="$2" port="$3" ops="$4" many="$5" dir="$TMP/$1" i code
+  rm -rf "$dir"; mkdir -p "$dir/state"
+  check_ports_free "$port" "$ops"
+  if [[ " $SCENARIOS " == *" many "* ]]; then
+    check_ports_free $(seq "$many" $((many + MANY - 1)))
+  fi
+  start_bg "$TMP/$name.log" taskset -c "$PROXY_CPU" "$bin" --shards 1 \
+    --admin-socket "$dir/admin.sock" --ops-listen "127.0.0.1:$ops" \
+    --port-range "$((BASE + 100))-$((BASE + 599))" --state-dir "$dir/state" \
     --access-log off --log-level warn
-  PROXY_PID=$LAST_PID; PROXY_PORT=$ICAHT_PORT; MANY_PORTS=""
+  PROXY_PID=$LAST_PID; PROXY_PORT=$port; MANY_PORTS=""
   for i in $(seq 100); do
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$ICAHT_OPS/ready" || true)"
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$ops/ready" || true)"
     [ "$code" = 200 ] && break
     kill -0 "$PROXY_PID" 2>/dev/null || return 1
     sleep 0.1
   done
   [ "$code" = 200 ] || return 1
-  code="$(admin -o "$TMP/icaht.register.json" -w '%{http_code}' -X POST http://icaht/v1/services \
-    -d "{\"name\":\"bench\",\"upstreams\":[\"127.0.0.1:$BACKEND_PORT\"],\"port\":$ICAHT_PORT}")"
-  [ "$code" = 201 ] || { note "icaht: register returned $code: $(cat "$TMP/icaht.register.json")"; return 1; }
+  code="$(icaht_admin "$name" -o "$TMP/$name.register.json" -w '%{http_code}' -X POST http://icaht/v1/services \
+    -d "$(icaht_record "$name" bench "$port")")"
+  [ "$code" = 201 ] || { note "$name: register returned $code: $(cat "$TMP/$name.register.json")"; return 1; }
 }
 
-# Registers the many-services set on a running icaht (only when that scenario runs).
+start_icaht() { start_icaht_daemon icaht "$SIDECAR" "$ICAHT_PORT" "$ICAHT_OPS" "$ICAHT_MANY"; }
+start_icaht_base() {
+  start_icaht_daemon icaht_base "$SIDECAR_BASE" "$ICAHT_BASE_PORT" "$ICAHT_BASE_OPS" "$ICAHT_BASE_MANY"
+}
+start_icaht_rid() {
+  start_icaht_daemon icaht_rid "$SIDECAR" "$ICAHT_RID_PORT" "$ICAHT_RID_OPS" "$ICAHT_RID_MANY"
+}
+
+# icaht_register_many NAME MANY_BASE: registers the many-services set on a running icaht target
+# (only when that scenario runs).
 icaht_register_many() {
-  local i code
+  local name="$1" first="$2" i code
   for i in $(seq 0 $((MANY - 1))); do
-    code="$(admin -o /dev/null -w '%{http_code}' -X POST http://icaht/v1/services \
-      -d "{\"name\":\"svc$i\",\"upstreams\":[\"127.0.0.1:$BACKEND_PORT\"],\"port\":$((ICAHT_MANY + i))}")" || code=000
-    [ "$code" = 201 ] || { note "icaht: registering svc$i returned $code"; return 1; }
+    code="$(icaht_admin "$name" -o /dev/null -w '%{http_code}' -X POST http://icaht/v1/services \
+      -d "$(icaht_record "$name" "svc$i" $((first + i)))")" || code=000
+    [ "$code" = 201 ] || { note "$name: registering svc$i returned $code"; return 1; }
   done
-  MANY_PORTS="$ICAHT_MANY-$((ICAHT_MANY + MANY - 1))"
+  MANY_PORTS="$first-$((first + MANY - 1))"
 }
 
 build_relay() {  # build_relay NAME SRC -> $TMP/NAME
@@ -445,7 +492,13 @@ start_all() {
       P_DEAD[$p]=1
       continue
     fi
-    if [ "$p" = icaht ] && [[ " $SCENARIOS " == *" many "* ]]; then icaht_register_many || MANY_PORTS=""; fi
+    if [[ " $SCENARIOS " == *" many "* ]]; then
+      case "$p" in
+        icaht) icaht_register_many icaht "$ICAHT_MANY" || MANY_PORTS="" ;;
+        icaht_base) icaht_register_many icaht_base "$ICAHT_BASE_MANY" || MANY_PORTS="" ;;
+        icaht_rid) icaht_register_many icaht_rid "$ICAHT_RID_MANY" || MANY_PORTS="" ;;
+      esac
+    fi
     P_PID[$p]="$PROXY_PID"; P_PORT[$p]="$PROXY_PORT"; P_MANY[$p]="$MANY_PORTS"
     log "== $p (pid ${PROXY_PID:-none}, port $PROXY_PORT)"
     verify "$p"
@@ -495,20 +548,31 @@ stop_all() {
     [ -n "${P_PID[$p]:-}" ] || continue
     use "$p" || continue
     stop_pid "$PROXY_PID"
-    if [ "$p" = icaht ] && [ "$STOP_RC" != 0 ]; then
-      note "icaht: exit status $STOP_RC after SIGTERM (expected 0); log tail: $(tail -3 "$TMP/icaht.log" | tr '\n' ' ')"
+    if [[ "$p" == icaht* ]] && [ "$STOP_RC" != 0 ]; then
+      note "$p: exit status $STOP_RC after SIGTERM (expected 0); log tail: $(tail -3 "$TMP/$p.log" | tr '\n' ' ')"
     fi
   done
-  if [ -s "$TMP/icaht.log" ] && grep -qiE "error|check failed" "$TMP/icaht.log"; then
-    note "icaht log has errors: $(grep -iE 'error|check failed' "$TMP/icaht.log" | sort | uniq -c | sort -rn | head -5 | tr '\n' ' ')"
-  fi
+  for p in icaht icaht_base icaht_rid; do
+    if [ -s "$TMP/$p.log" ] && grep -qiE "error|check failed" "$TMP/$p.log"; then
+      note "$p log has errors: $(grep -iE 'error|check failed' "$TMP/$p.log" | sort | uniq -c | sort -rn | head -5 | tr '\n' ' ')"
+    fi
+  done
+}
+
+# tree_of BINARY: ", tree <commit>" when BINARY lies in a git work tree (e.g. a worktree of an
+# earlier commit), with " with uncommitted changes" when that tree is dirty.
+tree_of() {
+  local d c
+  d="$(dirname "$1")"
+  c="$(git -C "$d" rev-parse --short HEAD 2>/dev/null)" || return 0
+  echo ", tree $c$( [ -n "$(git -C "$d" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ] && echo ' with uncommitted changes' || true)"
 }
 
 LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 TREE_AT_START="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ] && echo ' with uncommitted changes' || true)"
 START_TS="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 for p in $PROXIES; do
-  case "$p" in icaht|nginx|haproxy|relay|splice|direct) ;; *) die "unknown proxy '$p'";; esac
+  case "$p" in icaht|icaht_base|icaht_rid|nginx|haproxy|relay|splice|direct) ;; *) die "unknown proxy '$p'";; esac
 done
 CASES=()
 if [[ " $SCENARIOS " == *" matrix "* ]]; then
@@ -531,8 +595,14 @@ cp "$CSV_TMP" "$RESULTS_DIR/latest.csv"
   echo
   echo "Run $START_TS on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)."
   echo "Tree at the start of the run: $TREE_AT_START."
-  [ -x "$SIDECAR" ] && echo "icaht-sidecar: $SIDECAR, built $(date -r "$SIDECAR" -u +%Y-%m-%dT%H:%M:%SZ) (tools/bench.sh rebuilds it first; run.sh alone does not)."
-  echo "Command: \`QUICK=${QUICK:-0} WARMUP=$WARMUP DURATION=$DURATION REPEAT=$REPEAT benchmarks/wrk/run.sh\`"
+  [ -x "$SIDECAR" ] && echo "icaht-sidecar: $SIDECAR, built $(date -r "$SIDECAR" -u +%Y-%m-%dT%H:%M:%SZ)$(tree_of "$SIDECAR") (tools/bench.sh rebuilds it first; run.sh alone does not)."
+  if [[ " $PROXIES " == *" icaht_base "* ]]; then
+    echo "icaht_base: the same setup running \`$SIDECAR_BASE\`, built $(date -r "$SIDECAR_BASE" -u +%Y-%m-%dT%H:%M:%SZ)$(tree_of "$SIDECAR_BASE")."
+  fi
+  if [[ " $PROXIES " == *" icaht_rid "* ]]; then
+    echo "icaht_rid: the icaht binary, its service record(s) with \`$RID_FIELDS\` added."
+  fi
+  echo "Command: \`QUICK=${QUICK:-0} WARMUP=$WARMUP DURATION=$DURATION REPEAT=$REPEAT PROXIES=\"$PROXIES\" SIZES=\"$SIZES\" CONNS=\"$CONNS\" SCENARIOS=\"$SCENARIOS\"$( [ -n "$SIDECAR_BASE" ] && echo " SIDECAR_BASE=$SIDECAR_BASE") benchmarks/wrk/run.sh\`"
   echo "($WARMUP s warm-up + $DURATION s measured per case, median of $REPEAT run(s); load average at start $LOAD_AT_START, at end $LOAD_AT_END)."
   echo
   echo "All targets run at once, pinned to CPU $PROXY_CPU (\`taskset\`), and only one is loaded at a time: each case is"
