@@ -7,6 +7,7 @@ namespace icaht::core {
 namespace {
 thread_local std::vector<DeferredDeletable*> t_deletes;
 thread_local std::vector<DeferredTask*> t_tasks;
+thread_local std::vector<DeferredDeletable*> t_deleting;  // kept to keep its capacity
 }  // namespace
 
 void DeferDelete(DeferredDeletable* object) { t_deletes.push_back(object); }
@@ -36,9 +37,10 @@ void RunDeferred() {
       task->fn_();
     }
     t_tasks.clear();
-    std::vector<DeferredDeletable*> deletes;
-    deletes.swap(t_deletes);
-    for (DeferredDeletable* object : deletes) delete object;
+    // Swapped with a spare that keeps its capacity: no allocation per round.
+    t_deleting.swap(t_deletes);
+    for (DeferredDeletable* object : t_deleting) delete object;
+    t_deleting.clear();
   }
 }
 
