@@ -139,7 +139,9 @@ BENCHMARK(BM_ParseAndRewriteResponse);
 
 void BM_SimpleResponse502(benchmark::State& state) {
   for (auto _ : state) {
-    std::string r = SimpleResponse(502, "upstream unavailable\n", true);
+    std::string r;
+    AppendLocalResponse(502, "text/plain; charset=utf-8", "upstream unavailable\n", true, false,
+                        nullptr, &r);
     benchmark::DoNotOptimize(r.data());
   }
 }

@@ -182,13 +182,8 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
   if (!request_done_ || service_.removing) close_after_ = true;
   bool keep_alive = !close_after_;
 
-  ctx_.upstream_response = &head;
-  config_->chain->RunResponse(ctx_);
-  ctx_.upstream_response = nullptr;
   head_mark_ = client_->send_mark();
-  BuildClientResponseHead(head, keep_alive, has_body && body.out == BodyForwarder::Out::kChunked,
-                          &client_->SendBuffer(), &ctx_.response_edits);
-  response_started_ = true;
+  WriteResponseHead(head, keep_alive, has_body && body.out == BodyForwarder::Out::kChunked);
   upstream_head_.clear();
   if (!has_body) {
     if (!rest.empty()) call_->MarkDirty();
@@ -316,17 +311,23 @@ void Exchange::ResponseDone() {
   Finish(Outcome::kForwarded, request_done_ && !close_after_ ? Next::kKeepAlive : Next::kClose);
 }
 
+void Exchange::WriteResponseHead(const http::ResponseHead& head, bool keep_alive,
+                                 bool chunk_encode) {
+  ctx_.upstream_response = &head;
+  config_->chain->RunResponse(ctx_);
+  ctx_.upstream_response = nullptr;
+  BuildClientResponseHead(head, keep_alive, chunk_encode, &client_->SendBuffer(),
+                          &ctx_.response_edits);
+  response_started_ = true;
+}
+
 // ---- Tunnel ---------------------------------------------------------------
 
 void Exchange::StartTunnel(const http::ResponseHead& head, std::string_view rest) {
   ctx_.response_status = 101;
   ctx_.response_head_ns = core::LoopNowNs();
   call_->MarkDirty();  // never pooled again
-  ctx_.upstream_response = &head;
-  config_->chain->RunResponse(ctx_);
-  ctx_.upstream_response = nullptr;
-  BuildClientResponseHead(head, true, false, &client_->SendBuffer(), &ctx_.response_edits);
-  response_started_ = true;
+  WriteResponseHead(head, true, false);
   if (!rest.empty()) client_->Send(rest);
   tunnel_ =
       std::make_unique<Tunnel>(shard_, client_, call_->stream(), static_cast<Tunnel::Owner*>(this));

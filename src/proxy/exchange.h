@@ -127,6 +127,9 @@ class Exchange final : public core::DeferredDeletable,
   void OnBodyDone(BodyForwarder* body) override;
   void OnBodyFailed(BodyForwarder* body, BodyForwarder::Failure failure) override;
   void ResponseDone();
+  // The response phase over the upstream's head, then the head into the
+  // client's send queue.
+  void WriteResponseHead(const http::ResponseHead& head, bool keep_alive, bool chunk_encode);
 
   // Tunnel.
   void StartTunnel(const http::ResponseHead& head, std::string_view rest);

@@ -204,14 +204,6 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
-std::string SimpleResponse(int status, std::string_view body, bool keep_alive) {
-  std::string out;
-  std::string text(body);
-  text += '\n';
-  AppendLocalResponse(status, "text/plain; charset=utf-8", text, keep_alive, false, nullptr, &out);
-  return out;
-}
-
 void AppendLocalResponse(int status, std::string_view content_type, std::string_view body,
                          bool keep_alive, bool head_only, const filters::HeaderEdits* edits,
                          std::string* out) {

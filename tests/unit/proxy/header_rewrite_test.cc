@@ -92,7 +92,9 @@ TEST(HeaderRewriteTest, ResponseHeadStripsHopByHopAndAddsFraming) {
 }
 
 TEST(HeaderRewriteTest, SimpleResponseIsWellFramed) {
-  std::string r = SimpleResponse(502, "upstream connection refused", false);
+  std::string r;
+  AppendLocalResponse(502, "text/plain; charset=utf-8", "upstream connection refused\n", false,
+                      false, nullptr, &r);
   EXPECT_EQ(r,
             "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 28\r\nConnection: close\r\n\r\nupstream connection refused\n");
