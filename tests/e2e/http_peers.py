@@ -434,7 +434,9 @@ class HttpUpstream:
     never completed), .bytes_received (every byte read, live) and .connections.
     """
 
-    def __init__(self, name="up", handler=None, canned=None):
+    def __init__(self, name="up", handler=None, canned=None, start=True):
+        """start=False: the port is bound but refuses connections until the subclass listens
+        (LateUpstream)."""
         self.name = name
         self.handler = handler or respond
         self.canned = dict(canned or {})  # ?raw=NAME answers with these exact bytes
@@ -451,12 +453,14 @@ class HttpUpstream:
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((LOOPBACK, 0))
-        self.listener.listen(128)
         self.port = self.listener.getsockname()[1]
         self.address = "%s:%d" % (LOOPBACK, self.port)
-        self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                               name="http-upstream-" + name)
-        self._accept_thread.start()
+        self._accept_thread = None
+        if start:
+            self.listener.listen(128)
+            self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True,
+                                                   name="http-upstream-" + name)
+            self._accept_thread.start()
 
     # bookkeeping -------------------------------------------------------------
 
@@ -914,26 +918,7 @@ class LateUpstream(HttpUpstream):
     nobody else can take it) but not listening, then listening and serving like HttpUpstream."""
 
     def __init__(self, name="late", handler=None, canned=None):
-        # HttpUpstream.__init__ without listen() and the accept thread (see open()).
-        self.name = name
-        self.handler = handler or respond
-        self.canned = dict(canned or {})
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self.requests = []
-        self.incomplete = []
-        self.bytes_received = 0
-        self.connections = 0
-        self.errors = []
-        self.log = []
-        self._socks = set()
-        self._threads = []
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((LOOPBACK, 0))
-        self.port = self.listener.getsockname()[1]
-        self.address = "%s:%d" % (LOOPBACK, self.port)
-        self._accept_thread = None
+        super().__init__(name, handler=handler, canned=canned, start=False)
 
     def open(self):
         """Starts listening and serving (once)."""
