@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "net/stream.h"
 #include "proxy/shard_proxy.h"
+#include "test_shard.h"
 
 namespace icaht::proxy {
 namespace {
@@ -27,19 +28,15 @@ class BodyForwarderTest : public ::testing::Test,
                           private BodyForwarder::Callbacks {
  protected:
   void SetUp() override {
-    ring_ = std::move(*core::Ring::Create(256));
-    bufs_ = std::move(*core::BufRing::Create(*ring_, 0, 64, 32 * 1024));
-    ring_->set_before_submit(&net::Stream::FlushQueued);
-    proxy_ = std::make_unique<ShardProxy>(*ring_, *bufs_, 0);
     int src[2], dst[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, src), 0);
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, dst), 0);
     writer_ = src[0];
     reader_ = dst[1];
-    source_ = new net::Stream(*ring_, *bufs_, src[1], this);
-    sink_ = new net::Stream(*ring_, *bufs_, dst[0], this);
-    forwarder_ =
-        std::make_unique<BodyForwarder>(*proxy_, static_cast<BodyForwarder::Callbacks*>(this));
+    source_ = new net::Stream(*shard_.ring, *shard_.bufs, src[1], this);
+    sink_ = new net::Stream(*shard_.ring, *shard_.bufs, dst[0], this);
+    forwarder_ = std::make_unique<BodyForwarder>(*shard_.proxy,
+                                                 static_cast<BodyForwarder::Callbacks*>(this));
   }
 
   void TearDown() override {
@@ -47,7 +44,7 @@ class BodyForwarderTest : public ::testing::Test,
     source_->Close();
     sink_->Close();
     Run([] { return net::Stream::live_count() == 0; });
-    proxy_.reset();
+    shard_.proxy.reset();
     if (writer_ >= 0) close(writer_);
     close(reader_);
   }
@@ -66,7 +63,7 @@ class BodyForwarderTest : public ::testing::Test,
         ssize_t n = write(writer_, to_write_.data() + written_, to_write_.size() - written_);
         if (n > 0) written_ += n;
       }
-      ring_->RunOnce(2'000'000);
+      shard_.ring->RunOnce(2'000'000);
       char buf[65536];
       ssize_t n;
       while ((n = read(reader_, buf, sizeof buf)) > 0) received_.append(buf, n);
@@ -91,9 +88,7 @@ class BodyForwarderTest : public ::testing::Test,
   void OnBodyDone(BodyForwarder*) override { done_ = true; }
   void OnBodyFailed(BodyForwarder*, Failure failure) override { failure_ = failure; }
 
-  std::unique_ptr<core::Ring> ring_;
-  std::unique_ptr<core::BufRing> bufs_;
-  std::unique_ptr<ShardProxy> proxy_;
+  TestShard shard_;
   std::unique_ptr<BodyForwarder> forwarder_;
   net::Stream* source_ = nullptr;
   net::Stream* sink_ = nullptr;
@@ -166,13 +161,13 @@ TEST_F(BodyForwarderTest, HeldBodyWaitsUntilCompleteAndRefusesOversize) {
 TEST_F(BodyForwarderTest, LongBodyIsSplicedWhole) {
   std::string body(3 << 20, '\0');
   for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 131 + (i >> 12));
-  uint64_t spliced_before = proxy_->stats().bytes_spliced;
+  uint64_t spliced_before = shard_.proxy->stats().bytes_spliced;
   Start({.in = BodyForwarder::In::kContentLength, .length = body.size(), .allow_splice = true});
   to_write_ = body;
   Run([&] { return done_ && received_.size() == body.size(); });
   EXPECT_TRUE(done_);
   EXPECT_TRUE(received_ == body) << "spliced bytes differ (" << received_.size() << " received)";
-  EXPECT_GT(proxy_->stats().bytes_spliced, spliced_before);
+  EXPECT_GT(shard_.proxy->stats().bytes_spliced, spliced_before);
   EXPECT_EQ(forwarder_->bytes(), body.size());
 }
 

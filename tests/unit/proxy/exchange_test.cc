@@ -23,6 +23,7 @@
 #include "net/stream.h"
 #include "proxy/http_connection.h"
 #include "proxy/shard_proxy.h"
+#include "test_shard.h"
 
 namespace icaht::proxy {
 namespace {
@@ -154,20 +155,13 @@ class ScriptedUpstream {
 
 class ExchangeTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ring_ = std::move(*core::Ring::Create(256));
-    bufs_ = std::move(*core::BufRing::Create(*ring_, 0, 64, 32 * 1024));
-    ring_->set_before_submit(&net::Stream::FlushQueued);
-    proxy_ = std::make_unique<ShardProxy>(*ring_, *bufs_, 0);
-  }
-
   void TearDown() override {
     if (connection_alive_) connection_->Abort();
     if (client_ >= 0) close(client_);  // a lingering close ends at the client's EOF
     client_ = -1;
     RunUntil([] { return net::Stream::live_count() == 0; });
     delete service_;
-    proxy_.reset();
+    shard_.proxy.reset();
   }
 
   // A service whose chain is "a" then "b" (b's mode given), with one upstream.
@@ -182,14 +176,14 @@ class ExchangeTest : public ::testing::Test {
     chain.push_back(std::make_unique<RecordingFilter>("a", &journal_));
     chain.push_back(std::make_unique<RecordingFilter>("b", &journal_, b_mode));
     config->chain = std::make_unique<filters::FilterChain>(std::move(chain));
-    service_ = new ShardService(proxy_.get(), std::move(config));
+    service_ = new ShardService(shard_.proxy.get(), std::move(config));
   }
 
   void Connect() {
     int sv[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
     client_ = sv[0];
-    connection_ = new HttpConnection(proxy_.get(), service_, sv[1], "192.0.2.1");
+    connection_ = new HttpConnection(shard_.proxy.get(), service_, sv[1], "192.0.2.1");
     service_->connections.insert(connection_);
     connection_alive_ = true;
     connection_->Start();
@@ -203,7 +197,7 @@ class ExchangeTest : public ::testing::Test {
   void RunUntil(const std::function<bool()>& done) {
     int64_t deadline = core::NowNs() + 3'000'000'000;
     while (!done() && core::NowNs() < deadline) {
-      ring_->RunOnce(5'000'000);
+      shard_.ring->RunOnce(5'000'000);
       char buf[8192];
       ssize_t n;
       while (client_ >= 0 && (n = read(client_, buf, sizeof buf)) > 0) received_.append(buf, n);
@@ -218,9 +212,7 @@ class ExchangeTest : public ::testing::Test {
     return count;
   }
 
-  std::unique_ptr<core::Ring> ring_;
-  std::unique_ptr<core::BufRing> bufs_;
-  std::unique_ptr<ShardProxy> proxy_;
+  TestShard shard_;
   ShardService* service_ = nullptr;
   HttpConnection* connection_ = nullptr;
   bool connection_alive_ = false;
@@ -267,7 +259,7 @@ TEST_F(ExchangeTest, PauseThenResumeContinuesWithTheNextFilter) {
   Send("GET /p HTTP/1.1\r\nHost: h\r\n\r\n");
   RunUntil([&] { return journal_.paused != nullptr; });
   ASSERT_NE(journal_.paused, nullptr);
-  for (int i = 0; i < 5; ++i) ring_->RunOnce(1'000'000);
+  for (int i = 0; i < 5; ++i) shard_.ring->RunOnce(1'000'000);
   EXPECT_EQ(upstream.requests(), 0) << "the upstream was called while a filter held the request";
   journal_.paused->Resume();
   RunUntil([&] { return Logged(1); });
@@ -298,7 +290,7 @@ TEST_F(ExchangeTest, UpstreamErrorLogsOnceWithItsKind) {
   Connect();
   Send("GET /e HTTP/1.1\r\nHost: h\r\n\r\n");
   RunUntil([&] { return Logged(1); });
-  for (int i = 0; i < 5; ++i) ring_->RunOnce(1'000'000);
+  for (int i = 0; i < 5; ++i) shard_.ring->RunOnce(1'000'000);
   EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kError});
   EXPECT_EQ(journal_.errors, std::vector<std::string>{"connect_refused"});
   RunUntil([&] { return received_.find("\r\n\r\n") != std::string::npos; });
@@ -314,7 +306,7 @@ TEST_F(ExchangeTest, ClientAbortMidBodyLogsOnce) {
   close(client_);
   client_ = -1;
   RunUntil([&] { return Logged(1); });
-  for (int i = 0; i < 5; ++i) ring_->RunOnce(1'000'000);
+  for (int i = 0; i < 5; ++i) shard_.ring->RunOnce(1'000'000);
   EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kError});
   EXPECT_EQ(journal_.errors, std::vector<std::string>{"client_closed"});
 }
