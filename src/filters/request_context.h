@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -85,6 +86,20 @@ class RequestContext {
 
   // Added by filters.
   std::string request_id;
+  // Set by an authentication filter (JWT `sub`, an API key's name, ...); ""
+  // while anonymous. For logs and later filters.
+  std::string identity;
+  // Claims an authentication filter verified, as text (strings as they are,
+  // numbers and booleans as JSON, arrays of strings joined with ' '), for
+  // later filters (rate-limit keys "claim:<name>", forward_claims) and logs.
+  std::vector<std::pair<std::string, std::string>> claims;
+  // The value of claim `name`, or nullptr.
+  const std::string* FindClaim(std::string_view name) const {
+    for (const auto& [key, value] : claims) {
+      if (key == name) return &value;
+    }
+    return nullptr;
+  }
   HeaderEdits upstream_edits;    // on the request head sent upstream
   HeaderEdits response_edits;    // on the response head sent to the client
   LocalResponse local_response;  // with Verdict::kRespond
