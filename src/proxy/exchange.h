@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/deferred.h"
+#include "core/recycled.h"
 #include "core/timer_queue.h"
 #include "filters/filter.h"
 #include "filters/request_context.h"
@@ -42,6 +43,7 @@ struct ExchangeBuffers {
 };
 
 class Exchange final : public core::DeferredDeletable,
+                       public core::Recycled<Exchange>,
                        private filters::FilterCallbacks,
                        private UpstreamCall::Handler,
                        private BodyForwarder::Callbacks,

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/deferred.h"
+#include "core/recycled.h"
 #include "filters/proxy_error.h"
 #include "http/message.h"
 #include "net/address.h"
@@ -21,7 +22,9 @@ namespace icaht::proxy {
 
 class ShardProxy;
 
-class UpstreamCall final : public core::DeferredDeletable, private net::StreamHandler {
+class UpstreamCall final : public core::DeferredDeletable,
+                           public core::Recycled<UpstreamCall>,
+                           private net::StreamHandler {
  public:
   class Handler {
    public:
