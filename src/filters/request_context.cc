@@ -4,7 +4,7 @@ namespace icaht::filters {
 
 bool HeaderEdits::Removes(std::string_view name) const {
   for (std::string_view removed : removed_) {
-    if (http::EqualsIgnoreCase(removed, name)) return true;
+    if (removed.size() == name.size() && http::EqualsIgnoreCase(removed, name)) return true;
   }
   return false;
 }

@@ -62,25 +62,26 @@ void UuidGenerator::Generate(char out[36]) {
   }
 }
 
-bool RequestIdFilter::ChooseId(RequestContext& ctx) const {
+RequestIdFilter::Choice RequestIdFilter::ChooseId(RequestContext& ctx) const {
   const http::Header* incoming = ctx.has_request() ? ctx.FindRequestHeader(spec_.header) : nullptr;
   if (spec_.trust_incoming && incoming != nullptr && IsValidRequestId(incoming->value)) {
     ctx.request_id.assign(incoming->value);
-    return false;
+    return Choice::kKept;
   }
   char uuid[36];
   UuidGenerator::Generate(uuid);
   ctx.request_id.assign(uuid, sizeof uuid);
-  return true;
+  return incoming != nullptr ? Choice::kReplaced : Choice::kNew;
 }
 
 Verdict RequestIdFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks&) {
   // A kept ID is forwarded with the rest of the head; a new one replaces
-  // whatever the client sent.
-  if (ChooseId(ctx)) {
-    ctx.upstream_edits.Remove(spec_.header);
-    ctx.upstream_edits.Add(spec_.header, ctx.request_id);
-  }
+  // whatever the client sent (a removal only when it sent one: every field
+  // forwarded is checked against the removals).
+  Choice choice = ChooseId(ctx);
+  if (choice == Choice::kKept) return Verdict::kContinue;
+  if (choice == Choice::kReplaced) ctx.upstream_edits.Remove(spec_.header);
+  ctx.upstream_edits.Add(spec_.header, ctx.request_id);
   return Verdict::kContinue;
 }
 

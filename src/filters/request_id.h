@@ -44,8 +44,13 @@ class RequestIdFilter final : public Filter {
   void OnResponseHead(RequestContext& ctx) override;
 
  private:
-  // Sets ctx.request_id: the trusted incoming one, or a new UUID (true).
-  bool ChooseId(RequestContext& ctx) const;
+  enum class Choice : uint8_t {
+    kKept,      // the trusted incoming ID
+    kNew,       // a new UUID; the request had none
+    kReplaced,  // a new UUID instead of the one the request had
+  };
+  // Sets ctx.request_id.
+  Choice ChooseId(RequestContext& ctx) const;
   RequestIdSpec spec_;
 };
 
