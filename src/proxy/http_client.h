@@ -1,0 +1,97 @@
+#pragma once
+// A small HTTP/1.1 client for the daemon's own calls: active health checks
+// and key-set fetches (control thread), forward-auth checks (shards). One
+// request per call on a new connection ("Connection: close"), one deadline
+// for connect + whole response, a bounded body, the strict response parser.
+// Runs on the calling thread's ring; never blocks.
+//
+//   HttpClientCall::Start(ring, bufs, std::move(spec), [](absl::StatusOr<ClientResponse> r) {...});
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/buf_ring.h"
+#include "core/deferred.h"
+#include "core/ring.h"
+#include "core/timer_queue.h"
+#include "http/chunked.h"
+#include "http/message.h"
+#include "net/address.h"
+#include "net/stream.h"
+
+namespace icaht::proxy {
+
+struct ClientCallSpec {
+  net::Address address;
+  http::Method method = http::Method::kGet;  // decides the response's framing (HEAD)
+  // The whole request as sent: head (which should say "Connection: close")
+  // and body. BuildClientRequest writes the usual one.
+  std::string request;
+  uint32_t timeout_ms = 1000;            // connect + request + whole response
+  size_t max_body_bytes = 1024 * 1024;   // a longer body fails the call
+  http::Limits limits;                   // for the response head
+};
+
+struct ClientResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
+  std::string body;                                          // decoded (not chunked)
+
+  // The first field named `name` (case-insensitive), or nullptr.
+  const std::string* Find(std::string_view name) const;
+};
+
+// "GET /path HTTP/1.1\r\nHost: host\r\nConnection: close\r\n" + `extra`
+// (complete "Name: value\r\n" lines) + "\r\n".
+std::string BuildClientRequest(std::string_view method, std::string_view target,
+                               std::string_view host, std::string_view extra = {});
+
+class HttpClientCall final : public core::DeferredDeletable, private net::StreamHandler {
+ public:
+  // Errors: Unavailable (connect refused or failed, connection closed early),
+  // DeadlineExceeded (timeout), DataLoss (malformed response),
+  // ResourceExhausted (body over the limit, no socket).
+  using Done = std::function<void(absl::StatusOr<ClientResponse>)>;
+
+  // Starts the call. `done` runs exactly once, never inside Start, unless
+  // Cancel() comes first. The call deletes itself after `done`.
+  static HttpClientCall* Start(core::Ring& ring, core::BufRing& bufs, ClientCallSpec spec,
+                               Done done);
+  // No `done` after this; the connection is closed.
+  void Cancel();
+
+ private:
+  HttpClientCall(core::Ring& ring, ClientCallSpec spec, Done done);
+  ~HttpClientCall() override = default;
+
+  void OnData(net::Stream* stream, std::string_view data) override;
+  void OnEof(net::Stream* stream) override;
+  void OnError(net::Stream* stream, int error) override;
+  void OnConnected(net::Stream* stream) override;
+
+  void ParseHead();
+  void TakeBody(std::string_view data);
+  void Finish(absl::StatusOr<ClientResponse> result);
+
+  core::Ring& ring_;
+  ClientCallSpec spec_;
+  Done done_;
+  net::Stream* stream_ = nullptr;
+  core::Timer timer_;
+  core::DeferredTask fail_task_;  // reports a failure found inside Start
+  absl::Status start_error_;
+  std::string in_;  // bytes of the response head until it parses
+  bool head_done_ = false;
+  http::BodyFraming framing_ = http::BodyFraming::kNone;
+  uint64_t remaining_ = 0;  // Content-Length bytes still to come
+  http::ChunkedDecoder chunked_;
+  ClientResponse response_;
+  bool finished_ = false;
+};
+
+}  // namespace icaht::proxy

@@ -1,0 +1,124 @@
+// HttpClientCall against scripted loopback servers: framing (length, chunked,
+// until close), limits, timeouts, refused connects, malformed answers, cancel.
+
+#include "proxy/http_client.h"
+
+#include <optional>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "scripted_upstream.h"
+#include "test_shard.h"
+
+namespace icaht::proxy {
+namespace {
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  // Runs one call to `address` and returns its result.
+  absl::StatusOr<ClientResponse> Call(const net::Address& address, uint32_t timeout_ms = 2000,
+                                      size_t max_body = 1024) {
+    ClientCallSpec spec;
+    spec.address = address;
+    spec.request = BuildClientRequest("GET", "/check", "svc", "X-Extra: 1\r\n");
+    spec.timeout_ms = timeout_ms;
+    spec.max_body_bytes = max_body;
+    std::optional<absl::StatusOr<ClientResponse>> result;
+    HttpClientCall::Start(*shard_.ring, *shard_.bufs, std::move(spec),
+                          [&](absl::StatusOr<ClientResponse> r) { result = std::move(r); });
+    for (int i = 0; i < 400 && !result.has_value(); ++i) shard_.ring->RunOnce(10'000'000);
+    EXPECT_TRUE(result.has_value());
+    return result.value_or(absl::InternalError("no answer"));
+  }
+
+  TestShard shard_;
+};
+
+TEST_F(HttpClientTest, ContentLengthBodyAndHeaders) {
+  ScriptedUpstream server("HTTP/1.1 200 OK\r\nX-User-Id: 42\r\nContent-Length: 5\r\n\r\nhello");
+  auto r = Call(server.address());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello");
+  ASSERT_NE(r->Find("x-user-id"), nullptr);
+  EXPECT_EQ(*r->Find("x-user-id"), "42");
+  EXPECT_EQ(r->Find("missing"), nullptr);
+  EXPECT_EQ(server.last_head(),
+            "GET /check HTTP/1.1\r\nHost: svc\r\nConnection: close\r\nX-Extra: 1\r\n\r\n");
+}
+
+TEST_F(HttpClientTest, ChunkedBodyIsDecoded) {
+  ScriptedUpstream server(
+      "HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  auto r = Call(server.address());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->body, "abcde");
+}
+
+TEST_F(HttpClientTest, BodyUntilClose) {
+  ScriptedUpstream server("HTTP/1.1 200 OK\r\n\r\nuntil close", /*close_after=*/true);
+  auto r = Call(server.address());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "until close");
+}
+
+TEST_F(HttpClientTest, InterimAnswerIsSkipped) {
+  ScriptedUpstream server("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n");
+  auto r = Call(server.address());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 204);
+}
+
+TEST_F(HttpClientTest, BodyOverTheLimitFails) {
+  ScriptedUpstream server("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n");
+  auto r = Call(server.address(), 2000, 1024);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(HttpClientTest, MalformedAnswerFails) {
+  ScriptedUpstream server("HTTP/1.1 2000 Nope\r\n\r\n");
+  auto r = Call(server.address());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(HttpClientTest, SilentServerTimesOut) {
+  ScriptedUpstream server("");
+  auto r = Call(server.address(), 100);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(HttpClientTest, RefusedConnectIsUnavailable) {
+  net::Address closed;
+  {
+    ScriptedUpstream server("");
+    closed = server.address();
+  }
+  auto r = Call(closed);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(HttpClientTest, EarlyCloseIsUnavailable) {
+  ScriptedUpstream server("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true);
+  auto r = Call(server.address());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(HttpClientTest, CancelledCallNeverCallsBack) {
+  ScriptedUpstream server("");
+  ClientCallSpec spec;
+  spec.address = server.address();
+  spec.request = BuildClientRequest("GET", "/", "x");
+  bool called = false;
+  HttpClientCall* call =
+      HttpClientCall::Start(*shard_.ring, *shard_.bufs, std::move(spec),
+                            [&](absl::StatusOr<ClientResponse>) { called = true; });
+  shard_.ring->RunOnce(10'000'000);
+  call->Cancel();
+  for (int i = 0; i < 5; ++i) shard_.ring->RunOnce(1'000'000);
+  EXPECT_FALSE(called);
+}
+
+}  // namespace
+}  // namespace icaht::proxy
