@@ -71,7 +71,12 @@ ControlResponse JsonResponse(int status, std::string body) {
 
 std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
     const registry::ServiceRecord& record) const {
-  return proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms);
+  std::unique_ptr<proxy::ServiceConfig> config =
+      proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms);
+  for (proxy::UpstreamConfig& upstream : config->upstreams) {
+    upstream.healthy = health_->Healthy(record.name, upstream.address);
+  }
+  return config;
 }
 
 void Control::Apply(registry::ServiceRecord record,
@@ -202,6 +207,7 @@ void Control::Deregister(std::string name, Responder* responder) {
         [this, name, responder, done](absl::Status) {
           // Every shard has closed its listener: the port refuses and is free.
           registry_.Remove(name);
+          health_->Remove(name);
           unbound_.erase(name);
           last_heartbeat_ns_.erase(name);
           static_names_.erase(name);

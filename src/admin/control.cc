@@ -127,6 +127,15 @@ absl::Status Control::Open() {
   if (!bufs.ok()) return bufs.status();
   bufs_ = std::move(*bufs);
   ring_->set_before_submit(&net::Stream::FlushQueued);
+  health_ = std::make_unique<HealthChecker>(
+      *ring_, *bufs_,
+      HealthChecker::Callbacks{
+          .on_change =
+              [this](const std::string& name, uint16_t port, std::vector<net::Address> unhealthy) {
+                OnHealthChange(name, port, std::move(unhealthy));
+              },
+          .on_deregister = [this](const std::string& name) { Deregister(name, nullptr); },
+      });
 
   absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
   if (!admin_fd.ok()) {
@@ -463,7 +472,24 @@ void Control::CommitRecord(const registry::ServiceRecord& record) {
     if (!ttl_timer_.armed()) ring_->timers().Arm(&ttl_timer_, core::NowNs() + 1'000'000'000);
   }
   registry_.Commit(record);
+  health_->Update(record);
   Persist();
+}
+
+void Control::OnHealthChange(const std::string& name, uint16_t port,
+                             std::vector<net::Address> unhealthy) {
+  // Queued with the registry changes, so shards see verdicts and configs in
+  // the order they were made (a config built later carries the newer verdict).
+  auto shared = std::make_shared<std::vector<net::Address>>(std::move(unhealthy));
+  Enqueue([this, name, port, shared](std::function<void()> done) {
+    const registry::ServiceRecord* record = registry_.Find(name);
+    if (stopping_ || record == nullptr || record->port != port) return done();
+    Broadcast(
+        [port, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::SetUnhealthyCommand(shard, port, *shared, std::move(d));
+        },
+        [done](absl::Status) { done(); });
+  });
 }
 
 void Control::OnSignal(int sig) {
@@ -493,6 +519,7 @@ void Control::BeginShutdown() {
   if (stopping_) return;
   stopping_ = true;
   ready_ = false;
+  health_->Stop();
   ring_->timers().Cancel(&bind_retry_timer_);
   NotifySystemd("STOPPING=1");
   admin_->Stop();

@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "admin/control_http.h"
+#include "admin/health_checker.h"
 #include "config/daemon_config.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
@@ -109,6 +110,8 @@ class Control {
   void CommitRecord(const registry::ServiceRecord& record);
   // A record as the admin API's GET shows it: ToJson plus "serving".
   std::string ApiJson(const registry::ServiceRecord& record) const;
+  // Active health checks changed an instance's verdict: tell every shard.
+  void OnHealthChange(const std::string& name, uint16_t port, std::vector<net::Address> unhealthy);
   void OnSignal(int sig);
   void BeginShutdown();
   void ExpireTtls();
@@ -123,6 +126,7 @@ class Control {
   std::unique_ptr<ControlHttpServer> admin_;
   std::unique_ptr<ControlHttpServer> ops_;
   std::unique_ptr<SignalRead> signals_;
+  std::unique_ptr<HealthChecker> health_;
   std::deque<std::function<void(std::function<void()>)>> changes_;
   bool change_running_ = false;
   absl::flat_hash_map<std::string, int64_t> last_heartbeat_ns_;

@@ -21,6 +21,7 @@ ErrorSource ProxyError::source() const {
     case ErrorKind::kProtocolSwitch:
     case ErrorKind::kBodyNotDelivered:
     case ErrorKind::kResponseCut:
+    case ErrorKind::kNoHealthyUpstream:
       return ErrorSource::kUpstream;
     case ErrorKind::kNoConnection:
     case ErrorKind::kDrained:
@@ -53,6 +54,7 @@ int ProxyError::status() const {
     case ErrorKind::kUpstreamStalled:
       return 504;
     case ErrorKind::kNoConnection:
+    case ErrorKind::kNoHealthyUpstream:
       return 503;
     case ErrorKind::kClientClosed:
     case ErrorKind::kResponseCut:
@@ -98,6 +100,8 @@ std::string_view ProxyError::label() const {
       return "response_cut";
     case ErrorKind::kNoConnection:
       return "no_connection";
+    case ErrorKind::kNoHealthyUpstream:
+      return "no_healthy_upstream";
     case ErrorKind::kDrained:
       return "drained";
   }

@@ -21,15 +21,16 @@ enum class ErrorKind : uint8_t {
   kClientClosed,   // the client went away before the exchange ended (nothing to answer)
   kLoopDetected,   // 508: the request already passed this proxy too often (Via)
   // Upstream (the service's instance).
-  kConnectRefused,    // 502: connect refused/unreachable/reset (retryable: nothing was sent)
-  kConnectTimeout,    // 504: connect timed out (retryable: nothing was sent)
-  kUpstreamReset,     // 502: closed before any response byte
-  kResponseTimeout,   // 504: no response head within request_ms
-  kUpstreamStalled,   // 504: stopped reading the request body (or sending the response body)
-  kBadResponse,       // 502: unparseable response head, bad chunk size, unsupported coding
-  kProtocolSwitch,    // 502: a 101 the client did not ask for
-  kBodyNotDelivered,  // 502: the request body could not be written upstream
-  kResponseCut,       // the response died after its head was sent (the client is cut)
+  kConnectRefused,     // 502: connect refused/unreachable/reset (retryable: nothing was sent)
+  kConnectTimeout,     // 504: connect timed out (retryable: nothing was sent)
+  kUpstreamReset,      // 502: closed before any response byte
+  kResponseTimeout,    // 504: no response head within request_ms
+  kUpstreamStalled,    // 504: stopped reading the request body (or sending the response body)
+  kBadResponse,        // 502: unparseable response head, bad chunk size, unsupported coding
+  kProtocolSwitch,     // 502: a 101 the client did not ask for
+  kBodyNotDelivered,   // 502: the request body could not be written upstream
+  kResponseCut,        // the response died after its head was sent (the client is cut)
+  kNoHealthyUpstream,  // 503: active health checks took every instance out (no connect tried)
   // Internal (this proxy).
   kNoConnection,  // 503: no upstream socket could be opened (descriptors or memory)
   kDrained,       // the service was removed and the drain deadline passed

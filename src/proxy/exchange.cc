@@ -121,8 +121,12 @@ void Exchange::Forward() {
 }
 
 bool Exchange::Connect(int skip, std::string_view first_bytes) {
-  size_t index = service_.balancer.Next(config_->upstreams, skip);
-  ctx_.upstream_index = static_cast<int>(index);
+  int index = service_.balancer.Next(config_->upstreams, skip, &service_.upstream_unhealthy);
+  if (index < 0) {
+    Fail(MakeError(ErrorKind::kNoHealthyUpstream, "no healthy instance"));
+    return false;
+  }
+  ctx_.upstream_index = index;
   ++ctx_.attempts;
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);

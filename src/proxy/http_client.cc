@@ -30,9 +30,9 @@ HttpClientCall::HttpClientCall(core::Ring& ring, ClientCallSpec spec, Done done)
       spec_(std::move(spec)),
       done_(std::move(done)),
       timer_([this] {
-        Finish(absl::DeadlineExceededError(
-            absl::StrCat("no complete answer from ", spec_.address.ToString(), " within ",
-                         spec_.timeout_ms, " ms")));
+        Finish(absl::DeadlineExceededError(absl::StrCat("no complete answer from ",
+                                                        spec_.address.ToString(), " within ",
+                                                        spec_.timeout_ms, " ms")));
       }),
       fail_task_([this] { Finish(start_error_); }) {}
 
@@ -41,8 +41,8 @@ HttpClientCall* HttpClientCall::Start(core::Ring& ring, core::BufRing& bufs, Cli
   auto* call = new HttpClientCall(ring, std::move(spec), std::move(done));
   absl::StatusOr<net::Fd> fd = net::NewTcpSocket(call->spec_.address.family());
   if (!fd.ok()) {
-    call->start_error_ = absl::ResourceExhaustedError(
-        absl::StrCat("cannot open a socket: ", fd.status().message()));
+    call->start_error_ =
+        absl::ResourceExhaustedError(absl::StrCat("cannot open a socket: ", fd.status().message()));
     call->fail_task_.Post();
     return call;
   }
@@ -76,9 +76,8 @@ void HttpClientCall::ParseHead() {
       http::ParseResponseHead(in_, spec_.method, spec_.limits, &head, &error);
   if (status == http::ParseStatus::kIncomplete) return;
   if (status != http::ParseStatus::kComplete) {
-    return Finish(absl::DataLossError(absl::StrCat("malformed response from ",
-                                                   spec_.address.ToString(), ": ",
-                                                   head.error_detail)));
+    return Finish(absl::DataLossError(absl::StrCat(
+        "malformed response from ", spec_.address.ToString(), ": ", head.error_detail)));
   }
   if (head.status < 200) {  // an interim answer: the final one follows
     in_.erase(0, head.head_size);

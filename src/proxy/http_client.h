@@ -32,9 +32,9 @@ struct ClientCallSpec {
   // The whole request as sent: head (which should say "Connection: close")
   // and body. BuildClientRequest writes the usual one.
   std::string request;
-  uint32_t timeout_ms = 1000;            // connect + request + whole response
-  size_t max_body_bytes = 1024 * 1024;   // a longer body fails the call
-  http::Limits limits;                   // for the response head
+  uint32_t timeout_ms = 1000;           // connect + request + whole response
+  size_t max_body_bytes = 1024 * 1024;  // a longer body fails the call
+  http::Limits limits;                  // for the response head
 };
 
 struct ClientResponse {

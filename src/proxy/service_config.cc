@@ -6,22 +6,29 @@ void WeightedRoundRobin::Reset(const std::vector<UpstreamConfig>& upstreams) {
   current_.assign(upstreams.size(), 0);
 }
 
-size_t WeightedRoundRobin::Next(const std::vector<UpstreamConfig>& upstreams, int skip) {
+int WeightedRoundRobin::Next(const std::vector<UpstreamConfig>& upstreams, int skip,
+                             const std::vector<bool>* out) {
   if (current_.size() != upstreams.size()) Reset(upstreams);
+  // Only the instances in rotation take part (smooth WRR over that set).
+  auto in_rotation = [out](size_t i) { return out == nullptr || !(*out)[i]; };
+  size_t eligible = 0;
+  for (size_t i = 0; i < upstreams.size(); ++i) eligible += in_rotation(i);
+  if (eligible == 0) return -1;
   int64_t total = 0;
   size_t best = 0;
   bool found = false;
   for (size_t i = 0; i < upstreams.size(); ++i) {
+    if (!in_rotation(i)) continue;
     current_[i] += upstreams[i].weight;
     total += upstreams[i].weight;
-    if (static_cast<int>(i) == skip && upstreams.size() > 1) continue;
+    if (static_cast<int>(i) == skip && eligible > 1) continue;
     if (!found || current_[i] > current_[best]) {
       best = i;
       found = true;
     }
   }
   current_[best] -= total;
-  return best;
+  return static_cast<int>(best);
 }
 
 }  // namespace icaht::proxy

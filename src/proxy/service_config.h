@@ -16,6 +16,9 @@ namespace icaht::proxy {
 struct UpstreamConfig {
   net::Address address;
   uint32_t weight = 1;
+  // Active health checks' verdict when the config was built (later verdicts
+  // arrive as SetUpstreamHealthCommand).
+  bool healthy = true;
 };
 
 struct ServiceConfig {
@@ -41,7 +44,10 @@ class WeightedRoundRobin {
  public:
   void Reset(const std::vector<UpstreamConfig>& upstreams);
   // Index of the next upstream; `skip` (or -1) is avoided when others exist.
-  size_t Next(const std::vector<UpstreamConfig>& upstreams, int skip = -1);
+  // With `out` (by index), instances marked true are left out; -1 when every
+  // instance is.
+  int Next(const std::vector<UpstreamConfig>& upstreams, int skip = -1,
+           const std::vector<bool>* out = nullptr);
 
  private:
   std::vector<int64_t> current_;

@@ -37,6 +37,11 @@ void RemoveServiceCommand::Execute(Shard& shard) {
   shard.proxy().Remove(port_, [this] { Finish(absl::OkStatus()); });
 }
 
+void SetUnhealthyCommand::Execute(Shard& shard) {
+  shard.proxy().SetUnhealthy(port_, unhealthy_);
+  Finish(absl::OkStatus());
+}
+
 void StopShardCommand::Execute(Shard& shard) {
   shard.proxy().Shutdown([this, &shard] {
     shard.RequestStop();

@@ -62,6 +62,20 @@ class RemoveServiceCommand : public ShardCommand {
   uint16_t port_;
 };
 
+// Active health checks' verdict for one service: its instances at these
+// addresses are out of the rotation, the others in.
+class SetUnhealthyCommand : public ShardCommand {
+ public:
+  SetUnhealthyCommand(Shard* shard, uint16_t port, std::vector<net::Address> unhealthy,
+                      Done on_done)
+      : ShardCommand(shard, std::move(on_done)), port_(port), unhealthy_(std::move(unhealthy)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  uint16_t port_;
+  std::vector<net::Address> unhealthy_;
+};
+
 // Drains everything and stops the shard's loop; finishes when drained.
 class StopShardCommand : public ShardCommand {
  public:

@@ -44,7 +44,19 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   }
   balancer.Reset(next->upstreams);
   upstream_down.assign(next->upstreams.size(), false);
+  upstream_unhealthy.resize(next->upstreams.size());
+  for (size_t i = 0; i < next->upstreams.size(); ++i) {
+    upstream_unhealthy[i] = !next->upstreams[i].healthy;
+  }
   config = std::move(next);
+}
+
+void ShardService::SetUnhealthy(const std::vector<net::Address>& unhealthy) {
+  for (size_t i = 0; i < config->upstreams.size(); ++i) {
+    const net::Address& address = config->upstreams[i].address;
+    upstream_unhealthy[i] =
+        std::find(unhealthy.begin(), unhealthy.end(), address) != unhealthy.end();
+  }
 }
 
 void ShardService::ReportUpstream(const ServiceConfig* from, int index, bool ok) {
@@ -103,6 +115,11 @@ absl::Status ShardProxy::Upsert(std::unique_ptr<ServiceConfig> config) {
   services_[service->config->port] = service;
   ArmAccept(service);
   return absl::OkStatus();
+}
+
+void ShardProxy::SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy) {
+  auto it = services_.find(port);
+  if (it != services_.end()) it->second->SetUnhealthy(unhealthy);
 }
 
 void ShardProxy::ArmAccept(ShardService* service) {

@@ -37,12 +37,18 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   bool draining() const override { return removing; }
   size_t upstream_count() const override { return config->upstreams.size(); }
   std::string upstream_address(size_t i) const override;
-  bool upstream_usable(size_t i) const override { return !upstream_down[i]; }
+  bool upstream_usable(size_t i) const override {
+    return !upstream_down[i] && !upstream_unhealthy[i];
+  }
+  // Active health checks' verdict (from the control thread): instances
+  // whose address is in `unhealthy` leave the rotation, the others return.
+  void SetUnhealthy(const std::vector<net::Address>& unhealthy);
 
   ShardProxy* proxy;
   std::shared_ptr<const ServiceConfig> config;  // swapped on update; requests keep theirs
   WeightedRoundRobin balancer;
-  std::vector<bool> upstream_down;  // by index in config->upstreams
+  std::vector<bool> upstream_down;       // by index in config->upstreams
+  std::vector<bool> upstream_unhealthy;  // active checks: out of the rotation
   net::Fd listener;
   bool accept_armed = false;
   // Accepting is paused (fd limit reached); accept_backoff re-arms it.
@@ -68,6 +74,8 @@ class ShardProxy {
   // Opens the listener for a new service or swaps the config of an existing
   // one (same port). Fails if the port cannot be bound on this shard.
   absl::Status Upsert(std::unique_ptr<ServiceConfig> config);
+  // Active health checks' verdict for the service on `port` (if it is here).
+  void SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy);
   // Stops accepting on `port` and drains its connections (idle ones close
   // now, busy ones after their response or at the drain deadline).
   // `done` runs when the listener is closed, i.e. the port refuses here.

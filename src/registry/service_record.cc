@@ -6,6 +6,7 @@
 #include "core/status_macros.h"
 #include "http/field_syntax.h"
 #include "registry/json_reader.h"
+#include "registry/record_health.h"
 #include "registry/service_record_json.h"
 
 namespace icaht::registry {
@@ -26,7 +27,6 @@ constexpr std::array<std::string_view, 9> kNotSupportedYet = {
     "endpoints",       "auth",  "cors",    "rate_limit", "retries",
     "circuit_breaker", "cache", "tracing", "plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
-constexpr size_t kMaxLocalPathLength = 256;
 
 // Load balancers the design names; only the first exists in this build.
 constexpr std::string_view kRoundRobin = "round_robin";
@@ -163,29 +163,6 @@ absl::Status ParseRequestId(Value& value, const std::string& path, filters::Requ
     if (key == "trust_incoming") {
       ICAHT_ASSIGN_OR_RETURN(spec.trust_incoming, json::ReadBool(field, field_path));
       return absl::OkStatus();
-    }
-    return json::UnknownFieldError(field_path);
-  });
-}
-
-// "" (the path goes to the upstream) or an absolute path without query.
-absl::Status ParseLocalPath(Value& value, const std::string& path, std::string& out) {
-  ICAHT_ASSIGN_OR_RETURN(out, json::ReadString(value, path));
-  if (out.empty()) return absl::OkStatus();
-  bool ok = out.front() == '/' && out.size() <= kMaxLocalPathLength;
-  for (char c : out) ok &= c > 0x20 && c < 0x7f && c != '?' && c != '#';
-  if (!ok)
-    return FieldError(path, "must be \"\" or a path starting with '/' (no query, no spaces)");
-  return absl::OkStatus();
-}
-
-absl::Status ParseHealth(Value& value, const std::string& path, filters::HealthSpec& spec) {
-  return json::ForEachField(value, path, [&](std::string_view key, Value& field) -> absl::Status {
-    std::string field_path = JoinPath(path, key);
-    if (key == "path") return ParseLocalPath(field, field_path, spec.path);
-    if (key == "ready_path") return ParseLocalPath(field, field_path, spec.ready_path);
-    if (key == "check" || key == "deregister_after_s") {
-      return FieldError(field_path, "not supported yet");
     }
     return json::UnknownFieldError(field_path);
   });
@@ -348,10 +325,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   } else {
     w.Key("request_id").Null();
   }
-  w.Key("health").StartObject();
-  w.Key("path").String(record.health.path);
-  w.Key("ready_path").String(record.health.ready_path);
-  w.EndObject();
+  w.Key("health");
+  WriteHealth(w, record.health);
   w.EndObject();
 }
 

@@ -23,19 +23,19 @@ TEST(WeightedRoundRobinTest, EqualWeightsAlternate) {
   auto ups = Upstreams({1, 1, 1});
   WeightedRoundRobin rr;
   rr.Reset(ups);
-  std::vector<size_t> picks;
+  std::vector<int> picks;
   for (int i = 0; i < 6; ++i) picks.push_back(rr.Next(ups));
-  EXPECT_EQ(picks, (std::vector<size_t>{0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(picks, (std::vector<int>{0, 1, 2, 0, 1, 2}));
 }
 
 TEST(WeightedRoundRobinTest, WeightsAreHonouredAndSpread) {
   auto ups = Upstreams({5, 1, 1});
   WeightedRoundRobin rr;
   rr.Reset(ups);
-  std::vector<size_t> picks;
+  std::vector<int> picks;
   for (int i = 0; i < 7; ++i) picks.push_back(rr.Next(ups));
   // nginx's smooth weighted round-robin sequence for 5:1:1.
-  EXPECT_EQ(picks, (std::vector<size_t>{0, 0, 1, 0, 2, 0, 0}));
+  EXPECT_EQ(picks, (std::vector<int>{0, 0, 1, 0, 2, 0, 0}));
 }
 
 TEST(WeightedRoundRobinTest, SkipAvoidsTheFailedUpstream) {
@@ -46,6 +46,26 @@ TEST(WeightedRoundRobinTest, SkipAvoidsTheFailedUpstream) {
   auto one = Upstreams({1});
   rr.Reset(one);
   EXPECT_EQ(rr.Next(one, 0), 0u);  // nothing else to pick
+}
+
+TEST(WeightedRoundRobinTest, InstancesOutOfRotationAreLeftOut) {
+  auto ups = Upstreams({1, 2, 1});
+  WeightedRoundRobin rr;
+  rr.Reset(ups);
+  std::vector<bool> out = {false, true, false};
+  std::map<int, int> counts;
+  for (int i = 0; i < 100; ++i) ++counts[rr.Next(ups, -1, &out)];
+  EXPECT_EQ(counts[1], 0);
+  EXPECT_EQ(counts[0], 50);
+  EXPECT_EQ(counts[2], 50);
+  // The one left in rotation is chosen even when it is the one to skip.
+  out = {true, true, false};
+  EXPECT_EQ(rr.Next(ups, 2, &out), 2);
+  out = {true, true, true};
+  EXPECT_EQ(rr.Next(ups, -1, &out), -1);
+  out = {false, false, false};
+  for (int i = 0; i < 8; ++i) ++counts[rr.Next(ups, -1, &out)];
+  EXPECT_GT(counts[1], 0);  // back in rotation
 }
 
 }  // namespace

@@ -226,7 +226,24 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"health":{"ready_path":"/r?x=1"})"),
                 "field 'health.ready_path': must be \"\" or a path starting with '/' (no query, no "
                 "spaces)"},
-        BadCase{With(R"(,"health":{"check":{}})"), "field 'health.check': not supported yet"},
+        BadCase{With(R"(,"health":{"check":{"interval_ms":50}})"),
+                "field 'health.check.interval_ms': must be an integer 100..3600000"},
+        BadCase{With(R"(,"health":{"check":{"interval_ms":1000,"timeout_ms":2000}})"),
+                "field 'health.check.timeout_ms': must be at most interval_ms"},
+        BadCase{With(R"(,"health":{"check":{"path":"healthz"}})"),
+                "field 'health.check.path': must be a path starting with '/' (no spaces)"},
+        BadCase{With(R"(,"health":{"check":{"expected_statuses":["299-200"]}})"),
+                "field 'health.check.expected_statuses[0]': must be a status code 100..599 or a "
+                "range \"200-299\""},
+        BadCase{With(R"(,"health":{"check":{"expected_statuses":[]}})"),
+                "field 'health.check.expected_statuses': must have at least one entry"},
+        BadCase{With(R"(,"health":{"check":{"unhealthy_threshold":0}})"),
+                "field 'health.check.unhealthy_threshold': must be an integer 1..100"},
+        BadCase{With(R"(,"health":{"check":{"bogus":1}})"), "unknown field 'health.check.bogus'"},
+        BadCase{With(R"(,"health":{"deregister_after_s":30})"),
+                "field 'health.deregister_after_s': needs health.check"},
+        BadCase{With(R"(,"health":{"check":{},"deregister_after_s":-1})"),
+                "field 'health.deregister_after_s': must be an integer 0..604800"},
         BadCase{With(R"(,"retries":{})"), "field 'retries': not supported yet"},
         BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
         BadCase{With(R"(,"cache":{})"), "field 'cache': not supported yet"},
@@ -275,6 +292,38 @@ TEST(ServiceRecordTest, EscapedKeysAndValuesAreUnescaped) {
   EXPECT_EQ(r->version, "\xC3\xA9\n");
 }
 
+TEST(ServiceRecordTest, HealthCheckDefaultsAndRoundTrip) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
+      R"({"name":"a","upstreams":["127.0.0.1:1"],"health":{"check":{"interval_ms":500}}})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  const filters::HealthCheckSpec& c = r->health.check;
+  EXPECT_TRUE(c.enabled);
+  EXPECT_EQ(c.path, "/health");
+  EXPECT_EQ(c.interval_ms, 500u);
+  EXPECT_EQ(c.timeout_ms, 500u);  // the default 1000 capped at the interval
+  EXPECT_EQ(c.healthy_threshold, 2u);
+  EXPECT_EQ(c.unhealthy_threshold, 3u);
+  EXPECT_TRUE(c.Expects(200) && c.Expects(399) && !c.Expects(400) && !c.Expects(199));
+  absl::StatusOr<ServiceRecord> full = ParseServiceRecord(
+      R"({"name":"a","upstreams":["127.0.0.1:1"],"health":{"check":{"path":"/hz?deep=1",)"
+      R"("interval_ms":2000,"timeout_ms":300,"healthy_threshold":1,"unhealthy_threshold":5,)"
+      R"("expected_statuses":[204,"200-202"]},"deregister_after_s":60}})");
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->health.check.path, "/hz?deep=1");
+  EXPECT_TRUE(full->health.check.Expects(204) && full->health.check.Expects(201));
+  EXPECT_FALSE(full->health.check.Expects(203));
+  EXPECT_EQ(full->health.deregister_after_s, 60u);
+  for (const ServiceRecord& record : {*r, *full}) {
+    absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(record));
+    ASSERT_TRUE(again.ok()) << again.status() << " " << ToJson(record);
+    EXPECT_EQ(*again, record);
+  }
+  absl::StatusOr<ServiceRecord> off =
+      ParseServiceRecord(R"({"name":"a","upstreams":["127.0.0.1:1"],"health":{"check":null}})");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->health.check.enabled);
+}
+
 TEST(ServiceRecordTest, RequestIdAndHealthRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
       R"({"name":"a","upstreams":["127.0.0.1:1"],"request_id":{"header":"X-Trace",)"
@@ -318,7 +367,8 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
       R"json("load_balancer":"round_robin","max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
-      R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready"}})json");
+      R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
+      R"json("deregister_after_s":0}})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {
