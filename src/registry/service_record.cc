@@ -6,6 +6,7 @@
 #include "core/status_macros.h"
 #include "http/field_syntax.h"
 #include "registry/json_reader.h"
+#include "registry/record_auth.h"
 #include "registry/record_health.h"
 #include "registry/service_record_json.h"
 
@@ -23,9 +24,8 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 9> kNotSupportedYet = {
-    "endpoints",       "auth",  "cors",    "rate_limit", "retries",
-    "circuit_breaker", "cache", "tracing", "plugins"};
+constexpr std::array<std::string_view, 7> kNotSupportedYet = {
+    "cors", "rate_limit", "retries", "circuit_breaker", "cache", "tracing", "plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
 // Load balancers the design names; only the first exists in this build.
@@ -219,6 +219,10 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseRequestId(value, path, record.request_id));
   } else if (key == "health") {
     ICAHT_RETURN_IF_ERROR(ParseHealth(value, path, record.health));
+  } else if (key == "endpoints") {
+    ICAHT_RETURN_IF_ERROR(ParseEndpoints(value, path, record.endpoints));
+  } else if (key == "auth") {
+    ICAHT_RETURN_IF_ERROR(ParseAuth(value, path, record.auth));
   } else if (key == "max_body_bytes") {
     ICAHT_ASSIGN_OR_RETURN(record.max_body_bytes, json::ReadUint64(value, path));
   } else if (key == "serving") {
@@ -279,6 +283,7 @@ absl::StatusOr<ServiceRecord> ParseServiceRecordValue(simdjson::ondemand::value 
       }));
   if (!has_name) return FieldError(JoinPath(object_path, "name"), "required");
   if (!has_upstreams) return FieldError(JoinPath(object_path, "upstreams"), "required");
+  ICAHT_RETURN_IF_ERROR(CheckAuthAndEndpoints(record.auth, record.endpoints, object_path));
   if (record.route_rule.empty()) record.route_rule = DefaultRouteRule(record.name);
   return record;
 }
@@ -327,6 +332,10 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   }
   w.Key("health");
   WriteHealth(w, record.health);
+  w.Key("endpoints");
+  WriteEndpoints(w, record.endpoints);
+  w.Key("auth");
+  WriteAuth(w, record.auth);
   w.EndObject();
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "filters/auth_spec.h"
 #include "filters/health.h"
 #include "filters/request_id.h"
 #include "net/address.h"
@@ -54,6 +55,8 @@ struct ServiceRecord {
   LimitSpec limits;
   filters::RequestIdSpec request_id;  // off unless the record names it
   filters::HealthSpec health;         // /health and /ready on by default
+  std::vector<filters::EndpointSpec> endpoints;  // per-endpoint authorization
+  filters::AuthSpec auth;                        // authentication methods (none by default)
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

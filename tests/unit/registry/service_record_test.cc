@@ -210,7 +210,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"limits":{"max_header_bytes":"big"})"), "field 'limits.max_header_bytes'"},
         BadCase{With(R"(,"limits":{"max_body":1})"), "unknown field 'limits.max_body'"},
         // design fields not in this build
-        BadCase{With(R"(,"endpoints":[])"), "field 'endpoints': not supported yet"},
+        BadCase{With(R"(,"endpoints":[{"methods":["GET"]}])"),
+                "field 'endpoints[0].path_prefix': required"},
         BadCase{With(R"(,"request_id":{"header":"X Id"})"),
                 "field 'request_id.header': must be a header name (1..64 token characters)"},
         BadCase{With(R"(,"request_id":{"header":""})"),
@@ -218,7 +219,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"request_id":{"trust_incoming":"yes"})"),
                 "field 'request_id.trust_incoming': must be true or false"},
         BadCase{With(R"(,"request_id":{"id":1})"), "unknown field 'request_id.id'"},
-        BadCase{With(R"(,"auth":{})"), "field 'auth': not supported yet"},
+        BadCase{With(R"(,"auth":{"jwt":{"jwks_file":"/k","algorithms":["none"]}})"),
+                "field 'auth.jwt.algorithms[0]': 'none' is never accepted"},
         BadCase{With(R"(,"rate_limit":{})"), "field 'rate_limit': not supported yet"},
         BadCase{
             With(R"(,"health":{"path":"health"})"),
@@ -368,7 +370,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("load_balancer":"round_robin","max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
-      R"json("deregister_after_s":0}})json");
+      R"json("deregister_after_s":0},"endpoints":[],"auth":null})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {
