@@ -211,14 +211,20 @@ void AppendLocalResponse(int status, std::string_view content_type, std::string_
   out->append(std::to_string(status));
   out->push_back(' ');
   out->append(ReasonPhrase(status));
-  out->append("\r\nContent-Type: ");
-  out->append(content_type);
-  out->append("\r\nContent-Length: ");
-  out->append(std::to_string(body.size()));
   out->append("\r\n");
+  // A 204 has no content, and a server must not send Content-Length with it
+  // (RFC 9110 8.6, 15.3.5): the CORS filter answers preflights with one.
+  bool no_content = status == 204;
+  if (!no_content) {
+    out->append("Content-Type: ");
+    out->append(content_type);
+    out->append("\r\nContent-Length: ");
+    out->append(std::to_string(body.size()));
+    out->append("\r\n");
+  }
   AppendAdded(NonEmpty(edits), out);
   out->append(keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
-  if (!head_only) out->append(body);
+  if (!head_only && !no_content) out->append(body);
 }
 
 int CountOwnViaHops(const std::vector<http::Header>& headers) {

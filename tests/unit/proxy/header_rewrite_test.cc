@@ -140,6 +140,18 @@ TEST(HeaderRewriteTest, LocalResponseCarriesAddedFieldsAndHeadOmitsBody) {
             "Content-Length: 2\r\nConnection: close\r\n\r\n");
 }
 
+TEST(HeaderRewriteTest, LocalNoContentHasNoContentFields) {
+  // RFC 9110 8.6: no Content-Length in a 204 (the CORS filter's preflight answer).
+  filters::HeaderEdits edits;
+  edits.Add("Access-Control-Max-Age", "600");
+  std::string out;
+  AppendLocalResponse(204, "text/plain; charset=utf-8", "", true, false, &edits, &out);
+  EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\nAccess-Control-Max-Age: 600\r\n\r\n");
+  out.clear();
+  AppendLocalResponse(204, "text/plain; charset=utf-8", "ignored", false, false, nullptr, &out);
+  EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+}
+
 TEST(HeaderRewriteTest, CountsOwnViaHopsAcrossFieldsAndLists) {
   http::RequestHead head;
   http::ParseError error;
