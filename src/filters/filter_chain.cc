@@ -13,6 +13,11 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
   if (specs.request_id.enabled) {
     filters.push_back(std::make_unique<RequestIdFilter>(specs.request_id));
   }
+  if (specs.cors.enabled) filters.push_back(std::make_unique<CorsFilter>(specs.cors));
+  if (AuthFilter::Enabled(specs.auth, specs.endpoints)) {
+    filters.push_back(std::make_unique<AuthFilter>(specs.auth, specs.endpoints, specs.auth_keys,
+                                                   std::vector<std::string>{}));
+  }
   return std::make_unique<FilterChain>(std::move(filters));
 }
 

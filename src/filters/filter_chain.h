@@ -5,6 +5,9 @@
 #include <memory>
 #include <vector>
 
+#include "filters/auth.h"
+#include "filters/auth_spec.h"
+#include "filters/cors.h"
 #include "filters/filter.h"
 #include "filters/health.h"
 #include "filters/request_id.h"
@@ -15,6 +18,10 @@ namespace icaht::filters {
 struct FilterSpecs {
   HealthSpec health;
   RequestIdSpec request_id;
+  CorsSpec cors;
+  AuthSpec auth;
+  std::vector<EndpointSpec> endpoints;
+  AuthKeys auth_keys;  // loaded by the control thread (shared, immutable)
 };
 
 class FilterChain {

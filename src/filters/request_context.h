@@ -93,6 +93,8 @@ class RequestContext {
   // numbers and booleans as JSON, arrays of strings joined with ' '), for
   // later filters (rate-limit keys "claim:<name>", forward_claims) and logs.
   std::vector<std::pair<std::string, std::string>> claims;
+  // Filled once per exchange by the authentication filter (views into it,
+  // e.g. forwarded claim headers, stay valid: nothing is added later).
   // The value of claim `name`, or nullptr.
   const std::string* FindClaim(std::string_view name) const {
     for (const auto& [key, value] : claims) {
@@ -103,6 +105,8 @@ class RequestContext {
   HeaderEdits upstream_edits;    // on the request head sent upstream
   HeaderEdits response_edits;    // on the response head sent to the client
   LocalResponse local_response;  // with Verdict::kRespond
+  // A WWW-Authenticate challenge for a local 401/403 (response_edits views it).
+  std::string www_authenticate;
 
   // Recorded by the exchange (LoopNowNs clock).
   int64_t start_ns = 0;

@@ -23,6 +23,9 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->drain_timeout_ms = drain_timeout_ms;
   config->filters.request_id = record.request_id;
   config->filters.health = record.health;
+  config->filters.cors = record.cors;
+  config->filters.auth = record.auth;
+  config->filters.endpoints = record.endpoints;
   return config;
 }
 

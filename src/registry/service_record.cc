@@ -7,6 +7,7 @@
 #include "http/field_syntax.h"
 #include "registry/json_reader.h"
 #include "registry/record_auth.h"
+#include "registry/record_cors.h"
 #include "registry/record_health.h"
 #include "registry/service_record_json.h"
 
@@ -24,8 +25,8 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 7> kNotSupportedYet = {
-    "cors", "rate_limit", "retries", "circuit_breaker", "cache", "tracing", "plugins"};
+constexpr std::array<std::string_view, 6> kNotSupportedYet = {
+    "rate_limit", "retries", "circuit_breaker", "cache", "tracing", "plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
 // Load balancers the design names; only the first exists in this build.
@@ -221,6 +222,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseHealth(value, path, record.health));
   } else if (key == "endpoints") {
     ICAHT_RETURN_IF_ERROR(ParseEndpoints(value, path, record.endpoints));
+  } else if (key == "cors") {
+    ICAHT_RETURN_IF_ERROR(ParseCors(value, path, record.cors));
   } else if (key == "auth") {
     ICAHT_RETURN_IF_ERROR(ParseAuth(value, path, record.auth));
   } else if (key == "max_body_bytes") {
@@ -336,6 +339,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   WriteEndpoints(w, record.endpoints);
   w.Key("auth");
   WriteAuth(w, record.auth);
+  w.Key("cors");
+  WriteCors(w, record.cors);
   w.EndObject();
 }
 

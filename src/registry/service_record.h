@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "filters/auth_spec.h"
+#include "filters/cors.h"
 #include "filters/health.h"
 #include "filters/request_id.h"
 #include "net/address.h"
@@ -57,6 +58,7 @@ struct ServiceRecord {
   filters::HealthSpec health;         // /health and /ready on by default
   std::vector<filters::EndpointSpec> endpoints;  // per-endpoint authorization
   filters::AuthSpec auth;                        // authentication methods (none by default)
+  filters::CorsSpec cors;                        // off unless the record names it
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

@@ -107,7 +107,7 @@ TEST(ServiceRecordTest, ExactMessages) {
   EXPECT_EQ(ErrorOf(R"({"upstreams":["127.0.0.1:1"]})"), "field 'name': required");
   EXPECT_EQ(ErrorOf(R"({"name":"a"})"), "field 'upstreams': required");
   EXPECT_EQ(ErrorOf(With(R"(,"foo":1)")), "unknown field 'foo'");
-  EXPECT_EQ(ErrorOf(With(R"(,"cors":{})")), "field 'cors': not supported yet");
+  EXPECT_EQ(ErrorOf(With(R"(,"cache":{})")), "field 'cache': not supported yet");
   EXPECT_EQ(ErrorOf(R"({"name":"a","upstreams":["127.0.0.1:1",)"
                     R"({"address":"127.0.0.1:2","weight":0}]})"),
             "field 'upstreams[1].weight': must be an integer 1..1000");
@@ -370,7 +370,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("load_balancer":"round_robin","max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
-      R"json("deregister_after_s":0},"endpoints":[],"auth":null})json");
+      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {

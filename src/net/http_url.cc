@@ -1,0 +1,33 @@
+#include "net/http_url.h"
+
+namespace icaht::net {
+
+absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return absl::InvalidArgumentError("must start with http://");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  HttpUrl out;
+  out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  for (char c : out.target) {
+    if (c <= 0x20 || c >= 0x7f || c == '#') {
+      return absl::InvalidArgumentError("bad character in the path");
+    }
+  }
+  std::string host_port(authority);
+  // No port: the default one. "[v6]" and "v4" forms.
+  bool has_port = !authority.empty() && authority.back() != ']' &&
+                  authority.find(':') != std::string_view::npos &&
+                  (authority.front() == '[' || authority.find(':') == authority.rfind(':'));
+  if (!has_port) host_port += ":80";
+  absl::StatusOr<Address> address = Address::Parse(host_port);
+  if (!address.ok()) return address.status();
+  out.address = *address;
+  out.host = host_port;
+  return out;
+}
+
+}  // namespace icaht::net
