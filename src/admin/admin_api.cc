@@ -76,6 +76,7 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
   for (proxy::UpstreamConfig& upstream : config->upstreams) {
     upstream.healthy = health_->Healthy(record.name, upstream.address);
   }
+  config->filters.auth_keys = keys_->Keys(record.name);
   return config;
 }
 
@@ -87,6 +88,9 @@ void Control::Apply(registry::ServiceRecord record,
 void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t after,
                            std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
   if (stopping_) return done(absl::UnavailableError("icaht-sidecar is shutting down"));
+  if (after == 0) {
+    if (absl::Status keys = keys_->Load(record); !keys.ok()) return done(keys);
+  }
   absl::StatusOr<uint16_t> port = registry_.ReservePort(record, after);
   if (!port.ok()) {
     if (after == 0) return done(port.status());
@@ -157,6 +161,12 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
       responder->Send(ErrorResponse(record.status()));
       return done();
     }
+    if (record->name == name) {
+      if (absl::Status keys = keys_->Load(*record); !keys.ok()) {
+        responder->Send(ErrorResponse(keys));
+        return done();
+      }
+    }
     absl::Status begin = registry_.BeginReplace(name, *record);
     if (!begin.ok()) {
       responder->Send(ErrorResponse(begin));
@@ -208,6 +218,7 @@ void Control::Deregister(std::string name, Responder* responder) {
           // Every shard has closed its listener: the port refuses and is free.
           registry_.Remove(name);
           health_->Remove(name);
+          keys_->Remove(name);
           unbound_.erase(name);
           last_heartbeat_ns_.erase(name);
           static_names_.erase(name);

@@ -136,6 +136,8 @@ absl::Status Control::Open() {
               },
           .on_deregister = [this](const std::string& name) { Deregister(name, nullptr); },
       });
+  keys_ = std::make_unique<AuthKeyStore>(*ring_, *bufs_,
+                                         [this](const std::string& name) { RefreshService(name); });
 
   absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
   if (!admin_fd.ok()) {
@@ -398,6 +400,7 @@ void Control::Restore() {
 void Control::RestoreOne(registry::ServiceRecord record, std::function<void(absl::Status)> done) {
   // The saved port is kept even when another process holds it now (no probe):
   // the service stays registered and the port is bound when it frees up.
+  if (absl::Status keys = keys_->Load(record); !keys.ok()) return done(keys);
   absl::StatusOr<uint16_t> port = registry_.ReservePort(record, 0, /*probe_host=*/false);
   if (!port.ok()) return done(port.status());
   record.port = *port;
@@ -476,6 +479,19 @@ void Control::CommitRecord(const registry::ServiceRecord& record) {
   Persist();
 }
 
+void Control::RefreshService(const std::string& name) {
+  Enqueue([this, name](std::function<void()> done) {
+    const registry::ServiceRecord* record = registry_.Find(name);
+    if (stopping_ || record == nullptr || unbound_.contains(name)) return done();
+    auto shared = std::make_shared<const registry::ServiceRecord>(*record);
+    Broadcast(
+        [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
+        },
+        [done](absl::Status) { done(); });
+  });
+}
+
 void Control::OnHealthChange(const std::string& name, uint16_t port,
                              std::vector<net::Address> unhealthy) {
   // Queued with the registry changes, so shards see verdicts and configs in
@@ -520,6 +536,7 @@ void Control::BeginShutdown() {
   stopping_ = true;
   ready_ = false;
   health_->Stop();
+  keys_->Stop();
   ring_->timers().Cancel(&bind_retry_timer_);
   NotifySystemd("STOPPING=1");
   admin_->Stop();

@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "admin/auth_keys.h"
 #include "admin/control_http.h"
 #include "admin/health_checker.h"
 #include "config/daemon_config.h"
@@ -112,6 +113,9 @@ class Control {
   std::string ApiJson(const registry::ServiceRecord& record) const;
   // Active health checks changed an instance's verdict: tell every shard.
   void OnHealthChange(const std::string& name, uint16_t port, std::vector<net::Address> unhealthy);
+  // A service's keys changed (file reloaded, URL fetched): its shards get a
+  // fresh config carrying them.
+  void RefreshService(const std::string& name);
   void OnSignal(int sig);
   void BeginShutdown();
   void ExpireTtls();
@@ -127,6 +131,7 @@ class Control {
   std::unique_ptr<ControlHttpServer> ops_;
   std::unique_ptr<SignalRead> signals_;
   std::unique_ptr<HealthChecker> health_;
+  std::unique_ptr<AuthKeyStore> keys_;
   std::deque<std::function<void(std::function<void()>)>> changes_;
   bool change_running_ = false;
   absl::flat_hash_map<std::string, int64_t> last_heartbeat_ns_;

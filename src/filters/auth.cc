@@ -112,7 +112,6 @@ Verdict AuthFilter::Refuse(RequestContext& ctx, int status, AuthFailure failure,
   ctx.www_authenticate.assign("Bearer error=\"");
   ctx.www_authenticate.append(error).append("\", error_description=\"");
   ctx.www_authenticate.append(description).append("\"");
-  ctx.response_edits.Add("WWW-Authenticate", ctx.www_authenticate);
   ctx.local_response.status = status;
   ctx.local_response.content_type = "application/json";
   ctx.local_response.body.assign("{\"error\":\"");
@@ -121,8 +120,15 @@ Verdict AuthFilter::Refuse(RequestContext& ctx, int status, AuthFailure failure,
   return Verdict::kRespond;
 }
 
-bool AuthFilter::Authorized(const EndpointSpec* endpoint,
-                            const jwt::VerifiedClaims* claims) const {
+void AuthFilter::OnResponseHead(RequestContext& ctx) {
+  // Here, not with the refusal: a local answer's head gets only the edits
+  // of the response phase.
+  if (!ctx.www_authenticate.empty() && ctx.upstream_response == nullptr) {
+    ctx.response_edits.Add("WWW-Authenticate", ctx.www_authenticate);
+  }
+}
+
+bool AuthFilter::Authorized(const EndpointSpec* endpoint, const jwt::VerifiedClaims* claims) const {
   if (endpoint == nullptr || (endpoint->scopes.empty() && endpoint->claims.empty())) return true;
   if (claims == nullptr) return false;  // an API key carries no scopes or claims
   for (const std::string& scope : endpoint->scopes) {

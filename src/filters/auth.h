@@ -60,6 +60,7 @@ class AuthFilter final : public Filter {
   }
   std::string_view name() const override { return "auth"; }
   Verdict OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) override;
+  void OnResponseHead(RequestContext& ctx) override;
 
   uint64_t failures(AuthFailure f) const { return failures_[static_cast<size_t>(f)]; }
   const jwt::JwtVerifier* verifier() const { return verifier_ ? &*verifier_ : nullptr; }

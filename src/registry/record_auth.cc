@@ -90,8 +90,9 @@ absl::Status ParseJwt(Value& value, const std::string& path, filters::JwtSpec& s
           }
           if (key == "jwks_url" && !out.empty()) {
             if (absl::StartsWith(out, "https://")) {
-              return FieldError(p, "https is not supported yet (http:// to a loopback or "
-                                   "private address works)");
+              return FieldError(p,
+                                "https is not supported yet (http:// to a loopback or "
+                                "private address works)");
             }
             if (!ParseHttpUrl(out).ok()) {
               return FieldError(p, "must be http://IP:PORT/path (an IP address, not a name)");

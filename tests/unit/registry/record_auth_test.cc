@@ -61,8 +61,9 @@ TEST(RecordAuthTest, FullAuthRoundTrips) {
 TEST(RecordAuthTest, ErrorsNameTheField) {
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{}})")),
               HasSubstr("field 'auth.jwt.jwks_file': exactly one of jwks_file and jwks_url"));
-  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_file":"/a","jwks_url":"http://127.0.0.1:1/"}})")),
-              HasSubstr("exactly one of"));
+  EXPECT_THAT(
+      ErrorOf(With(R"(,"auth":{"jwt":{"jwks_file":"/a","jwks_url":"http://127.0.0.1:1/"}})")),
+      HasSubstr("exactly one of"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_url":"ftp://x/"}})")),
               HasSubstr("field 'auth.jwt.jwks_url': must be http://IP:PORT/path"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_url":"http://idp.example/keys"}})")),

@@ -1,0 +1,174 @@
+#include "admin/auth_keys.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "core/log.h"
+#include "net/http_url.h"
+#include "proxy/http_client.h"
+
+namespace icaht::admin {
+namespace {
+
+constexpr int64_t kTickNs = 1'000'000'000;
+constexpr size_t kMaxJwksBytes = 1024 * 1024;
+
+absl::StatusOr<std::shared_ptr<const filters::jwt::JwkSet>> LoadJwksFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > kMaxJwksBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": over 1 MiB"));
+  }
+  auto set = filters::jwt::JwkSet::Parse(text.str());
+  if (!set.ok())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", set.status().message()));
+  return set;
+}
+
+}  // namespace
+
+AuthKeyStore::AuthKeyStore(core::Ring& ring, core::BufRing& bufs,
+                           std::function<void(const std::string&)> on_change)
+    : ring_(ring), bufs_(bufs), on_change_(std::move(on_change)), tick_([this] { Tick(); }) {}
+
+AuthKeyStore::~AuthKeyStore() { Stop(); }
+
+absl::Status AuthKeyStore::Load(const registry::ServiceRecord& record) {
+  const filters::AuthSpec& auth = record.auth;
+  if (!auth.jwt.enabled && !auth.api_key.enabled) {
+    Remove(record.name);
+    return absl::OkStatus();
+  }
+  auto entry = std::make_unique<Entry>();
+  entry->jwt = auth.jwt;
+  entry->api_key = auth.api_key;
+  if (auth.jwt.enabled && !auth.jwt.jwks_file.empty()) {
+    entry->jwks_watch.emplace(auth.jwt.jwks_file);
+    entry->jwks_watch->Changed();
+    auto set = LoadJwksFile(auth.jwt.jwks_file);
+    if (!set.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("field 'auth.jwt.jwks_file': ", set.status().message()));
+    }
+    entry->keys.jwks = *std::move(set);
+  }
+  if (auth.api_key.enabled) {
+    entry->keys_watch.emplace(auth.api_key.keys_file);
+    entry->keys_watch->Changed();
+    auto keys = filters::LoadApiKeyFile(auth.api_key.keys_file);
+    if (!keys.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("field 'auth.api_key.keys_file': ", keys.status().message()));
+    }
+    entry->keys.api_keys = *std::move(keys);
+  }
+  // A replaced record keeps the keys it fetched until the next fetch.
+  auto old = entries_.find(record.name);
+  if (old != entries_.end()) {
+    if (old->second->jwt.jwks_url == auth.jwt.jwks_url && !auth.jwt.jwks_url.empty()) {
+      entry->keys.jwks = old->second->keys.jwks;
+    }
+    if (old->second->fetch != nullptr) old->second->fetch->Cancel();
+  }
+  Entry& stored = *(entries_[record.name] = std::move(entry));
+  if (auth.jwt.enabled && !auth.jwt.jwks_url.empty()) Fetch(record.name, stored);
+  if (!tick_.armed()) ring_.timers().Arm(&tick_, core::NowNs() + kTickNs);
+  return absl::OkStatus();
+}
+
+void AuthKeyStore::Remove(const std::string& name) {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return;
+  if (it->second->fetch != nullptr) it->second->fetch->Cancel();
+  entries_.erase(it);
+}
+
+void AuthKeyStore::Stop() {
+  for (auto& [name, entry] : entries_) {
+    if (entry->fetch != nullptr) entry->fetch->Cancel();
+  }
+  entries_.clear();
+  ring_.timers().Cancel(&tick_);
+}
+
+filters::AuthKeys AuthKeyStore::Keys(const std::string& name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? filters::AuthKeys{} : it->second->keys;
+}
+
+void AuthKeyStore::Tick() {
+  int64_t now = core::NowNs();
+  for (auto& [name, entry] : entries_) {
+    bool changed = false;
+    if (entry->jwks_watch && entry->jwks_watch->Changed()) {
+      auto set = LoadJwksFile(entry->jwt.jwks_file);
+      if (set.ok()) {
+        entry->keys.jwks = *std::move(set);
+        changed = true;
+        ICAHT_LOG(kInfo, "service '", name, "': JWKS reloaded from ", entry->jwt.jwks_file);
+      } else {
+        ICAHT_LOG(kWarn, "service '", name, "': JWKS reload failed, keeping the last good set: ",
+                  std::string(set.status().message()));
+      }
+    }
+    if (entry->keys_watch && entry->keys_watch->Changed()) {
+      auto keys = filters::LoadApiKeyFile(entry->api_key.keys_file);
+      if (keys.ok()) {
+        entry->keys.api_keys = *std::move(keys);
+        changed = true;
+        ICAHT_LOG(kInfo, "service '", name, "': API keys reloaded from ", entry->api_key.keys_file);
+      } else {
+        ICAHT_LOG(kWarn, "service '", name, "': API key reload failed, keeping the last good set: ",
+                  std::string(keys.status().message()));
+      }
+    }
+    if (!entry->jwt.jwks_url.empty() && entry->fetch == nullptr && now >= entry->next_fetch_ns) {
+      Fetch(name, *entry);
+    }
+    if (changed && on_change_) on_change_(name);
+  }
+  if (!entries_.empty()) ring_.timers().Arm(&tick_, now + kTickNs);
+}
+
+void AuthKeyStore::Fetch(const std::string& name, Entry& entry) {
+  absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(entry.jwt.jwks_url);
+  if (!url.ok()) return;  // checked when the record was parsed
+  proxy::ClientCallSpec spec;
+  spec.address = url->address;
+  spec.request = proxy::BuildClientRequest("GET", url->target, url->host,
+                                           "Accept: application/json\r\n"
+                                           "User-Agent: icaht-sidecar/jwks\r\n");
+  spec.timeout_ms = 5000;
+  spec.max_body_bytes = kMaxJwksBytes;
+  Entry* target = &entry;
+  // A failed fetch is retried after 30 s; a good one after jwks_refresh_s.
+  entry.next_fetch_ns = core::NowNs() + int64_t{30} * 1'000'000'000;
+  entry.fetch = proxy::HttpClientCall::Start(
+      ring_, bufs_, std::move(spec), [this, name, target](absl::StatusOr<proxy::ClientResponse> r) {
+        target->fetch = nullptr;
+        std::string problem;
+        if (!r.ok()) {
+          problem = std::string(r.status().message());
+        } else if (r->status != 200) {
+          problem = absl::StrCat("status ", r->status);
+        } else if (auto set = filters::jwt::JwkSet::Parse(r->body); !set.ok()) {
+          problem = std::string(set.status().message());
+        } else {
+          target->next_fetch_ns =
+              core::NowNs() + int64_t{target->jwt.jwks_refresh_s} * 1'000'000'000;
+          bool changed = target->keys.jwks == nullptr || r->body != target->last_body;
+          target->last_body = std::move(r->body);
+          target->keys.jwks = *std::move(set);
+          ICAHT_LOG(kInfo, "service '", name, "': JWKS fetched from ", target->jwt.jwks_url);
+          if (changed && on_change_) on_change_(name);
+          return;
+        }
+        ICAHT_LOG_LIMITED(kWarn, "service '", name, "': JWKS fetch from ", target->jwt.jwks_url,
+                          " failed (keeping the last good set; retry in 30 s): ", problem);
+      });
+}
+
+}  // namespace icaht::admin

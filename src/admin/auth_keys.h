@@ -1,0 +1,67 @@
+#pragma once
+// Key material for the services' auth filters, owned by the control thread:
+// JWKS files and API key files are read at registration (a file that cannot
+// be read or parsed refuses the registration, naming the field), checked for
+// changes every second and re-read when they change; a jwks_url is fetched
+// off the data path (HttpClientCall) at registration and every
+// jwks_refresh_s. A failed reload or fetch keeps the last good set (logged).
+// A new set reaches the shards as a fresh service config (on_change).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "core/buf_ring.h"
+#include "core/ring.h"
+#include "core/timer_queue.h"
+#include "filters/auth.h"
+#include "registry/service_record.h"
+
+namespace icaht::proxy {
+class HttpClientCall;
+}
+
+namespace icaht::admin {
+
+class AuthKeyStore {
+ public:
+  AuthKeyStore(core::Ring& ring, core::BufRing& bufs,
+               std::function<void(const std::string& service)> on_change);
+  ~AuthKeyStore();
+
+  // Reads the files `record.auth` names and keeps the result for the
+  // service (a jwks_url starts empty and is fetched). InvalidArgument naming
+  // the field when a file cannot be read or parsed; nothing changes then.
+  absl::Status Load(const registry::ServiceRecord& record);
+  void Remove(const std::string& name);
+  void Stop();
+  // The service's current keys (empty when it has none).
+  filters::AuthKeys Keys(const std::string& name) const;
+
+ private:
+  struct Entry {
+    filters::JwtSpec jwt;
+    filters::ApiKeySpec api_key;
+    filters::AuthKeys keys;
+    std::optional<filters::FileWatcher> jwks_watch;
+    std::optional<filters::FileWatcher> keys_watch;
+    proxy::HttpClientCall* fetch = nullptr;
+    int64_t next_fetch_ns = 0;
+    std::string last_body;  // of the last good fetch: an unchanged set is not re-sent
+  };
+
+  void Tick();
+  void Fetch(const std::string& name, Entry& entry);
+
+  core::Ring& ring_;
+  core::BufRing& bufs_;
+  std::function<void(const std::string&)> on_change_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Entry>> entries_;
+  core::Timer tick_;
+};
+
+}  // namespace icaht::admin
