@@ -219,6 +219,19 @@ std::vector<Case> Cases() {
 
 INSTANTIATE_TEST_SUITE_P(Spreads, SimulationTest, ::testing::ValuesIn(Cases()));
 
+TEST(SimulationTest, BelowTheRateAlmostNothingIsRefused) {
+  // 80 % of the rate; a single bucket would refuse nothing. Shares lag the
+  // traffic by a period, which costs a little when it moves.
+  RateLimitSpec spec{.requests_per_second = 100, .burst = 100};
+  for (const Spread& spread : {Spread(OneShard), Spread(Even), Spread(Skew8020), Spread(Moving)}) {
+    for (size_t shards : {2, 4}) {
+      SimulationResult r = Simulate(shards, spec, spread, 0.8);
+      EXPECT_GE(static_cast<double>(r.admitted), 0.97 * static_cast<double>(r.attempted))
+          << shards << " shards: " << r.admitted << " of " << r.attempted;
+    }
+  }
+}
+
 TEST(SimulationTest, PerClientKeysEachGetTheirRate) {
   // Ten clients at 3x their limit each, every one spread over 4 shards.
   RateLimitSpec spec{.requests_per_second = 20, .burst = 20, .key = RateLimitKey::kClientIp};
