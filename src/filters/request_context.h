@@ -102,6 +102,12 @@ class RequestContext {
     }
     return nullptr;
   }
+  // What the rate-limit filter's request phase leaves for its response phase
+  // (the response fields point into it, so it must live in the exchange):
+  // "<Retry-After seconds>\n<RateLimit field value>", the first part only on
+  // a refusal, the second only when an advertised limit applied; "" when the
+  // filter adds nothing.
+  std::string rate_limit_header;
   HeaderEdits upstream_edits;    // on the request head sent upstream
   HeaderEdits response_edits;    // on the response head sent to the client
   LocalResponse local_response;  // with Verdict::kRespond

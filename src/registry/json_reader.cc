@@ -1,6 +1,7 @@
 #include "registry/json_reader.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <vector>
 
@@ -147,6 +148,16 @@ absl::StatusOr<uint64_t> ReadUint64(Value& value, std::string_view path) {
   if (*type != json_type::number) return FieldError(path, absl::StrFormat("must be %s", kMustBe));
   uint64_t number = 0;
   if (error_code err = value.get_uint64().get(number)) return ReadError(err, path, kMustBe);
+  return number;
+}
+
+absl::StatusOr<double> ReadNumber(Value& value, std::string_view path, std::string_view must_be) {
+  absl::StatusOr<json_type> type = TypeOf(value);
+  if (!type.ok()) return type.status();
+  if (*type != json_type::number) return FieldError(path, absl::StrFormat("must be %s", must_be));
+  double number = 0;
+  if (error_code err = value.get_double().get(number)) return ReadError(err, path, must_be);
+  if (!std::isfinite(number)) return FieldError(path, absl::StrFormat("must be %s", must_be));
   return number;
 }
 

@@ -41,6 +41,9 @@ std::string_view TypeName(simdjson::ondemand::json_type type);
 absl::StatusOr<std::string> ReadString(Value& value, std::string_view path);
 absl::StatusOr<int64_t> ReadInt(Value& value, std::string_view path, int64_t lo, int64_t hi);
 absl::StatusOr<uint64_t> ReadUint64(Value& value, std::string_view path);
+// Any finite JSON number (with or without a fraction). The caller checks the
+// range; `must_be` ("a number > 0") words the type error the same way.
+absl::StatusOr<double> ReadNumber(Value& value, std::string_view path, std::string_view must_be);
 absl::StatusOr<bool> ReadBool(Value& value, std::string_view path);
 // True (and the value consumed) when `value` is null.
 absl::StatusOr<bool> ConsumeNull(Value& value);

@@ -138,6 +138,9 @@ TEST(HeaderRewriteTest, LocalResponseCarriesAddedFieldsAndHeadOmitsBody) {
   EXPECT_EQ(out,
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
             "Content-Length: 2\r\nConnection: close\r\n\r\n");
+  out.clear();
+  AppendLocalResponse(429, "application/problem+json", "{}", true, false, nullptr, &out);
+  EXPECT_EQ(out.substr(0, out.find("\r\n")), "HTTP/1.1 429 Too Many Requests");
 }
 
 TEST(HeaderRewriteTest, LocalNoContentHasNoContentFields) {
