@@ -77,6 +77,7 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
     upstream.healthy = health_->Healthy(record.name, upstream.address);
   }
   config->filters.auth_keys = keys_->Keys(record.name);
+  config->filters.shard_count = shards_.size();
   return config;
 }
 

@@ -89,6 +89,7 @@ Control::Control(config::DaemonConfig config)
     : config_(std::move(config)),
       registry_(registry::PortAllocator(config_.port_range.lo, config_.port_range.hi,
                                         registry::HostPortProbe(config_.bind_address))),
+      share_timer_([this] { CollectDemand(); }),
       persist_timer_([this] { WriteState(); }),
       ttl_timer_([this] { ExpireTtls(); }),
       bind_retry_timer_([this] { RetryBinds(); }) {}
@@ -476,6 +477,7 @@ void Control::CommitRecord(const registry::ServiceRecord& record) {
   }
   registry_.Commit(record);
   health_->Update(record);
+  if (!record.rate_limits.empty()) ArmShareTimer();
   Persist();
 }
 
@@ -490,6 +492,79 @@ void Control::RefreshService(const std::string& name) {
         },
         [done](absl::Status) { done(); });
   });
+}
+
+void Control::ArmShareTimer() {
+  if (!share_timer_.armed() && !share_round_running_ && !stopping_) {
+    ring_->timers().Arm(&share_timer_, core::NowNs() + filters::kSharePeriodNs);
+  }
+}
+
+void Control::CollectDemand() {
+  bool any = false;
+  for (const registry::ServiceRecord* record : registry_.List())
+    any |= !record->rate_limits.empty();
+  if (!any) {
+    rate_shares_.clear();
+    return;  // armed again by the next record with limits
+  }
+  if (stopping_) return;
+  share_round_running_ = true;
+  std::vector<std::shared_ptr<proxy::ShardProxy::DemandReports>> reports;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    reports.push_back(std::make_shared<proxy::ShardProxy::DemandReports>());
+  }
+  Broadcast(
+      [&reports](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::CollectDemandCommand(shard, reports[shard->index()], std::move(d));
+      },
+      [this, reports](absl::Status) { ApplyShares(reports); });
+}
+
+void Control::ApplyShares(std::vector<std::shared_ptr<proxy::ShardProxy::DemandReports>> reports) {
+  share_round_running_ = false;
+  if (stopping_) return;
+  size_t n = shards_.size();
+  for (auto& [port, share] : rate_shares_) ++share.idle_periods;
+  for (size_t shard = 0; shard < n; ++shard) {
+    for (auto& [port, config, report] : reports[shard]->services) {
+      RateShare& share = rate_shares_[port];
+      if (share.coordinator == nullptr || share.configs[shard] != config) {
+        // New service, or its config was replaced on this shard (new filters):
+        // start over.
+        if (share.coordinator == nullptr || share.configs[shard] != nullptr) {
+          share.coordinator = std::make_unique<filters::ShareCoordinator>(n);
+          share.configs.assign(n, nullptr);
+        }
+        share.configs[shard] = config;
+      }
+      share.idle_periods = 0;
+      share.coordinator->Submit(shard, std::move(report));
+    }
+  }
+  std::vector<std::vector<proxy::ApplySharesCommand::Item>> items(n);
+  for (auto it = rate_shares_.begin(); it != rate_shares_.end();) {
+    RateShare& share = it->second;
+    if (share.idle_periods > 10) {
+      rate_shares_.erase(it++);
+      continue;
+    }
+    std::vector<filters::ShareUpdate> updates = share.coordinator->Compute();
+    for (size_t shard = 0; shard < n; ++shard) {
+      if (share.configs[shard] == nullptr || updates[shard].entries.empty()) continue;
+      items[shard].push_back({it->first, share.configs[shard], std::move(updates[shard])});
+    }
+    ++it;
+  }
+  auto shared =
+      std::make_shared<std::vector<std::vector<proxy::ApplySharesCommand::Item>>>(std::move(items));
+  Broadcast(
+      [shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::ApplySharesCommand(shard, std::move((*shared)[shard->index()]),
+                                             std::move(d));
+      },
+      [](absl::Status) {});
+  ArmShareTimer();
 }
 
 void Control::OnHealthChange(const std::string& name, uint16_t port,
@@ -537,6 +612,7 @@ void Control::BeginShutdown() {
   ready_ = false;
   health_->Stop();
   keys_->Stop();
+  ring_->timers().Cancel(&share_timer_);
   ring_->timers().Cancel(&bind_retry_timer_);
   NotifySystemd("STOPPING=1");
   admin_->Stop();

@@ -21,6 +21,7 @@
 #include "config/daemon_config.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
+#include "filters/rate_limit/share_coordinator.h"
 #include "proxy/shard.h"
 #include "registry/registry.h"
 
@@ -116,6 +117,12 @@ class Control {
   // A service's keys changed (file reloaded, URL fetched): its shards get a
   // fresh config carrying them.
   void RefreshService(const std::string& name);
+  // Rate limits across shards, every filters::kSharePeriodNs while a service
+  // has limits: each shard's demand reports, merged per service by a
+  // ShareCoordinator, answered with each shard's shares.
+  void CollectDemand();
+  void ApplyShares(std::vector<std::shared_ptr<proxy::ShardProxy::DemandReports>> reports);
+  void ArmShareTimer();
   void OnSignal(int sig);
   void BeginShutdown();
   void ExpireTtls();
@@ -132,6 +139,14 @@ class Control {
   std::unique_ptr<SignalRead> signals_;
   std::unique_ptr<HealthChecker> health_;
   std::unique_ptr<AuthKeyStore> keys_;
+  struct RateShare {
+    std::unique_ptr<filters::ShareCoordinator> coordinator;
+    std::vector<const void*> configs;  // by shard: the config its report came from
+    int idle_periods = 0;
+  };
+  absl::flat_hash_map<uint16_t, RateShare> rate_shares_;  // by service port
+  core::Timer share_timer_;
+  bool share_round_running_ = false;
   std::deque<std::function<void(std::function<void()>)>> changes_;
   bool change_running_ = false;
   absl::flat_hash_map<std::string, int64_t> last_heartbeat_ns_;

@@ -15,10 +15,24 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
   }
   if (specs.cors.enabled) filters.push_back(std::make_unique<CorsFilter>(specs.cors));
   if (AuthFilter::Enabled(specs.auth, specs.endpoints)) {
+    // Claims the rate limits are keyed on are kept for them.
+    std::vector<std::string> claims;
+    for (const RateLimitSpec& limit : specs.rate_limits) {
+      if (limit.key == RateLimitKey::kClaim) claims.push_back(limit.key_name);
+    }
     filters.push_back(std::make_unique<AuthFilter>(specs.auth, specs.endpoints, specs.auth_keys,
-                                                   std::vector<std::string>{}));
+                                                   std::move(claims)));
   }
-  return std::make_unique<FilterChain>(std::move(filters));
+  RateLimitFilter* rate_limit = nullptr;
+  if (!specs.rate_limits.empty()) {
+    auto filter = std::make_unique<RateLimitFilter>(specs.rate_limits);
+    filter->SetShardCount(specs.shard_count);
+    rate_limit = filter.get();
+    filters.push_back(std::move(filter));
+  }
+  auto chain = std::make_unique<FilterChain>(std::move(filters));
+  chain->rate_limit_ = rate_limit;
+  return chain;
 }
 
 Verdict FilterChain::RunRequest(RequestContext& ctx, FilterCallbacks& callbacks,

@@ -10,6 +10,7 @@
 #include "filters/cors.h"
 #include "filters/filter.h"
 #include "filters/health.h"
+#include "filters/rate_limit/rate_limit_filter.h"
 #include "filters/request_id.h"
 
 namespace icaht::filters {
@@ -22,6 +23,8 @@ struct FilterSpecs {
   AuthSpec auth;
   std::vector<EndpointSpec> endpoints;
   AuthKeys auth_keys;  // loaded by the control thread (shared, immutable)
+  std::vector<RateLimitSpec> rate_limits;
+  size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
 };
 
 class FilterChain {
@@ -39,6 +42,8 @@ class FilterChain {
   bool empty() const { return filters_.empty(); }
   size_t size() const { return filters_.size(); }
   const Filter& filter(size_t i) const { return *filters_[i]; }
+  // The rate-limit filter, if the service has limits (for the share messages).
+  RateLimitFilter* rate_limit() const { return rate_limit_; }
 
   // Runs the request phase from filter `*next` on. Returns kContinue when
   // every filter continued, else the verdict of the filter that stopped, with
@@ -53,6 +58,7 @@ class FilterChain {
 
  private:
   std::vector<std::unique_ptr<Filter>> filters_;
+  RateLimitFilter* rate_limit_ = nullptr;
 };
 
 }  // namespace icaht::filters

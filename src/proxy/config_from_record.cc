@@ -26,6 +26,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->filters.cors = record.cors;
   config->filters.auth = record.auth;
   config->filters.endpoints = record.endpoints;
+  config->filters.rate_limits = record.rate_limits;
   return config;
 }
 

@@ -42,6 +42,16 @@ void SetUnhealthyCommand::Execute(Shard& shard) {
   Finish(absl::OkStatus());
 }
 
+void CollectDemandCommand::Execute(Shard& shard) {
+  *out_ = shard.proxy().TakeDemandReports();
+  Finish(absl::OkStatus());
+}
+
+void ApplySharesCommand::Execute(Shard& shard) {
+  for (const Item& item : items_) shard.proxy().ApplyShares(item.port, item.config, item.update);
+  Finish(absl::OkStatus());
+}
+
 void StopShardCommand::Execute(Shard& shard) {
   shard.proxy().Shutdown([this, &shard] {
     shard.RequestStop();

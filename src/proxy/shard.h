@@ -76,6 +76,34 @@ class SetUnhealthyCommand : public ShardCommand {
   std::vector<net::Address> unhealthy_;
 };
 
+// Rate limits: takes every service's demand report (into `out`, read by the
+// control thread after the reply).
+class CollectDemandCommand : public ShardCommand {
+ public:
+  CollectDemandCommand(Shard* shard, std::shared_ptr<ShardProxy::DemandReports> out, Done on_done)
+      : ShardCommand(shard, std::move(on_done)), out_(std::move(out)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  std::shared_ptr<ShardProxy::DemandReports> out_;
+};
+
+// Rate limits: the coordinator's shares for this shard, per service.
+class ApplySharesCommand : public ShardCommand {
+ public:
+  struct Item {
+    uint16_t port;
+    const void* config;
+    filters::ShareUpdate update;
+  };
+  ApplySharesCommand(Shard* shard, std::vector<Item> items, Done on_done)
+      : ShardCommand(shard, std::move(on_done)), items_(std::move(items)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  std::vector<Item> items_;
+};
+
 // Drains everything and stops the shard's loop; finishes when drained.
 class StopShardCommand : public ShardCommand {
  public:

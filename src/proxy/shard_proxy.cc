@@ -117,6 +117,27 @@ absl::Status ShardProxy::Upsert(std::unique_ptr<ServiceConfig> config) {
   return absl::OkStatus();
 }
 
+ShardProxy::DemandReports ShardProxy::TakeDemandReports() {
+  DemandReports out;
+  for (auto& [port, service] : services_) {
+    filters::RateLimitFilter* limiter = service->config->chain->rate_limit();
+    if (limiter == nullptr) continue;
+    filters::DemandReport report = limiter->TakeDemandReport();
+    if (report.entries.empty()) continue;
+    out.services.emplace_back(port, service->config.get(), std::move(report));
+  }
+  return out;
+}
+
+void ShardProxy::ApplyShares(uint16_t port, const void* config,
+                             const filters::ShareUpdate& update) {
+  auto it = services_.find(port);
+  if (it == services_.end() || it->second->config.get() != config) return;
+  if (filters::RateLimitFilter* limiter = it->second->config->chain->rate_limit()) {
+    limiter->ApplyShares(update);
+  }
+}
+
 void ShardProxy::SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy) {
   auto it = services_.find(port);
   if (it != services_.end()) it->second->SetUnhealthy(unhealthy);

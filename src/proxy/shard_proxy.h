@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -74,6 +75,15 @@ class ShardProxy {
   // Opens the listener for a new service or swaps the config of an existing
   // one (same port). Fails if the port cannot be bound on this shard.
   absl::Status Upsert(std::unique_ptr<ServiceConfig> config);
+  // Rate limits across shards (filters/rate_limit/shares.h): each service's
+  // demand since the last call, by port, and the coordinator's answer. The
+  // config a report came from is named, so an answer for a replaced config
+  // is dropped.
+  struct DemandReports {
+    std::vector<std::tuple<uint16_t, const void*, filters::DemandReport>> services;
+  };
+  DemandReports TakeDemandReports();
+  void ApplyShares(uint16_t port, const void* config, const filters::ShareUpdate& update);
   // Active health checks' verdict for the service on `port` (if it is here).
   void SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy);
   // Stops accepting on `port` and drains its connections (idle ones close

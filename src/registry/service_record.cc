@@ -9,6 +9,7 @@
 #include "registry/record_auth.h"
 #include "registry/record_cors.h"
 #include "registry/record_health.h"
+#include "registry/record_rate_limit.h"
 #include "registry/service_record_json.h"
 
 namespace icaht::registry {
@@ -25,8 +26,8 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 6> kNotSupportedYet = {
-    "rate_limit", "retries", "circuit_breaker", "cache", "tracing", "plugins"};
+constexpr std::array<std::string_view, 5> kNotSupportedYet = {"retries", "circuit_breaker", "cache",
+                                                              "tracing", "plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
 // Load balancers the design names; only the first exists in this build.
@@ -222,6 +223,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseHealth(value, path, record.health));
   } else if (key == "endpoints") {
     ICAHT_RETURN_IF_ERROR(ParseEndpoints(value, path, record.endpoints));
+  } else if (key == "rate_limit") {
+    ICAHT_RETURN_IF_ERROR(ParseRateLimits(value, path, record.rate_limits));
   } else if (key == "cors") {
     ICAHT_RETURN_IF_ERROR(ParseCors(value, path, record.cors));
   } else if (key == "auth") {
@@ -341,6 +344,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   WriteAuth(w, record.auth);
   w.Key("cors");
   WriteCors(w, record.cors);
+  w.Key("rate_limit");
+  WriteRateLimits(w, record.rate_limits);
   w.EndObject();
 }
 

@@ -11,6 +11,7 @@
 #include "filters/auth_spec.h"
 #include "filters/cors.h"
 #include "filters/health.h"
+#include "filters/rate_limit/rate_limit_spec.h"
 #include "filters/request_id.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
@@ -54,11 +55,12 @@ struct ServiceRecord {
   std::string load_balancer = "round_robin";  // only round_robin in this build
   uint64_t max_body_bytes = 0;                // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
-  filters::RequestIdSpec request_id;  // off unless the record names it
-  filters::HealthSpec health;         // /health and /ready on by default
-  std::vector<filters::EndpointSpec> endpoints;  // per-endpoint authorization
-  filters::AuthSpec auth;                        // authentication methods (none by default)
-  filters::CorsSpec cors;                        // off unless the record names it
+  filters::RequestIdSpec request_id;                // off unless the record names it
+  filters::HealthSpec health;                       // /health and /ready on by default
+  std::vector<filters::EndpointSpec> endpoints;     // per-endpoint authorization
+  filters::AuthSpec auth;                           // authentication methods (none by default)
+  filters::CorsSpec cors;                           // off unless the record names it
+  std::vector<filters::RateLimitSpec> rate_limits;  // `rate_limit`: none by default
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

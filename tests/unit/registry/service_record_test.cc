@@ -221,7 +221,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"request_id":{"id":1})"), "unknown field 'request_id.id'"},
         BadCase{With(R"(,"auth":{"jwt":{"jwks_file":"/k","algorithms":["none"]}})"),
                 "field 'auth.jwt.algorithms[0]': 'none' is never accepted"},
-        BadCase{With(R"(,"rate_limit":{})"), "field 'rate_limit': not supported yet"},
+        BadCase{With(R"(,"rate_limit":{})"), "field 'rate_limit.requests_per_second': required"},
         BadCase{
             With(R"(,"health":{"path":"health"})"),
             "field 'health.path': must be \"\" or a path starting with '/' (no query, no spaces)"},
@@ -370,7 +370,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("load_balancer":"round_robin","max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
-      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null})json");
+      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[]})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {
