@@ -39,11 +39,14 @@ class RateLimitTest(SharedDaemonTestCase):
         return read_response(reader)
 
     def test_over_the_limit_answers_429_with_the_fields(self):
+        start = time.monotonic()
         statuses = [self.get(self.small) for _ in range(12)]
+        elapsed = time.monotonic() - start
         ok = [r for r in statuses if r.status == 200]
         refused = [r for r in statuses if r.status == 429]
-        # burst 5 over two shards (shares follow demand within 100 ms); 1/s refill
-        self.assertTrue(4 <= len(ok) <= 7, [r.status for r in statuses])
+        # burst 5 over two shards (a new key's burst is split until the first share update,
+        # 100 ms), refilled at 1/s while the requests run
+        self.assertTrue(3 <= len(ok) <= 5 + elapsed + 1, (elapsed, [r.status for r in statuses]))
         self.assertTrue(refused, "nothing refused")
         r = refused[0]
         self.assertGreaterEqual(int(r.headers.get("Retry-After")), 1)
