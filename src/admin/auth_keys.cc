@@ -1,8 +1,5 @@
 #include "admin/auth_keys.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "net/http_url.h"
@@ -15,14 +12,9 @@ constexpr int64_t kTickNs = 1'000'000'000;
 constexpr size_t kMaxJwksBytes = 1024 * 1024;
 
 absl::StatusOr<std::shared_ptr<const filters::jwt::JwkSet>> LoadJwksFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > kMaxJwksBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": over 1 MiB"));
-  }
-  auto set = filters::jwt::JwkSet::Parse(text.str());
+  absl::StatusOr<std::string> text = filters::ReadKeyFile(path, kMaxJwksBytes);
+  if (!text.ok()) return absl::InvalidArgumentError(text.status().message());
+  auto set = filters::jwt::JwkSet::Parse(*text);
   if (!set.ok())
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", set.status().message()));
   return set;

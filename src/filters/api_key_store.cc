@@ -132,7 +132,7 @@ const std::string* ApiKeySet::Match(std::string_view presented_key) const {
   return found < entries_.size() ? &entries_[found].name : nullptr;
 }
 
-absl::StatusOr<std::shared_ptr<const ApiKeySet>> LoadApiKeyFile(const std::string& path) {
+absl::StatusOr<std::string> ReadKeyFile(const std::string& path, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrFormat("%s: cannot open", path));
   struct stat st {};
@@ -157,14 +157,20 @@ absl::StatusOr<std::shared_ptr<const ApiKeySet>> LoadApiKeyFile(const std::strin
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxFileBytes) {
+    if (text.size() > max_bytes) {
       ::close(fd);
       return absl::InvalidArgumentError(
-          absl::StrFormat("%s: larger than %d bytes", path, kMaxFileBytes));
+          absl::StrFormat("%s: larger than %d bytes", path, max_bytes));
     }
   }
   ::close(fd);
-  return ApiKeySet::Parse(text, path);
+  return text;
+}
+
+absl::StatusOr<std::shared_ptr<const ApiKeySet>> LoadApiKeyFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadKeyFile(path, kMaxFileBytes);
+  if (!text.ok()) return text.status();
+  return ApiKeySet::Parse(*text, path);
 }
 
 bool FileWatcher::Changed() {

@@ -60,6 +60,11 @@ class ApiKeySet {
 // SHA-256 of `data` (OpenSSL EVP).
 ApiKeySet::Digest Sha256(std::string_view data);
 
+// The content of a key file (API keys, a JWKS): a regular file of at most
+// `max_bytes`. NotFound, PermissionDenied, ... naming the path when it cannot
+// be read; InvalidArgument when it is not a regular file or too large.
+absl::StatusOr<std::string> ReadKeyFile(const std::string& path, size_t max_bytes);
+
 // Reads and parses the keys file at `path` (at most 1 MiB). NotFound,
 // PermissionDenied, ... with the path when it cannot be read; InvalidArgument
 // as ApiKeySet::Parse when its content is wrong.

@@ -55,7 +55,7 @@ class AuthFilter final : public Filter {
   // forward_claims are added to them.
   AuthFilter(const AuthSpec& auth, std::vector<EndpointSpec> endpoints, AuthKeys keys,
              std::vector<std::string> claims_needed);
-  static bool Enabled(const AuthSpec& auth, const std::vector<EndpointSpec>& endpoints) {
+  static bool Enabled(const AuthSpec& auth) {
     return auth.jwt.enabled || auth.api_key.enabled || !auth.jwt.forward_claims.empty();
   }
   std::string_view name() const override { return "auth"; }
