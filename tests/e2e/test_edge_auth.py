@@ -7,10 +7,8 @@ the client sent); API keys from a keys file; CORS preflights and actual requests
 files refused at registration with the field named."""
 
 import hashlib
-import http.server
 import json
 import os
-import threading
 import time
 
 import harness
@@ -54,35 +52,6 @@ class Keys:
         alg = alg or ("ES256" if key == "ec" else "RS256")
         kid = kid or ("ec-1" if key == "ec" else "rsa-1")
         return pyjwt.encode(body, private, algorithm=alg, headers={"kid": kid})
-
-
-class JwksServer:
-    """A loopback HTTP server answering GET /keys with `self.body`."""
-
-    def __init__(self, body):
-        self.body = body.encode()
-        self.fetches = 0
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                owner.fetches += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(owner.body)))
-                self.end_headers()
-                self.wfile.write(owner.body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class EdgeAuthTest(SharedDaemonTestCase):
@@ -232,14 +201,16 @@ class EdgeAuthTest(SharedDaemonTestCase):
                        interval=0.1, what="the original key back")
 
     def test_jwks_url(self):
-        server = JwksServer(self.keys.jwks())
-        self.addCleanup(server.close)
+        body = self.keys.jwks().encode()
+        server = self.start_http_upstream("idp", canned={"jwks": (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            b"\r\n%s" % (len(body), body))})
         port = self.d.register(record("jwks-url", [self.up.address], auth={"jwt": {
-            "jwks_url": "http://127.0.0.1:%d/keys" % server.port}}))["port"]
+            "jwks_url": "http://%s/keys?raw=jwks" % server.address}}))["port"]
         self.addCleanup(self.d.deregister, "jwks-url")
         wait_until(lambda: self.get(b"/x", self.keys.token(), port=port).status == 200, 10,
                    interval=0.1, what="keys fetched from jwks_url")
-        self.assertGreaterEqual(server.fetches, 1)
+        self.assertGreaterEqual(len(server.requests), 1)
         self.assertRefused(self.get(b"/x", port=port), 401, "invalid_token")
 
     def test_bad_key_files_refused_at_registration(self):
