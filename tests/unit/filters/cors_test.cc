@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "filter_test_util.h"
 #include "gtest/gtest.h"
 #include "http/request_parser.h"
 #include "http/response_parser.h"
@@ -11,21 +12,10 @@
 namespace icaht::filters {
 namespace {
 
-class NoCallbacks final : public FilterCallbacks {
- public:
-  void Resume() override {}
-  void RespondLocally() override {}
-};
-
 // A context holding its own copy of `raw`'s head, as an exchange's does.
 std::unique_ptr<RequestContext> MakeContext(const std::string& raw) {
   auto ctx = std::make_unique<RequestContext>();
-  http::RequestHead head;
-  http::ParseError error;
-  EXPECT_EQ(http::ParseRequestHead(raw, http::Limits{}, &head, &error),
-            http::ParseStatus::kComplete)
-      << raw;
-  ctx->SetRequest(head, raw);
+  SetRequestText(*ctx, raw);
   return ctx;
 }
 

@@ -1,6 +1,7 @@
 #include <set>
 #include <string>
 
+#include "filter_test_util.h"
 #include "filters/filter_chain.h"
 #include "filters/health.h"
 #include "filters/request_id.h"
@@ -9,12 +10,6 @@
 
 namespace icaht::filters {
 namespace {
-
-class NoCallbacks final : public FilterCallbacks {
- public:
-  void Resume() override {}
-  void RespondLocally() override {}
-};
 
 class FakeService final : public ServiceView {
  public:
@@ -30,11 +25,7 @@ class FakeService final : public ServiceView {
 
 RequestContext Request(const std::string& raw) {
   RequestContext ctx;
-  http::RequestHead head;
-  http::ParseError error;
-  EXPECT_EQ(http::ParseRequestHead(raw, http::Limits{}, &head, &error),
-            http::ParseStatus::kComplete);
-  ctx.SetRequest(head, raw);
+  SetRequestText(ctx, raw);
   return ctx;
 }
 

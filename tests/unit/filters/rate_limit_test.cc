@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "filter_test_util.h"
 #include "filters/rate_limit/keyed_buckets.h"
 #include "filters/rate_limit/rate_limit_filter.h"
 #include "filters/rate_limit/token_bucket.h"
@@ -185,19 +186,9 @@ TEST(KeyedBucketsTest, AnUpdateCreatesOnlyRestrictingShares) {
 int64_t g_now_ns = 0;
 int64_t FakeNow() { return g_now_ns; }
 
-class NoCallbacks final : public FilterCallbacks {
- public:
-  void Resume() override {}
-  void RespondLocally() override {}
-};
-
 RequestContext Request(const std::string& raw, std::string_view client_ip = "192.0.2.1") {
   RequestContext ctx;
-  http::RequestHead head;
-  http::ParseError error;
-  EXPECT_EQ(http::ParseRequestHead(raw, http::Limits{}, &head, &error),
-            http::ParseStatus::kComplete);
-  ctx.SetRequest(head, raw);
+  SetRequestText(ctx, raw);
   ctx.client_ip = client_ip;
   return ctx;
 }
