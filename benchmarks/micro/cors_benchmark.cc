@@ -73,12 +73,10 @@ void RunCors(benchmark::State& state, std::string_view request, std::string_view
   ICAHT_CHECK(http::ParseResponseHead(upstream, head.method_id, http::Limits{}, &response,
                                       &error) == http::ParseStatus::kComplete);
   std::string client_head;
-  std::string head_bytes;
-  std::vector<http::Header> head_fields;
-  std::string request_id;
+  filters::ContextStorage storage;
   for (auto _ : state) {
     filters::RequestContext ctx;
-    ctx.SwapStorage(&head_bytes, &head_fields, &request_id);
+    ctx.SwapStorage(&storage);
     ctx.SetRequest(head, request);
     client_head.clear();
     if (!with_filter) {
@@ -96,7 +94,7 @@ void RunCors(benchmark::State& state, std::string_view request, std::string_view
       BuildClientResponseHead(response, true, false, &client_head, &ctx.response_edits);
     }
     benchmark::DoNotOptimize(client_head.data());
-    ctx.SwapStorage(&head_bytes, &head_fields, &request_id);
+    ctx.SwapStorage(&storage);
   }
 }
 

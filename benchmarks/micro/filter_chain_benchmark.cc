@@ -55,12 +55,10 @@ void RunChain(benchmark::State& state, const filters::FilterSpecs& specs) {
   std::string upstream_head;
   std::string client_head;
   // The connection's buffers, lent to each exchange's context (ExchangeBuffers).
-  std::string head_bytes;
-  std::vector<http::Header> head_fields;
-  std::string request_id;
+  filters::ContextStorage storage;
   for (auto _ : state) {
     filters::RequestContext ctx;  // one per exchange, as in Exchange
-    ctx.SwapStorage(&head_bytes, &head_fields, &request_id);
+    ctx.SwapStorage(&storage);
     ctx.SetRequest(head, kWrkGet);
     size_t next = 0;
     benchmark::DoNotOptimize(chain->RunRequest(ctx, callbacks, &next));
@@ -72,8 +70,8 @@ void RunChain(benchmark::State& state, const filters::FilterSpecs& specs) {
     BuildClientResponseHead(response, true, false, &client_head, &ctx.response_edits);
     chain->RunLog(ctx);
     benchmark::DoNotOptimize(client_head.data());
-    ctx.request_id.clear();
-    ctx.SwapStorage(&head_bytes, &head_fields, &request_id);
+    ctx.SwapStorage(&storage);
+    storage.Clear();
   }
 }
 

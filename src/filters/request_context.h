@@ -60,6 +60,22 @@ enum class Outcome : uint8_t {
   kTunnel,     // a 101 tunnel ran and both sides closed
 };
 
+// The strings and vectors a RequestContext fills per exchange, lent by the
+// connection to each of its exchanges in turn (SwapStorage) so that they keep
+// their capacity instead of allocating per request.
+struct ContextStorage {
+  std::string head_bytes;  // the copy of the request head
+  std::vector<http::Header> head_fields;
+  std::string request_id;
+  std::string rate_limit_header;
+
+  // Forgets the last exchange's values (capacity kept).
+  void Clear() {
+    request_id.clear();
+    rate_limit_header.clear();
+  }
+};
+
 class RequestContext {
  public:
   // Copies `head`, parsed from `input` (its views point into input's first
@@ -70,10 +86,11 @@ class RequestContext {
   // Swaps the head copy's storage with the caller's (strings and vectors
   // keep their capacity), so a connection can lend the same buffers to each
   // of its exchanges instead of allocating per request.
-  void SwapStorage(std::string* bytes, std::vector<http::Header>* fields, std::string* id) {
-    head_bytes_.swap(*bytes);
-    request_.headers.swap(*fields);
-    request_id.swap(*id);
+  void SwapStorage(ContextStorage* storage) {
+    head_bytes_.swap(storage->head_bytes);
+    request_.headers.swap(storage->head_fields);
+    request_id.swap(storage->request_id);
+    rate_limit_header.swap(storage->rate_limit_header);
   }
   const http::RequestHead& request() const { return request_; }
   // The target's path (up to '?'), and the query without '?'.

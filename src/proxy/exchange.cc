@@ -36,9 +36,7 @@ Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client
   SwapBuffers();
 }
 
-void Exchange::SwapBuffers() {
-  ctx_.SwapStorage(&buffers_->head_bytes, &buffers_->head_fields, &buffers_->request_id);
-}
+void Exchange::SwapBuffers() { ctx_.SwapStorage(&buffers_->context); }
 
 Exchange::~Exchange() { ICAHT_CHECK(finished_ || call_ == nullptr); }
 
@@ -433,8 +431,8 @@ void Exchange::Finish(Outcome outcome, Next next) {
   // Nothing reads the head or the response head after this: the buffers go
   // back to the connection for its next exchange.
   upstream_head_.clear();
-  ctx_.request_id.clear();
   SwapBuffers();
+  buffers_->context.Clear();
   owner_->OnExchangeDone(this, next);
 }
 

@@ -34,9 +34,7 @@ struct ShardService;
 // Buffers an exchange borrows from its connection and gives back when it
 // ends: a warm keep-alive connection allocates no head storage per request.
 struct ExchangeBuffers {
-  std::string head_bytes;  // the RequestContext's copy of the head
-  std::vector<http::Header> head_fields;
-  std::string request_id;
+  filters::ContextStorage context;
   std::string upstream_head;
   std::string response_in;  // the upstream's response head bytes, then its parse
   http::ResponseHead response;

@@ -102,6 +102,18 @@ class RateLimitTest(SharedDaemonTestCase):
         # No header: this limit does not apply (as Envoy with a missing descriptor).
         self.assertEqual([self.get(self.tenant).status for _ in range(15)], [200] * 15)
 
+    def test_no_stale_fields_on_the_next_answer_of_a_connection(self):
+        # A keep-alive connection lends its buffers to each exchange: an answer the limit did
+        # not see (the local /health) must not carry the previous request's RateLimit text.
+        sock = self.connect(self.spread, timeout=10)
+        s, reader = sock
+        r = self.get(self.spread, sock=sock)
+        self.assertIsNotNone(r.headers.get("RateLimit"), r)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: svc\r\n\r\n")
+        health = read_response(reader)
+        self.assertEqual(health.status, 200, health)
+        self.assertIsNone(health.headers.get("RateLimit"), health)
+
     def test_shadow_mode_counts_without_refusing(self):
         self.assertEqual([self.get(self.shadow).status for _ in range(6)], [200] * 6)
 
