@@ -73,10 +73,9 @@ void RunCors(benchmark::State& state, std::string_view request, std::string_view
   ICAHT_CHECK(http::ParseResponseHead(upstream, head.method_id, http::Limits{}, &response,
                                       &error) == http::ParseStatus::kComplete);
   std::string client_head;
-  filters::ContextStorage storage;
+  filters::RequestContext ctx;
   for (auto _ : state) {
-    filters::RequestContext ctx;
-    ctx.SwapStorage(&storage);
+    ctx.Reset();
     ctx.SetRequest(head, request);
     client_head.clear();
     if (!with_filter) {
@@ -94,7 +93,6 @@ void RunCors(benchmark::State& state, std::string_view request, std::string_view
       BuildClientResponseHead(response, true, false, &client_head, &ctx.response_edits);
     }
     benchmark::DoNotOptimize(client_head.data());
-    ctx.SwapStorage(&storage);
   }
 }
 

@@ -54,11 +54,9 @@ void RunChain(benchmark::State& state, const filters::FilterSpecs& specs) {
                                       &error) == http::ParseStatus::kComplete);
   std::string upstream_head;
   std::string client_head;
-  // The connection's buffers, lent to each exchange's context (ExchangeBuffers).
-  filters::ContextStorage storage;
+  filters::RequestContext ctx;  // the connection's, reset per exchange (ExchangeBuffers)
   for (auto _ : state) {
-    filters::RequestContext ctx;  // one per exchange, as in Exchange
-    ctx.SwapStorage(&storage);
+    ctx.Reset();
     ctx.SetRequest(head, kWrkGet);
     size_t next = 0;
     benchmark::DoNotOptimize(chain->RunRequest(ctx, callbacks, &next));
@@ -70,8 +68,6 @@ void RunChain(benchmark::State& state, const filters::FilterSpecs& specs) {
     BuildClientResponseHead(response, true, false, &client_head, &ctx.response_edits);
     chain->RunLog(ctx);
     benchmark::DoNotOptimize(client_head.data());
-    ctx.SwapStorage(&storage);
-    storage.Clear();
   }
 }
 

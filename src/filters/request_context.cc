@@ -9,6 +9,31 @@ bool HeaderEdits::Removes(std::string_view name) const {
   return false;
 }
 
+void RequestContext::Reset() {
+  has_request_ = false;
+  request_.Clear();
+  service_name = {};
+  client_ip = {};
+  request_id.clear();
+  identity.clear();
+  claims.clear();
+  rate_limit_header.clear();
+  upstream_edits.Clear();
+  response_edits.Clear();
+  local_response.status = 0;
+  local_response.content_type = LocalResponse{}.content_type;
+  local_response.body.clear();
+  www_authenticate.clear();
+  start_ns = response_head_ns = end_ns = 0;
+  response_status = 0;
+  upstream_response = nullptr;
+  upstream_index = -1;
+  attempts = 0;
+  request_body_bytes = response_body_bytes = 0;
+  outcome = Outcome::kNone;
+  error = ProxyError{};
+}
+
 void RequestContext::SetRequest(const http::RequestHead& head, std::string_view input) {
   // The head's views all point into the head's bytes: copy them once and
   // re-point the views (one copy, no allocation per field).

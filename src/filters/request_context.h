@@ -5,7 +5,8 @@
 // answer), and what the exchange records (timings, upstream, bytes, outcome)
 // for the log phase.
 //
-// Owned by one Exchange on one shard; filters get it by reference during a
+// One per client connection on one shard, Reset() for each exchange in turn
+// and used by that exchange until it ends; filters get it by reference during a
 // phase and must not keep pointers into it past that phase (except a filter
 // that paused the exchange, until it resumes or is cancelled).
 
@@ -60,22 +61,7 @@ enum class Outcome : uint8_t {
   kTunnel,     // a 101 tunnel ran and both sides closed
 };
 
-// The strings and vectors a RequestContext fills per exchange, lent by the
-// connection to each of its exchanges in turn (SwapStorage) so that they keep
-// their capacity instead of allocating per request.
-struct ContextStorage {
-  std::string head_bytes;  // the copy of the request head
-  std::vector<http::Header> head_fields;
-  std::string request_id;
-  std::string rate_limit_header;
-
-  // Forgets the last exchange's values (capacity kept).
-  void Clear() {
-    request_id.clear();
-    rate_limit_header.clear();
-  }
-};
-
+// Every field added here is also cleared in Reset().
 class RequestContext {
  public:
   // Copies `head`, parsed from `input` (its views point into input's first
@@ -83,15 +69,10 @@ class RequestContext {
   // views this context's own storage.
   void SetRequest(const http::RequestHead& head, std::string_view input);
   bool has_request() const { return has_request_; }
-  // Swaps the head copy's storage with the caller's (strings and vectors
-  // keep their capacity), so a connection can lend the same buffers to each
-  // of its exchanges instead of allocating per request.
-  void SwapStorage(ContextStorage* storage) {
-    head_bytes_.swap(storage->head_bytes);
-    request_.headers.swap(storage->head_fields);
-    request_id.swap(storage->request_id);
-    rate_limit_header.swap(storage->rate_limit_header);
-  }
+  // Forgets the last exchange, keeping every string's and vector's capacity:
+  // a connection keeps one context and resets it for each of its exchanges,
+  // so a warm keep-alive connection allocates nothing per request.
+  void Reset();
   const http::RequestHead& request() const { return request_; }
   // The target's path (up to '?'), and the query without '?'.
   std::string_view path() const;

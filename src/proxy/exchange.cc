@@ -24,19 +24,17 @@ Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client
       client_(client),
       owner_(owner),
       config_(service.config),
+      ctx_(buffers->context),
       timer_(timer),
-      buffers_(buffers),
       upstream_head_(buffers->upstream_head),
       response_in_(buffers->response_in),
       response_head_(buffers->response),
       response_body_(shard, this) {
+  ctx_.Reset();
   ctx_.service_name = config_->name;
   ctx_.client_ip = client_ip;
   ctx_.start_ns = core::LoopNowNs();
-  SwapBuffers();
 }
-
-void Exchange::SwapBuffers() { ctx_.SwapStorage(&buffers_->context); }
 
 Exchange::~Exchange() { ICAHT_CHECK(finished_ || call_ == nullptr); }
 
@@ -431,8 +429,6 @@ void Exchange::Finish(Outcome outcome, Next next) {
   // Nothing reads the head or the response head after this: the buffers go
   // back to the connection for its next exchange.
   upstream_head_.clear();
-  SwapBuffers();
-  buffers_->context.Clear();
   owner_->OnExchangeDone(this, next);
 }
 

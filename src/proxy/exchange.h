@@ -31,10 +31,12 @@ namespace icaht::proxy {
 class ShardProxy;
 struct ShardService;
 
-// Buffers an exchange borrows from its connection and gives back when it
-// ends: a warm keep-alive connection allocates no head storage per request.
+// What an exchange borrows from its connection and gives back when it ends,
+// used in place (one exchange runs at a time per connection, and a finished
+// one touches none of it): a warm keep-alive connection allocates nothing per
+// request, and the exchange itself stays small.
 struct ExchangeBuffers {
-  filters::ContextStorage context;
+  filters::RequestContext context;
   std::string upstream_head;
   std::string response_in;  // the upstream's response head bytes, then its parse
   http::ResponseHead response;
@@ -90,7 +92,6 @@ class Exchange final : public core::DeferredDeletable,
   // The connection is going away (client error, drain deadline).
   void Abort(filters::ErrorKind kind);
 
-  const filters::RequestContext& context() const { return ctx_; }
   void OnTimer();
 
  private:
@@ -140,8 +141,6 @@ class Exchange final : public core::DeferredDeletable,
   void Fail(const filters::ProxyError& error);
   void Finish(filters::Outcome outcome, Next next);
   void RetireCall(bool reusable);
-  // Swaps the lent buffers in (at construction) or back (at Finish).
-  void SwapBuffers();
 
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
   // For an inactivity purpose: true if it expired, else the timer is re-armed.
@@ -157,16 +156,13 @@ class Exchange final : public core::DeferredDeletable,
   net::Stream* client_;
   Owner* owner_;
   std::shared_ptr<const ServiceConfig> config_;  // the config this exchange started with
-  filters::RequestContext ctx_;
+  filters::RequestContext& ctx_;  // the connection's, Reset() for this exchange
   core::Timer* timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
   size_t next_filter_ = 0;
   uint64_t upstream_acked_ = kAckedUnknown;
   bool paused_ = false;
 
-  ExchangeBuffers* buffers_;
-  // The connection's buffers (ExchangeBuffers), used in place: one exchange
-  // runs at a time per connection, and a finished one touches none of them.
   std::string& upstream_head_;  // kept until the response starts, for a retry
   std::string& response_in_;    // UpstreamCall's response head input
   http::ResponseHead& response_head_;

@@ -54,6 +54,64 @@ TEST(RequestContextTest, OwnsACopyOfTheHead) {
   EXPECT_EQ(ctx.FindRequestHeader("x-one")->value, "1");
 }
 
+// The connection's context is reused for its next exchange: nothing of the
+// last one may show (a stale identity or header edit would be a leak between
+// requests), and a reused context reads its new head correctly.
+TEST(RequestContextTest, ResetForgetsTheLastExchange) {
+  RequestContext ctx = Request("GET /first HTTP/1.1\r\nHost: a\r\nAuthorization: x\r\n\r\n");
+  ctx.service_name = "svc";
+  ctx.client_ip = "10.0.0.1";
+  ctx.request_id = "id";
+  ctx.identity = "alice";
+  ctx.claims.emplace_back("sub", "alice");
+  ctx.rate_limit_header = "1\nlimit";
+  ctx.upstream_edits.Add("X-User", "alice");
+  ctx.upstream_edits.Remove("X-User");
+  ctx.response_edits.Add("X-Resp", "1");
+  ctx.local_response = {.status = 401, .content_type = "application/json", .body = "no"};
+  ctx.www_authenticate = "Bearer";
+  ctx.start_ns = ctx.response_head_ns = ctx.end_ns = 5;
+  ctx.response_status = 200;
+  http::ResponseHead response;
+  ctx.upstream_response = &response;
+  ctx.upstream_index = 1;
+  ctx.attempts = 2;
+  ctx.request_body_bytes = ctx.response_body_bytes = 9;
+  ctx.outcome = Outcome::kForwarded;
+  ctx.error.kind = ErrorKind::kUpstreamReset;
+
+  ctx.Reset();
+  RequestContext fresh;
+  EXPECT_FALSE(ctx.has_request());
+  EXPECT_TRUE(ctx.request().headers.empty());
+  EXPECT_EQ(ctx.request().target, "");
+  EXPECT_EQ(ctx.service_name, "");
+  EXPECT_EQ(ctx.client_ip, "");
+  EXPECT_EQ(ctx.request_id, "");
+  EXPECT_EQ(ctx.identity, "");
+  EXPECT_TRUE(ctx.claims.empty());
+  EXPECT_EQ(ctx.rate_limit_header, "");
+  EXPECT_TRUE(ctx.upstream_edits.empty());
+  EXPECT_TRUE(ctx.response_edits.empty());
+  EXPECT_EQ(ctx.local_response.status, 0);
+  EXPECT_EQ(ctx.local_response.content_type, fresh.local_response.content_type);
+  EXPECT_EQ(ctx.local_response.body, "");
+  EXPECT_EQ(ctx.www_authenticate, "");
+  EXPECT_EQ(ctx.start_ns + ctx.response_head_ns + ctx.end_ns, 0);
+  EXPECT_EQ(ctx.response_status, 0);
+  EXPECT_EQ(ctx.upstream_response, nullptr);
+  EXPECT_EQ(ctx.upstream_index, fresh.upstream_index);
+  EXPECT_EQ(ctx.attempts, 0);
+  EXPECT_EQ(ctx.request_body_bytes + ctx.response_body_bytes, 0u);
+  EXPECT_EQ(ctx.outcome, Outcome::kNone);
+  EXPECT_TRUE(ctx.error.ok());
+
+  SetRequestText(ctx, "POST /second HTTP/1.1\r\nHost: b\r\n\r\n");
+  EXPECT_EQ(ctx.request().method, "POST");
+  EXPECT_EQ(ctx.path(), "/second");
+  EXPECT_EQ(ctx.FindRequestHeader("authorization"), nullptr);
+}
+
 TEST(RequestIdTest, ValidIds) {
   EXPECT_TRUE(IsValidRequestId("a"));
   EXPECT_TRUE(IsValidRequestId(std::string(200, '~')));
