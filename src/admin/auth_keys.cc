@@ -10,6 +10,8 @@ namespace {
 
 constexpr int64_t kTickNs = 1'000'000'000;
 constexpr size_t kMaxJwksBytes = 1024 * 1024;
+// A failed fetch is retried after this; an unknown key fetches at most this often.
+constexpr int64_t kRefetchNs = int64_t{30} * 1'000'000'000;
 
 absl::StatusOr<std::shared_ptr<const filters::jwt::JwkSet>> LoadJwksFile(const std::string& path) {
   absl::StatusOr<std::string> text = filters::ReadKeyFile(path, kMaxJwksBytes);
@@ -66,7 +68,10 @@ absl::Status AuthKeyStore::Load(const registry::ServiceRecord& record) {
     if (old->second->fetch != nullptr) old->second->fetch->Cancel();
   }
   Entry& stored = *(entries_[record.name] = std::move(entry));
-  if (auth.jwt.enabled && !auth.jwt.jwks_url.empty()) Fetch(record.name, stored);
+  if (auth.jwt.enabled && !auth.jwt.jwks_url.empty()) {
+    stored.keys.key_miss = std::make_shared<filters::KeyMissSignal>();
+    Fetch(record.name, stored);
+  }
   if (!tick_.armed()) ring_.timers().Arm(&tick_, core::NowNs() + kTickNs);
   return absl::OkStatus();
 }
@@ -117,8 +122,16 @@ void AuthKeyStore::Tick() {
                   std::string(keys.status().message()));
       }
     }
-    if (!entry->jwt.jwks_url.empty() && entry->fetch == nullptr && now >= entry->next_fetch_ns) {
-      Fetch(name, *entry);
+    if (!entry->jwt.jwks_url.empty() && entry->fetch == nullptr) {
+      bool key_missed =
+          entry->keys.key_miss->raised.load(std::memory_order_relaxed) &&
+          (entry->last_miss_fetch_ns == 0 || now >= entry->last_miss_fetch_ns + kRefetchNs);
+      if (key_missed) {
+        entry->last_miss_fetch_ns = now;
+        ICAHT_LOG(kInfo, "service '", name, "': a token names a key the JWKS lacks; fetching ",
+                  entry->jwt.jwks_url, " again");
+      }
+      if (key_missed || now >= entry->next_fetch_ns) Fetch(name, *entry);
     }
     if (changed && on_change_) on_change_(name);
   }
@@ -137,7 +150,8 @@ void AuthKeyStore::Fetch(const std::string& name, Entry& entry) {
   spec.max_body_bytes = kMaxJwksBytes;
   Entry* target = &entry;
   // A failed fetch is retried after 30 s; a good one after jwks_refresh_s.
-  entry.next_fetch_ns = core::NowNs() + int64_t{30} * 1'000'000'000;
+  entry.next_fetch_ns = core::NowNs() + kRefetchNs;
+  entry.keys.key_miss->raised.store(false, std::memory_order_relaxed);
   entry.fetch = proxy::HttpClientCall::Start(
       ring_, bufs_, std::move(spec), [this, name, target](absl::StatusOr<proxy::ClientResponse> r) {
         target->fetch = nullptr;

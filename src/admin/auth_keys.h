@@ -3,9 +3,10 @@
 // JWKS files and API key files are read at registration (a file that cannot
 // be read or parsed refuses the registration, naming the field), checked for
 // changes every second and re-read when they change; a jwks_url is fetched
-// off the data path (HttpClientCall) at registration and every
-// jwks_refresh_s. A failed reload or fetch keeps the last good set (logged).
-// A new set reaches the shards as a fresh service config (on_change).
+// off the data path (HttpClientCall) at registration, every jwks_refresh_s,
+// and when a shard met a token whose key the set lacks (KeyMissSignal, looked
+// at every second; at most one such fetch per 30 s). A failed reload or fetch keeps the last good
+// set (logged). A new set reaches the shards as a fresh service config (on_change).
 
 #include <cstdint>
 #include <functional>
@@ -51,7 +52,8 @@ class AuthKeyStore {
     std::optional<filters::FileWatcher> keys_watch;
     proxy::HttpClientCall* fetch = nullptr;
     int64_t next_fetch_ns = 0;
-    std::string last_body;  // of the last good fetch: an unchanged set is not re-sent
+    int64_t last_miss_fetch_ns = 0;  // when the last fetch for a key miss started
+    std::string last_body;           // of the last good fetch: an unchanged set is not re-sent
   };
 
   void Tick();

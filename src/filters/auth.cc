@@ -71,6 +71,7 @@ AuthFilter::AuthFilter(const AuthSpec& auth, std::vector<EndpointSpec> endpoints
       api_key_spec_(auth.api_key),
       endpoints_(std::move(endpoints)),
       api_keys_(std::move(keys.api_keys)),
+      key_miss_(std::move(keys.key_miss)),
       claims_needed_(std::move(claims_needed)) {
   if (jwt_spec_.enabled) {
     verifier_.emplace(PolicyFrom(jwt_spec_), std::move(keys.jwks), jwt_spec_.cache_entries);
@@ -173,6 +174,9 @@ Verdict AuthFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks&) {
     if (!token.empty()) {
       jwt::JwtVerifier::Result result = verifier_->Check(token, std::time(nullptr));
       if (!result.ok()) {
+        if (result.refusal == jwt::Refusal::kNoKey && key_miss_ != nullptr) {
+          key_miss_->raised.store(true, std::memory_order_relaxed);
+        }
         return Refuse(ctx, 401, AuthFailure::kInvalidToken, "invalid_token", result.description);
       }
       if (!Authorized(endpoint, result.claims)) {

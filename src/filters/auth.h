@@ -18,6 +18,7 @@
 // JSON body {"error": ..., "error_description": ...}.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,10 +33,18 @@
 
 namespace icaht::filters {
 
+// Raised by any shard when a token names a key its set lacks (a key the
+// issuer rotated in since the last fetch); the control thread polls it and
+// fetches the jwks_url again, at most once per 30 s.
+struct KeyMissSignal {
+  std::atomic<bool> raised{false};
+};
+
 // Key material the control thread loaded for a service (shared, immutable).
 struct AuthKeys {
   std::shared_ptr<const jwt::JwkSet> jwks;  // null until loaded (jwks_url)
   std::shared_ptr<const ApiKeySet> api_keys;
+  std::shared_ptr<KeyMissSignal> key_miss;  // with a jwks_url only
 };
 
 // Why a request was refused, for counters (icaht_auth_failures_total{reason}).
@@ -77,6 +86,7 @@ class AuthFilter final : public Filter {
   ApiKeySpec api_key_spec_;
   std::vector<EndpointSpec> endpoints_;
   std::shared_ptr<const ApiKeySet> api_keys_;
+  std::shared_ptr<KeyMissSignal> key_miss_;
   std::optional<jwt::JwtVerifier> verifier_;
   std::vector<std::string> claims_needed_;
   bool default_required_ = false;

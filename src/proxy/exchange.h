@@ -156,7 +156,7 @@ class Exchange final : public core::DeferredDeletable,
   net::Stream* client_;
   Owner* owner_;
   std::shared_ptr<const ServiceConfig> config_;  // the config this exchange started with
-  filters::RequestContext& ctx_;  // the connection's, Reset() for this exchange
+  filters::RequestContext& ctx_;                 // the connection's, Reset() for this exchange
   core::Timer* timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
   size_t next_filter_ = 0;

@@ -213,6 +213,37 @@ class EdgeAuthTest(SharedDaemonTestCase):
         self.assertGreaterEqual(len(server.requests), 1)
         self.assertRefused(self.get(b"/x", port=port), 401, "invalid_token")
 
+    def test_jwks_url_fetched_again_for_an_unknown_kid(self):
+        def canned(keys):
+            body = json.dumps({"keys": keys}).encode()
+            return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        first = [jwk(RSAAlgorithm, self.keys.rsa, "rsa-1", "RS256")]
+        server = self.start_http_upstream("idp2", canned={"jwks": canned(first)})
+        port = self.d.register(record("jwks-kid", [self.up.address], auth={"jwt": {
+            "jwks_url": "http://%s/keys?raw=jwks" % server.address,
+            "jwks_refresh_s": 3600}}))["port"]
+        self.addCleanup(self.d.deregister, "jwks-kid")
+        wait_until(lambda: self.get(b"/x", self.keys.token(), port=port).status == 200, 10,
+                   interval=0.1, what="keys fetched from jwks_url")
+        fetches = len(server.requests)
+        # The issuer rotates a key in: the first token naming it is refused and
+        # makes the daemon fetch again (long before jwks_refresh_s).
+        server.canned["jwks"] = canned(first + [jwk(RSAAlgorithm, self.keys.rsa2, "rsa-2",
+                                                    "RS256")])
+        rotated = self.keys.token(key="rsa2", kid="rsa-2")
+        wait_until(lambda: self.get(b"/x", rotated, port=port).status == 200, 10,
+                   interval=0.1, what="the key rotated in accepted after a fetch")
+        self.assertEqual(len(server.requests), fetches + 1)
+        # Another unknown kid within 30 s: refused, and no fetch (at most one
+        # per 30 s, so tokens with made-up kids cannot drive the issuer).
+        unknown = self.keys.token(kid="rsa-9")
+        deadline = time.monotonic() + 2.5  # more than two of the daemon's 1 s key checks
+        while time.monotonic() < deadline:
+            self.assertRefused(self.get(b"/x", unknown, port=port), 401, "invalid_token")
+            time.sleep(0.1)
+        self.assertEqual(len(server.requests), fetches + 1)
+
     def test_bad_key_files_refused_at_registration(self):
         bad = os.path.join(self.dir, "bad.json")
         with open(bad, "w") as f:
