@@ -29,6 +29,8 @@
 #   BUILD_DIR=build-bench  SIDECAR=path/to/icaht-sidecar  KEEP_TMP=1 (keep configs, logs, wrk output)
 #   SIDECAR_BASE=path/to/icaht-sidecar  (required for icaht_base; never built by this script)
 #   RID_FIELDS='"request_id": {}'  (JSON members added to icaht_rid's service records)
+#   WRK_HEADERS='Name: value|Name: value'  (request headers wrk and the checks send to every
+#                        target, e.g. a bearer token and an Origin: see edge_policy.sh)
 #   RELAY_SRC / SPLICE_SRC: the bare relays' sources (default ../shared/tools/*.c)
 set -euo pipefail
 
@@ -429,13 +431,23 @@ CSV_TMP="$TMP/results.csv"
 python3 -c "import sys; sys.path.insert(0, '$HERE'); import report; print(','.join(report.COLUMNS))" >"$CSV_TMP"
 
 # verify PROXY: every body through the proxy is 200 with the right length, POST works.
+# target_headers: the -H arguments (one per line) every target's requests carry.
+target_headers() {
+  local h
+  [ -n "${WRK_HEADERS:-}" ] || return 0
+  IFS='|' read -ra hs <<<"$WRK_HEADERS"
+  for h in "${hs[@]}"; do printf -- '-H\n%s\n' "$h"; done
+}
+
 verify() {
   local p="$1" s got
+  local -a hdr=()
+  mapfile -t hdr < <(target_headers)
   for s in $SIZES; do
-    got="$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 10 "http://127.0.0.1:$PROXY_PORT/$s" || echo "curl-failed")"
+    got="$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 10 "${hdr[@]}" "http://127.0.0.1:$PROXY_PORT/$s" || echo "curl-failed")"
     [ "$got" = "200 ${BODY_SIZE[$s]}" ] || note "$p: GET /$s answered '$got', expected '200 ${BODY_SIZE[$s]}'"
   done
-  got="$(curl -s -w ' %{http_code}' --max-time 10 --data-binary @"$TMP/post.body" "http://127.0.0.1:$PROXY_PORT/post" || echo "curl-failed")"
+  got="$(curl -s -w ' %{http_code}' --max-time 10 "${hdr[@]}" --data-binary @"$TMP/post.body" "http://127.0.0.1:$PROXY_PORT/post" || echo "curl-failed")"
   [ "$got" = $'ok\n 200' ] || note "$p: POST /post (16 KiB) answered '$got'"
 }
 
@@ -518,13 +530,15 @@ use() {
 # every target, back to back, so a change in the machine's speed hits all of them alike.
 measure_case() {
   local p kind size conns
+  local -a hdr
   read -r kind size conns <<<"$1"
   for p in $PROXIES; do
     use "$p" || continue
     STALLED=0
+    mapfile -t hdr < <(target_headers)
     case "$kind" in
       matrix)
-        run_case "$p" matrix "$size" "$conns" 1 "http://127.0.0.1:$PROXY_PORT/$size" || true ;;
+        run_case "$p" matrix "$size" "$conns" 1 "http://127.0.0.1:$PROXY_PORT/$size" "${hdr[@]}" || true ;;
       post)
         run_case "$p" post POST16KiB 64 1 "http://127.0.0.1:$PROXY_PORT/post" -s "$HERE/post.lua" || true ;;
       many)
