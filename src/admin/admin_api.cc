@@ -70,7 +70,7 @@ ControlResponse JsonResponse(int status, std::string body) {
 }  // namespace
 
 std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
-    const registry::ServiceRecord& record) const {
+    const registry::ServiceRecord& record) {
   std::unique_ptr<proxy::ServiceConfig> config =
       proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms);
   for (proxy::UpstreamConfig& upstream : config->upstreams) {
@@ -78,6 +78,7 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
   }
   config->filters.auth_keys = keys_->Keys(record.name);
   config->filters.shard_count = shards_.size();
+  config->series = SeriesFor(record.name);
   return config;
 }
 
@@ -114,6 +115,7 @@ void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t
       return done(*shared);
     }
     registry_.Abort(shared->name);
+    DropSeriesIfUnregistered(shared->name);
     // EADDRINUSE (the only bind error mapped to AlreadyExists): the port was
     // taken after the probe said it was free.
     if (!chosen || status.code() != absl::StatusCode::kAlreadyExists) return done(status);
@@ -139,14 +141,16 @@ void Control::Register(std::string body, Responder* responder) {
       responder->Send(ErrorResponse(record.status()));
       return done();
     }
-    Apply(std::move(*record), [responder, done](absl::StatusOr<registry::ServiceRecord> result) {
-      if (result.ok()) {
-        responder->Send(JsonResponse(201, registry::ToJson(*result)));
-      } else {
-        responder->Send(ErrorResponse(result.status()));
-      }
-      done();
-    });
+    Apply(std::move(*record),
+          [this, responder, done](absl::StatusOr<registry::ServiceRecord> result) {
+            if (result.ok()) {
+              CountChange(RegistryOp::kRegister);
+              responder->Send(JsonResponse(201, registry::ToJson(*result)));
+            } else {
+              responder->Send(ErrorResponse(result.status()));
+            }
+            done();
+          });
   });
 }
 
@@ -182,6 +186,7 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
     if (unbound_.contains(name)) {
       // Not on any shard (its port is busy): the next bind retry takes the new record.
       CommitRecord(*record);
+      CountChange(RegistryOp::kUpdate);
       responder->Send(JsonResponse(200, registry::ToJson(*record)));
       return done();
     }
@@ -193,6 +198,7 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
         [this, shared, responder, done](absl::Status status) {
           if (status.ok()) {
             CommitRecord(*shared);
+            CountChange(RegistryOp::kUpdate);
             responder->Send(JsonResponse(200, registry::ToJson(*shared)));
           } else {
             registry_.Abort(shared->name);
@@ -218,6 +224,8 @@ void Control::Deregister(std::string name, Responder* responder) {
         [this, name, responder, done](absl::Status) {
           // Every shard has closed its listener: the port refuses and is free.
           registry_.Remove(name);
+          CountChange(RegistryOp::kDeregister);
+          DropSeriesIfUnregistered(name);
           health_->Remove(name);
           keys_->Remove(name);
           unbound_.erase(name);
@@ -332,6 +340,10 @@ void Control::HandleOps(const ControlRequest& request, Responder* responder) {
   }
   if (request.path == "/health") {
     return responder->Send(JsonResponse(200, "{\"status\":\"ok\"}"));
+  }
+  if (request.path == "/metrics") {
+    metrics::Format format = metrics::FormatFor(request.accept);
+    return responder->Send({200, std::string(metrics::ContentType(format)), RenderMetrics(format)});
   }
   if (request.path == "/ready") {
     if (ready_) return responder->Send(JsonResponse(200, "{\"status\":\"ready\"}"));

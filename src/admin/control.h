@@ -5,8 +5,10 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,6 +24,8 @@
 #include "core/buf_ring.h"
 #include "core/ring.h"
 #include "filters/rate_limit/share_coordinator.h"
+#include "metrics/exposition.h"
+#include "metrics/service_series.h"
 #include "proxy/shard.h"
 #include "registry/registry.h"
 
@@ -73,8 +77,16 @@ class Control {
   using CommandFactory =
       std::function<proxy::ShardCommand*(proxy::Shard*, proxy::ShardCommand::Done)>;
   void Broadcast(const CommandFactory& make, std::function<void(absl::Status)> done);
-  std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(
-      const registry::ServiceRecord& record) const;
+  // Metrics (metrics_page.cc): a service's series, made at its first config
+  // and kept across updates; dropped when it is deregistered or its
+  // registration failed; the /metrics page.
+  std::shared_ptr<metrics::ServiceSeries> SeriesFor(const std::string& name);
+  void DropSeriesIfUnregistered(const std::string& name);
+  enum class RegistryOp : uint8_t { kRegister, kUpdate, kDeregister, kCount };
+  void CountChange(RegistryOp op) { ++registry_changes_[static_cast<size_t>(op)]; }
+  std::string RenderMetrics(metrics::Format format) const;
+
+  std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(const registry::ServiceRecord& record);
   // Registers a record through the same path as the admin API. A port the
   // allocator chose (record.port == 0) that a shard cannot bind because
   // another socket took it after the probe (EADDRINUSE) is rolled back and the
@@ -144,7 +156,9 @@ class Control {
     std::vector<const void*> configs;  // by shard: the config its report came from
     int idle_periods = 0;
   };
-  absl::flat_hash_map<uint16_t, RateShare> rate_shares_;  // by service port
+  absl::flat_hash_map<uint16_t, RateShare> rate_shares_;                   // by service port
+  std::map<std::string, std::shared_ptr<metrics::ServiceSeries>> series_;  // sorted: the page
+  std::array<uint64_t, static_cast<size_t>(RegistryOp::kCount)> registry_changes_{};
   core::Timer share_timer_;
   bool share_round_running_ = false;
   std::deque<std::function<void(std::function<void()>)>> changes_;

@@ -61,7 +61,8 @@ Ring::~Ring() {
 io_uring_sqe* Ring::GetSqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
-    io_uring_submit(&ring_);
+    int submitted = io_uring_submit(&ring_);
+    if (submitted > 0) RingStats::Bump(stats_->submitted, static_cast<uint64_t>(submitted));
     sqe = io_uring_get_sqe(&ring_);
     ICAHT_CHECK(sqe != nullptr);
   }
@@ -107,11 +108,12 @@ void Ring::RunOnce(int64_t max_wait_ns) {
   if (wait_ns == 0) {
     ret = io_uring_submit(&ring_);
   } else {
-    ++wait_rounds_;
+    RingStats::Bump(stats_->waits, 1);
     bool batch = batch_wait_ && last_batch_ >= kBatchFrom;
     ret = batch ? Enter(std::min(last_batch_ * 2, kBatchMax), kBatchWaitUs, wait_ns)
                 : Enter(1, 0, wait_ns);
   }
+  if (ret > 0) RingStats::Bump(stats_->submitted, static_cast<uint64_t>(ret));
   if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
     ICAHT_CHECK(false && "io_uring_enter failed");
   }
@@ -130,11 +132,13 @@ void Ring::RunOnce(int64_t max_wait_ns) {
     }
   }
   io_uring_cq_advance(&ring_, count);
-  completions_ += count;
+  RingStats::Bump(stats_->completions, count);
   last_batch_ = count;
   int64_t after = NowNs();
   SetLoopNowNs(after);
   timers_.FireExpired(after);
+  RingStats::Bump(stats_->loops, 1);
+  stats_->last_loop_ns.store(after, std::memory_order_relaxed);
 }
 
 }  // namespace icaht::core

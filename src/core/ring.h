@@ -5,6 +5,7 @@
 
 #include <liburing.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,6 +23,20 @@ class Completion {
 
  protected:
   ~Completion() = default;
+};
+
+// What a ring's loop did, written by the ring's thread only (a relaxed
+// load and store: no lock prefix) and read by the metrics scrape on another.
+struct RingStats {
+  std::atomic<uint64_t> loops{0};        // RunOnce rounds
+  std::atomic<uint64_t> waits{0};        // rounds that waited in the kernel
+  std::atomic<uint64_t> submitted{0};    // SQEs the kernel took
+  std::atomic<uint64_t> completions{0};  // CQEs reaped
+  std::atomic<int64_t> last_loop_ns{0};  // NowNs() at the end of the last round
+
+  static void Bump(std::atomic<uint64_t>& counter, uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 };
 
 class Ring {
@@ -52,8 +67,11 @@ class Ring {
   int fd() const { return ring_.ring_fd; }
   // Loop rounds that waited in the kernel, and completions reaped: their
   // ratio is the batch size the loop achieves.
-  uint64_t wait_rounds() const { return wait_rounds_; }
-  uint64_t completions() const { return completions_; }
+  uint64_t wait_rounds() const { return stats_->waits.load(std::memory_order_relaxed); }
+  uint64_t completions() const { return stats_->completions.load(std::memory_order_relaxed); }
+  // Where the loop counts (its own by default): an owner that outlives the
+  // ring (a shard, read by the metrics scrape) brings its own.
+  void set_stats(RingStats* stats) { stats_ = stats; }
   io_uring* raw() { return &ring_; }
   TimerQueue& timers() { return timers_; }
 
@@ -87,8 +105,8 @@ class Ring {
   bool registered_fd_ = false;
   bool batch_wait_ = false;
   unsigned last_batch_ = 0;
-  uint64_t wait_rounds_ = 0;
-  uint64_t completions_ = 0;
+  RingStats own_stats_;
+  RingStats* stats_ = &own_stats_;
   TimerQueue timers_;
   std::function<void()> before_submit_;
 };

@@ -9,6 +9,9 @@ namespace icaht::core {
 
 // Monotonic clock in nanoseconds.
 int64_t NowNs();
+// Wall clock (CLOCK_REALTIME) in nanoseconds since the Unix epoch: for
+// timestamps shown to people and other programs, never for deadlines.
+int64_t WallClockNs();
 
 // NowNs() as of the current dispatch round of the calling thread's ring
 // (Ring::RunOnce refreshes it after each wait), or NowNs() on a thread that

@@ -105,6 +105,7 @@ std::string_view AuthFilter::FindToken(const RequestContext& ctx) const {
 Verdict AuthFilter::Refuse(RequestContext& ctx, int status, AuthFailure failure,
                            std::string_view error, std::string_view description) {
   ++failures_[static_cast<size_t>(failure)];
+  ctx.auth_failure = static_cast<int8_t>(failure);
   if (status == 400) {
     ctx.local_response.status = 400;
     ctx.local_response.body = "request path with dot segments or encoded slashes\n";

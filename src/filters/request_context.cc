@@ -24,8 +24,11 @@ void RequestContext::Reset() {
   local_response.content_type = LocalResponse{}.content_type;
   local_response.body.clear();
   www_authenticate.clear();
-  start_ns = response_head_ns = end_ns = 0;
+  auth_failure = -1;
+  rate_limited = RateLimited::kNo;
+  start_ns = response_head_ns = end_ns = upstream_start_ns = 0;
   response_status = 0;
+  response_head_bytes = 0;
   upstream_response = nullptr;
   upstream_index = -1;
   attempts = 0;

@@ -111,12 +111,19 @@ class RequestContext {
   LocalResponse local_response;  // with Verdict::kRespond
   // A WWW-Authenticate challenge for a local 401/403 (response_edits views it).
   std::string www_authenticate;
+  // For metrics and logs: the refusal an authentication filter made (its
+  // AuthFailure, as an index; -1: none), and the rate limit's decision.
+  int8_t auth_failure = -1;
+  enum class RateLimited : uint8_t { kNo, kRefused, kShadow };  // kShadow: enforce false
+  RateLimited rate_limited = RateLimited::kNo;
 
   // Recorded by the exchange (LoopNowNs clock).
   int64_t start_ns = 0;
   int64_t response_head_ns = 0;
   int64_t end_ns = 0;
-  int response_status = 0;  // what the client got (0: cut before a head)
+  int64_t upstream_start_ns = 0;  // the first upstream attempt began (0: none)
+  int response_status = 0;        // what the client got (0: cut before a head)
+  uint64_t response_head_bytes = 0;
   // The upstream's response head, during the response phase only (nullptr for
   // local answers).
   const http::ResponseHead* upstream_response = nullptr;

@@ -2,6 +2,7 @@
 
 #include "core/check.h"
 #include "net/socket.h"
+#include "proxy/exchange_metrics.h"
 #include "proxy/header_rewrite.h"
 #include "proxy/shard_proxy.h"
 
@@ -123,7 +124,7 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
     return false;
   }
   ctx_.upstream_index = index;
-  ++ctx_.attempts;
+  if (ctx_.attempts++ == 0) ctx_.upstream_start_ns = core::LoopNowNs();
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);
   if (!call_->Start(config_->upstreams[index].address, config_->connect_timeout_ms)) {
@@ -316,8 +317,10 @@ void Exchange::WriteResponseHead(const http::ResponseHead& head, bool keep_alive
   ctx_.upstream_response = &head;
   config_->chain->RunResponse(ctx_);
   ctx_.upstream_response = nullptr;
+  size_t mark = client_->send_mark();
   BuildClientResponseHead(head, keep_alive, chunk_encode, &client_->SendBuffer(),
                           &ctx_.response_edits);
+  ctx_.response_head_bytes = client_->send_mark() - mark;
   response_started_ = true;
 }
 
@@ -392,8 +395,11 @@ void Exchange::SendLocal(int status, std::string_view content_type, std::string_
   bool head_only = ctx_.has_request() && ctx_.request().method_id == http::Method::kHead;
   bool keep_alive = !close_after_ && !service_.removing;
   if (!keep_alive) close_after_ = true;
+  size_t mark = client_->send_mark();
   AppendLocalResponse(status, content_type, body, keep_alive, head_only, &ctx_.response_edits,
                       &client_->SendBuffer());
+  ctx_.response_body_bytes = head_only ? 0 : body.size();
+  ctx_.response_head_bytes = client_->send_mark() - mark - ctx_.response_body_bytes;
   response_started_ = true;
 }
 
@@ -426,6 +432,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
   ctx_.end_ns = core::LoopNowNs();
   if (outcome != Outcome::kError) ctx_.error = ProxyError{};
   config_->chain->RunLog(ctx_);
+  RecordExchange(ctx_, service_.series->shard(shard_.index()));
   // Nothing reads the head or the response head after this: the buffers go
   // back to the connection for its next exchange.
   upstream_head_.clear();

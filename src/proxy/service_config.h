@@ -9,6 +9,7 @@
 
 #include "filters/filter_chain.h"
 #include "http/message.h"
+#include "metrics/service_series.h"
 #include "net/address.h"
 
 namespace icaht::proxy {
@@ -33,6 +34,9 @@ struct ServiceConfig {
   uint32_t drain_timeout_ms = 5000;     // grace for in-flight requests on removal
   http::Limits limits;
   filters::FilterSpecs filters;
+  // The service's series, shared by its configs on every shard (set by the
+  // control thread; a shard makes its own when it is missing).
+  std::shared_ptr<metrics::ServiceSeries> series;
   // Built from `filters` on the shard that serves this config (ShardService::
   // SetConfig); shared by the config's exchanges, never rebuilt per request.
   std::unique_ptr<filters::FilterChain> chain;

@@ -95,6 +95,7 @@ void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
   absl::StatusOr<std::unique_ptr<core::Ring>> ring = core::Ring::Create(kRingEntries);
   if (!ring.ok()) return started(ring.status());
   ring_ = std::move(*ring);
+  ring_->set_stats(&ring_stats_);
   absl::StatusOr<std::unique_ptr<core::BufRing>> bufs =
       core::BufRing::Create(*ring_, 0, kBufferCount, kBufferSize);
   if (!bufs.ok()) return started(bufs.status());

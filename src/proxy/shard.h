@@ -122,6 +122,8 @@ class Shard {
 
   int index() const { return index_; }
   int ring_fd() const { return ring_fd_; }
+  // The loop's counters: any thread, as long as this Shard lives.
+  const core::RingStats& ring_stats() const { return ring_stats_; }
   // Blocks until the thread has exited (after a StopShardCommand).
   void Join();
 
@@ -136,6 +138,7 @@ class Shard {
 
   int index_;
   int ring_fd_ = -1;
+  core::RingStats ring_stats_;
   std::thread thread_;
   // Owned by the shard thread (created and destroyed there).
   std::unique_ptr<core::Ring> ring_;

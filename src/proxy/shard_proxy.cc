@@ -33,6 +33,11 @@ uint64_t SoftFdLimit() {
 
 ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config)
     : proxy(proxy), accept_backoff([this] { this->proxy->ResumeAccept(this); }) {
+  // The control thread gives every config of a service the same series; a
+  // config built without one (tests) gets its own.
+  series = config->series != nullptr
+               ? config->series
+               : std::make_shared<metrics::ServiceSeries>(config->name, proxy->index() + 1);
   SetConfig(std::move(config));
 }
 
@@ -181,6 +186,7 @@ void ShardProxy::OnAccept(ShardService* service, int res, uint32_t flags) {
     net::SetNoDelay(res);
     auto* connection = new HttpConnection(this, service, res, std::move(ip));
     service->connections.insert(connection);
+    service->series->shard(index_).active_connections.Add(1);
     connection->Start();
     if (service->removing) connection->Drain();
   } else if ((res == -EMFILE || res == -ENFILE) && !service->removing) {
@@ -280,6 +286,7 @@ void ShardProxy::Remove(uint16_t port, std::function<void()> done) {
 
 void ShardProxy::ConnectionClosed(HttpConnection* connection, ShardService* service) {
   service->connections.erase(connection);
+  service->series->shard(index_).active_connections.Add(-1);
   if (service->removing) MaybeFreeService(service);
 }
 

@@ -14,6 +14,7 @@
 #include "core/buf_ring.h"
 #include "core/ring.h"
 #include "filters/filter.h"
+#include "metrics/service_series.h"
 #include "net/socket.h"
 #include "proxy/service_config.h"
 #include "proxy/splice_pump.h"
@@ -47,6 +48,9 @@ struct ShardService final : public core::Completion, public filters::ServiceView
 
   ShardProxy* proxy;
   std::shared_ptr<const ServiceConfig> config;  // swapped on update; requests keep theirs
+  // The service's metrics (the same for each of its configs); this shard
+  // writes block proxy->index().
+  std::shared_ptr<metrics::ServiceSeries> series;
   WeightedRoundRobin balancer;
   std::vector<bool> upstream_down;       // by index in config->upstreams
   std::vector<bool> upstream_unhealthy;  // active checks: out of the rotation

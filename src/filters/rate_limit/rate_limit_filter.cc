@@ -129,13 +129,17 @@ Verdict RateLimitFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks&) {
   }
   if (refused) {
     ++refusals_;
+    ctx.rate_limited = RequestContext::RateLimited::kRefused;
     Refuse(ctx, entries, now);
     return Verdict::kRespond;
   }
   for (size_t i = 0; i < limits_.size(); ++i) {
     if (entries[i] != nullptr && entries[i]->bucket.CanTake(1)) entries[i]->bucket.Consume(1);
   }
-  if (shadow_refused) ++shadow_refusals_;
+  if (shadow_refused) {
+    ++shadow_refusals_;
+    ctx.rate_limited = RequestContext::RateLimited::kShadow;
+  }
   std::string& text = ctx.rate_limit_header;
   text.clear();
   if (advertised) {

@@ -70,7 +70,10 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   ctx.response_edits.Add("X-Resp", "1");
   ctx.local_response = {.status = 401, .content_type = "application/json", .body = "no"};
   ctx.www_authenticate = "Bearer";
-  ctx.start_ns = ctx.response_head_ns = ctx.end_ns = 5;
+  ctx.auth_failure = 2;
+  ctx.rate_limited = RequestContext::RateLimited::kShadow;
+  ctx.start_ns = ctx.response_head_ns = ctx.end_ns = ctx.upstream_start_ns = 5;
+  ctx.response_head_bytes = 7;
   ctx.response_status = 200;
   http::ResponseHead response;
   ctx.upstream_response = &response;
@@ -97,7 +100,10 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   EXPECT_EQ(ctx.local_response.content_type, fresh.local_response.content_type);
   EXPECT_EQ(ctx.local_response.body, "");
   EXPECT_EQ(ctx.www_authenticate, "");
-  EXPECT_EQ(ctx.start_ns + ctx.response_head_ns + ctx.end_ns, 0);
+  EXPECT_EQ(ctx.auth_failure, -1);
+  EXPECT_EQ(ctx.rate_limited, RequestContext::RateLimited::kNo);
+  EXPECT_EQ(ctx.start_ns + ctx.response_head_ns + ctx.end_ns + ctx.upstream_start_ns, 0);
+  EXPECT_EQ(ctx.response_head_bytes, 0u);
   EXPECT_EQ(ctx.response_status, 0);
   EXPECT_EQ(ctx.upstream_response, nullptr);
   EXPECT_EQ(ctx.upstream_index, fresh.upstream_index);

@@ -1,0 +1,235 @@
+// The ops listener's /metrics: every service's series summed over the
+// shards (relaxed reads, no shard is stopped or asked), the registry's
+// counts, the process and each shard's loop. Metric names and labels are the
+// interface documented in README.md ("Metrics").
+
+#include "admin/metrics_page.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "admin/control.h"
+#include "filters/auth.h"
+#include "filters/proxy_error.h"
+#include "metrics/process.h"
+
+namespace icaht::admin {
+namespace {
+
+using metrics::Exposition;
+using metrics::Type;
+
+// One service's blocks added up.
+struct Totals {
+  std::vector<std::pair<int, uint64_t>> codes;
+  metrics::Histogram::Snapshot request_duration;
+  metrics::Histogram::Snapshot upstream_duration;
+  int64_t active_connections = 0;
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+  std::array<uint64_t, metrics::kMaxKinds> errors{};
+  std::array<uint64_t, metrics::kMaxKinds> auth_failures{};
+  uint64_t rate_limited = 0;
+  uint64_t rate_limit_shadow = 0;
+};
+
+Totals Sum(const metrics::ServiceSeries& series) {
+  Totals t;
+  for (size_t i = 0; i < series.shard_count(); ++i) {
+    const metrics::ShardSeries& s = series.shard(i);
+    s.requests.ReadInto(&t.codes);
+    s.request_duration.ReadInto(&t.request_duration);
+    s.upstream_duration.ReadInto(&t.upstream_duration);
+    t.active_connections += s.active_connections.Read();
+    t.bytes_received += s.bytes_received.Read();
+    t.bytes_sent += s.bytes_sent.Read();
+    for (size_t k = 0; k < metrics::kMaxKinds; ++k) {
+      t.errors[k] += s.errors[k].Read();
+      t.auth_failures[k] += s.auth_failures[k].Read();
+    }
+    t.rate_limited += s.rate_limited.Read();
+    t.rate_limit_shadow += s.rate_limit_shadow.Read();
+  }
+  std::sort(t.codes.begin(), t.codes.end());
+  return t;
+}
+
+std::string CodeLabel(int code) { return code < 0 ? "other" : absl::StrCat(code); }
+
+// Error kinds by where they come from: the upstream's (icaht_upstream_errors_total)
+// or the client's and the proxy's own (icaht_request_errors_total).
+bool IsUpstream(size_t kind) {
+  filters::ProxyError e;
+  e.kind = static_cast<filters::ErrorKind>(kind);
+  return e.source() == filters::ErrorSource::kUpstream;
+}
+
+std::string_view KindLabel(size_t kind) {
+  filters::ProxyError e;
+  e.kind = static_cast<filters::ErrorKind>(kind);
+  return e.label();
+}
+
+constexpr size_t kErrorKinds = static_cast<size_t>(filters::ErrorKind::kDrained) + 1;
+constexpr size_t kAuthFailures = static_cast<size_t>(filters::AuthFailure::kCount);
+
+}  // namespace
+
+std::shared_ptr<metrics::ServiceSeries> Control::SeriesFor(const std::string& name) {
+  std::shared_ptr<metrics::ServiceSeries>& series = series_[name];
+  if (series == nullptr) series = std::make_shared<metrics::ServiceSeries>(name, shards_.size());
+  return series;
+}
+
+void Control::DropSeriesIfUnregistered(const std::string& name) {
+  if (registry_.Find(name) == nullptr) series_.erase(name);
+}
+
+void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
+                         metrics::Exposition& out) {
+  std::vector<std::pair<const std::string*, Totals>> services;
+  services.reserve(list.size());
+  for (const metrics::ServiceSeries* series : list)
+    services.emplace_back(&series->name(), Sum(*series));
+
+  out.Family("icaht_requests_total", Type::kCounter,
+             "Requests answered, by service and status code (0: the client got no answer).");
+  for (const auto& [name, t] : services) {
+    for (const auto& [code, n] : t.codes) {
+      std::string label = CodeLabel(code);
+      out.Sample("icaht_requests_total", {{"service", *name}, {"code", label}}, n);
+    }
+  }
+  out.Family("icaht_request_duration_seconds", Type::kHistogram,
+             "Time from a request's first byte to the end of its answer.");
+  for (const auto& [name, t] : services) {
+    out.Histogram("icaht_request_duration_seconds", {{"service", *name}}, t.request_duration);
+  }
+  out.Family("icaht_upstream_request_duration_seconds", Type::kHistogram,
+             "Time from the first upstream attempt to the end of the answer (forwarded requests).");
+  for (const auto& [name, t] : services) {
+    out.Histogram("icaht_upstream_request_duration_seconds", {{"service", *name}},
+                  t.upstream_duration);
+  }
+  out.Family("icaht_active_connections", Type::kGauge, "Open client connections.");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_active_connections", {{"service", *name}},
+               static_cast<double>(t.active_connections));
+  }
+  out.Family("icaht_bytes_received_total", Type::kCounter,
+             "Bytes of requests (heads and bodies) read from clients.");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_bytes_received_total", {{"service", *name}}, t.bytes_received);
+  }
+  out.Family("icaht_bytes_sent_total", Type::kCounter,
+             "Bytes of answers (heads and bodies) sent to clients.");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_bytes_sent_total", {{"service", *name}}, t.bytes_sent);
+  }
+  for (bool upstream : {true, false}) {
+    std::string_view family =
+        upstream ? "icaht_upstream_errors_total" : "icaht_request_errors_total";
+    out.Family(family, Type::kCounter,
+               upstream ? "Exchanges that failed at the upstream, by kind."
+                        : "Exchanges that failed at the client or in the proxy, by kind.");
+    for (const auto& [name, t] : services) {
+      for (size_t k = 1; k < kErrorKinds; ++k) {
+        if (t.errors[k] == 0 || IsUpstream(k) != upstream) continue;
+        out.Sample(family, {{"service", *name}, {"kind", KindLabel(k)}}, t.errors[k]);
+      }
+    }
+  }
+  out.Family("icaht_auth_failures_total", Type::kCounter, "Requests refused by auth, by reason.");
+  for (const auto& [name, t] : services) {
+    for (size_t r = 0; r < kAuthFailures; ++r) {
+      if (t.auth_failures[r] == 0) continue;
+      out.Sample("icaht_auth_failures_total",
+                 {{"service", *name},
+                  {"reason", filters::AuthFailureLabel(static_cast<filters::AuthFailure>(r))}},
+                 t.auth_failures[r]);
+    }
+  }
+  out.Family("icaht_rate_limited_total", Type::kCounter, "Requests refused by a rate limit (429).");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_rate_limited_total", {{"service", *name}}, t.rate_limited);
+  }
+  out.Family("icaht_rate_limit_shadow_total", Type::kCounter,
+             "Requests a limit with enforce: false would have refused.");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_rate_limit_shadow_total", {{"service", *name}}, t.rate_limit_shadow);
+  }
+}
+
+std::string Control::RenderMetrics(metrics::Format format) const {
+  // Only registered services (a registration in flight has no series yet to show).
+  std::vector<const metrics::ServiceSeries*> services;
+  for (const auto& [name, series] : series_) {
+    if (registry_.Find(name) != nullptr) services.push_back(series.get());
+  }
+  Exposition out(format);
+  WriteServiceMetrics(services, out);
+
+  out.Family("icaht_services", Type::kGauge, "Registered services.");
+  out.Sample("icaht_services", {}, static_cast<uint64_t>(registry_.size()));
+  out.Family("icaht_registry_changes_total", Type::kCounter,
+             "Registry changes made through the admin API (and expiries), by operation.");
+  constexpr std::string_view kOps[] = {"register", "update", "deregister"};
+  for (size_t i = 0; i < registry_changes_.size(); ++i) {
+    out.Sample("icaht_registry_changes_total", {{"op", kOps[i]}}, registry_changes_[i]);
+  }
+
+  // Each shard's loop: a shard that stopped turning shows a stale timestamp
+  // (a healthy idle one turns at least every second).
+  int64_t mono_now = core::NowNs();
+  double unix_now = static_cast<double>(core::WallClockNs()) * 1e-9;
+  struct ShardFamily {
+    std::string_view name;
+    std::string_view help;
+    const std::atomic<uint64_t> core::RingStats::*field;
+  };
+  const ShardFamily kShardFamilies[] = {
+      {"icaht_shard_loops_total", "Event loop rounds.", &core::RingStats::loops},
+      {"icaht_shard_ring_submissions_total", "io_uring submissions the kernel took.",
+       &core::RingStats::submitted},
+      {"icaht_shard_ring_completions_total", "io_uring completions reaped.",
+       &core::RingStats::completions},
+      {"icaht_shard_ring_waits_total", "Loop rounds that waited in the kernel.",
+       &core::RingStats::waits},
+  };
+  for (const ShardFamily& f : kShardFamilies) {
+    out.Family(f.name, Type::kCounter, f.help);
+    for (const auto& shard : shards_) {
+      std::string index = absl::StrCat(shard->index());
+      out.Sample(f.name, {{"shard", index}},
+                 (shard->ring_stats().*f.field).load(std::memory_order_relaxed));
+    }
+  }
+  out.Family("icaht_shard_last_loop_timestamp_seconds", Type::kGauge,
+             "When the shard's loop last finished a round (Unix time).");
+  for (const auto& shard : shards_) {
+    std::string index = absl::StrCat(shard->index());
+    int64_t last = shard->ring_stats().last_loop_ns.load(std::memory_order_relaxed);
+    double at = last == 0 ? 0 : unix_now - static_cast<double>(mono_now - last) * 1e-9;
+    out.Sample("icaht_shard_last_loop_timestamp_seconds", {{"shard", index}}, at);
+  }
+
+  metrics::ProcessStats p = metrics::ReadProcessStats();
+  out.Family("process_cpu_seconds_total", Type::kCounter, "User and system CPU time spent.");
+  out.Sample("process_cpu_seconds_total", {}, p.cpu_seconds);
+  out.Family("process_resident_memory_bytes", Type::kGauge, "Resident memory size.");
+  out.Sample("process_resident_memory_bytes", {}, p.resident_bytes);
+  out.Family("process_virtual_memory_bytes", Type::kGauge, "Virtual memory size.");
+  out.Sample("process_virtual_memory_bytes", {}, p.virtual_bytes);
+  out.Family("process_open_fds", Type::kGauge, "Open file descriptors.");
+  out.Sample("process_open_fds", {}, p.open_fds);
+  out.Family("process_max_fds", Type::kGauge, "The open file descriptor limit.");
+  out.Sample("process_max_fds", {}, p.max_fds);
+  out.Family("process_start_time_seconds", Type::kGauge, "Start time since the Unix epoch.");
+  out.Sample("process_start_time_seconds", {}, p.start_time_seconds);
+  out.Family("process_threads", Type::kGauge, "OS threads (shards, control, helpers).");
+  out.Sample("process_threads", {}, p.threads);
+  return std::move(out).Finish();
+}
+
+}  // namespace icaht::admin

@@ -1,0 +1,60 @@
+#pragma once
+// Writes metric families in Prometheus text format 0.0.4 or OpenMetrics 1.0
+// (chosen from the scrape's Accept header). The differences it hides:
+// OpenMetrics names a counter family without `_total` (its samples keep it),
+// writes `le` values as canonical floats, may carry exemplars on histogram
+// buckets, and ends with `# EOF`.
+//
+//   Exposition out(Format::kText);
+//   out.Family("icaht_requests_total", Type::kCounter, "Requests answered.");
+//   out.Sample("icaht_requests_total", {{"service", "a"}, {"code", "200"}}, 5);
+//   std::string body = std::move(out).Finish();
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "metrics/metric.h"
+
+namespace icaht::metrics {
+
+enum class Format : uint8_t { kText, kOpenMetrics };
+enum class Type : uint8_t { kCounter, kGauge, kHistogram };
+
+// The format an Accept header asks for (OpenMetrics only when it is named).
+Format FormatFor(std::string_view accept);
+std::string_view ContentType(Format format);
+
+using Label = std::pair<std::string_view, std::string_view>;
+
+class Exposition {
+ public:
+  explicit Exposition(Format format) : format_(format) {}
+
+  // `name` as in text format (counters end in `_total`).
+  void Family(std::string_view name, Type type, std::string_view help);
+  // One sample of the current family: `name` is the family's (or a counter's
+  // `_total` name); values are written as integers when they are whole.
+  void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
+  void Sample(std::string_view name, std::initializer_list<Label> labels, uint64_t value);
+  // A whole histogram of durations (buckets, sum in seconds, count), with
+  // `labels` on each line and, in OpenMetrics, the buckets' exemplars.
+  void Histogram(std::string_view name, std::initializer_list<Label> labels,
+                 const Histogram::Snapshot& h);
+
+  Format format() const { return format_; }
+  std::string Finish() &&;
+
+ private:
+  void Name(std::string_view name, std::string_view suffix);
+  void Labels(std::initializer_list<Label> labels, const Label* extra = nullptr);
+  void Value(double value);
+  void Exemplar(const ExemplarValue& e);
+
+  Format format_;
+  std::string out_;
+};
+
+}  // namespace icaht::metrics

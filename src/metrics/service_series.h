@@ -1,0 +1,66 @@
+#pragma once
+// One service's series: a block per shard, each written only by its shard
+// (metric.h), summed at scrape. Allocated by the control thread when the
+// service is registered (shared with the shards' configs, so a connection
+// still draining after a deregistration writes into memory that lives) and
+// dropped from the scrape when it is deregistered.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics/metric.h"
+
+namespace icaht::metrics {
+
+// Response codes a service answered, in the order first seen: a few slots
+// scanned per request instead of a 500-entry table per service and shard.
+// Code 0 is an exchange that ended with no answer (the client was cut or
+// went away); codes past the slots count under code "other".
+class CodeCounters {
+ public:
+  static constexpr size_t kSlots = 16;
+  void Add(int code);
+  // Adds this block's counts to `out` (code -> count; -1 is "other").
+  void ReadInto(std::vector<std::pair<int, uint64_t>>* out) const;
+
+ private:
+  std::array<std::atomic<uint16_t>, kSlots> codes_{};  // code + 1 (0: free)
+  std::array<Counter, kSlots> counts_;
+  Counter other_;
+};
+
+// Enough for every ErrorKind and AuthFailure value (checked where they are
+// counted).
+inline constexpr size_t kMaxKinds = 32;
+
+struct alignas(64) ShardSeries {
+  CodeCounters requests;
+  Histogram request_duration;
+  Histogram upstream_duration;
+  Gauge active_connections;
+  Counter bytes_received;
+  Counter bytes_sent;
+  std::array<Counter, kMaxKinds> errors;  // by ProxyError kind
+  std::array<Counter, kMaxKinds> auth_failures;
+  Counter rate_limited;
+  Counter rate_limit_shadow;  // would have been refused (enforce: false)
+};
+
+class ServiceSeries {
+ public:
+  ServiceSeries(std::string name, size_t shards);
+  const std::string& name() const { return name_; }
+  size_t shard_count() const { return shards_.size(); }
+  ShardSeries& shard(size_t i) { return *shards_[i]; }
+  const ShardSeries& shard(size_t i) const { return *shards_[i]; }
+
+ private:
+  std::string name_;
+  std::vector<std::unique_ptr<ShardSeries>> shards_;
+};
+
+}  // namespace icaht::metrics

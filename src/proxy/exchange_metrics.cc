@@ -1,0 +1,27 @@
+#include "proxy/exchange_metrics.h"
+
+#include "filters/auth.h"
+
+namespace icaht::proxy {
+
+static_assert(static_cast<size_t>(filters::ErrorKind::kDrained) < metrics::kMaxKinds);
+static_assert(static_cast<size_t>(filters::AuthFailure::kCount) <= metrics::kMaxKinds);
+
+void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& series) {
+  series.requests.Add(ctx.response_status);
+  series.request_duration.Observe(ctx.end_ns - ctx.start_ns);
+  if (ctx.upstream_start_ns != 0)
+    series.upstream_duration.Observe(ctx.end_ns - ctx.upstream_start_ns);
+  uint64_t head = ctx.has_request() ? ctx.request().head_size : 0;
+  series.bytes_received.Add(head + ctx.request_body_bytes);
+  series.bytes_sent.Add(ctx.response_head_bytes + ctx.response_body_bytes);
+  if (!ctx.error.ok()) series.errors[static_cast<size_t>(ctx.error.kind)].Add();
+  if (ctx.auth_failure >= 0) series.auth_failures[static_cast<size_t>(ctx.auth_failure)].Add();
+  if (ctx.rate_limited == filters::RequestContext::RateLimited::kRefused) {
+    series.rate_limited.Add();
+  } else if (ctx.rate_limited == filters::RequestContext::RateLimited::kShadow) {
+    series.rate_limit_shadow.Add();
+  }
+}
+
+}  // namespace icaht::proxy
