@@ -153,6 +153,8 @@ absl::Status Control::Open() {
                         absl::StrCat("ops listener: ", ops_fd.status().message()));
   }
 
+  ICAHT_RETURN_IF_ERROR(OpenAccessLog());
+
   // Shards go on the CPUs we may run on (taskset, cgroup cpusets), in order.
   std::vector<int> cpus;
   cpu_set_t allowed;
@@ -182,6 +184,7 @@ absl::Status Control::Open() {
     if (!shard.ok()) return shard.status();
     shards_.push_back(std::move(*shard));
   }
+  SendAccessLog();  // before any service: the shards take messages in order
 
   // Admin calls answer 503 until the static and restored services are all in:
   // a list from the middle would look like lost registrations.
@@ -494,9 +497,7 @@ void Control::OnSignal(int sig) {
       ICAHT_LOG_LIMITED(kWarn, "SIGHUP: reload not supported yet; ignored");
       return;
     case SIGUSR1:
-      // Will reopen the logs (issue #7).
-      ICAHT_LOG_LIMITED(kWarn, "SIGUSR1: not supported yet; ignored");
-      return;
+      return ReopenAccessLog();
     default:
       ICAHT_LOG_LIMITED(kWarn, "signal ", sig, " (", strsignal(sig),
                         "): not supported yet; ignored");

@@ -85,6 +85,11 @@ class Control {
   enum class RegistryOp : uint8_t { kRegister, kUpdate, kDeregister, kCount };
   void CountChange(RegistryOp op) { ++registry_changes_[static_cast<size_t>(op)]; }
   std::string RenderMetrics(metrics::Format format) const;
+  // The access log (access_log_sink.cc): opened at start, each shard gets a
+  // descriptor of it, SIGUSR1 reopens it.
+  absl::Status OpenAccessLog();
+  void SendAccessLog();
+  void ReopenAccessLog();
 
   std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(const registry::ServiceRecord& record);
   // Registers a record through the same path as the admin API. A port the
@@ -149,6 +154,7 @@ class Control {
   std::unique_ptr<ControlHttpServer> admin_;
   std::unique_ptr<ControlHttpServer> ops_;
   std::unique_ptr<SignalRead> signals_;
+  net::Fd access_log_fd_;  // the control thread's copy (shards get dups)
   std::unique_ptr<HealthChecker> health_;
   std::unique_ptr<AuthKeyStore> keys_;
   struct RateShare {

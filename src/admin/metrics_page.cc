@@ -214,6 +214,17 @@ std::string Control::RenderMetrics(metrics::Format format) const {
     out.Sample("icaht_shard_last_loop_timestamp_seconds", {{"shard", index}}, at);
   }
 
+  uint64_t log_lines = 0, log_dropped = 0;
+  for (const auto& shard : shards_) {
+    log_lines += shard->access_log_stats().lines.Read();
+    log_dropped += shard->access_log_stats().dropped.Read();
+  }
+  out.Family("icaht_access_log_lines_total", Type::kCounter, "Access log lines written.");
+  out.Sample("icaht_access_log_lines_total", {}, log_lines);
+  out.Family("icaht_access_log_dropped_total", Type::kCounter,
+             "Access log lines dropped: the sink fell behind or failed.");
+  out.Sample("icaht_access_log_dropped_total", {}, log_dropped);
+
   metrics::ProcessStats p = metrics::ReadProcessStats();
   out.Family("process_cpu_seconds_total", Type::kCounter, "User and system CPU time spent.");
   out.Sample("process_cpu_seconds_total", {}, p.cpu_seconds);

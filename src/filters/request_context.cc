@@ -26,7 +26,7 @@ void RequestContext::Reset() {
   www_authenticate.clear();
   auth_failure = -1;
   rate_limited = RateLimited::kNo;
-  start_ns = response_head_ns = end_ns = upstream_start_ns = 0;
+  start_ns = response_head_ns = end_ns = upstream_start_ns = upstream_head_ns = 0;
   response_status = 0;
   response_head_bytes = 0;
   upstream_response = nullptr;

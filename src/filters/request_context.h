@@ -122,6 +122,7 @@ class RequestContext {
   int64_t response_head_ns = 0;
   int64_t end_ns = 0;
   int64_t upstream_start_ns = 0;  // the first upstream attempt began (0: none)
+  int64_t upstream_head_ns = 0;   // the upstream's response head arrived (0: none)
   int response_status = 0;        // what the client got (0: cut before a head)
   uint64_t response_head_bytes = 0;
   // The upstream's response head, during the response phase only (nullptr for

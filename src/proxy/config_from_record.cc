@@ -11,7 +11,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->bind = bind;
   config->bind.set_port(record.port);
   for (const registry::UpstreamSpec& upstream : record.upstreams) {
-    config->upstreams.push_back({upstream.resolved, upstream.weight});
+    config->upstreams.push_back({upstream.resolved, upstream.weight, true, upstream.address});
   }
   config->connect_timeout_ms = record.timeouts.connect_ms;
   config->request_timeout_ms = record.timeouts.request_ms;
@@ -27,6 +27,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->filters.auth = record.auth;
   config->filters.endpoints = record.endpoints;
   config->filters.rate_limits = record.rate_limits;
+  config->access_log = record.access_log;
   return config;
 }
 

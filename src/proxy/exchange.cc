@@ -2,6 +2,7 @@
 
 #include "core/check.h"
 #include "net/socket.h"
+#include "proxy/access_log.h"
 #include "proxy/exchange_metrics.h"
 #include "proxy/header_rewrite.h"
 #include "proxy/shard_proxy.h"
@@ -156,6 +157,7 @@ void Exchange::OnInterimResponse(const http::ResponseHead& head) {
 }
 
 void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view rest) {
+  ctx_.upstream_head_ns = core::LoopNowNs();
   if (head.status == 101) {
     if (ctx_.request().upgrade && request_done_) return StartTunnel(head, rest);
     call_->MarkDirty();
@@ -433,6 +435,12 @@ void Exchange::Finish(Outcome outcome, Next next) {
   if (outcome != Outcome::kError) ctx_.error = ProxyError{};
   config_->chain->RunLog(ctx_);
   RecordExchange(ctx_, service_.series->shard(shard_.index()));
+  if (AccessLog* log = shard_.access_log();
+      log != nullptr && log->enabled() && config_->access_log) {
+    AccessLogFields fields;
+    if (ctx_.upstream_index >= 0) fields.upstream = config_->upstreams[ctx_.upstream_index].text;
+    log->Append(ctx_, fields);
+  }
   // Nothing reads the head or the response head after this: the buffers go
   // back to the connection for its next exchange.
   upstream_head_.clear();

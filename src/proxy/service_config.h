@@ -20,6 +20,7 @@ struct UpstreamConfig {
   // Active health checks' verdict when the config was built (later verdicts
   // arrive as SetUpstreamHealthCommand).
   bool healthy = true;
+  std::string text;  // the address as the record wrote it (logs)
 };
 
 struct ServiceConfig {
@@ -32,6 +33,7 @@ struct ServiceConfig {
   uint32_t idle_timeout_ms = 60000;     // client keep-alive idle
   uint64_t max_body_bytes = 0;          // 0 = unlimited
   uint32_t drain_timeout_ms = 5000;     // grace for in-flight requests on removal
+  bool access_log = true;               // the record's access_log
   http::Limits limits;
   filters::FilterSpecs filters;
   // The service's series, shared by its configs on every shard (set by the

@@ -33,6 +33,16 @@ void UpsertServiceCommand::Execute(Shard& shard) {
   Finish(shard.proxy().Upsert(std::move(config_)));
 }
 
+SetAccessLogCommand::~SetAccessLogCommand() {
+  if (fd_ >= 0) close(fd_);  // never executed (the shard stopped first)
+}
+
+void SetAccessLogCommand::Execute(Shard& shard) {
+  shard.access_log().SetSink(net::Fd(fd_));
+  fd_ = -1;
+  Finish(absl::OkStatus());
+}
+
 void RemoveServiceCommand::Execute(Shard& shard) {
   shard.proxy().Remove(port_, [this] { Finish(absl::OkStatus()); });
 }
@@ -100,7 +110,9 @@ void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
       core::BufRing::Create(*ring_, 0, kBufferCount, kBufferSize);
   if (!bufs.ok()) return started(bufs.status());
   bufs_ = std::move(*bufs);
+  access_log_ = std::make_unique<AccessLog>(*ring_, &access_log_stats_);
   proxy_ = std::make_unique<ShardProxy>(*ring_, *bufs_, index_);
+  proxy_->set_access_log(access_log_.get());
   ring_->set_before_submit(&net::Stream::FlushQueued);
   ring_fd_ = ring_->fd();
   started(absl::OkStatus());  // `started` refers to the starter's stack: not used after this
@@ -110,6 +122,7 @@ void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
   // may still be lingering. Give them a short grace, then abort the rest, and
   // let the cancellations complete so every stream frees itself.
   proxy_.reset();
+  access_log_.reset();  // writes what is left
   int64_t deadline = core::NowNs() + 500'000'000;
   while (net::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
   net::Stream::CloseAll();

@@ -12,6 +12,7 @@
 #include "core/buf_ring.h"
 #include "core/message.h"
 #include "core/ring.h"
+#include "proxy/access_log.h"
 #include "proxy/service_config.h"
 #include "proxy/shard_proxy.h"
 
@@ -49,6 +50,19 @@ class UpsertServiceCommand : public ShardCommand {
  private:
   void Execute(Shard& shard) override;
   std::unique_ptr<ServiceConfig> config_;
+};
+
+// Gives the shard's access log a new sink (a descriptor it owns from now
+// on; -1 turns logging off): at start and after SIGUSR1 (reopen).
+class SetAccessLogCommand : public ShardCommand {
+ public:
+  SetAccessLogCommand(Shard* shard, int fd, Done on_done)
+      : ShardCommand(shard, std::move(on_done)), fd_(fd) {}
+  ~SetAccessLogCommand() override;
+
+ private:
+  void Execute(Shard& shard) override;
+  int fd_;
 };
 
 // Stops accepting on a port; finishes when the listener is closed.
@@ -122,14 +136,17 @@ class Shard {
 
   int index() const { return index_; }
   int ring_fd() const { return ring_fd_; }
-  // The loop's counters: any thread, as long as this Shard lives.
+  // The loop's and the access log's counters: any thread, as long as this
+  // Shard lives.
   const core::RingStats& ring_stats() const { return ring_stats_; }
+  const AccessLogStats& access_log_stats() const { return access_log_stats_; }
   // Blocks until the thread has exited (after a StopShardCommand).
   void Join();
 
   // Shard-thread only.
   core::Ring& ring() { return *ring_; }
   ShardProxy& proxy() { return *proxy_; }
+  AccessLog& access_log() { return *access_log_; }
   void RequestStop() { running_ = false; }
 
  private:
@@ -139,10 +156,12 @@ class Shard {
   int index_;
   int ring_fd_ = -1;
   core::RingStats ring_stats_;
+  AccessLogStats access_log_stats_;
   std::thread thread_;
   // Owned by the shard thread (created and destroyed there).
   std::unique_ptr<core::Ring> ring_;
   std::unique_ptr<core::BufRing> bufs_;
+  std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<ShardProxy> proxy_;
   bool running_ = true;
 };

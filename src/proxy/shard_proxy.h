@@ -22,6 +22,7 @@
 
 namespace icaht::proxy {
 
+class AccessLog;
 class HttpConnection;
 class ShardProxy;
 
@@ -112,6 +113,9 @@ class ShardProxy {
   };
   Stats& stats() { return stats_; }
   int index() const { return index_; }
+  // The shard's access log (nullptr: none, e.g. in tests).
+  AccessLog* access_log() { return access_log_; }
+  void set_access_log(AccessLog* log) { access_log_ = log; }
   size_t service_count() const { return services_.size(); }
 
   // Called by a connection when it is finished (it deletes itself after).
@@ -139,6 +143,7 @@ class ShardProxy {
   UpstreamPool pool_;
   PipePool pipes_;
   Stats stats_;
+  AccessLog* access_log_ = nullptr;
   uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE soft limit, re-read when it matters
   absl::flat_hash_map<uint16_t, ShardService*> services_;  // by port, live ones
   absl::flat_hash_set<ShardService*> removed_;             // draining, listener closing

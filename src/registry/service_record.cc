@@ -231,6 +231,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseAuth(value, path, record.auth));
   } else if (key == "max_body_bytes") {
     ICAHT_ASSIGN_OR_RETURN(record.max_body_bytes, json::ReadUint64(value, path));
+  } else if (key == "access_log") {
+    ICAHT_ASSIGN_OR_RETURN(record.access_log, json::ReadBool(value, path));
   } else if (key == "serving") {
     // Reported by GET (the daemon's state, not the user's): accepted and
     // ignored, so that a record read with GET can be sent back with PUT.
@@ -346,6 +348,7 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   WriteCors(w, record.cors);
   w.Key("rate_limit");
   WriteRateLimits(w, record.rate_limits);
+  w.Key("access_log").Bool(record.access_log);
   w.EndObject();
 }
 

@@ -61,6 +61,7 @@ struct ServiceRecord {
   filters::AuthSpec auth;                           // authentication methods (none by default)
   filters::CorsSpec cors;                           // off unless the record names it
   std::vector<filters::RateLimitSpec> rate_limits;  // `rate_limit`: none by default
+  bool access_log = true;  // lines in the daemon's access log (when it has one)
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

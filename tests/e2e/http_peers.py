@@ -944,9 +944,14 @@ class SharedDaemonTestCase(HttpE2ETestCase):
     shards = 2
 
     @classmethod
+    def daemon_args(cls):
+        """Flags added to the shared daemon's (a subclass's own, e.g. --access-log)."""
+        return ()
+
+    @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.d = harness.Daemon(shards=cls.shards, name="daemon")
+        cls.d = harness.Daemon(shards=cls.shards, name="daemon", extra_args=cls.daemon_args())
         cls.addClassCleanup(cls._stop_shared_daemon)
         cls.d.start()
 

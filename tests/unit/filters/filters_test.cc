@@ -73,6 +73,7 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   ctx.auth_failure = 2;
   ctx.rate_limited = RequestContext::RateLimited::kShadow;
   ctx.start_ns = ctx.response_head_ns = ctx.end_ns = ctx.upstream_start_ns = 5;
+  ctx.upstream_head_ns = 6;
   ctx.response_head_bytes = 7;
   ctx.response_status = 200;
   http::ResponseHead response;
@@ -102,7 +103,9 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   EXPECT_EQ(ctx.www_authenticate, "");
   EXPECT_EQ(ctx.auth_failure, -1);
   EXPECT_EQ(ctx.rate_limited, RequestContext::RateLimited::kNo);
-  EXPECT_EQ(ctx.start_ns + ctx.response_head_ns + ctx.end_ns + ctx.upstream_start_ns, 0);
+  EXPECT_EQ(ctx.start_ns + ctx.response_head_ns + ctx.end_ns + ctx.upstream_start_ns +
+                ctx.upstream_head_ns,
+            0);
   EXPECT_EQ(ctx.response_head_bytes, 0u);
   EXPECT_EQ(ctx.response_status, 0);
   EXPECT_EQ(ctx.upstream_response, nullptr);

@@ -1,0 +1,163 @@
+#include "proxy/access_log_line.h"
+
+#include <cstring>
+#include <ctime>
+
+namespace icaht::proxy {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Writes through a raw cursor into space reserved up front (the bound is
+// computed from the field sizes): no capacity check per byte.
+class Cursor {
+ public:
+  explicit Cursor(char* p) : p_(p) {}
+  char* end() const { return p_; }
+  void Put(char c) { *p_++ = c; }
+  void Put(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void Escaped(std::string_view text) {
+    const char* data = text.data();
+    size_t start = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(data[i]);
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') continue;
+      Put(text.substr(start, i - start));
+      start = i + 1;
+      if (c == '"' || c == '\\') {
+        Put('\\');
+        Put(static_cast<char>(c));
+      } else {
+        Put("\\u00");
+        Put(kHex[c >> 4]);
+        Put(kHex[c & 15]);
+      }
+    }
+    Put(text.substr(start));
+  }
+  void Uint(uint64_t v) {
+    char buf[20];
+    char* q = buf + sizeof buf;
+    do {
+      *--q = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    Put(std::string_view(q, static_cast<size_t>(buf + sizeof buf - q)));
+  }
+  // ,"name":
+  void Field(std::string_view name) {
+    Put(",\"");
+    Put(name);
+    Put("\":");
+  }
+  void String(std::string_view name, std::string_view value) {
+    Field(name);
+    Put('"');
+    Escaped(value);
+    Put('"');
+  }
+  // Milliseconds with microsecond precision ("12.345").
+  void Millis(std::string_view name, int64_t ns) {
+    Field(name);
+    uint64_t us = ns < 0 ? 0 : static_cast<uint64_t>(ns) / 1000;
+    Uint(us / 1000);
+    Put('.');
+    uint64_t frac = us % 1000;
+    Put(static_cast<char>('0' + frac / 100));
+    Put(static_cast<char>('0' + frac / 10 % 10));
+    Put(static_cast<char>('0' + frac % 10));
+  }
+
+ private:
+  char* p_;
+};
+
+std::string_view ProtocolText(http::Version v) {
+  return v == http::Version::kHttp10 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+}  // namespace
+
+std::string_view TimeFormatter::Text(int64_t unix_ns) {
+  int64_t second = unix_ns / 1'000'000'000;
+  if (second != second_) {
+    second_ = second;
+    time_t t = static_cast<time_t>(second);
+    tm utc{};
+    gmtime_r(&t, &utc);
+    prefix_len_ = strftime(text_, sizeof text_, "%Y-%m-%dT%H:%M:%S", &utc);
+  }
+  int ms = static_cast<int>(unix_ns / 1'000'000 % 1000);
+  char* p = text_ + prefix_len_;
+  p[0] = '.';
+  p[1] = static_cast<char>('0' + ms / 100);
+  p[2] = static_cast<char>('0' + ms / 10 % 10);
+  p[3] = static_cast<char>('0' + ms % 10);
+  p[4] = 'Z';
+  return std::string_view(text_, prefix_len_ + 5);
+}
+
+void TimeFormatter::Append(int64_t unix_ns, std::string* out) { out->append(Text(unix_ns)); }
+
+void AppendJsonEscaped(std::string_view text, std::string* out) {
+  size_t old = out->size();
+  out->resize(old + text.size() * 6);
+  Cursor c(out->data() + old);
+  c.Escaped(text);
+  out->resize(static_cast<size_t>(c.end() - out->data()));
+}
+
+void AppendAccessLogLine(const filters::RequestContext& ctx, const AccessLogFields& fields,
+                         TimeFormatter& time, std::string* out) {
+  const http::Header* ua = nullptr;
+  std::string_view method, target, route;
+  if (ctx.has_request()) {
+    ua = ctx.FindRequestHeader("user-agent");
+    method = ctx.request().method;
+    target = ctx.request().target;
+    route = ctx.path();
+  }
+  // Every escaped byte takes at most 6; the names, numbers and fixed text fit
+  // in the 512 bytes added.
+  size_t variable = ctx.service_name.size() + method.size() + target.size() + route.size() +
+                    fields.upstream.size() + ctx.request_id.size() + fields.trace_id.size() +
+                    ctx.identity.size() + ctx.client_ip.size() + (ua ? ua->value.size() : 0);
+  size_t old = out->size();
+  out->resize(old + 512 + 6 * variable);
+  Cursor c(out->data() + old);
+  c.Put("{\"time\":\"");
+  c.Put(time.Text(fields.start_unix_ns));
+  c.Put('"');
+  c.String("service", ctx.service_name);
+  if (ctx.has_request()) {
+    c.String("method", method);
+    c.String("path", target);
+    c.String("route", route);
+    c.String("protocol", ProtocolText(ctx.request().version));
+  }
+  c.Field("status");
+  c.Uint(static_cast<uint64_t>(ctx.response_status < 0 ? 0 : ctx.response_status));
+  c.Field("request_bytes");
+  c.Uint((ctx.has_request() ? ctx.request().head_size : 0) + ctx.request_body_bytes);
+  c.Field("response_bytes");
+  c.Uint(ctx.response_head_bytes + ctx.response_body_bytes);
+  c.Millis("duration_ms", ctx.end_ns - ctx.start_ns);
+  if (ctx.upstream_head_ns != 0)
+    c.Millis("upstream_ms", ctx.upstream_head_ns - ctx.upstream_start_ns);
+  if (!fields.upstream.empty()) c.String("upstream", fields.upstream);
+  c.Field("attempts");
+  c.Uint(static_cast<uint64_t>(ctx.attempts));
+  if (!ctx.request_id.empty()) c.String("request_id", ctx.request_id);
+  if (!fields.trace_id.empty()) c.String("trace_id", fields.trace_id);
+  if (!ctx.identity.empty()) c.String("user", ctx.identity);
+  c.String("client", ctx.client_ip);
+  if (ua != nullptr) c.String("user_agent", ua->value);
+  if (!ctx.error.ok()) c.String("error", ctx.error.label());
+  c.Put("}\n");
+  out->resize(static_cast<size_t>(c.end() - out->data()));
+}
+
+}  // namespace icaht::proxy

@@ -1,0 +1,65 @@
+#include "proxy/access_log_line.h"
+
+#include "gtest/gtest.h"
+#include "http/request_parser.h"
+
+namespace icaht::proxy {
+namespace {
+
+TEST(AccessLogLineTest, TimeIsRfc3339UtcWithMilliseconds) {
+  TimeFormatter time;
+  std::string out;
+  time.Append(1'796'066'583'728'325'800, &out);  // 2026-11-30T19:23:03.728Z
+  EXPECT_EQ(out, "2026-11-30T19:23:03.728Z");
+  out.clear();
+  time.Append(1'796'066'584'005'000'000, &out);  // the next second: the prefix is redone
+  EXPECT_EQ(out, "2026-11-30T19:23:04.005Z");
+}
+
+TEST(AccessLogLineTest, JsonEscapingKeepsTheLineValid) {
+  std::string out;
+  AppendJsonEscaped("a\"b\\c\nd\x01\xff", &out);
+  EXPECT_EQ(out, "a\\\"b\\\\c\\u000ad\\u0001\\u00ff");
+}
+
+TEST(AccessLogLineTest, ForwardedExchange) {
+  std::string raw = "GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\n\r\n";
+  http::RequestHead head;
+  http::ParseError error;
+  ASSERT_EQ(http::ParseRequestHead(raw, http::Limits{}, &head, &error),
+            http::ParseStatus::kComplete);
+  filters::RequestContext ctx;
+  ctx.SetRequest(head, raw);
+  ctx.service_name = "svc";
+  ctx.client_ip = "10.0.0.9";
+  ctx.request_id = "rid";
+  ctx.identity = "alice";
+  ctx.start_ns = 1'000'000'000;
+  ctx.upstream_start_ns = 1'000'100'000;
+  ctx.upstream_head_ns = 1'002'100'000;
+  ctx.end_ns = 1'003'456'789;
+  ctx.response_status = 503;
+  ctx.response_head_bytes = 100;
+  ctx.response_body_bytes = 20;
+  ctx.attempts = 2;
+  ctx.error.kind = filters::ErrorKind::kConnectRefused;
+  TimeFormatter time;
+  std::string out;
+  AppendAccessLogLine(ctx,
+                      {.start_unix_ns = 1'796'066'583'000'000'000,
+                       .upstream = "127.0.0.1:80",
+                       .trace_id = "0af7651916cd43dd8448eb211c80319c"},
+                      time, &out);
+  EXPECT_EQ(out,
+            "{\"time\":\"2026-11-30T19:23:03.000Z\",\"service\":\"svc\",\"method\":\"GET\","
+            "\"path\":\"/a/b?x=1\",\"route\":\"/a/b\",\"protocol\":\"HTTP/1.1\",\"status\":503,"
+            "\"request_bytes\":" +
+                std::to_string(raw.size()) +
+                ",\"response_bytes\":120,\"duration_ms\":3.456,\"upstream_ms\":2.000,"
+                "\"upstream\":\"127.0.0.1:80\",\"attempts\":2,\"request_id\":\"rid\","
+                "\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"user\":\"alice\","
+                "\"client\":\"10.0.0.9\",\"user_agent\":\"ua\",\"error\":\"connect_refused\"}\n");
+}
+
+}  // namespace
+}  // namespace icaht::proxy
