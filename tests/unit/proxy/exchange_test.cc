@@ -103,11 +103,12 @@ class ExchangeTest : public ::testing::Test {
   // A service whose chain is "a" then "b" (b's mode given), with one upstream.
   void AddService(const net::Address& upstream,
                   RecordingFilter::Mode b_mode = RecordingFilter::Mode::kContinue,
-                  uint32_t request_ms = 2000) {
+                  uint32_t request_ms = 2000, uint64_t max_body_bytes = 0) {
     auto config = std::make_unique<ServiceConfig>();
     config->name = "svc";
     config->upstreams.push_back({upstream, 1});
     config->request_timeout_ms = request_ms;
+    config->max_body_bytes = max_body_bytes;
     std::vector<std::unique_ptr<filters::Filter>> chain;
     chain.push_back(std::make_unique<RecordingFilter>("a", &journal_));
     chain.push_back(std::make_unique<RecordingFilter>("b", &journal_, b_mode));
@@ -202,6 +203,40 @@ TEST_F(ExchangeTest, PauseThenResumeContinuesWithTheNextFilter) {
   EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
   EXPECT_EQ(upstream.requests(), 1);
   EXPECT_EQ(journal_.cancels, 0);
+}
+
+TEST_F(ExchangeTest, BodySentWhileAFilterHoldsTheRequestIsReadAfterResume) {
+  // More body than the connection buffers while nobody reads it (so it stops
+  // reading), for a held chunked body (max_body_bytes set): no sink whose
+  // drain would restart reading.
+  ScriptedUpstream upstream(kOk);
+  AddService(upstream.address(), RecordingFilter::Mode::kPause, 2000, /*max_body_bytes=*/4 << 20);
+  Connect();
+  std::string chunk(64 * 1024, 'x');
+  std::string body;
+  for (int i = 0; i < 12; ++i) body += "10000\r\n" + chunk + "\r\n";
+  body += "0\r\n\r\n";
+  std::string out = "POST /big HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + body;
+  size_t sent = 0;
+  auto push = [&] {
+    ssize_t n = write(client_, out.data() + sent, out.size() - sent);
+    if (n > 0) sent += n;
+    return sent == out.size();
+  };
+  RunUntil([&] {
+    push();
+    return journal_.paused != nullptr && sent > 300 * 1024;
+  });
+  ASSERT_NE(journal_.paused, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    push();
+    shard_.ring->RunOnce(1'000'000);
+  }
+  journal_.paused->Resume();
+  RunUntil([&] { return push() && Logged(1); });
+  EXPECT_EQ(sent, out.size());
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"none"});
 }
 
 TEST_F(ExchangeTest, PausedExchangeThatEndsCancelsTheFilterAndLogsOnce) {
