@@ -23,6 +23,7 @@ void RequestContext::Reset() {
   local_response.status = 0;
   local_response.content_type = LocalResponse{}.content_type;
   local_response.body.clear();
+  local_response.fields.clear();
   www_authenticate.clear();
   auth_failure = -1;
   rate_limited = RateLimited::kNo;

@@ -48,9 +48,14 @@ class HeaderEdits {
 // An answer a filter (or the exchange) gives instead of the upstream's.
 struct LocalResponse {
   int status = 0;
-  // Must outlive the exchange: a literal or a string of the filter's config.
+  // "" sends no Content-Type. Views (here and in `fields`) must stay valid
+  // until the answer is written: a literal, a string of the filter's config,
+  // or a string of the RequestContext.
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Fields of this answer besides Content-Type and Content-Length (e.g. an
+  // auth service's Location); written after the response phase's edits.
+  std::vector<http::Header> fields;
 };
 
 enum class Outcome : uint8_t {

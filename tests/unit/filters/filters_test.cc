@@ -69,6 +69,7 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   ctx.upstream_edits.Remove("X-User");
   ctx.response_edits.Add("X-Resp", "1");
   ctx.local_response = {.status = 401, .content_type = "application/json", .body = "no"};
+  ctx.local_response.fields.push_back({"Location", "/login"});
   ctx.www_authenticate = "Bearer";
   ctx.auth_failure = 2;
   ctx.rate_limited = RequestContext::RateLimited::kShadow;
@@ -99,6 +100,7 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   EXPECT_EQ(ctx.local_response.status, 0);
   EXPECT_EQ(ctx.local_response.content_type, fresh.local_response.content_type);
   EXPECT_EQ(ctx.local_response.body, "");
+  EXPECT_TRUE(ctx.local_response.fields.empty());
   EXPECT_EQ(ctx.www_authenticate, "");
   EXPECT_EQ(ctx.auth_failure, -1);
   EXPECT_EQ(ctx.rate_limited, RequestContext::RateLimited::kNo);
