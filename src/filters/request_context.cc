@@ -27,6 +27,9 @@ void RequestContext::Reset() {
   www_authenticate.clear();
   auth_failure = -1;
   rate_limited = RateLimited::kNo;
+  forward_auth.clear();
+  public_endpoint = false;
+  side_call = nullptr;
   start_ns = response_head_ns = end_ns = upstream_start_ns = 0;
   response_status = 0;
   response_head_bytes = 0;

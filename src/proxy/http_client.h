@@ -1,9 +1,10 @@
 #pragma once
 // A small HTTP/1.1 client for the daemon's own calls: active health checks
-// and key-set fetches (control thread), forward-auth checks (shards). One
-// request per call on a new connection ("Connection: close"), one deadline
-// for connect + whole response, a bounded body, the strict response parser.
-// Runs on the calling thread's ring; never blocks.
+// and key-set fetches (control thread), forward-auth checks (shards, as the
+// filters' side calls: filters::SideCalls). One request per call on a new
+// connection ("Connection: close"), one deadline for connect + whole
+// response, a bounded body, the strict response parser. Runs on the calling
+// thread's ring; never blocks.
 //
 //   HttpClientCall::Start(ring, bufs, std::move(spec),
 //                         [](absl::StatusOr<http::ClientResponse> r) {...});
@@ -20,6 +21,7 @@
 #include "core/deferred.h"
 #include "core/ring.h"
 #include "core/timer_queue.h"
+#include "filters/side_call.h"
 #include "http/chunked.h"
 #include "http/client_response.h"
 #include "http/message.h"
@@ -44,7 +46,9 @@ struct ClientCallSpec {
 std::string BuildClientRequest(std::string_view method, std::string_view target,
                                std::string_view host, std::string_view extra = {});
 
-class HttpClientCall final : public core::DeferredDeletable, private net::StreamHandler {
+class HttpClientCall final : public core::DeferredDeletable,
+                             public filters::SideCall,
+                             private net::StreamHandler {
  public:
   // Errors: Unavailable (connect refused or failed, connection closed early),
   // DeadlineExceeded (timeout), DataLoss (malformed response),
@@ -56,7 +60,7 @@ class HttpClientCall final : public core::DeferredDeletable, private net::Stream
   static HttpClientCall* Start(core::Ring& ring, core::BufRing& bufs, ClientCallSpec spec,
                                Done done);
   // No `done` after this; the connection is closed. Only before `done` ran.
-  void Cancel();
+  void Cancel() override;
 
  private:
   HttpClientCall(core::Ring& ring, ClientCallSpec spec, Done done);

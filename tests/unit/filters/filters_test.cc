@@ -73,6 +73,9 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   ctx.www_authenticate = "Bearer";
   ctx.auth_failure = 2;
   ctx.rate_limited = RequestContext::RateLimited::kShadow;
+  ctx.forward_auth = "42";
+  ctx.public_endpoint = true;
+  ctx.side_call = reinterpret_cast<SideCall*>(&ctx);
   ctx.start_ns = ctx.response_head_ns = ctx.end_ns = ctx.upstream_start_ns = 5;
   ctx.response_head_bytes = 7;
   ctx.response_status = 200;
@@ -104,6 +107,9 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   EXPECT_EQ(ctx.www_authenticate, "");
   EXPECT_EQ(ctx.auth_failure, -1);
   EXPECT_EQ(ctx.rate_limited, RequestContext::RateLimited::kNo);
+  EXPECT_EQ(ctx.forward_auth, "");
+  EXPECT_FALSE(ctx.public_endpoint);  // stale, it would skip the next request's checks
+  EXPECT_EQ(ctx.side_call, nullptr);
   EXPECT_EQ(ctx.start_ns + ctx.response_head_ns + ctx.end_ns + ctx.upstream_start_ns, 0);
   EXPECT_EQ(ctx.response_head_bytes, 0u);
   EXPECT_EQ(ctx.response_status, 0);
@@ -207,9 +213,10 @@ TEST(HealthFilterTest, AnswersHealthAndReadinessLocally) {
 
 TEST(FilterChainTest, NothingConfiguredIsAnEmptyChain) {
   FakeService service;
-  auto chain = FilterChain::Build({.health = {.path = "", .ready_path = ""}}, "s", &service);
+  auto chain =
+      FilterChain::Build({.health = {.path = "", .ready_path = ""}}, "s", &service, nullptr);
   EXPECT_TRUE(chain->empty());
-  auto both = FilterChain::Build({.request_id = {.enabled = true}}, "s", &service);
+  auto both = FilterChain::Build({.request_id = {.enabled = true}}, "s", &service, nullptr);
   ASSERT_EQ(both->size(), 2u);
   EXPECT_EQ(both->filter(0).name(), "health");  // local endpoints first
   EXPECT_EQ(both->filter(1).name(), "request_id");
