@@ -426,6 +426,16 @@ absl::Status CheckAuthAndEndpoints(const filters::AuthSpec& auth,
       return FieldError(JoinPath(JoinPath(p, "auth"), "required"), "needs an auth method");
     }
   }
+  const std::vector<std::string>& copied = auth.forward.copy_response_headers;
+  for (size_t i = 0; i < copied.size(); ++i) {
+    for (const auto& [claim, header] : auth.jwt.forward_claims) {
+      if (!http::EqualsIgnoreCase(copied[i], header)) continue;
+      std::string auth_path = JoinPath(record_path, "auth");
+      return FieldError(
+          json::IndexPath(JoinPath(JoinPath(auth_path, "forward"), "copy_response_headers"), i),
+          absl::StrFormat("%s is set by auth.jwt.forward_claims already", header));
+    }
+  }
   return absl::OkStatus();
 }
 

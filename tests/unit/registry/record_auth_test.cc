@@ -105,6 +105,11 @@ TEST(RecordAuthTest, ErrorsNameTheField) {
               HasSubstr("field 'auth.forward.copy_request_headers[0]': must not be an "
                         "X-Forwarded field"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9",)"
+                           R"("copy_response_headers":["X-Roles","x-user-id"]},)"
+                           R"("jwt":{"jwks_file":"/k","forward_claims":{"sub":"X-User-Id"}}})")),
+              HasSubstr("field 'auth.forward.copy_response_headers[1]': X-User-Id is set by "
+                        "auth.jwt.forward_claims already"));
+  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9",)"
                            R"("copy_response_headers":["a b"]}})")),
               HasSubstr("field 'auth.forward.copy_response_headers[0]': must be a header name"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"bogus":{}})")), HasSubstr("unknown field 'auth.bogus'"));
