@@ -59,6 +59,10 @@ std::string_view AuthFailureLabel(AuthFailure failure) {
       return "insufficient_scope";
     case AuthFailure::kBadPath:
       return "ambiguous_path";
+    case AuthFailure::kForwardDenied:
+      return "forward_denied";
+    case AuthFailure::kForwardUnavailable:
+      return "forward_unavailable";
     case AuthFailure::kCount:
       break;
   }

@@ -50,11 +50,13 @@ struct AuthKeys {
 
 // Why a request was refused, for counters (icaht_auth_failures_total{reason}).
 enum class AuthFailure : uint8_t {
-  kMissing,            // no credentials where they are required
-  kInvalidToken,       // a JWT refused (the verifier's reason is counted apart)
-  kInvalidKey,         // an unknown API key
-  kInsufficientScope,  // scopes or claim values missing
-  kBadPath,            // ambiguous path on a service with endpoints
+  kMissing,             // no credentials where they are required
+  kInvalidToken,        // a JWT refused (the verifier's reason is counted apart)
+  kInvalidKey,          // an unknown API key
+  kInsufficientScope,   // scopes or claim values missing
+  kBadPath,             // ambiguous path on a service with endpoints
+  kForwardDenied,       // forward auth: the auth service refused (its answer passed on)
+  kForwardUnavailable,  // forward auth: no usable answer (503, fail closed)
   kCount,
 };
 std::string_view AuthFailureLabel(AuthFailure failure);

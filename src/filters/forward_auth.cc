@@ -120,6 +120,7 @@ void ForwardAuthFilter::OnAnswer(RequestContext& ctx, FilterCallbacks& callbacks
     return callbacks.RespondLocally();
   }
   ++denials_;
+  ctx.auth_failure = static_cast<int8_t>(AuthFailure::kForwardDenied);
   PassRefusal(ctx, *answer);
   callbacks.RespondLocally();
 }
@@ -141,6 +142,7 @@ void ForwardAuthFilter::PassRefusal(RequestContext& ctx, http::ClientResponse& a
 
 void ForwardAuthFilter::FailClosed(RequestContext& ctx, absl::string_view why) {
   ++failures_;
+  ctx.auth_failure = static_cast<int8_t>(AuthFailure::kForwardUnavailable);
   ICAHT_LOG_LIMITED(kWarn, "service '", std::string(ctx.service_name), "': forward auth to ",
                     spec_.address, " failed (answered 503): ", why);
   ctx.local_response.status = 503;

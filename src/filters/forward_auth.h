@@ -14,10 +14,11 @@
 //            upstream request, and the chain goes on.
 //   3xx-5xx  the client gets the auth service's answer: its status, body,
 //            Content-Type, WWW-Authenticate, Location and Set-Cookie
-//            (counted in denials()).
+//            (counted in denials(); ctx.auth_failure kForwardDenied).
 //   failure  no complete answer within timeout_ms, a refused connect, a
 //            malformed answer, a body over 64 KiB or a status outside
-//            200-599: 503 (fail closed), counted in failures().
+//            200-599: 503 (fail closed), counted in failures()
+//            (ctx.auth_failure kForwardUnavailable).
 //
 // Lifetimes: a call in flight is cancelled when its exchange ends without it
 // (OnCancel), so its callback never sees a freed exchange; and the filter
@@ -30,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "filters/auth.h"
 #include "filters/auth_spec.h"
 #include "filters/filter.h"
 #include "filters/side_call.h"

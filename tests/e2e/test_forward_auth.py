@@ -11,7 +11,7 @@ import threading
 import time
 
 import harness
-from harness import record, wait_until
+from harness import ops_get, parse_metrics, record, wait_until
 from http_peers import PEER_WAIT, HttpUpstream, SharedDaemonTestCase, read_response
 from peers import RefusingPort
 
@@ -94,6 +94,14 @@ class ForwardAuthTest(SharedDaemonTestCase):
     def upstream_got(self, target):
         return [r for r in self.up.snapshot()[0] if r.target == target]
 
+    def auth_failures(self, service, reason):
+        """icaht_auth_failures_total{service, reason} as the ops listener reports it."""
+        status, body = ops_get(self.d.ops_port, "/metrics", timeout=5)
+        self.assertEqual(status, 200)
+        key = ("icaht_auth_failures_total",
+               frozenset({("service", service), ("reason", reason)}))
+        return parse_metrics(body.decode()).get(key, 0)
+
     def test_allowed_request_reaches_upstream_with_the_copied_field(self):
         r = self.send(b"/orders/1?q=2", [("Authorization", "Bearer good"),
                                          ("X-User-Id", "mallory"), ("X-Other", "kept")])
@@ -132,6 +140,8 @@ class ForwardAuthTest(SharedDaemonTestCase):
         self.assertIsNone(r.headers.get("X-Secret"))
         self.assertEqual(len(self.auth.asked("/deny/1")), 1)
         self.assertEqual(self.upstream_got("/deny/1"), [])
+        wait_until(lambda: self.auth_failures("fa", "forward_denied") >= 1, 10,
+                   what="the refusal counted")
         # No credentials: the auth service's bare 401.
         r = self.send(b"/orders/anonymous")
         self.assertEqual(r.status, 401, r)
@@ -150,6 +160,11 @@ class ForwardAuthTest(SharedDaemonTestCase):
         self.assertEqual(self.upstream_got("/orders/down"), [])
         wait_until(lambda: "forward auth to %s failed" % self.refusing.address in self.d.stderr(),
                    10, what="the failure logged")
+        before = self.auth_failures("fa-down", "forward_unavailable")
+        self.assertGreaterEqual(before, 1)
+        self.assertEqual(self.send(b"/orders/down2", port=self.down_port).status, 503)
+        wait_until(lambda: self.auth_failures("fa-down", "forward_unavailable") == before + 1, 10,
+                   what="the failure counted")
 
     def test_silent_auth_service_fails_closed_after_timeout_ms(self):
         start = time.monotonic()

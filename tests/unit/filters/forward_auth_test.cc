@@ -127,6 +127,7 @@ TEST_F(ForwardAuthTest, AllowedRequestGetsTheCopiedFieldsAndNeverTheClientsOwn) 
     EXPECT_LE(h.value.data() + h.value.size(), ctx_.forward_auth.data() + ctx_.forward_auth.size());
   }
   EXPECT_EQ(filter_.failures() + filter_.denials(), 0u);
+  EXPECT_EQ(ctx_.auth_failure, -1);
 }
 
 TEST_F(ForwardAuthTest, ClientFieldRemovedEvenWhenTheAnswerLacksIt) {
@@ -166,6 +167,7 @@ TEST_F(ForwardAuthTest, RefusalIsPassedOnAsAnswered) {
   EXPECT_TRUE(ctx_.upstream_edits.added().empty());
   EXPECT_EQ(filter_.denials(), 1u);
   EXPECT_EQ(filter_.failures(), 0u);
+  EXPECT_EQ(ctx_.auth_failure, static_cast<int8_t>(AuthFailure::kForwardDenied));
 }
 
 TEST_F(ForwardAuthTest, RedirectKeepsItsLocationAndNoContentTypeMeansNone) {
@@ -193,6 +195,7 @@ TEST_F(ForwardAuthTest, FailuresAnswer503AndAreCounted) {
     EXPECT_EQ(callbacks.responded, 1);
     EXPECT_EQ(callbacks.resumed, 0);
     EXPECT_EQ(ctx.local_response.status, 503);
+    EXPECT_EQ(ctx.auth_failure, static_cast<int8_t>(AuthFailure::kForwardUnavailable));
     EXPECT_EQ(filter_.failures(), ++n);
   }
   EXPECT_EQ(filter_.denials(), 0u);
