@@ -44,7 +44,8 @@ class NoService final : public filters::ServiceView {
 void RunChain(benchmark::State& state, const filters::FilterSpecs& specs) {
   NoService service;
   NoCallbacks callbacks;
-  std::unique_ptr<filters::FilterChain> chain = filters::FilterChain::Build(specs, "svc", &service);
+  std::unique_ptr<filters::FilterChain> chain =
+      filters::FilterChain::Build(specs, "svc", &service, nullptr);
   http::RequestHead head;
   http::ParseError error;
   ICAHT_CHECK(http::ParseRequestHead(kWrkGet, http::Limits{}, &head, &error) ==

@@ -153,7 +153,7 @@ void AuthKeyStore::Fetch(const std::string& name, Entry& entry) {
   entry.next_fetch_ns = core::NowNs() + kRefetchNs;
   entry.keys.key_miss->raised.store(false, std::memory_order_relaxed);
   entry.fetch = proxy::HttpClientCall::Start(
-      ring_, bufs_, std::move(spec), [this, name, target](absl::StatusOr<proxy::ClientResponse> r) {
+      ring_, bufs_, std::move(spec), [this, name, target](absl::StatusOr<http::ClientResponse> r) {
         target->fetch = nullptr;
         std::string problem;
         if (!r.ok()) {

@@ -99,7 +99,7 @@ void HealthChecker::Check(Target* target) {
   call.timeout_ms = spec.timeout_ms;
   call.max_body_bytes = 64 * 1024;
   target->call = proxy::HttpClientCall::Start(
-      ring_, bufs_, std::move(call), [this, target](absl::StatusOr<proxy::ClientResponse> r) {
+      ring_, bufs_, std::move(call), [this, target](absl::StatusOr<http::ClientResponse> r) {
         target->call = nullptr;
         const filters::HealthCheckSpec& spec = target->service->spec;
         if (!r.ok()) return OnResult(target, false, std::string(r.status().message()));

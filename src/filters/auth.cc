@@ -59,6 +59,10 @@ std::string_view AuthFailureLabel(AuthFailure failure) {
       return "insufficient_scope";
     case AuthFailure::kBadPath:
       return "ambiguous_path";
+    case AuthFailure::kForwardDenied:
+      return "forward_denied";
+    case AuthFailure::kForwardUnavailable:
+      return "forward_unavailable";
     case AuthFailure::kCount:
       break;
   }
@@ -166,7 +170,10 @@ Verdict AuthFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks&) {
     std::string_view path = ctx.path();
     if (HasAmbiguousSegments(path)) return Refuse(ctx, 400, AuthFailure::kBadPath, "", "");
     endpoint = MatchEndpoint(endpoints_, path, ctx.request().method);
-    if (endpoint != nullptr && endpoint->is_public) return Verdict::kContinue;
+    if (endpoint != nullptr && endpoint->is_public) {
+      ctx.public_endpoint = true;
+      return Verdict::kContinue;
+    }
   }
   bool required = endpoint != nullptr && endpoint->required.has_value() ? *endpoint->required
                                                                         : default_required_;

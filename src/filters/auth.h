@@ -3,7 +3,8 @@
 // authorization (`endpoints`): on each request, in this order,
 //   1. headers named in jwt.forward_claims are removed from what the client
 //      sent (always, so a client can never forge them);
-//   2. the endpoint is matched (MatchEndpoint); a public one skips the rest;
+//   2. the endpoint is matched (MatchEndpoint); a public one skips the rest
+//      (and is marked in ctx.public_endpoint for the forward-auth filter);
 //      with endpoints configured, a path with dot segments or encoded
 //      slashes is refused (400): the upstream could resolve it to another
 //      endpoint than the matcher did;
@@ -49,11 +50,13 @@ struct AuthKeys {
 
 // Why a request was refused, for counters (icaht_auth_failures_total{reason}).
 enum class AuthFailure : uint8_t {
-  kMissing,            // no credentials where they are required
-  kInvalidToken,       // a JWT refused (the verifier's reason is counted apart)
-  kInvalidKey,         // an unknown API key
-  kInsufficientScope,  // scopes or claim values missing
-  kBadPath,            // ambiguous path on a service with endpoints
+  kMissing,             // no credentials where they are required
+  kInvalidToken,        // a JWT refused (the verifier's reason is counted apart)
+  kInvalidKey,          // an unknown API key
+  kInsufficientScope,   // scopes or claim values missing
+  kBadPath,             // ambiguous path on a service with endpoints
+  kForwardDenied,       // forward auth: the auth service refused (its answer passed on)
+  kForwardUnavailable,  // forward auth: no usable answer (503, fail closed)
   kCount,
 };
 std::string_view AuthFailureLabel(AuthFailure failure);
@@ -64,8 +67,11 @@ class AuthFilter final : public Filter {
   // forward_claims are added to them.
   AuthFilter(const AuthSpec& auth, std::vector<EndpointSpec> endpoints, AuthKeys keys,
              std::vector<std::string> claims_needed);
+  // With forward auth alone it still runs: it matches the endpoint (and
+  // refuses ambiguous paths) once for both.
   static bool Enabled(const AuthSpec& auth) {
-    return auth.jwt.enabled || auth.api_key.enabled || !auth.jwt.forward_claims.empty();
+    return auth.jwt.enabled || auth.api_key.enabled || !auth.jwt.forward_claims.empty() ||
+           auth.forward.enabled;
   }
   std::string_view name() const override { return "auth"; }
   Verdict OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) override;

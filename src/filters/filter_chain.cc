@@ -5,7 +5,7 @@
 namespace icaht::filters {
 
 std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::string_view service,
-                                                const ServiceView* view) {
+                                                const ServiceView* view, SideCalls* side_calls) {
   std::vector<std::unique_ptr<Filter>> filters;
   if (HealthFilter::Enabled(specs.health)) {
     filters.push_back(std::make_unique<HealthFilter>(specs.health, service, view));
@@ -22,6 +22,9 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
     }
     filters.push_back(std::make_unique<AuthFilter>(specs.auth, specs.endpoints, specs.auth_keys,
                                                    std::move(claims)));
+  }
+  if (ForwardAuthFilter::Enabled(specs.auth)) {
+    filters.push_back(std::make_unique<ForwardAuthFilter>(specs.auth.forward, side_calls));
   }
   RateLimitFilter* rate_limit = nullptr;
   if (!specs.rate_limits.empty()) {

@@ -9,6 +9,7 @@
 #include "filters/auth_spec.h"
 #include "filters/cors.h"
 #include "filters/filter.h"
+#include "filters/forward_auth.h"
 #include "filters/health.h"
 #include "filters/rate_limit/rate_limit_filter.h"
 #include "filters/request_id.h"
@@ -34,10 +35,12 @@ class FilterChain {
       : filters_(std::move(filters)) {}
 
   // The documented order: local endpoints -> request ID -> CORS -> auth ->
-  // rate limit -> cache -> plugins (then the upstream). Filters whose spec is
-  // off are left out, so a service that configures nothing runs nothing.
+  // forward auth -> rate limit -> cache -> plugins (then the upstream).
+  // Filters whose spec is off are left out, so a service that configures
+  // nothing runs nothing. `side_calls` (the shard's; it outlives the chain)
+  // may be null when the specs need none (no forward auth).
   static std::unique_ptr<FilterChain> Build(const FilterSpecs& specs, std::string_view service,
-                                            const ServiceView* view);
+                                            const ServiceView* view, SideCalls* side_calls);
 
   bool empty() const { return filters_.empty(); }
   size_t size() const { return filters_.size(); }

@@ -23,9 +23,13 @@ void RequestContext::Reset() {
   local_response.status = 0;
   local_response.content_type = LocalResponse{}.content_type;
   local_response.body.clear();
+  local_response.fields.clear();
   www_authenticate.clear();
   auth_failure = -1;
   rate_limited = RateLimited::kNo;
+  forward_auth.clear();
+  public_endpoint = false;
+  side_call = nullptr;
   start_ns = response_head_ns = end_ns = upstream_start_ns = upstream_head_ns = 0;
   response_status = 0;
   response_head_bytes = 0;

@@ -22,6 +22,8 @@
 
 namespace icaht::filters {
 
+class SideCall;  // filters/side_call.h
+
 // Fields to add to a head and names to remove from it, applied when the head
 // is written. Views must stay valid until then: point them into the filter's
 // config or into the RequestContext.
@@ -48,9 +50,14 @@ class HeaderEdits {
 // An answer a filter (or the exchange) gives instead of the upstream's.
 struct LocalResponse {
   int status = 0;
-  // Must outlive the exchange: a literal or a string of the filter's config.
+  // "" sends no Content-Type. Views (here and in `fields`) must stay valid
+  // until the answer is written: a literal, a string of the filter's config,
+  // or a string of the RequestContext.
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Fields of this answer besides Content-Type and Content-Length (e.g. an
+  // auth service's Location); written after the response phase's edits.
+  std::vector<http::Header> fields;
 };
 
 enum class Outcome : uint8_t {
@@ -106,6 +113,15 @@ class RequestContext {
   // a refusal, the second only when an advertised limit applied; "" when the
   // filter adds nothing.
   std::string rate_limit_header;
+  // What the forward-auth filter keeps for the exchange, viewed by the edits
+  // and the answer it makes: the auth service's field values copied onto the
+  // upstream request (a 2xx), or the Content-Type and fields of its refusal.
+  std::string forward_auth;
+  // Set by the auth filter: the request's endpoint is public, so no
+  // authentication step runs on it (forward auth included).
+  bool public_endpoint = false;
+  // The call a paused filter waits on (so that its OnCancel can cancel it).
+  SideCall* side_call = nullptr;
   HeaderEdits upstream_edits;    // on the request head sent upstream
   HeaderEdits response_edits;    // on the response head sent to the client
   LocalResponse local_response;  // with Verdict::kRespond

@@ -34,6 +34,10 @@ void BodyForwarder::Start(net::Stream* from, net::Stream* to, const Options& opt
     if (options.in == In::kChunked) chunked_->decoder.Reset();
   }
   last_input_ns_ = core::LoopNowNs();
+  // A held body has no sink whose drain would restart reading: read now (the
+  // connection stops reading when bytes pile up while a filter holds the
+  // request, e.g. during a forward-auth check).
+  if (to_ == nullptr) from_->StartReading();
   if (options.allow_splice && (options.in == In::kUntilEof || (options.in == In::kContentLength &&
                                                                remaining_ >= kSpliceThreshold))) {
     TrySplice();

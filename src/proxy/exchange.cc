@@ -90,7 +90,7 @@ void Exchange::RespondLocally() {
   // An unread request body cannot be skipped safely: close after the answer.
   if (has_request_body_) close_after_ = true;
   const filters::LocalResponse& r = ctx_.local_response;
-  SendLocal(r.status, r.content_type, r.body);
+  SendLocal(r.status, r.content_type, r.body, &r.fields);
   Finish(Outcome::kLocal, close_after_ ? Next::kClose : Next::kKeepAlive);
 }
 
@@ -389,11 +389,15 @@ void Exchange::Abort(ErrorKind kind) {
 
 // ---- Endings --------------------------------------------------------------
 
-void Exchange::SendLocal(int status, std::string_view content_type, std::string_view body) {
+void Exchange::SendLocal(int status, std::string_view content_type, std::string_view body,
+                         const std::vector<http::Header>* fields) {
   ctx_.response_status = status;
   ctx_.response_edits.Clear();  // a retracted upstream head's edits
   ctx_.response_head_ns = core::LoopNowNs();
   config_->chain->RunResponse(ctx_);
+  if (fields != nullptr) {
+    for (const http::Header& h : *fields) ctx_.response_edits.Add(h.name, h.value);
+  }
   bool head_only = ctx_.has_request() && ctx_.request().method_id == http::Method::kHead;
   bool keep_alive = !close_after_ && !service_.removing;
   if (!keep_alive) close_after_ = true;

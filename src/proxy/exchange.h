@@ -137,7 +137,9 @@ class Exchange final : public core::DeferredDeletable,
   void OnTunnelClosed(bool clean) override;
 
   // Endings.
-  void SendLocal(int status, std::string_view content_type, std::string_view body);
+  // `fields`: a filter's local answer's own (LocalResponse::fields).
+  void SendLocal(int status, std::string_view content_type, std::string_view body,
+                 const std::vector<http::Header>* fields = nullptr);
   void Fail(const filters::ProxyError& error);
   void Finish(filters::Outcome outcome, Next next);
   void RetireCall(bool reusable);

@@ -163,6 +163,18 @@ std::string_view ReasonPhrase(int status) {
       return "Created";
     case 204:
       return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
     case 400:
       return "Bad Request";
     case 401:
@@ -173,6 +185,8 @@ std::string_view ReasonPhrase(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 407:
+      return "Proxy Authentication Required";
     case 408:
       return "Request Timeout";
     case 409:
@@ -217,12 +231,16 @@ void AppendLocalResponse(int status, std::string_view content_type, std::string_
   out->append(ReasonPhrase(status));
   out->append("\r\n");
   // A 204 has no content, and a server must not send Content-Length with it
-  // (RFC 9110 8.6, 15.3.5): the CORS filter answers preflights with one.
-  bool no_content = status == 204;
+  // (RFC 9110 8.6, 15.3.5): the CORS filter answers preflights with one. A
+  // 304 has none either (15.4.5): forward auth passes on what its service says.
+  bool no_content = status == 204 || status == 304;
   if (!no_content) {
-    out->append("Content-Type: ");
-    out->append(content_type);
-    out->append("\r\nContent-Length: ");
+    if (!content_type.empty()) {
+      out->append("Content-Type: ");
+      out->append(content_type);
+      out->append("\r\n");
+    }
+    out->append("Content-Length: ");
     out->append(std::to_string(body.size()));
     out->append("\r\n");
   }

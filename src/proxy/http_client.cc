@@ -9,13 +9,6 @@
 
 namespace icaht::proxy {
 
-const std::string* ClientResponse::Find(std::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (key.size() == name.size() && http::EqualsIgnoreCase(key, name)) return &value;
-  }
-  return nullptr;
-}
-
 std::string BuildClientRequest(std::string_view method, std::string_view target,
                                std::string_view host, std::string_view extra) {
   std::string out;
@@ -146,7 +139,7 @@ void HttpClientCall::OnError(net::Stream*, int error) {
       error == -ETIMEDOUT ? "" : absl::StrCat(": ", std::strerror(-error)))));
 }
 
-void HttpClientCall::Finish(absl::StatusOr<ClientResponse> result) {
+void HttpClientCall::Finish(absl::StatusOr<http::ClientResponse> result) {
   if (finished_) return;
   finished_ = true;
   ring_.timers().Cancel(&timer_);

@@ -1,11 +1,13 @@
 #pragma once
 // A small HTTP/1.1 client for the daemon's own calls: active health checks
-// and key-set fetches (control thread), forward-auth checks (shards). One
-// request per call on a new connection ("Connection: close"), one deadline
-// for connect + whole response, a bounded body, the strict response parser.
-// Runs on the calling thread's ring; never blocks.
+// and key-set fetches (control thread), forward-auth checks (shards, as the
+// filters' side calls: filters::SideCalls). One request per call on a new
+// connection ("Connection: close"), one deadline for connect + whole
+// response, a bounded body, the strict response parser. Runs on the calling
+// thread's ring; never blocks.
 //
-//   HttpClientCall::Start(ring, bufs, std::move(spec), [](absl::StatusOr<ClientResponse> r) {...});
+//   HttpClientCall::Start(ring, bufs, std::move(spec),
+//                         [](absl::StatusOr<http::ClientResponse> r) {...});
 
 #include <cstdint>
 #include <functional>
@@ -19,7 +21,9 @@
 #include "core/deferred.h"
 #include "core/ring.h"
 #include "core/timer_queue.h"
+#include "filters/side_call.h"
 #include "http/chunked.h"
+#include "http/client_response.h"
 #include "http/message.h"
 #include "net/address.h"
 #include "net/stream.h"
@@ -37,33 +41,26 @@ struct ClientCallSpec {
   http::Limits limits;                  // for the response head
 };
 
-struct ClientResponse {
-  int status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
-  std::string body;                                          // decoded (not chunked)
-
-  // The first field named `name` (case-insensitive), or nullptr.
-  const std::string* Find(std::string_view name) const;
-};
-
 // "GET /path HTTP/1.1\r\nHost: host\r\nConnection: close\r\n" + `extra`
 // (complete "Name: value\r\n" lines) + "\r\n".
 std::string BuildClientRequest(std::string_view method, std::string_view target,
                                std::string_view host, std::string_view extra = {});
 
-class HttpClientCall final : public core::DeferredDeletable, private net::StreamHandler {
+class HttpClientCall final : public core::DeferredDeletable,
+                             public filters::SideCall,
+                             private net::StreamHandler {
  public:
   // Errors: Unavailable (connect refused or failed, connection closed early),
   // DeadlineExceeded (timeout), DataLoss (malformed response),
   // ResourceExhausted (body over the limit, no socket).
-  using Done = std::function<void(absl::StatusOr<ClientResponse>)>;
+  using Done = std::function<void(absl::StatusOr<http::ClientResponse>)>;
 
   // Starts the call. `done` runs exactly once, never inside Start, unless
   // Cancel() comes first. The call deletes itself after `done`.
   static HttpClientCall* Start(core::Ring& ring, core::BufRing& bufs, ClientCallSpec spec,
                                Done done);
-  // No `done` after this; the connection is closed.
-  void Cancel();
+  // No `done` after this; the connection is closed. Only before `done` ran.
+  void Cancel() override;
 
  private:
   HttpClientCall(core::Ring& ring, ClientCallSpec spec, Done done);
@@ -76,7 +73,7 @@ class HttpClientCall final : public core::DeferredDeletable, private net::Stream
 
   void ParseHead();
   void TakeBody(std::string_view data);
-  void Finish(absl::StatusOr<ClientResponse> result);
+  void Finish(absl::StatusOr<http::ClientResponse> result);
 
   core::Ring& ring_;
   ClientCallSpec spec_;
@@ -90,7 +87,7 @@ class HttpClientCall final : public core::DeferredDeletable, private net::Stream
   http::BodyFraming framing_ = http::BodyFraming::kNone;
   uint64_t remaining_ = 0;  // Content-Length bytes still to come
   http::ChunkedDecoder chunked_;
-  ClientResponse response_;
+  http::ClientResponse response_;
   bool finished_ = false;
 };
 

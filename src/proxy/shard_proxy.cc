@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "proxy/http_client.h"
 #include "proxy/http_connection.h"
 
 namespace icaht::proxy {
@@ -45,7 +46,7 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   // Filters are built here, once per config on this shard, never per request
   // (a chain set by the caller is kept: tests bring their own filters).
   if (next->chain == nullptr) {
-    next->chain = filters::FilterChain::Build(next->filters, next->name, this);
+    next->chain = filters::FilterChain::Build(next->filters, next->name, this, proxy);
   }
   balancer.Reset(next->upstreams);
   upstream_down.assign(next->upstreams.size(), false);
@@ -103,6 +104,15 @@ ShardProxy::~ShardProxy() {
   }
   for (auto& [port, service] : services_) delete service;
   for (ShardService* service : removed_) delete service;
+}
+
+filters::SideCall* ShardProxy::StartSideCall(filters::SideCallRequest request, Done done) {
+  ClientCallSpec spec;
+  spec.address = request.address;
+  spec.request = std::move(request.bytes);
+  spec.timeout_ms = request.timeout_ms;
+  spec.max_body_bytes = request.max_body_bytes;
+  return HttpClientCall::Start(ring_, bufs_, std::move(spec), std::move(done));
 }
 
 absl::Status ShardProxy::Upsert(std::unique_ptr<ServiceConfig> config) {

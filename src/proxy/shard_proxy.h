@@ -14,6 +14,7 @@
 #include "core/buf_ring.h"
 #include "core/ring.h"
 #include "filters/filter.h"
+#include "filters/side_call.h"
 #include "metrics/service_series.h"
 #include "net/socket.h"
 #include "proxy/service_config.h"
@@ -66,10 +67,13 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   core::Timer accept_backoff;
 };
 
-class ShardProxy {
+class ShardProxy final : public filters::SideCalls {
  public:
   ShardProxy(core::Ring& ring, core::BufRing& bufs, int index);
   ~ShardProxy();
+
+  // filters::SideCalls: an HttpClientCall on this shard's ring.
+  filters::SideCall* StartSideCall(filters::SideCallRequest request, Done done) override;
 
   // Descriptors the shards leave free for the control thread (admin socket,
   // ops listener, state file): an accepted connection whose fd number reaches

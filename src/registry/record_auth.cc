@@ -60,10 +60,6 @@ absl::Status ReadTextList(Value& value, const std::string& path, std::vector<std
                   [](Value& v, const std::string& p, std::string& s) { return ReadText(v, p, s); });
 }
 
-absl::Status ReadHeaderList(Value& value, const std::string& path, std::vector<std::string>& out) {
-  return ReadList(value, path, out, ReadHeaderName);
-}
-
 absl::Status ReadU32(Value& value, const std::string& path, uint32_t& out, int64_t lo, int64_t hi) {
   ICAHT_ASSIGN_OR_RETURN(int64_t v, json::ReadInt(value, path, lo, hi));
   out = static_cast<uint32_t>(v);
@@ -180,6 +176,28 @@ absl::Status ParseApiKey(Value& value, const std::string& path, filters::ApiKeyS
   return absl::OkStatus();
 }
 
+// Fields forward auth copies must leave the framing of the message they go
+// into alone: a copied Content-Length or Transfer-Encoding would smuggle a
+// request, hop-by-hop fields are the connection's, Host is the proxy's.
+absl::Status ReadCopiedResponseHeader(Value& value, const std::string& path, std::string& out) {
+  ICAHT_RETURN_IF_ERROR(ReadHeaderName(value, path, out));
+  if (http::IsHopByHop(out) || http::EqualsIgnoreCase(out, "host") ||
+      http::EqualsIgnoreCase(out, "content-length")) {
+    return FieldError(path, "must not be Host, Content-Length or a hop-by-hop field");
+  }
+  return absl::OkStatus();
+}
+
+// The same, and none of the X-Forwarded fields the request to the auth
+// service carries anyway.
+absl::Status ReadCopiedRequestHeader(Value& value, const std::string& path, std::string& out) {
+  ICAHT_RETURN_IF_ERROR(ReadCopiedResponseHeader(value, path, out));
+  if (absl::StartsWithIgnoreCase(out, "x-forwarded-")) {
+    return FieldError(path, "must not be an X-Forwarded field (they are always sent)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseForward(Value& value, const std::string& path, filters::ForwardAuthSpec& spec) {
   ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
   spec = filters::ForwardAuthSpec{};
@@ -203,10 +221,11 @@ absl::Status ParseForward(Value& value, const std::string& path, filters::Forwar
           return absl::OkStatus();
         }
         if (key == "timeout_ms") return ReadU32(field, p, spec.timeout_ms, 1, 60000);
-        if (key == "copy_request_headers")
-          return ReadHeaderList(field, p, spec.copy_request_headers);
+        if (key == "copy_request_headers") {
+          return ReadList(field, p, spec.copy_request_headers, ReadCopiedRequestHeader);
+        }
         if (key == "copy_response_headers") {
-          return ReadHeaderList(field, p, spec.copy_response_headers);
+          return ReadList(field, p, spec.copy_response_headers, ReadCopiedResponseHeader);
         }
         return json::UnknownFieldError(p);
       }));
@@ -293,13 +312,7 @@ absl::Status ParseAuth(Value& value, const std::string& path, filters::AuthSpec&
     std::string p = JoinPath(path, key);
     if (key == "jwt") return ParseJwt(field, p, spec.jwt);
     if (key == "api_key") return ParseApiKey(field, p, spec.api_key);
-    if (key == "forward") {
-      ICAHT_RETURN_IF_ERROR(ParseForward(field, p, spec.forward));
-      // Parsed and checked, but the filter is not in this build: refused
-      // rather than ignored, so nobody believes it is enforced.
-      if (spec.forward.enabled) return FieldError(p, "not supported yet");
-      return absl::OkStatus();
-    }
+    if (key == "forward") return ParseForward(field, p, spec.forward);
     return json::UnknownFieldError(p);
   });
 }
@@ -411,6 +424,16 @@ absl::Status CheckAuthAndEndpoints(const filters::AuthSpec& auth,
     if (e.required.value_or(false) && !auth.jwt.enabled && !auth.api_key.enabled &&
         !auth.forward.enabled) {
       return FieldError(JoinPath(JoinPath(p, "auth"), "required"), "needs an auth method");
+    }
+  }
+  const std::vector<std::string>& copied = auth.forward.copy_response_headers;
+  for (size_t i = 0; i < copied.size(); ++i) {
+    for (const auto& [claim, header] : auth.jwt.forward_claims) {
+      if (!http::EqualsIgnoreCase(copied[i], header)) continue;
+      std::string auth_path = JoinPath(record_path, "auth");
+      return FieldError(
+          json::IndexPath(JoinPath(JoinPath(auth_path, "forward"), "copy_response_headers"), i),
+          absl::StrFormat("%s is set by auth.jwt.forward_claims already", header));
     }
   }
   return absl::OkStatus();

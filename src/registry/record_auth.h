@@ -24,8 +24,9 @@ absl::Status ParseEndpoints(json::Value& value, const std::string& path,
                             std::vector<filters::EndpointSpec>& out);
 void WriteEndpoints(JsonWriter& w, const std::vector<filters::EndpointSpec>& endpoints);
 
-// Checks between fields: endpoints that name scopes or claims need auth.jwt.
-// `record_path` names the record ("" or "services[2]").
+// Checks between fields: endpoints that name scopes or claims need auth.jwt;
+// forward auth copies no field that jwt.forward_claims sets (the upstream
+// would get both). `record_path` names the record ("" or "services[2]").
 absl::Status CheckAuthAndEndpoints(const filters::AuthSpec& auth,
                                    const std::vector<filters::EndpointSpec>& endpoints,
                                    std::string_view record_path);

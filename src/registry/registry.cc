@@ -127,18 +127,26 @@ std::vector<const ServiceRecord*> Registry::List() const {
 
 absl::Status Registry::CheckNoSelfLoop(const ServiceRecord& record,
                                        const net::Address& bind) const {
-  for (size_t i = 0; i < record.upstreams.size(); ++i) {
-    const net::Address& upstream = record.upstreams[i].resolved;
-    if (!upstream.ReachesListenerOn(bind)) continue;
-    std::optional<std::string> holder = ports_.Holder(upstream.port());
-    if (!holder && upstream.port() != record.port) continue;
+  auto check = [&](const net::Address& to, const std::string& field,
+                   const std::string& text) -> absl::Status {
+    if (!to.ReachesListenerOn(bind)) return absl::OkStatus();
+    std::optional<std::string> holder = ports_.Holder(to.port());
+    if (!holder && to.port() != record.port) return absl::OkStatus();
     std::string whose = holder.value_or(record.name) == record.name
                             ? std::string("this service's own port")
                             : absl::StrFormat("the port of service '%s'", *holder);
     return absl::InvalidArgumentError(absl::StrFormat(
-        "field 'upstreams[%d]': %s is %s on this daemon: every request would loop back into the "
-        "proxy",
-        i, record.upstreams[i].address, whose));
+        "field '%s': %s is %s on this daemon: every request would loop back into the proxy", field,
+        text, whose));
+  };
+  for (size_t i = 0; i < record.upstreams.size(); ++i) {
+    ICAHT_RETURN_IF_ERROR(check(record.upstreams[i].resolved, absl::StrFormat("upstreams[%d]", i),
+                                record.upstreams[i].address));
+  }
+  // A forward-auth service on a service port: its checks are requests that
+  // need checks themselves.
+  if (const filters::ForwardAuthSpec& forward = record.auth.forward; forward.enabled) {
+    ICAHT_RETURN_IF_ERROR(check(forward.resolved, "auth.forward.address", forward.address));
   }
   return absl::OkStatus();
 }

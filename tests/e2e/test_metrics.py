@@ -8,7 +8,6 @@ Prometheus server scraping the ops listener and answering a query for a counter.
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -16,24 +15,9 @@ import urllib.parse
 import urllib.request
 
 import harness
+from harness import parse_metrics as parse
 from harness import record, wait_until
 from http_peers import HttpUpstream, SharedDaemonTestCase, read_response
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)( # .*)?$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse(text):
-    """{(name, frozenset(labels.items())): float} of every sample line."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        assert m, "bad sample line %r" % line
-        labels = frozenset(LABEL.findall(m.group(3) or ""))
-        out[(m.group(1), labels)] = float(m.group(4))
-    return out
 
 
 class MetricsTest(SharedDaemonTestCase):

@@ -69,9 +69,13 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   ctx.upstream_edits.Remove("X-User");
   ctx.response_edits.Add("X-Resp", "1");
   ctx.local_response = {.status = 401, .content_type = "application/json", .body = "no"};
+  ctx.local_response.fields.push_back({"Location", "/login"});
   ctx.www_authenticate = "Bearer";
   ctx.auth_failure = 2;
   ctx.rate_limited = RequestContext::RateLimited::kShadow;
+  ctx.forward_auth = "42";
+  ctx.public_endpoint = true;
+  ctx.side_call = reinterpret_cast<SideCall*>(&ctx);
   ctx.start_ns = ctx.response_head_ns = ctx.end_ns = ctx.upstream_start_ns = 5;
   ctx.upstream_head_ns = 6;
   ctx.response_head_bytes = 7;
@@ -100,9 +104,13 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   EXPECT_EQ(ctx.local_response.status, 0);
   EXPECT_EQ(ctx.local_response.content_type, fresh.local_response.content_type);
   EXPECT_EQ(ctx.local_response.body, "");
+  EXPECT_TRUE(ctx.local_response.fields.empty());
   EXPECT_EQ(ctx.www_authenticate, "");
   EXPECT_EQ(ctx.auth_failure, -1);
   EXPECT_EQ(ctx.rate_limited, RequestContext::RateLimited::kNo);
+  EXPECT_EQ(ctx.forward_auth, "");
+  EXPECT_FALSE(ctx.public_endpoint);  // stale, it would skip the next request's checks
+  EXPECT_EQ(ctx.side_call, nullptr);
   EXPECT_EQ(ctx.start_ns + ctx.response_head_ns + ctx.end_ns + ctx.upstream_start_ns +
                 ctx.upstream_head_ns,
             0);
@@ -208,9 +216,10 @@ TEST(HealthFilterTest, AnswersHealthAndReadinessLocally) {
 
 TEST(FilterChainTest, NothingConfiguredIsAnEmptyChain) {
   FakeService service;
-  auto chain = FilterChain::Build({.health = {.path = "", .ready_path = ""}}, "s", &service);
+  auto chain =
+      FilterChain::Build({.health = {.path = "", .ready_path = ""}}, "s", &service, nullptr);
   EXPECT_TRUE(chain->empty());
-  auto both = FilterChain::Build({.request_id = {.enabled = true}}, "s", &service);
+  auto both = FilterChain::Build({.request_id = {.enabled = true}}, "s", &service, nullptr);
   ASSERT_EQ(both->size(), 2u);
   EXPECT_EQ(both->filter(0).name(), "health");  // local endpoints first
   EXPECT_EQ(both->filter(1).name(), "request_id");

@@ -3,6 +3,7 @@
 // the filter contract (order, respond, pause/resume, reverse response phase)
 // and that the log phase runs exactly once on every way an exchange ends.
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "core/ring.h"
 #include "filters/filter.h"
 #include "filters/filter_chain.h"
+#include "filters/forward_auth.h"
 #include "gtest/gtest.h"
 #include "net/socket.h"
 #include "net/stream.h"
@@ -89,6 +91,45 @@ class RecordingFilter final : public filters::Filter {
   Mode mode_;
 };
 
+// A peer the test thread serves by hand between ring rounds (non-blocking),
+// so that what happens while an exchange waits for it is ordered for certain.
+class ManualPeer {
+ public:
+  ManualPeer() {
+    auto fd = net::ListenTcp(LoopbackPort(0), {});
+    EXPECT_TRUE(fd.ok());
+    listen_fd_ = fd->Release();
+    fcntl(listen_fd_, F_SETFL, O_NONBLOCK);
+    address_ = LoopbackPort(*net::LocalPort(listen_fd_));
+  }
+  ~ManualPeer() {
+    if (conn_ >= 0) close(conn_);
+    close(listen_fd_);
+  }
+  const net::Address& address() const { return address_; }
+  // True once a whole request head arrived on the (first) connection.
+  bool HeadRead() {
+    if (conn_ < 0) conn_ = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK);
+    char buf[4096];
+    ssize_t n;
+    while (conn_ >= 0 && (n = read(conn_, buf, sizeof buf)) > 0) received_.append(buf, n);
+    return received_.find("\r\n\r\n") != std::string::npos;
+  }
+  // True once the connection was closed by the other side.
+  bool Closed() {
+    char buf[256];
+    return conn_ >= 0 && read(conn_, buf, sizeof buf) == 0;
+  }
+  void Send(std::string_view data) { (void)!send(conn_, data.data(), data.size(), MSG_NOSIGNAL); }
+  const std::string& received() const { return received_; }
+
+ private:
+  int listen_fd_ = -1;
+  int conn_ = -1;
+  net::Address address_;
+  std::string received_;
+};
+
 class ExchangeTest : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -103,16 +144,48 @@ class ExchangeTest : public ::testing::Test {
   // A service whose chain is "a" then "b" (b's mode given), with one upstream.
   void AddService(const net::Address& upstream,
                   RecordingFilter::Mode b_mode = RecordingFilter::Mode::kContinue,
-                  uint32_t request_ms = 2000) {
+                  uint32_t request_ms = 2000, uint64_t max_body_bytes = 0) {
     auto config = std::make_unique<ServiceConfig>();
     config->name = "svc";
     config->upstreams.push_back({upstream, 1});
     config->request_timeout_ms = request_ms;
+    config->max_body_bytes = max_body_bytes;
     std::vector<std::unique_ptr<filters::Filter>> chain;
     chain.push_back(std::make_unique<RecordingFilter>("a", &journal_));
     chain.push_back(std::make_unique<RecordingFilter>("b", &journal_, b_mode));
     config->chain = std::make_unique<filters::FilterChain>(std::move(chain));
     service_ = new ShardService(shard_.proxy.get(), std::move(config));
+  }
+
+  // A service whose chain is "a" then forward auth (with the shard's side
+  // calls) asking `auth`.
+  void AddForwardAuthService(const net::Address& upstream, const net::Address& auth,
+                             uint32_t auth_timeout_ms = 1000) {
+    filters::ForwardAuthSpec spec;
+    spec.enabled = true;
+    spec.address = auth.ToString();
+    spec.resolved = auth;
+    spec.timeout_ms = auth_timeout_ms;
+    spec.copy_response_headers = {"X-User-Id"};
+    auto config = std::make_unique<ServiceConfig>();
+    config->name = "svc";
+    config->upstreams.push_back({upstream, 1});
+    config->request_timeout_ms = 2000;
+    std::vector<std::unique_ptr<filters::Filter>> chain;
+    chain.push_back(std::make_unique<RecordingFilter>("a", &journal_));
+    chain.push_back(std::make_unique<filters::ForwardAuthFilter>(spec, shard_.proxy.get()));
+    config->chain = std::make_unique<filters::FilterChain>(std::move(chain));
+    service_ = new ShardService(shard_.proxy.get(), std::move(config));
+  }
+
+  // Sends a request through a forward-auth service asking `auth`; true once
+  // `auth` has the whole check (the exchange waits for its answer).
+  bool RequestWaitingAt(ManualPeer& auth, const net::Address& upstream) {
+    AddForwardAuthService(upstream, auth.address());
+    Connect();
+    Send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    RunUntil([&] { return auth.HeadRead(); });
+    return auth.HeadRead();
   }
 
   void Connect() {
@@ -202,6 +275,40 @@ TEST_F(ExchangeTest, PauseThenResumeContinuesWithTheNextFilter) {
   EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
   EXPECT_EQ(upstream.requests(), 1);
   EXPECT_EQ(journal_.cancels, 0);
+}
+
+TEST_F(ExchangeTest, BodySentWhileAFilterHoldsTheRequestIsReadAfterResume) {
+  // More body than the connection buffers while nobody reads it (so it stops
+  // reading), for a held chunked body (max_body_bytes set): no sink whose
+  // drain would restart reading.
+  ScriptedUpstream upstream(kOk);
+  AddService(upstream.address(), RecordingFilter::Mode::kPause, 2000, /*max_body_bytes=*/4 << 20);
+  Connect();
+  std::string chunk(64 * 1024, 'x');
+  std::string body;
+  for (int i = 0; i < 12; ++i) body += "10000\r\n" + chunk + "\r\n";
+  body += "0\r\n\r\n";
+  std::string out = "POST /big HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + body;
+  size_t sent = 0;
+  auto push = [&] {
+    ssize_t n = write(client_, out.data() + sent, out.size() - sent);
+    if (n > 0) sent += n;
+    return sent == out.size();
+  };
+  RunUntil([&] {
+    push();
+    return journal_.paused != nullptr && sent > 300 * 1024;
+  });
+  ASSERT_NE(journal_.paused, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    push();
+    shard_.ring->RunOnce(1'000'000);
+  }
+  journal_.paused->Resume();
+  RunUntil([&] { return push() && Logged(1); });
+  EXPECT_EQ(sent, out.size());
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"none"});
 }
 
 TEST_F(ExchangeTest, PausedExchangeThatEndsCancelsTheFilterAndLogsOnce) {
@@ -297,6 +404,88 @@ TEST_F(ExchangeTest, MalformedHeadIsAnsweredAndLoggedWithoutARequest) {
   EXPECT_EQ(received_.rfind("HTTP/1.1 400 ", 0), 0u) << received_;
   EXPECT_NE(received_.find("Connection: close\r\n"), std::string::npos);
   EXPECT_EQ(upstream.requests(), 0);
+}
+
+// ---- A real pausing filter: forward auth over the shard's side calls -------
+
+TEST_F(ExchangeTest, ForwardAuthAllowsAndTheUpstreamGetsTheCopiedField) {
+  ScriptedUpstream upstream(kOk);
+  ScriptedUpstream auth("HTTP/1.1 200 OK\r\nX-User-Id: 42\r\nContent-Length: 0\r\n\r\n", true);
+  AddForwardAuthService(upstream.address(), auth.address());
+  Connect();
+  Send("GET /x?y HTTP/1.1\r\nHost: h\r\nX-User-Id: mallory\r\nAuthorization: Basic eA==\r\n\r\n");
+  RunUntil([&] { return Logged(1) && Count("ok") == 1; });
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
+  EXPECT_EQ(received_.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << received_;
+  std::string head = upstream.last_head();
+  EXPECT_NE(head.find("\r\nX-User-Id: 42\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("mallory"), std::string::npos) << head;
+  std::string asked = auth.last_head();
+  EXPECT_NE(asked.find("\r\nX-Forwarded-Uri: /x?y\r\n"), std::string::npos) << asked;
+  EXPECT_NE(asked.find("\r\nAuthorization: Basic eA==\r\n"), std::string::npos) << asked;
+}
+
+TEST_F(ExchangeTest, ForwardAuthRefusalIsAnsweredWithItsFields) {
+  ScriptedUpstream upstream(kOk);
+  ScriptedUpstream auth(
+      "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\n"
+      "Content-Type: text/html\r\nContent-Length: 7\r\n\r\nlogin!\n",
+      true);
+  AddForwardAuthService(upstream.address(), auth.address());
+  Connect();
+  Send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1) && Count("login!\n") == 1; });
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kLocal});
+  EXPECT_EQ(received_,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/html\r\nContent-Length: 7\r\n"
+            "X-Seen-By: a\r\nWWW-Authenticate: Basic realm=\"x\"\r\n\r\nlogin!\n");
+  EXPECT_EQ(upstream.requests(), 0);
+}
+
+TEST_F(ExchangeTest, ForwardAuthSilenceFailsClosedAfterItsTimeout) {
+  ScriptedUpstream upstream(kOk);
+  ScriptedUpstream auth("");
+  AddForwardAuthService(upstream.address(), auth.address(), /*auth_timeout_ms=*/100);
+  Connect();
+  Send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1); });
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kLocal});
+  RunUntil([&] { return received_.find("\r\n\r\n") != std::string::npos; });
+  EXPECT_EQ(received_.rfind("HTTP/1.1 503 ", 0), 0u) << received_;
+  EXPECT_EQ(upstream.requests(), 0);
+}
+
+TEST_F(ExchangeTest, ConfigSwappedWhileForwardAuthWaitsKeepsTheExchangesFilter) {
+  ScriptedUpstream upstream(kOk);
+  ManualPeer auth;
+  ASSERT_TRUE(RequestWaitingAt(auth, upstream.address()));
+  // Re-registered meanwhile: new requests get a chain without forward auth;
+  // the waiting exchange keeps its config and so its filter.
+  auto next = std::make_unique<ServiceConfig>();
+  next->name = "svc";
+  next->upstreams.push_back({upstream.address(), 1});
+  next->chain = std::make_unique<filters::FilterChain>();
+  service_->SetConfig(std::move(next));
+  auth.Send("HTTP/1.1 200 OK\r\nX-User-Id: 7\r\nContent-Length: 0\r\n\r\n");
+  RunUntil([&] { return Logged(1) && Count("ok") == 1; });
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
+  EXPECT_NE(upstream.last_head().find("\r\nX-User-Id: 7\r\n"), std::string::npos);
+}
+
+TEST_F(ExchangeTest, ExchangeEndingWhileForwardAuthWaitsCancelsTheCall) {
+  ScriptedUpstream upstream(kOk);
+  ManualPeer auth;
+  ASSERT_TRUE(RequestWaitingAt(auth, upstream.address()));
+  connection_->Abort();  // what the drain deadline does
+  connection_alive_ = false;
+  RunUntil([&] { return Logged(1) && auth.Closed(); });
+  EXPECT_EQ(journal_.errors, std::vector<std::string>{"drained"});
+  EXPECT_TRUE(auth.Closed()) << "the call's connection is still open";
+  // An answer now finds nobody (ASan: nobody freed).
+  auth.Send("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  for (int i = 0; i < 5; ++i) shard_.ring->RunOnce(1'000'000);
+  EXPECT_EQ(upstream.requests(), 0);
+  EXPECT_EQ(journal_.outcomes.size(), 1u);
 }
 
 }  // namespace

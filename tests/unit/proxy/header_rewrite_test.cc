@@ -153,6 +153,20 @@ TEST(HeaderRewriteTest, LocalNoContentHasNoContentFields) {
   out.clear();
   AppendLocalResponse(204, "text/plain; charset=utf-8", "ignored", false, false, nullptr, &out);
   EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+  out.clear();
+  AppendLocalResponse(304, "text/html", "ignored", true, false, nullptr, &out);  // RFC 9110 15.4.5
+  EXPECT_EQ(out, "HTTP/1.1 304 Not Modified\r\n\r\n");
+}
+
+TEST(HeaderRewriteTest, LocalResponseWithoutContentTypeSendsNone) {
+  // A forward-auth refusal passed on as its service answered: no type, none invented.
+  filters::HeaderEdits edits;
+  edits.Add("Location", "https://id.example/login");
+  std::string out;
+  AppendLocalResponse(302, "", "", true, false, &edits, &out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 302 Found\r\nContent-Length: 0\r\nLocation: https://id.example/login\r\n"
+            "\r\n");
 }
 
 TEST(HeaderRewriteTest, CountsOwnViaHopsAcrossFieldsAndLists) {

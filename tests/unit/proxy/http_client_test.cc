@@ -16,16 +16,16 @@ namespace {
 class HttpClientTest : public ::testing::Test {
  protected:
   // Runs one call to `address` and returns its result.
-  absl::StatusOr<ClientResponse> Call(const net::Address& address, uint32_t timeout_ms = 2000,
-                                      size_t max_body = 1024) {
+  absl::StatusOr<http::ClientResponse> Call(const net::Address& address, uint32_t timeout_ms = 2000,
+                                            size_t max_body = 1024) {
     ClientCallSpec spec;
     spec.address = address;
     spec.request = BuildClientRequest("GET", "/check", "svc", "X-Extra: 1\r\n");
     spec.timeout_ms = timeout_ms;
     spec.max_body_bytes = max_body;
-    std::optional<absl::StatusOr<ClientResponse>> result;
+    std::optional<absl::StatusOr<http::ClientResponse>> result;
     HttpClientCall::Start(*shard_.ring, *shard_.bufs, std::move(spec),
-                          [&](absl::StatusOr<ClientResponse> r) { result = std::move(r); });
+                          [&](absl::StatusOr<http::ClientResponse> r) { result = std::move(r); });
     for (int i = 0; i < 400 && !result.has_value(); ++i) shard_.ring->RunOnce(10'000'000);
     EXPECT_TRUE(result.has_value());
     Drain();
@@ -120,7 +120,7 @@ TEST_F(HttpClientTest, CancelledCallNeverCallsBack) {
   bool called = false;
   HttpClientCall* call =
       HttpClientCall::Start(*shard_.ring, *shard_.bufs, std::move(spec),
-                            [&](absl::StatusOr<ClientResponse>) { called = true; });
+                            [&](absl::StatusOr<http::ClientResponse>) { called = true; });
   shard_.ring->RunOnce(10'000'000);
   call->Cancel();
   Drain();

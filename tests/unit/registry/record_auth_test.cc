@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "filters/auth_spec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -70,8 +71,6 @@ TEST(RecordAuthTest, ErrorsNameTheField) {
               HasSubstr("field 'auth.jwt.jwks_url': must be http://IP:PORT/path"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_url":"https://10.0.0.1/keys"}})")),
               HasSubstr("field 'auth.jwt.jwks_url': https is not supported yet"));
-  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9000"}})")),
-              HasSubstr("field 'auth.forward': not supported yet"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_file":"rel/k"}})")),
               HasSubstr("field 'auth.jwt.jwks_file': must be an absolute path"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_file":"/k","algorithms":["XS1"]}})")),
@@ -84,6 +83,35 @@ TEST(RecordAuthTest, ErrorsNameTheField) {
               HasSubstr("field 'auth.api_key.keys_file': required"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"nope"}})")),
               HasSubstr("field 'auth.forward.address'"));
+  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"path":"/check"}})")),
+              HasSubstr("field 'auth.forward.address': required"));
+  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9","path":"/a b"}})")),
+              HasSubstr("field 'auth.forward.path': must be a path"));
+  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9","timeout_ms":0}})")),
+              HasSubstr("field 'auth.forward.timeout_ms'"));
+  for (const char* name : {"Content-Length", "transfer-encoding", "Host", "Connection", "TE"}) {
+    EXPECT_THAT(
+        ErrorOf(With(absl::StrCat(R"(,"auth":{"forward":{"address":"127.0.0.1:9",)",
+                                  R"("copy_response_headers":["X-User-Id",")", name, R"("]}})"))),
+        HasSubstr("field 'auth.forward.copy_response_headers[1]': must not be"))
+        << name;
+    EXPECT_THAT(ErrorOf(With(absl::StrCat(R"(,"auth":{"forward":{"address":"127.0.0.1:9",)",
+                                          R"("copy_request_headers":[")", name, R"("]}})"))),
+                HasSubstr("field 'auth.forward.copy_request_headers[0]': must not be"))
+        << name;
+  }
+  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9",)"
+                           R"("copy_request_headers":["x-forwarded-uri"]}})")),
+              HasSubstr("field 'auth.forward.copy_request_headers[0]': must not be an "
+                        "X-Forwarded field"));
+  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9",)"
+                           R"("copy_response_headers":["X-Roles","x-user-id"]},)"
+                           R"("jwt":{"jwks_file":"/k","forward_claims":{"sub":"X-User-Id"}}})")),
+              HasSubstr("field 'auth.forward.copy_response_headers[1]': X-User-Id is set by "
+                        "auth.jwt.forward_claims already"));
+  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9",)"
+                           R"("copy_response_headers":["a b"]}})")),
+              HasSubstr("field 'auth.forward.copy_response_headers[0]': must be a header name"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"bogus":{}})")), HasSubstr("unknown field 'auth.bogus'"));
   EXPECT_THAT(ErrorOf(With(R"(,"endpoints":[{"path_prefix":"x"}])")),
               HasSubstr("field 'endpoints[0].path_prefix': must be a path starting with '/'"));
@@ -96,6 +124,31 @@ TEST(RecordAuthTest, ErrorsNameTheField) {
   EXPECT_THAT(ErrorOf(With(R"(,"endpoints":[{"path_prefix":"/a","public":true,)"
                            R"("auth":{"required":true}}],"auth":{"api_key":{"keys_file":"/k"}})")),
               HasSubstr("field 'endpoints[0].public': a public endpoint cannot require auth"));
+}
+
+TEST(RecordAuthTest, ForwardAuthRoundTripsWithItsDefaults) {
+  absl::StatusOr<ServiceRecord> r =
+      ParseServiceRecord(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9000"}})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  const filters::ForwardAuthSpec& forward = r->auth.forward;
+  EXPECT_TRUE(forward.enabled);
+  EXPECT_EQ(forward.resolved.ToString(), "127.0.0.1:9000");
+  EXPECT_EQ(forward.path, "/");
+  EXPECT_EQ(forward.timeout_ms, 500u);
+  EXPECT_EQ(forward.copy_request_headers, (std::vector<std::string>{"Authorization", "Cookie"}));
+  EXPECT_TRUE(forward.copy_response_headers.empty());
+  EXPECT_THAT(ToJson(*r),
+              HasSubstr(R"("forward":{"address":"127.0.0.1:9000","path":"/","timeout_ms":500,)"
+                        R"("copy_request_headers":["Authorization","Cookie"],)"
+                        R"("copy_response_headers":[]})"));
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  // With forward auth alone an endpoint may require authentication.
+  EXPECT_TRUE(
+      ParseServiceRecord(With(R"(,"auth":{"forward":{"address":"127.0.0.1:9000"}},)"
+                              R"("endpoints":[{"path_prefix":"/a","auth":{"required":true}}])"))
+          .ok());
 }
 
 TEST(RecordAuthTest, NoAuthIsNullAndNoEndpointsIsEmpty) {

@@ -297,5 +297,20 @@ TEST_F(RegistryTest, SelfLoopIsRefusedNamingTheUpstream) {
                    .ok());
 }
 
+TEST_F(RegistryTest, ForwardAuthOnAServicePortIsRefusedNamingTheField) {
+  net::Address bind = *net::Address::FromIp("127.0.0.1", 0);
+  Register(Record("orders"));  // 7001
+  ServiceRecord record = Record("billing", 7002);
+  record.auth.forward.enabled = true;
+  record.auth.forward.address = "127.0.0.1:7001";
+  record.auth.forward.resolved = *net::Address::Parse(record.auth.forward.address);
+  EXPECT_EQ(registry_.CheckNoSelfLoop(record, bind).message(),
+            "field 'auth.forward.address': 127.0.0.1:7001 is the port of service 'orders' on "
+            "this daemon: every request would loop back into the proxy");
+  record.auth.forward.address = "127.0.0.1:9000";
+  record.auth.forward.resolved = *net::Address::Parse(record.auth.forward.address);
+  EXPECT_TRUE(registry_.CheckNoSelfLoop(record, bind).ok());
+}
+
 }  // namespace
 }  // namespace icaht::registry
