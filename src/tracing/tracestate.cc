@@ -53,19 +53,13 @@ struct Member {
 
 // Splits one field into members, appending them to `members`; false if the
 // field breaks the grammar or the limits.
-// One loop finds a member's end and its '=' (members are short: cheaper than
-// two memchr calls).
 bool AddMembers(std::string_view field, Member* members, size_t& count) {
   while (true) {
-    size_t comma = 0;
-    size_t eq_at = std::string_view::npos;
-    for (; comma < field.size() && field[comma] != ','; ++comma) {
-      if (field[comma] == '=' && eq_at == std::string_view::npos) eq_at = comma;
-    }
+    const size_t comma = field.find(',');
     const std::string_view member = TrimOws(field.substr(0, comma));
     if (!member.empty()) {
-      if (eq_at == std::string_view::npos || count == kMaxTracestateMembers) return false;
-      const size_t eq = eq_at - static_cast<size_t>(member.data() - field.data());
+      const size_t eq = member.find('=');
+      if (eq == std::string_view::npos || count == kMaxTracestateMembers) return false;
       const std::string_view key = member.substr(0, eq);
       if (!IsValidTracestateKey(key) || !IsValidTracestateValue(member.substr(eq + 1))) {
         return false;
@@ -78,7 +72,7 @@ bool AddMembers(std::string_view field, Member* members, size_t& count) {
       members[count++] = {member.data(), static_cast<uint32_t>(member.size()),
                           static_cast<uint32_t>(eq)};
     }
-    if (comma == field.size()) return true;
+    if (comma == std::string_view::npos) return true;
     field.remove_prefix(comma + 1);
   }
 }
