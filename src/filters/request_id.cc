@@ -1,9 +1,8 @@
 #include "filters/request_id.h"
 
-#include <sys/random.h>
-
 #include <cstring>
-#include <ctime>
+
+#include "core/random.h"
 
 namespace icaht::filters {
 
@@ -15,35 +14,8 @@ bool IsValidRequestId(std::string_view id) {
   return true;
 }
 
-UuidGenerator::UuidGenerator() {
-  if (getrandom(s_, sizeof s_, 0) != static_cast<ssize_t>(sizeof s_)) {
-    // No entropy source (should not happen on Linux >= 3.17): IDs must still
-    // differ between processes and threads.
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    s_[0] = static_cast<uint64_t>(ts.tv_nsec) ^ 0x9e3779b97f4a7c15ULL;
-    s_[1] = static_cast<uint64_t>(ts.tv_sec) * 0xbf58476d1ce4e5b9ULL;
-    s_[2] = reinterpret_cast<uintptr_t>(this);
-    s_[3] = 0x94d049bb133111ebULL;
-  }
-  if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one state xoshiro cannot leave
-}
-
-uint64_t UuidGenerator::Next() {
-  auto rotl = [](uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
-  uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
 void UuidGenerator::Generate(char out[36]) {
-  thread_local UuidGenerator generator;
+  thread_local core::FastRandom generator = core::FastRandom::FromEntropy();
   uint64_t hi = generator.Next();
   uint64_t lo = generator.Next();
   hi = (hi & ~0xf000ULL) | 0x4000ULL;              // version 4

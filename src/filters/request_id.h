@@ -23,17 +23,12 @@ struct RequestIdSpec {
 // 1-200 characters, each visible ASCII (0x21-0x7E).
 bool IsValidRequestId(std::string_view id);
 
-// Random UUIDv4s from a per-thread xoshiro256** generator seeded once from
+// Random UUIDv4s from a per-thread core::FastRandom seeded once from
 // getrandom(2): no system call per ID.
 class UuidGenerator {
  public:
   // Writes 36 characters ("xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx") to `out`.
   static void Generate(char out[36]);
-
- private:
-  UuidGenerator();
-  uint64_t Next();
-  uint64_t s_[4];
 };
 
 class RequestIdFilter final : public Filter {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_string.h"
+
 namespace icaht::registry {
 
 // Builds one JSON text into a std::string. Commas and the ':' after keys are
@@ -60,8 +62,8 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// Appends `value` as a quoted, escaped JSON string.
-void AppendJsonString(std::string& out, std::string_view value);
+// Appends `value` as a quoted, escaped JSON string (core/json_string.h).
+using core::AppendJsonString;
 
 // {"error":{"code":"<code>","message":"<message>"}} -- the admin API's error
 // body (DESIGN.md "Admin API").
