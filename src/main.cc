@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   core::SetLogLevel(static_cast<core::LogLevel>(static_cast<int>(config->log_level)));
+  core::SetLogJson(config->log_json);
 
   admin::Control control(std::move(*config));
   absl::Status status = control.Start();

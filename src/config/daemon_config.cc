@@ -181,6 +181,12 @@ absl::Status SetLogLevel(std::string_view text, DaemonConfig& config) {
   return Expected(FindOptionOrDie("log_level"), text);
 }
 
+absl::Status SetLogFormat(std::string_view text, DaemonConfig& config) {
+  if (text != "text" && text != "json") return Expected(FindOptionOrDie("log_format"), text);
+  config.log_json = text == "json";
+  return absl::OkStatus();
+}
+
 absl::Status SetCheckConfig(std::string_view text, DaemonConfig& config) {
   if (text != "true" && text != "false") return Expected(FindOptionOrDie("check_config"), text);
   config.check_config = text == "true";
@@ -221,7 +227,7 @@ absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) 
 
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 17> kOptions = {{
+constexpr std::array<Option, 18> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
@@ -247,6 +253,8 @@ constexpr std::array<Option, 17> kOptions = {{
      "JSON-lines access log (default off)", SetAccessLog},
     {"log_level", Kind::kString, "LEVEL", "one of debug, info, warn, error",
      "daemon log level (default info)", SetLogLevel},
+    {"log_format", Kind::kString, "text|json", "text or json",
+     "daemon log lines as text or as JSON objects (default text)", SetLogFormat},
     {"check_config", Kind::kBool, "", "true or false",
      "validate the configuration, print the result and exit", SetCheckConfig},
     {"drain_timeout_ms", Kind::kInt, "MS", "an integer 0..3600000",

@@ -42,6 +42,7 @@ struct DaemonConfig {
   AccessLogMode access_log = AccessLogMode::kOff;
   std::string access_log_path;  // kFile only
   LogLevel log_level = LogLevel::kInfo;
+  bool log_json = false;      // --log-format json: one JSON object per daemon log line
   bool check_config = false;  // validate, print the result and exit
   std::string config_file;    // "" = none
   // Bounded grace for draining connections on deregistration and SIGTERM.

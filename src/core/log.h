@@ -12,6 +12,8 @@ namespace icaht::core {
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 void SetLogLevel(LogLevel level);
+// JSON lines ({"time","level","msg"}) instead of "icaht-sidecar: level: msg".
+void SetLogJson(bool json);
 bool LogEnabled(LogLevel level);
 void LogLine(LogLevel level, std::string_view message);
 int64_t NowNs();  // timer_queue.h: the monotonic clock

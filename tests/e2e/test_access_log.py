@@ -3,7 +3,8 @@
 exchange with every documented field, local answers and upstream failures logged with their
 error kind, a service with access_log false left out, whole lines from both shards under load,
 SIGUSR1 reopening the file after it was moved away (logrotate), the lines counted in
-/metrics, and a path that cannot be opened stopping start-up with a message naming the flag."""
+/metrics, and a path that cannot be opened stopping start-up with a message naming the flag.
+Also the daemon's own log as JSON lines (--log-format json)."""
 
 import json
 import os
@@ -131,6 +132,18 @@ class AccessLogTest(SharedDaemonTestCase):
         self.assertIsNotNone(m)
         self.assertGreaterEqual(int(m.group(1)), 1)
         self.assertIn(b"icaht_access_log_dropped_total 0\n", body)
+
+    def test_daemon_log_as_json_lines(self):
+        d = harness.Daemon(shards=1, name="jsonlog", extra_args=("--log-format", "json"))
+        self.addCleanup(d.cleanup)
+        d.start()
+        self.assertEqual(d.stop(), 0)
+        lines = [json.loads(line) for line in d.stderr().splitlines() if line.strip()]
+        self.assertTrue(lines)
+        for e in lines:
+            self.assertRegex(e["time"], TIME)
+            self.assertIn(e["level"], ("debug", "info", "warn", "error"))
+        self.assertTrue(any(e["msg"].startswith("serving: 1 shards") for e in lines), lines)
 
     def test_unopenable_path_stops_start_up(self):
         d = harness.Daemon(shards=1, name="badlog",
