@@ -74,6 +74,33 @@ std::string_view KindLabel(size_t kind) {
 constexpr size_t kErrorKinds = static_cast<size_t>(filters::ErrorKind::kDrained) + 1;
 constexpr size_t kAuthFailures = static_cast<size_t>(filters::AuthFailure::kCount);
 
+// A counter family with one sample per service, read from a Totals field.
+struct PerService {
+  std::string_view name;
+  std::string_view help;
+  uint64_t Totals::*field;
+};
+constexpr PerService kTrafficCounters[] = {
+    {"icaht_bytes_received_total", "Bytes of requests (heads and bodies) read from clients.",
+     &Totals::bytes_received},
+    {"icaht_bytes_sent_total", "Bytes of answers (heads and bodies) sent to clients.",
+     &Totals::bytes_sent},
+};
+constexpr PerService kRateLimitCounters[] = {
+    {"icaht_rate_limited_total", "Requests refused by a rate limit (429).", &Totals::rate_limited},
+    {"icaht_rate_limit_shadow_total", "Requests a limit with enforce: false would have refused.",
+     &Totals::rate_limit_shadow},
+};
+
+template <size_t N>
+void PerServiceCounters(const std::vector<std::pair<const std::string*, Totals>>& services,
+                        const PerService (&families)[N], Exposition& out) {
+  for (const PerService& f : families) {
+    out.Family(f.name, Type::kCounter, f.help);
+    for (const auto& [name, t] : services) out.Sample(f.name, {{"service", *name}}, t.*f.field);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<metrics::ServiceSeries> Control::SeriesFor(const std::string& name) {
@@ -117,16 +144,7 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
     out.Sample("icaht_active_connections", {{"service", *name}},
                static_cast<double>(t.active_connections));
   }
-  out.Family("icaht_bytes_received_total", Type::kCounter,
-             "Bytes of requests (heads and bodies) read from clients.");
-  for (const auto& [name, t] : services) {
-    out.Sample("icaht_bytes_received_total", {{"service", *name}}, t.bytes_received);
-  }
-  out.Family("icaht_bytes_sent_total", Type::kCounter,
-             "Bytes of answers (heads and bodies) sent to clients.");
-  for (const auto& [name, t] : services) {
-    out.Sample("icaht_bytes_sent_total", {{"service", *name}}, t.bytes_sent);
-  }
+  PerServiceCounters(services, kTrafficCounters, out);
   for (bool upstream : {true, false}) {
     std::string_view family =
         upstream ? "icaht_upstream_errors_total" : "icaht_request_errors_total";
@@ -150,15 +168,7 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
                  t.auth_failures[r]);
     }
   }
-  out.Family("icaht_rate_limited_total", Type::kCounter, "Requests refused by a rate limit (429).");
-  for (const auto& [name, t] : services) {
-    out.Sample("icaht_rate_limited_total", {{"service", *name}}, t.rate_limited);
-  }
-  out.Family("icaht_rate_limit_shadow_total", Type::kCounter,
-             "Requests a limit with enforce: false would have refused.");
-  for (const auto& [name, t] : services) {
-    out.Sample("icaht_rate_limit_shadow_total", {{"service", *name}}, t.rate_limit_shadow);
-  }
+  PerServiceCounters(services, kRateLimitCounters, out);
 }
 
 std::string Control::RenderMetrics(metrics::Format format) const {

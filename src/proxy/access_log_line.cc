@@ -100,8 +100,6 @@ std::string_view TimeFormatter::Text(int64_t unix_ns) {
   return std::string_view(text_, prefix_len_ + 5);
 }
 
-void TimeFormatter::Append(int64_t unix_ns, std::string* out) { out->append(Text(unix_ns)); }
-
 void AppendJsonEscaped(std::string_view text, std::string* out) {
   size_t old = out->size();
   out->resize(old + text.size() * 6);

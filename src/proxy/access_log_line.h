@@ -16,7 +16,6 @@ namespace icaht::proxy {
 // copy, not a date conversion.
 class TimeFormatter {
  public:
-  void Append(int64_t unix_ns, std::string* out);
   // Valid until the next call.
   std::string_view Text(int64_t unix_ns);
 

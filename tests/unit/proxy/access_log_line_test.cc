@@ -8,12 +8,9 @@ namespace {
 
 TEST(AccessLogLineTest, TimeIsRfc3339UtcWithMilliseconds) {
   TimeFormatter time;
-  std::string out;
-  time.Append(1'796'066'583'728'325'800, &out);  // 2026-11-30T19:23:03.728Z
-  EXPECT_EQ(out, "2026-11-30T19:23:03.728Z");
-  out.clear();
-  time.Append(1'796'066'584'005'000'000, &out);  // the next second: the prefix is redone
-  EXPECT_EQ(out, "2026-11-30T19:23:04.005Z");
+  EXPECT_EQ(time.Text(1'796'066'583'728'325'800), "2026-11-30T19:23:03.728Z");
+  // the next second: the prefix is redone
+  EXPECT_EQ(time.Text(1'796'066'584'005'000'000), "2026-11-30T19:23:04.005Z");
 }
 
 TEST(AccessLogLineTest, JsonEscapingKeepsTheLineValid) {
