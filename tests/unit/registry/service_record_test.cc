@@ -202,6 +202,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "field 'max_body_bytes': must be a non-negative integer"},
         BadCase{With(R"(,"max_body_bytes":1.5)"),
                 "field 'max_body_bytes': must be a non-negative integer"},
+        // access_log
+        BadCase{With(R"(,"access_log":"off")"), "field 'access_log': must be true or false"},
         // limits
         BadCase{With(R"(,"limits":{"max_request_line":100})"),
                 "field 'limits.max_request_line': must be an integer 256..1048576"},
