@@ -51,13 +51,13 @@ void BM_AccessLogLine(benchmark::State& state) {
   ctx.service_name = "orders";
   ctx.client_ip = "127.0.0.1";
   ctx.request_id = "5b9cfee8-ed31-41f5-a537-8270c17bc4b9";
+  ctx.upstream_address = "127.0.0.1:8080";
   proxy::TimeFormatter time;
   std::string out;
   int64_t now = 1'796'066'583'000'000'000;
   for (auto _ : state) {
     out.clear();
-    proxy::AppendAccessLogLine(ctx, {.start_unix_ns = now += 1000, .upstream = "127.0.0.1:8080"},
-                               time, &out);
+    proxy::AppendAccessLogLine(ctx, now += 1000, time, &out);
     benchmark::DoNotOptimize(out.data());
   }
 }

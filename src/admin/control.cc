@@ -178,13 +178,20 @@ absl::Status Control::Open() {
   // holds is bounded by the two listeners' caps (every connection, even one
   // closing, is counted) plus a few short-lived ones (port probe, state file).
   proxy::ShardProxy::SetFdReserve(2 * static_cast<int>(config_.control_max_connections) + 16);
+  if (!config_.trace_endpoint.empty()) {
+    ICAHT_ASSIGN_OR_RETURN(
+        traces_, TraceExporter::Create(*ring_, *bufs_, config_.trace_endpoint,
+                                       [this](auto done) { CollectSpans(std::move(done)); }));
+  }
+  const size_t span_capacity = traces_ != nullptr ? kShardSpanCapacity : 0;
   for (uint32_t i = 0; i < config_.shards; ++i) {
     absl::StatusOr<std::unique_ptr<proxy::Shard>> shard =
-        proxy::Shard::Start(static_cast<int>(i), cpus[i % cpus.size()]);
+        proxy::Shard::Start(static_cast<int>(i), cpus[i % cpus.size()], span_capacity);
     if (!shard.ok()) return shard.status();
     shards_.push_back(std::move(*shard));
   }
   SendAccessLog();  // before any service: the shards take messages in order
+  if (traces_ != nullptr) traces_->Start();
 
   // Admin calls answer 503 until the static and restored services are all in:
   // a list from the middle would look like lost registrations.
@@ -517,15 +524,24 @@ void Control::BeginShutdown() {
   admin_->Stop();
   // Queued behind any change in flight, so no shard gets a message after it stopped.
   Enqueue([this](std::function<void()> done) {
+    // The shards hand over the spans of their last exchanges as they stop.
+    TraceExporter::Harvests spans;
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      spans.push_back(std::make_shared<tracing::SpanBuffer::Harvest>());
+    }
     Broadcast(
-        [](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-          return new proxy::StopShardCommand(shard, std::move(d));
+        [&spans](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::StopShardCommand(shard, std::move(d), spans[shard->index()]);
         },
-        [this, done](absl::Status) {
+        [this, done, spans](absl::Status) {
           WriteState();
           for (auto& shard : shards_) shard->Join();
-          stopped_ = true;
-          done();
+          auto finish = [this, done] {
+            stopped_ = true;
+            done();
+          };
+          if (traces_ == nullptr) return finish();
+          traces_->Flush(spans, finish);
         });
   });
 }

@@ -20,6 +20,7 @@
 #include "admin/auth_keys.h"
 #include "admin/control_http.h"
 #include "admin/health_checker.h"
+#include "admin/trace_exporter.h"
 #include "config/daemon_config.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
@@ -140,6 +141,11 @@ class Control {
   void CollectDemand();
   void ApplyShares(std::vector<std::shared_ptr<proxy::ShardProxy::DemandReports>> reports);
   void ArmShareTimer();
+  // Tracing: every shard's finished spans, for the exporter.
+  void CollectSpans(std::function<void(TraceExporter::Harvests)> done);
+  // Spans a shard holds between two collections (one second apart); more are
+  // dropped and counted.
+  static constexpr size_t kShardSpanCapacity = 4096;
   void OnSignal(int sig);
   void BeginShutdown();
   void ExpireTtls();
@@ -157,6 +163,7 @@ class Control {
   net::Fd access_log_fd_;  // the control thread's copy (shards get dups)
   std::unique_ptr<HealthChecker> health_;
   std::unique_ptr<AuthKeyStore> keys_;
+  std::unique_ptr<TraceExporter> traces_;  // with --trace-endpoint
   struct RateShare {
     std::unique_ptr<filters::ShareCoordinator> coordinator;
     std::vector<const void*> configs;  // by shard: the config its report came from

@@ -1,6 +1,7 @@
-// The control thread's part in the edge filters' shared state: key sets that
-// changed (re-sent as a fresh config), active health verdicts, and the rate
-// limits' shares across shards. Kept apart from control.cc (lifecycle).
+// The control thread's part in the filters' shared state: key sets that
+// changed (re-sent as a fresh config), active health verdicts, the rate
+// limits' shares across shards, and the shards' spans for the exporter. Kept apart from control.cc
+// (lifecycle).
 
 #include "absl/strings/str_cat.h"
 #include "admin/control.h"
@@ -46,6 +47,19 @@ void Control::CollectDemand() {
         return new proxy::CollectDemandCommand(shard, reports[shard->index()], std::move(d));
       },
       [this, reports](absl::Status) { ApplyShares(reports); });
+}
+
+void Control::CollectSpans(std::function<void(TraceExporter::Harvests)> done) {
+  TraceExporter::Harvests harvests;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    harvests.push_back(std::make_shared<tracing::SpanBuffer::Harvest>());
+  }
+  if (stopping_) return done({});
+  Broadcast(
+      [&harvests](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::CollectSpansCommand(shard, harvests[shard->index()], std::move(d));
+      },
+      [harvests, done](absl::Status) { done(harvests); });
 }
 
 void Control::ApplyShares(std::vector<std::shared_ptr<proxy::ShardProxy::DemandReports>> reports) {

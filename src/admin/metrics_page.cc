@@ -235,6 +235,18 @@ std::string Control::RenderMetrics(metrics::Format format) const {
              "Access log lines dropped: the sink fell behind or failed.");
   out.Sample("icaht_access_log_dropped_total", {}, log_dropped);
 
+  // Spans (zero without --trace-endpoint: nothing is exported then).
+  const TraceExporter* traces = traces_.get();
+  out.Family("icaht_spans_exported_total", Type::kCounter, "Spans the trace collector accepted.");
+  out.Sample("icaht_spans_exported_total", {}, traces ? traces->exported() : 0);
+  out.Family("icaht_spans_dropped_total", Type::kCounter,
+             "Spans lost: a shard's buffer or the export queue was full, or the collector "
+             "refused or stayed unreachable.");
+  out.Sample("icaht_spans_dropped_total", {}, traces ? traces->dropped() : 0);
+  out.Family("icaht_span_export_retries_total", Type::kCounter,
+             "Span batches sent again after a failure.");
+  out.Sample("icaht_span_export_retries_total", {}, traces ? traces->retries() : 0);
+
   metrics::ProcessStats p = metrics::ReadProcessStats();
   out.Family("process_cpu_seconds_total", Type::kCounter, "User and system CPU time spent.");
   out.Sample("process_cpu_seconds_total", {}, p.cpu_seconds);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/status_macros.h"
+#include "net/http_url.h"
 #include "registry/json_reader.h"
 #include "registry/service_record_json.h"
 
@@ -171,6 +172,20 @@ absl::Status SetAccessLog(std::string_view text, DaemonConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status SetTraceEndpoint(std::string_view text, DaemonConfig& config) {
+  if (text.empty()) {
+    config.trace_endpoint.clear();
+    return absl::OkStatus();
+  }
+  if (absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(text); !url.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s (%s)", Expected(FindOptionOrDie("trace_endpoint"), text).message(),
+                        url.status().message()));
+  }
+  config.trace_endpoint = std::string(text);
+  return absl::OkStatus();
+}
+
 absl::Status SetLogLevel(std::string_view text, DaemonConfig& config) {
   for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
     if (text == LogLevelName(level)) {
@@ -227,7 +242,7 @@ absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) 
 
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 18> kOptions = {{
+constexpr std::array<Option, 19> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
@@ -251,6 +266,11 @@ constexpr std::array<Option, 18> kOptions = {{
      "etcd v3 JSON gateway endpoints (not in this build)", SetEtcdEndpoints, true},
     {"access_log", Kind::kString, "PATH|stdout|off", "a file path, \"stdout\" or \"off\"",
      "JSON-lines access log (default off)", SetAccessLog},
+    {"trace_endpoint", Kind::kString, "URL",
+     "\"\" or http://IP:PORT/PATH (an IP address, not a host name)",
+     "export spans to this collector: OTLP/HTTP JSON, or Zipkin v2 JSON when the path ends in "
+     "/api/v2/spans (default: not exported)",
+     SetTraceEndpoint},
     {"log_level", Kind::kString, "LEVEL", "one of debug, info, warn, error",
      "daemon log level (default info)", SetLogLevel},
     {"log_format", Kind::kString, "text|json", "text or json",

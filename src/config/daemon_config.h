@@ -41,6 +41,9 @@ struct DaemonConfig {
   std::vector<std::string> etcd_endpoints;  // http(s)://HOST:PORT; empty = unset
   AccessLogMode access_log = AccessLogMode::kOff;
   std::string access_log_path;  // kFile only
+  // Where spans are exported: "http://IP:PORT/v1/traces" (OTLP/HTTP JSON) or a
+  // path ending in /api/v2/spans (Zipkin v2 JSON); "" = spans not exported.
+  std::string trace_endpoint;
   LogLevel log_level = LogLevel::kInfo;
   bool log_json = false;      // --log-format json: one JSON object per daemon log line
   bool check_config = false;  // validate, print the result and exit

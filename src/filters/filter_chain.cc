@@ -5,11 +5,13 @@
 namespace icaht::filters {
 
 std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::string_view service,
-                                                const ServiceView* view, SideCalls* side_calls) {
+                                                const ServiceView* view, SideCalls* side_calls,
+                                                tracing::SpanBuffer* spans) {
   std::vector<std::unique_ptr<Filter>> filters;
   if (HealthFilter::Enabled(specs.health)) {
     filters.push_back(std::make_unique<HealthFilter>(specs.health, service, view));
   }
+  if (specs.tracing) filters.push_back(std::make_unique<TracingFilter>(*specs.tracing, spans));
   if (specs.request_id.enabled) {
     filters.push_back(std::make_unique<RequestIdFilter>(specs.request_id));
   }

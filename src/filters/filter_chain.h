@@ -3,6 +3,7 @@
 // Stateless per request: the exchange keeps its position in the chain.
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "filters/auth.h"
@@ -13,6 +14,7 @@
 #include "filters/health.h"
 #include "filters/rate_limit/rate_limit_filter.h"
 #include "filters/request_id.h"
+#include "filters/tracing.h"
 
 namespace icaht::filters {
 
@@ -25,6 +27,7 @@ struct FilterSpecs {
   std::vector<EndpointSpec> endpoints;
   AuthKeys auth_keys;  // loaded by the control thread (shared, immutable)
   std::vector<RateLimitSpec> rate_limits;
+  std::optional<tracing::TracingSpec> tracing;
   size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
 };
 
@@ -34,13 +37,15 @@ class FilterChain {
   explicit FilterChain(std::vector<std::unique_ptr<Filter>> filters)
       : filters_(std::move(filters)) {}
 
-  // The documented order: local endpoints -> request ID -> CORS -> auth ->
-  // forward auth -> rate limit -> cache -> plugins (then the upstream).
+  // The documented order: local endpoints -> tracing -> request ID -> CORS ->
+  // auth -> forward auth -> rate limit -> cache -> plugins (then the upstream).
   // Filters whose spec is off are left out, so a service that configures
-  // nothing runs nothing. `side_calls` (the shard's; it outlives the chain)
-  // may be null when the specs need none (no forward auth).
+  // nothing runs nothing. `side_calls` and `spans` (the shard's; they outlive
+  // the chain) may be null when the specs need none (no forward auth) or
+  // spans are not collected.
   static std::unique_ptr<FilterChain> Build(const FilterSpecs& specs, std::string_view service,
-                                            const ServiceView* view, SideCalls* side_calls);
+                                            const ServiceView* view, SideCalls* side_calls,
+                                            tracing::SpanBuffer* spans = nullptr);
 
   bool empty() const { return filters_.empty(); }
   size_t size() const { return filters_.size(); }

@@ -30,11 +30,14 @@ void RequestContext::Reset() {
   forward_auth.clear();
   public_endpoint = false;
   side_call = nullptr;
+  trace = {};
+  tracestate_buffer.clear();
   start_ns = response_head_ns = end_ns = upstream_start_ns = upstream_head_ns = 0;
   response_status = 0;
   response_head_bytes = 0;
   upstream_response = nullptr;
   upstream_index = -1;
+  upstream_address = {};
   attempts = 0;
   request_body_bytes = response_body_bytes = 0;
   outcome = Outcome::kNone;

@@ -10,6 +10,7 @@
 // phase and must not keep pointers into it past that phase (except a filter
 // that paused the exchange, until it resumes or is cancelled).
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "absl/container/inlined_vector.h"
 #include "filters/proxy_error.h"
 #include "http/message.h"
+#include "tracing/trace_context.h"
 
 namespace icaht::filters {
 
@@ -34,16 +36,19 @@ class HeaderEdits {
   // message; fields added with Add() are kept.
   void Remove(std::string_view name) { removed_.push_back(name); }
   bool Removes(std::string_view name) const;
-  const absl::InlinedVector<http::Header, 2>& added() const { return added_; }
+  const absl::InlinedVector<http::Header, 4>& added() const { return added_; }
   bool empty() const { return added_.empty() && removed_.empty(); }
+  // Keeps what the vectors grew to (InlinedVector::clear would free it): the
+  // context, and so its edits, serve every exchange of a connection.
   void Clear() {
-    added_.clear();
-    removed_.clear();
+    added_.erase(added_.begin(), added_.end());
+    removed_.erase(removed_.begin(), removed_.end());
   }
 
  private:
-  // Inline: a request ID or a CORS header edits a head without allocating.
-  absl::InlinedVector<http::Header, 2> added_;
+  // Inline: a request ID, trace fields (traceparent + tracestate, or b3) or
+  // CORS headers edit a head without allocating.
+  absl::InlinedVector<http::Header, 4> added_;
   absl::InlinedVector<std::string_view, 2> removed_;
 };
 
@@ -120,6 +125,12 @@ class RequestContext {
   // Set by the auth filter: the request's endpoint is public, so no
   // authentication step runs on it (forward auth included).
   bool public_endpoint = false;
+  // Set by the tracing filter (all zero when the service does not trace):
+  // the request's trace, and what the upstream fields view (tracestate when
+  // it had to be rebuilt, the formatted ids).
+  tracing::TraceContext trace;
+  std::string tracestate_buffer;
+  std::array<char, tracing::kTraceHeaderBufferSize> trace_header_buffer;
   // The call a paused filter waits on (so that its OnCancel can cancel it).
   SideCall* side_call = nullptr;
   HeaderEdits upstream_edits;    // on the request head sent upstream
@@ -145,6 +156,7 @@ class RequestContext {
   // local answers).
   const http::ResponseHead* upstream_response = nullptr;
   int upstream_index = -1;
+  std::string_view upstream_address;  // its address as configured ("" while none was chosen)
   int attempts = 0;
   uint64_t request_body_bytes = 0;
   uint64_t response_body_bytes = 0;

@@ -42,15 +42,13 @@ void AccessLog::SetSink(net::Fd fd) {
   wall_offset_ns_ = core::WallClockNs() - core::NowNs();
 }
 
-void AccessLog::Append(const filters::RequestContext& ctx, const AccessLogFields& fields) {
+void AccessLog::Append(const filters::RequestContext& ctx) {
   if (!fd_.valid()) return;
   if (pending_.size() >= kMaxPending) {
     stats_->dropped.Add();
     return;
   }
-  AccessLogFields f = fields;
-  f.start_unix_ns = ctx.start_ns + wall_offset_ns_;
-  AppendAccessLogLine(ctx, f, time_, &pending_);
+  AppendAccessLogLine(ctx, ctx.start_ns + wall_offset_ns_, time_, &pending_);
   ++pending_lines_;
   if (in_flight_) return;
   if (pending_.size() >= kWriteAt) return StartWrite();

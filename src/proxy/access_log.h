@@ -37,7 +37,7 @@ class AccessLog final : private core::Completion {
   void SetSink(net::Fd fd);
   bool enabled() const { return fd_.valid(); }
 
-  void Append(const filters::RequestContext& ctx, const AccessLogFields& fields);
+  void Append(const filters::RequestContext& ctx);
   // At shutdown: waits (bounded) for the write in flight and writes the rest
   // with plain write(2).
   void FlushBlocking();

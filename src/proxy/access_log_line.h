@@ -25,14 +25,9 @@ class TimeFormatter {
   size_t prefix_len_ = 0;
 };
 
-struct AccessLogFields {
-  int64_t start_unix_ns = 0;  // the exchange's start on the wall clock
-  std::string_view upstream;  // the instance's address ("" when none was chosen)
-  std::string_view trace_id;  // 32 hex digits, or "" when untraced
-};
-
-// `ctx` is a finished exchange (its log phase).
-void AppendAccessLogLine(const filters::RequestContext& ctx, const AccessLogFields& fields,
+// `ctx` is a finished exchange (its log phase) that started at
+// `start_unix_ns` on the wall clock.
+void AppendAccessLogLine(const filters::RequestContext& ctx, int64_t start_unix_ns,
                          TimeFormatter& time, std::string* out);
 
 // `text` as the inside of a JSON string: quotes, backslashes and control

@@ -125,6 +125,7 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
     return false;
   }
   ctx_.upstream_index = index;
+  ctx_.upstream_address = config_->upstreams[index].text;
   if (ctx_.attempts++ == 0) ctx_.upstream_start_ns = core::LoopNowNs();
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);
@@ -441,9 +442,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
   RecordExchange(ctx_, service_.series->shard(shard_.index()));
   if (AccessLog* log = shard_.access_log();
       log != nullptr && log->enabled() && config_->access_log) {
-    AccessLogFields fields;
-    if (ctx_.upstream_index >= 0) fields.upstream = config_->upstreams[ctx_.upstream_index].text;
-    log->Append(ctx_, fields);
+    log->Append(ctx_);
   }
   // Nothing reads the head or the response head after this: the buffers go
   // back to the connection for its next exchange.

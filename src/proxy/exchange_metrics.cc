@@ -1,5 +1,6 @@
 #include "proxy/exchange_metrics.h"
 
+#include "core/timer_queue.h"
 #include "filters/auth.h"
 
 namespace icaht::proxy {
@@ -9,9 +10,19 @@ static_assert(static_cast<size_t>(filters::AuthFailure::kCount) <= metrics::kMax
 
 void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& series) {
   series.requests.Add(ctx.response_status);
-  series.request_duration.Observe(ctx.end_ns - ctx.start_ns);
-  if (ctx.upstream_start_ns != 0)
-    series.upstream_duration.Observe(ctx.end_ns - ctx.upstream_start_ns);
+  if (ctx.trace.sampled) {
+    // The bucket's exemplar points at this trace (OpenMetrics), timestamped
+    // when the exchange ended.
+    const uint8_t* trace = ctx.trace.trace_id.data();
+    const int64_t unix_ms = core::WallClockNs() / 1'000'000;
+    series.request_duration.Observe(ctx.end_ns - ctx.start_ns, trace, unix_ms);
+    if (ctx.upstream_start_ns != 0)
+      series.upstream_duration.Observe(ctx.end_ns - ctx.upstream_start_ns, trace, unix_ms);
+  } else {
+    series.request_duration.Observe(ctx.end_ns - ctx.start_ns);
+    if (ctx.upstream_start_ns != 0)
+      series.upstream_duration.Observe(ctx.end_ns - ctx.upstream_start_ns);
+  }
   uint64_t head = ctx.has_request() ? ctx.request().head_size : 0;
   series.bytes_received.Add(head + ctx.request_body_bytes);
   series.bytes_sent.Add(ctx.response_head_bytes + ctx.response_body_bytes);

@@ -57,6 +57,11 @@ void CollectDemandCommand::Execute(Shard& shard) {
   Finish(absl::OkStatus());
 }
 
+void CollectSpansCommand::Execute(Shard& shard) {
+  *out_ = shard.proxy().spans().Take();
+  Finish(absl::OkStatus());
+}
+
 void ApplySharesCommand::Execute(Shard& shard) {
   for (const Item& item : items_) shard.proxy().ApplyShares(item.port, item.config, item.update);
   Finish(absl::OkStatus());
@@ -64,17 +69,18 @@ void ApplySharesCommand::Execute(Shard& shard) {
 
 void StopShardCommand::Execute(Shard& shard) {
   shard.proxy().Shutdown([this, &shard] {
+    if (spans_ != nullptr) *spans_ = shard.proxy().spans().Take();
     shard.RequestStop();
     Finish(absl::OkStatus());
   });
 }
 
-absl::StatusOr<std::unique_ptr<Shard>> Shard::Start(int index, int cpu) {
+absl::StatusOr<std::unique_ptr<Shard>> Shard::Start(int index, int cpu, size_t span_capacity) {
   std::unique_ptr<Shard> shard(new Shard(index));
   std::promise<absl::Status> started;
   std::future<absl::Status> ready = started.get_future();
-  shard->thread_ = std::thread([raw = shard.get(), cpu, &started] {
-    raw->Run(cpu, [&started](absl::Status s) { started.set_value(std::move(s)); });
+  shard->thread_ = std::thread([raw = shard.get(), cpu, span_capacity, &started] {
+    raw->Run(cpu, span_capacity, [&started](absl::Status s) { started.set_value(std::move(s)); });
   });
   absl::Status status = ready.get();
   if (!status.ok()) {
@@ -92,7 +98,7 @@ void Shard::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
+void Shard::Run(int cpu, size_t span_capacity, std::function<void(absl::Status)> started) {
   if (cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -113,6 +119,7 @@ void Shard::Run(int cpu, std::function<void(absl::Status)> started) {
   access_log_ = std::make_unique<AccessLog>(*ring_, &access_log_stats_);
   proxy_ = std::make_unique<ShardProxy>(*ring_, *bufs_, index_);
   proxy_->set_access_log(access_log_.get());
+  proxy_->set_span_capacity(span_capacity);
   ring_->set_before_submit(&net::Stream::FlushQueued);
   ring_fd_ = ring_->fd();
   started(absl::OkStatus());  // `started` refers to the starter's stack: not used after this

@@ -102,6 +102,18 @@ class CollectDemandCommand : public ShardCommand {
   std::shared_ptr<ShardProxy::DemandReports> out_;
 };
 
+// Tracing: takes the shard's finished spans (into `out`, read by the control
+// thread after the reply).
+class CollectSpansCommand : public ShardCommand {
+ public:
+  CollectSpansCommand(Shard* shard, std::shared_ptr<tracing::SpanBuffer::Harvest> out, Done on_done)
+      : ShardCommand(shard, std::move(on_done)), out_(std::move(out)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  std::shared_ptr<tracing::SpanBuffer::Harvest> out_;
+};
+
 // Rate limits: the coordinator's shares for this shard, per service.
 class ApplySharesCommand : public ShardCommand {
  public:
@@ -118,20 +130,25 @@ class ApplySharesCommand : public ShardCommand {
   std::vector<Item> items_;
 };
 
-// Drains everything and stops the shard's loop; finishes when drained.
+// Drains everything and stops the shard's loop; finishes when drained. The
+// spans of the last exchanges go to `spans` (when given).
 class StopShardCommand : public ShardCommand {
  public:
-  using ShardCommand::ShardCommand;
+  StopShardCommand(Shard* shard, Done on_done,
+                   std::shared_ptr<tracing::SpanBuffer::Harvest> spans = nullptr)
+      : ShardCommand(shard, std::move(on_done)), spans_(std::move(spans)) {}
 
  private:
   void Execute(Shard& shard) override;
+  std::shared_ptr<tracing::SpanBuffer::Harvest> spans_;
 };
 
 class Shard {
  public:
   // Starts the shard thread (pinned to `cpu` if >= 0) and waits until its
-  // ring is ready. Fails with the ring's set-up error.
-  static absl::StatusOr<std::unique_ptr<Shard>> Start(int index, int cpu);
+  // ring is ready. Fails with the ring's set-up error. `span_capacity`: spans
+  // held between collections (0: spans are not collected).
+  static absl::StatusOr<std::unique_ptr<Shard>> Start(int index, int cpu, size_t span_capacity = 0);
   ~Shard();
 
   int index() const { return index_; }
@@ -151,7 +168,7 @@ class Shard {
 
  private:
   explicit Shard(int index) : index_(index) {}
-  void Run(int cpu, std::function<void(absl::Status)> started);
+  void Run(int cpu, size_t span_capacity, std::function<void(absl::Status)> started);
 
   int index_;
   int ring_fd_ = -1;

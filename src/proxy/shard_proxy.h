@@ -20,6 +20,7 @@
 #include "proxy/service_config.h"
 #include "proxy/splice_pump.h"
 #include "proxy/upstream_pool.h"
+#include "tracing/span_buffer.h"
 
 namespace icaht::proxy {
 
@@ -120,6 +121,9 @@ class ShardProxy final : public filters::SideCalls {
   // The shard's access log (nullptr: none, e.g. in tests).
   AccessLog* access_log() { return access_log_; }
   void set_access_log(AccessLog* log) { access_log_ = log; }
+  // Sampled exchanges' server spans, until the control thread takes them.
+  tracing::SpanBuffer& spans() { return spans_; }
+  void set_span_capacity(size_t capacity) { spans_ = tracing::SpanBuffer(capacity); }
   size_t service_count() const { return services_.size(); }
 
   // Called by a connection when it is finished (it deletes itself after).
@@ -148,6 +152,7 @@ class ShardProxy final : public filters::SideCalls {
   PipePool pipes_;
   Stats stats_;
   AccessLog* access_log_ = nullptr;
+  tracing::SpanBuffer spans_;
   uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE soft limit, re-read when it matters
   absl::flat_hash_map<uint16_t, ShardService*> services_;  // by port, live ones
   absl::flat_hash_set<ShardService*> removed_;             // draining, listener closing

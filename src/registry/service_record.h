@@ -15,6 +15,7 @@
 #include "filters/request_id.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
+#include "tracing/trace_context.h"
 
 namespace icaht::registry {
 
@@ -61,6 +62,7 @@ struct ServiceRecord {
   filters::AuthSpec auth;                           // authentication methods (none by default)
   filters::CorsSpec cors;                           // off unless the record names it
   std::vector<filters::RateLimitSpec> rate_limits;  // `rate_limit`: none by default
+  std::optional<tracing::TracingSpec> tracing;      // off unless the record names it
   bool access_log = true;  // lines in the daemon's access log (when it has one)
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;

@@ -148,7 +148,7 @@ void ApplyB3(const B3Context& b3, double ratio, core::FastRandom& rng, TraceCont
 
 absl::StatusOr<Propagation> ParsePropagation(std::span<const std::string> names) {
   if (names.empty()) {
-    return absl::InvalidArgumentError("tracing.propagation: name at least one of w3c, b3, b3multi");
+    return absl::InvalidArgumentError("must name at least one of w3c, b3, b3multi");
   }
   Propagation p{.w3c = false};
   for (const std::string& name : names) {
@@ -157,12 +157,11 @@ absl::StatusOr<Propagation> ParsePropagation(std::span<const std::string> names)
                  : name == "b3multi" ? &p.b3_multi
                                      : nullptr;
     if (flag == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("tracing.propagation: unknown format \"", name,
-                                                     "\" (use w3c, b3 or b3multi)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown format \"", name, "\" (use w3c, b3 or b3multi)"));
     }
     if (*flag) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tracing.propagation: \"", name, "\" is listed twice"));
+      return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is listed twice"));
     }
     *flag = true;
   }
@@ -197,6 +196,7 @@ TraceContext DecideTrace(std::span<const http::Header> headers, const TracingSpe
   const Incoming in = Collect(headers, p);
   TraceContext ctx;
   ctx.span_id = NewSpanId(rng);
+  for (uint8_t count : in.count) ctx.had_fields |= count != 0;
 
   // A repeated field is ambiguous: as invalid as a malformed one.
   if (in.count[kTraceparent] == 1) {

@@ -63,6 +63,9 @@ struct TraceContext {
   bool sampled = false;
   bool debug = false;      // B3 debug: forwarded as `d` / X-B3-Flags: 1
   bool continued = false;  // a valid incoming trace was continued
+  // The request carried a field of a format the spec reads (valid or not):
+  // the proxy must remove those before it writes its own.
+  bool had_fields = false;
 
   bool has_parent() const { return !IsZero(parent_span_id); }
 };

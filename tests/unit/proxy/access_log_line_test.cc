@@ -42,20 +42,21 @@ TEST(AccessLogLineTest, ForwardedExchange) {
   ctx.error.kind = filters::ErrorKind::kConnectRefused;
   TimeFormatter time;
   std::string out;
-  AppendAccessLogLine(ctx,
-                      {.start_unix_ns = 1'796'066'583'000'000'000,
-                       .upstream = "127.0.0.1:80",
-                       .trace_id = "0af7651916cd43dd8448eb211c80319c"},
-                      time, &out);
-  EXPECT_EQ(out,
-            "{\"time\":\"2026-11-30T19:23:03.000Z\",\"service\":\"svc\",\"method\":\"GET\","
-            "\"path\":\"/a/b?x=1\",\"route\":\"/a/b\",\"protocol\":\"HTTP/1.1\",\"status\":503,"
-            "\"request_bytes\":" +
-                std::to_string(raw.size()) +
-                ",\"response_bytes\":120,\"duration_ms\":3.456,\"upstream_ms\":2.000,"
-                "\"upstream\":\"127.0.0.1:80\",\"attempts\":2,\"request_id\":\"rid\","
-                "\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"user\":\"alice\","
-                "\"client\":\"10.0.0.9\",\"user_agent\":\"ua\",\"error\":\"connect_refused\"}\n");
+  ctx.upstream_address = "127.0.0.1:80";
+  ASSERT_TRUE(tracing::ReadHex("0af7651916cd43dd8448eb211c80319c", ctx.trace.trace_id));
+  ASSERT_TRUE(tracing::ReadHex("b7ad6b7169203331", ctx.trace.span_id));
+  AppendAccessLogLine(ctx, 1'796'066'583'000'000'000, time, &out);
+  EXPECT_EQ(
+      out,
+      "{\"time\":\"2026-11-30T19:23:03.000Z\",\"service\":\"svc\",\"method\":\"GET\","
+      "\"path\":\"/a/b?x=1\",\"route\":\"/a/b\",\"protocol\":\"HTTP/1.1\",\"status\":503,"
+      "\"request_bytes\":" +
+          std::to_string(raw.size()) +
+          ",\"response_bytes\":120,\"duration_ms\":3.456,\"upstream_ms\":2.000,"
+          "\"upstream\":\"127.0.0.1:80\",\"attempts\":2,\"request_id\":\"rid\","
+          "\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"span_id\":\"b7ad6b7169203331\","
+          "\"user\":\"alice\","
+          "\"client\":\"10.0.0.9\",\"user_agent\":\"ua\",\"error\":\"connect_refused\"}\n");
 }
 
 }  // namespace

@@ -251,7 +251,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"retries":{})"), "field 'retries': not supported yet"},
         BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
         BadCase{With(R"(,"cache":{})"), "field 'cache': not supported yet"},
-        BadCase{With(R"(,"tracing":{})"), "field 'tracing': not supported yet"},
+        BadCase{With(R"(,"tracing":{"sample_ratio":1.5})"),
+                "field 'tracing.sample_ratio': must be a number 0..1"},
+        BadCase{With(R"(,"tracing":{"sample_ratio":"all"})"),
+                "field 'tracing.sample_ratio': must be a number 0..1"},
+        BadCase{With(R"(,"tracing":{"propagation":[]})"),
+                "field 'tracing.propagation': must name at least one of w3c, b3, b3multi"},
+        BadCase{With(R"(,"tracing":{"propagation":["w3c","jaeger"]})"),
+                "field 'tracing.propagation': unknown format \"jaeger\" (use w3c, b3 or b3multi)"},
+        BadCase{With(R"(,"tracing":{"propagation":["b3","b3"]})"),
+                "field 'tracing.propagation': \"b3\" is listed twice"},
+        BadCase{With(R"(,"tracing":{"propagation":[3]})"),
+                "field 'tracing.propagation[0]': must be a string"},
+        BadCase{With(R"(,"tracing":{"ratio":1})"), "unknown field 'tracing.ratio'"},
         BadCase{With(R"(,"plugins":[])"), "field 'plugins': not supported yet"},
         // duplicates, document shape, syntax
         BadCase{With(R"(,"name":"again")"), "field 'name': duplicate key"},
@@ -328,6 +340,30 @@ TEST(ServiceRecordTest, HealthCheckDefaultsAndRoundTrip) {
   EXPECT_FALSE(off->health.check.enabled);
 }
 
+TEST(ServiceRecordTest, TracingDefaultsAndRoundTrip) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"tracing":{})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->tracing.has_value());
+  EXPECT_EQ(r->tracing->sample_ratio, 1.0);
+  EXPECT_EQ(r->tracing->propagation, tracing::Propagation{});
+  r = ParseServiceRecord(
+      With(R"(,"tracing":{"sample_ratio":0.01,"propagation":["b3multi","w3c","b3"]})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->tracing->sample_ratio, 0.01);
+  EXPECT_EQ(r->tracing->propagation,
+            (tracing::Propagation{.w3c = true, .b3 = true, .b3_multi = true}));
+  EXPECT_NE(
+      ToJson(*r).find(R"("tracing":{"sample_ratio":0.01,"propagation":["w3c","b3","b3multi"]})"),
+      std::string::npos)
+      << ToJson(*r);
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  r = ParseServiceRecord(With(R"(,"tracing":null)"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->tracing.has_value());
+}
+
 TEST(ServiceRecordTest, RequestIdAndHealthRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
       R"({"name":"a","upstreams":["127.0.0.1:1"],"request_id":{"header":"X-Trace",)"
@@ -372,7 +408,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("load_balancer":"round_robin","max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
-      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"access_log":true})json");
+      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"tracing":null,"access_log":true})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {

@@ -195,6 +195,15 @@ TEST_F(DecideTest, MissingOrInvalidStartsANewTraceSampledByRatio) {
   EXPECT_FALSE(ctx.sampled);
 }
 
+TEST_F(DecideTest, HadFieldsTellsWhetherAnyReadFormatWasPresent) {
+  EXPECT_FALSE(Decide({}).had_fields);
+  EXPECT_FALSE(Decide(Headers({{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1"}}))
+                   .had_fields);                                     // not a format this spec reads
+  EXPECT_TRUE(Decide(Headers({{"tracestate", "a=1"}})).had_fields);  // alone, ignored, removed
+  EXPECT_TRUE(Decide(Headers({{"TraceParent", "garbage"}})).had_fields);
+  EXPECT_TRUE(Decide(Headers({{"traceparent", kValid}})).had_fields);
+}
+
 TEST_F(DecideTest, RatioSamplesThatShareOfNewTraces) {
   spec_.sample_ratio = 0.25;
   int sampled = 0;
