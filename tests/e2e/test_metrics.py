@@ -3,7 +3,8 @@
 shards, every series family of a service (codes, durations, bytes, connections, errors by
 kind, auth failures, rate limits), series gone at deregistration, the registry, shard loop and
 process families, Prometheus text 0.0.4 (checked by promtool) and OpenMetrics 1.0, and a real
-Prometheus server scraping the ops listener and answering a query for a counter."""
+Prometheus server scraping the ops listener and answering a query for a counter and for the
+exemplar a sampled trace left on a latency bucket."""
 
 import hashlib
 import json
@@ -37,6 +38,7 @@ class MetricsTest(SharedDaemonTestCase):
         cls.limited = reg(record("limited", [cls.up.address],
                                  rate_limit={"requests_per_second": 0.01, "burst": 1}))["port"]
         cls.broken = reg(record("broken", ["127.0.0.1:%d" % harness.free_port()]))["port"]
+        cls.traced = reg(record("traced", [cls.up.address], tracing={}))["port"]
 
     def scrape(self, accept=None):
         headers = {"Connection": "close"}
@@ -170,6 +172,11 @@ class MetricsTest(SharedDaemonTestCase):
             self.skipTest("prometheus is not installed")
         for _ in range(3):
             self.assertEqual(self.get(self.plain, path=b"/prom").status, 200)
+        # A sampled trace leaves an exemplar on its latency bucket (OpenMetrics, which
+        # Prometheus asks for when it stores exemplars).
+        trace = os.urandom(16).hex()
+        self.assertEqual(self.get(self.traced, headers=b"traceparent: 00-%s-%s-01\r\n" % (
+            trace.encode(), os.urandom(8).hex().encode())).status, 200)
         web = harness.free_port()
         conf = os.path.join(self.dir, "prometheus.yml")
         with open(conf, "w") as f:
@@ -180,7 +187,7 @@ class MetricsTest(SharedDaemonTestCase):
         proc = subprocess.Popen(
             [prometheus, "--config.file=" + conf, "--storage.tsdb.path=" + os.path.join(
                 self.dir, "tsdb"), "--web.listen-address=127.0.0.1:%d" % web,
-             "--log.level=warn"], stdout=log, stderr=log)
+             "--enable-feature=exemplar-storage", "--log.level=warn"], stdout=log, stderr=log)
 
         def stop():
             proc.terminate()
@@ -209,6 +216,21 @@ class MetricsTest(SharedDaemonTestCase):
                    what="prometheus scraped the ops listener")
         wait_until(lambda: (query('icaht_requests_total{service="plain",code="200"}') or 0)
                    >= expected, 30, interval=0.25, what="the counter in prometheus")
+
+        def exemplar_traces():
+            q = urllib.parse.urlencode({
+                "query": 'icaht_request_duration_seconds_bucket{service="traced"}',
+                "start": time.time() - 600, "end": time.time() + 60})
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/query_exemplars?%s" % (
+                        web, q), timeout=2) as resp:
+                    body = json.load(resp)
+            except OSError:
+                return set()
+            return {e["labels"].get("trace_id") for series in body.get("data") or []
+                    for e in series["exemplars"]}
+        wait_until(lambda: trace in exemplar_traces(), 30, interval=0.25,
+                   what="the trace's exemplar in prometheus")
 
 
 if __name__ == "__main__":

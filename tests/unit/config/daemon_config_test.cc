@@ -135,6 +135,22 @@ TEST_F(DaemonConfigTest, AccessLogPathAndLastFlagWins) {
   EXPECT_FALSE(config->check_config);
 }
 
+TEST_F(DaemonConfigTest, TraceEndpoint) {
+  EXPECT_EQ(Load({})->trace_endpoint, "");
+  absl::StatusOr<DaemonConfig> config =
+      Load({"--trace-endpoint", "http://127.0.0.1:4318/v1/traces"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->trace_endpoint, "http://127.0.0.1:4318/v1/traces");
+  EXPECT_EQ(Load({"--trace-endpoint", "http://[::1]:9411/api/v2/spans", "--trace-endpoint="})
+                ->trace_endpoint,
+            "");
+  EXPECT_EQ(ErrorOf({"--trace-endpoint", "https://127.0.0.1/v1/traces"}),
+            "--trace-endpoint: expected \"\" or http://IP:PORT/PATH (an IP address, not a host "
+            "name), got 'https://127.0.0.1/v1/traces' (must start with http://)");
+  EXPECT_THAT(ErrorOf({"--trace-endpoint", "http://collector:4318/v1/traces"}),
+              StartsWith("--trace-endpoint: expected"));
+}
+
 TEST_F(DaemonConfigTest, OpsListenPortZeroIsAllowedForTests) {
   absl::StatusOr<DaemonConfig> config = Load({"--ops-listen", "127.0.0.1:0"});
   ASSERT_TRUE(config.ok()) << config.status();
@@ -184,8 +200,8 @@ TEST_F(DaemonConfigTest, HelpAndVersion) {
        {"--config FILE", "--admin-socket PATH", "--ops-listen HOST:PORT", "--shards N",
         "--port-range A-B", "--state-dir DIR", "--bind-address ADDR", "--advertise-address ADDR",
         "--egress-listen HOST:PORT", "--traefik-file PATH", "--etcd-endpoints URLS",
-        "--access-log PATH|stdout|off", "--log-level LEVEL", "--check-config",
-        "--drain-timeout-ms MS"}) {
+        "--access-log PATH|stdout|off", "--trace-endpoint URL", "--log-level LEVEL",
+        "--check-config", "--drain-timeout-ms MS"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(VersionText(), StartsWith("icaht-sidecar "));

@@ -83,6 +83,10 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   http::ResponseHead response;
   ctx.upstream_response = &response;
   ctx.upstream_index = 1;
+  ctx.upstream_address = "127.0.0.1:1";
+  ctx.trace.sampled = true;
+  ctx.trace.trace_id[0] = 1;
+  ctx.tracestate_buffer = "a=1";
   ctx.attempts = 2;
   ctx.request_body_bytes = ctx.response_body_bytes = 9;
   ctx.outcome = Outcome::kForwarded;
@@ -118,6 +122,10 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   EXPECT_EQ(ctx.response_status, 0);
   EXPECT_EQ(ctx.upstream_response, nullptr);
   EXPECT_EQ(ctx.upstream_index, fresh.upstream_index);
+  EXPECT_EQ(ctx.upstream_address, "");
+  EXPECT_FALSE(ctx.trace.sampled);  // a stale decision would export the next request's span
+  EXPECT_TRUE(tracing::IsZero(ctx.trace.trace_id));
+  EXPECT_EQ(ctx.tracestate_buffer, "");
   EXPECT_EQ(ctx.attempts, 0);
   EXPECT_EQ(ctx.request_body_bytes + ctx.response_body_bytes, 0u);
   EXPECT_EQ(ctx.outcome, Outcome::kNone);
