@@ -29,6 +29,7 @@
 #   BUILD_DIR=build-bench  SIDECAR=path/to/icaht-sidecar  KEEP_TMP=1 (keep configs, logs, wrk output)
 #   SIDECAR_BASE=path/to/icaht-sidecar  (required for icaht_base; never built by this script)
 #   RID_FIELDS='"request_id": {}'  (JSON members added to icaht_rid's service records)
+#   RID_ARGS='--access-log /tmp/a.log'  (daemon flags added to icaht_rid's, after the defaults)
 #   WRK_HEADERS='Name: value|Name: value'  (request headers wrk and the checks send to every
 #                        target, e.g. a bearer token and an Origin: see edge_policy.sh)
 #   RELAY_SRC / SPLICE_SRC: the bare relays' sources (default ../shared/tools/*.c)
@@ -358,9 +359,11 @@ icaht_record() {
   printf '{"name":"%s","upstreams":["127.0.0.1:%s"],"port":%s%s}' "$2" "$BACKEND_PORT" "$3" "$extra"
 }
 
-# start_icaht_daemon NAME BINARY PORT OPS_PORT MANY_BASE: one shard, access log off, one service.
+# start_icaht_daemon NAME BINARY PORT OPS_PORT MANY_BASE [FLAGS...]: one shard, access log off
+# (unless FLAGS say otherwise), one service.
 start_icaht_daemon() {
   local name="$1" bin="$2" port="$3" ops="$4" many="$5" dir="$TMP/$1" i code
+  shift 5
   rm -rf "$dir"; mkdir -p "$dir/state"
   check_ports_free "$port" "$ops"
   if [[ " $SCENARIOS " == *" many "* ]]; then
@@ -369,7 +372,7 @@ start_icaht_daemon() {
   start_bg "$TMP/$name.log" taskset -c "$PROXY_CPU" "$bin" --shards 1 \
     --admin-socket "$dir/admin.sock" --ops-listen "127.0.0.1:$ops" \
     --port-range "$((BASE + 100))-$((BASE + 599))" --state-dir "$dir/state" \
-    --access-log off --log-level warn
+    --access-log off --log-level warn "$@"
   PROXY_PID=$LAST_PID; PROXY_PORT=$port; MANY_PORTS=""
   for i in $(seq 100); do
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$ops/ready" || true)"
@@ -388,7 +391,9 @@ start_icaht_base() {
   start_icaht_daemon icaht_base "$SIDECAR_BASE" "$ICAHT_BASE_PORT" "$ICAHT_BASE_OPS" "$ICAHT_BASE_MANY"
 }
 start_icaht_rid() {
-  start_icaht_daemon icaht_rid "$SIDECAR" "$ICAHT_RID_PORT" "$ICAHT_RID_OPS" "$ICAHT_RID_MANY"
+  # shellcheck disable=SC2086  # RID_ARGS is a list of flags
+  start_icaht_daemon icaht_rid "$SIDECAR" "$ICAHT_RID_PORT" "$ICAHT_RID_OPS" "$ICAHT_RID_MANY" \
+    ${RID_ARGS:-}
 }
 
 # icaht_register_many NAME MANY_BASE: registers the many-services set on a running icaht target
