@@ -170,6 +170,7 @@ Verdict AuthFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks&) {
     std::string_view path = ctx.path();
     if (HasAmbiguousSegments(path)) return Refuse(ctx, 400, AuthFailure::kBadPath, "", "");
     endpoint = MatchEndpoint(endpoints_, path, ctx.request().method);
+    if (endpoint != nullptr) ctx.route = endpoint->path_prefix;
     if (endpoint != nullptr && endpoint->is_public) {
       ctx.public_endpoint = true;
       return Verdict::kContinue;

@@ -29,6 +29,7 @@ void RequestContext::Reset() {
   rate_limited = RateLimited::kNo;
   forward_auth.clear();
   public_endpoint = false;
+  route = {};
   side_call = nullptr;
   trace = {};
   tracestate_buffer.clear();

@@ -122,6 +122,9 @@ class RequestContext {
   // and the answer it makes: the auth service's field values copied onto the
   // upstream request (a 2xx), or the Content-Type and fields of its refusal.
   std::string forward_auth;
+  // Set by the auth filter: the path prefix of the `endpoints` entry the
+  // request matched (a view into the filter's config), for spans; "" if none.
+  std::string_view route;
   // Set by the auth filter: the request's endpoint is public, so no
   // authentication step runs on it (forward auth included).
   bool public_endpoint = false;

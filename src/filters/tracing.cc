@@ -28,7 +28,8 @@ void TracingFilter::OnLog(const RequestContext& ctx) {
   if (span == nullptr) return;  // full or not collecting: counted there
   const http::RequestHead& request = ctx.request();
   span->SetContext(ctx.trace);
-  span->SetName(request.method, {});
+  span->SetName(request.method, ctx.route);
+  span->route.assign(ctx.route);
   span->SetOutcome(static_cast<uint16_t>(ctx.response_status < 0 ? 0 : ctx.response_status),
                    ctx.error.ok() ? std::string_view() : ctx.error.label());
   span->attempts = static_cast<uint16_t>(ctx.attempts);

@@ -75,6 +75,7 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   ctx.rate_limited = RequestContext::RateLimited::kShadow;
   ctx.forward_auth = "42";
   ctx.public_endpoint = true;
+  ctx.route = "/orders";
   ctx.side_call = reinterpret_cast<SideCall*>(&ctx);
   ctx.start_ns = ctx.response_head_ns = ctx.end_ns = ctx.upstream_start_ns = 5;
   ctx.upstream_head_ns = 6;
@@ -114,6 +115,7 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   EXPECT_EQ(ctx.rate_limited, RequestContext::RateLimited::kNo);
   EXPECT_EQ(ctx.forward_auth, "");
   EXPECT_FALSE(ctx.public_endpoint);  // stale, it would skip the next request's checks
+  EXPECT_EQ(ctx.route, "");
   EXPECT_EQ(ctx.side_call, nullptr);
   EXPECT_EQ(ctx.start_ns + ctx.response_head_ns + ctx.end_ns + ctx.upstream_start_ns +
                 ctx.upstream_head_ns,

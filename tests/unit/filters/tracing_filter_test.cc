@@ -67,6 +67,7 @@ TEST(TracingFilterTest, SampledExchangeLeavesItsSpanInTheBuffer) {
   ctx.response_status = 503;
   ctx.attempts = 2;
   ctx.upstream_address = "127.0.0.1:8080";
+  ctx.route = "/orders/";
   ctx.error.kind = ErrorKind::kConnectRefused;
   filter.OnLog(ctx);
   ASSERT_EQ(buffer.size(), 1u);
@@ -78,7 +79,8 @@ TEST(TracingFilterTest, SampledExchangeLeavesItsSpanInTheBuffer) {
   const tracing::Span& span = harvest.spans[0];
   EXPECT_EQ(span.trace_id, ctx.trace.trace_id);
   EXPECT_EQ(span.span_id, ctx.trace.span_id);
-  EXPECT_EQ(span.name, "POST");
+  EXPECT_EQ(span.name, "POST /orders/");
+  EXPECT_EQ(span.route, "/orders/");
   EXPECT_EQ(span.service, "orders");
   EXPECT_EQ(span.path, "/orders/7");
   EXPECT_EQ(span.server_address, "shop");
