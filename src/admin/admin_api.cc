@@ -279,6 +279,9 @@ std::string Control::ApiJson(const registry::ServiceRecord& record) const {
 void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
   constexpr std::string_view kPrefix = "/v1/services";
   const std::string& path = request.path;
+  // The ops listener's page, for clients that speak only to this socket
+  // (icahtctl top); fine while starting.
+  if (path == "/metrics") return HandleOps(request, responder);
   if (starting_) {
     return responder->Send(
         ErrorResponse(503, "unavailable", "starting: restoring registrations; retry in a moment"));

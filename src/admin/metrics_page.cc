@@ -1,10 +1,12 @@
-// The ops listener's /metrics: every service's series summed over the
-// shards (relaxed reads, no shard is stopped or asked), the registry's
-// counts, the process and each shard's loop. Metric names and labels are the
-// interface documented in README.md ("Metrics").
+// The /metrics page (ops listener and admin socket): every service's series
+// summed over the shards (relaxed reads, no shard is stopped or asked), each
+// upstream's health verdict, the registry's counts, the process and each
+// shard's loop. Metric names and labels are the interface documented in
+// README.md ("Metrics").
 
 #include "admin/metrics_page.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -101,6 +103,24 @@ void PerServiceCounters(const std::vector<std::pair<const std::string*, Totals>>
   }
 }
 
+// Each upstream of each registered service: 1 while it is in the rotation, 0
+// while the active health checks keep it out (always 1 without checks). An
+// address listed twice in a record is one instance: one sample.
+void WriteUpstreamUp(const registry::Registry& registry, const HealthChecker& health,
+                     Exposition& out) {
+  out.Family("icaht_upstream_up", Type::kGauge,
+             "Whether an upstream instance is in the rotation (0: out by health checks).");
+  for (const registry::ServiceRecord* record : registry.List()) {
+    const std::vector<registry::UpstreamSpec>& upstreams = record->upstreams;
+    for (auto it = upstreams.begin(); it != upstreams.end(); ++it) {
+      auto same = [&](const registry::UpstreamSpec& u) { return u.address == it->address; };
+      if (std::any_of(upstreams.begin(), it, same)) continue;
+      uint64_t up = health.Healthy(record->name, it->resolved) ? 1 : 0;
+      out.Sample("icaht_upstream_up", {{"service", record->name}, {"upstream", it->address}}, up);
+    }
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<metrics::ServiceSeries> Control::SeriesFor(const std::string& name) {
@@ -179,6 +199,7 @@ std::string Control::RenderMetrics(metrics::Format format) const {
   }
   Exposition out(format);
   WriteServiceMetrics(services, out);
+  WriteUpstreamUp(registry_, *health_, out);
 
   out.Family("icaht_services", Type::kGauge, "Registered services.");
   out.Sample("icaht_services", {}, static_cast<uint64_t>(registry_.size()));

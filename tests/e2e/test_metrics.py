@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Metrics through the real daemon with 2 shards (issue 10): exact counts summed over the
 shards, every series family of a service (codes, durations, bytes, connections, errors by
-kind, auth failures, rate limits), series gone at deregistration, the registry, shard loop and
+kind, auth failures, rate limits, each upstream's health verdict), series gone at
+deregistration, the same page on the admin socket, the registry, shard loop and
 process families, Prometheus text 0.0.4 (checked by promtool) and OpenMetrics 1.0, and a real
 Prometheus server scraping the ops listener and answering a query for a counter and for the
 exemplar a sampled trace left on a latency bucket."""
@@ -130,6 +131,24 @@ class MetricsTest(SharedDaemonTestCase):
         self.assertGreaterEqual(self.value(m, "icaht_registry_changes_total", op="deregister"), 1)
         self.assertEqual(self.value(m, "icaht_registry_changes_total", op="register"), registered)
         self.assertEqual(self.value(m, "icaht_services"), len(self.d.services()["services"]))
+
+    def test_upstream_up_per_instance(self):
+        m = self.metrics()
+        for name in ("plain", "keyed", "limited"):
+            self.assertEqual(self.value(m, "icaht_upstream_up", service=name,
+                                        upstream=self.up.address), 1)
+        # Without health checks an instance stays in the rotation even when it refuses.
+        broken = {dict(labels)["upstream"]: v for (name, labels), v in m.items()
+                  if name == "icaht_upstream_up" and dict(labels)["service"] == "broken"}
+        self.assertEqual(list(broken.values()), [1], broken)
+
+    def test_admin_socket_serves_the_same_page(self):
+        resp = self.d.admin("GET", "/metrics")
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        # The same series (values move between the two scrapes).
+        self.assertEqual(set(parse(resp.body.decode())), set(self.metrics()))
+        self.assertEqual(self.d.admin("POST", "/metrics").status, 405)
 
     def test_process_and_shard_loop_families(self):
         m = self.metrics()

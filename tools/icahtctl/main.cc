@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include "admin_client.h"
 #include "record_json.h"
 #include "text.h"
+#include "top.h"
 
 namespace icaht::ctl {
 namespace {
@@ -41,6 +43,7 @@ constexpr char kMainUsage[] =
     "  list        list registered services\n"
     "  get         show one service\n"
     "  update      replace a service's upstreams/version (port kept)\n"
+    "  top         live per-service traffic view from /metrics\n"
     "\n"
     "global options:\n"
     "  --admin-socket PATH  admin socket (default: $ICAHT_ADMIN_SOCKET, else\n"
@@ -89,10 +92,12 @@ void PrintUsageError(const UsageError& e) {
   std::cerr << "icahtctl: " << e.message << "\n" << e.usage;
 }
 
-// Splits argv[begin..] into positional arguments and --name VALUE / --name=VALUE options.
-// Global options (--json, --admin-socket) are accepted anywhere and applied to `options`.
+// Splits argv[begin..] into positional arguments, --name VALUE / --name=VALUE options and
+// flags (--name alone, stored with an empty value). Global options (--json, --admin-socket)
+// are accepted anywhere and applied to `options`.
 std::optional<UsageError> SplitArgs(const std::vector<std::string>& args, size_t begin,
                                     const std::vector<std::string_view>& value_options,
+                                    const std::vector<std::string_view>& flag_options,
                                     const char* usage, Options* options, CommandArgs* out) {
   for (size_t i = begin; i < args.size(); ++i) {
     std::string_view arg = args[i];
@@ -110,6 +115,10 @@ std::optional<UsageError> SplitArgs(const std::vector<std::string>& args, size_t
     }
     if (arg.size() < 2 || arg[0] != '-' || arg == "-") {
       out->positional.emplace_back(arg);
+      continue;
+    }
+    if (std::find(flag_options.begin(), flag_options.end(), arg) != flag_options.end()) {
+      out->options.emplace_back(std::string(arg), "");
       continue;
     }
     std::string_view name = arg;
@@ -416,6 +425,27 @@ int CmdUpdate(Runner& runner, const CommandArgs& args) {
   return exit_code;
 }
 
+int CmdTop(Runner& runner, const CommandArgs& args) {
+  if (!args.positional.empty()) {
+    PrintUsageError({Cat("unexpected argument '", args.positional[0], "'"), kTopUsage});
+    return kUsage;
+  }
+  TopOptions options;
+  options.json = runner.json();
+  if (std::optional<std::string> error = ParseTopOptions(args.options, &options)) {
+    PrintUsageError({*error, kTopUsage});
+    return kUsage;
+  }
+  int exit_code = kOk;
+  bool ok = RunTop(options, [&]() -> std::optional<std::string> {
+    std::optional<HttpResponse> response = runner.Call("GET", "/metrics", "", &exit_code);
+    if (!response) return std::nullopt;
+    return std::move(response->body);
+  });
+  if (!ok && exit_code == kOk) exit_code = kApiError;
+  return exit_code;
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   Options options;
@@ -454,22 +484,26 @@ int Main(int argc, char** argv) {
     std::string_view name;
     const char* usage;
     std::vector<std::string_view> value_options;
+    std::vector<std::string_view> flag_options;
     int (*run)(Runner&, const CommandArgs&);
   };
   const Command commands[] = {
       {"register",
        kRegisterUsage,
        {"--name", "--upstream", "--port", "--version", "--file"},
+       {},
        CmdRegister},
-      {"deregister", kDeregisterUsage, {}, CmdDeregister},
-      {"list", kListUsage, {}, CmdList},
-      {"get", kGetUsage, {}, CmdGet},
-      {"update", kUpdateUsage, {"--upstream", "--version", "--file"}, CmdUpdate},
+      {"deregister", kDeregisterUsage, {}, {}, CmdDeregister},
+      {"list", kListUsage, {}, {}, CmdList},
+      {"get", kGetUsage, {}, {}, CmdGet},
+      {"update", kUpdateUsage, {"--upstream", "--version", "--file"}, {}, CmdUpdate},
+      {"top", kTopUsage, {"--interval", "--sort", "--count"}, {"--once"}, CmdTop},
   };
   for (const Command& c : commands) {
     if (c.name != command) continue;
     CommandArgs parsed;
-    if (auto e = SplitArgs(args, i + 1, c.value_options, c.usage, &options, &parsed)) {
+    if (auto e =
+            SplitArgs(args, i + 1, c.value_options, c.flag_options, c.usage, &options, &parsed)) {
       PrintUsageError(*e);
       return kUsage;
     }

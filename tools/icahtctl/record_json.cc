@@ -1,11 +1,10 @@
 #include "record_json.h"
 
-#include <algorithm>
-#include <array>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "simdjson.h"
+#include "table.h"
 #include "text.h"
 
 namespace icaht::ctl {
@@ -287,7 +286,7 @@ absl::StatusOr<std::string> ReplaceRecordFields(
 }
 
 std::string FormatTable(const std::vector<RecordSummary>& records) {
-  std::vector<std::array<std::string, 4>> rows;
+  std::vector<std::vector<std::string>> rows;
   rows.push_back({"NAME", "PORT", "UPSTREAMS", "VERSION"});
   for (const RecordSummary& r : records) {
     std::string upstreams;
@@ -299,21 +298,7 @@ std::string FormatTable(const std::vector<RecordSummary>& records) {
     rows.push_back({r.name, r.port ? Cat(*r.port) : "-", upstreams.empty() ? "-" : upstreams,
                     r.version.empty() ? "-" : r.version});
   }
-  std::array<size_t, 4> width{};
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      line.append(row[c]);
-      if (c + 1 < row.size()) line.append(width[c] - row[c].size() + 2, ' ');
-    }
-    out.append(StripTrailingSpace(line));
-    out.push_back('\n');
-  }
-  return out;
+  return AlignColumns(rows);
 }
 
 }  // namespace icaht::ctl
