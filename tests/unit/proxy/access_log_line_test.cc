@@ -1,5 +1,7 @@
 #include "proxy/access_log_line.h"
 
+#include <cstdio>
+
 #include "gtest/gtest.h"
 #include "http/request_parser.h"
 
@@ -17,6 +19,39 @@ TEST(AccessLogLineTest, JsonEscapingKeepsTheLineValid) {
   std::string out;
   AppendJsonEscaped("a\"b\\c\nd\x01\xff", &out);
   EXPECT_EQ(out, "a\\\"b\\\\c\\u000ad\\u0001\\u00ff");
+}
+
+// Every byte value at every offset of strings of 1..21 bytes (the escaper takes
+// eight bytes at a time while none needs escaping): against a byte-by-byte
+// reference.
+TEST(AccessLogLineTest, JsonEscapingEveryByteAtEveryOffset) {
+  auto reference = [](std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20 || c >= 0x7f) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u00%02x", c);
+        out += buf;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  };
+  for (int byte = 0; byte < 256; ++byte) {
+    for (size_t size = 1; size <= 21; ++size) {
+      for (size_t at = 0; at < size; ++at) {
+        std::string text(size, 'a');
+        text[at] = static_cast<char>(byte);
+        std::string out;
+        AppendJsonEscaped(text, &out);
+        ASSERT_EQ(out, reference(text)) << "byte " << byte << " at " << at << " of " << size;
+      }
+    }
+  }
 }
 
 TEST(AccessLogLineTest, ForwardedExchange) {
