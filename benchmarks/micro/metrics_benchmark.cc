@@ -9,11 +9,13 @@
 #include "admin/metrics_page.h"
 #include "benchmark/benchmark.h"
 #include "filters/request_context.h"
+#include "filters/tracing.h"
 #include "http/request_parser.h"
 #include "metrics/exposition.h"
 #include "metrics/service_series.h"
 #include "proxy/access_log_line.h"
 #include "proxy/exchange_metrics.h"
+#include "tracing/span_buffer.h"
 
 namespace icaht {
 namespace {
@@ -62,6 +64,45 @@ void BM_AccessLogLine(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AccessLogLine);
+
+class NoCallbacks final : public filters::FilterCallbacks {
+ public:
+  void Resume() override {}
+  void RespondLocally() override {}
+};
+
+// Everything observability adds to one request, as the exchange runs it: the
+// tracing filter's decision and upstream fields (no incoming trace, 1 %
+// sampled), the metrics record, the access log line, and the log phase's span
+// for the sampled ones (the buffer is emptied as the control thread would).
+void BM_ObservabilityPerRequest(benchmark::State& state) {
+  std::string raw = "GET /orders/7?x=1 HTTP/1.1\r\nHost: svc\r\nUser-Agent: wrk/4.2\r\n\r\n";
+  http::RequestHead head;
+  http::ParseError error;
+  http::ParseRequestHead(raw, http::Limits{}, &head, &error);
+  filters::RequestContext ctx = FinishedExchange();
+  ctx.SetRequest(head, raw);
+  ctx.service_name = "orders";
+  ctx.client_ip = "127.0.0.1";
+  ctx.upstream_address = "127.0.0.1:8080";
+  metrics::ServiceSeries series("orders", 2);
+  tracing::SpanBuffer spans(4096);
+  filters::TracingFilter filter({.sample_ratio = 0.01}, &spans);
+  NoCallbacks callbacks;
+  proxy::TimeFormatter time;
+  std::string out;
+  int64_t now = 1'796'066'583'000'000'000;
+  for (auto _ : state) {
+    ctx.upstream_edits.Clear();
+    filter.OnRequestHead(ctx, callbacks);
+    proxy::RecordExchange(ctx, series.shard(0));
+    if (out.size() > 64 * 1024) out.clear();
+    proxy::AppendAccessLogLine(ctx, now += 1000, time, &out);
+    filter.OnLog(ctx);
+    if (spans.size() == 4096) benchmark::DoNotOptimize(spans.Take());
+  }
+}
+BENCHMARK(BM_ObservabilityPerRequest);
 
 void BM_Scrape(benchmark::State& state) {
   size_t n = static_cast<size_t>(state.range(0));
