@@ -82,6 +82,16 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
   return config;
 }
 
+void Control::AnswerWhenDurable(Responder* responder, ControlResponse response) {
+  store_->WhenDurable([responder, response = std::move(response)](bool ok) mutable {
+    if (ok) return responder->Send(std::move(response));
+    responder->Send(ErrorResponse(
+        500, "not_durable",
+        "the change is in force but could not be saved: it may not survive a restart (see the "
+        "daemon's log)"));
+  });
+}
+
 void Control::Apply(registry::ServiceRecord record,
                     std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
   ApplyAttempt(std::move(record), 1, 0, std::move(done));
@@ -145,7 +155,7 @@ void Control::Register(std::string body, Responder* responder) {
           [this, responder, done](absl::StatusOr<registry::ServiceRecord> result) {
             if (result.ok()) {
               CountChange(RegistryOp::kRegister);
-              responder->Send(JsonResponse(201, registry::ToJson(*result)));
+              AnswerWhenDurable(responder, JsonResponse(201, registry::ToJson(*result)));
             } else {
               responder->Send(ErrorResponse(result.status()));
             }
@@ -187,7 +197,7 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
       // Not on any shard (its port is busy): the next bind retry takes the new record.
       CommitRecord(*record);
       CountChange(RegistryOp::kUpdate);
-      responder->Send(JsonResponse(200, registry::ToJson(*record)));
+      AnswerWhenDurable(responder, JsonResponse(200, registry::ToJson(*record)));
       return done();
     }
     auto shared = std::make_shared<registry::ServiceRecord>(std::move(*record));
@@ -199,7 +209,7 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
           if (status.ok()) {
             CommitRecord(*shared);
             CountChange(RegistryOp::kUpdate);
-            responder->Send(JsonResponse(200, registry::ToJson(*shared)));
+            AnswerWhenDurable(responder, JsonResponse(200, registry::ToJson(*shared)));
           } else {
             registry_.Abort(shared->name);
             responder->Send(ErrorResponse(status));
@@ -230,9 +240,11 @@ void Control::Deregister(std::string name, Responder* responder) {
           keys_->Remove(name);
           unbound_.erase(name);
           last_heartbeat_ns_.erase(name);
-          static_names_.erase(name);
-          Persist();
-          if (responder != nullptr) responder->Send({204, "application/json", ""});
+          if (persist_ && !static_names_.erase(name)) {
+            store_->Delete(name);
+            MaybeCompact();
+          }
+          if (responder != nullptr) AnswerWhenDurable(responder, {204, "application/json", ""});
           done();
         });
   });

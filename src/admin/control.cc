@@ -24,7 +24,6 @@
 namespace icaht::admin {
 namespace {
 
-constexpr int64_t kPersistDelayMs = 100;
 // How long start-up waits for a predecessor that is still exiting (its state
 // lock, its ops port): a killed daemon lets go within milliseconds, and a
 // start-up that fails for good must still end within a second.
@@ -90,7 +89,6 @@ Control::Control(config::DaemonConfig config)
       registry_(registry::PortAllocator(config_.port_range.lo, config_.port_range.hi,
                                         registry::HostPortProbe(config_.bind_address))),
       share_timer_([this] { CollectDemand(); }),
-      persist_timer_([this] { WriteState(); }),
       ttl_timer_([this] { ExpireTtls(); }),
       bind_retry_timer_([this] { RetryBinds(); }) {}
 
@@ -119,11 +117,11 @@ absl::Status Control::Open() {
         absl::StrCat("state directory ", config_.state_dir, ": ", ec.message()));
   }
   ICAHT_ASSIGN_OR_RETURN(state_lock_, registry::LockStateDir(config_.state_dir, kLockWaitMs));
-  state_file_ = (std::filesystem::path(config_.state_dir) / "services.json").string();
 
   absl::StatusOr<std::unique_ptr<core::Ring>> ring = core::Ring::Create(256);
   if (!ring.ok()) return ring.status();
   ring_ = std::move(*ring);
+  store_ = std::make_unique<StateStore>(*ring_, config_.state_dir);
   absl::StatusOr<std::unique_ptr<core::BufRing>> bufs = core::BufRing::Create(*ring_, 0, 64, 16384);
   if (!bufs.ok()) return bufs.status();
   bufs_ = std::move(*bufs);
@@ -331,49 +329,41 @@ void Control::CloseControlConnections() {
   while (net::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
 }
 
-void Control::Persist() {
-  if (!persist_) return;
-  state_dirty_ = true;
-  if (!persist_timer_.armed()) {
-    ring_->timers().Arm(&persist_timer_, core::NowNs() + kPersistDelayMs * 1'000'000);
-  }
-}
-
-void Control::WriteState() {
-  if (!state_dirty_) return;
-  state_dirty_ = false;
-  ring_->timers().Cancel(&persist_timer_);
+std::vector<const registry::ServiceRecord*> Control::PersistedRecords() const {
   std::vector<const registry::ServiceRecord*> records;
   for (const registry::ServiceRecord* record : registry_.List()) {
     if (!static_names_.contains(record->name)) records.push_back(record);
   }
-  absl::Status status = registry::SaveServices(state_file_, records);
-  if (!status.ok()) {
-    ICAHT_LOG_LIMITED(kError, "cannot save registrations: ", std::string(status.message()));
-  }
+  return records;
+}
+
+void Control::WriteState() {
+  if (persist_) store_->Compact(PersistedRecords());
+}
+
+void Control::MaybeCompact() {
+  if (persist_ && store_->wants_compaction()) store_->Compact(PersistedRecords());
 }
 
 void Control::Restore() {
-  absl::StatusOr<registry::SavedServices> saved = registry::LoadServices(state_file_);
-  if (!saved.ok()) {
-    // A file that cannot be read at all must not keep the host's proxies
-    // down: start without it, loudly, and keep it for inspection.
-    absl::StatusOr<std::string> aside = registry::SetAside(state_file_, /*move=*/true);
-    ICAHT_LOG(kError, "ignoring saved registrations: ", std::string(saved.status().message()),
-              "; the file is kept as ",
-              aside.ok() ? *aside : std::string(aside.status().message()));
-    persist_ = true;
+  absl::StatusOr<StateStore::Loaded> loaded = store_->Load();
+  if (!loaded.ok()) {
+    // The journal cannot be opened: serve without persistence rather than not
+    // at all, loudly.
+    ICAHT_LOG(kError, "registrations will not be saved: ", std::string(loaded.status().message()));
     return;
   }
-  size_t refused = saved->refused.size();
-  for (const registry::RefusedRecord& r : saved->refused) {
+  for (const std::string& problem : loaded->problems) ICAHT_LOG(kError, problem);
+  registry::SavedServices& saved = loaded->saved;
+  size_t refused = saved.refused.size();
+  for (const registry::RefusedRecord& r : saved.refused) {
     ICAHT_LOG(kError, "not restoring saved services[", r.index, "]",
               r.name.empty() ? std::string() : absl::StrCat(" ('", r.name, "')"), ": ",
               std::string(r.reason.message()));
   }
   size_t pending = 0;
   size_t restored = 0;
-  for (registry::ServiceRecord& record : saved->records) {
+  for (registry::ServiceRecord& record : saved.records) {
     if (static_names_.contains(record.name)) continue;  // the config file wins
     ++pending;
     Enqueue([this, record = std::move(record), &pending, &restored,
@@ -393,14 +383,15 @@ void Control::Restore() {
     });
   }
   while (pending > 0) ring_->RunOnce(100'000'000);
-  persist_ = true;
   if (refused > 0) {
-    // The next save drops the refused records: keep the file as it was.
-    absl::StatusOr<std::string> aside = registry::SetAside(state_file_, /*move=*/false);
+    // The snapshot written next drops the refused records: keep it as it was.
+    absl::StatusOr<std::string> aside = registry::SetAside(store_->snapshot_path(), /*move=*/false);
     ICAHT_LOG(kError, refused, " saved registrations not restored; the saved file is kept as ",
               aside.ok() ? *aside : std::string(aside.status().message()));
-    Persist();
   }
+  // What is registered now, as one snapshot; the journal starts empty.
+  persist_ = true;
+  WriteState();
   if (restored > 0) {
     ICAHT_LOG(kInfo, "restored ", restored, " saved registrations",
               unbound_.empty() ? std::string()
@@ -488,7 +479,10 @@ void Control::CommitRecord(const registry::ServiceRecord& record) {
   registry_.Commit(record);
   health_->Update(record);
   if (!record.rate_limits.empty()) ArmShareTimer();
-  Persist();
+  if (persist_ && !static_names_.contains(record.name)) {
+    store_->Put(record);
+    MaybeCompact();
+  }
 }
 
 void Control::OnSignal(int sig) {

@@ -20,6 +20,7 @@
 #include "admin/auth_keys.h"
 #include "admin/control_http.h"
 #include "admin/health_checker.h"
+#include "admin/state_store.h"
 #include "admin/trace_exporter.h"
 #include "config/daemon_config.h"
 #include "core/buf_ring.h"
@@ -105,11 +106,17 @@ class Control {
   void ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t after,
                     std::function<void(absl::StatusOr<registry::ServiceRecord>)> done);
 
-  // Schedules a write of the admin-registered services to the state file.
-  // Writes are coalesced (kPersistDelayMs) so a burst of registrations costs
-  // one rewrite + fsync, not one per call; shutdown flushes.
-  void Persist();
+  // Durable registrations (state_store.h): CommitRecord and Deregister append
+  // each change of an admin-registered service to the journal; an answer
+  // that acknowledges a change is sent once the journal is synced.
+  void AnswerWhenDurable(Responder* responder, ControlResponse response);
+  // The records the snapshot holds (admin-registered ones: static services
+  // come from the config file).
+  std::vector<const registry::ServiceRecord*> PersistedRecords() const;
+  // Folds the journal into a snapshot: at start, at shutdown, and when the
+  // journal grew long.
   void WriteState();
+  void MaybeCompact();
   // Re-registers what the state file holds (after a restart), record by
   // record: a record that cannot be read or registered is logged and left out
   // (the file is kept aside, timestamped), the others are restored. Admin
@@ -178,10 +185,8 @@ class Control {
   bool change_running_ = false;
   absl::flat_hash_map<std::string, int64_t> last_heartbeat_ns_;
   absl::flat_hash_set<std::string> static_names_;  // from the config file: not persisted
-  std::string state_file_;
+  std::unique_ptr<StateStore> store_;
   bool persist_ = false;  // off until the saved state has been read
-  bool state_dirty_ = false;
-  core::Timer persist_timer_;
   core::Timer ttl_timer_;
   // Registered services whose port the shards could not bind at restore.
   absl::flat_hash_set<std::string> unbound_;
