@@ -6,7 +6,6 @@ random moments under concurrent registrations loses no acknowledged change and l
 unacknowledged one half-applied."""
 
 import glob
-import json
 import os
 import random
 import threading

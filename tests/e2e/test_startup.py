@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import harness
-from harness import LOOPBACK, E2ETestCase, curl, record, url, wait_until
+from harness import LOOPBACK, E2ETestCase, curl, record, url
 
 EXIT_WITHIN_S = 1.0
 
