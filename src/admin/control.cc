@@ -251,6 +251,17 @@ absl::Status Control::Open() {
 
   ready_ = true;
   NotifySystemd("READY=1\nSTATUS=serving");
+  if (int64_t interval = Watchdog::IntervalFromEnv(); interval > 0) {
+    watchdog_ = std::make_unique<Watchdog>(
+        *ring_, shards_.size(), interval,
+        [this](size_t i, std::function<void()> answered) {
+          auto* ping = new proxy::PingShardCommand(shards_[i].get(),
+                                                   [answered](const absl::Status&) { answered(); });
+          ping->Post(*ring_, shards_[i]->ring_fd());
+        },
+        [](std::string_view state) { NotifySystemd(state); });
+    watchdog_->Start();
+  }
   ICAHT_LOG(kInfo, "serving: ", shards_.size(), " shards, admin socket ", config_.admin_socket,
             ", ops ", config_.ops_listen.ToString(), ", ", registry_.size(), " services");
   return absl::OkStatus();
@@ -515,6 +526,7 @@ void Control::BeginShutdown() {
   ring_->timers().Cancel(&share_timer_);
   ring_->timers().Cancel(&bind_retry_timer_);
   NotifySystemd("STOPPING=1");
+  if (watchdog_) watchdog_->Stop();
   admin_->Stop();
   // Queued behind any change in flight, so no shard gets a message after it stopped.
   Enqueue([this](std::function<void()> done) {

@@ -21,6 +21,7 @@
 #include "admin/control_http.h"
 #include "admin/health_checker.h"
 #include "admin/state_store.h"
+#include "admin/watchdog.h"
 #include "admin/trace_exporter.h"
 #include "config/daemon_config.h"
 #include "core/buf_ring.h"
@@ -171,6 +172,7 @@ class Control {
   std::unique_ptr<HealthChecker> health_;
   std::unique_ptr<AuthKeyStore> keys_;
   std::unique_ptr<TraceExporter> traces_;  // with --trace-endpoint
+  std::unique_ptr<Watchdog> watchdog_;     // when systemd asked for one (WatchdogSec=)
   struct RateShare {
     std::unique_ptr<filters::ShareCoordinator> coordinator;
     std::vector<const void*> configs;  // by shard: the config its report came from

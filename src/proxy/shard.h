@@ -130,6 +130,16 @@ class ApplySharesCommand : public ShardCommand {
   std::vector<Item> items_;
 };
 
+// Answers as soon as the shard runs it: the watchdog's proof that the shard's
+// loop turns.
+class PingShardCommand : public ShardCommand {
+ public:
+  using ShardCommand::ShardCommand;
+
+ private:
+  void Execute(Shard&) override { Finish(absl::OkStatus()); }
+};
+
 // Drains everything and stops the shard's loop; finishes when drained. The
 // spans of the last exchanges go to `spans` (when given).
 class StopShardCommand : public ShardCommand {
