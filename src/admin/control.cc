@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "admin/admin_peers.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "core/status_macros.h"
@@ -138,7 +139,9 @@ absl::Status Control::Open() {
   keys_ = std::make_unique<AuthKeyStore>(*ring_, *bufs_,
                                          [this](const std::string& name) { RefreshService(name); });
 
-  absl::StatusOr<net::Fd> admin_fd = net::ListenUnix(config_.admin_socket, 0660);
+  absl::StatusOr<net::Fd> admin_fd =
+      net::ListenUnix(config_.admin_socket, 0660,
+                      config_.admin_group ? static_cast<int>(*config_.admin_group) : -1);
   if (!admin_fd.ok()) {
     return absl::Status(admin_fd.status().code(),
                         absl::StrCat("admin socket: ", admin_fd.status().message()));
@@ -194,22 +197,21 @@ absl::Status Control::Open() {
   // Admin calls answer 503 until the static and restored services are all in:
   // a list from the middle would look like lost registrations.
   starting_ = true;
-  uid_t my_uid = geteuid();
-  gid_t my_gid = getegid();
+  AdminPeerPolicy policy{.daemon_uid = geteuid(),
+                         .daemon_gid = getegid(),
+                         .allow_uids = config_.admin_allow_uids,
+                         .allow_gids = config_.admin_allow_gids};
+  if (config_.admin_group) policy.admin_group = static_cast<gid_t>(*config_.admin_group);
   admin_ = std::make_unique<ControlHttpServer>(
       *ring_, *bufs_, std::move(*admin_fd),
       [this](const ControlRequest& request, Responder* responder) {
         HandleAdmin(request, responder);
       },
       Limits("admin socket"),
-      [my_uid, my_gid](int fd) -> std::string {
-        // The socket file is 0660, and the peer is checked too: root, our own
-        // user, or a member of our group (the admin group under systemd).
-        ucred cred{};
-        socklen_t len = sizeof cred;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return "no peer credentials";
-        if (cred.uid == 0 || cred.uid == my_uid || cred.gid == my_gid) return "";
-        return absl::StrCat("uid ", cred.uid, " may not use the admin socket");
+      [policy](int fd) -> std::string {
+        std::string refusal = CheckAdminPeer(fd, policy);
+        if (!refusal.empty()) ICAHT_LOG_LIMITED(kWarn, "admin socket: refused ", refusal);
+        return refusal;
       });
   admin_->Start();
   ops_ = std::make_unique<ControlHttpServer>(

@@ -1,5 +1,7 @@
 #include "config/daemon_config.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -172,6 +174,56 @@ absl::Status SetAccessLog(std::string_view text, DaemonConfig& config) {
   return absl::OkStatus();
 }
 
+// A user or group: a number, or a name the system knows (getpwnam/getgrnam).
+bool ParseId(std::string_view text, bool is_group, uint32_t& out) {
+  uint64_t n = 0;
+  if (ParseUint(text, n)) {
+    if (n > UINT32_MAX - 1) return false;
+    out = static_cast<uint32_t>(n);
+    return true;
+  }
+  std::string name(text);
+  if (is_group) {
+    const struct group* g = getgrnam(name.c_str());
+    if (g == nullptr) return false;
+    out = g->gr_gid;
+  } else {
+    const struct passwd* p = getpwnam(name.c_str());
+    if (p == nullptr) return false;
+    out = p->pw_uid;
+  }
+  return true;
+}
+
+absl::Status SetAdminGroup(std::string_view text, DaemonConfig& config) {
+  uint32_t gid = 0;
+  if (!ParseId(text, /*group=*/true, gid)) return Expected(FindOptionOrDie("admin_group"), text);
+  config.admin_group = gid;
+  return absl::OkStatus();
+}
+
+absl::Status SetIdList(std::string_view name, bool group, std::string_view text,
+                       std::vector<uint32_t>& out) {
+  std::vector<uint32_t> ids;
+  for (absl::string_view piece : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
+    uint32_t id = 0;
+    if (!ParseId(std::string_view(piece.data(), piece.size()), group, id)) {
+      return Expected(FindOptionOrDie(name), text);
+    }
+    ids.push_back(id);
+  }
+  out = std::move(ids);
+  return absl::OkStatus();
+}
+
+absl::Status SetAdminAllowUid(std::string_view text, DaemonConfig& config) {
+  return SetIdList("admin_allow_uid", false, text, config.admin_allow_uids);
+}
+
+absl::Status SetAdminAllowGid(std::string_view text, DaemonConfig& config) {
+  return SetIdList("admin_allow_gid", true, text, config.admin_allow_gids);
+}
+
 absl::Status SetTraceEndpoint(std::string_view text, DaemonConfig& config) {
   if (text.empty()) {
     config.trace_endpoint.clear();
@@ -242,10 +294,18 @@ absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) 
 
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 19> kOptions = {{
+constexpr std::array<Option, 22> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
+    {"admin_group", Kind::kString, "GROUP", "a group name or number",
+     "the admin socket's group: its members may use the admin API", SetAdminGroup},
+    {"admin_allow_uid", Kind::kList, "UIDS", "comma-separated user names or numbers",
+     "more users that may use the admin API (root and the daemon's user always may)",
+     SetAdminAllowUid},
+    {"admin_allow_gid", Kind::kList, "GIDS", "comma-separated group names or numbers",
+     "more groups whose members may use the admin API (the daemon's group always may)",
+     SetAdminAllowGid},
     {"ops_listen", Kind::kString, "HOST:PORT", "HOST:PORT",
      "ops listener: /metrics /health /ready /traefik (default 127.0.0.1:9901)", SetOpsListen},
     {"shards", Kind::kInt, "N", "an integer 1..256",

@@ -28,7 +28,13 @@ struct PortRange {
 // Everything the daemon is told at start. Every field has a value after
 // LoadDaemonConfig succeeds (defaults filled in).
 struct DaemonConfig {
-  std::string admin_socket;   // default $XDG_RUNTIME_DIR/icaht/admin.sock, else ./run/admin.sock
+  std::string admin_socket;  // default $XDG_RUNTIME_DIR/icaht/admin.sock, else ./run/admin.sock
+  // Who may use the admin socket (mode 0660): root, the daemon's user and
+  // group, `admin_group` (its members; the socket file is chowned to it), and
+  // the listed uids and gids (a peer's primary or supplementary group).
+  std::optional<uint32_t> admin_group;  // --admin-group NAME|GID
+  std::vector<uint32_t> admin_allow_uids;
+  std::vector<uint32_t> admin_allow_gids;
   net::Address ops_listen;    // default 127.0.0.1:9901; port 0 = kernel picks (tests)
   uint32_t shards = 1;        // 1..256; default: online CPUs (capped at 256)
   PortRange port_range;       // automatic service ports

@@ -70,7 +70,7 @@ static bool ProcessAlive(pid_t pid) {
   return state != 'Z' && state != 'X' && state != 'x';
 }
 
-absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode) {
+absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode, int gid) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
@@ -111,10 +111,19 @@ absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode) {
     }
     unlink(path.c_str());
   }
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-    return Errno(absl::StrCat("bind ", path), errno);
+  // bind creates the file with the umask applied: make that the mode wanted
+  // (start-up, before any other thread creates files).
+  mode_t old_umask = umask(~mode & 0777);
+  int bound = bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int bind_errno = errno;
+  umask(old_umask);
+  if (bound < 0) return Errno(absl::StrCat("bind ", path), bind_errno);
+  chmod(path.c_str(), mode);  // the umask may only have narrowed it
+  if (gid >= 0 && chown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(gid)) < 0) {
+    int err = errno;
+    unlink(path.c_str());
+    return Errno(absl::StrCat("chown ", path, " to group ", gid), err);
   }
-  chmod(path.c_str(), mode);
   if (listen(fd.get(), 128) < 0) return Errno(absl::StrCat("listen ", path), errno);
   return fd;
 }

@@ -51,7 +51,10 @@ absl::StatusOr<uint16_t> LocalPort(int fd);
 // stale socket file (nobody listens, or its listener's process has exited);
 // AlreadyExists("PATH is in use by pid N: ...") when a live process listens
 // on it. Creates the parent directory (0750) if missing.
-absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode);
+// `mode` is the socket file's from the start (the umask is set around the
+// bind, so it is never wider, even for an instant); `gid` >= 0 chowns it to
+// that group (which the daemon's user must belong to, or be root).
+absl::StatusOr<Fd> ListenUnix(const std::string& path, unsigned mode, int gid = -1);
 
 // A non-blocking TCP socket for an outbound connection to `family`.
 absl::StatusOr<Fd> NewTcpSocket(int family);

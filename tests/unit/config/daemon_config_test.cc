@@ -135,6 +135,20 @@ TEST_F(DaemonConfigTest, AccessLogPathAndLastFlagWins) {
   EXPECT_FALSE(config->check_config);
 }
 
+TEST_F(DaemonConfigTest, AdminAccessFlags) {
+  absl::StatusOr<DaemonConfig> config =
+      Load({"--admin-group", "root", "--admin-allow-uid", "root,1234", "--admin-allow-gid=0,77"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->admin_group, 0u);
+  EXPECT_EQ(config->admin_allow_uids, (std::vector<uint32_t>{0, 1234}));
+  EXPECT_EQ(config->admin_allow_gids, (std::vector<uint32_t>{0, 77}));
+  EXPECT_FALSE(Load({})->admin_group.has_value());
+  EXPECT_EQ(ErrorOf({"--admin-group", "no-such-group-here"}),
+            "--admin-group: expected a group name or number, got 'no-such-group-here'");
+  EXPECT_THAT(ErrorOf({"--admin-allow-uid", "1,nobody-at-all"}),
+              StartsWith("--admin-allow-uid: expected comma-separated user names or numbers"));
+}
+
 TEST_F(DaemonConfigTest, TraceEndpoint) {
   EXPECT_EQ(Load({})->trace_endpoint, "");
   absl::StatusOr<DaemonConfig> config =

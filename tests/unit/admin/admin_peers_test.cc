@@ -1,0 +1,33 @@
+#include "admin/admin_peers.h"
+
+#include <unistd.h>
+
+#include "gtest/gtest.h"
+
+namespace icaht::admin {
+namespace {
+
+TEST(AdminPeerPolicyTest, WhoMayUseTheAdminSocket) {
+  AdminPeerPolicy policy{
+      .daemon_uid = 100, .daemon_gid = 200, .allow_uids = {300}, .allow_gids = {400}};
+  policy.admin_group = 500;
+  EXPECT_TRUE(policy.Allows(0, 9, {}));        // root
+  EXPECT_TRUE(policy.Allows(100, 9, {}));      // the daemon's user
+  EXPECT_TRUE(policy.Allows(300, 9, {}));      // --admin-allow-uid
+  EXPECT_TRUE(policy.Allows(9, 200, {}));      // the daemon's group
+  EXPECT_TRUE(policy.Allows(9, 400, {}));      // --admin-allow-gid
+  EXPECT_TRUE(policy.Allows(9, 500, {}));      // --admin-group
+  EXPECT_TRUE(policy.Allows(9, 9, {7, 500}));  // ... as a supplementary group
+  EXPECT_FALSE(policy.Allows(9, 9, {7, 8}));
+  EXPECT_FALSE(policy.Allows(301, 401, {}));
+}
+
+TEST(AdminPeerPolicyTest, SupplementaryGroupsOfThisProcess) {
+  std::vector<gid_t> groups(getgroups(0, nullptr));
+  getgroups(static_cast<int>(groups.size()), groups.data());
+  EXPECT_EQ(SupplementaryGroups(getpid()), groups);
+  EXPECT_TRUE(SupplementaryGroups(-1).empty());
+}
+
+}  // namespace
+}  // namespace icaht::admin
