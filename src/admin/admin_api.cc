@@ -298,6 +298,15 @@ void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
     return responder->Send(
         ErrorResponse(503, "unavailable", "starting: restoring registrations; retry in a moment"));
   }
+  if (path == "/v1/reload") {
+    if (request.method != "POST") {
+      return responder->Send(ErrorResponse(405, "method_not_allowed", "reload: allowed is POST"));
+    }
+    return Reload([responder](absl::StatusOr<ReloadResult> result) {
+      if (!result.ok()) return responder->Send(ErrorResponse(result.status()));
+      responder->Send(JsonResponse(200, result->ToJson()));
+    });
+  }
   if (path == kPrefix || path == "/v1/services/") {
     if (request.method == "GET") {
       registry::JsonWriter json;

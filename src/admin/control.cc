@@ -32,6 +32,18 @@ constexpr int kLockWaitMs = 400;
 // How often a restored service whose port another process holds tries to bind
 // it again.
 constexpr int64_t kBindRetryMs = 1000;
+// Every signal the daemon acts on or must survive. Their default action would
+// end the process at once (no drain, no final save); a package manager,
+// logrotate or an operator may send any of them.
+sigset_t HandledSignals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&mask, sig);
+  return mask;
+}
+
+}  // namespace
+
 void NotifySystemd(std::string_view state) {
   const char* path = getenv("NOTIFY_SOCKET");
   if (path == nullptr || path[0] == '\0') return;
@@ -47,18 +59,6 @@ void NotifySystemd(std::string_view state) {
          offsetof(sockaddr_un, sun_path) + len);
   close(fd);
 }
-
-// Every signal the daemon acts on or must survive. Their default action would
-// end the process at once (no drain, no final save); a package manager,
-// logrotate or an operator may send any of them.
-sigset_t HandledSignals() {
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&mask, sig);
-  return mask;
-}
-
-}  // namespace
 
 // Reads the handled signals (HandledSignals) from a signalfd through the
 // control ring.
@@ -506,10 +506,8 @@ void Control::OnSignal(int sig) {
       ICAHT_LOG(kInfo, "signal ", sig, " (", strsignal(sig), "): draining and stopping");
       return BeginShutdown();
     case SIGHUP:
-      // Issue #8 adds reload (as POST /v1/reload); until then HUP must not
-      // stop the daemon.
-      ICAHT_LOG_LIMITED(kWarn, "SIGHUP: reload not supported yet; ignored");
-      return;
+      ICAHT_LOG_LIMITED(kInfo, "SIGHUP: reloading the configuration");
+      return Reload([](const absl::StatusOr<ReloadResult>&) {});  // Reload logs the outcome
     case SIGUSR1:
       return ReopenAccessLog();
     default:

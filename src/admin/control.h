@@ -21,8 +21,8 @@
 #include "admin/control_http.h"
 #include "admin/health_checker.h"
 #include "admin/state_store.h"
-#include "admin/watchdog.h"
 #include "admin/trace_exporter.h"
+#include "admin/watchdog.h"
 #include "config/daemon_config.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
@@ -33,6 +33,10 @@
 #include "registry/registry.h"
 
 namespace icaht::admin {
+
+// Tells systemd (Type=notify) our state, if it asked (NOTIFY_SOCKET): one
+// datagram of "NAME=value" lines.
+void NotifySystemd(std::string_view state);
 
 class Control {
  public:
@@ -154,6 +158,15 @@ class Control {
   // Spans a shard holds between two collections (one second apart); more are
   // dropped and counted.
   static constexpr size_t kShardSpanCapacity = 4096;
+  // Reload (reload.cc): SIGHUP and POST /v1/reload.
+  struct ReloadResult {
+    std::vector<std::string> added, updated, removed;
+    size_t unchanged = 0;
+    std::vector<std::string> failed;          // "name: the answer"
+    std::vector<std::string> restart_needed;  // settings that differ but need a restart
+    std::string ToJson() const;
+  };
+  void Reload(std::function<void(absl::StatusOr<ReloadResult>)> done);
   void OnSignal(int sig);
   void BeginShutdown();
   void ExpireTtls();
@@ -194,6 +207,7 @@ class Control {
   absl::flat_hash_set<std::string> unbound_;
   core::Timer bind_retry_timer_;
   bool starting_ = false;  // static services and the restore are not all in yet
+  bool reloading_ = false;
   bool ready_ = false;
   bool stopping_ = false;
   bool stopped_ = false;

@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<TraceExporter>> TraceExporter::Create(core::Ring&
         absl::StrCat("--trace-endpoint ", std::string(endpoint), ": ", url.status().message()));
   }
   tracing::ExportFormat format = tracing::ExportFormat::kOtlpJson;
-  std::string_view path = url->target.substr(0, url->target.find('?'));
+  std::string_view path = std::string_view(url->target).substr(0, url->target.find('?'));
   if (absl::EndsWith(absl::string_view(path.data(), path.size()), "/api/v2/spans")) {
     format = tracing::ExportFormat::kZipkinJson;
   } else if (url->target == "/") {

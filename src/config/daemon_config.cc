@@ -562,6 +562,7 @@ absl::StatusOr<DaemonConfig> ParseConfigFile(std::string_view json_text, std::st
 
 absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::vector<std::string>& args) {
   DaemonConfig config = Defaults();
+  config.args = args;
   for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h") {
       config.show_help = true;

@@ -71,6 +71,10 @@ struct DaemonConfig {
   // VersionText() and exits 0. No other field is meaningful then.
   bool show_help = false;
   bool show_version = false;
+
+  // The arguments it was loaded from (after the program name): a reload
+  // loads them again, re-reading the --config file they name.
+  std::vector<std::string> args;
 };
 
 // Parses argv (argv[0] is the program name and is skipped). Flags take
