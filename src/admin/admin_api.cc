@@ -244,6 +244,7 @@ void Control::Deregister(std::string name, Responder* responder) {
             store_->Delete(name);
             MaybeCompact();
           }
+          TraefikChanged();
           if (responder != nullptr) AnswerWhenDurable(responder, {204, "application/json", ""});
           done();
         });
@@ -368,6 +369,10 @@ void Control::HandleOps(const ControlRequest& request, Responder* responder) {
   if (request.path == "/metrics") {
     metrics::Format format = metrics::FormatFor(request.accept);
     return responder->Send({200, std::string(metrics::ContentType(format)), RenderMetrics(format)});
+  }
+  if (request.path == "/traefik") {
+    return responder->Send(
+        {200, "application/json", TraefikConfig(discovery::TraefikFormat::kJson)});
   }
   if (request.path == "/ready") {
     if (ready_) return responder->Send(JsonResponse(200, "{\"status\":\"ready\"}"));

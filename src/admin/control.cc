@@ -91,7 +91,8 @@ Control::Control(config::DaemonConfig config)
                                         registry::HostPortProbe(config_.bind_address))),
       share_timer_([this] { CollectDemand(); }),
       ttl_timer_([this] { ExpireTtls(); }),
-      bind_retry_timer_([this] { RetryBinds(); }) {}
+      bind_retry_timer_([this] { RetryBinds(); }),
+      traefik_timer_([this] { WriteTraefikFile(); }) {}
 
 Control::~Control() = default;
 
@@ -251,6 +252,7 @@ absl::Status Control::Open() {
   Restore();
   starting_ = false;
 
+  WriteTraefikFile();  // before READY=1: Traefik finds every service
   ready_ = true;
   NotifySystemd("READY=1\nSTATUS=serving");
   if (int64_t interval = Watchdog::IntervalFromEnv(); interval > 0) {
@@ -496,6 +498,7 @@ void Control::CommitRecord(const registry::ServiceRecord& record) {
     store_->Put(record);
     MaybeCompact();
   }
+  TraefikChanged();
 }
 
 void Control::OnSignal(int sig) {

@@ -26,6 +26,7 @@
 #include "config/daemon_config.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
+#include "discovery/traefik.h"
 #include "filters/rate_limit/share_coordinator.h"
 #include "metrics/exposition.h"
 #include "metrics/service_series.h"
@@ -158,6 +159,11 @@ class Control {
   // Spans a shard holds between two collections (one second apart); more are
   // dropped and counted.
   static constexpr size_t kShardSpanCapacity = 4096;
+  // Traefik (traefik_output.cc): the dynamic configuration for GET /traefik,
+  // and --traefik-file rewritten (coalesced, kTraefikDelayMs) after changes.
+  std::string TraefikConfig(discovery::TraefikFormat format) const;
+  void TraefikChanged();
+  void WriteTraefikFile();
   // Reload (reload.cc): SIGHUP and POST /v1/reload.
   struct ReloadResult {
     std::vector<std::string> added, updated, removed;
@@ -208,6 +214,7 @@ class Control {
   core::Timer bind_retry_timer_;
   bool starting_ = false;  // static services and the restore are not all in yet
   bool reloading_ = false;
+  core::Timer traefik_timer_;
   bool ready_ = false;
   bool stopping_ = false;
   bool stopped_ = false;

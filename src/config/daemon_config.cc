@@ -317,11 +317,13 @@ constexpr std::array<Option, 22> kOptions = {{
     {"bind_address", Kind::kString, "ADDR", "an IP address",
      "address service ports listen on (default 127.0.0.1)", SetBindAddress},
     {"advertise_address", Kind::kString, "ADDR", "a host name or IP address",
-     "address published to Traefik and etcd (not in this build)", SetAdvertiseAddress, true},
+     "host in the URLs published to Traefik (default: the bind address)", SetAdvertiseAddress},
     {"egress_listen", Kind::kString, "HOST:PORT", "HOST:PORT",
      "egress proxy listener (not in this build)", SetEgressListen, true},
     {"traefik_file", Kind::kString, "PATH", "a file path",
-     "Traefik file-provider output (not in this build)", SetTraefikFile, true},
+     "Traefik file-provider dynamic configuration, rewritten atomically on every change (YAML "
+     "for a .yml/.yaml name, else JSON)",
+     SetTraefikFile},
     {"etcd_endpoints", Kind::kList, "URLS", "comma-separated http(s)://HOST:PORT URLs",
      "etcd v3 JSON gateway endpoints (not in this build)", SetEtcdEndpoints, true},
     {"access_log", Kind::kString, "PATH|stdout|off", "a file path, \"stdout\" or \"off\"",
@@ -516,9 +518,7 @@ void FillEnvironmentDefaults(DaemonConfig& config) {
 }
 
 bool IsSet(const Option& option, const DaemonConfig& config) {
-  if (option.name == "advertise_address") return !config.advertise_address.empty();
   if (option.name == "egress_listen") return config.egress_listen.has_value();
-  if (option.name == "traefik_file") return !config.traefik_file.empty();
   if (option.name == "etcd_endpoints") return !config.etcd_endpoints.empty();
   return false;
 }

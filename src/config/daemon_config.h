@@ -40,10 +40,10 @@ struct DaemonConfig {
   PortRange port_range;       // automatic service ports
   std::string state_dir;      // default $XDG_RUNTIME_DIR/icaht, else ./run
   net::Address bind_address;  // IP that service ports listen on (port 0 here); default 127.0.0.1
+  std::string advertise_address;  // host name or IP in published URLs; "" = the bind address
+  std::string traefik_file;       // Traefik file-provider output; "" = none
   // Not built yet (see LoadDaemonConfig): parsed and validated, then refused.
-  std::string advertise_address;  // host name or IP; "" = unset
   std::optional<net::Address> egress_listen;
-  std::string traefik_file;                 // "" = unset
   std::vector<std::string> etcd_endpoints;  // http(s)://HOST:PORT; empty = unset
   AccessLogMode access_log = AccessLogMode::kOff;
   std::string access_log_path;  // kFile only
@@ -86,8 +86,8 @@ struct DaemonConfig {
 //   "config.json: field 'port_range': expected \"A-B\" with 1 <= A <= B <= 65535, got '9-1'"
 //   "config.json: field 'services[1].upstreams': required"
 //   "config.json: invalid JSON at byte 57 (line 3, column 9): ..."
-// Features named by the design but not in this build (advertise_address,
-// egress_listen, traefik_file, etcd_endpoints) are validated like the others
+// Features named by the design but not in this build (egress_listen,
+// etcd_endpoints) are validated like the others
 // and then refused with Unimplemented("--etcd-endpoints: not supported yet in
 // this build") (or "FILE: field 'etcd_endpoints': ..."), so that nobody runs
 // believing e.g. Traefik is being fed. Remove a flag from that list in

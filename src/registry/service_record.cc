@@ -86,9 +86,37 @@ absl::Status ParseUpstreams(Value& value, const std::string& path, ServiceRecord
   return absl::OkStatus();
 }
 
+// Traefik names: entry points and middlewares ("auth@file"), 1..128 visible
+// characters.
+absl::Status ParseTraefikNames(Value& value, const std::string& path,
+                               std::vector<std::string>& out) {
+  out.clear();
+  ICAHT_RETURN_IF_ERROR(
+      json::ForEachElement(value, path, [&](size_t index, Value& element) -> absl::Status {
+        std::string element_path = json::IndexPath(path, index);
+        ICAHT_ASSIGN_OR_RETURN(std::string name, json::ReadString(element, element_path));
+        bool ok = !name.empty() && name.size() <= 128;
+        for (char c : name) ok &= c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+        if (!ok)
+          return FieldError(element_path, "must be a Traefik name (1-128 visible characters)");
+        out.push_back(std::move(name));
+        return absl::OkStatus();
+      }));
+  if (out.size() > 16) return FieldError(path, "must have at most 16 entries");
+  return absl::OkStatus();
+}
+
 absl::Status ParseRoute(Value& value, const std::string& path, ServiceRecord& record) {
   return json::ForEachField(value, path, [&](std::string_view key, Value& field) -> absl::Status {
     std::string field_path = JoinPath(path, key);
+    if (key == "entry_points")
+      return ParseTraefikNames(field, field_path, record.route_entry_points);
+    if (key == "middlewares") return ParseTraefikNames(field, field_path, record.route_middlewares);
+    if (key == "priority") {
+      ICAHT_ASSIGN_OR_RETURN(int64_t priority, json::ReadInt(field, field_path, 0, 1'000'000));
+      record.route_priority = static_cast<int32_t>(priority);
+      return absl::OkStatus();
+    }
     if (key != "rule") return json::UnknownFieldError(field_path);
     ICAHT_ASSIGN_OR_RETURN(record.route_rule, json::ReadString(field, field_path));
     if (record.route_rule.size() > kMaxRouteRuleLength) {
@@ -319,7 +347,21 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   }
   w.EndArray();
   w.Key("port").Uint(record.port);
-  w.Key("route").StartObject().Key("rule").String(EffectiveRouteRule(record)).EndObject();
+  w.Key("route").StartObject().Key("rule").String(EffectiveRouteRule(record));
+  // Traefik's optional router settings, only when set (the canonical form of
+  // a record that uses none stays as it was).
+  if (!record.route_entry_points.empty()) {
+    w.Key("entry_points").StartArray();
+    for (const std::string& name : record.route_entry_points) w.String(name);
+    w.EndArray();
+  }
+  if (!record.route_middlewares.empty()) {
+    w.Key("middlewares").StartArray();
+    for (const std::string& name : record.route_middlewares) w.String(name);
+    w.EndArray();
+  }
+  if (record.route_priority != 0) w.Key("priority").Int(record.route_priority);
+  w.EndObject();
   w.Key("ttl_s").Uint(record.ttl_s);
   w.Key("timeouts").StartObject();
   w.Key("connect_ms").Uint(record.timeouts.connect_ms);

@@ -51,7 +51,12 @@ struct ServiceRecord {
   std::vector<UpstreamSpec> upstreams;  // 1..64 entries
   uint16_t port = 0;                    // 0 = allocate from the port range
   std::string route_rule;  // "" = PathPrefix(`/<name>`); ParseServiceRecord fills it in
-  uint32_t ttl_s = 0;      // 0..86400; 0 = no TTL
+  // The Traefik router's optional settings (route.entry_points, .middlewares,
+  // .priority): names as Traefik knows them ("websecure", "auth@file").
+  std::vector<std::string> route_entry_points;
+  std::vector<std::string> route_middlewares;
+  int32_t route_priority = 0;  // 0: Traefik's default (the rule's length)
+  uint32_t ttl_s = 0;          // 0..86400; 0 = no TTL
   TimeoutSpec timeouts;
   std::string load_balancer = "round_robin";  // only round_robin in this build
   uint64_t max_body_bytes = 0;                // 0 = unlimited (-> 413 when exceeded)

@@ -340,6 +340,14 @@ TEST_F(DaemonConfigTest, BadFlagIsReportedEvenWhenTheFileSetsTheOption) {
             "--shards: expected an integer 1..256, got 'x'");
 }
 
+TEST_F(DaemonConfigTest, TraefikOutputs) {
+  absl::StatusOr<DaemonConfig> config =
+      Load({"--advertise-address", "10.0.0.5", "--traefik-file", "/tmp/traefik.yaml"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->advertise_address, "10.0.0.5");
+  EXPECT_EQ(config->traefik_file, "/tmp/traefik.yaml");
+}
+
 TEST_F(DaemonConfigTest, UnbuiltFeaturesAreValidatedThenRefused) {
   // Invalid values are reported as such...
   EXPECT_THAT(ErrorOf({"--etcd-endpoints", "ftp://x"}),
@@ -350,9 +358,7 @@ TEST_F(DaemonConfigTest, UnbuiltFeaturesAreValidatedThenRefused) {
   // ...valid ones as not built yet.
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
            {"--etcd-endpoints", "http://127.0.0.1:2379,https://etcd.example:2379"},
-           {"--egress-listen", "127.0.0.1:7000"},
-           {"--advertise-address", "10.0.0.5"},
-           {"--traefik-file", "/tmp/traefik.json"}}) {
+           {"--egress-listen", "127.0.0.1:7000"}}) {
     absl::StatusOr<DaemonConfig> config = Load(args);
     ASSERT_FALSE(config.ok());
     EXPECT_EQ(config.status().code(), absl::StatusCode::kUnimplemented);

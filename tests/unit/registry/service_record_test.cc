@@ -340,6 +340,23 @@ TEST(ServiceRecordTest, HealthCheckDefaultsAndRoundTrip) {
   EXPECT_FALSE(off->health.check.enabled);
 }
 
+TEST(ServiceRecordTest, TraefikRouteSettingsRoundTrip) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(
+      R"json(,"route":{"rule":"Host(`a.example`)","entry_points":["web","websecure"],)json"
+      R"json("middlewares":["auth@file"],"priority":7})json"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->route_entry_points, (std::vector<std::string>{"web", "websecure"}));
+  EXPECT_EQ(r->route_middlewares, (std::vector<std::string>{"auth@file"}));
+  EXPECT_EQ(r->route_priority, 7);
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  EXPECT_EQ(ErrorOf(With(R"(,"route":{"entry_points":["a b"]})")),
+            "field 'route.entry_points[0]': must be a Traefik name (1-128 visible characters)");
+  EXPECT_EQ(ErrorOf(With(R"(,"route":{"priority":-1})")),
+            "field 'route.priority': must be an integer 0..1000000");
+}
+
 TEST(ServiceRecordTest, TracingDefaultsAndRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"tracing":{})"));
   ASSERT_TRUE(r.ok()) << r.status();
