@@ -177,7 +177,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"route":{"rule":1})"), "field 'route.rule': must be a string"},
         BadCase{With(R"(,"route":{"rule":")" + kLongRule + R"("})"),
                 "field 'route.rule': must be at most 1024 characters"},
-        BadCase{With(R"(,"route":{"rule":"x","priority":1})"), "unknown field 'route.priority'"},
+        BadCase{With(R"(,"route":{"rule":"x","weight":1})"), "unknown field 'route.weight'"},
         // ttl_s
         BadCase{With(R"(,"ttl_s":86401)"), "field 'ttl_s': must be an integer 0..86400"},
         BadCase{With(R"(,"ttl_s":-5)"), "field 'ttl_s': must be an integer 0..86400"},
