@@ -399,10 +399,13 @@ void Control::Restore() {
   }
   while (pending > 0) ring_->RunOnce(100'000'000);
   if (refused > 0) {
-    // The snapshot written next drops the refused records: keep it as it was.
+    // The snapshot written next drops the refused records and empties the
+    // journal: keep both as they were.
     absl::StatusOr<std::string> aside = registry::SetAside(store_->snapshot_path(), /*move=*/false);
-    ICAHT_LOG(kError, refused, " saved registrations not restored; the saved file is kept as ",
-              aside.ok() ? *aside : std::string(aside.status().message()));
+    absl::StatusOr<std::string> journal = store_->KeepJournalCopy();
+    ICAHT_LOG(kError, refused, " saved registrations not restored; the saved files are kept as ",
+              aside.ok() ? *aside : std::string(aside.status().message()), " and ",
+              journal.ok() ? *journal : std::string(journal.status().message()));
   }
   // What is registered now, as one snapshot; the journal starts empty.
   persist_ = true;

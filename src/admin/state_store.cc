@@ -1,12 +1,15 @@
 #include "admin/state_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -54,24 +57,21 @@ absl::StatusOr<StateStore::Loaded> StateStore::Load() {
   loaded.saved = *std::move(saved);
 
   absl::StatusOr<registry::JournalContents> journal = registry::ReadJournal(journal_);
-  if (!journal.ok()) return journal.status();
-  if (!journal->problem.empty()) {
-    // The journal as it was goes aside (renamed: a link would share the
-    // bytes cut below); a new one holds the intact prefix, so that new
-    // entries follow it, not the broken tail.
-    absl::StatusOr<std::string> aside = registry::SetAside(journal_, /*move=*/true);
-    if (!aside.ok()) return aside.status();
+  if (!journal.ok()) {
+    // The snapshot's records are still restored; changes are answered as
+    // not durable while there is no journal.
+    broken_ = true;
     loaded.problems.push_back(
-        absl::StrCat(journal->problem, "; the journal as it was is kept as ", *aside));
-    std::ifstream in(*aside, std::ios::binary);
-    std::string prefix(journal->intact_bytes, '\0');
-    in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
-    int fd = open(journal_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    bool ok = fd >= 0 && in.gcount() == static_cast<std::streamsize>(prefix.size()) &&
-              write(fd, prefix.data(), prefix.size()) == static_cast<ssize_t>(prefix.size()) &&
-              fdatasync(fd) == 0;
-    if (fd >= 0) close(fd);
-    if (!ok) return absl::UnavailableError(absl::StrCat(journal_, ": cannot rewrite its prefix"));
+        absl::StrCat("registrations will not be saved: ", journal.status().message()));
+    return loaded;
+  }
+  if (!journal->problem.empty()) {
+    absl::Status kept = KeepIntactPrefix(journal->intact_bytes, loaded.problems, journal->problem);
+    if (!kept.ok()) {
+      broken_ = true;
+      loaded.problems.push_back(absl::StrCat("registrations will not be saved: ", kept.message()));
+      return loaded;
+    }
   }
   // Replay: the snapshot's records by name, then each change in order.
   std::vector<registry::ServiceRecord>& records = loaded.saved.records;
@@ -99,14 +99,71 @@ absl::StatusOr<StateStore::Loaded> StateStore::Load() {
   entries_ = journal->entries.size();
 
   int fd = open(journal_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat(journal_, ": ", strerror(errno)));
+  if (fd < 0) {
+    broken_ = true;
+    loaded.problems.push_back(
+        absl::StrCat("registrations will not be saved: ", journal_, ": ", strerror(errno)));
+    return loaded;
+  }
   fd_ = net::Fd(fd);
+  struct stat st {};
+  good_size_ = fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   SyncDir(dir_);
   return loaded;
 }
 
+absl::Status StateStore::KeepIntactPrefix(uint64_t intact_bytes, std::vector<std::string>& problems,
+                                          const std::string& problem) {
+  // The intact prefix goes to a new file first (synced), the journal as it
+  // was is linked aside, and the new file renamed over it: at every instant
+  // one of the two names holds every intact entry.
+  std::string text;
+  {
+    std::ifstream in(journal_, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.resize(std::min<uint64_t>(text.size(), intact_bytes));
+  const std::string tmp = journal_ + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            fdatasync(fd) == 0;
+  if (fd >= 0) ok = close(fd) == 0 && ok;
+  if (!ok) return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(errno)));
+  absl::StatusOr<std::string> aside = registry::SetAside(journal_, /*move=*/false);
+  if (!aside.ok()) return aside.status();
+  if (rename(tmp.c_str(), journal_.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat(journal_, ": ", strerror(errno)));
+  }
+  SyncDir(dir_);
+  problems.push_back(absl::StrCat(problem, "; the journal as it was is kept as ", *aside));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> StateStore::KeepJournalCopy() {
+  // A copy of its own (a hard link would be emptied with the journal).
+  std::string text;
+  {
+    std::ifstream in(journal_, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  absl::StatusOr<std::string> aside = registry::SetAside(journal_, /*move=*/false);
+  if (!aside.ok()) return aside;
+  const std::string tmp = *aside + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            fsync(fd) == 0;
+  if (fd >= 0) ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp.c_str(), aside->c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat(*aside, ": ", strerror(errno)));
+  }
+  return aside;
+}
+
 void StateStore::Append(const std::string& line) {
-  if (!fd_.valid()) return;
+  if (!fd_.valid()) {
+    failed_ = true;
+    return;
+  }
   ++appended_;
   ++entries_;
   size_t done = 0;
@@ -118,10 +175,14 @@ void StateStore::Append(const std::string& line) {
       ICAHT_LOG_LIMITED(kError, "cannot append to ", journal_, ": ",
                         n < 0 ? strerror(errno) : "short write",
                         "; registrations may not survive a restart");
+      // A partial line would make the next entries unreadable: cut it off.
+      // Should that fail too, the next compaction rewrites everything.
+      if (ftruncate(fd_.get(), static_cast<off_t>(good_size_)) != 0) broken_ = true;
       return;
     }
     done += static_cast<size_t>(n);
   }
+  good_size_ += line.size();
 }
 
 void StateStore::Put(const registry::ServiceRecord& record) {
@@ -131,7 +192,8 @@ void StateStore::Put(const registry::ServiceRecord& record) {
 void StateStore::Delete(const std::string& name) { Append(registry::JournalDeleteLine(name)); }
 
 void StateStore::WhenDurable(std::function<void(bool)> done) {
-  if (synced_ >= appended_ || !fd_.valid()) return done(true);
+  if (!fd_.valid()) return done(false);
+  if (synced_ >= appended_) return done(true);
   waiters_.push_back({appended_, std::move(done)});
   if (!syncing_) StartSync();
 }
@@ -153,6 +215,7 @@ void StateStore::Complete(int res, uint32_t) {
   if (res < 0) {
     ICAHT_LOG_LIMITED(kError, "cannot sync ", journal_, ": ", strerror(-res),
                       "; registrations may not survive a restart");
+    broken_ = true;  // pages may be lost: the next compaction rewrites everything
   }
   const bool ok = res >= 0 && !round_failed_;
   synced_ = sync_target_;
@@ -182,6 +245,8 @@ void StateStore::Compact(const std::vector<const registry::ServiceRecord*>& reco
     }
   }
   entries_ = 0;
+  good_size_ = 0;
+  broken_ = false;
 }
 
 }  // namespace icaht::admin

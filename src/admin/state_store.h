@@ -61,14 +61,23 @@ class StateStore final : private core::Completion {
   // at start, at shutdown and every kCompactEntries entries, when no sync is
   // in flight).
   void Compact(const std::vector<const registry::ServiceRecord*>& records);
-  // True when the journal has grown past kCompactEntries.
-  bool wants_compaction() const { return entries_ >= kCompactEntries && !syncing_; }
+  // True when the journal has grown past kCompactEntries, or a failed write
+  // or sync may have left it short of what was acknowledged before.
+  bool wants_compaction() const { return (entries_ >= kCompactEntries || broken_) && !syncing_; }
+  // A copy of the journal as it is now, next to it ("services.journal.bad-<UTC
+  // time>"), for records a restore refused: the compaction that follows
+  // empties the journal.
+  absl::StatusOr<std::string> KeepJournalCopy();
 
   const std::string& snapshot_path() const { return snapshot_; }
   const std::string& journal_path() const { return journal_; }
 
  private:
   void Append(const std::string& line);
+  // A torn or corrupt tail: the journal keeps its intact prefix, the whole
+  // file is kept aside; what was done goes to `problems`.
+  absl::Status KeepIntactPrefix(uint64_t intact_bytes, std::vector<std::string>& problems,
+                                const std::string& problem);
   void StartSync();
   void Complete(int res, uint32_t flags) override;
 
@@ -84,6 +93,8 @@ class StateStore final : private core::Completion {
   bool failed_ = false;        // an append failed since the last sync started
   bool round_failed_ = false;  // ... before the sync in flight started
   size_t entries_ = 0;         // in the journal now
+  uint64_t good_size_ = 0;     // the journal's length after its last whole entry
+  bool broken_ = false;        // a write or sync failed, or there is no journal
   struct Waiter {
     uint64_t upto;
     std::function<void(bool)> done;

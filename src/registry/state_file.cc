@@ -70,8 +70,18 @@ absl::Status SaveServices(const std::string& path,
     }
     done += n;
   }
-  fsync(fd);
-  close(fd);
+  // Only a file known to be on disk may replace the old one (a compaction
+  // empties the journal right after).
+  bool synced = fsync(fd) == 0;
+  int sync_errno = errno;
+  if (close(fd) != 0 && synced) {
+    synced = false;
+    sync_errno = errno;
+  }
+  if (!synced) {
+    unlink(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(sync_errno)));
+  }
   if (rename(tmp.c_str(), path.c_str()) < 0) {
     return absl::UnavailableError(absl::StrCat(path, ": ", strerror(errno)));
   }
