@@ -221,6 +221,12 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
 
 void Control::Deregister(std::string name, Responder* responder) {
   Enqueue([this, name = std::move(name), responder](std::function<void()> done) {
+    if (stopping_) {  // the shards are stopping (or gone): no message may reach them
+      if (responder != nullptr) {
+        responder->Send(ErrorResponse(absl::UnavailableError("icaht-sidecar is shutting down")));
+      }
+      return done();
+    }
     absl::Status begin = registry_.BeginRemove(name);
     if (!begin.ok()) {
       if (responder != nullptr) responder->Send(ErrorResponse(begin));

@@ -3,8 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
 
 #include "absl/strings/str_cat.h"
 
@@ -21,18 +20,21 @@ bool AdminPeerPolicy::Allows(uid_t uid, gid_t gid, const std::vector<gid_t>& sup
          std::any_of(supplementary.begin(), supplementary.end(), group_allowed);
 }
 
-std::vector<gid_t> SupplementaryGroups(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  std::vector<gid_t> groups;
-  while (std::getline(status, line)) {
-    if (line.rfind("Groups:", 0) != 0) continue;
-    std::istringstream in(line.substr(7));
-    unsigned long g;
-    while (in >> g) groups.push_back(static_cast<gid_t>(g));
-    break;
+std::vector<gid_t> PeerGroups(int fd) {
+  // The peer's groups as they were when it connected (Linux 4.13+): unlike
+  // /proc/PID/status, readable under ProtectProc=invisible and immune to pid
+  // reuse.
+  std::vector<gid_t> groups(16);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+      groups.resize(len / sizeof(gid_t));
+      return groups;
+    }
+    if (errno != ERANGE) break;
+    groups.resize(len / sizeof(gid_t) + 1);
   }
-  return groups;
+  return {};
 }
 
 std::string CheckAdminPeer(int fd, const AdminPeerPolicy& policy) {
@@ -41,7 +43,7 @@ std::string CheckAdminPeer(int fd, const AdminPeerPolicy& policy) {
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return "no peer credentials";
   // Supplementary groups are looked up only when the cheap checks refuse.
   if (policy.Allows(cred.uid, cred.gid, {})) return "";
-  if (cred.pid > 0 && policy.Allows(cred.uid, cred.gid, SupplementaryGroups(cred.pid))) return "";
+  if (policy.Allows(cred.uid, cred.gid, PeerGroups(fd))) return "";
   return absl::StrCat("uid ", cred.uid, " (gid ", cred.gid, ", pid ", cred.pid,
                       ") may not use the admin socket (see --admin-group, --admin-allow-uid, "
                       "--admin-allow-gid)");

@@ -26,9 +26,9 @@ struct AdminPeerPolicy {
   bool Allows(uid_t uid, gid_t gid, const std::vector<gid_t>& supplementary) const;
 };
 
-// The supplementary groups of process `pid` (from /proc/PID/status); empty
-// when it cannot be read.
-std::vector<gid_t> SupplementaryGroups(pid_t pid);
+// The supplementary groups the peer of the connected socket `fd` had when it
+// connected (SO_PEERGROUPS); empty when they cannot be read.
+std::vector<gid_t> PeerGroups(int fd);
 
 // "" when the peer of the accepted socket `fd` may use the admin API, else
 // the reason (logged, and answered with 403).

@@ -531,6 +531,7 @@ void Control::BeginShutdown() {
   keys_->Stop();
   ring_->timers().Cancel(&share_timer_);
   ring_->timers().Cancel(&bind_retry_timer_);
+  ring_->timers().Cancel(&ttl_timer_);
   NotifySystemd("STOPPING=1");
   if (watchdog_) watchdog_->Stop();
   admin_->Stop();

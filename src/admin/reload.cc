@@ -32,6 +32,8 @@ std::vector<std::string> NeedRestart(const config::DaemonConfig& a, const config
   check(a.port_range == b.port_range, "port_range");
   check(a.state_dir == b.state_dir, "state_dir");
   check(a.bind_address == b.bind_address, "bind_address");
+  check(a.advertise_address == b.advertise_address, "advertise_address");
+  check(a.traefik_file == b.traefik_file, "traefik_file");
   check(a.access_log == b.access_log && a.access_log_path == b.access_log_path, "access_log");
   check(a.trace_endpoint == b.trace_endpoint, "trace_endpoint");
   check(a.log_json == b.log_json, "log_format");
@@ -120,16 +122,22 @@ void Control::Reload(std::function<void(absl::StatusOr<ReloadResult>)> done) {
     }
     done(*result);
   };
+  // `make_static`: once the change succeeded, the service belongs to the file
+  // (not saved on its own any more). Marked only then, so that a change that
+  // fails, or an admin registration of the name queued before it, keeps its
+  // journal entry.
   auto track = [this, result, pending, finish](std::string name, std::vector<std::string>* into,
-                                               int ok_status) {
+                                               int ok_status, bool make_static) {
     ++*pending;
     return new CaptureResponder(
-        [this, result, finish, name, into, ok_status](const ControlResponse& answer) {
+        [this, result, finish, name, into, ok_status, make_static](const ControlResponse& answer) {
           if (answer.status == ok_status) {
             into->push_back(name);
+            if (make_static && static_names_.insert(name).second && persist_) {
+              store_->Delete(name);
+            }
           } else {
             result->failed.push_back(absl::StrCat(name, ": ", answer.body));
-            if (into == &result->added) static_names_.erase(name);
           }
           finish();
         });
@@ -140,29 +148,28 @@ void Control::Reload(std::function<void(absl::StatusOr<ReloadResult>)> done) {
     wanted.insert(record.name);
     const registry::ServiceRecord* running = registry_.Find(record.name);
     if (running == nullptr) {
-      static_names_.insert(record.name);
-      Register(registry::ToJson(record), track(record.name, &result->added, 201));
+      Register(registry::ToJson(record), track(record.name, &result->added, 201, true));
       continue;
     }
     if (record.port == 0) record.port = running->port;  // an automatic port is kept
-    if (record == *running && static_names_.contains(record.name)) {
+    const bool is_static = static_names_.contains(record.name);
+    if (record == *running && is_static) {
       ++result->unchanged;
       continue;
     }
-    if (!static_names_.contains(record.name)) {
-      // Registered through the admin API until now: the file takes it over
-      // (as at start), so it is no longer saved on its own.
-      static_names_.insert(record.name);
-      if (persist_) store_->Delete(record.name);
-    }
-    Replace(record.name, registry::ToJson(record), track(record.name, &result->updated, 200));
+    // A service registered through the admin API until now is taken over by
+    // the file (as at start).
+    Replace(record.name, registry::ToJson(record),
+            track(record.name, &result->updated, 200, !is_static));
   }
   std::vector<std::string> gone;
   for (const std::string& name : static_names_) {
     if (!wanted.contains(name)) gone.push_back(name);
   }
   std::sort(gone.begin(), gone.end());
-  for (const std::string& name : gone) Deregister(name, track(name, &result->removed, 204));
+  for (const std::string& name : gone) {
+    Deregister(name, track(name, &result->removed, 204, false));
+  }
   finish();
 }
 

@@ -25,7 +25,7 @@ int64_t RetryAfterNs(const http::ClientResponse& response) {
   int64_t seconds = 0;
   auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), seconds);
   if (ec != std::errc() || end != value->data() + value->size() || seconds < 0) return 0;
-  return std::min(seconds * 1'000'000'000, kMaxRetryAfterNs);
+  return std::min(seconds, kMaxRetryAfterNs / 1'000'000'000) * 1'000'000'000;
 }
 
 std::string HostName() {

@@ -37,7 +37,7 @@ void Control::WriteTraefikFile() {
   if (config_.traefik_file.empty()) return;
   ring_->timers().Cancel(&traefik_timer_);
   absl::Status written = discovery::WriteFileAtomically(
-      config_.traefik_file, TraefikConfig(discovery::TraefikFormatFor(config_.traefik_file)));
+      config_.traefik_file, TraefikConfig(discovery::TraefikFormat::kYaml));
   if (!written.ok()) {
     ICAHT_LOG_LIMITED(kError, "--traefik-file: ", written.message());
   }

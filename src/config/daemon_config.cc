@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -133,7 +134,11 @@ absl::Status SetEgressListen(std::string_view text, DaemonConfig& config) {
 }
 
 absl::Status SetTraefikFile(std::string_view text, DaemonConfig& config) {
-  if (text.empty()) return Expected(FindOptionOrDie("traefik_file"), text);
+  // Traefik's file provider reads .yml, .yaml and .toml files only.
+  absl::string_view name(text.data(), text.size());
+  if (!absl::EndsWith(name, ".yml") && !absl::EndsWith(name, ".yaml")) {
+    return Expected(FindOptionOrDie("traefik_file"), text);
+  }
   config.traefik_file = std::string(text);
   return absl::OkStatus();
 }
@@ -320,9 +325,8 @@ constexpr std::array<Option, 22> kOptions = {{
      "host in the URLs published to Traefik (default: the bind address)", SetAdvertiseAddress},
     {"egress_listen", Kind::kString, "HOST:PORT", "HOST:PORT",
      "egress proxy listener (not in this build)", SetEgressListen, true},
-    {"traefik_file", Kind::kString, "PATH", "a file path",
-     "Traefik file-provider dynamic configuration, rewritten atomically on every change (YAML "
-     "for a .yml/.yaml name, else JSON)",
+    {"traefik_file", Kind::kString, "PATH", "a file path ending in .yml or .yaml",
+     "Traefik file-provider dynamic configuration (YAML), rewritten atomically on every change",
      SetTraefikFile},
     {"etcd_endpoints", Kind::kList, "URLS", "comma-separated http(s)://HOST:PORT URLs",
      "etcd v3 JSON gateway endpoints (not in this build)", SetEtcdEndpoints, true},

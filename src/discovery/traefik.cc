@@ -8,7 +8,6 @@
 #include <list>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/json_string.h"
 
@@ -112,12 +111,6 @@ void EmitYaml(const Node& n, int indent, std::string& out) {
 }
 
 }  // namespace
-
-TraefikFormat TraefikFormatFor(std::string_view path) {
-  absl::string_view p(path.data(), path.size());
-  return absl::EndsWith(p, ".yml") || absl::EndsWith(p, ".yaml") ? TraefikFormat::kYaml
-                                                                 : TraefikFormat::kJson;
-}
 
 std::string TraefikDynamicConfig(const std::vector<const registry::ServiceRecord*>& records,
                                  const TraefikOptions& options, TraefikFormat format) {

@@ -5,7 +5,7 @@
 // service whose load balancer holds the proxy's advertised URL, health-checked
 // on the proxy's ready path. The same tree is served by the ops listener's
 // /traefik (Traefik's HTTP provider, JSON) and written by --traefik-file (the
-// file provider: YAML for a .yml/.yaml name, else JSON). Deterministic: keys
+// file provider, which reads YAML or TOML files only: YAML). Deterministic: keys
 // in a fixed order, services sorted by name, so Traefik sees no change unless
 // there is one. Valid against SchemaStore's traefik-v3-file-provider schema.
 
@@ -24,9 +24,6 @@ struct TraefikOptions {
 };
 
 enum class TraefikFormat { kJson, kYaml };
-
-// The format a file name asks for (.yml / .yaml: YAML).
-TraefikFormat TraefikFormatFor(std::string_view path);
 
 // `records` sorted by name (Registry::List order).
 std::string TraefikDynamicConfig(const std::vector<const registry::ServiceRecord*>& records,

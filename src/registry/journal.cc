@@ -112,7 +112,10 @@ absl::StatusOr<JournalContents> ReadJournal(const std::string& path) {
     }
     absl::StatusOr<JournalEntry> entry = ParseEntry(json);
     if (!entry.ok()) {
-      stop(std::string(entry.status().message()));
+      // Its checksum holds, so it was written whole: most likely by a newer
+      // version (a downgrade). Replay cannot skip it (order matters).
+      stop(absl::StrCat("an entry that does not parse (written by a newer version?): ",
+                        entry.status().message()));
       break;
     }
     out.entries.push_back(*std::move(entry));

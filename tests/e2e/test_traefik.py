@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
-"""Traefik's dynamic configuration (issue 11): GET /traefik on the ops listener (HTTP provider)
-and --traefik-file (file provider, JSON or YAML by extension), written atomically on every
-change; a router per service (rule, entry points, middlewares, priority), a service whose
+"""Traefik's dynamic configuration (issue 11): GET /traefik on the ops listener (HTTP provider,
+JSON) and --traefik-file (file provider, YAML), written atomically on every change; a router per service (rule, entry points, middlewares, priority), a service whose
 server is the proxy's advertised URL, health-checked on the ready path; deterministic; valid
 against SchemaStore's Traefik v3 schema (../shared/conformance)."""
 
@@ -19,11 +18,16 @@ try:
     import jsonschema
 except ImportError:  # Debian: python3-jsonschema
     jsonschema = None
+try:
+    import yaml
+except ImportError:  # Debian: python3-yaml
+    yaml = None
 
 
 def validate(doc):
-    if jsonschema is None or not os.path.exists(SCHEMA):
-        raise harness.unittest.SkipTest("python3-jsonschema or the conformance schema is missing")
+    if jsonschema is None or yaml is None or not os.path.exists(SCHEMA):
+        raise harness.unittest.SkipTest(
+            "python3-jsonschema, python3-yaml or the conformance schema is missing")
     with open(SCHEMA) as f:
         jsonschema.validate(doc, json.load(f))
 
@@ -32,8 +36,8 @@ class TraefikTest(SharedDaemonTestCase):
     @classmethod
     def daemon_args(cls):
         cls.dir = harness.tempfile.mkdtemp(prefix="icaht-traefik-")
-        cls.json_file = os.path.join(cls.dir, "dynamic.json")
-        return ("--traefik-file", cls.json_file, "--advertise-address", "10.1.2.3")
+        cls.file = os.path.join(cls.dir, "dynamic.yml")
+        return ("--traefik-file", cls.file, "--advertise-address", "10.1.2.3")
 
     @classmethod
     def setUpClass(cls):
@@ -67,10 +71,12 @@ class TraefikTest(SharedDaemonTestCase):
         self.assertEqual(json.dumps(doc), json.dumps(self.http_provider()))  # deterministic
 
     def test_file_provider_follows_changes(self):
+        if yaml is None:
+            self.skipTest("python3-yaml is not installed")
         def file_doc():
-            with open(self.json_file) as f:
-                return json.load(f)
-        wait_until(lambda: os.path.exists(self.json_file) and
+            with open(self.file) as f:
+                return yaml.safe_load(f)
+        wait_until(lambda: os.path.exists(self.file) and
                    "orders" in file_doc()["http"]["routers"], 5, what="the file written")
         self.assertEqual(file_doc(), self.http_provider())
         validate(file_doc())
@@ -81,7 +87,7 @@ class TraefikTest(SharedDaemonTestCase):
         self.d.deregister("late")
         wait_until(lambda: "late" not in file_doc()["http"]["routers"], 5,
                    what="the deregistered service gone")
-        self.assertEqual(sorted(os.listdir(self.dir)), ["dynamic.json"])  # no leftover temp
+        self.assertEqual(sorted(os.listdir(self.dir)), ["dynamic.yml"])  # no leftover temp
 
     def test_yaml_file_provider(self):
         d = self.start_daemon(shards=1, extra_args=(
@@ -90,9 +96,7 @@ class TraefikTest(SharedDaemonTestCase):
         path = os.path.join(self.dir, "dynamic.yaml")
         wait_until(lambda: os.path.exists(path) and "svc" in open(path).read(), 5,
                    what="the YAML file")
-        try:
-            import yaml
-        except ImportError:
+        if yaml is None:
             self.skipTest("python3-yaml is not installed")
         with open(path) as f:
             doc = yaml.safe_load(f)

@@ -1,5 +1,6 @@
 #include "admin/admin_peers.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "gtest/gtest.h"
@@ -22,11 +23,15 @@ TEST(AdminPeerPolicyTest, WhoMayUseTheAdminSocket) {
   EXPECT_FALSE(policy.Allows(301, 401, {}));
 }
 
-TEST(AdminPeerPolicyTest, SupplementaryGroupsOfThisProcess) {
+TEST(AdminPeerPolicyTest, PeerGroupsOfAConnectedSocket) {
+  int pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
   std::vector<gid_t> groups(getgroups(0, nullptr));
   getgroups(static_cast<int>(groups.size()), groups.data());
-  EXPECT_EQ(SupplementaryGroups(getpid()), groups);
-  EXPECT_TRUE(SupplementaryGroups(-1).empty());
+  EXPECT_EQ(PeerGroups(pair[0]), groups);  // the peer is this process
+  close(pair[0]);
+  close(pair[1]);
+  EXPECT_TRUE(PeerGroups(-1).empty());
 }
 
 }  // namespace

@@ -346,6 +346,9 @@ TEST_F(DaemonConfigTest, TraefikOutputs) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->advertise_address, "10.0.0.5");
   EXPECT_EQ(config->traefik_file, "/tmp/traefik.yaml");
+  // Traefik's file provider reads no .json file.
+  EXPECT_THAT(ErrorOf({"--traefik-file", "/tmp/traefik.json"}),
+              StartsWith("--traefik-file: expected a file path ending in .yml or .yaml"));
 }
 
 TEST_F(DaemonConfigTest, UnbuiltFeaturesAreValidatedThenRefused) {
@@ -354,7 +357,6 @@ TEST_F(DaemonConfigTest, UnbuiltFeaturesAreValidatedThenRefused) {
               StartsWith("--etcd-endpoints: expected comma-separated http(s)://HOST:PORT URLs"));
   EXPECT_THAT(ErrorOf({"--egress-listen", "nope"}), StartsWith("--egress-listen: address 'nope'"));
   EXPECT_THAT(ErrorOf({"--advertise-address", "a b"}), StartsWith("--advertise-address: expected"));
-  EXPECT_THAT(ErrorOf({"--traefik-file="}), StartsWith("--traefik-file: expected"));
   // ...valid ones as not built yet.
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
            {"--etcd-endpoints", "http://127.0.0.1:2379,https://etcd.example:2379"},
