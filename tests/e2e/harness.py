@@ -449,6 +449,19 @@ class E2ETestCase(unittest.TestCase):
             self.assertIn(needle, err["message"], "message should mention %r: %r" % (needle, resp))
 
 
+def sharing_state(first, shards=2):
+    """Daemon args (a function of the new Daemon) for a daemon on `first`'s state dir and port
+    range: a restart of `first`, with its own admin socket and ops port."""
+    def args(d):
+        return ["--admin-socket", d.admin_socket,
+                "--ops-listen", "%s:%d" % (LOOPBACK, d.ops_port),
+                "--shards", str(shards),
+                "--port-range", "%d-%d" % (first.range_start, first.range_end),
+                "--state-dir", first.state_dir,
+                "--bind-address", LOOPBACK]
+    return args
+
+
 def record(name, upstreams, **fields):
     r = {"name": name, "upstreams": list(upstreams)}
     r.update(fields)

@@ -18,14 +18,7 @@ from harness import LOOPBACK, E2ETestCase, admin_call, record
 class DurabilityTest(E2ETestCase):
     def restart(self, first, name):
         """A daemon on the first one's state dir and port range (1 shard: quick to start)."""
-        def args(d):
-            return ["--admin-socket", d.admin_socket,
-                    "--ops-listen", "%s:%d" % (LOOPBACK, d.ops_port),
-                    "--shards", "1",
-                    "--port-range", "%d-%d" % (first.range_start, first.range_end),
-                    "--state-dir", first.state_dir,
-                    "--bind-address", LOOPBACK]
-        return self.start_daemon(args=args, name=name)
+        return self.start_daemon(args=harness.sharing_state(first, shards=1), name=name)
 
     def names(self, d):
         return sorted(s["name"] for s in d.services()["services"])

@@ -21,14 +21,7 @@ from harness import E2ETestCase, LOOPBACK, admin_call, curl, record, url, wait_u
 class PersistenceTest(E2ETestCase):
     def restart_args(self, first):
         """Flags for a second daemon sharing the first one's state dir and port range."""
-        def args(d):
-            return ["--admin-socket", d.admin_socket,
-                    "--ops-listen", "%s:%d" % (LOOPBACK, d.ops_port),
-                    "--shards", "2",
-                    "--port-range", "%d-%d" % (first.range_start, first.range_end),
-                    "--state-dir", first.state_dir,
-                    "--bind-address", LOOPBACK]
-        return args
+        return harness.sharing_state(first)
 
     def test_registrations_survive_restart(self):
         first = self.start_daemon(shards=2)

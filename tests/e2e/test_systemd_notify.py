@@ -55,15 +55,7 @@ class NotifyReceiver:
 class SystemdNotifyTest(E2ETestCase):
     def notified_daemon(self, first, receiver, name, **env_extra):
         env = dict(os.environ, NOTIFY_SOCKET=receiver.path, **env_extra)
-
-        def args(d):
-            return ["--admin-socket", d.admin_socket,
-                    "--ops-listen", "%s:%d" % (LOOPBACK, d.ops_port),
-                    "--shards", "2",
-                    "--port-range", "%d-%d" % (first.range_start, first.range_end),
-                    "--state-dir", first.state_dir,
-                    "--bind-address", LOOPBACK]
-        return self.start_daemon(args=args, env=env, name=name)
+        return self.start_daemon(args=harness.sharing_state(first), env=env, name=name)
 
     def test_ready_after_restore_watchdog_and_stopping(self):
         up = self.start_upstream("up")
