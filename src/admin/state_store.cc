@@ -13,22 +13,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "core/file_util.h"
 #include "core/log.h"
 #include "registry/journal.h"
 
 namespace icaht::admin {
-namespace {
-
-// Makes a rename or a new file in `dir` durable.
-void SyncDir(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  fsync(fd);
-  close(fd);
-}
-
-}  // namespace
-
 StateStore::StateStore(core::Ring& ring, const std::string& dir)
     : ring_(ring),
       dir_(dir),
@@ -108,7 +97,7 @@ absl::StatusOr<StateStore::Loaded> StateStore::Load() {
   fd_ = net::Fd(fd);
   struct stat st {};
   good_size_ = fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  SyncDir(dir_);
+  core::SyncDirectory(dir_);
   return loaded;
 }
 
@@ -134,7 +123,7 @@ absl::Status StateStore::KeepIntactPrefix(uint64_t intact_bytes, std::vector<std
   if (rename(tmp.c_str(), journal_.c_str()) != 0) {
     return absl::UnavailableError(absl::StrCat(journal_, ": ", strerror(errno)));
   }
-  SyncDir(dir_);
+  core::SyncDirectory(dir_);
   problems.push_back(absl::StrCat(problem, "; the journal as it was is kept as ", *aside));
   return absl::OkStatus();
 }
@@ -236,7 +225,7 @@ void StateStore::Compact(const std::vector<const registry::ServiceRecord*>& reco
                       "; the journal keeps every change");
     return;
   }
-  SyncDir(dir_);  // the new snapshot's name is durable before the journal goes
+  core::SyncDirectory(dir_);  // the new snapshot's name is durable before the journal goes
   if (fd_.valid()) {
     if (ftruncate(fd_.get(), 0) != 0 || fdatasync(fd_.get()) != 0) {
       // Harmless: replaying entries the snapshot holds changes nothing.

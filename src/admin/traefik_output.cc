@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "admin/control.h"
+#include "core/file_util.h"
 #include "core/log.h"
 
 namespace icaht::admin {
@@ -36,8 +37,8 @@ void Control::TraefikChanged() {
 void Control::WriteTraefikFile() {
   if (config_.traefik_file.empty()) return;
   ring_->timers().Cancel(&traefik_timer_);
-  absl::Status written = discovery::WriteFileAtomically(
-      config_.traefik_file, TraefikConfig(discovery::TraefikFormat::kYaml));
+  absl::Status written = core::WriteFileAtomically(
+      config_.traefik_file, TraefikConfig(discovery::TraefikFormat::kYaml), 0644);
   if (!written.ok()) {
     ICAHT_LOG_LIMITED(kError, "--traefik-file: ", written.message());
   }

@@ -156,30 +156,4 @@ std::string TraefikDynamicConfig(const std::vector<const registry::ServiceRecord
   return out;
 }
 
-absl::Status WriteFileAtomically(const std::string& path, std::string_view text) {
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(errno)));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(err)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  fsync(fd);
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) < 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return absl::UnavailableError(absl::StrCat(path, ": ", strerror(err)));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace icaht::discovery

@@ -13,7 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "registry/service_record.h"
 
 namespace icaht::discovery {
@@ -28,9 +27,5 @@ enum class TraefikFormat { kJson, kYaml };
 // `records` sorted by name (Registry::List order).
 std::string TraefikDynamicConfig(const std::vector<const registry::ServiceRecord*>& records,
                                  const TraefikOptions& options, TraefikFormat format);
-
-// Writes `text` to `path` atomically (a temporary file in the same directory,
-// fsync, rename), so Traefik's watcher never reads half a file.
-absl::Status WriteFileAtomically(const std::string& path, std::string_view text);
 
 }  // namespace icaht::discovery

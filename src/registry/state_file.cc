@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/file_util.h"
 #include "registry/json_reader.h"
 #include "registry/json_writer.h"
 #include "registry/service_record_json.h"
@@ -56,36 +57,9 @@ absl::Status SaveServices(const std::string& path,
   std::string text = std::move(json).Take();
   text.push_back('\n');
 
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(errno)));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(err)));
-    }
-    done += n;
-  }
   // Only a file known to be on disk may replace the old one (a compaction
   // empties the journal right after).
-  bool synced = fsync(fd) == 0;
-  int sync_errno = errno;
-  if (close(fd) != 0 && synced) {
-    synced = false;
-    sync_errno = errno;
-  }
-  if (!synced) {
-    unlink(tmp.c_str());
-    return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(sync_errno)));
-  }
-  if (rename(tmp.c_str(), path.c_str()) < 0) {
-    return absl::UnavailableError(absl::StrCat(path, ": ", strerror(errno)));
-  }
-  return absl::OkStatus();
+  return core::WriteFileAtomically(path, text, 0640);
 }
 
 namespace {

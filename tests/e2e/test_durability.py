@@ -12,7 +12,7 @@ import threading
 import time
 
 import harness
-from harness import LOOPBACK, E2ETestCase, admin_call, record
+from harness import E2ETestCase, admin_call, record
 
 
 class DurabilityTest(E2ETestCase):

@@ -11,7 +11,7 @@ import threading
 import time
 
 import harness
-from harness import LOOPBACK, E2ETestCase, record
+from harness import E2ETestCase, record
 
 
 class NotifyReceiver:
