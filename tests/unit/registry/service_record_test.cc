@@ -341,9 +341,9 @@ TEST(ServiceRecordTest, HealthCheckDefaultsAndRoundTrip) {
 }
 
 TEST(ServiceRecordTest, TraefikRouteSettingsRoundTrip) {
-  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(
-      R"json(,"route":{"rule":"Host(`a.example`)","entry_points":["web","websecure"],)json"
-      R"json("middlewares":["auth@file"],"priority":7})json"));
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
+      With(R"json(,"route":{"rule":"Host(`a.example`)","entry_points":["web","websecure"],)json"
+           R"json("middlewares":["auth@file"],"priority":7})json"));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->route_entry_points, (std::vector<std::string>{"web", "websecure"}));
   EXPECT_EQ(r->route_middlewares, (std::vector<std::string>{"auth@file"}));
