@@ -1,13 +1,10 @@
 #include "config/daemon_config.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -15,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "config/value_parsers.h"
 #include "core/status_macros.h"
 #include "net/http_url.h"
 #include "registry/json_reader.h"
@@ -54,13 +52,6 @@ struct Option {
 
 absl::Status Expected(const Option& option, std::string_view got) {
   return absl::InvalidArgumentError(absl::StrFormat("expected %s, got '%s'", option.expected, got));
-}
-
-// Decimal digits only (no sign, no spaces, no exponent).
-bool ParseUint(std::string_view text, uint64_t& out) {
-  if (text.empty() || text.front() < '0' || text.front() > '9') return false;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
 }
 
 const Option& FindOptionOrDie(std::string_view name);
@@ -179,27 +170,6 @@ absl::Status SetAccessLog(std::string_view text, DaemonConfig& config) {
   return absl::OkStatus();
 }
 
-// A user or group: a number, or a name the system knows (getpwnam/getgrnam).
-bool ParseId(std::string_view text, bool is_group, uint32_t& out) {
-  uint64_t n = 0;
-  if (ParseUint(text, n)) {
-    if (n > UINT32_MAX - 1) return false;
-    out = static_cast<uint32_t>(n);
-    return true;
-  }
-  std::string name(text);
-  if (is_group) {
-    const struct group* g = getgrnam(name.c_str());
-    if (g == nullptr) return false;
-    out = g->gr_gid;
-  } else {
-    const struct passwd* p = getpwnam(name.c_str());
-    if (p == nullptr) return false;
-    out = p->pw_uid;
-  }
-  return true;
-}
-
 absl::Status SetAdminGroup(std::string_view text, DaemonConfig& config) {
   uint32_t gid = 0;
   if (!ParseId(text, /*group=*/true, gid)) return Expected(FindOptionOrDie("admin_group"), text);
@@ -209,15 +179,7 @@ absl::Status SetAdminGroup(std::string_view text, DaemonConfig& config) {
 
 absl::Status SetIdList(std::string_view name, bool group, std::string_view text,
                        std::vector<uint32_t>& out) {
-  std::vector<uint32_t> ids;
-  for (absl::string_view piece : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
-    uint32_t id = 0;
-    if (!ParseId(std::string_view(piece.data(), piece.size()), group, id)) {
-      return Expected(FindOptionOrDie(name), text);
-    }
-    ids.push_back(id);
-  }
-  out = std::move(ids);
+  if (!ParseIdList(text, group, out)) return Expected(FindOptionOrDie(name), text);
   return absl::OkStatus();
 }
 
@@ -391,14 +353,6 @@ absl::Status WithSource(std::string_view source, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrFormat("%s: %s", source, status.message()));
 }
 
-std::string_view TrimSpace(std::string_view text) {
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n' ||
-                           text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 // Reads the value of `option` from the file and applies it.
 absl::Status ApplyJsonOption(const Option& option, json::Value& value, DaemonConfig& config) {
   std::string_view key = option.name;
@@ -421,7 +375,7 @@ absl::Status ApplyJsonOption(const Option& option, json::Value& value, DaemonCon
         return wrong_type();
       }
       // The token as written, so that errors quote it ("got '1.5'").
-      text = std::string(TrimSpace(value.raw_json_token()));
+      text = std::string(TrimTrailingSpace(value.raw_json_token()));
       break;
     }
     case Kind::kList: {
@@ -474,40 +428,11 @@ absl::Status ApplyServices(json::Value& value, DaemonConfig& config) {
       });
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  constexpr size_t kMaxConfigBytes = 16 << 20;
-  FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return absl::ErrnoToStatus(errno, absl::StrFormat("%s: cannot open", path));
-  std::string text;
-  char buf[1 << 14];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) {
-    text.append(buf, n);
-    if (text.size() > kMaxConfigBytes) {
-      std::fclose(file);
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s: larger than %d bytes", path, kMaxConfigBytes));
-    }
-  }
-  int read_errno = std::ferror(file) ? errno : 0;
-  std::fclose(file);
-  if (read_errno != 0) {
-    return absl::ErrnoToStatus(read_errno, absl::StrFormat("%s: cannot read", path));
-  }
-  return text;
-}
-
-uint32_t DefaultShards() {
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cpus < 1) return 1;
-  return cpus > 256 ? 256 : static_cast<uint32_t>(cpus);
-}
-
 DaemonConfig Defaults() {
   DaemonConfig config;
   config.ops_listen = *net::Address::Parse("127.0.0.1:9901");
   config.bind_address = *net::Address::FromIp("127.0.0.1", 0);
-  config.shards = DefaultShards();
+  config.shards = OnlineCpus();
   return config;
 }
 
@@ -615,7 +540,7 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::vector<std::string>& ar
   }
 
   if (!config_file.empty()) {
-    ICAHT_ASSIGN_OR_RETURN(std::string text, ReadFile(config_file));
+    ICAHT_ASSIGN_OR_RETURN(std::string text, ReadConfigText(config_file));
     ICAHT_ASSIGN_OR_RETURN(config, ParseConfigFile(text, config_file, std::move(config)));
     config.config_file = config_file;
   }
