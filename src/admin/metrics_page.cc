@@ -201,8 +201,8 @@ std::string Control::RenderMetrics(metrics::Format format) const {
   WriteServiceMetrics(services, out);
   WriteUpstreamUp(registry_, *health_, out);
 
-  out.Family("icaht_services", Type::kGauge, "Registered services.");
-  out.Sample("icaht_services", {}, static_cast<uint64_t>(registry_.size()));
+  out.Single("icaht_services", Type::kGauge, "Registered services.",
+             static_cast<uint64_t>(registry_.size()));
   out.Family("icaht_registry_changes_total", Type::kCounter,
              "Registry changes made through the admin API (and expiries), by operation.");
   constexpr std::string_view kOps[] = {"register", "update", "deregister"};
@@ -250,39 +250,33 @@ std::string Control::RenderMetrics(metrics::Format format) const {
     log_lines += shard->access_log_stats().lines.Read();
     log_dropped += shard->access_log_stats().dropped.Read();
   }
-  out.Family("icaht_access_log_lines_total", Type::kCounter, "Access log lines written.");
-  out.Sample("icaht_access_log_lines_total", {}, log_lines);
-  out.Family("icaht_access_log_dropped_total", Type::kCounter,
-             "Access log lines dropped: the sink fell behind or failed.");
-  out.Sample("icaht_access_log_dropped_total", {}, log_dropped);
+  out.Single("icaht_access_log_lines_total", Type::kCounter, "Access log lines written.",
+             log_lines);
+  out.Single("icaht_access_log_dropped_total", Type::kCounter,
+             "Access log lines dropped: the sink fell behind or failed.", log_dropped);
 
   // Spans (zero without --trace-endpoint: nothing is exported then).
   const TraceExporter* traces = traces_.get();
-  out.Family("icaht_spans_exported_total", Type::kCounter, "Spans the trace collector accepted.");
-  out.Sample("icaht_spans_exported_total", {}, traces ? traces->exported() : 0);
-  out.Family("icaht_spans_dropped_total", Type::kCounter,
+  out.Single("icaht_spans_exported_total", Type::kCounter, "Spans the trace collector accepted.",
+             traces ? traces->exported() : 0);
+  out.Single("icaht_spans_dropped_total", Type::kCounter,
              "Spans lost: a shard's buffer or the export queue was full, or the collector "
-             "refused or stayed unreachable.");
-  out.Sample("icaht_spans_dropped_total", {}, traces ? traces->dropped() : 0);
-  out.Family("icaht_span_export_retries_total", Type::kCounter,
-             "Span batches sent again after a failure.");
-  out.Sample("icaht_span_export_retries_total", {}, traces ? traces->retries() : 0);
+             "refused or stayed unreachable.",
+             traces ? traces->dropped() : 0);
+  out.Single("icaht_span_export_retries_total", Type::kCounter,
+             "Span batches sent again after a failure.", traces ? traces->retries() : 0);
 
   metrics::ProcessStats p = metrics::ReadProcessStats();
-  out.Family("process_cpu_seconds_total", Type::kCounter, "User and system CPU time spent.");
-  out.Sample("process_cpu_seconds_total", {}, p.cpu_seconds);
-  out.Family("process_resident_memory_bytes", Type::kGauge, "Resident memory size.");
-  out.Sample("process_resident_memory_bytes", {}, p.resident_bytes);
-  out.Family("process_virtual_memory_bytes", Type::kGauge, "Virtual memory size.");
-  out.Sample("process_virtual_memory_bytes", {}, p.virtual_bytes);
-  out.Family("process_open_fds", Type::kGauge, "Open file descriptors.");
-  out.Sample("process_open_fds", {}, p.open_fds);
-  out.Family("process_max_fds", Type::kGauge, "The open file descriptor limit.");
-  out.Sample("process_max_fds", {}, p.max_fds);
-  out.Family("process_start_time_seconds", Type::kGauge, "Start time since the Unix epoch.");
-  out.Sample("process_start_time_seconds", {}, p.start_time_seconds);
-  out.Family("process_threads", Type::kGauge, "OS threads (shards, control, helpers).");
-  out.Sample("process_threads", {}, p.threads);
+  out.Single("process_cpu_seconds_total", Type::kCounter, "User and system CPU time spent.",
+             p.cpu_seconds);
+  out.Single("process_resident_memory_bytes", Type::kGauge, "Resident memory size.",
+             p.resident_bytes);
+  out.Single("process_virtual_memory_bytes", Type::kGauge, "Virtual memory size.", p.virtual_bytes);
+  out.Single("process_open_fds", Type::kGauge, "Open file descriptors.", p.open_fds);
+  out.Single("process_max_fds", Type::kGauge, "The open file descriptor limit.", p.max_fds);
+  out.Single("process_start_time_seconds", Type::kGauge, "Start time since the Unix epoch.",
+             p.start_time_seconds);
+  out.Single("process_threads", Type::kGauge, "OS threads (shards, control, helpers).", p.threads);
   return std::move(out).Finish();
 }
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/status_macros.h"
 #include "registry/journal.h"
 
 namespace icaht::admin {
@@ -103,49 +104,32 @@ absl::StatusOr<StateStore::Loaded> StateStore::Load() {
 
 absl::Status StateStore::KeepIntactPrefix(uint64_t intact_bytes, std::vector<std::string>& problems,
                                           const std::string& problem) {
-  // The intact prefix goes to a new file first (synced), the journal as it
-  // was is linked aside, and the new file renamed over it: at every instant
+  // The journal as it was is linked aside first, then replaced whole by its
+  // intact prefix (written and synced before the rename): at every instant
   // one of the two names holds every intact entry.
-  std::string text;
-  {
-    std::ifstream in(journal_, std::ios::binary);
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string text = ReadJournalText();
   text.resize(std::min<uint64_t>(text.size(), intact_bytes));
-  const std::string tmp = journal_ + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fdatasync(fd) == 0;
-  if (fd >= 0) ok = close(fd) == 0 && ok;
-  if (!ok) return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(errno)));
   absl::StatusOr<std::string> aside = registry::SetAside(journal_, /*move=*/false);
   if (!aside.ok()) return aside.status();
-  if (rename(tmp.c_str(), journal_.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat(journal_, ": ", strerror(errno)));
-  }
+  ICAHT_RETURN_IF_ERROR(core::WriteFileAtomically(journal_, text, 0640));
   core::SyncDirectory(dir_);
   problems.push_back(absl::StrCat(problem, "; the journal as it was is kept as ", *aside));
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> StateStore::KeepJournalCopy() {
-  // A copy of its own (a hard link would be emptied with the journal).
-  std::string text;
-  {
-    std::ifstream in(journal_, std::ios::binary);
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  // A copy of its own: the link SetAside makes would be emptied with the
+  // journal, so a file of its own replaces it.
+  const std::string text = ReadJournalText();
   absl::StatusOr<std::string> aside = registry::SetAside(journal_, /*move=*/false);
   if (!aside.ok()) return aside;
-  const std::string tmp = *aside + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fsync(fd) == 0;
-  if (fd >= 0) ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), aside->c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat(*aside, ": ", strerror(errno)));
-  }
+  ICAHT_RETURN_IF_ERROR(core::WriteFileAtomically(*aside, text, 0640));
   return aside;
+}
+
+std::string StateStore::ReadJournalText() const {
+  std::ifstream in(journal_, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void StateStore::Append(const std::string& line) {

@@ -74,6 +74,7 @@ class StateStore final : private core::Completion {
 
  private:
   void Append(const std::string& line);
+  std::string ReadJournalText() const;
   // A torn or corrupt tail: the journal keeps its intact prefix, the whole
   // file is kept aside; what was done goes to `problems`.
   absl::Status KeepIntactPrefix(uint64_t intact_bytes, std::vector<std::string>& problems,

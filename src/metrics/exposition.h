@@ -39,6 +39,12 @@ class Exposition {
   // `_total` name); values are written as integers when they are whole.
   void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
   void Sample(std::string_view name, std::initializer_list<Label> labels, uint64_t value);
+  // A family of one unlabelled sample.
+  template <typename V>
+  void Single(std::string_view name, Type type, std::string_view help, V value) {
+    Family(name, type, help);
+    Sample(name, {}, value);
+  }
   // A whole histogram of durations (buckets, sum in seconds, count), with
   // `labels` on each line and, in OpenMetrics, the buckets' exemplars.
   void Histogram(std::string_view name, std::initializer_list<Label> labels,
