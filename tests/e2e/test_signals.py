@@ -67,6 +67,28 @@ class SignalsTest(E2ETestCase):
         self.assertIsNotNone(rc, "daemon did not exit within 15s of SIGTERM")
         self.assertEqual(rc, 0)
 
+    def test_ttl_expiry_during_drain_does_not_reach_stopping_shards(self):
+        # The service's TTL runs out while SIGTERM's drain waits for a slow request: the
+        # expiry must not queue a deregistration for shards that are stopping.
+        d = self.start_daemon(shards=2, drain_timeout_ms=10000)
+        up = self.start_upstream("slow")
+        port = d.register(record("brief", [up.address], ttl_s=1))["port"]
+        result = {}
+
+        def client():
+            result["r"] = curl(url(port, "/brief/x?delay_ms=2500"), timeout=15)
+
+        t = threading.Thread(target=client)
+        t.start()
+        try:
+            wait_until(lambda: up.inflight >= 1, timeout=10, what="request at the upstream")
+            d.send_signal(signal.SIGTERM)
+            rc = d.wait(timeout=15)
+        finally:
+            t.join(timeout=20)
+        self.assertEqual(result["r"].status, 200, result.get("r"))
+        self.assertEqual(rc, 0, d.describe_logs())
+
     def test_hup_usr1_usr2_leave_the_daemon_serving(self):
         d = self.start_daemon(shards=2)
         up = self.start_upstream("up")
