@@ -1,0 +1,320 @@
+// The option table and each option's setter (options.h).
+
+#include "config/options.h"
+
+#include <sys/un.h>
+
+#include <array>
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "config/value_parsers.h"
+#include "net/http_url.h"
+
+namespace icaht::config {
+namespace {
+
+absl::Status Expected(const Option& option, std::string_view got) {
+  return absl::InvalidArgumentError(absl::StrFormat("expected %s, got '%s'", option.expected, got));
+}
+
+absl::Status SetAdminSocket(std::string_view text, DaemonConfig& config) {
+  // sun_path holds the path and its NUL.
+  if (text.empty() || text.size() >= sizeof(sockaddr_un::sun_path)) {
+    return Expected(FindOptionOrDie("admin_socket"), text);
+  }
+  config.admin_socket = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetOpsListen(std::string_view text, DaemonConfig& config) {
+  absl::StatusOr<net::Address> address = net::Address::ParseListen(text);
+  if (!address.ok()) return address.status();
+  config.ops_listen = *address;
+  return absl::OkStatus();
+}
+
+absl::Status SetShards(std::string_view text, DaemonConfig& config) {
+  uint64_t n = 0;
+  if (!ParseUint(text, n) || n < 1 || n > 256) return Expected(FindOptionOrDie("shards"), text);
+  config.shards = static_cast<uint32_t>(n);
+  return absl::OkStatus();
+}
+
+absl::Status SetPortRange(std::string_view text, DaemonConfig& config) {
+  size_t dash = text.find('-');
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  if (dash == std::string_view::npos || !ParseUint(text.substr(0, dash), lo) ||
+      !ParseUint(text.substr(dash + 1), hi) || lo < 1 || lo > hi || hi > 65535) {
+    return Expected(FindOptionOrDie("port_range"), text);
+  }
+  config.port_range = PortRange{static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
+  return absl::OkStatus();
+}
+
+absl::Status SetStateDir(std::string_view text, DaemonConfig& config) {
+  if (text.empty()) return Expected(FindOptionOrDie("state_dir"), text);
+  config.state_dir = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetBindAddress(std::string_view text, DaemonConfig& config) {
+  absl::StatusOr<net::Address> address = net::Address::FromIp(text, 0);
+  if (!address.ok()) return address.status();
+  config.bind_address = *address;
+  return absl::OkStatus();
+}
+
+absl::Status SetAdvertiseAddress(std::string_view text, DaemonConfig& config) {
+  // A DNS name or an IP literal (IPv6 with or without brackets); no port, since
+  // every service has its own.
+  bool ok = !text.empty() && text.size() <= 253;
+  for (char c : text) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '-' || c == ':' || c == '[' || c == ']');
+  }
+  if (!ok) return Expected(FindOptionOrDie("advertise_address"), text);
+  config.advertise_address = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetEgressListen(std::string_view text, DaemonConfig& config) {
+  absl::StatusOr<net::Address> address = net::Address::ParseListen(text);
+  if (!address.ok()) return address.status();
+  config.egress_listen = *address;
+  return absl::OkStatus();
+}
+
+absl::Status SetTraefikFile(std::string_view text, DaemonConfig& config) {
+  // Traefik's file provider reads .yml, .yaml and .toml files only.
+  absl::string_view name(text.data(), text.size());
+  if (!absl::EndsWith(name, ".yml") && !absl::EndsWith(name, ".yaml")) {
+    return Expected(FindOptionOrDie("traefik_file"), text);
+  }
+  config.traefik_file = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetEtcdEndpoints(std::string_view text, DaemonConfig& config) {
+  std::vector<std::string> endpoints;
+  for (absl::string_view piece : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
+    std::string url(piece);
+    std::string_view rest = url;
+    if (rest.substr(0, 7) == "http://") {
+      rest.remove_prefix(7);
+    } else if (rest.substr(0, 8) == "https://") {
+      rest.remove_prefix(8);
+    } else {
+      return Expected(FindOptionOrDie("etcd_endpoints"), text);
+    }
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (rest.empty() || rest.find_first_of("/ ?#@") != std::string_view::npos) {
+      return Expected(FindOptionOrDie("etcd_endpoints"), text);
+    }
+    endpoints.push_back(std::move(url));
+  }
+  config.etcd_endpoints = std::move(endpoints);
+  return absl::OkStatus();
+}
+
+absl::Status SetAccessLog(std::string_view text, DaemonConfig& config) {
+  if (text.empty()) return Expected(FindOptionOrDie("access_log"), text);
+  config.access_log_path.clear();
+  if (text == "off") {
+    config.access_log = AccessLogMode::kOff;
+  } else if (text == "stdout") {
+    config.access_log = AccessLogMode::kStdout;
+  } else {
+    config.access_log = AccessLogMode::kFile;
+    config.access_log_path = std::string(text);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetAdminGroup(std::string_view text, DaemonConfig& config) {
+  uint32_t gid = 0;
+  if (!ParseId(text, /*group=*/true, gid)) return Expected(FindOptionOrDie("admin_group"), text);
+  config.admin_group = gid;
+  return absl::OkStatus();
+}
+
+absl::Status SetIdList(std::string_view name, bool group, std::string_view text,
+                       std::vector<uint32_t>& out) {
+  if (!ParseIdList(text, group, out)) return Expected(FindOptionOrDie(name), text);
+  return absl::OkStatus();
+}
+
+absl::Status SetAdminAllowUid(std::string_view text, DaemonConfig& config) {
+  return SetIdList("admin_allow_uid", false, text, config.admin_allow_uids);
+}
+
+absl::Status SetAdminAllowGid(std::string_view text, DaemonConfig& config) {
+  return SetIdList("admin_allow_gid", true, text, config.admin_allow_gids);
+}
+
+absl::Status SetTraceEndpoint(std::string_view text, DaemonConfig& config) {
+  if (text.empty()) {
+    config.trace_endpoint.clear();
+    return absl::OkStatus();
+  }
+  if (absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(text); !url.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s (%s)", Expected(FindOptionOrDie("trace_endpoint"), text).message(),
+                        url.status().message()));
+  }
+  config.trace_endpoint = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetLogLevel(std::string_view text, DaemonConfig& config) {
+  for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+    if (text == LogLevelName(level)) {
+      config.log_level = level;
+      return absl::OkStatus();
+    }
+  }
+  return Expected(FindOptionOrDie("log_level"), text);
+}
+
+absl::Status SetLogFormat(std::string_view text, DaemonConfig& config) {
+  if (text != "text" && text != "json") return Expected(FindOptionOrDie("log_format"), text);
+  config.log_json = text == "json";
+  return absl::OkStatus();
+}
+
+absl::Status SetCheckConfig(std::string_view text, DaemonConfig& config) {
+  if (text != "true" && text != "false") return Expected(FindOptionOrDie("check_config"), text);
+  config.check_config = text == "true";
+  return absl::OkStatus();
+}
+
+absl::Status SetDrainTimeout(std::string_view text, DaemonConfig& config) {
+  uint64_t ms = 0;
+  if (!ParseUint(text, ms) || ms > 3'600'000) {
+    return Expected(FindOptionOrDie("drain_timeout_ms"), text);
+  }
+  config.drain_timeout_ms = static_cast<uint32_t>(ms);
+  return absl::OkStatus();
+}
+
+// An integer in [lo, hi] for a uint32_t field.
+absl::Status SetBoundedUint(std::string_view name, uint64_t lo, uint64_t hi, std::string_view text,
+                            uint32_t& out) {
+  uint64_t n = 0;
+  if (!ParseUint(text, n) || n < lo || n > hi) return Expected(FindOptionOrDie(name), text);
+  out = static_cast<uint32_t>(n);
+  return absl::OkStatus();
+}
+
+absl::Status SetControlMaxConnections(std::string_view text, DaemonConfig& config) {
+  return SetBoundedUint("control_max_connections", 1, 10000, text, config.control_max_connections);
+}
+
+absl::Status SetControlHeaderTimeout(std::string_view text, DaemonConfig& config) {
+  return SetBoundedUint("control_header_timeout_ms", 1, 3'600'000, text,
+                        config.control_header_timeout_ms);
+}
+
+absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) {
+  return SetBoundedUint("control_idle_timeout_ms", 1, 3'600'000, text,
+                        config.control_idle_timeout_ms);
+}
+
+// Every daemon setting, in --help order. The config file accepts the same
+// names as keys, plus "services" (handled apart).
+constexpr std::array<Option, 22> kOptions = {{
+    {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
+     "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
+     SetAdminSocket},
+    {"admin_group", Kind::kString, "GROUP", "a group name or number",
+     "the admin socket's group: its members may use the admin API", SetAdminGroup},
+    {"admin_allow_uid", Kind::kList, "UIDS", "comma-separated user names or numbers",
+     "more users that may use the admin API (root and the daemon's user always may)",
+     SetAdminAllowUid},
+    {"admin_allow_gid", Kind::kList, "GIDS", "comma-separated group names or numbers",
+     "more groups whose members may use the admin API (the daemon's group always may)",
+     SetAdminAllowGid},
+    {"ops_listen", Kind::kString, "HOST:PORT", "HOST:PORT",
+     "ops listener: /metrics /health /ready /traefik (default 127.0.0.1:9901)", SetOpsListen},
+    {"shards", Kind::kInt, "N", "an integer 1..256",
+     "proxy threads, one per CPU (default: online CPUs)", SetShards},
+    {"port_range", Kind::kString, "A-B", "\"A-B\" with 1 <= A <= B <= 65535",
+     "ports allocated to services (default 7001-7999)", SetPortRange},
+    {"state_dir", Kind::kString, "DIR", "a directory path",
+     "persisted registrations (default $XDG_RUNTIME_DIR/icaht, or ./run)", SetStateDir},
+    {"bind_address", Kind::kString, "ADDR", "an IP address",
+     "address service ports listen on (default 127.0.0.1)", SetBindAddress},
+    {"advertise_address", Kind::kString, "ADDR", "a host name or IP address",
+     "host in the URLs published to Traefik (default: the bind address)", SetAdvertiseAddress},
+    {"egress_listen", Kind::kString, "HOST:PORT", "HOST:PORT",
+     "egress proxy listener (not in this build)", SetEgressListen, true},
+    {"traefik_file", Kind::kString, "PATH", "a file path ending in .yml or .yaml",
+     "Traefik file-provider dynamic configuration (YAML), rewritten atomically on every change",
+     SetTraefikFile},
+    {"etcd_endpoints", Kind::kList, "URLS", "comma-separated http(s)://HOST:PORT URLs",
+     "etcd v3 JSON gateway endpoints (not in this build)", SetEtcdEndpoints, true},
+    {"access_log", Kind::kString, "PATH|stdout|off", "a file path, \"stdout\" or \"off\"",
+     "JSON-lines access log (default off)", SetAccessLog},
+    {"trace_endpoint", Kind::kString, "URL",
+     "\"\" or http://IP:PORT/PATH (an IP address, not a host name)",
+     "export spans to this collector: OTLP/HTTP JSON, or Zipkin v2 JSON when the path ends in "
+     "/api/v2/spans (default: not exported)",
+     SetTraceEndpoint},
+    {"log_level", Kind::kString, "LEVEL", "one of debug, info, warn, error",
+     "daemon log level (default info)", SetLogLevel},
+    {"log_format", Kind::kString, "text|json", "text or json",
+     "daemon log lines as text or as JSON objects (default text)", SetLogFormat},
+    {"check_config", Kind::kBool, "", "true or false",
+     "validate the configuration, print the result and exit", SetCheckConfig},
+    {"drain_timeout_ms", Kind::kInt, "MS", "an integer 0..3600000",
+     "grace for draining connections on deregistration and SIGTERM (default 5000)",
+     SetDrainTimeout},
+    {"control_max_connections", Kind::kInt, "N", "an integer 1..10000",
+     "connections open at once on each of the admin socket and the ops listener; at the cap "
+     "the longest-idle one is closed (default 32)",
+     SetControlMaxConnections},
+    {"control_header_timeout_ms", Kind::kInt, "MS", "an integer 1..3600000",
+     "admin/ops request not complete this long after its first byte -> 408 (default 5000)",
+     SetControlHeaderTimeout},
+    {"control_idle_timeout_ms", Kind::kInt, "MS", "an integer 1..3600000",
+     "admin/ops connection closed after this long without a request (default 10000)",
+     SetControlIdleTimeout},
+}};
+
+}  // namespace
+
+std::string FlagName(std::string_view name) {
+  std::string flag = absl::StrFormat("--%s", name);
+  for (char& c : flag) {
+    if (c == '_') c = '-';
+  }
+  return flag;
+}
+
+std::span<const Option> Options() { return kOptions; }
+
+const Option* FindOption(std::string_view name) {
+  for (const Option& option : kOptions) {
+    if (option.name == name) return &option;
+  }
+  return nullptr;
+}
+
+const Option& FindOptionOrDie(std::string_view name) {
+  const Option* option = FindOption(name);
+  if (option == nullptr) std::abort();  // a typo in this file
+  return *option;
+}
+
+const Option* FindFlag(std::string_view flag) {
+  for (const Option& option : kOptions) {
+    if (FlagName(option.name) == flag) return &option;
+  }
+  return nullptr;
+}
+
+
+}  // namespace icaht::config
