@@ -250,7 +250,7 @@ void Control::Deregister(std::string name, Responder* responder) {
             store_->Delete(name);
             MaybeCompact();
           }
-          TraefikChanged();
+          TraefikChanged(name);
           if (responder != nullptr) AnswerWhenDurable(responder, {204, "application/json", ""});
           done();
         });

@@ -185,6 +185,21 @@ absl::Status Control::Open() {
         traces_, TraceExporter::Create(*ring_, *bufs_, config_.trace_endpoint,
                                        [this](auto done) { CollectSpans(std::move(done)); }));
   }
+  if (!config_.etcd_endpoints.empty()) {
+    ICAHT_ASSIGN_OR_RETURN(
+        etcd_, EtcdPublisher::Create(
+                   *ring_, *bufs_, config_.etcd_endpoints,
+                   {.host_id = config_.host_id.value_or(0), .advertise_host = AdvertiseHost()},
+                   config_.etcd_lease_ttl_s,
+                   [this](const std::string& name) { return registry_.Find(name); },
+                   [this] {
+                     std::vector<std::string> names;
+                     for (const registry::ServiceRecord* record : registry_.List()) {
+                       names.push_back(record->name);
+                     }
+                     return names;
+                   }));
+  }
   const size_t span_capacity = traces_ != nullptr ? kShardSpanCapacity : 0;
   for (uint32_t i = 0; i < config_.shards; ++i) {
     absl::StatusOr<std::unique_ptr<proxy::Shard>> shard =
@@ -253,6 +268,8 @@ absl::Status Control::Open() {
   starting_ = false;
 
   WriteTraefikFile();  // before READY=1: Traefik finds every service
+  // etcd may be away: publishing starts now and never holds up READY=1.
+  if (etcd_ != nullptr) etcd_->Start();
   ready_ = true;
   NotifySystemd("READY=1\nSTATUS=serving");
   if (int64_t interval = Watchdog::IntervalFromEnv(); interval > 0) {
@@ -501,7 +518,7 @@ void Control::CommitRecord(const registry::ServiceRecord& record) {
     store_->Put(record);
     MaybeCompact();
   }
-  TraefikChanged();
+  TraefikChanged(record.name);
 }
 
 void Control::OnSignal(int sig) {
@@ -533,6 +550,7 @@ void Control::BeginShutdown() {
   ring_->timers().Cancel(&bind_retry_timer_);
   ring_->timers().Cancel(&ttl_timer_);
   NotifySystemd("STOPPING=1");
+  if (etcd_ != nullptr) etcd_->Stop();  // Traefik stops routing here while we drain
   if (watchdog_) watchdog_->Stop();
   admin_->Stop();
   // Queued behind any change in flight, so no shard gets a message after it stopped.
@@ -550,8 +568,12 @@ void Control::BeginShutdown() {
           WriteState();
           for (auto& shard : shards_) shard->Join();
           auto finish = [this, done] {
-            stopped_ = true;
-            done();
+            auto end = [this, done] {
+              stopped_ = true;
+              done();
+            };
+            if (etcd_ == nullptr) return end();
+            etcd_->AfterStop(end);
           };
           if (traces_ == nullptr) return finish();
           traces_->Flush(spans, finish);

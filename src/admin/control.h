@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "admin/auth_keys.h"
 #include "admin/control_http.h"
+#include "admin/etcd_publisher.h"
 #include "admin/health_checker.h"
 #include "admin/state_store.h"
 #include "admin/trace_exporter.h"
@@ -162,7 +163,12 @@ class Control {
   // Traefik (traefik_output.cc): the dynamic configuration for GET /traefik,
   // and --traefik-file rewritten (coalesced, kTraefikDelayMs) after changes.
   std::string TraefikConfig(discovery::TraefikFormat format) const;
-  void TraefikChanged();
+  // The host in the URLs Traefik routes to: --advertise-address, else the
+  // bind address (a wildcard one: loopback); IPv6 in brackets.
+  std::string AdvertiseHost() const;
+  // Service `name` changed (registered, updated, deregistered): the Traefik
+  // file and etcd follow.
+  void TraefikChanged(const std::string& name);
   void WriteTraefikFile();
   // Reload (reload.cc): SIGHUP and POST /v1/reload.
   struct ReloadResult {
@@ -191,6 +197,7 @@ class Control {
   std::unique_ptr<HealthChecker> health_;
   std::unique_ptr<AuthKeyStore> keys_;
   std::unique_ptr<TraceExporter> traces_;  // with --trace-endpoint
+  std::unique_ptr<EtcdPublisher> etcd_;    // with --etcd-endpoints
   std::unique_ptr<Watchdog> watchdog_;     // when systemd asked for one (WatchdogSec=)
   struct RateShare {
     std::unique_ptr<filters::ShareCoordinator> coordinator;

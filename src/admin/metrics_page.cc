@@ -266,6 +266,22 @@ std::string Control::RenderMetrics(metrics::Format format) const {
   out.Single("icaht_span_export_retries_total", Type::kCounter,
              "Span batches sent again after a failure.", traces ? traces->retries() : 0);
 
+  // etcd (with --etcd-endpoints only: "down" would be a false alarm without).
+  if (const EtcdPublisher* etcd = etcd_.get(); etcd != nullptr) {
+    out.Single("icaht_etcd_up", Type::kGauge,
+               "1 when this host holds its etcd lease and etcd answered the last call.",
+               etcd->up() ? 1.0 : 0.0);
+    out.Single("icaht_etcd_errors_total", Type::kCounter,
+               "etcd calls that failed (unreachable, timed out, or an error answer).",
+               etcd->errors());
+    out.Single("icaht_etcd_transactions_total", Type::kCounter,
+               "Service changes written to etcd (publications and removals).",
+               etcd->transactions());
+    out.Single("icaht_etcd_pending_services", Type::kGauge,
+               "Services whose latest change is not in etcd yet.",
+               static_cast<uint64_t>(etcd->pending()));
+  }
+
   metrics::ProcessStats p = metrics::ReadProcessStats();
   out.Single("process_cpu_seconds_total", Type::kCounter, "User and system CPU time spent.",
              p.cpu_seconds);

@@ -1,6 +1,6 @@
-// The control thread's Traefik outputs: GET /traefik on the ops listener and
+// The control thread's Traefik outputs: GET /traefik on the ops listener,
 // the --traefik-file it rewrites after registry changes (coalesced, so a
-// burst of registrations costs one write).
+// burst of registrations costs one write), and etcd (EtcdPublisher).
 
 #include "absl/strings/match.h"
 #include "admin/control.h"
@@ -14,8 +14,7 @@ constexpr int64_t kTraefikDelayNs = 50'000'000;
 
 }  // namespace
 
-std::string Control::TraefikConfig(discovery::TraefikFormat format) const {
-  discovery::TraefikOptions options;
+std::string Control::AdvertiseHost() const {
   std::string host = config_.advertise_address;
   if (host.empty()) {
     // The bind address; a wildcard one names no host: loopback (Traefik on
@@ -25,11 +24,17 @@ std::string Control::TraefikConfig(discovery::TraefikFormat format) const {
     if (host == "::") host = "::1";
   }
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-  options.advertise_host = host;
+  return host;
+}
+
+std::string Control::TraefikConfig(discovery::TraefikFormat format) const {
+  discovery::TraefikOptions options;
+  options.advertise_host = AdvertiseHost();
   return discovery::TraefikDynamicConfig(registry_.List(), options, format);
 }
 
-void Control::TraefikChanged() {
+void Control::TraefikChanged(const std::string& name) {
+  if (etcd_ != nullptr) etcd_->Changed(name);
   if (config_.traefik_file.empty() || starting_ || traefik_timer_.armed()) return;
   ring_->timers().Arm(&traefik_timer_, core::NowNs() + kTraefikDelayNs);
 }

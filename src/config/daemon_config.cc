@@ -122,9 +122,30 @@ void FillEnvironmentDefaults(DaemonConfig& config) {
   if (config.state_dir.empty()) config.state_dir = base;
 }
 
+// With etcd and no --host-id: the first 8 hex digits of /etc/machine-id
+// (random per installation, stable across boots).
+absl::Status FillHostId(DaemonConfig& config) {
+  if (config.etcd_endpoints.empty() || config.host_id.has_value()) return absl::OkStatus();
+  constexpr const char* kMachineId = "/etc/machine-id";
+  absl::StatusOr<std::string> text = ReadConfigText(kMachineId);
+  uint32_t id = 0;
+  bool ok = text.ok() && text->size() >= 8;
+  for (size_t i = 0; ok && i < 8; ++i) {
+    char c = (*text)[i];
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    ok = digit >= 0;
+    id = id * 16 + static_cast<uint32_t>(digit);
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--host-id: required with --etcd-endpoints (no %s to derive it from)", kMachineId));
+  }
+  config.host_id = id;
+  return absl::OkStatus();
+}
+
 bool IsSet(const Option& option, const DaemonConfig& config) {
   if (option.name == "egress_listen") return config.egress_listen.has_value();
-  if (option.name == "etcd_endpoints") return !config.etcd_endpoints.empty();
   return false;
 }
 
@@ -225,6 +246,7 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::vector<std::string>& ar
     if (!status.ok()) return WithSource(FlagName(setting.option->name), status);
   }
   FillEnvironmentDefaults(config);
+  ICAHT_RETURN_IF_ERROR(FillHostId(config));
 
   for (const Option& option : Options()) {
     if (!option.not_built || !IsSet(option, config)) continue;

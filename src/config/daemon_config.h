@@ -42,9 +42,16 @@ struct DaemonConfig {
   net::Address bind_address;  // IP that service ports listen on (port 0 here); default 127.0.0.1
   std::string advertise_address;  // host name or IP in published URLs; "" = the bind address
   std::string traefik_file;       // Traefik file-provider output; "" = none
+  // etcd (the Traefik KV provider's layout, and the fleet's service records):
+  // the v3 JSON gateway's "http://IP:PORT" URLs, tried in turn; empty = not
+  // published. `host_id` numbers this host's server keys (unique in the
+  // fleet); unset, it comes from /etc/machine-id (its first 8 hex digits).
+  // This host's keys live on a lease of `etcd_lease_ttl_s` (2..3600).
+  std::vector<std::string> etcd_endpoints;
+  std::optional<uint32_t> host_id;
+  uint32_t etcd_lease_ttl_s = 10;
   // Not built yet (see LoadDaemonConfig): parsed and validated, then refused.
   std::optional<net::Address> egress_listen;
-  std::vector<std::string> etcd_endpoints;  // http(s)://HOST:PORT; empty = unset
   AccessLogMode access_log = AccessLogMode::kOff;
   std::string access_log_path;  // kFile only
   // Where spans are exported: "http://IP:PORT/v1/traces" (OTLP/HTTP JSON) or a
@@ -86,13 +93,14 @@ struct DaemonConfig {
 //   "config.json: field 'port_range': expected \"A-B\" with 1 <= A <= B <= 65535, got '9-1'"
 //   "config.json: field 'services[1].upstreams': required"
 //   "config.json: invalid JSON at byte 57 (line 3, column 9): ..."
-// Features named by the design but not in this build (egress_listen,
-// etcd_endpoints) are validated like the others
-// and then refused with Unimplemented("--etcd-endpoints: not supported yet in
-// this build") (or "FILE: field 'etcd_endpoints': ..."), so that nobody runs
-// believing e.g. Traefik is being fed. Remove a flag from that list in
+// Features named by the design but not in this build (egress_listen) are
+// validated like the others and then refused with
+// Unimplemented("--egress-listen: not supported yet in this build") (or
+// "FILE: field 'egress_listen': ..."), so that nobody runs believing e.g.
+// the egress proxy is listening. Remove a flag from that list in
 // daemon_config.cc when its feature lands.
-// Reads the environment (XDG_RUNTIME_DIR) and the CPU count for defaults.
+// Reads the environment (XDG_RUNTIME_DIR), the CPU count and, with
+// etcd_endpoints and no host_id, /etc/machine-id for defaults.
 absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, char** argv);
 // The same, with the arguments after the program name.
 absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::vector<std::string>& args);

@@ -102,21 +102,37 @@ absl::Status SetEtcdEndpoints(std::string_view text, DaemonConfig& config) {
   std::vector<std::string> endpoints;
   for (absl::string_view piece : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
     std::string url(piece);
-    std::string_view rest = url;
-    if (rest.substr(0, 7) == "http://") {
-      rest.remove_prefix(7);
-    } else if (rest.substr(0, 8) == "https://") {
-      rest.remove_prefix(8);
-    } else {
-      return Expected(FindOptionOrDie("etcd_endpoints"), text);
+    if (url.starts_with("https://")) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "'%s': https is not supported yet in this build (no TLS client); use http:// to an etcd "
+          "gateway on a trusted network",
+          url));
     }
-    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-    if (rest.empty() || rest.find_first_of("/ ?#@") != std::string_view::npos) {
-      return Expected(FindOptionOrDie("etcd_endpoints"), text);
+    absl::StatusOr<net::HttpUrl> parsed = net::ParseHttpUrl(url);
+    if (!parsed.ok() || parsed->target != "/") {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s (%s)", Expected(FindOptionOrDie("etcd_endpoints"), text).message(),
+                          parsed.ok() ? "no path allowed" : parsed.status().message()));
     }
     endpoints.push_back(std::move(url));
   }
   config.etcd_endpoints = std::move(endpoints);
+  return absl::OkStatus();
+}
+
+absl::Status SetHostId(std::string_view text, DaemonConfig& config) {
+  uint64_t id = 0;
+  if (!ParseUint(text, id) || id > UINT32_MAX) return Expected(FindOptionOrDie("host_id"), text);
+  config.host_id = static_cast<uint32_t>(id);
+  return absl::OkStatus();
+}
+
+absl::Status SetEtcdLeaseTtl(std::string_view text, DaemonConfig& config) {
+  uint64_t s = 0;
+  if (!ParseUint(text, s) || s < 2 || s > 3600) {
+    return Expected(FindOptionOrDie("etcd_lease_ttl_s"), text);
+  }
+  config.etcd_lease_ttl_s = static_cast<uint32_t>(s);
   return absl::OkStatus();
 }
 
@@ -225,7 +241,7 @@ absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) 
 
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 22> kOptions = {{
+constexpr std::array<Option, 24> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
@@ -254,8 +270,16 @@ constexpr std::array<Option, 22> kOptions = {{
     {"traefik_file", Kind::kString, "PATH", "a file path ending in .yml or .yaml",
      "Traefik file-provider dynamic configuration (YAML), rewritten atomically on every change",
      SetTraefikFile},
-    {"etcd_endpoints", Kind::kList, "URLS", "comma-separated http(s)://HOST:PORT URLs",
-     "etcd v3 JSON gateway endpoints (not in this build)", SetEtcdEndpoints, true},
+    {"etcd_endpoints", Kind::kList, "URLS", "comma-separated http://IP:PORT URLs",
+     "publish services in etcd (Traefik's KV layout) through these v3 JSON gateway endpoints "
+     "(default: not published)",
+     SetEtcdEndpoints},
+    {"host_id", Kind::kInt, "N", "an integer 0..4294967295",
+     "this host's number in etcd keys, unique in the fleet (default: from /etc/machine-id)",
+     SetHostId},
+    {"etcd_lease_ttl_s", Kind::kInt, "S", "an integer 2..3600",
+     "this host's etcd keys vanish this long after it stops renewing them (default 10)",
+     SetEtcdLeaseTtl},
     {"access_log", Kind::kString, "PATH|stdout|off", "a file path, \"stdout\" or \"off\"",
      "JSON-lines access log (default off)", SetAccessLog},
     {"trace_endpoint", Kind::kString, "URL",
@@ -315,6 +339,5 @@ const Option* FindFlag(std::string_view flag) {
   }
   return nullptr;
 }
-
 
 }  // namespace icaht::config

@@ -2,10 +2,13 @@
 
 #include <openssl/evp.h>
 
+#include <charconv>
 #include <initializer_list>
 
 #include "absl/strings/str_cat.h"
 #include "core/json_string.h"
+#include "core/status_macros.h"
+#include "registry/json_reader.h"
 
 namespace icaht::discovery {
 namespace {
@@ -34,6 +37,58 @@ void AppendRequestPut(std::string& out, const KeyValue& kv, int64_t lease) {
   // The gateway reads 64-bit integers as JSON strings.
   if (lease != 0) absl::StrAppend(&out, ",\"lease\":\"", lease, "\"");
   out += "}}";
+}
+
+void AppendRange(std::string& out, std::string_view prefix, std::string_view flag) {
+  out += "{\"requestRange\":{\"key\":\"";
+  out += Base64Encode(prefix);
+  out += "\",\"range_end\":\"";
+  out += Base64Encode(PrefixEnd(prefix));
+  out += "\",\"";
+  out += flag;
+  out += "\":true}}";
+}
+
+std::string RangesTxnBody(const std::vector<std::string>& prefixes, std::string_view flag) {
+  std::string out = "{\"success\":[";
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendRange(out, prefixes[i], flag);
+  }
+  out += "]}";
+  return out;
+}
+
+namespace json = registry::json;
+
+// The gateway writes 64-bit integers as JSON strings ("7587899270062434309").
+absl::StatusOr<int64_t> ReadInt64String(json::Value& value, std::string_view path) {
+  ICAHT_ASSIGN_OR_RETURN(auto type, json::TypeOf(value));
+  if (type == simdjson::ondemand::json_type::number) {
+    return json::ReadInt(value, path, INT64_MIN, INT64_MAX);
+  }
+  ICAHT_ASSIGN_OR_RETURN(std::string text, json::ReadString(value, path));
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return json::FieldError(path, "expected an integer");
+  }
+  return n;
+}
+
+// A field we do not read (iterating on skips it).
+absl::Status Skip(json::Value&) { return absl::OkStatus(); }
+
+// Calls `fn` with each element of the transaction answer's "responses".
+absl::Status ForEachTxnResponse(std::string_view body,
+                                absl::FunctionRef<absl::Status(json::Value&)> fn) {
+  return json::ParseObjectDocument(body, [&](json::Value& root) {
+    return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
+      if (key != "responses") return Skip(value);
+      return json::ForEachElement(value, "responses",
+                                  [&](size_t, json::Value& element) { return fn(element); });
+    });
+  });
 }
 
 }  // namespace
@@ -80,10 +135,38 @@ std::vector<std::string> HostKeyNames(std::string_view name, uint32_t host_id) {
   return {ServiceKey(name, Cat({"servers/", id, "/url"})), Cat({"icaht/services/", name, "/", id})};
 }
 
+std::string MarkerKey(std::string_view name) { return Cat({"icaht/shared/", name}); }
+
+std::vector<std::string> SharedPrefixes(std::string_view name) {
+  return {RouterKey(name, ""), ServiceKey(name, "healthCheck/")};
+}
+
+std::string ServersPrefix(std::string_view name) { return ServiceKey(name, "servers/"); }
+
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    if (static_cast<unsigned char>(end.back()) < 0xff) {
+      ++end.back();
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // every key: etcd's "from key to the end"
+}
+
 std::string PutTxnBody(const std::vector<KeyValue>& leased, int64_t lease,
-                       const std::vector<KeyValue>& plain) {
+                       const std::vector<KeyValue>& plain,
+                       const std::vector<std::string>& delete_keys) {
   std::string out = "{\"success\":[";
   bool first = true;
+  for (const std::string& key : delete_keys) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"requestDeleteRange\":{\"key\":\"";
+    out += Base64Encode(key);
+    out += "\"}}";
+  }
   for (const KeyValue& kv : leased) {
     if (!first) out += ',';
     first = false;
@@ -108,6 +191,138 @@ std::string DeleteTxnBody(const std::vector<std::string>& keys) {
   }
   out += "]}";
   return out;
+}
+
+std::string RangeTxnBody(const std::vector<std::string>& prefixes) {
+  return RangesTxnBody(prefixes, "keys_only");
+}
+
+std::string CountTxnBody(const std::vector<std::string>& prefixes) {
+  return RangesTxnBody(prefixes, "count_only");
+}
+
+std::string UnpublishSharedTxnBody(std::string_view name) {
+  // An empty range compares as one key that does not exist: create_revision 0.
+  const std::string servers = ServersPrefix(name);
+  std::string out = "{\"compare\":[{\"key\":\"";
+  out += Base64Encode(servers);
+  out += "\",\"range_end\":\"";
+  out += Base64Encode(PrefixEnd(servers));
+  out += "\",\"target\":\"CREATE\",\"create_revision\":\"0\",\"result\":\"EQUAL\"}],";
+  out += "\"success\":[";
+  for (const std::string& prefix : SharedPrefixes(name)) {
+    out += "{\"requestDeleteRange\":{\"key\":\"";
+    out += Base64Encode(prefix);
+    out += "\",\"range_end\":\"";
+    out += Base64Encode(PrefixEnd(prefix));
+    out += "\"}},";
+  }
+  out += "{\"requestDeleteRange\":{\"key\":\"";
+  out += Base64Encode(MarkerKey(name));
+  out += "\"}}]}";
+  return out;
+}
+
+std::string LeaseGrantBody(int64_t ttl_s) { return absl::StrCat("{\"TTL\":", ttl_s, "}"); }
+
+std::string LeaseIdBody(int64_t lease) { return absl::StrCat("{\"ID\":\"", lease, "\"}"); }
+
+absl::StatusOr<int64_t> ParseLeaseGrant(std::string_view body) {
+  int64_t id = 0;
+  ICAHT_RETURN_IF_ERROR(json::ParseObjectDocument(body, [&](json::Value& root) {
+    return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
+      if (key != "ID") return Skip(value);
+      ICAHT_ASSIGN_OR_RETURN(id, ReadInt64String(value, "ID"));
+      return absl::OkStatus();
+    });
+  }));
+  if (id == 0) return absl::DataLossError("etcd granted no lease ID");
+  return id;
+}
+
+absl::StatusOr<int64_t> ParseKeepalive(std::string_view body) {
+  // {"result":{"header":{...},"ID":"...","TTL":"10"}}; no TTL: the lease is gone.
+  int64_t ttl = 0;
+  bool result = false;
+  ICAHT_RETURN_IF_ERROR(json::ParseObjectDocument(body, [&](json::Value& root) {
+    return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
+      if (key != "result") return Skip(value);
+      result = true;
+      return json::ForEachField(value, "result", [&](std::string_view field, json::Value& v) {
+        if (field != "TTL") return Skip(v);
+        ICAHT_ASSIGN_OR_RETURN(ttl, ReadInt64String(v, "result.TTL"));
+        return absl::OkStatus();
+      });
+    });
+  }));
+  if (!result) return absl::DataLossError("etcd's keepalive answer has no result");
+  return ttl < 0 ? 0 : ttl;
+}
+
+absl::StatusOr<std::vector<std::vector<std::string>>> ParseRangeTxn(std::string_view body) {
+  std::vector<std::vector<std::string>> out;
+  ICAHT_RETURN_IF_ERROR(ForEachTxnResponse(body, [&](json::Value& response) {
+    std::vector<std::string>& keys = out.emplace_back();
+    return json::ForEachField(response, "", [&](std::string_view op, json::Value& range) {
+      if (op != "response_range") return Skip(range);
+      return json::ForEachField(range, op, [&](std::string_view field, json::Value& v) {
+        if (field != "kvs") return Skip(v);
+        return json::ForEachElement(v, "kvs", [&](size_t, json::Value& kv) {
+          return json::ForEachField(kv, "kvs", [&](std::string_view name, json::Value& item) {
+            if (name != "key") return Skip(item);
+            ICAHT_ASSIGN_OR_RETURN(std::string encoded, json::ReadString(item, "key"));
+            std::string key;
+            if (!Base64Decode(encoded, &key)) return json::FieldError("key", "not base64");
+            keys.push_back(std::move(key));
+            return absl::OkStatus();
+          });
+        });
+      });
+    });
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<int64_t>> ParseCountTxn(std::string_view body) {
+  std::vector<int64_t> out;
+  ICAHT_RETURN_IF_ERROR(ForEachTxnResponse(body, [&](json::Value& response) {
+    int64_t& count = out.emplace_back(0);
+    return json::ForEachField(response, "", [&](std::string_view op, json::Value& range) {
+      if (op != "response_range") return Skip(range);
+      return json::ForEachField(range, op, [&](std::string_view field, json::Value& v) {
+        if (field != "count") return Skip(v);
+        ICAHT_ASSIGN_OR_RETURN(count, ReadInt64String(v, "count"));
+        return absl::OkStatus();
+      });
+    });
+  }));
+  return out;
+}
+
+bool TxnSucceeded(std::string_view body) {
+  bool succeeded = false;
+  absl::Status parsed = json::ParseObjectDocument(body, [&](json::Value& root) {
+    return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
+      if (key != "succeeded") return Skip(value);
+      ICAHT_ASSIGN_OR_RETURN(succeeded, json::ReadBool(value, "succeeded"));
+      return absl::OkStatus();
+    });
+  });
+  return parsed.ok() && succeeded;
+}
+
+std::optional<int> ErrorCode(std::string_view body) {
+  std::optional<int> code;
+  absl::Status parsed = json::ParseObjectDocument(body, [&](json::Value& root) {
+    return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
+      if (key != "code") return Skip(value);
+      ICAHT_ASSIGN_OR_RETURN(int64_t n, json::ReadInt(value, "code", 0, 1000));
+      code = static_cast<int>(n);
+      return absl::OkStatus();
+    });
+  });
+  if (!parsed.ok()) return std::nullopt;
+  return code;
 }
 
 std::string Base64Encode(std::string_view data) {

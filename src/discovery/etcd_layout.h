@@ -12,19 +12,26 @@
 //   traefik/http/services/<name>/loadBalancer/healthCheck/{path,interval,timeout}  shared
 //   traefik/http/services/<name>/loadBalancer/servers/<host>/url   this host's, leased
 //   icaht/services/<name>/<host>                             this host's, leased: the record
+//   icaht/shared/<name>                                      shared: "these router keys are ours"
 //
 // <host> is the host's stable numeric id (--host-id): Traefik accepts
 // non-contiguous server indices, so hosts never renumber each other. A host's
 // own keys hang on its lease, so a dead host's servers vanish within the TTL.
 // The shared keys are the same from every host of a service and carry no
 // lease: a router must not vanish with whichever host wrote it last while
-// others still serve it.
+// others still serve it. They go when the last host leaves: deregistration
+// deletes them in a transaction guarded by "no server key left", and a
+// periodic sweep does the same for services whose last host died (the
+// icaht/shared/ marker says which routers a sidecar wrote, so that routers an
+// operator keeps in the same etcd are never touched).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "registry/service_record.h"
 
 namespace icaht::discovery {
@@ -48,11 +55,47 @@ std::vector<KeyValue> SharedKeys(const registry::ServiceRecord& record);
 // This host's keys for service `name` (deleted when it deregisters).
 std::vector<std::string> HostKeyNames(std::string_view name, uint32_t host_id);
 
-// POST /v3/kv/txn bodies: every put in one transaction (`lease` 0: none), and
-// every delete in one.
+// The marker (unleased) that says a sidecar published service `name`'s
+// shared keys.
+std::string MarkerKey(std::string_view name);
+// Where service `name`'s shared keys live: every key under these prefixes is
+// one (SharedKeys' keys, and stale ones an older record wrote).
+std::vector<std::string> SharedPrefixes(std::string_view name);
+// The prefix of every host's server key of service `name`.
+std::string ServersPrefix(std::string_view name);
+// The end of the range of keys starting with `prefix` (etcd's range_end).
+std::string PrefixEnd(std::string_view prefix);
+
+// POST /v3/kv/txn bodies. Puts (`lease` 0: none) and deletes of single keys
+// in one transaction; `delete_keys` must not name a put key.
 std::string PutTxnBody(const std::vector<KeyValue>& leased, int64_t lease,
-                       const std::vector<KeyValue>& plain);
+                       const std::vector<KeyValue>& plain,
+                       const std::vector<std::string>& delete_keys = {});
 std::string DeleteTxnBody(const std::vector<std::string>& keys);
+// Reads the keys under each prefix (keys only), in one transaction.
+std::string RangeTxnBody(const std::vector<std::string>& prefixes);
+// Counts the keys under each prefix, in one transaction.
+std::string CountTxnBody(const std::vector<std::string>& prefixes);
+// If no server of service `name` is left (from any host): deletes its shared
+// keys and marker, atomically with the check.
+std::string UnpublishSharedTxnBody(std::string_view name);
+// POST /v3/lease/grant, /v3/lease/keepalive and /v3/lease/revoke bodies.
+std::string LeaseGrantBody(int64_t ttl_s);
+std::string LeaseIdBody(int64_t lease);
+
+// Answers of the gateway. A lease grant's ID; a keepalive's remaining TTL
+// (0: the lease is gone); a range transaction's keys (decoded), one list per
+// range; a count transaction's counts.
+absl::StatusOr<int64_t> ParseLeaseGrant(std::string_view body);
+absl::StatusOr<int64_t> ParseKeepalive(std::string_view body);
+absl::StatusOr<std::vector<std::vector<std::string>>> ParseRangeTxn(std::string_view body);
+absl::StatusOr<std::vector<int64_t>> ParseCountTxn(std::string_view body);
+// Whether a transaction's compare held (its success branch ran).
+bool TxnSucceeded(std::string_view body);
+// An error answer ({"error":...,"code":N}): its gRPC code, if the body is one.
+std::optional<int> ErrorCode(std::string_view body);
+// gRPC NOT_FOUND: the lease a request named is gone.
+inline constexpr int kGrpcNotFound = 5;
 
 // Standard base64 with padding (the gateway's encoding of keys and values).
 std::string Base64Encode(std::string_view data);

@@ -78,5 +78,93 @@ TEST(EtcdLayoutTest, TransactionBodies) {
   EXPECT_EQ(std::string_view(ops.at(1)["requestDeleteRange"]["key"]), Base64Encode("b"));
 }
 
+TEST(EtcdLayoutTest, PrefixesAndRanges) {
+  EXPECT_EQ(PrefixEnd("a/b/"), "a/b0");
+  EXPECT_EQ(PrefixEnd(std::string("a\xff", 2)), "b");
+  EXPECT_EQ(PrefixEnd(""), std::string(1, '\0'));
+  EXPECT_EQ(ServersPrefix("api"), "traefik/http/services/api/loadBalancer/servers/");
+  EXPECT_THAT(SharedPrefixes("api"),
+              ElementsAre("traefik/http/routers/api/",
+                          "traefik/http/services/api/loadBalancer/healthCheck/"));
+  // "api/" is not a prefix of another service's keys ("api-v2").
+  registry::ServiceRecord r = Record(R"({"name":"api","upstreams":["127.0.0.1:9"],"port":7005})");
+  for (const KeyValue& kv : SharedKeys(r)) {
+    bool under = false;
+    for (const std::string& prefix : SharedPrefixes("api")) under |= kv.key.starts_with(prefix);
+    EXPECT_TRUE(under) << kv.key;
+  }
+  EXPECT_EQ(MarkerKey("api"), "icaht/shared/api");
+
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(RangeTxnBody({"p/"}));
+  simdjson::dom::element range = doc["success"].at(0)["requestRange"];
+  EXPECT_EQ(std::string_view(range["key"]), Base64Encode("p/"));
+  EXPECT_EQ(std::string_view(range["range_end"]), Base64Encode("p0"));
+  EXPECT_TRUE(bool(range["keys_only"]));
+  doc = parser.parse(CountTxnBody({"p/", "q/"}));
+  EXPECT_TRUE(bool(doc["success"].at(1)["requestRange"]["count_only"]));
+
+  doc = parser.parse(UnpublishSharedTxnBody("api"));
+  simdjson::dom::element compare = doc["compare"].at(0);
+  EXPECT_EQ(std::string_view(compare["key"]), Base64Encode(ServersPrefix("api")));
+  EXPECT_EQ(std::string_view(compare["target"]), "CREATE");
+  EXPECT_EQ(std::string_view(compare["create_revision"]), "0");
+  simdjson::dom::array ops = doc["success"];
+  ASSERT_EQ(ops.size(), 3u);
+  EXPECT_EQ(std::string_view(ops.at(2)["requestDeleteRange"]["key"]),
+            Base64Encode("icaht/shared/api"));
+
+  doc = parser.parse(PutTxnBody({{"k1", "v1"}}, 9, {}, {"old"}));
+  EXPECT_EQ(std::string_view(doc["success"].at(0)["requestDeleteRange"]["key"]),
+            Base64Encode("old"));
+  EXPECT_EQ(std::string_view(doc["success"].at(1)["requestPut"]["key"]), Base64Encode("k1"));
+}
+
+// Answers as etcd 3.4's gateway writes them.
+TEST(EtcdLayoutTest, ParsesAnswers) {
+  const std::string header =
+      R"("header":{"cluster_id":"14841639068965178418","member_id":"1","revision":"2","raft_term":"2"})";
+  auto id = ParseLeaseGrant("{" + header + R"(,"ID":"7587899270062434309","TTL":"2"})");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 7587899270062434309);
+  EXPECT_FALSE(ParseLeaseGrant("{" + header + "}").ok());
+  EXPECT_FALSE(ParseLeaseGrant("not json").ok());
+
+  auto ttl = ParseKeepalive(R"({"result":{)" + header + R"(,"ID":"7","TTL":"9"}})");
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(*ttl, 9);
+  ttl = ParseKeepalive(R"({"result":{)" + header + R"(,"ID":"7"}})");  // expired
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(*ttl, 0);
+  EXPECT_FALSE(ParseKeepalive("{" + header + "}").ok());
+
+  auto ranges = ParseRangeTxn(
+      "{" + header +
+      R"(,"succeeded":true,"responses":[)"
+      R"({"response_range":{"header":{"revision":"2"},"kvs":[)"
+      R"({"key":"YS94LzE=","create_revision":"2","mod_revision":"2","version":"1","lease":"75"},)"
+      R"({"key":"YS95","create_revision":"2","mod_revision":"2","version":"1"}],"count":"2"}},)"
+      R"({"response_range":{"header":{"revision":"2"}}}]})");
+  ASSERT_TRUE(ranges.ok()) << ranges.status();
+  ASSERT_EQ(ranges->size(), 2u);
+  EXPECT_THAT((*ranges)[0], ElementsAre("a/x/1", "a/y"));
+  EXPECT_TRUE((*ranges)[1].empty());
+
+  auto counts = ParseCountTxn("{" + header +
+                              R"(,"succeeded":true,"responses":[)"
+                              R"({"response_range":{"header":{"revision":"2"},"count":"3"}},)"
+                              R"({"response_range":{"header":{"revision":"2"}}}]})");
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_THAT(*counts, ElementsAre(3, 0));
+
+  EXPECT_TRUE(TxnSucceeded("{" + header + R"(,"succeeded":true,"responses":[]})"));
+  EXPECT_FALSE(TxnSucceeded("{" + header + "}"));  // the compare failed: no "succeeded"
+  EXPECT_EQ(
+      ErrorCode(R"({"error":"etcdserver: requested lease not found","message":"x","code":5})"),
+      kGrpcNotFound);
+  EXPECT_EQ(ErrorCode("{" + header + "}"), std::nullopt);
+  EXPECT_EQ(ErrorCode("<html>"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace icaht::discovery
