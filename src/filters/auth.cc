@@ -22,29 +22,6 @@ jwt::JwtPolicy PolicyFrom(const JwtSpec& spec) {
   return policy;
 }
 
-// The value of cookie `name` in the request's Cookie fields, or "".
-std::string_view FindCookie(const RequestContext& ctx, std::string_view name) {
-  for (const http::Header& h : ctx.request().headers) {
-    if (!http::EqualsIgnoreCase(h.name, "cookie")) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      size_t semi = rest.find(';');
-      std::string_view pair = rest.substr(0, semi);
-      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      size_t eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-        std::string_view value = pair.substr(eq + 1);
-        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-          value = value.substr(1, value.size() - 2);
-        }
-        return value;
-      }
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
 std::string_view AuthFailureLabel(AuthFailure failure) {
@@ -90,7 +67,7 @@ AuthFilter::AuthFilter(const AuthSpec& auth, std::vector<EndpointSpec> endpoints
 }
 
 std::string_view AuthFilter::FindToken(const RequestContext& ctx) const {
-  if (!jwt_spec_.cookie.empty()) return FindCookie(ctx, jwt_spec_.cookie);
+  if (!jwt_spec_.cookie.empty()) return ctx.FindCookie(jwt_spec_.cookie);
   const http::Header* h = ctx.FindRequestHeader(jwt_spec_.header);
   if (h == nullptr) return {};
   std::string_view value = h->value;

@@ -79,4 +79,26 @@ const http::Header* RequestContext::FindRequestHeader(std::string_view name) con
   return nullptr;
 }
 
+std::string_view RequestContext::FindCookie(std::string_view name) const {
+  for (const http::Header& h : request_.headers) {
+    if (!http::EqualsIgnoreCase(h.name, "cookie")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+        std::string_view value = pair.substr(eq + 1);
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+          value = value.substr(1, value.size() - 2);
+        }
+        return value;
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace icaht::filters

@@ -90,6 +90,9 @@ class RequestContext {
   std::string_view path() const;
   // The first field named `name` (case-insensitive), or nullptr.
   const http::Header* FindRequestHeader(std::string_view name) const;
+  // The value of cookie `name` in the request's Cookie fields (quotes
+  // removed), or "".
+  std::string_view FindCookie(std::string_view name) const;
 
   std::string_view service_name;  // the service's (lives as long as its config)
   std::string_view client_ip;     // the connection's (it outlives its exchanges)

@@ -1,5 +1,7 @@
 #include "proxy/config_from_record.h"
 
+#include "proxy/balancer.h"
+
 namespace icaht::proxy {
 
 std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRecord& record,
@@ -12,6 +14,12 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->bind.set_port(record.port);
   for (const registry::UpstreamSpec& upstream : record.upstreams) {
     config->upstreams.push_back({upstream.resolved, upstream.weight, true, upstream.address});
+  }
+  config->lb_policy = ParseLbPolicy(record.load_balancer).value_or(LbPolicy::kRoundRobin);
+  if (record.hash_on.starts_with("header:")) {
+    config->hash_on = {HashOn::Kind::kHeader, record.hash_on.substr(7)};
+  } else if (record.hash_on.starts_with("cookie:")) {
+    config->hash_on = {HashOn::Kind::kCookie, record.hash_on.substr(7)};
   }
   config->connect_timeout_ms = record.timeouts.connect_ms;
   config->request_timeout_ms = record.timeouts.request_ms;

@@ -118,14 +118,43 @@ void Exchange::Forward() {
   owner_->OnRequestBodyWanted();
 }
 
+std::optional<uint64_t> Exchange::BalanceHash() const {
+  std::string_view key;
+  switch (config_->hash_on.kind) {
+    case HashOn::Kind::kClientIp:
+      key = ctx_.client_ip;
+      break;
+    case HashOn::Kind::kHeader:
+      if (const http::Header* h = ctx_.FindRequestHeader(config_->hash_on.name)) key = h->value;
+      break;
+    case HashOn::Kind::kCookie:
+      key = ctx_.FindCookie(config_->hash_on.name);
+      break;
+  }
+  if (key.empty()) return std::nullopt;
+  return StableHash(key);
+}
+
 bool Exchange::Connect(int skip, std::string_view first_bytes) {
-  int index = service_.balancer.Next(config_->upstreams, skip, &service_.upstream_unhealthy);
+  Balancer::Request pick{
+      .out = &service_.upstream_unhealthy, .skip = skip, .active = &service_.upstream_active};
+  if (config_->lb_policy == LbPolicy::kRingHash || config_->lb_policy == LbPolicy::kMaglev) {
+    pick.hash = BalanceHash();
+  }
+  // A config replaced since this exchange began: its instances' state is gone.
+  const bool current = service_.config == config_;
+  int index = current ? service_.balancer.Pick(config_->upstreams, pick)
+                      : service_.balancer.PickAny(config_->upstreams, skip);
   if (index < 0) {
     Fail(MakeError(ErrorKind::kNoHealthyUpstream, "no healthy instance"));
     return false;
   }
   ctx_.upstream_index = index;
   ctx_.upstream_address = config_->upstreams[index].text;
+  if (current) {
+    ++service_.upstream_active[index];
+    active_index_ = index;
+  }
   if (ctx_.attempts++ == 0) ctx_.upstream_start_ns = core::LoopNowNs();
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);
@@ -451,6 +480,10 @@ void Exchange::Finish(Outcome outcome, Next next) {
 }
 
 void Exchange::RetireCall(bool reusable) {
+  if (active_index_ >= 0) {
+    if (service_.config == config_) --service_.upstream_active[active_index_];
+    active_index_ = -1;
+  }
   call_->Release(reusable);
   core::DeferDelete(call_);
   call_ = nullptr;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -143,6 +144,8 @@ class Exchange final : public core::DeferredDeletable,
   void Fail(const filters::ProxyError& error);
   void Finish(filters::Outcome outcome, Next next);
   void RetireCall(bool reusable);
+  // The hashing policies' key for this request (hash_on), if it has one.
+  std::optional<uint64_t> BalanceHash() const;
 
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
   // For an inactivity purpose: true if it expired, else the timer is re-armed.
@@ -169,6 +172,7 @@ class Exchange final : public core::DeferredDeletable,
   std::string& response_in_;    // UpstreamCall's response head input
   http::ResponseHead& response_head_;
   UpstreamCall* call_ = nullptr;
+  int active_index_ = -1;  // the instance call_ counts against (service_.upstream_active)
   // Only requests with a body have one (keeps the exchange small: it is
   // allocated per request).
   std::unique_ptr<BodyForwarder> request_body_;

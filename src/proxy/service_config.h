@@ -23,11 +23,23 @@ struct UpstreamConfig {
   std::string text;  // the address as the record wrote it (logs)
 };
 
+// The record's load_balancer (proxy/balancer.h).
+enum class LbPolicy : uint8_t { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev };
+
+// What the hashing policies hash (the record's hash_on).
+struct HashOn {
+  enum class Kind : uint8_t { kClientIp, kHeader, kCookie };
+  Kind kind = Kind::kClientIp;
+  std::string name;  // the header (lower case) or cookie
+};
+
 struct ServiceConfig {
   std::string name;
   uint16_t port = 0;
   net::Address bind;  // bind address with `port`
   std::vector<UpstreamConfig> upstreams;
+  LbPolicy lb_policy = LbPolicy::kRoundRobin;
+  HashOn hash_on;
   uint32_t connect_timeout_ms = 1000;
   uint32_t request_timeout_ms = 15000;  // header read, and upstream response
   uint32_t idle_timeout_ms = 60000;     // client keep-alive idle

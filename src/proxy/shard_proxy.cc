@@ -50,8 +50,9 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
         filters::FilterChain::Build(next->filters, next->name, this, proxy,
                                     proxy->spans().collecting() ? &proxy->spans() : nullptr);
   }
-  balancer.Reset(next->upstreams);
+  balancer.Reset(next->lb_policy, next->upstreams);
   upstream_down.assign(next->upstreams.size(), false);
+  upstream_active.assign(next->upstreams.size(), 0);
   upstream_unhealthy.resize(next->upstreams.size());
   for (size_t i = 0; i < next->upstreams.size(); ++i) {
     upstream_unhealthy[i] = !next->upstreams[i].healthy;

@@ -17,6 +17,7 @@
 #include "filters/side_call.h"
 #include "metrics/service_series.h"
 #include "net/socket.h"
+#include "proxy/balancer.h"
 #include "proxy/service_config.h"
 #include "proxy/splice_pump.h"
 #include "proxy/upstream_pool.h"
@@ -54,9 +55,10 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   // The service's metrics (the same for each of its configs); this shard
   // writes block proxy->index().
   std::shared_ptr<metrics::ServiceSeries> series;
-  WeightedRoundRobin balancer;
-  std::vector<bool> upstream_down;       // by index in config->upstreams
-  std::vector<bool> upstream_unhealthy;  // active checks: out of the rotation
+  Balancer balancer;
+  std::vector<bool> upstream_down;        // by index in config->upstreams
+  std::vector<uint32_t> upstream_active;  // requests in flight on this shard (least_request)
+  std::vector<bool> upstream_unhealthy;   // active checks: out of the rotation
   net::Fd listener;
   bool accept_armed = false;
   // Accepting is paused (fd limit reached); accept_backoff re-arms it.

@@ -31,9 +31,8 @@ constexpr std::array<std::string_view, 4> kNotSupportedYet = {"retries", "circui
                                                               "plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
-// Load balancers the design names; only the first exists in this build.
-constexpr std::string_view kRoundRobin = "round_robin";
-constexpr std::array<std::string_view, 2> kFutureLoadBalancers = {"least_request", "ring_hash"};
+constexpr std::array<std::string_view, 5> kLoadBalancers = {"round_robin", "least_request",
+                                                            "random", "ring_hash", "maglev"};
 
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
@@ -201,19 +200,41 @@ absl::Status ParseRequestId(Value& value, const std::string& path, filters::Requ
 
 absl::Status ParseLoadBalancer(Value& value, const std::string& path, ServiceRecord& record) {
   ICAHT_ASSIGN_OR_RETURN(std::string name, json::ReadString(value, path));
-  if (name == kRoundRobin) {
-    record.load_balancer = std::move(name);
-    return absl::OkStatus();
-  }
-  for (std::string_view future : kFutureLoadBalancers) {
-    if (name == future) {
-      return FieldError(
-          path, absl::StrFormat("'%s' is not supported yet (this build has round_robin)", name));
+  for (std::string_view known : kLoadBalancers) {
+    if (name == known) {
+      record.load_balancer = std::move(name);
+      return absl::OkStatus();
     }
   }
-  return FieldError(path, "must be one of round_robin, least_request, ring_hash");
+  return FieldError(path, "must be one of round_robin, least_request, random, ring_hash, maglev");
 }
 
+absl::Status ParseHashOn(Value& value, const std::string& path, ServiceRecord& record) {
+  ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
+  if (is_null) {
+    record.hash_on.clear();
+    return absl::OkStatus();
+  }
+  ICAHT_ASSIGN_OR_RETURN(std::string text, json::ReadString(value, path));
+  std::string_view rest = text;
+  bool ok = text == "client_ip";
+  for (std::string_view prefix : {"header:", "cookie:"}) {
+    if (rest.starts_with(prefix)) {
+      std::string_view name = rest.substr(prefix.size());
+      ok = !name.empty() && name.size() <= kMaxHeaderNameLength && http::IsToken(name);
+    }
+  }
+  if (!ok) {
+    return FieldError(path,
+                      "must be \"client_ip\", \"header:<name>\" or \"cookie:<name>\" (a token "
+                      "of 1..64 characters)");
+  }
+  if (text.starts_with("header:")) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  record.hash_on = std::move(text);
+  return absl::OkStatus();
+}
 // Dispatches one top-level field of the record.
 absl::Status ParseRecordField(std::string_view key, Value& value, const std::string& path,
                               ServiceRecord& record, bool& has_name, bool& has_upstreams) {
@@ -244,6 +265,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseTimeouts(value, path, record.timeouts));
   } else if (key == "load_balancer") {
     ICAHT_RETURN_IF_ERROR(ParseLoadBalancer(value, path, record));
+  } else if (key == "hash_on") {
+    ICAHT_RETURN_IF_ERROR(ParseHashOn(value, path, record));
   } else if (key == "limits") {
     ICAHT_RETURN_IF_ERROR(ParseLimits(value, path, record.limits));
   } else if (key == "request_id") {
@@ -323,6 +346,13 @@ absl::StatusOr<ServiceRecord> ParseServiceRecordValue(simdjson::ondemand::value 
   if (!has_name) return FieldError(JoinPath(object_path, "name"), "required");
   if (!has_upstreams) return FieldError(JoinPath(object_path, "upstreams"), "required");
   ICAHT_RETURN_IF_ERROR(CheckAuthAndEndpoints(record.auth, record.endpoints, object_path));
+  if (!record.hash_on.empty() && record.load_balancer != "ring_hash" &&
+      record.load_balancer != "maglev") {
+    return FieldError(JoinPath(object_path, "hash_on"),
+                      absl::StrFormat("only with load_balancer ring_hash or maglev (this record "
+                                      "has %s)",
+                                      record.load_balancer));
+  }
   if (record.route_rule.empty()) record.route_rule = DefaultRouteRule(record.name);
   return record;
 }
@@ -369,6 +399,11 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.Key("idle_ms").Uint(record.timeouts.idle_ms);
   w.EndObject();
   w.Key("load_balancer").String(record.load_balancer);
+  if (record.hash_on.empty()) {
+    w.Key("hash_on").Null();
+  } else {
+    w.Key("hash_on").String(record.hash_on);
+  }
   w.Key("max_body_bytes").Uint(record.max_body_bytes);
   w.Key("limits").StartObject();
   w.Key("max_request_line").Uint(record.limits.max_request_line);

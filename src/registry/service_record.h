@@ -58,8 +58,12 @@ struct ServiceRecord {
   int32_t route_priority = 0;  // 0: Traefik's default (the rule's length)
   uint32_t ttl_s = 0;          // 0..86400; 0 = no TTL
   TimeoutSpec timeouts;
-  std::string load_balancer = "round_robin";  // only round_robin in this build
-  uint64_t max_body_bytes = 0;                // 0 = unlimited (-> 413 when exceeded)
+  // round_robin, least_request, random, ring_hash or maglev (proxy/balancer.h).
+  std::string load_balancer = "round_robin";
+  // What ring_hash and maglev hash: "client_ip", "header:<lower-case name>" or
+  // "cookie:<name>"; "" (null) = client_ip for those, refused with others.
+  std::string hash_on;
+  uint64_t max_body_bytes = 0;  // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
   filters::RequestIdSpec request_id;                // off unless the record names it
   filters::HealthSpec health;                       // /health and /ready on by default

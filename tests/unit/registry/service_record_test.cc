@@ -52,10 +52,12 @@ TEST(ServiceRecordTest, FullRecord) {
     "route": {"rule": "Host(`orders.example`)"},
     "ttl_s": 30,
     "timeouts": {"connect_ms": 500, "request_ms": 2000, "idle_ms": 30000},
-    "load_balancer": "round_robin",
+    "load_balancer": "maglev", "hash_on": "header:X-User",
     "max_body_bytes": 1048576
   })json");
   ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->load_balancer, "maglev");
+  EXPECT_EQ(r->hash_on, "header:x-user");  // header names compare case-insensitively
   EXPECT_EQ(r->version, "1.4.2");
   ASSERT_EQ(r->upstreams.size(), 3u);
   EXPECT_EQ(r->upstreams[1].address, "[::1]:8081");
@@ -191,12 +193,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"timeouts":{"read_ms":1})"), "unknown field 'timeouts.read_ms'"},
         BadCase{With(R"(,"timeouts":5)"), "field 'timeouts': must be an object"},
         // load_balancer
-        BadCase{With(R"(,"load_balancer":"least_request")"),
-                "field 'load_balancer': 'least_request' is not supported yet"},
-        BadCase{With(R"(,"load_balancer":"ring_hash")"),
-                "field 'load_balancer': 'ring_hash' is not supported yet"},
-        BadCase{With(R"(,"load_balancer":"random")"),
-                "field 'load_balancer': must be one of round_robin, least_request, ring_hash"},
+        BadCase{With(R"(,"load_balancer":"leastconn")"),
+                "field 'load_balancer': must be one of round_robin, least_request, random, "
+                "ring_hash, maglev"},
+        BadCase{With(R"(,"load_balancer":"maglev","hash_on":"ip")"),
+                "field 'hash_on': must be \"client_ip\", \"header:<name>\" or \"cookie:<name>\""},
+        BadCase{With(R"(,"load_balancer":"maglev","hash_on":"header:")"),
+                "field 'hash_on': must be"},
+        BadCase{With(R"(,"load_balancer":"ring_hash","hash_on":"cookie:a b")"),
+                "field 'hash_on': must be"},
+        BadCase{With(R"(,"hash_on":"client_ip")"),
+                "field 'hash_on': only with load_balancer ring_hash or maglev (this record has "
+                "round_robin)"},
         // max_body_bytes
         BadCase{With(R"(,"max_body_bytes":-1)"),
                 "field 'max_body_bytes': must be a non-negative integer"},
@@ -422,7 +430,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("upstreams":[{"address":"127.0.0.1:8080","weight":1}],)json"
       R"json("port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,)json"
       R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
-      R"json("load_balancer":"round_robin","max_body_bytes":0,)json"
+      R"json("load_balancer":"round_robin","hash_on":null,"max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
       R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"tracing":null,"access_log":true})json");
