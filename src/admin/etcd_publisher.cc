@@ -51,7 +51,13 @@ EtcdPublisher::EtcdPublisher(core::Ring& ring, core::BufRing& bufs,
       names_(std::move(names)),
       random_(core::FastRandom::FromEntropy()),
       timer_([this] { Step(); }),
-      stop_deadline_([this] { FinishStop(); }) {}
+      stop_deadline_([this] { FinishStop(); }),
+      stop_notify_([this] {
+        if (!stop_done_) return;
+        std::function<void()> done = std::move(stop_done_);
+        stop_done_ = nullptr;
+        done();
+      }) {}
 
 EtcdPublisher::~EtcdPublisher() {
   if (call_ != nullptr) call_->Cancel();
@@ -64,7 +70,14 @@ void EtcdPublisher::Start() {
 }
 
 void EtcdPublisher::Changed(const std::string& name) {
-  if (queued_.insert(name).second) dirty_.push_back(name);
+  if (queued_.insert(name).second) {
+    // Deregistrations first: Traefik must stop routing to a closed port.
+    if (lookup_(name) == nullptr) {
+      dirty_.push_front(name);
+    } else {
+      dirty_.push_back(name);
+    }
+  }
   Step();
 }
 
@@ -91,6 +104,7 @@ void EtcdPublisher::Step() {
                   absl::StatusOr<int64_t> lease = discovery::ParseLeaseGrant(body);
                   if (!lease.ok()) return lease.status();
                   lease_ = *lease;
+                  lease_expires_ns_ = core::NowNs() + lease_ttl_s_ * kNsPerS;
                   next_keepalive_ns_ = core::NowNs() + lease_ttl_s_ * kNsPerS / 3;
                   resync_ = false;
                   QueueAll();
@@ -106,6 +120,7 @@ void EtcdPublisher::Step() {
                     LeaseLost();
                     return absl::OkStatus();
                   }
+                  lease_expires_ns_ = core::NowNs() + *ttl * kNsPerS;
                   next_keepalive_ns_ = core::NowNs() + lease_ttl_s_ * kNsPerS / 3;
                   if (resync_) {
                     resync_ = false;
@@ -114,6 +129,7 @@ void EtcdPublisher::Step() {
                   return absl::OkStatus();
                 });
   }
+  if (pending_ != Pending::kNone) return SendPending();
   if (current_.empty() && !dirty_.empty()) {
     current_ = std::move(dirty_.front());
     dirty_.pop_front();
@@ -142,6 +158,7 @@ void EtcdPublisher::Call(std::string_view path, std::string body,
   spec.request += body;
   spec.timeout_ms = call_timeout_ms_;
   spec.max_body_bytes = 16 * 1024 * 1024;
+  item_call_ = false;
   call_ = proxy::HttpClientCall::Start(
       ring_, bufs_, std::move(spec),
       [this, path = std::string(path),
@@ -155,7 +172,8 @@ void EtcdPublisher::Call(std::string_view path, std::string body,
             return Step();
           }
           return Fail(absl::StrCat(path, " answered ", response->status, ": ",
-                                   response->body.substr(0, 200)));
+                                   response->body.substr(0, 200)),
+                      /*answered=*/true);
         }
         if (absl::Status status = on_ok(response->body); !status.ok()) {
           return Fail(absl::StrCat(path, ": ", status.message()));
@@ -165,13 +183,40 @@ void EtcdPublisher::Call(std::string_view path, std::string body,
       });
 }
 
-void EtcdPublisher::Fail(const std::string& what) {
+void EtcdPublisher::Fail(const std::string& what, bool answered) {
   ++errors_;
   up_ = false;
-  if (stopping_) return FinishStop();
-  ICAHT_LOG_LIMITED(kWarn, "etcd ", endpoints_[endpoint_].host, ": ", what,
-                    "; retrying (services are served meanwhile)");
+  const bool item = item_call_;
+  item_call_ = false;
+  pending_ = Pending::kNone;  // the change starts again from its read
+  if (stopping_) {
+    // The revoke: the next endpoint, while the budget lasts.
+    if (++revoke_tries_ < endpoints_.size() && lease_ != 0) {
+      endpoint_ = (endpoint_ + 1) % endpoints_.size();
+      return Call("/v3/lease/revoke", discovery::LeaseIdBody(lease_), [this](std::string_view) {
+        lease_ = 0;
+        FinishStop();
+        return absl::OkStatus();
+      });
+    }
+    return FinishStop();
+  }
+  const int64_t now = core::NowNs();
+  if (failures_ == 0 || now - failure_logged_ns_ >= 60 * kNsPerS) {
+    ICAHT_LOG(kWarn, "etcd ", endpoints_[endpoint_].host, ": ", what,
+              failures_ == 0 ? "" : absl::StrCat(" (", failures_ + 1, " failed calls in a row)"),
+              "; retrying, services are served meanwhile");
+    failure_logged_ns_ = now;
+  }
   ++failures_;
+  if (answered && item && !current_.empty()) {
+    // etcd refuses this change (e.g. too many operations): the others must
+    // not wait behind it.
+    ICAHT_LOG_LIMITED(kError, "etcd refused the change of service '", current_,
+                      "'; trying it again after the others");
+    if (queued_.insert(current_).second) dirty_.push_back(current_);
+    current_.clear();
+  }
   endpoint_ = (endpoint_ + 1) % endpoints_.size();
   int64_t delay = 0;
   // Each endpoint once at once; then back off before the next round.
@@ -180,7 +225,12 @@ void EtcdPublisher::Fail(const std::string& what) {
     delay = std::min(kFirstBackoffNs << std::min(rounds - 1, 5), kMaxBackoffNs);
     delay = static_cast<int64_t>(static_cast<double>(delay) * (0.8 + 0.4 * random_.NextDouble()));
   }
-  retry_at_ns_ = core::NowNs() + delay;
+  if (lease_ != 0) {
+    // Never wait past the lease's last chance for a keepalive.
+    const int64_t margin = std::min<int64_t>(kNsPerS, lease_ttl_s_ * kNsPerS / 4);
+    delay = std::min(delay, std::max<int64_t>(0, lease_expires_ns_ - margin - now));
+  }
+  retry_at_ns_ = now + delay;
   // etcd may have restarted empty, or the lease lapsed meanwhile: check the
   // lease and publish everything again.
   resync_ = true;
@@ -188,12 +238,15 @@ void EtcdPublisher::Fail(const std::string& what) {
 }
 
 void EtcdPublisher::LeaseLost() {
-  if (stopping_) return FinishStop();
-  ICAHT_LOG(kWarn, "etcd: lease ", lease_,
-            " is gone (expired while etcd was unreachable, or etcd lost its data); "
-            "granting a new one and publishing every service again");
+  const int64_t lost = lease_;
   lease_ = 0;
   up_ = false;
+  pending_ = Pending::kNone;  // its body names the lost lease
+  item_call_ = false;
+  if (stopping_) return FinishStop();
+  ICAHT_LOG(kWarn, "etcd: lease ", lost,
+            " is gone (expired while etcd was unreachable, or etcd lost its data); "
+            "granting a new one and publishing every service again");
 }
 
 void EtcdPublisher::Succeeded() {
@@ -206,48 +259,78 @@ void EtcdPublisher::Succeeded() {
 }
 
 void EtcdPublisher::Publish(const std::string& name) {
-  // The shared keys first read, to delete those an older record wrote (an
-  // entry point fewer, no ready path any more), in the same transaction as
-  // the puts.
-  Call(kTxn, discovery::RangeTxnBody(discovery::SharedPrefixes(name)),
-       [this, name](std::string_view body) -> absl::Status {
-         absl::StatusOr<std::vector<std::vector<std::string>>> ranges =
-             discovery::ParseRangeTxn(body);
-         if (!ranges.ok()) return ranges.status();
+  // The shared keys first read (and the marker), to delete those an older
+  // record wrote (an entry point fewer, no ready path any more) in the same
+  // transaction as the puts, and to apply it only if no other host changed
+  // them meanwhile.
+  std::vector<std::string> prefixes = discovery::SharedPrefixes(name);
+  prefixes.push_back(discovery::MarkerKey(name));
+  Call(kTxn, discovery::RangeTxnBody(prefixes),
+       [this, name, prefixes](std::string_view body) -> absl::Status {
+         absl::StatusOr<discovery::RangeAnswer> read = discovery::ParseRangeTxn(body);
+         if (!read.ok()) return read.status();
+         if (read->keys.size() != prefixes.size()) {
+           return absl::DataLossError("etcd answered a different number of ranges");
+         }
          const registry::ServiceRecord* record = lookup_(name);
          if (record == nullptr) return absl::OkStatus();  // gone meanwhile: Step unpublishes
+         const std::string marker = discovery::MarkerKey(name);
+         const std::vector<std::string>& markers = read->keys.back();
+         const bool ours = std::find(markers.begin(), markers.end(), marker) != markers.end();
+         if (!ours && !read->keys[0].empty()) {
+           ++errors_;
+           ICAHT_LOG_LIMITED(kError, "etcd: a router named '", name,
+                             "' exists that no sidecar wrote (no ", marker,
+                             "): not publishing the service over it");
+           Finished();
+           return absl::OkStatus();
+         }
          std::vector<discovery::KeyValue> shared = discovery::SharedKeys(*record);
          absl::flat_hash_set<std::string> keep;
          for (const discovery::KeyValue& kv : shared) keep.insert(kv.key);
          std::vector<std::string> stale;
-         for (const std::vector<std::string>& keys : *ranges) {
-           for (const std::string& key : keys) {
+         for (size_t i = 0; i + 1 < read->keys.size(); ++i) {
+           for (const std::string& key : read->keys[i]) {
              if (!keep.contains(key)) stale.push_back(key);
            }
          }
-         shared.push_back({discovery::MarkerKey(name), "traefik"});
-         Call(kTxn,
-              discovery::PutTxnBody(discovery::HostKeys(*record, host_), lease_, shared, stale),
-              [this, name](std::string_view) {
-                published_.insert(name);
-                Finished();
-                return absl::OkStatus();
-              });
+         shared.push_back({marker, "traefik"});
+         pending_ = Pending::kPut;
+         pending_body_ =
+             discovery::PutTxnBody(discovery::HostKeys(*record, host_), lease_, shared, stale,
+                                   discovery::SharedPrefixes(name), read->revision);
          return absl::OkStatus();
        });
+  item_call_ = true;
 }
 
 void EtcdPublisher::Unpublish(const std::string& name) {
-  Call(kTxn, discovery::DeleteTxnBody(discovery::HostKeyNames(name, host_.host_id)),
+  Call(kTxn, discovery::DeleteHostKeysTxnBody(name, host_.host_id, lease_),
        [this, name](std::string_view) {
          // Then the router, if no other host serves the service.
-         Call(kTxn, discovery::UnpublishSharedTxnBody(name), [this, name](std::string_view) {
-           published_.erase(name);
-           Finished();
-           return absl::OkStatus();
-         });
+         pending_ = Pending::kUnpublishShared;
+         pending_body_ = discovery::UnpublishSharedTxnBody(name);
          return absl::OkStatus();
        });
+  item_call_ = true;
+}
+
+void EtcdPublisher::SendPending() {
+  const Pending kind = pending_;
+  pending_ = Pending::kNone;
+  Call(kTxn, std::move(pending_body_), [this, kind](std::string_view body) {
+    if (kind == Pending::kPut) {
+      if (!discovery::TxnSucceeded(body)) {
+        return absl::OkStatus();  // another host changed the shared keys: read them again
+      }
+      published_.insert(current_);
+    } else {
+      published_.erase(current_);
+    }
+    Finished();
+    return absl::OkStatus();
+  });
+  item_call_ = true;
 }
 
 void EtcdPublisher::Finished() {
@@ -258,14 +341,13 @@ void EtcdPublisher::Finished() {
 void EtcdPublisher::SweepList() {
   Call(kTxn, discovery::RangeTxnBody({std::string(kMarkerPrefix)}),
        [this](std::string_view body) -> absl::Status {
-         absl::StatusOr<std::vector<std::vector<std::string>>> ranges =
-             discovery::ParseRangeTxn(body);
+         absl::StatusOr<discovery::RangeAnswer> ranges = discovery::ParseRangeTxn(body);
          if (!ranges.ok()) return ranges.status();
          next_sweep_ns_ =
              core::NowNs() + static_cast<int64_t>(static_cast<double>(3 * lease_ttl_s_ * kNsPerS) *
                                                   (0.9 + 0.2 * random_.NextDouble()));
          sweep_candidates_.clear();
-         for (const std::vector<std::string>& keys : *ranges) {
+         for (const std::vector<std::string>& keys : ranges->keys) {
            for (const std::string& key : keys) {
              std::string name = key.substr(kMarkerPrefix.size());
              // Ours have a server (this host's) as long as they are registered.
@@ -349,10 +431,8 @@ void EtcdPublisher::FinishStop() {
               " s");
   }
   up_ = false;
-  if (!stop_done_) return;
-  std::function<void()> done = std::move(stop_done_);
-  stop_done_ = nullptr;
-  done();
+  // Not from inside a call's callback: the caller may free us.
+  stop_notify_.Post();
 }
 
 }  // namespace icaht::admin

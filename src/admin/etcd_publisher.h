@@ -5,16 +5,23 @@
 // flight at a time.
 //
 // This host's keys hang on a lease of --etcd-lease-ttl-s, renewed every third
-// of it: a host that dies loses its servers within the TTL. Each change of a
-// service is one transaction (after a read of its shared keys, to delete the
-// stale ones an older record wrote); deregistration deletes this host's keys,
-// then the shared ones in a transaction guarded by "no server of any host
-// left". Every 3 TTLs a sweep does the same for the services whose last host
-// died. etcd being down or slow never holds up anything else: changes queue
-// (one entry per service, the latest record wins), calls are retried with
-// backoff over the endpoints in turn, the state shows in icaht_etcd_* metrics
-// and a log line; once etcd answers again (or a lost lease is granted anew)
-// the host's whole state is published again.
+// of it (a keepalive goes before any other call that is due, and a retry
+// never waits past the lease's last safe moment): a host that dies loses its
+// servers within the TTL. Each change of a service is one transaction, after
+// a read of its shared keys: stale ones an older record wrote are deleted in
+// it, and it applies only if no other host changed them since the read (else
+// read again). A router under the service's name that no sidecar wrote (no
+// icaht/shared/ marker) is left alone and the service not published, with an
+// error. Deregistration deletes this host's keys (those on its own lease
+// only), then the shared ones in a transaction guarded by "no server of any
+// host left, and the router is a sidecar's". Every 3 TTLs a sweep does the
+// same for the services whose last host died. etcd being down or slow never
+// holds up anything else: changes queue (one entry per service, the latest
+// record wins, deregistrations first), calls are retried with backoff over
+// the endpoints in turn, a change etcd refuses goes to the back of the queue,
+// the state shows in icaht_etcd_* metrics and a log line; once etcd answers
+// again (or a lost lease is granted anew) the host's whole state is published
+// again.
 
 #include <cstdint>
 #include <deque>
@@ -26,6 +33,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "core/buf_ring.h"
+#include "core/deferred.h"
 #include "core/random.h"
 #include "core/ring.h"
 #include "core/timer_queue.h"
@@ -79,7 +87,9 @@ class EtcdPublisher {
   // whose error also goes to Fail.
   void Call(std::string_view path, std::string body,
             std::function<absl::Status(std::string_view body)> on_ok);
-  void Fail(const std::string& what);
+  // `answered`: etcd refused the request (an HTTP error), as opposed to not
+  // answering.
+  void Fail(const std::string& what, bool answered = false);
   void LeaseLost();
   void Succeeded();
   // Queues every registered service and every one published since start.
@@ -87,6 +97,9 @@ class EtcdPublisher {
   void Publish(const std::string& name);
   void Unpublish(const std::string& name);
   void Finished();  // the current service's change is in etcd
+  // The current change's second transaction (after its read), sent by Step
+  // once no keepalive is due.
+  void SendPending();
   void SweepList();
   void SweepCount();
   void SweepOrphan();
@@ -106,15 +119,21 @@ class EtcdPublisher {
   proxy::HttpClientCall* call_ = nullptr;
   core::Timer timer_;
   int64_t lease_ = 0;
+  int64_t lease_expires_ns_ = 0;  // as of the last grant or keepalive
   int64_t next_keepalive_ns_ = 0;
   int64_t next_sweep_ns_ = 0;
   bool resync_ = false;  // after a failure: check the lease, then publish everything again
   int failures_ = 0;     // in a row
+  int64_t failure_logged_ns_ = 0;
   int64_t retry_at_ns_ = 0;
 
   std::deque<std::string> dirty_;
-  absl::flat_hash_set<std::string> queued_;     // dirty_'s names
-  std::string current_;                         // the change in progress
+  absl::flat_hash_set<std::string> queued_;  // dirty_'s names
+  std::string current_;                      // the change in progress
+  enum class Pending : uint8_t { kNone, kPut, kUnpublishShared };
+  Pending pending_ = Pending::kNone;
+  std::string pending_body_;
+  bool item_call_ = false;                      // the call in flight is a step of current_
   absl::flat_hash_set<std::string> published_;  // shared keys written by this process
   // The sweep in progress: marker names still to count, orphans to remove.
   std::vector<std::string> sweep_candidates_;
@@ -126,7 +145,9 @@ class EtcdPublisher {
   bool started_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
+  size_t revoke_tries_ = 0;
   std::function<void()> stop_done_;
+  core::DeferredTask stop_notify_;
   core::Timer stop_deadline_;
 };
 

@@ -34,6 +34,9 @@ std::vector<std::string> NeedRestart(const config::DaemonConfig& a, const config
   check(a.bind_address == b.bind_address, "bind_address");
   check(a.advertise_address == b.advertise_address, "advertise_address");
   check(a.traefik_file == b.traefik_file, "traefik_file");
+  check(a.etcd_endpoints == b.etcd_endpoints, "etcd_endpoints");
+  check(a.host_id == b.host_id, "host_id");
+  check(a.etcd_lease_ttl_s == b.etcd_lease_ttl_s, "etcd_lease_ttl_s");
   check(a.access_log == b.access_log && a.access_log_path == b.access_log_path, "access_log");
   check(a.trace_endpoint == b.trace_endpoint, "trace_endpoint");
   check(a.log_json == b.log_json, "log_format");

@@ -122,10 +122,18 @@ void FillEnvironmentDefaults(DaemonConfig& config) {
   if (config.state_dir.empty()) config.state_dir = base;
 }
 
-// With etcd and no --host-id: the first 8 hex digits of /etc/machine-id
-// (random per installation, stable across boots).
+// With etcd: --advertise-address is required, and with no --host-id the
+// first 8 hex digits of /etc/machine-id (random per installation, stable
+// across boots) number this host.
 absl::Status FillHostId(DaemonConfig& config) {
-  if (config.etcd_endpoints.empty() || config.host_id.has_value()) return absl::OkStatus();
+  if (config.etcd_endpoints.empty()) return absl::OkStatus();
+  if (config.advertise_address.empty()) {
+    // The bind address would do for a local Traefik, not for a fleet's.
+    return absl::InvalidArgumentError(
+        "--advertise-address: required with --etcd-endpoints (the address other hosts and "
+        "their Traefik reach this host's service ports on)");
+  }
+  if (config.host_id.has_value()) return absl::OkStatus();
   constexpr const char* kMachineId = "/etc/machine-id";
   absl::StatusOr<std::string> text = ReadConfigText(kMachineId);
   uint32_t id = 0;

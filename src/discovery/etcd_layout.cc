@@ -39,21 +39,29 @@ void AppendRequestPut(std::string& out, const KeyValue& kv, int64_t lease) {
   out += "}}";
 }
 
-void AppendRange(std::string& out, std::string_view prefix, std::string_view flag) {
-  out += "{\"requestRange\":{\"key\":\"";
+void AppendRangeKeys(std::string& out, std::string_view prefix) {
+  out += "\"key\":\"";
   out += Base64Encode(prefix);
   out += "\",\"range_end\":\"";
   out += Base64Encode(PrefixEnd(prefix));
-  out += "\",\"";
-  out += flag;
-  out += "\":true}}";
+  out += '"';
+}
+
+void AppendDelete(std::string& out, std::string_view key) {
+  out += "{\"requestDeleteRange\":{\"key\":\"";
+  out += Base64Encode(key);
+  out += "\"}}";
 }
 
 std::string RangesTxnBody(const std::vector<std::string>& prefixes, std::string_view flag) {
   std::string out = "{\"success\":[";
   for (size_t i = 0; i < prefixes.size(); ++i) {
     if (i > 0) out += ',';
-    AppendRange(out, prefixes[i], flag);
+    out += "{\"requestRange\":{";
+    AppendRangeKeys(out, prefixes[i]);
+    out += ",\"";
+    out += flag;
+    out += "\":true}}";
   }
   out += "]}";
   return out;
@@ -79,11 +87,19 @@ absl::StatusOr<int64_t> ReadInt64String(json::Value& value, std::string_view pat
 // A field we do not read (iterating on skips it).
 absl::Status Skip(json::Value&) { return absl::OkStatus(); }
 
-// Calls `fn` with each element of the transaction answer's "responses".
-absl::Status ForEachTxnResponse(std::string_view body,
+// Calls `fn` with each element of the transaction answer's "responses"; the
+// header's revision into `revision` (if given).
+absl::Status ForEachTxnResponse(std::string_view body, int64_t* revision,
                                 absl::FunctionRef<absl::Status(json::Value&)> fn) {
   return json::ParseObjectDocument(body, [&](json::Value& root) {
     return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
+      if (key == "header" && revision != nullptr) {
+        return json::ForEachField(value, key, [&](std::string_view field, json::Value& v) {
+          if (field != "revision") return Skip(v);
+          ICAHT_ASSIGN_OR_RETURN(*revision, ReadInt64String(v, "header.revision"));
+          return absl::OkStatus();
+        });
+      }
       if (key != "responses") return Skip(value);
       return json::ForEachElement(value, "responses",
                                   [&](size_t, json::Value& element) { return fn(element); });
@@ -157,15 +173,26 @@ std::string PrefixEnd(std::string_view prefix) {
 
 std::string PutTxnBody(const std::vector<KeyValue>& leased, int64_t lease,
                        const std::vector<KeyValue>& plain,
-                       const std::vector<std::string>& delete_keys) {
-  std::string out = "{\"success\":[";
+                       const std::vector<std::string>& delete_keys,
+                       const std::vector<std::string>& unchanged_prefixes, int64_t revision) {
+  std::string out = "{";
+  if (!unchanged_prefixes.empty()) {
+    out += "\"compare\":[";
+    for (size_t i = 0; i < unchanged_prefixes.size(); ++i) {
+      if (i > 0) out += ',';
+      out += '{';
+      AppendRangeKeys(out, unchanged_prefixes[i]);
+      absl::StrAppend(&out, ",\"target\":\"MOD\",\"result\":\"LESS\",\"mod_revision\":\"",
+                      revision + 1, "\"}");
+    }
+    out += "],";
+  }
+  out += "\"success\":[";
   bool first = true;
   for (const std::string& key : delete_keys) {
     if (!first) out += ',';
     first = false;
-    out += "{\"requestDeleteRange\":{\"key\":\"";
-    out += Base64Encode(key);
-    out += "\"}}";
+    AppendDelete(out, key);
   }
   for (const KeyValue& kv : leased) {
     if (!first) out += ',';
@@ -181,13 +208,25 @@ std::string PutTxnBody(const std::vector<KeyValue>& leased, int64_t lease,
   return out;
 }
 
+std::string DeleteHostKeysTxnBody(std::string_view name, uint32_t host_id, int64_t lease) {
+  std::vector<std::string> keys = HostKeyNames(name, host_id);
+  std::string out = "{\"compare\":[{\"key\":\"";
+  out += Base64Encode(keys[0]);
+  absl::StrAppend(&out, "\",\"target\":\"LEASE\",\"result\":\"EQUAL\",\"lease\":\"", lease,
+                  "\"}],\"success\":[");
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendDelete(out, keys[i]);
+  }
+  out += "]}";
+  return out;
+}
+
 std::string DeleteTxnBody(const std::vector<std::string>& keys) {
   std::string out = "{\"success\":[";
   for (size_t i = 0; i < keys.size(); ++i) {
     if (i > 0) out += ',';
-    out += "{\"requestDeleteRange\":{\"key\":\"";
-    out += Base64Encode(keys[i]);
-    out += "\"}}";
+    AppendDelete(out, keys[i]);
   }
   out += "]}";
   return out;
@@ -203,23 +242,20 @@ std::string CountTxnBody(const std::vector<std::string>& prefixes) {
 
 std::string UnpublishSharedTxnBody(std::string_view name) {
   // An empty range compares as one key that does not exist: create_revision 0.
-  const std::string servers = ServersPrefix(name);
-  std::string out = "{\"compare\":[{\"key\":\"";
-  out += Base64Encode(servers);
-  out += "\",\"range_end\":\"";
-  out += Base64Encode(PrefixEnd(servers));
-  out += "\",\"target\":\"CREATE\",\"create_revision\":\"0\",\"result\":\"EQUAL\"}],";
+  std::string out = "{\"compare\":[{";
+  AppendRangeKeys(out, ServersPrefix(name));
+  out += ",\"target\":\"CREATE\",\"create_revision\":\"0\",\"result\":\"EQUAL\"},";
+  out += "{\"key\":\"";
+  out += Base64Encode(MarkerKey(name));
+  out += "\",\"target\":\"CREATE\",\"create_revision\":\"0\",\"result\":\"GREATER\"}],";
   out += "\"success\":[";
   for (const std::string& prefix : SharedPrefixes(name)) {
-    out += "{\"requestDeleteRange\":{\"key\":\"";
-    out += Base64Encode(prefix);
-    out += "\",\"range_end\":\"";
-    out += Base64Encode(PrefixEnd(prefix));
-    out += "\"}},";
+    out += "{\"requestDeleteRange\":{";
+    AppendRangeKeys(out, prefix);
+    out += "}},";
   }
-  out += "{\"requestDeleteRange\":{\"key\":\"";
-  out += Base64Encode(MarkerKey(name));
-  out += "\"}}]}";
+  AppendDelete(out, MarkerKey(name));
+  out += "]}";
   return out;
 }
 
@@ -259,10 +295,10 @@ absl::StatusOr<int64_t> ParseKeepalive(std::string_view body) {
   return ttl < 0 ? 0 : ttl;
 }
 
-absl::StatusOr<std::vector<std::vector<std::string>>> ParseRangeTxn(std::string_view body) {
-  std::vector<std::vector<std::string>> out;
-  ICAHT_RETURN_IF_ERROR(ForEachTxnResponse(body, [&](json::Value& response) {
-    std::vector<std::string>& keys = out.emplace_back();
+absl::StatusOr<RangeAnswer> ParseRangeTxn(std::string_view body) {
+  RangeAnswer out;
+  ICAHT_RETURN_IF_ERROR(ForEachTxnResponse(body, &out.revision, [&](json::Value& response) {
+    std::vector<std::string>& keys = out.keys.emplace_back();
     return json::ForEachField(response, "", [&](std::string_view op, json::Value& range) {
       if (op != "response_range") return Skip(range);
       return json::ForEachField(range, op, [&](std::string_view field, json::Value& v) {
@@ -285,7 +321,7 @@ absl::StatusOr<std::vector<std::vector<std::string>>> ParseRangeTxn(std::string_
 
 absl::StatusOr<std::vector<int64_t>> ParseCountTxn(std::string_view body) {
   std::vector<int64_t> out;
-  ICAHT_RETURN_IF_ERROR(ForEachTxnResponse(body, [&](json::Value& response) {
+  ICAHT_RETURN_IF_ERROR(ForEachTxnResponse(body, nullptr, [&](json::Value& response) {
     int64_t& count = out.emplace_back(0);
     return json::ForEachField(response, "", [&](std::string_view op, json::Value& range) {
       if (op != "response_range") return Skip(range);

@@ -67,28 +67,41 @@ std::string ServersPrefix(std::string_view name);
 std::string PrefixEnd(std::string_view prefix);
 
 // POST /v3/kv/txn bodies. Puts (`lease` 0: none) and deletes of single keys
-// in one transaction; `delete_keys` must not name a put key.
+// in one transaction; `delete_keys` must not name a put key. With
+// `unchanged_prefixes`, only if no key under them changed after `revision`
+// (the revision they were read at): read-modify-write without losing another
+// host's concurrent change.
 std::string PutTxnBody(const std::vector<KeyValue>& leased, int64_t lease,
                        const std::vector<KeyValue>& plain,
-                       const std::vector<std::string>& delete_keys = {});
+                       const std::vector<std::string>& delete_keys = {},
+                       const std::vector<std::string>& unchanged_prefixes = {},
+                       int64_t revision = 0);
+// Deletes this host's keys of service `name`, only if they are on `lease`
+// (another host that took the same id keeps its own).
+std::string DeleteHostKeysTxnBody(std::string_view name, uint32_t host_id, int64_t lease);
 std::string DeleteTxnBody(const std::vector<std::string>& keys);
 // Reads the keys under each prefix (keys only), in one transaction.
 std::string RangeTxnBody(const std::vector<std::string>& prefixes);
 // Counts the keys under each prefix, in one transaction.
 std::string CountTxnBody(const std::vector<std::string>& prefixes);
-// If no server of service `name` is left (from any host): deletes its shared
-// keys and marker, atomically with the check.
+// If no server of service `name` is left (from any host) and the router is a
+// sidecar's (its marker exists): deletes its shared keys and marker,
+// atomically with the check.
 std::string UnpublishSharedTxnBody(std::string_view name);
 // POST /v3/lease/grant, /v3/lease/keepalive and /v3/lease/revoke bodies.
 std::string LeaseGrantBody(int64_t ttl_s);
 std::string LeaseIdBody(int64_t lease);
 
 // Answers of the gateway. A lease grant's ID; a keepalive's remaining TTL
-// (0: the lease is gone); a range transaction's keys (decoded), one list per
-// range; a count transaction's counts.
+// (0: the lease is gone); a range transaction's revision and keys (decoded),
+// one list per range; a count transaction's counts.
+struct RangeAnswer {
+  int64_t revision = 0;
+  std::vector<std::vector<std::string>> keys;
+};
 absl::StatusOr<int64_t> ParseLeaseGrant(std::string_view body);
 absl::StatusOr<int64_t> ParseKeepalive(std::string_view body);
-absl::StatusOr<std::vector<std::vector<std::string>>> ParseRangeTxn(std::string_view body);
+absl::StatusOr<RangeAnswer> ParseRangeTxn(std::string_view body);
 absl::StatusOr<std::vector<int64_t>> ParseCountTxn(std::string_view body);
 // Whether a transaction's compare held (its success branch ran).
 bool TxnSucceeded(std::string_view body);

@@ -34,9 +34,9 @@ class EtcdTest(harness.E2ETestCase):
         cls.b = cls.host_daemon(2)
 
     @classmethod
-    def host_daemon(cls, host_id, ttl=TTL, start=True):
+    def host_daemon(cls, host_id, ttl=TTL, start=True, endpoints=None):
         d = harness.Daemon(shards=1, range_size=40, name="host%d" % host_id, extra_args=(
-            "--etcd-endpoints", cls.etcd.url, "--host-id", str(host_id),
+            "--etcd-endpoints", endpoints or cls.etcd.url, "--host-id", str(host_id),
             "--advertise-address", "10.0.0.%d" % host_id, "--etcd-lease-ttl-s", str(ttl)))
 
         def stop():
@@ -153,7 +153,6 @@ class EtcdTest(harness.E2ETestCase):
         self.assertIn(ROUTERS + "inventory/rule", keys)
 
     def test_sweep_removes_the_router_of_a_dead_last_host(self):
-        self.etcd.put(ROUTERS + "manual/rule", "Host(`manual.example`)")  # an operator's router
         d = self.host_daemon(4)
         d.register(record("lonely", ["127.0.0.1:9"]))
         self.keys("lonely", lambda k: server_key("lonely", 4) in k, what="published")
@@ -161,8 +160,52 @@ class EtcdTest(harness.E2ETestCase):
         # The lease lapses (TTL), then another host's sweep (every 3 TTLs) finds no server.
         self.keys("lonely", lambda k: not k, timeout=TTL + 3 * TTL * 1.1 + 8,
                   what="the router swept")
-        self.assertEqual(self.etcd.get_prefix(ROUTERS + "manual/"),
-                         {ROUTERS + "manual/rule": "Host(`manual.example`)"})
+
+    def test_an_operators_router_is_never_touched(self):
+        # A router of the same name that no sidecar wrote (no icaht/shared/ marker).
+        self.etcd.put(ROUTERS + "legacy/rule", "Host(`legacy.example`)")
+        self.etcd.put(ROUTERS + "legacy/tls/certResolver", "le")
+        errors = self.metrics(self.a)[("icaht_etcd_errors_total", frozenset())]
+        self.a.register(record("legacy", ["127.0.0.1:9"]))
+        harness.wait_until(
+            lambda: self.metrics(self.a)[("icaht_etcd_errors_total", frozenset())] > errors and
+            self.metrics(self.a)[("icaht_etcd_pending_services", frozenset())] == 0, 10,
+            what="the conflict counted")
+        self.a.deregister("legacy")
+        harness.wait_until(
+            lambda: self.metrics(self.a)[("icaht_etcd_pending_services", frozenset())] == 0, 10,
+            what="the deregistration handled")
+        self.assertEqual(self.keys("legacy", bool), {
+            ROUTERS + "legacy/rule": "Host(`legacy.example`)",
+            ROUTERS + "legacy/tls/certResolver": "le"})
+        self.assertIn("not publishing the service over it", self.a.stderr())
+
+    def test_deregistration_while_etcd_is_down_lands_when_it_is_back(self):
+        self.b.register(record("gone", ["127.0.0.1:9"]))
+        self.keys("gone", lambda k: server_key("gone", 2) in k, what="published")
+        self.etcd.stop()
+        try:
+            self.b.deregister("gone")
+        finally:
+            self.etcd.start()
+        self.keys("gone", lambda k: not k, timeout=15, what="every key of the service gone")
+
+    def test_the_next_endpoint_is_used_and_the_lease_revoked_through_it(self):
+        dead = "http://127.0.0.1:%d" % self.refusing_port().port
+        d = self.host_daemon(6, ttl=60, endpoints="%s,%s" % (dead, self.etcd.url))
+        d.register(record("failover", ["127.0.0.1:9"]))
+        self.keys("failover", lambda k: server_key("failover", 6) in k, what="published")
+        self.assertEqual(d.stop(), 0)
+        self.keys("failover", lambda k: server_key("failover", 6) not in k, timeout=5,
+                  what="the lease revoked at shutdown")
+
+    def test_sigterm_with_etcd_unreachable_exits_at_once(self):
+        dead = "http://127.0.0.1:%d" % self.refusing_port().port
+        d = self.host_daemon(7, endpoints=dead)
+        d.register(record("alone", ["127.0.0.1:9"]))  # the admin API does not wait for etcd
+        started = time.monotonic()
+        self.assertEqual(d.stop(), 0)
+        self.assertLess(time.monotonic() - started, 5)
 
     def test_sigterm_revokes_the_lease_at_once(self):
         d = self.host_daemon(5, ttl=60)
@@ -194,7 +237,8 @@ class EtcdTest(harness.E2ETestCase):
         keys = self.keys("late", lambda k: server_key("late", 1) in k, timeout=15,
                          what="the change made while etcd was down")
         self.assertEqual(keys[server_key("late", 1)], "http://10.0.0.1:%d" % late["port"])
-        self.assertIn(server_key("catalog", 1), self.keys("catalog", bool))
+        self.keys("catalog", lambda k: server_key("catalog", 1) in k, timeout=15,
+                  what="the earlier service still (or again) published")
         harness.wait_until(lambda: self.metrics(self.a)[("icaht_etcd_up", frozenset())] == 1, 10,
                            what="icaht_etcd_up 1 again")
 

@@ -355,7 +355,7 @@ TEST_F(DaemonConfigTest, TraefikOutputs) {
 TEST_F(DaemonConfigTest, Etcd) {
   absl::StatusOr<DaemonConfig> config =
       Load({"--etcd-endpoints", "http://127.0.0.1:2379,http://[::1]:2379/", "--host-id", "7",
-            "--etcd-lease-ttl-s", "30"});
+            "--etcd-lease-ttl-s", "30", "--advertise-address", "10.0.0.7"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_THAT(config->etcd_endpoints, ElementsAre("http://127.0.0.1:2379", "http://[::1]:2379/"));
   EXPECT_EQ(config->host_id, 7u);
@@ -374,8 +374,10 @@ TEST_F(DaemonConfigTest, Etcd) {
               StartsWith("--host-id: expected an integer 0..4294967295"));
   EXPECT_THAT(ErrorOf({"--etcd-lease-ttl-s", "1"}),
               StartsWith("--etcd-lease-ttl-s: expected an integer 2..3600"));
+  EXPECT_THAT(ErrorOf({"--etcd-endpoints", "http://127.0.0.1:2379"}),
+              StartsWith("--advertise-address: required with --etcd-endpoints"));
   std::string path = WriteFile("config.json", R"({"etcd_endpoints": ["http://127.0.0.1:2379"],
-                                                  "host_id": 12})");
+                                                  "host_id": 12, "advertise_address": "h1"})");
   config = Load({"--config", path});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->host_id, 12u);
@@ -383,7 +385,7 @@ TEST_F(DaemonConfigTest, Etcd) {
   std::ifstream machine_id("/etc/machine-id");
   std::string hex;
   if (machine_id >> hex && hex.size() >= 8) {
-    config = Load({"--etcd-endpoints", "http://127.0.0.1:2379"});
+    config = Load({"--etcd-endpoints", "http://127.0.0.1:2379", "--advertise-address", "h"});
     ASSERT_TRUE(config.ok()) << config.status();
     EXPECT_EQ(config->host_id, std::stoul(hex.substr(0, 8), nullptr, 16));
   }

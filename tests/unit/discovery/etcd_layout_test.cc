@@ -109,6 +109,10 @@ TEST(EtcdLayoutTest, PrefixesAndRanges) {
   EXPECT_EQ(std::string_view(compare["key"]), Base64Encode(ServersPrefix("api")));
   EXPECT_EQ(std::string_view(compare["target"]), "CREATE");
   EXPECT_EQ(std::string_view(compare["create_revision"]), "0");
+  EXPECT_EQ(std::string_view(compare["result"]), "EQUAL");  // no server left
+  compare = doc["compare"].at(1);                           // and the router is ours
+  EXPECT_EQ(std::string_view(compare["key"]), Base64Encode("icaht/shared/api"));
+  EXPECT_EQ(std::string_view(compare["result"]), "GREATER");
   simdjson::dom::array ops = doc["success"];
   ASSERT_EQ(ops.size(), 3u);
   EXPECT_EQ(std::string_view(ops.at(2)["requestDeleteRange"]["key"]),
@@ -146,9 +150,10 @@ TEST(EtcdLayoutTest, ParsesAnswers) {
       R"({"key":"YS95","create_revision":"2","mod_revision":"2","version":"1"}],"count":"2"}},)"
       R"({"response_range":{"header":{"revision":"2"}}}]})");
   ASSERT_TRUE(ranges.ok()) << ranges.status();
-  ASSERT_EQ(ranges->size(), 2u);
-  EXPECT_THAT((*ranges)[0], ElementsAre("a/x/1", "a/y"));
-  EXPECT_TRUE((*ranges)[1].empty());
+  EXPECT_EQ(ranges->revision, 2);
+  ASSERT_EQ(ranges->keys.size(), 2u);
+  EXPECT_THAT(ranges->keys[0], ElementsAre("a/x/1", "a/y"));
+  EXPECT_TRUE(ranges->keys[1].empty());
 
   auto counts = ParseCountTxn("{" + header +
                               R"(,"succeeded":true,"responses":[)"
