@@ -62,8 +62,9 @@ class EtcdPublisher {
   // Service `name` was registered, updated or deregistered.
   void Changed(const std::string& name);
   // Shutdown: revokes the lease (this host's keys go at once, so that Traefik
-  // stops routing here while the connections drain; the shared ones stay:
-  // the services come back with the daemon), within a bounded time.
+  // stops routing here while the connections drain; the shared ones stay
+  // for the other hosts, or until a sweep finds no host serving them), within
+  // a bounded time.
   void Stop();
   // Calls `done` once Stop's revoke is over (at once if it is).
   void AfterStop(std::function<void()> done);
