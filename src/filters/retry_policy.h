@@ -1,0 +1,90 @@
+#pragma once
+// The record's `retries` (issue 12): when an attempt at the upstream may be
+// repeated on another instance, and how long to wait first. Pure decisions;
+// the exchange (proxy/exchange.cc) applies them.
+//
+//   "retries": {"attempts": 3, "retry_on": ["connect-failure", "gateway-error"],
+//               "per_try_timeout_ms": 2000, "backoff_base_ms": 25, "backoff_max_ms": 250,
+//               "budget_percent": 20, "min_retry_concurrency": 3}
+//
+// retry_on: connect-failure (refused, unreachable, timed out: nothing was
+// sent), refused-stream (a reused keep-alive connection closed before any
+// answer: HTTP/1.1's form of HTTP/2's REFUSED_STREAM), reset (the connection
+// died before the response head), gateway-error (502, 503, 504, and a
+// per-try timeout), 5xx (500-599 and a per-try timeout),
+// retriable-status:<code>[,<code>...].
+//
+// Only when safe: a connect failure may be retried for any request (nothing
+// reached the upstream); anything else only for an idempotent method (GET,
+// HEAD, OPTIONS, TRACE, PUT, DELETE) without a request body (bodies are not
+// kept for replay in this build). Never more attempts than `attempts`, and
+// never more retries in flight on a shard than the budget allows:
+// max(min_retry_concurrency, budget_percent of the requests in flight), so
+// retries cannot multiply an outage.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "filters/proxy_error.h"
+#include "http/message.h"
+
+namespace icaht::filters {
+
+enum RetryOn : uint32_t {
+  kRetryConnectFailure = 1u << 0,
+  kRetryRefusedStream = 1u << 1,
+  kRetryReset = 1u << 2,
+  kRetryGatewayError = 1u << 3,
+  kRetry5xx = 1u << 4,
+  kRetryStatus = 1u << 5,  // retriable_statuses
+};
+
+struct RetryPolicy {
+  uint32_t attempts = 2;  // tries in all, the first included: 1..10
+  uint32_t retry_on = kRetryConnectFailure | kRetryGatewayError;
+  std::vector<uint16_t> retriable_statuses;  // with kRetryStatus
+  uint32_t per_try_timeout_ms = 0;           // 0: only request_ms bounds an attempt
+  uint32_t backoff_base_ms = 25;
+  uint32_t backoff_max_ms = 250;
+  uint32_t budget_percent = 20;
+  uint32_t min_retry_concurrency = 3;
+  friend bool operator==(const RetryPolicy&, const RetryPolicy&) = default;
+};
+
+// Parses one retry_on entry into `policy` (false: unknown).
+bool AddRetryOn(std::string_view entry, RetryPolicy& policy);
+// The entries, canonical ("connect-failure", ..., "retriable-status:502,503").
+std::vector<std::string> RetryOnNames(const RetryPolicy& policy);
+
+bool IsIdempotent(http::Method method);
+
+// How one attempt ended: a failure before any response head (`error`), a
+// response head (`status`), or the per-try timeout.
+struct AttemptEnd {
+  ErrorKind error = ErrorKind::kNone;
+  int status = 0;
+  bool per_try_timeout = false;
+  bool reused_connection = false;  // the attempt ran on a pooled connection
+};
+
+struct RetryContext {
+  http::Method method = http::Method::kGet;
+  bool has_body = false;
+  int attempts_made = 1;
+  size_t instances = 1;
+  uint32_t retries_in_flight = 0;   // this service's, on this shard
+  uint32_t requests_in_flight = 0;  // this service's, on this shard
+};
+
+enum class RetryVerdict : uint8_t { kRetry, kNotRetryable, kNoAttemptsLeft, kBudgetExhausted };
+RetryVerdict DecideRetry(const RetryPolicy& policy, const AttemptEnd& end,
+                         const RetryContext& context);
+
+// Full jitter: uniform in [0, min(max, base * 2^(retry - 1))) for the
+// `retry`-th retry (1-based); `random01` in [0, 1).
+int64_t RetryBackoffNs(const RetryPolicy& policy, int retry, double random01);
+
+}  // namespace icaht::filters
