@@ -34,6 +34,8 @@ struct Totals {
   std::array<uint64_t, metrics::kMaxKinds> auth_failures{};
   uint64_t rate_limited = 0;
   uint64_t rate_limit_shadow = 0;
+  uint64_t retries = 0;
+  uint64_t retry_overflow = 0;
 };
 
 Totals Sum(const metrics::ServiceSeries& series) {
@@ -52,6 +54,8 @@ Totals Sum(const metrics::ServiceSeries& series) {
     }
     t.rate_limited += s.rate_limited.Read();
     t.rate_limit_shadow += s.rate_limit_shadow.Read();
+    t.retries += s.upstream_retries.Read();
+    t.retry_overflow += s.retry_overflow.Read();
   }
   std::sort(t.codes.begin(), t.codes.end());
   return t;
@@ -87,6 +91,10 @@ constexpr PerService kTrafficCounters[] = {
      &Totals::bytes_received},
     {"icaht_bytes_sent_total", "Bytes of answers (heads and bodies) sent to clients.",
      &Totals::bytes_sent},
+    {"icaht_upstream_retries_total", "Upstream attempts after a request's first.",
+     &Totals::retries},
+    {"icaht_upstream_retry_overflow_total",
+     "Retries the policy allowed but the retry budget refused.", &Totals::retry_overflow},
 };
 constexpr PerService kRateLimitCounters[] = {
     {"icaht_rate_limited_total", "Requests refused by a rate limit (429).", &Totals::rate_limited},

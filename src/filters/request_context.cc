@@ -40,6 +40,7 @@ void RequestContext::Reset() {
   upstream_index = -1;
   upstream_address = {};
   attempts = 0;
+  retry_budget_exhausted = false;
   request_body_bytes = response_body_bytes = 0;
   outcome = Outcome::kNone;
   error = ProxyError{};

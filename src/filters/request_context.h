@@ -164,6 +164,8 @@ class RequestContext {
   int upstream_index = -1;
   std::string_view upstream_address;  // its address as configured ("" while none was chosen)
   int attempts = 0;
+  // A retry the policy allowed was not made: too many in flight already.
+  bool retry_budget_exhausted = false;
   uint64_t request_body_bytes = 0;
   uint64_t response_body_bytes = 0;
   Outcome outcome = Outcome::kNone;

@@ -46,7 +46,7 @@ bool AddRetryOn(std::string_view entry, RetryPolicy& policy) {
                       ',')) {
     int n = 0;
     auto [end, ec] = std::from_chars(code.data(), code.data() + code.size(), n);
-    if (ec != std::errc() || end != code.data() + code.size() || n < 100 || n > 599) return false;
+    if (ec != std::errc() || end != code.data() + code.size() || n < 400 || n > 599) return false;
     codes.push_back(static_cast<uint16_t>(n));
   }
   policy.retry_on |= kRetryStatus;
@@ -100,9 +100,11 @@ RetryVerdict DecideRetry(const RetryPolicy& policy, const AttemptEnd& end,
     wanted = StatusMatches(policy, end.status);
   }
   if (!wanted) return RetryVerdict::kNotRetryable;
-  // Anything but a connect failure may have reached the upstream: only an
-  // idempotent request without a body (nothing kept to send again) repeats.
-  if (!connect_failure && (!IsIdempotent(context.method) || context.has_body)) {
+  // Anything but a connect failure may have reached the upstream: only a
+  // request without a body (nothing kept to send again) repeats, and only an
+  // idempotent one unless the upstream cannot have acted on it.
+  if (!connect_failure &&
+      (context.has_body || !(end.unprocessed || IsIdempotent(context.method)))) {
     return RetryVerdict::kNotRetryable;
   }
   if (context.attempts_made >= static_cast<int>(policy.attempts)) {

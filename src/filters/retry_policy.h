@@ -6,6 +6,8 @@
 //   "retries": {"attempts": 3, "retry_on": ["connect-failure", "gateway-error"],
 //               "per_try_timeout_ms": 2000, "backoff_base_ms": 25, "backoff_max_ms": 250,
 //               "budget_percent": 20, "min_retry_concurrency": 3}
+//   (defaults: 2 attempts, connect-failure refused-stream gateway-error, no
+//   per-try timeout, 25..250 ms, 20 %, 3)
 //
 // retry_on: connect-failure (refused, unreachable, timed out: nothing was
 // sent), refused-stream (a reused keep-alive connection closed before any
@@ -15,7 +17,8 @@
 // retriable-status:<code>[,<code>...].
 //
 // Only when safe: a connect failure may be retried for any request (nothing
-// reached the upstream); anything else only for an idempotent method (GET,
+// reached the upstream), a request the upstream cannot have acted on for any
+// method without a body; anything else only for an idempotent method (GET,
 // HEAD, OPTIONS, TRACE, PUT, DELETE) without a request body (bodies are not
 // kept for replay in this build). Never more attempts than `attempts`, and
 // never more retries in flight on a shard than the budget allows:
@@ -44,7 +47,7 @@ enum RetryOn : uint32_t {
 
 struct RetryPolicy {
   uint32_t attempts = 2;  // tries in all, the first included: 1..10
-  uint32_t retry_on = kRetryConnectFailure | kRetryGatewayError;
+  uint32_t retry_on = kRetryConnectFailure | kRetryRefusedStream | kRetryGatewayError;
   std::vector<uint16_t> retriable_statuses;  // with kRetryStatus
   uint32_t per_try_timeout_ms = 0;           // 0: only request_ms bounds an attempt
   uint32_t backoff_base_ms = 25;
@@ -68,6 +71,9 @@ struct AttemptEnd {
   int status = 0;
   bool per_try_timeout = false;
   bool reused_connection = false;  // the attempt ran on a pooled connection
+  // The upstream cannot have acted on the request (ProxyError::retryable: it
+  // closed before reading it, e.g. the keep-alive race).
+  bool unprocessed = false;
 };
 
 struct RetryContext {

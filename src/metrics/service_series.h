@@ -48,6 +48,8 @@ struct alignas(64) ShardSeries {
   std::array<Counter, kMaxKinds> auth_failures;
   Counter rate_limited;
   Counter rate_limit_shadow;  // would have been refused (enforce: false)
+  Counter upstream_retries;   // attempts after the first
+  Counter retry_overflow;     // retries the budget did not allow
 };
 
 class ServiceSeries {

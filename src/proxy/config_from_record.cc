@@ -21,6 +21,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   } else if (record.hash_on.starts_with("cookie:")) {
     config->hash_on = {HashOn::Kind::kCookie, record.hash_on.substr(7)};
   }
+  config->retries = record.retries;
   config->connect_timeout_ms = record.timeouts.connect_ms;
   config->request_timeout_ms = record.timeouts.request_ms;
   config->idle_timeout_ms = record.timeouts.idle_ms;

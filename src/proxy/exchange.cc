@@ -17,6 +17,11 @@ using filters::Verdict;
 
 // A request that already passed this many proxies of ours is in a loop.
 constexpr int kMaxOwnViaHops = 8;
+
+double Random01() {
+  thread_local core::FastRandom random = core::FastRandom::FromEntropy();
+  return random.NextDouble();
+}
 }  // namespace
 
 Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
@@ -170,7 +175,14 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
 void Exchange::RequestDone() {
   request_done_ = true;
   ctx_.request_body_bytes = request_body_ != nullptr ? request_body_->bytes() : 0;
-  if (!response_started_) ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+  if (!response_started_) ArmTimer(TimerPurpose::kResponseHead, ResponseHeadTimeoutMs());
+}
+
+uint32_t Exchange::ResponseHeadTimeoutMs() const {
+  if (config_->retries && config_->retries->per_try_timeout_ms != 0) {
+    return std::min(config_->retries->per_try_timeout_ms, config_->request_timeout_ms);
+  }
+  return config_->request_timeout_ms;
 }
 
 // ---- Upstream -------------------------------------------------------------
@@ -187,6 +199,12 @@ void Exchange::OnInterimResponse(const http::ResponseHead& head) {
 }
 
 void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view rest) {
+  // A status the policy retries: the answer is dropped unread (its
+  // connection is closed, not reused) and another instance asked.
+  if (config_->retries && head.status >= 400 && request_done_ &&
+      RetryByPolicy({.status = head.status, .reused_connection = call_->reused()})) {
+    return;
+  }
   ctx_.upstream_head_ns = core::LoopNowNs();
   if (head.status == 101) {
     if (ctx_.request().upgrade && request_done_) return StartTunnel(head, rest);
@@ -265,9 +283,61 @@ void Exchange::OnUpstreamFailed(const ProxyError& error) {
     if (error.kind == ErrorKind::kConnectRefused || error.kind == ErrorKind::kConnectTimeout) {
       service_.ReportUpstream(config_.get(), ctx_.upstream_index, false);
     }
-    if (Retry(error)) return;
+    if (config_->retries) {
+      if (RetryByPolicy({.error = error.kind,
+                         .reused_connection = call_->reused(),
+                         .unprocessed = error.retryable})) {
+        return;
+      }
+    } else if (Retry(error)) {
+      return;
+    }
   }
   Fail(error);
+}
+
+bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
+  uint32_t in_flight = 0;
+  for (uint32_t n : service_.upstream_active) in_flight += n;
+  filters::RetryContext context{
+      .method = ctx_.request().method_id,
+      .has_body = has_request_body_,
+      .attempts_made = ctx_.attempts,
+      .instances = config_->upstreams.size(),
+      .retries_in_flight = service_.retries_in_flight - (counted_retry_ ? 1 : 0),
+      .requests_in_flight = in_flight};
+  filters::RetryVerdict verdict = filters::DecideRetry(*config_->retries, end, context);
+  if (verdict == filters::RetryVerdict::kBudgetExhausted) ctx_.retry_budget_exhausted = true;
+  if (verdict != filters::RetryVerdict::kRetry) return false;
+  if (!counted_retry_) {
+    counted_retry_ = true;
+    ++service_.retries_in_flight;
+  }
+  // Never the same instance twice in a row when another exists.
+  retry_skip_ = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
+  if (has_request_body_) {
+    // Only a failed connect gets here with a body: what was queued goes to the
+    // next instance at once (the body is still streaming in).
+    std::string unsent = call_->TakeUnsent();
+    RetireCall(false);
+    if (!Connect(retry_skip_, unsent)) return true;  // answered 503
+    if (reading_body()) request_body_->SetSink(call_->stream());
+    return true;
+  }
+  RetireCall(false);
+  const int64_t backoff_ns = filters::RetryBackoffNs(*config_->retries, ctx_.attempts, Random01());
+  if (backoff_ns < 1'000'000) {
+    StartRetry();
+  } else {
+    ArmTimer(TimerPurpose::kRetryBackoff, static_cast<uint32_t>(backoff_ns / 1'000'000));
+  }
+  return true;
+}
+
+void Exchange::StartRetry() {
+  // A bodiless request: its head is all there is to send again.
+  if (!Connect(retry_skip_, upstream_head_)) return;
+  RequestDone();
 }
 
 bool Exchange::Retry(const ProxyError& error) {
@@ -464,6 +534,10 @@ void Exchange::Finish(Outcome outcome, Next next) {
   if (request_body_ != nullptr) request_body_->Abort();
   response_body_.Abort();
   if (call_ != nullptr) RetireCall(false);
+  if (counted_retry_) {
+    --service_.retries_in_flight;
+    counted_retry_ = false;
+  }
   ctx_.outcome = outcome;
   ctx_.end_ns = core::LoopNowNs();
   if (outcome != Outcome::kError) ctx_.error = ProxyError{};
@@ -538,9 +612,18 @@ void Exchange::OnTimer() {
     case TimerPurpose::kResponseHead:
       // The deadline for an answer runs from when the request was delivered,
       // not merely queued or spliced into the socket.
-      if (UpstreamStillReading()) return ArmTimer(timer_purpose_, config_->request_timeout_ms);
-      if (call_ != nullptr) call_->MarkDirty();
+      if (UpstreamStillReading()) return ArmTimer(timer_purpose_, ResponseHeadTimeoutMs());
+      if (call_ != nullptr) {
+        call_->MarkDirty();
+        if (config_->retries && config_->retries->per_try_timeout_ms != 0 &&
+            RetryByPolicy({.per_try_timeout = true, .reused_connection = call_->reused()})) {
+          return;
+        }
+      }
       return Fail(MakeError(ErrorKind::kResponseTimeout, "upstream timed out"));
+    case TimerPurpose::kRetryBackoff:
+      timer_purpose_ = TimerPurpose::kNone;
+      return StartRetry();
     case TimerPurpose::kResponseBody:
       if (!InactiveFor(config_->request_timeout_ms, response_body_.last_progress_ns())) return;
       // A stalled body: cut it, never let it look complete.

@@ -102,6 +102,7 @@ class Exchange final : public core::DeferredDeletable,
     kResponseHead,  // filters paused or upstream silent (request_ms deadline) -> 504
     kResponseBody,  // response body inactivity (request_ms) -> cut
     kTunnelIdle,    // tunnel inactivity (idle_ms) -> close
+    kRetryBackoff,  // waiting before the next attempt (retries.backoff_*)
   };
 
   // Request phase.
@@ -122,7 +123,15 @@ class Exchange final : public core::DeferredDeletable,
   void OnUpstreamFailed(const filters::ProxyError& error) override;
   void OnUpstreamDrained() override;
   void OnUpstreamReadStopped() override;
+  // The built-in retry (no `retries` in the record): a failed connect or a
+  // pooled connection closed unanswered, up to 3 attempts, no backoff.
   bool Retry(const filters::ProxyError& error);
+  // With the record's `retries`: true when another attempt was made or is
+  // waiting out its backoff (the current call is retired either way).
+  bool RetryByPolicy(const filters::AttemptEnd& end);
+  // The next attempt after a backoff.
+  void StartRetry();
+  uint32_t ResponseHeadTimeoutMs() const;
   bool reading_body() const { return request_body_ != nullptr && request_body_->active(); }
 
   // BodyForwarder::Callbacks (both directions).
@@ -172,7 +181,9 @@ class Exchange final : public core::DeferredDeletable,
   std::string& response_in_;    // UpstreamCall's response head input
   http::ResponseHead& response_head_;
   UpstreamCall* call_ = nullptr;
-  int active_index_ = -1;  // the instance call_ counts against (service_.upstream_active)
+  int active_index_ = -1;       // the instance call_ counts against (service_.upstream_active)
+  int retry_skip_ = -1;         // the instance the last attempt went to
+  bool counted_retry_ = false;  // in service_.retries_in_flight
   // Only requests with a body have one (keeps the exchange small: it is
   // allocated per request).
   std::unique_ptr<BodyForwarder> request_body_;

@@ -28,6 +28,8 @@ void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& se
   series.bytes_sent.Add(ctx.response_head_bytes + ctx.response_body_bytes);
   if (!ctx.error.ok()) series.errors[static_cast<size_t>(ctx.error.kind)].Add();
   if (ctx.auth_failure >= 0) series.auth_failures[static_cast<size_t>(ctx.auth_failure)].Add();
+  if (ctx.attempts > 1) series.upstream_retries.Add(static_cast<uint64_t>(ctx.attempts - 1));
+  if (ctx.retry_budget_exhausted) series.retry_overflow.Add();
   if (ctx.rate_limited == filters::RequestContext::RateLimited::kRefused) {
     series.rate_limited.Add();
   } else if (ctx.rate_limited == filters::RequestContext::RateLimited::kShadow) {

@@ -14,6 +14,18 @@ int WeightedRoundRobin::Next(const std::vector<UpstreamConfig>& upstreams, int s
   size_t eligible = 0;
   for (size_t i = 0; i < upstreams.size(); ++i) eligible += in_rotation(i);
   if (eligible == 0) return -1;
+  if (skip >= 0 && eligible > 1) {
+    // A retry: the instance next in turn other than `skip`, without moving
+    // the rotation (a failing instance must not take every first attempt).
+    int best = -1;
+    for (size_t i = 0; i < upstreams.size(); ++i) {
+      if (!in_rotation(i) || static_cast<int>(i) == skip) continue;
+      if (best < 0 || current_[i] + upstreams[i].weight > current_[best] + upstreams[best].weight) {
+        best = static_cast<int>(i);
+      }
+    }
+    if (best >= 0) return best;
+  }
   int64_t total = 0;
   size_t best = 0;
   bool found = false;

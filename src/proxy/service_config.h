@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "filters/filter_chain.h"
+#include "filters/retry_policy.h"
 #include "http/message.h"
 #include "metrics/service_series.h"
 #include "net/address.h"
@@ -40,6 +42,9 @@ struct ServiceConfig {
   std::vector<UpstreamConfig> upstreams;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   HashOn hash_on;
+  // The record's retries; none: only the built-in retry of a failed connect
+  // or a pooled connection closed unanswered.
+  std::optional<filters::RetryPolicy> retries;
   uint32_t connect_timeout_ms = 1000;
   uint32_t request_timeout_ms = 15000;  // header read, and upstream response
   uint32_t idle_timeout_ms = 60000;     // client keep-alive idle
@@ -61,7 +66,8 @@ struct ServiceConfig {
 class WeightedRoundRobin {
  public:
   void Reset(const std::vector<UpstreamConfig>& upstreams);
-  // Index of the next upstream; `skip` (or -1) is avoided when others exist.
+  // Index of the next upstream; `skip` (or -1) is avoided when others exist:
+  // then (a retry) the rotation does not move.
   // With `out` (by index), instances marked true are left out; -1 when every
   // instance is.
   int Next(const std::vector<UpstreamConfig>& upstreams, int skip = -1,

@@ -58,6 +58,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   Balancer balancer;
   std::vector<bool> upstream_down;        // by index in config->upstreams
   std::vector<uint32_t> upstream_active;  // requests in flight on this shard (least_request)
+  uint32_t retries_in_flight = 0;         // exchanges retrying on this shard (retry budget)
   std::vector<bool> upstream_unhealthy;   // active checks: out of the rotation
   net::Fd listener;
   bool accept_armed = false;

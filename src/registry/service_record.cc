@@ -10,6 +10,7 @@
 #include "registry/record_cors.h"
 #include "registry/record_health.h"
 #include "registry/record_rate_limit.h"
+#include "registry/record_retries.h"
 #include "registry/record_tracing.h"
 #include "registry/service_record_json.h"
 
@@ -27,7 +28,7 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 4> kNotSupportedYet = {"retries", "circuit_breaker", "cache",
+constexpr std::array<std::string_view, 3> kNotSupportedYet = {"circuit_breaker", "cache",
                                                               "plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
@@ -283,6 +284,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseAuth(value, path, record.auth));
   } else if (key == "max_body_bytes") {
     ICAHT_ASSIGN_OR_RETURN(record.max_body_bytes, json::ReadUint64(value, path));
+  } else if (key == "retries") {
+    ICAHT_RETURN_IF_ERROR(ParseRetries(value, path, record.retries));
   } else if (key == "tracing") {
     ICAHT_RETURN_IF_ERROR(ParseTracing(value, path, record.tracing));
   } else if (key == "access_log") {
@@ -404,6 +407,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   } else {
     w.Key("hash_on").String(record.hash_on);
   }
+  w.Key("retries");
+  WriteRetries(w, record.retries);
   w.Key("max_body_bytes").Uint(record.max_body_bytes);
   w.Key("limits").StartObject();
   w.Key("max_request_line").Uint(record.limits.max_request_line);

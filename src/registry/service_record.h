@@ -13,6 +13,7 @@
 #include "filters/health.h"
 #include "filters/rate_limit/rate_limit_spec.h"
 #include "filters/request_id.h"
+#include "filters/retry_policy.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
 #include "tracing/trace_context.h"
@@ -63,7 +64,8 @@ struct ServiceRecord {
   // What ring_hash and maglev hash: "client_ip", "header:<lower-case name>" or
   // "cookie:<name>"; "" (null) = client_ip for those, refused with others.
   std::string hash_on;
-  uint64_t max_body_bytes = 0;  // 0 = unlimited (-> 413 when exceeded)
+  std::optional<filters::RetryPolicy> retries;  // null: only the built-in retries
+  uint64_t max_body_bytes = 0;                  // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
   filters::RequestIdSpec request_id;                // off unless the record names it
   filters::HealthSpec health;                       // /health and /ready on by default

@@ -48,6 +48,21 @@ TEST(WeightedRoundRobinTest, SkipAvoidsTheFailedUpstream) {
   EXPECT_EQ(rr.Next(one, 0), 0u);  // nothing else to pick
 }
 
+// A retry after each first attempt does not move the rotation: first attempts still
+// alternate (a failing instance does not take every one of them).
+TEST(WeightedRoundRobinTest, RetriesDoNotMoveTheRotation) {
+  auto ups = Upstreams({1, 1, 1});
+  WeightedRoundRobin rr;
+  rr.Reset(ups);
+  std::vector<int> first, retry;
+  for (int i = 0; i < 6; ++i) {
+    first.push_back(rr.Next(ups));
+    retry.push_back(rr.Next(ups, first.back()));
+  }
+  EXPECT_EQ(first, (std::vector<int>{0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(retry, (std::vector<int>{1, 2, 0, 1, 2, 0}));  // the next in turn
+}
+
 TEST(WeightedRoundRobinTest, InstancesOutOfRotationAreLeftOut) {
   auto ups = Upstreams({1, 2, 1});
   WeightedRoundRobin rr;

@@ -57,6 +57,7 @@ TEST(ServiceRecordTest, FullRecord) {
   })json");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->load_balancer, "maglev");
+  EXPECT_FALSE(r->retries.has_value());
   EXPECT_EQ(r->hash_on, "header:x-user");  // header names compare case-insensitively
   EXPECT_EQ(r->version, "1.4.2");
   ASSERT_EQ(r->upstreams.size(), 3u);
@@ -256,7 +257,20 @@ INSTANTIATE_TEST_SUITE_P(
                 "field 'health.deregister_after_s': needs health.check"},
         BadCase{With(R"(,"health":{"check":{},"deregister_after_s":-1})"),
                 "field 'health.deregister_after_s': must be an integer 0..604800"},
-        BadCase{With(R"(,"retries":{})"), "field 'retries': not supported yet"},
+        BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
+        BadCase{With(R"(,"retries":{"attempts":0})"),
+                "field 'retries.attempts': must be an integer 1..10"},
+        BadCase{With(R"(,"retries":{"attempts":11})"),
+                "field 'retries.attempts': must be an integer 1..10"},
+        BadCase{With(R"(,"retries":{"retry_on":[]})"),
+                "field 'retries.retry_on': must name at least one condition"},
+        BadCase{With(R"(,"retries":{"retry_on":["5xx","timeout"]})"),
+                "field 'retries.retry_on[1]': 'timeout' is none of connect-failure"},
+        BadCase{With(R"(,"retries":{"backoff_base_ms":100,"backoff_max_ms":50})"),
+                "field 'retries.backoff_max_ms': must be at least backoff_base_ms"},
+        BadCase{With(R"(,"retries":{"budget_percent":101})"),
+                "field 'retries.budget_percent': must be an integer 0..100"},
+        BadCase{With(R"(,"retries":{"tries":2})"), "unknown field 'retries.tries'"},
         BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
         BadCase{With(R"(,"cache":{})"), "field 'cache': not supported yet"},
         BadCase{With(R"(,"tracing":{"sample_ratio":1.5})"),
@@ -389,6 +403,34 @@ TEST(ServiceRecordTest, TracingDefaultsAndRoundTrip) {
   EXPECT_FALSE(r->tracing.has_value());
 }
 
+TEST(ServiceRecordTest, RetriesDefaultsAndRoundTrip) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"retries":{})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->retries.has_value());
+  EXPECT_EQ(*r->retries, filters::RetryPolicy{});
+  EXPECT_NE(ToJson(*r).find(
+                R"("retries":{"attempts":2,"retry_on":["connect-failure",)"
+                R"("refused-stream","gateway-error"],"per_try_timeout_ms":0,"backoff_base_ms":25,)"
+                R"("backoff_max_ms":250,"budget_percent":20,"min_retry_concurrency":3})"),
+            std::string::npos)
+      << ToJson(*r);
+  r = ParseServiceRecord(
+      With(R"(,"retries":{"attempts":4,"retry_on":["retriable-status:429,409","reset"],)"
+           R"("per_try_timeout_ms":300,"backoff_base_ms":10,"backoff_max_ms":10,)"
+           R"("budget_percent":50,"min_retry_concurrency":0})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->retries->attempts, 4u);
+  EXPECT_EQ(r->retries->retry_on, filters::kRetryReset | filters::kRetryStatus);
+  EXPECT_EQ(r->retries->retriable_statuses, (std::vector<uint16_t>{429, 409}));
+  EXPECT_EQ(r->retries->per_try_timeout_ms, 300u);
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  r = ParseServiceRecord(With(R"(,"retries":null)"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->retries.has_value());
+}
+
 TEST(ServiceRecordTest, RequestIdAndHealthRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
       R"({"name":"a","upstreams":["127.0.0.1:1"],"request_id":{"header":"X-Trace",)"
@@ -430,7 +472,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("upstreams":[{"address":"127.0.0.1:8080","weight":1}],)json"
       R"json("port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,)json"
       R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
-      R"json("load_balancer":"round_robin","hash_on":null,"max_body_bytes":0,)json"
+      R"json("load_balancer":"round_robin","hash_on":null,"retries":null,"max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
       R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"tracing":null,"access_log":true})json");
