@@ -1,5 +1,7 @@
 #include "filters/request_context.h"
 
+#include "http/field_syntax.h"
+
 namespace icaht::filters {
 
 bool HeaderEdits::Removes(std::string_view name) const {
@@ -88,10 +90,10 @@ std::string_view RequestContext::FindCookie(std::string_view name) const {
       size_t semi = rest.find(';');
       std::string_view pair = rest.substr(0, semi);
       rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
       size_t eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-        std::string_view value = pair.substr(eq + 1);
+      // RFC 6265 5.2: name and value trimmed of spaces and tabs.
+      if (eq != std::string_view::npos && http::TrimOws(pair.substr(0, eq)) == name) {
+        std::string_view value = http::TrimOws(pair.substr(eq + 1));
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
           value = value.substr(1, value.size() - 2);
         }

@@ -49,7 +49,11 @@ struct RetryPolicy {
   uint32_t attempts = 2;  // tries in all, the first included: 1..10
   uint32_t retry_on = kRetryConnectFailure | kRetryRefusedStream | kRetryGatewayError;
   std::vector<uint16_t> retriable_statuses;  // with kRetryStatus
-  uint32_t per_try_timeout_ms = 0;           // 0: only request_ms bounds an attempt
+  // Bounds every attempt's wait for its response head, the last one and
+  // those that could not be retried included (as Envoy's per_try_timeout);
+  // 0: only request_ms. All attempts together stay within request_ms from
+  // the first one.
+  uint32_t per_try_timeout_ms = 0;
   uint32_t backoff_base_ms = 25;
   uint32_t backoff_max_ms = 250;
   uint32_t budget_percent = 20;

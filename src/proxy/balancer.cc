@@ -1,6 +1,7 @@
 #include "proxy/balancer.h"
 
 #include <algorithm>
+#include <numeric>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -11,7 +12,7 @@ namespace {
 // Points per unit of weight: an instance's points depend on its own weight
 // only, so one joining or leaving moves no other instance's keys.
 constexpr uint64_t kRingPointsPerWeight = 256;
-constexpr uint64_t kMaxRingSize = 1 << 20;
+constexpr uint64_t kMaxRingSize = 1 << 16;
 
 uint64_t Mix(uint64_t x) {  // splitmix64's finalizer
   x ^= x >> 30;
@@ -70,22 +71,32 @@ void Balancer::Reset(LbPolicy policy, const std::vector<UpstreamConfig>& upstrea
 }
 
 bool Balancer::Eligible(const Request& request, size_t i) const {
+  if (i < 64 && (request.tried >> i) & 1) return false;
   return request.out == nullptr || !(*request.out)[i];
 }
 
 int Balancer::Pick(const std::vector<UpstreamConfig>& upstreams, const Request& request) {
   if (upstreams.empty()) return -1;
-  // `skip` counts as out unless it is the only one left.
-  size_t eligible = 0;
-  for (size_t i = 0; i < upstreams.size(); ++i) eligible += Eligible(request, i);
-  if (eligible == 0) return -1;
   Request r = request;
+  // Instances tried already count as out unless that leaves none; `skip` the
+  // same, unless it is the only one left.
+  auto count = [&](bool but_skip) {
+    size_t n = 0;
+    for (size_t i = 0; i < upstreams.size(); ++i) {
+      n += Eligible(r, i) && !(but_skip && static_cast<int>(i) == r.skip);
+    }
+    return n;
+  };
+  if (r.tried != 0 && count(true) == 0) r.tried = 0;
+  const size_t eligible = count(false);
+  if (eligible == 0) return -1;
   if (r.skip >= 0 && (eligible == 1 || static_cast<size_t>(r.skip) >= upstreams.size() ||
-                      !Eligible(request, static_cast<size_t>(r.skip)))) {
+                      !Eligible(r, static_cast<size_t>(r.skip)))) {
     r.skip = -1;
   }
   switch (policy_) {
     case LbPolicy::kRoundRobin:
+      if (r.tried != 0) return PickWeightedRandom(upstreams, r, -1);  // a third try and later
       return round_robin_.Next(upstreams, r.skip, r.out);
     case LbPolicy::kLeastRequest:
       return PickLeastRequest(upstreams, r);
@@ -138,15 +149,29 @@ int Balancer::PickLeastRequest(const std::vector<UpstreamConfig>& upstreams,
   return load_b < load_a ? b : a;
 }
 
+// Instance indices in the order of their addresses: the ring's and the
+// table's construction must not depend on the order a record lists them in,
+// so that hosts listing them differently still map keys alike.
+static std::vector<size_t> ByAddress(const std::vector<UpstreamConfig>& upstreams) {
+  std::vector<size_t> order(upstreams.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return upstreams[a].text < upstreams[b].text; });
+  return order;
+}
+
 void Balancer::BuildRing(const std::vector<UpstreamConfig>& upstreams) {
+  // Weights in lowest terms (1000:1000 is 1:1), so the ring stays small.
+  uint64_t divisor = 0;
+  for (const UpstreamConfig& u : upstreams) divisor = std::gcd(divisor, uint64_t{u.weight});
+  if (divisor == 0) return;
   uint64_t total_weight = 0;
-  for (const UpstreamConfig& u : upstreams) total_weight += u.weight;
-  if (total_weight == 0) return;
-  // Scaled down only past the cap (64 instances of weight 64 and more).
+  for (const UpstreamConfig& u : upstreams) total_weight += u.weight / divisor;
+  // Scaled down only past the cap (large, uneven weights).
   const uint64_t per_weight =
       std::max<uint64_t>(1, std::min(kRingPointsPerWeight, kMaxRingSize / total_weight));
-  for (size_t i = 0; i < upstreams.size(); ++i) {
-    const uint64_t points = per_weight * upstreams[i].weight;
+  for (size_t i : ByAddress(upstreams)) {
+    const uint64_t points = per_weight * (upstreams[i].weight / divisor);
     const std::string& name = upstreams[i].text;
     for (uint64_t j = 0; j < points; ++j) {
       ring_.emplace_back(StableHash(absl::StrCat(name, "_", j)), static_cast<int>(i));
@@ -181,9 +206,11 @@ void Balancer::BuildMaglev(const std::vector<UpstreamConfig>& upstreams) {
     step[i] = StableHash(upstreams[i].text, 2) % (m - 1) + 1;
   }
   maglev_.assign(m, -1);
+  const std::vector<size_t> order = ByAddress(upstreams);
   size_t filled = 0;
   while (filled < m) {
-    for (size_t i = 0; i < n && filled < m; ++i) {
+    for (size_t i : order) {
+      if (filled >= m) break;
       credit[i] += static_cast<double>(upstreams[i].weight) / max_weight;
       while (credit[i] >= 1.0 && filled < m) {
         credit[i] -= 1.0;

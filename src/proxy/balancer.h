@@ -7,7 +7,8 @@
 //                  one with fewer requests in flight (on this shard) per
 //                  unit of weight wins (Envoy's default)
 //   random         weighted random
-//   ring_hash      consistent hashing on a ring of virtual nodes (ketama)
+//   ring_hash      consistent hashing on a ring of virtual nodes (ketama:
+//                  256 per unit of weight in lowest terms, at most 65536)
 //   maglev         consistent hashing with Maglev's lookup table (65537)
 //
 // The hashing policies hash a key of the request (`hash_on`: the client's
@@ -48,6 +49,9 @@ class Balancer {
     const std::vector<bool>* out = nullptr;
     // Avoided when another instance can be picked (a retry's last one), or -1.
     int skip = -1;
+    // Instances (index < 64) a retry tried already: left out unless no other
+    // remains.
+    uint64_t tried = 0;
     // The hashing policies' key (StableHash of it); none: random.
     std::optional<uint64_t> hash;
     // least_request: requests in flight per instance (this shard's).

@@ -18,10 +18,6 @@ using filters::Verdict;
 // A request that already passed this many proxies of ours is in a loop.
 constexpr int kMaxOwnViaHops = 8;
 
-double Random01() {
-  thread_local core::FastRandom random = core::FastRandom::FromEntropy();
-  return random.NextDouble();
-}
 }  // namespace
 
 Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
@@ -41,9 +37,13 @@ Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client
   ctx_.service_name = config_->name;
   ctx_.client_ip = client_ip;
   ctx_.start_ns = core::LoopNowNs();
+  ++service_.requests_in_flight;
 }
 
-Exchange::~Exchange() { ICAHT_CHECK(finished_ || call_ == nullptr); }
+Exchange::~Exchange() {
+  ICAHT_CHECK(finished_ || call_ == nullptr);
+  if (!finished_) --service_.requests_in_flight;
+}
 
 // ---- Request phase --------------------------------------------------------
 
@@ -123,26 +123,11 @@ void Exchange::Forward() {
   owner_->OnRequestBodyWanted();
 }
 
-std::optional<uint64_t> Exchange::BalanceHash() const {
-  std::string_view key;
-  switch (config_->hash_on.kind) {
-    case HashOn::Kind::kClientIp:
-      key = ctx_.client_ip;
-      break;
-    case HashOn::Kind::kHeader:
-      if (const http::Header* h = ctx_.FindRequestHeader(config_->hash_on.name)) key = h->value;
-      break;
-    case HashOn::Kind::kCookie:
-      key = ctx_.FindCookie(config_->hash_on.name);
-      break;
-  }
-  if (key.empty()) return std::nullopt;
-  return StableHash(key);
-}
-
 bool Exchange::Connect(int skip, std::string_view first_bytes) {
   Balancer::Request pick{
       .out = &service_.upstream_unhealthy, .skip = skip, .active = &service_.upstream_active};
+  // A third try and later: none of the earlier ones either.
+  if (skip >= 0 && skip < 64) pick.tried = tried_ & ~(uint64_t{1} << skip);
   if (config_->lb_policy == LbPolicy::kRingHash || config_->lb_policy == LbPolicy::kMaglev) {
     pick.hash = BalanceHash();
   }
@@ -156,6 +141,7 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
   }
   ctx_.upstream_index = index;
   ctx_.upstream_address = config_->upstreams[index].text;
+  if (index < 64) tried_ |= uint64_t{1} << index;
   if (current) {
     ++service_.upstream_active[index];
     active_index_ = index;
@@ -176,13 +162,6 @@ void Exchange::RequestDone() {
   request_done_ = true;
   ctx_.request_body_bytes = request_body_ != nullptr ? request_body_->bytes() : 0;
   if (!response_started_) ArmTimer(TimerPurpose::kResponseHead, ResponseHeadTimeoutMs());
-}
-
-uint32_t Exchange::ResponseHeadTimeoutMs() const {
-  if (config_->retries && config_->retries->per_try_timeout_ms != 0) {
-    return std::min(config_->retries->per_try_timeout_ms, config_->request_timeout_ms);
-  }
-  return config_->request_timeout_ms;
 }
 
 // ---- Upstream -------------------------------------------------------------
@@ -289,70 +268,14 @@ void Exchange::OnUpstreamFailed(const ProxyError& error) {
                          .unprocessed = error.retryable})) {
         return;
       }
+      // A failure the policy does not name still gets the built-in retry (a
+      // failed connect, the keep-alive race): naming statuses must not lose it.
+      if (last_verdict_ == filters::RetryVerdict::kNotRetryable && Retry(error)) return;
     } else if (Retry(error)) {
       return;
     }
   }
   Fail(error);
-}
-
-bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
-  uint32_t in_flight = 0;
-  for (uint32_t n : service_.upstream_active) in_flight += n;
-  filters::RetryContext context{
-      .method = ctx_.request().method_id,
-      .has_body = has_request_body_,
-      .attempts_made = ctx_.attempts,
-      .instances = config_->upstreams.size(),
-      .retries_in_flight = service_.retries_in_flight - (counted_retry_ ? 1 : 0),
-      .requests_in_flight = in_flight};
-  filters::RetryVerdict verdict = filters::DecideRetry(*config_->retries, end, context);
-  if (verdict == filters::RetryVerdict::kBudgetExhausted) ctx_.retry_budget_exhausted = true;
-  if (verdict != filters::RetryVerdict::kRetry) return false;
-  if (!counted_retry_) {
-    counted_retry_ = true;
-    ++service_.retries_in_flight;
-  }
-  // Never the same instance twice in a row when another exists.
-  retry_skip_ = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
-  if (has_request_body_) {
-    // Only a failed connect gets here with a body: what was queued goes to the
-    // next instance at once (the body is still streaming in).
-    std::string unsent = call_->TakeUnsent();
-    RetireCall(false);
-    if (!Connect(retry_skip_, unsent)) return true;  // answered 503
-    if (reading_body()) request_body_->SetSink(call_->stream());
-    return true;
-  }
-  RetireCall(false);
-  const int64_t backoff_ns = filters::RetryBackoffNs(*config_->retries, ctx_.attempts, Random01());
-  if (backoff_ns < 1'000'000) {
-    StartRetry();
-  } else {
-    ArmTimer(TimerPurpose::kRetryBackoff, static_cast<uint32_t>(backoff_ns / 1'000'000));
-  }
-  return true;
-}
-
-void Exchange::StartRetry() {
-  // A bodiless request: its head is all there is to send again.
-  if (!Connect(retry_skip_, upstream_head_)) return;
-  RequestDone();
-}
-
-bool Exchange::Retry(const ProxyError& error) {
-  // A failed connect sent nothing; a pooled connection closed under a
-  // bodiless request (the keep-alive race) did nothing either.
-  bool connect_failed = !call_->stream()->connected();
-  bool safe = error.retryable && (connect_failed || !has_request_body_);
-  int max_attempts = std::min<int>(3, config_->upstreams.size() + (call_->reused() ? 1 : 0));
-  if (!safe || ctx_.attempts >= max_attempts) return false;
-  std::string unsent = connect_failed ? call_->TakeUnsent() : upstream_head_;
-  int skip = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
-  RetireCall(false);
-  if (!Connect(skip, unsent)) return true;  // answered 503
-  if (reading_body()) request_body_->SetSink(call_->stream());
-  return true;
 }
 
 void Exchange::OnUpstreamDrained() {
@@ -538,6 +461,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
     --service_.retries_in_flight;
     counted_retry_ = false;
   }
+  --service_.requests_in_flight;
   ctx_.outcome = outcome;
   ctx_.end_ns = core::LoopNowNs();
   if (outcome != Outcome::kError) ctx_.error = ProxyError{};

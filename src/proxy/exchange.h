@@ -131,7 +131,10 @@ class Exchange final : public core::DeferredDeletable,
   bool RetryByPolicy(const filters::AttemptEnd& end);
   // The next attempt after a backoff.
   void StartRetry();
+  // The response head's deadline for this attempt: request_ms, or the
+  // per-try timeout, within what is left of the retries' shared deadline.
   uint32_t ResponseHeadTimeoutMs() const;
+  int64_t RetryDeadlineNs() const;
   bool reading_body() const { return request_body_ != nullptr && request_body_->active(); }
 
   // BodyForwarder::Callbacks (both directions).
@@ -184,6 +187,8 @@ class Exchange final : public core::DeferredDeletable,
   int active_index_ = -1;       // the instance call_ counts against (service_.upstream_active)
   int retry_skip_ = -1;         // the instance the last attempt went to
   bool counted_retry_ = false;  // in service_.retries_in_flight
+  uint64_t tried_ = 0;          // instances (index < 64) attempted
+  filters::RetryVerdict last_verdict_ = filters::RetryVerdict::kNotRetryable;
   // Only requests with a body have one (keeps the exchange small: it is
   // allocated per request).
   std::unique_ptr<BodyForwarder> request_body_;

@@ -59,6 +59,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   std::vector<bool> upstream_down;        // by index in config->upstreams
   std::vector<uint32_t> upstream_active;  // requests in flight on this shard (least_request)
   uint32_t retries_in_flight = 0;         // exchanges retrying on this shard (retry budget)
+  uint32_t requests_in_flight = 0;        // exchanges of this service on this shard
   std::vector<bool> upstream_unhealthy;   // active checks: out of the rotation
   net::Fd listener;
   bool accept_armed = false;

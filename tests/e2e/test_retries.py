@@ -109,6 +109,7 @@ class RetriesTest(SharedDaemonTestCase):
         self.assertEqual(bad.count("POST") + good.count("POST"), 10)  # one attempt each
         # PUT is idempotent but has a body: not kept for replay, not repeated either.
         statuses = [call(port, "PUT", b"x")[0] for _ in range(4)]
+        self.assertEqual(statuses.count(503), 2, statuses)
         self.assertEqual(bad.count("PUT") + good.count("PUT"), 4)
 
     def test_connect_failures_are_retried_for_any_request(self):
@@ -144,6 +145,16 @@ class RetriesTest(SharedDaemonTestCase):
             self.assertEqual(call(port)[0], 200)
         self.assertLess(time.monotonic() - started, 2.5)
         self.assertEqual(good.count(), 4)
+
+    def test_retries_share_the_request_deadline(self):
+        a, b = self.instance(503, delay=0.25), self.instance(503, delay=0.25)
+        port = self.register("deadline", [a, b], {"attempts": 10, "backoff_base_ms": 1,
+                                                   "backoff_max_ms": 1},
+                             timeouts={"request_ms": 600})
+        started = time.monotonic()
+        self.assertIn(call(port)[0], (503, 504))
+        self.assertLess(time.monotonic() - started, 1.2)
+        self.assertLessEqual(a.count() + b.count(), 3)  # not 10 tries of 250 ms
 
     def test_the_budget_bounds_retries(self):
         bad, good = self.instance(503), self.instance()

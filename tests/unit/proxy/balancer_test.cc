@@ -113,6 +113,42 @@ TEST(BalancerTest, ConsistentHashingRemapsAboutOneTenth) {
   }
 }
 
+// Weights in other terms (1000:1000 is 1:1) and instances listed in another order (another
+// host's record) map every key alike; big weights keep the ring small.
+TEST(BalancerTest, HashingIgnoresWeightScaleAndListingOrder) {
+  const std::vector<UpstreamConfig> ones = Instances({1, 1, 1, 1});
+  std::vector<UpstreamConfig> big = Instances({1000, 1000, 1000, 1000});
+  std::vector<UpstreamConfig> reversed(ones.rbegin(), ones.rend());
+  for (LbPolicy policy : {LbPolicy::kRingHash, LbPolicy::kMaglev}) {
+    Balancer a, b, c;
+    a.Reset(policy, ones);
+    b.Reset(policy, big);
+    c.Reset(policy, reversed);
+    std::vector<int> pa = Picks(a, ones, 2000, true);
+    EXPECT_EQ(pa, Picks(b, big, 2000, true)) << LbPolicyName(policy);
+    std::vector<int> pc = Picks(c, reversed, 2000, true);
+    for (size_t k = 0; k < pa.size(); ++k) {
+      ASSERT_EQ(ones[pa[k]].text, reversed[pc[k]].text) << LbPolicyName(policy) << " key " << k;
+    }
+  }
+}
+
+TEST(BalancerTest, TriedInstancesAreLeftOutUntilNoneRemain) {
+  const std::vector<UpstreamConfig> u = Instances({1, 1, 1});
+  for (LbPolicy policy : {LbPolicy::kRoundRobin, LbPolicy::kLeastRequest, LbPolicy::kRandom,
+                          LbPolicy::kRingHash, LbPolicy::kMaglev}) {
+    Balancer b;
+    b.Reset(policy, u);
+    for (int k = 0; k < 50; ++k) {
+      // Third try: 0 tried before, 1 just now.
+      Balancer::Request r{.skip = 1, .tried = 1, .hash = StableHash(absl::StrCat(k))};
+      EXPECT_EQ(b.Pick(u, r), 2) << LbPolicyName(policy);
+    }
+    Balancer::Request all{.skip = 2, .tried = 0b011, .hash = StableHash("k")};
+    EXPECT_NE(b.Pick(u, all), 2) << LbPolicyName(policy);  // every one tried: any but the last
+  }
+}
+
 // An instance out of rotation loses its keys to the others; theirs stay.
 TEST(BalancerTest, OutOfRotationInstancesAreSkipped) {
   const std::vector<UpstreamConfig> u = Instances({1, 1, 1, 1});

@@ -1,0 +1,120 @@
+// The exchange's choice of an instance and its retries (exchange.h):
+// the hashing policies' key, the built-in retry, the record's retry policy
+// with its backoff and shared deadline.
+
+#include "core/random.h"
+#include "proxy/exchange.h"
+#include "proxy/shard_proxy.h"
+
+namespace icaht::proxy {
+namespace {
+
+using filters::ErrorKind;
+using filters::ProxyError;
+
+double Random01() {
+  thread_local core::FastRandom random = core::FastRandom::FromEntropy();
+  return random.NextDouble();
+}
+
+}  // namespace
+
+std::optional<uint64_t> Exchange::BalanceHash() const {
+  std::string_view key;
+  switch (config_->hash_on.kind) {
+    case HashOn::Kind::kClientIp:
+      key = ctx_.client_ip;
+      break;
+    case HashOn::Kind::kHeader:
+      if (const http::Header* h = ctx_.FindRequestHeader(config_->hash_on.name)) key = h->value;
+      break;
+    case HashOn::Kind::kCookie:
+      key = ctx_.FindCookie(config_->hash_on.name);
+      break;
+  }
+  if (key.empty()) return std::nullopt;
+  return StableHash(key);
+}
+
+uint32_t Exchange::ResponseHeadTimeoutMs() const {
+  if (!config_->retries) return config_->request_timeout_ms;
+  uint32_t ms = config_->request_timeout_ms;
+  if (config_->retries->per_try_timeout_ms != 0) {
+    ms = std::min(config_->retries->per_try_timeout_ms, ms);
+  }
+  if (ctx_.attempts > 1) {
+    // Retries share one deadline: request_ms from the first attempt.
+    const int64_t left_ms = (RetryDeadlineNs() - core::LoopNowNs()) / 1'000'000;
+    ms = static_cast<uint32_t>(std::clamp<int64_t>(left_ms, 1, ms));
+  }
+  return ms;
+}
+
+int64_t Exchange::RetryDeadlineNs() const {
+  return ctx_.upstream_start_ns + int64_t{config_->request_timeout_ms} * 1'000'000;
+}
+
+bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
+  const uint32_t in_flight = service_.requests_in_flight;
+  filters::RetryContext context{
+      .method = ctx_.request().method_id,
+      .has_body = has_request_body_,
+      .attempts_made = ctx_.attempts,
+      .instances = config_->upstreams.size(),
+      .retries_in_flight = service_.retries_in_flight - (counted_retry_ ? 1 : 0),
+      .requests_in_flight = in_flight};
+  filters::RetryVerdict verdict = filters::DecideRetry(*config_->retries, end, context);
+  last_verdict_ = verdict;
+  if (verdict == filters::RetryVerdict::kBudgetExhausted) ctx_.retry_budget_exhausted = true;
+  if (verdict != filters::RetryVerdict::kRetry) return false;
+  const int64_t backoff_ns = filters::RetryBackoffNs(*config_->retries, ctx_.attempts, Random01());
+  // No retry that could not get an answer before the shared deadline.
+  if (!has_request_body_ && core::LoopNowNs() + backoff_ns + 1'000'000 >= RetryDeadlineNs()) {
+    return false;
+  }
+  if (!counted_retry_) {
+    counted_retry_ = true;
+    ++service_.retries_in_flight;
+  }
+  // Never the same instance twice in a row when another exists.
+  retry_skip_ = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
+  if (has_request_body_) {
+    // Only a failed connect gets here with a body: what was queued goes to the
+    // next instance at once (the body is still streaming in).
+    std::string unsent = call_->TakeUnsent();
+    RetireCall(false);
+    if (!Connect(retry_skip_, unsent)) return true;  // answered 503
+    if (reading_body()) request_body_->SetSink(call_->stream());
+    return true;
+  }
+  RetireCall(false);
+  if (backoff_ns < 1'000'000) {
+    StartRetry();
+  } else {
+    ArmTimer(TimerPurpose::kRetryBackoff, static_cast<uint32_t>(backoff_ns / 1'000'000));
+  }
+  return true;
+}
+
+void Exchange::StartRetry() {
+  // A bodiless request: its head is all there is to send again.
+  if (!Connect(retry_skip_, upstream_head_)) return;
+  RequestDone();
+}
+
+bool Exchange::Retry(const ProxyError& error) {
+  // A failed connect sent nothing; a pooled connection closed under a
+  // bodiless request (the keep-alive race) did nothing either.
+  bool connect_failed = !call_->stream()->connected();
+  bool safe = error.retryable && (connect_failed || !has_request_body_);
+  int max_attempts = std::min<int>(3, config_->upstreams.size() + (call_->reused() ? 1 : 0));
+  if (!safe || ctx_.attempts >= max_attempts) return false;
+  std::string unsent = connect_failed ? call_->TakeUnsent() : upstream_head_;
+  int skip = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
+  RetireCall(false);
+  if (!Connect(skip, unsent)) return true;  // answered 503
+  if (reading_body()) request_body_->SetSink(call_->stream());
+  return true;
+}
+
+}  // namespace icaht::proxy
