@@ -193,11 +193,7 @@ void EtcdPublisher::Fail(const std::string& what, bool answered) {
     // The revoke: the next endpoint, while the budget lasts.
     if (++revoke_tries_ < endpoints_.size() && lease_ != 0) {
       endpoint_ = (endpoint_ + 1) % endpoints_.size();
-      return Call("/v3/lease/revoke", discovery::LeaseIdBody(lease_), [this](std::string_view) {
-        lease_ = 0;
-        FinishStop();
-        return absl::OkStatus();
-      });
+      return Revoke();
     }
     return FinishStop();
   }
@@ -406,6 +402,10 @@ void EtcdPublisher::Stop() {
   }
   if (lease_ == 0) return FinishStop();
   ring_.timers().Arm(&stop_deadline_, core::NowNs() + kStopBudgetNs);
+  Revoke();
+}
+
+void EtcdPublisher::Revoke() {
   Call("/v3/lease/revoke", discovery::LeaseIdBody(lease_), [this](std::string_view) {
     lease_ = 0;
     FinishStop();

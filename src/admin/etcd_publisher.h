@@ -104,6 +104,8 @@ class EtcdPublisher {
   void SweepList();
   void SweepCount();
   void SweepOrphan();
+  // Shutdown's revoke of the lease, on the current endpoint.
+  void Revoke();
   void FinishStop();
 
   core::Ring& ring_;

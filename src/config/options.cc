@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "config/value_parsers.h"
+#include "core/status_macros.h"
 #include "net/http_url.h"
 
 namespace icaht::config {
@@ -18,6 +19,15 @@ namespace {
 
 absl::Status Expected(const Option& option, std::string_view got) {
   return absl::InvalidArgumentError(absl::StrFormat("expected %s, got '%s'", option.expected, got));
+}
+
+// An integer in [lo, hi] for a uint32_t field.
+absl::Status SetBoundedUint(std::string_view name, uint64_t lo, uint64_t hi, std::string_view text,
+                            uint32_t& out) {
+  uint64_t n = 0;
+  if (!ParseUint(text, n) || n < lo || n > hi) return Expected(FindOptionOrDie(name), text);
+  out = static_cast<uint32_t>(n);
+  return absl::OkStatus();
 }
 
 absl::Status SetAdminSocket(std::string_view text, DaemonConfig& config) {
@@ -37,10 +47,7 @@ absl::Status SetOpsListen(std::string_view text, DaemonConfig& config) {
 }
 
 absl::Status SetShards(std::string_view text, DaemonConfig& config) {
-  uint64_t n = 0;
-  if (!ParseUint(text, n) || n < 1 || n > 256) return Expected(FindOptionOrDie("shards"), text);
-  config.shards = static_cast<uint32_t>(n);
-  return absl::OkStatus();
+  return SetBoundedUint("shards", 1, 256, text, config.shards);
 }
 
 absl::Status SetPortRange(std::string_view text, DaemonConfig& config) {
@@ -121,19 +128,14 @@ absl::Status SetEtcdEndpoints(std::string_view text, DaemonConfig& config) {
 }
 
 absl::Status SetHostId(std::string_view text, DaemonConfig& config) {
-  uint64_t id = 0;
-  if (!ParseUint(text, id) || id > UINT32_MAX) return Expected(FindOptionOrDie("host_id"), text);
-  config.host_id = static_cast<uint32_t>(id);
+  uint32_t id = 0;
+  ICAHT_RETURN_IF_ERROR(SetBoundedUint("host_id", 0, UINT32_MAX, text, id));
+  config.host_id = id;
   return absl::OkStatus();
 }
 
 absl::Status SetEtcdLeaseTtl(std::string_view text, DaemonConfig& config) {
-  uint64_t s = 0;
-  if (!ParseUint(text, s) || s < 2 || s > 3600) {
-    return Expected(FindOptionOrDie("etcd_lease_ttl_s"), text);
-  }
-  config.etcd_lease_ttl_s = static_cast<uint32_t>(s);
-  return absl::OkStatus();
+  return SetBoundedUint("etcd_lease_ttl_s", 2, 3600, text, config.etcd_lease_ttl_s);
 }
 
 absl::Status SetAccessLog(std::string_view text, DaemonConfig& config) {
@@ -208,21 +210,7 @@ absl::Status SetCheckConfig(std::string_view text, DaemonConfig& config) {
 }
 
 absl::Status SetDrainTimeout(std::string_view text, DaemonConfig& config) {
-  uint64_t ms = 0;
-  if (!ParseUint(text, ms) || ms > 3'600'000) {
-    return Expected(FindOptionOrDie("drain_timeout_ms"), text);
-  }
-  config.drain_timeout_ms = static_cast<uint32_t>(ms);
-  return absl::OkStatus();
-}
-
-// An integer in [lo, hi] for a uint32_t field.
-absl::Status SetBoundedUint(std::string_view name, uint64_t lo, uint64_t hi, std::string_view text,
-                            uint32_t& out) {
-  uint64_t n = 0;
-  if (!ParseUint(text, n) || n < lo || n > hi) return Expected(FindOptionOrDie(name), text);
-  out = static_cast<uint32_t>(n);
-  return absl::OkStatus();
+  return SetBoundedUint("drain_timeout_ms", 0, 3'600'000, text, config.drain_timeout_ms);
 }
 
 absl::Status SetControlMaxConnections(std::string_view text, DaemonConfig& config) {

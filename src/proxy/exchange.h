@@ -131,6 +131,11 @@ class Exchange final : public core::DeferredDeletable,
   bool RetryByPolicy(const filters::AttemptEnd& end);
   // The next attempt after a backoff.
   void StartRetry();
+  // Retires the call and sends `bytes` (what it had not sent, or the head) to
+  // another instance at once; a body still streaming in follows it.
+  void RetryNow(std::string bytes);
+  // The instance a retry avoids: the last one, if there is another.
+  int LastInstance() const;
   // The response head's deadline for this attempt: request_ms, or the
   // per-try timeout, within what is left of the retries' shared deadline.
   uint32_t ResponseHeadTimeoutMs() const;
@@ -185,7 +190,6 @@ class Exchange final : public core::DeferredDeletable,
   http::ResponseHead& response_head_;
   UpstreamCall* call_ = nullptr;
   int active_index_ = -1;       // the instance call_ counts against (service_.upstream_active)
-  int retry_skip_ = -1;         // the instance the last attempt went to
   bool counted_retry_ = false;  // in service_.retries_in_flight
   uint64_t tried_ = 0;          // instances (index < 64) attempted
   filters::RetryVerdict last_verdict_ = filters::RetryVerdict::kNotRetryable;

@@ -76,15 +76,10 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
     counted_retry_ = true;
     ++service_.retries_in_flight;
   }
-  // Never the same instance twice in a row when another exists.
-  retry_skip_ = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
   if (has_request_body_) {
     // Only a failed connect gets here with a body: what was queued goes to the
     // next instance at once (the body is still streaming in).
-    std::string unsent = call_->TakeUnsent();
-    RetireCall(false);
-    if (!Connect(retry_skip_, unsent)) return true;  // answered 503
-    if (reading_body()) request_body_->SetSink(call_->stream());
+    RetryNow(call_->TakeUnsent());
     return true;
   }
   RetireCall(false);
@@ -98,8 +93,19 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
 
 void Exchange::StartRetry() {
   // A bodiless request: its head is all there is to send again.
-  if (!Connect(retry_skip_, upstream_head_)) return;
+  if (!Connect(LastInstance(), upstream_head_)) return;
   RequestDone();
+}
+
+int Exchange::LastInstance() const {
+  // Never the same instance twice in a row when another exists.
+  return config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
+}
+
+void Exchange::RetryNow(std::string bytes) {
+  RetireCall(false);
+  if (!Connect(LastInstance(), bytes)) return;  // answered 503
+  if (reading_body()) request_body_->SetSink(call_->stream());
 }
 
 bool Exchange::Retry(const ProxyError& error) {
@@ -109,11 +115,7 @@ bool Exchange::Retry(const ProxyError& error) {
   bool safe = error.retryable && (connect_failed || !has_request_body_);
   int max_attempts = std::min<int>(3, config_->upstreams.size() + (call_->reused() ? 1 : 0));
   if (!safe || ctx_.attempts >= max_attempts) return false;
-  std::string unsent = connect_failed ? call_->TakeUnsent() : upstream_head_;
-  int skip = config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
-  RetireCall(false);
-  if (!Connect(skip, unsent)) return true;  // answered 503
-  if (reading_body()) request_body_->SetSink(call_->stream());
+  RetryNow(connect_failed ? call_->TakeUnsent() : upstream_head_);
   return true;
 }
 

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
@@ -102,22 +101,3 @@ class Etcd:
 
     def put(self, key, value):
         assert self.post("/v3/kv/put", {"key": _b64(key), "value": _b64(value)}) is not None
-
-
-def wait_for_keys(etcd, prefix, predicate, timeout=10.0, what="keys"):
-    """Polls etcd's keys under `prefix` until predicate(keys) holds; returns them."""
-    last = {}
-
-    def check():
-        nonlocal last
-        last = etcd.get_prefix(prefix)
-        return predicate(last)
-    try:
-        harness.wait_until(check, timeout, interval=0.05, what=what)
-    except AssertionError as e:
-        raise AssertionError("%s\nkeys under %r: %s" % (e, prefix, json.dumps(last, indent=1)))
-    return last
-
-
-def now():
-    return time.monotonic()

@@ -8,11 +8,10 @@ removes the router of a service whose last host died; etcd restarted or wiped wh
 sidecars run loses nothing once it is back, and etcd being away never holds up the admin API."""
 
 import json
-import signal
 import time
 
 import harness
-from etcd_peer import Etcd, wait_for_keys
+from etcd_peer import Etcd
 from harness import ops_get, parse_metrics, record
 
 TTL = 2  # seconds: dead hosts' keys go within this
@@ -75,6 +74,10 @@ class EtcdTest(harness.E2ETestCase):
             raise AssertionError("%s\n%s" % (e, json.dumps(last, indent=1)))
         return last
 
+    def etcd_metric(self, name):
+        """One of host 1's unlabelled icaht_etcd_* samples."""
+        return self.metrics(self.a)[(name, frozenset())]
+
     def metrics(self, d):
         status, body = ops_get(d.ops_port, "/metrics")
         self.assertEqual(status, 200)
@@ -101,9 +104,8 @@ class EtcdTest(harness.E2ETestCase):
         self.assertEqual(rec["url"], "http://10.0.0.2:%d" % port_b)
         self.assertEqual(rec["record"]["name"], "orders")
         self.assertEqual(rec["record"]["port"], port_b)
-        m = self.metrics(self.a)
-        self.assertEqual(m[("icaht_etcd_up", frozenset())], 1)
-        self.assertGreaterEqual(m[("icaht_etcd_transactions_total", frozenset())], 1)
+        self.assertEqual(self.etcd_metric("icaht_etcd_up"), 1)
+        self.assertGreaterEqual(self.etcd_metric("icaht_etcd_transactions_total"), 1)
 
     def test_update_replaces_stale_shared_keys(self):
         r = record("billing", ["127.0.0.1:9"], route={"entry_points": ["web", "websecure"]})
@@ -165,15 +167,15 @@ class EtcdTest(harness.E2ETestCase):
         # A router of the same name that no sidecar wrote (no icaht/shared/ marker).
         self.etcd.put(ROUTERS + "legacy/rule", "Host(`legacy.example`)")
         self.etcd.put(ROUTERS + "legacy/tls/certResolver", "le")
-        errors = self.metrics(self.a)[("icaht_etcd_errors_total", frozenset())]
+        errors = self.etcd_metric("icaht_etcd_errors_total")
         self.a.register(record("legacy", ["127.0.0.1:9"]))
         harness.wait_until(
-            lambda: self.metrics(self.a)[("icaht_etcd_errors_total", frozenset())] > errors and
-            self.metrics(self.a)[("icaht_etcd_pending_services", frozenset())] == 0, 10,
+            lambda: self.etcd_metric("icaht_etcd_errors_total") > errors and
+            self.etcd_metric("icaht_etcd_pending_services") == 0, 10,
             what="the conflict counted")
         self.a.deregister("legacy")
         harness.wait_until(
-            lambda: self.metrics(self.a)[("icaht_etcd_pending_services", frozenset())] == 0, 10,
+            lambda: self.etcd_metric("icaht_etcd_pending_services") == 0, 10,
             what="the deregistration handled")
         self.assertEqual(self.keys("legacy", bool), {
             ROUTERS + "legacy/rule": "Host(`legacy.example`)",
@@ -227,11 +229,11 @@ class EtcdTest(harness.E2ETestCase):
             late = self.a.register(record("late", ["127.0.0.1:9"]))
             self.assertLess(time.monotonic() - started, 2.0)
             harness.wait_until(
-                lambda: self.metrics(self.a)[("icaht_etcd_up", frozenset())] == 0 and
-                self.metrics(self.a)[("icaht_etcd_errors_total", frozenset())] > 0, 10,
+                lambda: self.etcd_metric("icaht_etcd_up") == 0 and
+                self.etcd_metric("icaht_etcd_errors_total") > 0, 10,
                 what="icaht_etcd_up 0 and errors counted")
             self.assertGreaterEqual(
-                self.metrics(self.a)[("icaht_etcd_pending_services", frozenset())], 1)
+                self.etcd_metric("icaht_etcd_pending_services"), 1)
         finally:
             self.etcd.start()
         keys = self.keys("late", lambda k: server_key("late", 1) in k, timeout=15,
@@ -239,7 +241,7 @@ class EtcdTest(harness.E2ETestCase):
         self.assertEqual(keys[server_key("late", 1)], "http://10.0.0.1:%d" % late["port"])
         self.keys("catalog", lambda k: server_key("catalog", 1) in k, timeout=15,
                   what="the earlier service still (or again) published")
-        harness.wait_until(lambda: self.metrics(self.a)[("icaht_etcd_up", frozenset())] == 1, 10,
+        harness.wait_until(lambda: self.etcd_metric("icaht_etcd_up") == 1, 10,
                            what="icaht_etcd_up 1 again")
 
     def test_wiped_etcd_gets_everything_again(self):

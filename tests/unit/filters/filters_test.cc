@@ -54,6 +54,19 @@ TEST(RequestContextTest, OwnsACopyOfTheHead) {
   EXPECT_EQ(ctx.FindRequestHeader("x-one")->value, "1");
 }
 
+// RFC 6265 5.2: names and values trimmed of spaces and tabs; quotes removed; every Cookie
+// field searched.
+TEST(RequestContextTest, FindCookie) {
+  RequestContext ctx = Request(
+      "GET / HTTP/1.1\r\nHost: h\r\nCookie: theme=dark;session = abc \t; q=\"x y\"\r\n"
+      "Cookie: late=1\r\n\r\n");
+  EXPECT_EQ(ctx.FindCookie("theme"), "dark");
+  EXPECT_EQ(ctx.FindCookie("session"), "abc");
+  EXPECT_EQ(ctx.FindCookie("q"), "x y");
+  EXPECT_EQ(ctx.FindCookie("late"), "1");
+  EXPECT_EQ(ctx.FindCookie("sess"), "");
+}
+
 // The connection's context is reused for its next exchange: nothing of the
 // last one may show (a stale identity or header edit would be a leak between
 // requests), and a reused context reads its new head correctly.
