@@ -16,10 +16,12 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
     config->upstreams.push_back({upstream.resolved, upstream.weight, true, upstream.address});
   }
   config->lb_policy = ParseLbPolicy(record.load_balancer).value_or(LbPolicy::kRoundRobin);
-  if (record.hash_on.starts_with("header:")) {
-    config->hash_on = {HashOn::Kind::kHeader, record.hash_on.substr(7)};
-  } else if (record.hash_on.starts_with("cookie:")) {
-    config->hash_on = {HashOn::Kind::kCookie, record.hash_on.substr(7)};
+  // "client_ip" (or none), "header:<name>", "cookie:<name>" (validated by the record).
+  for (auto [prefix, kind] : {std::pair{std::string_view("header:"), HashOn::Kind::kHeader},
+                              std::pair{std::string_view("cookie:"), HashOn::Kind::kCookie}}) {
+    if (record.hash_on.starts_with(prefix)) {
+      config->hash_on = {kind, record.hash_on.substr(prefix.size())};
+    }
   }
   config->retries = record.retries;
   config->connect_timeout_ms = record.timeouts.connect_ms;
