@@ -150,8 +150,8 @@ class EtcdPublisher {
   bool stopped_ = false;
   size_t revoke_tries_ = 0;
   std::function<void()> stop_done_;
-  core::DeferredTask stop_notify_;
   core::Timer stop_deadline_;
+  core::DeferredTask stop_notify_;
 };
 
 }  // namespace icaht::admin

@@ -101,10 +101,10 @@ RetryVerdict DecideRetry(const RetryPolicy& policy, const AttemptEnd& end,
   }
   if (!wanted) return RetryVerdict::kNotRetryable;
   // Anything but a connect failure may have reached the upstream: only a
-  // request without a body (nothing kept to send again) repeats, and only an
+  // request whose body (if any) was kept to send again repeats, and only an
   // idempotent one unless the upstream cannot have acted on it.
-  if (!connect_failure &&
-      (context.has_body || !(end.unprocessed || IsIdempotent(context.method)))) {
+  if (!connect_failure && ((context.has_body && !context.body_replayable) ||
+                           !(end.unprocessed || IsIdempotent(context.method)))) {
     return RetryVerdict::kNotRetryable;
   }
   if (context.attempts_made >= static_cast<int>(policy.attempts)) {

@@ -6,8 +6,9 @@
 //   "retries": {"attempts": 3, "retry_on": ["connect-failure", "gateway-error"],
 //               "per_try_timeout_ms": 2000, "backoff_base_ms": 25, "backoff_max_ms": 250,
 //               "budget_percent": 20, "min_retry_concurrency": 3}
+//               "replay_body_bytes": 65536}
 //   (defaults: 2 attempts, connect-failure refused-stream gateway-error, no
-//   per-try timeout, 25..250 ms, 20 %, 3)
+//   per-try timeout, 25..250 ms, 20 %, 3, 64 KiB)
 //
 // retry_on: connect-failure (refused, unreachable, timed out: nothing was
 // sent), refused-stream (a reused keep-alive connection closed before any
@@ -19,8 +20,9 @@
 // Only when safe: a connect failure may be retried for any request (nothing
 // reached the upstream), a request the upstream cannot have acted on for any
 // method without a body; anything else only for an idempotent method (GET,
-// HEAD, OPTIONS, TRACE, PUT, DELETE) without a request body (bodies are not
-// kept for replay in this build). Never more attempts than `attempts`, and
+// HEAD, OPTIONS, TRACE, PUT, DELETE), and with a request body only when the
+// body was kept whole for replay (at most replay_body_bytes; a larger one is
+// streamed, spliced when long, and never repeated). Never more attempts than `attempts`, and
 // never more retries in flight on a shard than the budget allows:
 // max(min_retry_concurrency, budget_percent of the requests in flight), so
 // retries cannot multiply an outage.
@@ -58,6 +60,10 @@ struct RetryPolicy {
   uint32_t backoff_max_ms = 250;
   uint32_t budget_percent = 20;
   uint32_t min_retry_concurrency = 3;
+  // Request bodies up to this size are kept while they stream to the first
+  // attempt, so a retry can send them again (Linkerd's 64 KiB); 0: bodies are
+  // never replayed.
+  uint32_t replay_body_bytes = 64 * 1024;
   friend bool operator==(const RetryPolicy&, const RetryPolicy&) = default;
 };
 
@@ -83,6 +89,8 @@ struct AttemptEnd {
 struct RetryContext {
   http::Method method = http::Method::kGet;
   bool has_body = false;
+  // The body is kept whole for replay (RetryPolicy::replay_body_bytes).
+  bool body_replayable = false;
   int attempts_made = 1;
   size_t instances = 1;
   uint32_t retries_in_flight = 0;   // this service's, on this shard

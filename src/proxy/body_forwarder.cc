@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/check.h"
 #include "core/timer_queue.h"
 #include "proxy/shard_proxy.h"
 
@@ -22,6 +23,10 @@ void BodyForwarder::Start(net::Stream* from, net::Stream* to, const Options& opt
   from_ = from;
   to_ = to;
   options_ = options;
+  if (options_.keep != nullptr) {
+    ICAHT_CHECK(!options_.allow_splice);
+    options_.keep->clear();
+  }
   state_ = State::kCopying;
   remaining_ = options.in == In::kContentLength ? options.length : 0;
   copied_ = 0;
@@ -126,7 +131,16 @@ size_t BodyForwarder::CopyChunked(std::string_view data) {
 }
 
 void BodyForwarder::Send(std::string_view data) {
-  if (data.empty() || to_ == nullptr) return;
+  if (data.empty()) return;
+  if (std::string* keep = options_.keep; keep != nullptr) {
+    if (keep->size() + data.size() <= options_.keep_max) {
+      keep->append(data);
+    } else {
+      keep->clear();  // too long to replay: the copy is dropped
+      options_.keep = nullptr;
+    }
+  }
+  if (to_ == nullptr) return;
   to_->Send(data);
   if (to_->queued_bytes() > kHighWater) from_->PauseReading();
 }

@@ -52,6 +52,11 @@ class BodyForwarder {
     // an oversized one is refused before any of it leaves.
     bool hold = false;
     bool allow_splice = false;
+    // Keep a copy of everything sent to the sink (as framed for it) in
+    // `*keep`, for a retry to send again, up to `keep_max` bytes; past that
+    // the copy is dropped (kept_whole() turns false). Not with splice.
+    std::string* keep = nullptr;
+    uint64_t keep_max = 0;
   };
 
   class Callbacks {
@@ -104,6 +109,8 @@ class BodyForwarder {
   bool overrun() const { return overrun_; }
   // Hold mode: appends the complete re-framed body to `out` and returns true.
   bool TakeHeldInto(std::string* out);
+  // Everything sent so far is in Options::keep (or, in hold mode, held).
+  bool kept_whole() const { return options_.keep != nullptr || options_.hold; }
 
  private:
   void Send(std::string_view data);

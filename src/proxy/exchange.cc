@@ -17,6 +17,8 @@ using filters::Verdict;
 
 // A request that already passed this many proxies of ours is in a loop.
 constexpr int kMaxOwnViaHops = 8;
+// A connection keeps a replay buffer this large for its next requests.
+constexpr size_t kKeptBodyCapacity = 16 * 1024;
 
 }  // namespace
 
@@ -30,6 +32,7 @@ Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client
       ctx_(buffers->context),
       timer_(timer),
       upstream_head_(buffers->upstream_head),
+      replay_body_(buffers->request_body),
       response_in_(buffers->response_in),
       response_head_(buffers->response),
       response_body_(shard, this) {
@@ -113,6 +116,15 @@ void Exchange::Forward() {
   } else {
     body.length = head.content_length;
     body.allow_splice = true;
+  }
+  // With retries, a body short enough is kept as it streams to the first
+  // attempt, for a retry to send again (a held one is kept anyway).
+  if (config_->retries && !body.hold &&
+      (body.in == BodyForwarder::In::kChunked ||
+       body.length <= config_->retries->replay_body_bytes)) {
+    body.keep = &replay_body_;
+    body.keep_max = config_->retries->replay_body_bytes;
+    body.allow_splice = false;
   }
   if (!body.hold && !Connect(-1, upstream_head_)) return;
   if (!has_request_body_) return RequestDone();
@@ -472,8 +484,14 @@ void Exchange::Finish(Outcome outcome, Next next) {
     log->Append(ctx_);
   }
   // Nothing reads the head or the response head after this: the buffers go
-  // back to the connection for its next exchange.
+  // back to the connection for its next exchange (a large body copy is not
+  // kept by an idle connection).
   upstream_head_.clear();
+  if (replay_body_.capacity() > kKeptBodyCapacity) {
+    std::string().swap(replay_body_);
+  } else {
+    replay_body_.clear();
+  }
   owner_->OnExchangeDone(this, next);
 }
 

@@ -39,7 +39,8 @@ struct ShardService;
 struct ExchangeBuffers {
   filters::RequestContext context;
   std::string upstream_head;
-  std::string response_in;  // the upstream's response head bytes, then its parse
+  std::string request_body;  // a request body kept for a retry to send again
+  std::string response_in;   // the upstream's response head bytes, then its parse
   http::ResponseHead response;
 };
 
@@ -141,6 +142,9 @@ class Exchange final : public core::DeferredDeletable,
   uint32_t ResponseHeadTimeoutMs() const;
   int64_t RetryDeadlineNs() const;
   bool reading_body() const { return request_body_ != nullptr && request_body_->active(); }
+  // Everything of the request body sent so far can be sent again (kept in
+  // replay_body_, or held whole in upstream_head_).
+  bool body_replayable() const { return request_body_ != nullptr && request_body_->kept_whole(); }
 
   // BodyForwarder::Callbacks (both directions).
   void OnBodyDone(BodyForwarder* body) override;
@@ -186,6 +190,7 @@ class Exchange final : public core::DeferredDeletable,
   bool paused_ = false;
 
   std::string& upstream_head_;  // kept until the response starts, for a retry
+  std::string& replay_body_;    // the request body as sent, when kept for a retry
   std::string& response_in_;    // UpstreamCall's response head input
   http::ResponseHead& response_head_;
   UpstreamCall* call_ = nullptr;

@@ -59,6 +59,7 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
   filters::RetryContext context{
       .method = ctx_.request().method_id,
       .has_body = has_request_body_,
+      .body_replayable = body_replayable(),
       .attempts_made = ctx_.attempts,
       .instances = config_->upstreams.size(),
       .retries_in_flight = service_.retries_in_flight - (counted_retry_ ? 1 : 0),
@@ -67,19 +68,20 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
   last_verdict_ = verdict;
   if (verdict == filters::RetryVerdict::kBudgetExhausted) ctx_.retry_budget_exhausted = true;
   if (verdict != filters::RetryVerdict::kRetry) return false;
+  // A body still streaming in (or one not kept, which only a failed connect
+  // retries) goes to the next instance at once: what was sent, then the rest.
+  const bool at_once = has_request_body_ && !(body_replayable() && request_done_);
   const int64_t backoff_ns = filters::RetryBackoffNs(*config_->retries, ctx_.attempts, Random01());
   // No retry that could not get an answer before the shared deadline.
-  if (!has_request_body_ && core::LoopNowNs() + backoff_ns + 1'000'000 >= RetryDeadlineNs()) {
+  if (!at_once && core::LoopNowNs() + backoff_ns + 1'000'000 >= RetryDeadlineNs()) {
     return false;
   }
   if (!counted_retry_) {
     counted_retry_ = true;
     ++service_.retries_in_flight;
   }
-  if (has_request_body_) {
-    // Only a failed connect gets here with a body: what was queued goes to the
-    // next instance at once (the body is still streaming in).
-    RetryNow(call_->TakeUnsent());
+  if (at_once) {
+    RetryNow(body_replayable() ? upstream_head_ + replay_body_ : call_->TakeUnsent());
     return true;
   }
   RetireCall(false);
@@ -92,8 +94,9 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
 }
 
 void Exchange::StartRetry() {
-  // A bodiless request: its head is all there is to send again.
+  // The head (with a held body), then a kept body.
   if (!Connect(LastInstance(), upstream_head_)) return;
+  if (!replay_body_.empty()) call_->stream()->Send(replay_body_);
   RequestDone();
 }
 

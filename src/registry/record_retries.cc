@@ -36,6 +36,9 @@ absl::Status ParseRetries(json::Value& value, const std::string& path,
         if (key == "min_retry_concurrency") {
           return read_uint(field, field_path, 0, 100'000, policy.min_retry_concurrency);
         }
+        if (key == "replay_body_bytes") {
+          return read_uint(field, field_path, 0, 16 << 20, policy.replay_body_bytes);
+        }
         if (key == "retry_on") {
           policy.retry_on = 0;
           policy.retriable_statuses.clear();
@@ -82,6 +85,7 @@ void WriteRetries(JsonWriter& writer, const std::optional<filters::RetryPolicy>&
   writer.Key("backoff_max_ms").Uint(policy->backoff_max_ms);
   writer.Key("budget_percent").Uint(policy->budget_percent);
   writer.Key("min_retry_concurrency").Uint(policy->min_retry_concurrency);
+  writer.Key("replay_body_bytes").Uint(policy->replay_body_bytes);
   writer.EndObject();
 }
 

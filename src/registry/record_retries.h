@@ -6,10 +6,11 @@
 //                     unanswered (up to 3 attempts, no backoff)
 //   "retries": {"attempts": 3, "retry_on": ["connect-failure", "gateway-error"],
 //               "per_try_timeout_ms": 2000, "backoff_base_ms": 25, "backoff_max_ms": 250,
-//               "budget_percent": 20, "min_retry_concurrency": 3}
+//               "budget_percent": 20, "min_retry_concurrency": 3,
+//               "replay_body_bytes": 65536}
 //              every member optional (defaults: 2 attempts, connect-failure,
 //              refused-stream and gateway-error, no per-try timeout, 25..250 ms,
-//              20 %, 3)
+//              20 %, 3, 64 KiB; replay_body_bytes 0..16 MiB)
 //
 // Errors name the field ("field 'retries.retry_on[1]': ...").
 

@@ -23,6 +23,7 @@ class Instance:
         self.status, self.delay = status, delay
         self.lock = threading.Lock()
         self.counts = {}
+        self.bodies = []
         instance = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -31,12 +32,23 @@ class Instance:
             def log_message(self, *args):
                 pass
 
+            def read_body(self):
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    body = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        chunk = self.rfile.read(size + 2)[:size]
+                        if size == 0:
+                            return body
+                        body += chunk
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
             def handle_one(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                body = self.read_body()
                 with instance.lock:
                     instance.counts[self.command] = instance.counts.get(self.command, 0) + 1
+                    if body:
+                        instance.bodies.append(body)
                 if instance.delay:
                     time.sleep(instance.delay)
                 body = b"%d from %d" % (instance.status, instance.port)
@@ -65,10 +77,14 @@ class Instance:
         self.server.server_close()
 
 
-def call(port, method="GET", body=None, timeout=10):
+def call(port, method="GET", body=None, timeout=10, chunked=False):
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
-        conn.request(method, "/", body=body)
+        if chunked:
+            conn.request(method, "/", body=iter([body[:len(body) // 2], body[len(body) // 2:]]),
+                         encode_chunked=True)
+        else:
+            conn.request(method, "/", body=body)
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
@@ -107,10 +123,31 @@ class RetriesTest(SharedDaemonTestCase):
         statuses = [call(port, "POST", b"order")[0] for _ in range(10)]
         self.assertEqual(statuses.count(503), 5, statuses)
         self.assertEqual(bad.count("POST") + good.count("POST"), 10)  # one attempt each
-        # PUT is idempotent but has a body: not kept for replay, not repeated either.
-        statuses = [call(port, "PUT", b"x")[0] for _ in range(4)]
-        self.assertEqual(statuses.count(503), 2, statuses)
-        self.assertEqual(bad.count("PUT") + good.count("PUT"), 4)
+        # Kept for replay, a body does not make a POST repeatable either.
+        self.assertEqual(bad.bodies.count(b"order") + good.bodies.count(b"order"), 10)
+
+    def test_kept_bodies_are_replayed_whole(self):
+        bad, good = self.instance(503), self.instance()
+        port = self.register("replay", [bad, good], {"retry_on": ["gateway-error"]})
+        body = bytes(range(256)) * 40  # 10 KiB
+        for chunked in (False, True):
+            for _ in range(4):
+                self.assertEqual(call(port, "PUT", body, chunked=chunked)[0], 200)
+        self.assertEqual(good.count("PUT"), 8)
+        self.assertEqual(bad.count("PUT"), 4)  # every other first attempt
+        self.assertEqual(good.bodies, [body] * 8)  # the retried ones too, byte for byte
+        self.assertEqual(self.metric("icaht_upstream_retries_total", "replay"), 4)
+
+    def test_bodies_over_the_bound_are_not_replayed(self):
+        bad, good = self.instance(503), self.instance()
+        port = self.register("bound", [bad, good], {"retry_on": ["gateway-error"],
+                                                     "replay_body_bytes": 1000})
+        for chunked in (False, True):
+            statuses = [call(port, "PUT", b"y" * 1001, chunked=chunked)[0] for _ in range(4)]
+            self.assertEqual(statuses.count(503), 2, (chunked, statuses))
+            statuses = [call(port, "PUT", b"z" * 900, chunked=chunked)[0] for _ in range(4)]
+            self.assertEqual(statuses, [200] * 4, chunked)
+        self.assertEqual(bad.count("PUT") + good.count("PUT"), 8 + 8 + 4)
 
     def test_connect_failures_are_retried_for_any_request(self):
         refusing = RefusingPort()

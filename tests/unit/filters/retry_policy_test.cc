@@ -98,6 +98,14 @@ TEST(RetryPolicyTest, Decisions) {
   any_5xx.retry_on = 0;
   ASSERT_TRUE(AddRetryOn("5xx", any_5xx));
   EXPECT_EQ(DecideRetry(any_5xx, s500, {.method = Method::kGet}), V::kRetry);
+  // A body kept whole for replay makes a request with a body like a bodiless
+  // one; it never makes a POST that reached the upstream repeatable.
+  const RetryContext kept_put{.method = Method::kPut, .has_body = true, .body_replayable = true};
+  EXPECT_EQ(DecideRetry(p, s503, kept_put), V::kRetry);
+  EXPECT_EQ(DecideRetry(p, reset_reused, kept_put), V::kRetry);
+  const RetryContext kept_post{.method = Method::kPost, .has_body = true, .body_replayable = true};
+  EXPECT_EQ(DecideRetry(p, s503, kept_post), V::kNotRetryable);
+  EXPECT_EQ(DecideRetry(p, keepalive_race, kept_post), V::kRetry);
   EXPECT_EQ(DecideRetry(any_5xx, refused, {.method = Method::kGet}), V::kNotRetryable);
 }
 

@@ -164,7 +164,9 @@ TEST(BalancerTest, OutOfRotationInstancesAreSkipped) {
     EXPECT_EQ(Count(some).size(), 3u) << LbPolicyName(policy);
     if (keyed) {
       for (size_t k = 0; k < all.size(); ++k) {
-        if (all[k] != 1) EXPECT_EQ(all[k], some[k]) << LbPolicyName(policy) << " key " << k;
+        if (all[k] != 1) {
+          EXPECT_EQ(all[k], some[k]) << LbPolicyName(policy) << " key " << k;
+        }
       }
     }
     std::vector<bool> none(4, true);

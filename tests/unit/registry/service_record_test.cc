@@ -271,6 +271,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"retries":{"budget_percent":101})"),
                 "field 'retries.budget_percent': must be an integer 0..100"},
         BadCase{With(R"(,"retries":{"tries":2})"), "unknown field 'retries.tries'"},
+        BadCase{With(R"(,"retries":{"replay_body_bytes":16777217})"),
+                "field 'retries.replay_body_bytes': must be an integer 0..16777216"},
         BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
         BadCase{With(R"(,"cache":{})"), "field 'cache': not supported yet"},
         BadCase{With(R"(,"tracing":{"sample_ratio":1.5})"),
@@ -411,18 +413,20 @@ TEST(ServiceRecordTest, RetriesDefaultsAndRoundTrip) {
   EXPECT_NE(ToJson(*r).find(
                 R"("retries":{"attempts":2,"retry_on":["connect-failure",)"
                 R"("refused-stream","gateway-error"],"per_try_timeout_ms":0,"backoff_base_ms":25,)"
-                R"("backoff_max_ms":250,"budget_percent":20,"min_retry_concurrency":3})"),
+                R"("backoff_max_ms":250,"budget_percent":20,"min_retry_concurrency":3,)"
+                R"("replay_body_bytes":65536})"),
             std::string::npos)
       << ToJson(*r);
   r = ParseServiceRecord(
       With(R"(,"retries":{"attempts":4,"retry_on":["retriable-status:429,409","reset"],)"
            R"("per_try_timeout_ms":300,"backoff_base_ms":10,"backoff_max_ms":10,)"
-           R"("budget_percent":50,"min_retry_concurrency":0})"));
+           R"("budget_percent":50,"min_retry_concurrency":0,"replay_body_bytes":0})"));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->retries->attempts, 4u);
   EXPECT_EQ(r->retries->retry_on, filters::kRetryReset | filters::kRetryStatus);
   EXPECT_EQ(r->retries->retriable_statuses, (std::vector<uint16_t>{429, 409}));
   EXPECT_EQ(r->retries->per_try_timeout_ms, 300u);
+  EXPECT_EQ(r->retries->replay_body_bytes, 0u);
   absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *r);
