@@ -82,7 +82,8 @@ void HttpClientCall::ParseHead() {
   for (const http::Header& h : head.headers) response_.headers.emplace_back(h.name, h.value);
   framing_ = head.framing;
   remaining_ = head.content_length;
-  if (framing_ == http::BodyFraming::kContentLength && remaining_ > spec_.max_body_bytes) {
+  if (framing_ == http::BodyFraming::kContentLength && !spec_.discard_body &&
+      remaining_ > spec_.max_body_bytes) {
     return Finish(absl::ResourceExhaustedError("response body over the limit"));
   }
   std::string rest = in_.substr(head.head_size);
@@ -96,7 +97,7 @@ void HttpClientCall::TakeBody(std::string_view data) {
       return Finish(std::move(response_));
     case http::BodyFraming::kContentLength: {
       size_t take = std::min<uint64_t>(data.size(), remaining_);
-      response_.body.append(data.substr(0, take));
+      KeepBody(data.substr(0, take));
       remaining_ -= take;
       if (remaining_ == 0) return Finish(std::move(response_));
       return;
@@ -108,19 +109,23 @@ void HttpClientCall::TakeBody(std::string_view data) {
           return Finish(absl::DataLossError(
               absl::StrCat("malformed chunked body: ", chunked_.error_detail())));
         }
-        response_.body.append(step.data);
+        KeepBody(step.data);
         data.remove_prefix(step.consumed);
-        if (response_.body.size() > spec_.max_body_bytes) break;
+        if (BodyOverLimit()) break;
       }
       break;
     case http::BodyFraming::kUntilClose:
-      response_.body.append(data);
+      KeepBody(data);
       break;
   }
-  if (response_.body.size() > spec_.max_body_bytes) {
+  if (BodyOverLimit()) {
     return Finish(absl::ResourceExhaustedError("response body over the limit"));
   }
   if (framing_ == http::BodyFraming::kChunked && chunked_.done()) Finish(std::move(response_));
+}
+
+void HttpClientCall::KeepBody(std::string_view data) {
+  if (!spec_.discard_body) response_.body.append(data);
 }
 
 void HttpClientCall::OnEof(net::Stream*) {

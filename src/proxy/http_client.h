@@ -1,7 +1,7 @@
 #pragma once
 // A small HTTP/1.1 client for the daemon's own calls: active health checks
-// and key-set fetches (control thread), forward-auth checks (shards, as the
-// filters' side calls: filters::SideCalls). One request per call on a new
+// and key-set fetches (control thread), forward-auth checks and mirror copies
+// (shards, as side calls: filters::SideCalls). One request per call on a new
 // connection ("Connection: close"), one deadline for connect + whole
 // response, a bounded body, the strict response parser. Runs on the calling
 // thread's ring; never blocks.
@@ -38,7 +38,10 @@ struct ClientCallSpec {
   std::string request;
   uint32_t timeout_ms = 1000;           // connect + request + whole response
   size_t max_body_bytes = 1024 * 1024;  // a longer body fails the call
-  http::Limits limits;                  // for the response head
+  // The body is read to its end (framing checked) but not kept, and
+  // max_body_bytes does not apply.
+  bool discard_body = false;
+  http::Limits limits;  // for the response head
 };
 
 // "GET /path HTTP/1.1\r\nHost: host\r\nConnection: close\r\n" + `extra`
@@ -73,6 +76,10 @@ class HttpClientCall final : public core::DeferredDeletable,
 
   void ParseHead();
   void TakeBody(std::string_view data);
+  void KeepBody(std::string_view data);
+  bool BodyOverLimit() const {
+    return !spec_.discard_body && response_.body.size() > spec_.max_body_bytes;
+  }
   void Finish(absl::StatusOr<http::ClientResponse> result);
 
   core::Ring& ring_;

@@ -113,8 +113,10 @@ filters::SideCall* ShardProxy::StartSideCall(filters::SideCallRequest request, D
   ClientCallSpec spec;
   spec.address = request.address;
   spec.request = std::move(request.bytes);
+  spec.method = request.method;
   spec.timeout_ms = request.timeout_ms;
   spec.max_body_bytes = request.max_body_bytes;
+  spec.discard_body = request.discard_body;
   return HttpClientCall::Start(ring_, bufs_, std::move(spec), std::move(done));
 }
 

@@ -17,12 +17,13 @@ class HttpClientTest : public ::testing::Test {
  protected:
   // Runs one call to `address` and returns its result.
   absl::StatusOr<http::ClientResponse> Call(const net::Address& address, uint32_t timeout_ms = 2000,
-                                            size_t max_body = 1024) {
+                                            size_t max_body = 1024, bool discard_body = false) {
     ClientCallSpec spec;
     spec.address = address;
     spec.request = BuildClientRequest("GET", "/check", "svc", "X-Extra: 1\r\n");
     spec.timeout_ms = timeout_ms;
     spec.max_body_bytes = max_body;
+    spec.discard_body = discard_body;
     std::optional<absl::StatusOr<http::ClientResponse>> result;
     HttpClientCall::Start(*shard_.ring, *shard_.bufs, std::move(spec),
                           [&](absl::StatusOr<http::ClientResponse> r) { result = std::move(r); });
@@ -82,6 +83,25 @@ TEST_F(HttpClientTest, BodyOverTheLimitFails) {
   ScriptedUpstream server("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n");
   auto r = Call(server.address(), 2000, 1024);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(HttpClientTest, DiscardedBodiesAreReadWithoutALimit) {
+  // A mirror's copy: the answer is read to its end, framing checked, nothing kept.
+  std::string body(5000, 'b');
+  ScriptedUpstream length("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + body);
+  auto r = Call(length.address(), 2000, 1024, /*discard_body=*/true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");
+  ScriptedUpstream chunked("HTTP/1.1 503 No\r\nTransfer-Encoding: chunked\r\n\r\n1388\r\n" + body +
+                           "\r\n0\r\n\r\n");
+  r = Call(chunked.address(), 2000, 1024, /*discard_body=*/true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->body, "");
+  ScriptedUpstream broken("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+  r = Call(broken.address(), 2000, 1024, /*discard_body=*/true);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST_F(HttpClientTest, MalformedAnswerFails) {
