@@ -36,6 +36,7 @@ class CodeCounters {
 // Enough for every ErrorKind and AuthFailure value (checked where they are
 // counted).
 inline constexpr size_t kMaxKinds = 32;
+inline constexpr size_t kMirrorResults = 4;
 
 struct alignas(64) ShardSeries {
   CodeCounters requests;
@@ -50,6 +51,8 @@ struct alignas(64) ShardSeries {
   Counter rate_limit_shadow;  // would have been refused (enforce: false)
   Counter upstream_retries;   // attempts after the first
   Counter retry_overflow;     // retries the budget did not allow
+  // Mirror copies by result: sent, failed, dropped, too_large (proxy::Mirror::Result).
+  std::array<Counter, kMirrorResults> mirror;
 };
 
 class ServiceSeries {
