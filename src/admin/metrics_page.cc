@@ -15,6 +15,7 @@
 #include "filters/auth.h"
 #include "filters/proxy_error.h"
 #include "metrics/process.h"
+#include "proxy/mirror.h"
 
 namespace icaht::admin {
 namespace {
@@ -36,6 +37,7 @@ struct Totals {
   uint64_t rate_limit_shadow = 0;
   uint64_t retries = 0;
   uint64_t retry_overflow = 0;
+  std::array<uint64_t, metrics::kMirrorResults> mirror{};
 };
 
 Totals Sum(const metrics::ServiceSeries& series) {
@@ -56,6 +58,7 @@ Totals Sum(const metrics::ServiceSeries& series) {
     t.rate_limit_shadow += s.rate_limit_shadow.Read();
     t.retries += s.upstream_retries.Read();
     t.retry_overflow += s.retry_overflow.Read();
+    for (size_t r = 0; r < metrics::kMirrorResults; ++r) t.mirror[r] += s.mirror[r].Read();
   }
   std::sort(t.codes.begin(), t.codes.end());
   return t;
@@ -197,6 +200,16 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
     }
   }
   PerServiceCounters(services, kRateLimitCounters, out);
+  out.Family("icaht_mirror_requests_total", Type::kCounter,
+             "Requests the mirror sampled, by what became of the copy.");
+  for (const auto& [name, t] : services) {
+    for (size_t r = 0; r < metrics::kMirrorResults; ++r) {
+      if (t.mirror[r] == 0) continue;
+      std::string_view label = proxy::Mirror::ResultLabel(static_cast<proxy::Mirror::Result>(r));
+      out.Sample("icaht_mirror_requests_total", {{"service", *name}, {"result", label}},
+                 t.mirror[r]);
+    }
+  }
 }
 
 std::string Control::RenderMetrics(metrics::Format format) const {

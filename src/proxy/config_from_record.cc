@@ -24,6 +24,14 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
     }
   }
   config->retries = record.retries;
+  if (record.mirror) {
+    const registry::MirrorSpec& mirror = *record.mirror;
+    config->mirror_spec = MirrorConfig{.address = mirror.resolved,
+                                       .text = mirror.upstream,
+                                       .percent = mirror.percent,
+                                       .max_body_bytes = mirror.max_body_bytes,
+                                       .timeout_ms = mirror.timeout_ms};
+  }
   config->connect_timeout_ms = record.timeouts.connect_ms;
   config->request_timeout_ms = record.timeouts.request_ms;
   config->idle_timeout_ms = record.timeouts.idle_ms;

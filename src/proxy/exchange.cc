@@ -126,6 +126,9 @@ void Exchange::Forward() {
     body.keep_max = config_->retries->replay_body_bytes;
     body.allow_splice = false;
   }
+  // A request the mirror copies keeps its body for the copy (proxy/mirror.h).
+  mirror_pending_ = config_->mirror != nullptr &&
+                    config_->mirror->Sample(head, has_request_body_, &body, &replay_body_);
   if (!body.hold && !Connect(-1, upstream_head_)) return;
   if (!has_request_body_) return RequestDone();
   ArmTimer(TimerPurpose::kRequestBody, config_->request_timeout_ms);
@@ -173,6 +176,12 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
 void Exchange::RequestDone() {
   request_done_ = true;
   ctx_.request_body_bytes = request_body_ != nullptr ? request_body_->bytes() : 0;
+  if (mirror_pending_) {  // the first attempt's end, never a retry's
+    mirror_pending_ = false;
+    config_->mirror->Send(ctx_.request().method_id, upstream_head_, replay_body_,
+                          request_body_ == nullptr || request_body_->kept_whole(),
+                          ctx_.request_body_bytes);
+  }
   if (!response_started_) ArmTimer(TimerPurpose::kResponseHead, ResponseHeadTimeoutMs());
 }
 

@@ -206,6 +206,7 @@ class Exchange final : public core::DeferredDeletable,
 
   bool has_request_body_ = false;
   bool request_done_ = false;
+  bool mirror_pending_ = false;    // sampled by the mirror, not copied yet
   bool response_started_ = false;  // bytes of an answer are queued for the client
   bool response_keep_alive_ = true;
   bool close_after_ = false;  // the connection closes after this exchange

@@ -13,6 +13,7 @@
 #include "http/message.h"
 #include "metrics/service_series.h"
 #include "net/address.h"
+#include "proxy/mirror.h"
 
 namespace icaht::proxy {
 
@@ -45,6 +46,8 @@ struct ServiceConfig {
   // The record's retries; none: only the built-in retry of a failed connect
   // or a pooled connection closed unanswered.
   std::optional<filters::RetryPolicy> retries;
+  // The record's mirror; none: off.
+  std::optional<MirrorConfig> mirror_spec;
   uint32_t connect_timeout_ms = 1000;
   uint32_t request_timeout_ms = 15000;  // header read, and upstream response
   uint32_t idle_timeout_ms = 60000;     // client keep-alive idle
@@ -59,6 +62,8 @@ struct ServiceConfig {
   // Built from `filters` on the shard that serves this config (ShardService::
   // SetConfig); shared by the config's exchanges, never rebuilt per request.
   std::unique_ptr<filters::FilterChain> chain;
+  // Built from `mirror_spec` there too; its copies in flight end with it.
+  std::unique_ptr<Mirror> mirror;
 };
 
 // Smooth weighted round-robin (as nginx): deterministic, spreads heavy

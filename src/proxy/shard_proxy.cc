@@ -43,12 +43,15 @@ ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> con
 }
 
 void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
-  // Filters are built here, once per config on this shard, never per request
-  // (a chain set by the caller is kept: tests bring their own filters).
+  // Filters and the mirror are built here, once per config on this shard, never
+  // per request (a chain set by the caller is kept: tests bring their own filters).
   if (next->chain == nullptr) {
     next->chain =
         filters::FilterChain::Build(next->filters, next->name, this, proxy,
                                     proxy->spans().collecting() ? &proxy->spans() : nullptr);
+  }
+  if (next->mirror_spec && next->mirror == nullptr) {
+    next->mirror = std::make_unique<Mirror>(*next->mirror_spec, proxy, series, proxy->index());
   }
   balancer.Reset(next->lb_policy, next->upstreams);
   upstream_down.assign(next->upstreams.size(), false);

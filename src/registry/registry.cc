@@ -148,6 +148,11 @@ absl::Status Registry::CheckNoSelfLoop(const ServiceRecord& record,
   if (const filters::ForwardAuthSpec& forward = record.auth.forward; forward.enabled) {
     ICAHT_RETURN_IF_ERROR(check(forward.resolved, "auth.forward.address", forward.address));
   }
+  // A mirror on a service port: every copy would be mirrored again.
+  if (record.mirror) {
+    ICAHT_RETURN_IF_ERROR(
+        check(record.mirror->resolved, "mirror.upstream", record.mirror->upstream));
+  }
   return absl::OkStatus();
 }
 

@@ -83,15 +83,15 @@ class Registry {
   // nothing is in flight for `name`.
   void Abort(std::string_view name);
 
-  // Refuses a record with an upstream (or a forward-auth address) that is
-  // one of this daemon's own service ports (its own port included) on an
-  // address that reaches the listeners bound to `bind` (see
+  // Refuses a record with an upstream (or a forward-auth or mirror address)
+  // that is one of this daemon's own service ports (its own port included)
+  // on an address that reaches the listeners bound to `bind` (see
   // net::Address::ReachesListenerOn): every request would loop back into the
-  // proxy. InvalidArgument("field 'upstreams[1]': ...", or "field
-  // 'auth.forward.address': ...") naming the service that holds the port. Call it
-  // once record.port is reserved (after ReservePort / BeginReplace).
-  // Loops through other hosts or other addresses of this host are the data
-  // path's to catch (Via).
+  // proxy. InvalidArgument("field 'upstreams[1]': ...", "field
+  // 'auth.forward.address': ..." or "field 'mirror.upstream': ...") naming
+  // the service that holds the port. Call it once record.port is reserved
+  // (after ReservePort / BeginReplace). Loops through other hosts or other
+  // addresses of this host are the data path's to catch (Via).
   absl::Status CheckNoSelfLoop(const ServiceRecord& record, const net::Address& bind) const;
 
   bool InFlight(std::string_view name) const { return in_flight_.contains(name); }

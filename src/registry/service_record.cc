@@ -9,6 +9,7 @@
 #include "registry/record_auth.h"
 #include "registry/record_cors.h"
 #include "registry/record_health.h"
+#include "registry/record_mirror.h"
 #include "registry/record_rate_limit.h"
 #include "registry/record_retries.h"
 #include "registry/record_tracing.h"
@@ -286,6 +287,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_ASSIGN_OR_RETURN(record.max_body_bytes, json::ReadUint64(value, path));
   } else if (key == "retries") {
     ICAHT_RETURN_IF_ERROR(ParseRetries(value, path, record.retries));
+  } else if (key == "mirror") {
+    ICAHT_RETURN_IF_ERROR(ParseMirror(value, path, record.mirror));
   } else if (key == "tracing") {
     ICAHT_RETURN_IF_ERROR(ParseTracing(value, path, record.tracing));
   } else if (key == "access_log") {
@@ -409,6 +412,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   }
   w.Key("retries");
   WriteRetries(w, record.retries);
+  w.Key("mirror");
+  WriteMirror(w, record.mirror);
   w.Key("max_body_bytes").Uint(record.max_body_bytes);
   w.Key("limits").StartObject();
   w.Key("max_request_line").Uint(record.limits.max_request_line);

@@ -16,6 +16,7 @@
 #include "filters/retry_policy.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
+#include "registry/record_mirror.h"
 #include "tracing/trace_context.h"
 
 namespace icaht::registry {
@@ -65,6 +66,7 @@ struct ServiceRecord {
   // "cookie:<name>"; "" (null) = client_ip for those, refused with others.
   std::string hash_on;
   std::optional<filters::RetryPolicy> retries;  // null: only the built-in retries
+  std::optional<MirrorSpec> mirror;             // null: no request shadowing
   uint64_t max_body_bytes = 0;                  // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
   filters::RequestIdSpec request_id;                // off unless the record names it

@@ -312,5 +312,20 @@ TEST_F(RegistryTest, ForwardAuthOnAServicePortIsRefusedNamingTheField) {
   EXPECT_TRUE(registry_.CheckNoSelfLoop(record, bind).ok());
 }
 
+TEST_F(RegistryTest, MirrorOnAServicePortIsRefusedNamingTheField) {
+  net::Address bind = *net::Address::FromIp("127.0.0.1", 0);
+  Register(Record("orders"));  // 7001
+  ServiceRecord record = Record("billing", 7002);
+  record.mirror.emplace();
+  record.mirror->upstream = "localhost:7001";
+  record.mirror->resolved = *net::Address::Parse(record.mirror->upstream);
+  EXPECT_EQ(registry_.CheckNoSelfLoop(record, bind).message(),
+            "field 'mirror.upstream': localhost:7001 is the port of service 'orders' on "
+            "this daemon: every request would loop back into the proxy");
+  record.mirror->upstream = "127.0.0.1:9090";
+  record.mirror->resolved = *net::Address::Parse(record.mirror->upstream);
+  EXPECT_TRUE(registry_.CheckNoSelfLoop(record, bind).ok());
+}
+
 }  // namespace
 }  // namespace icaht::registry

@@ -476,7 +476,8 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("upstreams":[{"address":"127.0.0.1:8080","weight":1}],)json"
       R"json("port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,)json"
       R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
-      R"json("load_balancer":"round_robin","hash_on":null,"retries":null,"max_body_bytes":0,)json"
+      R"json("load_balancer":"round_robin","hash_on":null,"retries":null,"mirror":null,)json"
+      R"json("max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
       R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"tracing":null,"access_log":true})json");
