@@ -3,8 +3,9 @@
 upstream gets a copy of the sampled requests (method, target, body byte for byte, Host with
 -shadow, the request id as the primary got it) while the client gets the primary's answer; the
 sampled share follows `percent`; a mirror that hangs or refuses neither slows nor fails the real
-requests and its failures are counted; copies over the in-flight bound are dropped; bodies over
-max_body_bytes are not copied; a retried request is copied once; bad records are refused."""
+requests and its failures are counted; copies over the in-flight bound are dropped and copies in
+flight are cancelled when the record is replaced or removed; bodies over max_body_bytes are not
+copied; a retried request is copied once; bad records are refused."""
 
 import http.client
 import http.server
@@ -252,9 +253,18 @@ class MirrorTest(SharedDaemonTestCase):
         self.wait_counts("bound", dropped=16)  # 64 in flight on the one shard
         wait_until(lambda: hang.accepted == 64, 10, what="64 connections to the mirror")
         self.assertEqual(hang.closed, 0)
-        # Deregistered, the service's copies in flight are cancelled: their connections close.
+        # The record replaced: the old config's copies are cancelled (counted failed) once its
+        # last request is done, and the new config's mirror has room again.
+        r = self.d.admin("PUT", "/v1/services/bound", record(
+            "bound", [primary.address], mirror={"upstream": hang.address, "timeout_ms": 9000}))
+        self.assertEqual(r.status, 200, r)
+        wait_until(lambda: hang.closed == 64, 5, what="the old copies' connections to close")
+        self.wait_counts("bound", failed=64, dropped=16)
+        self.assertEqual(call(port, target="/b/after")[0], 200)
+        wait_until(lambda: hang.accepted == 65, 5, what="the new config's copy")
+        # Deregistered, the service's copies in flight are cancelled too.
         self.d.deregister("bound")
-        wait_until(lambda: hang.closed == 64, 5, what="the copies' connections to close")
+        wait_until(lambda: hang.closed == 65, 5, what="the last copy's connection to close")
 
     def test_bodies_over_the_bound_are_not_copied(self):
         primary, shadow = self.peer(Recorder), self.peer(Recorder, b"mirror")
