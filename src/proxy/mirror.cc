@@ -102,8 +102,8 @@ Mirror::Mirror(MirrorConfig config, filters::SideCalls* calls,
       random_(seed != 0 ? core::FastRandom(seed) : core::FastRandom::FromEntropy()) {}
 
 Mirror::~Mirror() {
-  for (auto& [id, call] : in_flight_) {
-    call->Cancel();
+  for (auto& [id, copy] : in_flight_) {
+    copy.call->Cancel();
     Count(Result::kFailed);
   }
 }
@@ -138,26 +138,33 @@ void Mirror::Send(http::Method method, std::string_view upstream_head, std::stri
   size_t head_size = upstream_head.find(kEndOfHead);
   if (head_size == std::string_view::npos) return;
   head_size += kEndOfHead.size();
-  if (in_flight_.size() >= kMaxInFlight) return Count(Result::kDropped);
+  // The copy's size (its head grows by "-shadow" and "Connection: close").
+  const size_t bytes = upstream_head.size() + kept.size() + 32;
+  if (in_flight_.size() >= kMaxInFlight || in_flight_bytes_ + bytes > kMaxInFlightBytes) {
+    return Count(Result::kDropped);
+  }
   filters::SideCallRequest request;
   request.address = config_.address;
   request.method = method;
   request.timeout_ms = config_.timeout_ms;
   request.discard_body = true;
-  request.bytes.reserve(upstream_head.size() + kept.size() + 32);
+  request.bytes.reserve(bytes);
   BuildMirrorHead(upstream_head.substr(0, head_size), &request.bytes);
   request.bytes.append(upstream_head.substr(head_size));  // a held body
   request.bytes.append(kept);
   const uint64_t id = next_id_++;
   filters::SideCall* call = calls_->StartSideCall(
       std::move(request), [this, id](absl::StatusOr<http::ClientResponse> answer) {
-        in_flight_.erase(id);
+        auto it = in_flight_.find(id);
+        in_flight_bytes_ -= it->second.bytes;
+        in_flight_.erase(it);
         if (answer.ok()) return Count(Result::kSent);
         Count(Result::kFailed);
         ICAHT_LOG_LIMITED(kWarn, "service '", series_->name(), "': mirror copy to ", config_.text,
                           " failed: ", answer.status().message());
       });
-  in_flight_.emplace(id, call);
+  in_flight_.emplace(id, Copy{call, bytes});
+  in_flight_bytes_ += bytes;
 }
 
 }  // namespace icaht::proxy

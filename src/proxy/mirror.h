@@ -22,8 +22,9 @@
 // most once a second per shard. Counted per result:
 // sent (the mirror answered, any status), failed (no complete answer within
 // timeout_ms, refused, malformed, or cancelled because the config was
-// replaced), dropped (kMaxInFlight copies of the service already in flight
-// on this shard), too_large (a body over max_body_bytes).
+// replaced), dropped (kMaxInFlight copies, or kMaxInFlightBytes of them, of
+// the service already in flight on this shard), too_large (a body over
+// max_body_bytes).
 //
 // Shard-owned: one per service config per shard, built in ShardService::
 // SetConfig, like the filter chain. The exchanges of a config hold it (they
@@ -69,6 +70,9 @@ class Mirror {
  public:
   // Copies of one service in flight on one shard, at most.
   static constexpr size_t kMaxInFlight = 64;
+  // And at most this many bytes of them (64 copies of 16 MiB bodies would be
+  // 1 GiB): a mirror that stalls cannot take the shard's memory.
+  static constexpr size_t kMaxInFlightBytes = 32 << 20;
   // The label values of icaht_mirror_requests_total, in this order
   // (metrics::ShardSeries::mirror).
   enum class Result : uint8_t { kSent, kFailed, kDropped, kTooLarge };
@@ -99,6 +103,7 @@ class Mirror {
             bool body_whole, uint64_t body_bytes);
 
   size_t in_flight() const { return in_flight_.size(); }
+  size_t in_flight_bytes() const { return in_flight_bytes_; }
   const MirrorConfig& config() const { return config_; }
 
  private:
@@ -110,7 +115,12 @@ class Mirror {
   size_t shard_;
   core::FastRandom random_;
   uint64_t next_id_ = 0;
-  absl::flat_hash_map<uint64_t, filters::SideCall*> in_flight_;
+  struct Copy {
+    filters::SideCall* call;
+    size_t bytes;
+  };
+  absl::flat_hash_map<uint64_t, Copy> in_flight_;
+  size_t in_flight_bytes_ = 0;
 };
 
 }  // namespace icaht::proxy

@@ -224,6 +224,20 @@ TEST_F(MirrorTest, CopiesOverTheInFlightBoundAreDropped) {
   EXPECT_EQ(calls_.calls.size(), Mirror::kMaxInFlight + 1);
 }
 
+TEST_F(MirrorTest, CopiesOverTheInFlightBytesAreDropped) {
+  auto mirror = Make(100, 16 << 20);
+  const std::string body(11 << 20, 'b');
+  for (int i = 0; i < 3; ++i) mirror->Send(http::Method::kPut, kHead, body, true, body.size());
+  EXPECT_EQ(calls_.calls.size(), 2u);  // 33 MiB would be over the 32 MiB
+  EXPECT_EQ(Count(Mirror::Result::kDropped), 1u);
+  EXPECT_GT(mirror->in_flight_bytes(), 22u << 20);
+  calls_.Finish(0, http::ClientResponse{.status = 200});
+  calls_.Finish(1, absl::DeadlineExceededError("slow"));
+  EXPECT_EQ(mirror->in_flight_bytes(), 0u);
+  mirror->Send(http::Method::kPut, kHead, body, true, body.size());
+  EXPECT_EQ(calls_.calls.size(), 3u);
+}
+
 TEST_F(MirrorTest, TheDestructorCancelsCopiesInFlight) {
   auto mirror = Make();
   mirror->Send(http::Method::kGet, kHead, "", true, 0);
