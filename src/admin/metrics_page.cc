@@ -36,6 +36,9 @@ struct Totals {
   uint64_t rate_limit_shadow = 0;
   uint64_t retries = 0;
   uint64_t retry_overflow = 0;
+  std::array<uint64_t, 3> breaker_overflow{};
+  int64_t upstream_requests = 0;
+  int64_t upstream_pending = 0;
 };
 
 Totals Sum(const metrics::ServiceSeries& series) {
@@ -56,6 +59,11 @@ Totals Sum(const metrics::ServiceSeries& series) {
     t.rate_limit_shadow += s.rate_limit_shadow.Read();
     t.retries += s.upstream_retries.Read();
     t.retry_overflow += s.retry_overflow.Read();
+    for (size_t r = 0; r < t.breaker_overflow.size(); ++r) {
+      t.breaker_overflow[r] += s.breaker_overflow[r].Read();
+    }
+    t.upstream_requests += s.upstream_requests.Read();
+    t.upstream_pending += s.upstream_pending.Read();
   }
   std::sort(t.codes.begin(), t.codes.end());
   return t;
@@ -197,6 +205,29 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
     }
   }
   PerServiceCounters(services, kRateLimitCounters, out);
+  out.Family("icaht_upstream_overflow_total", Type::kCounter,
+             "Requests a circuit breaker answered 503 (requests, pending) or did not retry "
+             "(retries).");
+  constexpr std::string_view kOverflowReasons[] = {"requests", "pending", "retries"};
+  for (const auto& [name, t] : services) {
+    for (size_t r = 0; r < t.breaker_overflow.size(); ++r) {
+      if (t.breaker_overflow[r] == 0) continue;
+      out.Sample("icaht_upstream_overflow_total",
+                 {{"service", *name}, {"reason", kOverflowReasons[r]}}, t.breaker_overflow[r]);
+    }
+  }
+  out.Family("icaht_upstream_requests_active", Type::kGauge,
+             "Requests that want the upstream (queued or not), with circuit breakers.");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_upstream_requests_active", {{"service", *name}},
+               static_cast<double>(t.upstream_requests));
+  }
+  out.Family("icaht_upstream_pending_requests", Type::kGauge,
+             "Requests queued for an upstream connection (circuit_breaker.max_connections).");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_upstream_pending_requests", {{"service", *name}},
+               static_cast<double>(t.upstream_pending));
+  }
 }
 
 std::string Control::RenderMetrics(metrics::Format format) const {

@@ -43,6 +43,7 @@ void RequestContext::Reset() {
   upstream_address = {};
   attempts = 0;
   retry_budget_exhausted = false;
+  overflow = Overflow::kNone;
   request_body_bytes = response_body_bytes = 0;
   outcome = Outcome::kNone;
   error = ProxyError{};

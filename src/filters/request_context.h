@@ -166,6 +166,11 @@ class RequestContext {
   int attempts = 0;
   // A retry the policy allowed was not made: too many in flight already.
   bool retry_budget_exhausted = false;
+  // A circuit breaker limit this exchange met (proxy/circuit_breaker.h):
+  // answered 503 (requests, pending) or not retried (retries).
+  enum class Overflow : uint8_t { kNone, kRequests, kPending, kRetries };
+  static constexpr size_t kOverflowReasons = 3;
+  Overflow overflow = Overflow::kNone;
   uint64_t request_body_bytes = 0;
   uint64_t response_body_bytes = 0;
   Outcome outcome = Outcome::kNone;

@@ -50,6 +50,13 @@ struct alignas(64) ShardSeries {
   Counter rate_limit_shadow;  // would have been refused (enforce: false)
   Counter upstream_retries;   // attempts after the first
   Counter retry_overflow;     // retries the budget did not allow
+  // Circuit breaker overflows by reason (RequestContext::Overflow - 1):
+  // requests, pending, retries.
+  std::array<Counter, 3> breaker_overflow;
+  // With circuit breakers: the service's exchanges that want the upstream,
+  // and those of them queued for a connection.
+  Gauge upstream_requests;
+  Gauge upstream_pending;
 };
 
 class ServiceSeries {

@@ -103,8 +103,42 @@ void Exchange::RespondLocally() {
 }
 
 void Exchange::Forward() {
+  BuildUpstreamRequestHead(ctx_.request(), ctx_.client_ip, &upstream_head_, &ctx_.upstream_edits);
+  CircuitBreaker& breaker = service_.breaker;
+  if (breaker.enabled()) {
+    using Overflow = filters::RequestContext::Overflow;
+    if (!breaker.AdmitRequest()) return Overloaded(Overflow::kRequests, "too many requests");
+    admitted_ = true;
+    service_.PublishBreakerGauges();
+    switch (breaker.AcquireConnection(this)) {
+      case CircuitBreaker::Slot::kGranted:
+        slot_ = SlotState::kHeld;
+        break;
+      case CircuitBreaker::Slot::kQueued:
+        // Waiting for a slot counts against the request's deadline.
+        slot_ = SlotState::kQueued;
+        service_.PublishBreakerGauges();
+        return ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+      case CircuitBreaker::Slot::kRefused:
+        return Overloaded(Overflow::kPending, "too many requests waiting for a connection");
+    }
+  }
+  SendRequest();
+}
+
+void Exchange::OnConnectionSlot() {
+  if (finished_) return;
+  slot_ = SlotState::kHeld;
+  SendRequest();
+}
+
+void Exchange::Overloaded(filters::RequestContext::Overflow reason, const char* detail) {
+  ctx_.overflow = reason;
+  Fail(MakeError(ErrorKind::kOverloaded, detail));
+}
+
+void Exchange::SendRequest() {
   const http::RequestHead& head = ctx_.request();
-  BuildUpstreamRequestHead(head, ctx_.client_ip, &upstream_head_, &ctx_.upstream_edits);
   BodyForwarder::Options body;
   if (head.framing == http::BodyFraming::kChunked) {
     body.in = BodyForwarder::In::kChunked;
@@ -159,6 +193,7 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
     active_index_ = index;
   }
   if (ctx_.attempts++ == 0) ctx_.upstream_start_ns = core::LoopNowNs();
+  upstream_acked_ = kAckedUnknown;  // a new connection: nothing seen of it yet
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);
   if (!call_->Start(config_->upstreams[index].address, config_->connect_timeout_ms)) {
@@ -456,7 +491,10 @@ void Exchange::Fail(const ProxyError& error) {
   if (!request_done_) close_after_ = true;
   std::string text(error.detail);
   text.push_back('\n');
-  SendLocal(status, "text/plain; charset=utf-8", text);
+  // A circuit breaker's answer says so (Envoy's x-envoy-overloaded).
+  static const std::vector<http::Header> kOverloadedFields = {{"x-icaht-overloaded", "true"}};
+  SendLocal(status, "text/plain; charset=utf-8", text,
+            error.kind == ErrorKind::kOverloaded ? &kOverloadedFields : nullptr);
   Finish(Outcome::kError, close_after_ ? Next::kClose : Next::kKeepAlive);
 }
 
@@ -472,6 +510,16 @@ void Exchange::Finish(Outcome outcome, Next next) {
   if (counted_retry_) {
     --service_.retries_in_flight;
     counted_retry_ = false;
+  }
+  if (slot_ == SlotState::kHeld) {
+    service_.ReleaseConnectionSlot();
+  } else if (slot_ == SlotState::kQueued) {
+    service_.CancelSlotWait(this);
+  }
+  slot_ = SlotState::kNone;
+  if (admitted_) {
+    service_.breaker.EndRequest();
+    service_.PublishBreakerGauges();
   }
   --service_.requests_in_flight;
   ctx_.outcome = outcome;
@@ -513,9 +561,16 @@ bool Exchange::UpstreamStillReading() {
   if (!net::GetTcpSendState(call_->stream()->fd(), &state)) return false;
   bool queued = state.pending || call_->stream()->queued_bytes() > 0 ||
                 (request_body_ != nullptr && request_body_->waiting_for_sink());
-  if (!queued) return false;  // all delivered: nothing left to make progress with
+  if (!queued) {
+    // All delivered: if it was still reading at the last look, it took the
+    // rest since (progress, once); else nothing is left to make progress with.
+    bool took_the_rest = upstream_acked_ != kAckedUnknown && upstream_acked_ != kAckedDelivered;
+    upstream_acked_ = kAckedDelivered;
+    return took_the_rest;
+  }
   // The first look has nothing to compare with: it starts the count.
-  bool progressed = upstream_acked_ == kAckedUnknown || state.bytes_acked > upstream_acked_;
+  bool progressed = upstream_acked_ == kAckedUnknown || upstream_acked_ == kAckedDelivered ||
+                    state.bytes_acked > upstream_acked_;
   upstream_acked_ = state.bytes_acked;
   return progressed;
 }
@@ -555,6 +610,10 @@ void Exchange::OnTimer() {
       // The deadline for an answer runs from when the request was delivered,
       // not merely queued or spliced into the socket.
       if (UpstreamStillReading()) return ArmTimer(timer_purpose_, ResponseHeadTimeoutMs());
+      if (slot_ == SlotState::kQueued) {
+        return Fail(
+            MakeError(ErrorKind::kResponseTimeout, "timed out waiting for an upstream connection"));
+      }
       if (call_ != nullptr) {
         call_->MarkDirty();
         if (config_->retries && config_->retries->per_try_timeout_ms != 0 &&

@@ -23,6 +23,7 @@
 #include "filters/request_context.h"
 #include "net/stream.h"
 #include "proxy/body_forwarder.h"
+#include "proxy/circuit_breaker.h"
 #include "proxy/service_config.h"
 #include "proxy/tunnel.h"
 #include "proxy/upstream_call.h"
@@ -49,6 +50,7 @@ class Exchange final : public core::DeferredDeletable,
                        private filters::FilterCallbacks,
                        private UpstreamCall::Handler,
                        private BodyForwarder::Callbacks,
+                       private CircuitBreaker::Waiter,
                        private Tunnel::Owner {
  public:
   // What the client connection does after the exchange.
@@ -108,7 +110,13 @@ class Exchange final : public core::DeferredDeletable,
 
   // Request phase.
   void RunRequestFilters();
+  // Through the circuit breakers (if any), then SendRequest.
   void Forward();
+  void OnConnectionSlot() override;
+  // The head to an instance, and the body after it.
+  void SendRequest();
+  // A circuit breaker's 503 (x-icaht-overloaded: true).
+  void Overloaded(filters::RequestContext::Overflow reason, const char* detail);
   bool Connect(int skip, std::string_view first_bytes);
   void RequestDone();
   // FilterCallbacks.
@@ -172,10 +180,12 @@ class Exchange final : public core::DeferredDeletable,
   // For an inactivity purpose: true if it expired, else the timer is re-armed.
   bool InactiveFor(uint32_t ms, int64_t last_progress_ns);
   // At a request timer's expiry: the upstream acknowledged request bytes
-  // since the last look and more are still on their way (one getsockopt; a
-  // stall is declared within two periods at most).
+  // since the last look (one getsockopt; a stall is declared within two
+  // periods at most). Taking the last of them counts once: the response's
+  // deadline then runs a whole period from this look, not from the one before.
   bool UpstreamStillReading();
   static constexpr uint64_t kAckedUnknown = UINT64_MAX;
+  static constexpr uint64_t kAckedDelivered = UINT64_MAX - 1;
 
   ShardProxy& shard_;
   ShardService& service_;
@@ -196,7 +206,12 @@ class Exchange final : public core::DeferredDeletable,
   UpstreamCall* call_ = nullptr;
   int active_index_ = -1;       // the instance call_ counts against (service_.upstream_active)
   bool counted_retry_ = false;  // in service_.retries_in_flight
-  uint64_t tried_ = 0;          // instances (index < 64) attempted
+  // Circuit breakers: admitted among the service's requests, and the state
+  // of this exchange's connection slot (held from the first attempt to the end).
+  enum class SlotState : uint8_t { kNone, kQueued, kHeld };
+  SlotState slot_ = SlotState::kNone;
+  bool admitted_ = false;
+  uint64_t tried_ = 0;  // instances (index < 64) attempted
   filters::RetryVerdict last_verdict_ = filters::RetryVerdict::kNotRetryable;
   // Only requests with a body have one (keeps the exchange small: it is
   // allocated per request).

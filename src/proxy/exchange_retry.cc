@@ -68,6 +68,10 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
   last_verdict_ = verdict;
   if (verdict == filters::RetryVerdict::kBudgetExhausted) ctx_.retry_budget_exhausted = true;
   if (verdict != filters::RetryVerdict::kRetry) return false;
+  if (!counted_retry_ && !service_.breaker.AdmitRetry(service_.retries_in_flight)) {
+    ctx_.overflow = filters::RequestContext::Overflow::kRetries;
+    return false;
+  }
   // A body still streaming in (or one not kept, which only a failed connect
   // retries) goes to the next instance at once: what was sent, then the rest.
   const bool at_once = has_request_body_ && !(body_replayable() && request_done_);

@@ -10,6 +10,7 @@
 
 #include "filters/filter_chain.h"
 #include "filters/retry_policy.h"
+#include "filters/upstream_policy.h"
 #include "http/message.h"
 #include "metrics/service_series.h"
 #include "net/address.h"
@@ -45,6 +46,9 @@ struct ServiceConfig {
   // The record's retries; none: only the built-in retry of a failed connect
   // or a pooled connection closed unanswered.
   std::optional<filters::RetryPolicy> retries;
+  // The record's circuit_breaker, for the whole service (each shard takes
+  // its share: proxy/circuit_breaker.h); none: no limits.
+  std::optional<filters::CircuitBreakerSpec> circuit_breaker;
   uint32_t connect_timeout_ms = 1000;
   uint32_t request_timeout_ms = 15000;  // header read, and upstream response
   uint32_t idle_timeout_ms = 60000;     // client keep-alive idle

@@ -33,7 +33,9 @@ uint64_t SoftFdLimit() {
 }  // namespace
 
 ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config)
-    : proxy(proxy), accept_backoff([this] { this->proxy->ResumeAccept(this); }) {
+    : proxy(proxy),
+      notify_granted([this] { NotifyGranted(); }),
+      accept_backoff([this] { this->proxy->ResumeAccept(this); }) {
   // The control thread gives every config of a service the same series; a
   // config built without one (tests) gets its own.
   series = config->series != nullptr
@@ -57,7 +59,49 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   for (size_t i = 0; i < next->upstreams.size(); ++i) {
     upstream_unhealthy[i] = !next->upstreams[i].healthy;
   }
+  if (next->circuit_breaker) {
+    breaker.SetLimits(*next->circuit_breaker, std::max<size_t>(1, next->filters.shard_count));
+  } else {
+    breaker.Disable();
+  }
   config = std::move(next);
+  // New limits (or none) may let waiters in.
+  GrantSlots(breaker.GrantNext());
+}
+
+void ShardService::ReleaseConnectionSlot() { GrantSlots(breaker.ReleaseConnection()); }
+
+void ShardService::GrantSlots(CircuitBreaker::Waiter* first) {
+  for (CircuitBreaker::Waiter* w = first; w != nullptr; w = breaker.GrantNext()) {
+    granted.push_back(w);
+  }
+  if (!granted.empty()) notify_granted.Post();
+  PublishBreakerGauges();
+}
+
+void ShardService::PublishBreakerGauges() {
+  metrics::ShardSeries& s = series->shard(proxy->index());
+  s.upstream_requests.Set(breaker.requests());
+  s.upstream_pending.Set(breaker.pending());
+}
+
+void ShardService::NotifyGranted() {
+  // One at a time from the front: a waiter told may end another still here.
+  while (!granted.empty()) {
+    CircuitBreaker::Waiter* waiter = granted.front();
+    granted.erase(granted.begin());
+    waiter->OnConnectionSlot();
+  }
+}
+
+void ShardService::CancelSlotWait(CircuitBreaker::Waiter* waiter) {
+  auto it = std::find(granted.begin(), granted.end(), waiter);
+  if (it == granted.end()) {
+    breaker.CancelWait(waiter);
+    return PublishBreakerGauges();
+  }
+  granted.erase(it);
+  ReleaseConnectionSlot();
 }
 
 void ShardService::SetUnhealthy(const std::vector<net::Address>& unhealthy) {

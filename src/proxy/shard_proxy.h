@@ -12,12 +12,14 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "core/buf_ring.h"
+#include "core/deferred.h"
 #include "core/ring.h"
 #include "filters/filter.h"
 #include "filters/side_call.h"
 #include "metrics/service_series.h"
 #include "net/socket.h"
 #include "proxy/balancer.h"
+#include "proxy/circuit_breaker.h"
 #include "proxy/service_config.h"
 #include "proxy/splice_pump.h"
 #include "proxy/upstream_pool.h"
@@ -40,6 +42,13 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   // Passive health: a connect that failed marks the instance down on this
   // shard until a connect succeeds. Ignored for a config that was replaced.
   void ReportUpstream(const ServiceConfig* from, int index, bool ok);
+  // Circuit breaker connection slots (proxy/circuit_breaker.h): a slot given
+  // back passes to the first waiter, told from a posted task; a waiter that
+  // ends gives up its place or, if it was granted one meanwhile, the slot.
+  void ReleaseConnectionSlot();
+  void CancelSlotWait(CircuitBreaker::Waiter* waiter);
+  // The breaker's counts into the service's gauges.
+  void PublishBreakerGauges();
   bool draining() const override { return removing; }
   size_t upstream_count() const override { return config->upstreams.size(); }
   std::string upstream_address(size_t i) const override;
@@ -50,12 +59,20 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   // whose address is in `unhealthy` leave the rotation, the others return.
   void SetUnhealthy(const std::vector<net::Address>& unhealthy);
 
+ private:
+  void GrantSlots(CircuitBreaker::Waiter* first);
+  void NotifyGranted();
+
+ public:
   ShardProxy* proxy;
   std::shared_ptr<const ServiceConfig> config;  // swapped on update; requests keep theirs
   // The service's metrics (the same for each of its configs); this shard
   // writes block proxy->index().
   std::shared_ptr<metrics::ServiceSeries> series;
   Balancer balancer;
+  CircuitBreaker breaker;
+  std::vector<CircuitBreaker::Waiter*> granted;  // slots given, owners not told yet
+  core::DeferredTask notify_granted;
   std::vector<bool> upstream_down;        // by index in config->upstreams
   std::vector<uint32_t> upstream_active;  // requests in flight on this shard (least_request)
   uint32_t retries_in_flight = 0;         // exchanges retrying on this shard (retry budget)

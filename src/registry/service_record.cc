@@ -11,6 +11,7 @@
 #include "registry/record_health.h"
 #include "registry/record_rate_limit.h"
 #include "registry/record_retries.h"
+#include "registry/record_upstream_policy.h"
 #include "registry/record_tracing.h"
 #include "registry/service_record_json.h"
 
@@ -28,8 +29,7 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 3> kNotSupportedYet = {"circuit_breaker", "cache",
-                                                              "plugins"};
+constexpr std::array<std::string_view, 2> kNotSupportedYet = {"cache", "plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
 constexpr std::array<std::string_view, 5> kLoadBalancers = {"round_robin", "least_request",
@@ -286,6 +286,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_ASSIGN_OR_RETURN(record.max_body_bytes, json::ReadUint64(value, path));
   } else if (key == "retries") {
     ICAHT_RETURN_IF_ERROR(ParseRetries(value, path, record.retries));
+  } else if (key == "circuit_breaker") {
+    ICAHT_RETURN_IF_ERROR(ParseCircuitBreaker(value, path, record.circuit_breaker));
   } else if (key == "tracing") {
     ICAHT_RETURN_IF_ERROR(ParseTracing(value, path, record.tracing));
   } else if (key == "access_log") {
@@ -409,6 +411,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   }
   w.Key("retries");
   WriteRetries(w, record.retries);
+  w.Key("circuit_breaker");
+  WriteCircuitBreaker(w, record.circuit_breaker);
   w.Key("max_body_bytes").Uint(record.max_body_bytes);
   w.Key("limits").StartObject();
   w.Key("max_request_line").Uint(record.limits.max_request_line);

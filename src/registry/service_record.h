@@ -14,6 +14,7 @@
 #include "filters/rate_limit/rate_limit_spec.h"
 #include "filters/request_id.h"
 #include "filters/retry_policy.h"
+#include "filters/upstream_policy.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
 #include "tracing/trace_context.h"
@@ -65,6 +66,7 @@ struct ServiceRecord {
   // "cookie:<name>"; "" (null) = client_ip for those, refused with others.
   std::string hash_on;
   std::optional<filters::RetryPolicy> retries;  // null: only the built-in retries
+  std::optional<filters::CircuitBreakerSpec> circuit_breaker;  // null: no limits
   uint64_t max_body_bytes = 0;                  // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
   filters::RequestIdSpec request_id;                // off unless the record names it
