@@ -239,6 +239,7 @@ std::string Control::RenderMetrics(metrics::Format format) const {
   Exposition out(format);
   WriteServiceMetrics(services, out);
   WriteUpstreamUp(registry_, *health_, out);
+  WriteOutlierMetrics(out);
 
   out.Single("icaht_services", Type::kGauge, "Registered services.",
              static_cast<uint64_t>(registry_.size()));

@@ -13,7 +13,11 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->bind = bind;
   config->bind.set_port(record.port);
   for (const registry::UpstreamSpec& upstream : record.upstreams) {
-    config->upstreams.push_back({upstream.resolved, upstream.weight, true, upstream.address});
+    config->upstreams.push_back({.address = upstream.resolved,
+                                 .weight = upstream.weight,
+                                 .healthy = true,
+                                 .ejected = false,
+                                 .text = upstream.address});
   }
   config->lb_policy = ParseLbPolicy(record.load_balancer).value_or(LbPolicy::kRoundRobin);
   // "client_ip" (or none), "header:<name>", "cookie:<name>" (validated by the record).
@@ -25,6 +29,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   }
   config->retries = record.retries;
   config->circuit_breaker = record.circuit_breaker;
+  config->outlier = record.outlier_detection;
   config->connect_timeout_ms = record.timeouts.connect_ms;
   config->request_timeout_ms = record.timeouts.request_ms;
   config->idle_timeout_ms = record.timeouts.idle_ms;

@@ -171,7 +171,7 @@ void Exchange::SendRequest() {
 
 bool Exchange::Connect(int skip, std::string_view first_bytes) {
   Balancer::Request pick{
-      .out = &service_.upstream_unhealthy, .skip = skip, .active = &service_.upstream_active};
+      .out = &service_.upstream_out, .skip = skip, .active = &service_.upstream_active};
   // A third try and later: none of the earlier ones either.
   if (skip >= 0 && skip < 64) pick.tried = tried_ & ~(uint64_t{1} << skip);
   if (config_->lb_policy == LbPolicy::kRingHash || config_->lb_policy == LbPolicy::kMaglev) {
@@ -224,7 +224,17 @@ void Exchange::OnInterimResponse(const http::ResponseHead& head) {
   BuildClientResponseHead(head, true, false, &client_->SendBuffer());
 }
 
+void Exchange::ReportAttempt(ShardService::AttemptResult result) {
+  if (config_->outlier) service_.RecordAttempt(config_.get(), ctx_.upstream_index, result);
+}
+
 void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view rest) {
+  if (config_->outlier) {
+    using Result = ShardService::AttemptResult;
+    ReportAttempt(head.status < 500                          ? Result::kSuccess
+                  : head.status >= 502 && head.status <= 504 ? Result::kGatewayError
+                                                             : Result::kServerError);
+  }
   // A status the policy retries: the answer is dropped unread (its
   // connection is closed, not reused) and another instance asked.
   if (config_->retries && head.status >= 400 && request_done_ &&
@@ -305,6 +315,12 @@ void Exchange::OnUpstreamEof() {
 
 void Exchange::OnUpstreamFailed(const ProxyError& error) {
   if (call_ != nullptr) call_->MarkDirty();
+  // A failure before the head is the instance's, except the keep-alive race
+  // (a pooled connection it closed while idle: nothing was asked of it).
+  const bool keepalive_race = error.kind == ErrorKind::kUpstreamReset && error.retryable;
+  if (call_ != nullptr && !call_->head_received() && !keepalive_race) {
+    ReportAttempt(ShardService::AttemptResult::kGatewayError);
+  }
   if (!response_started_) {
     if (error.kind == ErrorKind::kConnectRefused || error.kind == ErrorKind::kConnectTimeout) {
       service_.ReportUpstream(config_.get(), ctx_.upstream_index, false);
@@ -616,6 +632,7 @@ void Exchange::OnTimer() {
       }
       if (call_ != nullptr) {
         call_->MarkDirty();
+        ReportAttempt(ShardService::AttemptResult::kGatewayError);
         if (config_->retries && config_->retries->per_try_timeout_ms != 0 &&
             RetryByPolicy({.per_try_timeout = true, .reused_connection = call_->reused()})) {
           return;

@@ -25,6 +25,7 @@
 #include "proxy/body_forwarder.h"
 #include "proxy/circuit_breaker.h"
 #include "proxy/service_config.h"
+#include "proxy/shard_proxy.h"
 #include "proxy/tunnel.h"
 #include "proxy/upstream_call.h"
 
@@ -132,6 +133,8 @@ class Exchange final : public core::DeferredDeletable,
   void OnUpstreamFailed(const filters::ProxyError& error) override;
   void OnUpstreamDrained() override;
   void OnUpstreamReadStopped() override;
+  // The attempt's outcome for outlier detection (with outlier_detection).
+  void ReportAttempt(ShardService::AttemptResult result);
   // The built-in retry (no `retries` in the record): a failed connect or a
   // pooled connection closed unanswered, up to 3 attempts, no backoff.
   bool Retry(const filters::ProxyError& error);

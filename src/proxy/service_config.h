@@ -23,6 +23,9 @@ struct UpstreamConfig {
   // Active health checks' verdict when the config was built (later verdicts
   // arrive as SetUpstreamHealthCommand).
   bool healthy = true;
+  // Outlier detection's verdict when the config was built (later ones arrive
+  // as SetEjectedCommand).
+  bool ejected = false;
   std::string text;  // the address as the record wrote it (logs)
 };
 
@@ -49,6 +52,9 @@ struct ServiceConfig {
   // The record's circuit_breaker, for the whole service (each shard takes
   // its share: proxy/circuit_breaker.h); none: no limits.
   std::optional<filters::CircuitBreakerSpec> circuit_breaker;
+  // The record's outlier_detection; the shards count attempts' outcomes for
+  // it and apply the ejections the control thread decides.
+  std::optional<filters::OutlierSpec> outlier;
   uint32_t connect_timeout_ms = 1000;
   uint32_t request_timeout_ms = 15000;  // header read, and upstream response
   uint32_t idle_timeout_ms = 60000;     // client keep-alive idle

@@ -55,16 +55,21 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   balancer.Reset(next->lb_policy, next->upstreams);
   upstream_down.assign(next->upstreams.size(), false);
   upstream_active.assign(next->upstreams.size(), 0);
-  upstream_unhealthy.resize(next->upstreams.size());
-  for (size_t i = 0; i < next->upstreams.size(); ++i) {
+  const size_t n = next->upstreams.size();
+  upstream_unhealthy.resize(n);
+  upstream_ejected.resize(n);
+  for (size_t i = 0; i < n; ++i) {
     upstream_unhealthy[i] = !next->upstreams[i].healthy;
+    upstream_ejected[i] = next->upstreams[i].ejected;
   }
+  outcomes.assign(next->outlier ? n : 0, {});
   if (next->circuit_breaker) {
     breaker.SetLimits(*next->circuit_breaker, std::max<size_t>(1, next->filters.shard_count));
   } else {
     breaker.Disable();
   }
   config = std::move(next);
+  RecomputeOut();
   // New limits (or none) may let waiters in.
   GrantSlots(breaker.GrantNext());
 }
@@ -109,6 +114,55 @@ void ShardService::SetUnhealthy(const std::vector<net::Address>& unhealthy) {
     const net::Address& address = config->upstreams[i].address;
     upstream_unhealthy[i] =
         std::find(unhealthy.begin(), unhealthy.end(), address) != unhealthy.end();
+  }
+  RecomputeOut();
+}
+
+void ShardService::SetEjected(const std::vector<net::Address>& ejected) {
+  for (size_t i = 0; i < config->upstreams.size(); ++i) {
+    const net::Address& address = config->upstreams[i].address;
+    upstream_ejected[i] = std::find(ejected.begin(), ejected.end(), address) != ejected.end();
+  }
+  RecomputeOut();
+}
+
+void ShardService::RecomputeOut() {
+  const size_t n = config->upstreams.size();
+  upstream_out.assign(n, false);
+  size_t usable = 0;
+  for (size_t i = 0; i < n; ++i) {
+    upstream_out[i] = upstream_unhealthy[i] || upstream_ejected[i];
+    usable += upstream_out[i] ? 0 : 1;
+  }
+  // Panic: too few left to carry the load, so every instance is used again
+  // (Envoy's healthy_panic_threshold; only with outlier_detection).
+  if (config->outlier && usable * 100 < size_t{config->outlier->panic_threshold_percent} * n) {
+    upstream_out.assign(n, false);
+  }
+}
+
+void ShardService::RecordAttempt(const ServiceConfig* from, int index, AttemptResult result) {
+  if (from != config.get() || index < 0 || static_cast<size_t>(index) >= outcomes.size()) return;
+  const filters::OutlierSpec& spec = *config->outlier;
+  InstanceOutcomes& o = outcomes[index];
+  ++o.attempts;
+  if (result == AttemptResult::kSuccess) {
+    ++o.successes;
+    o.in_a_row_5xx = o.in_a_row_gateway = 0;
+    return;
+  }
+  // A trip is reported once per run of failures (the count starts over).
+  if (++o.in_a_row_5xx == spec.consecutive_5xx) {
+    ++o.trips_5xx;
+    o.in_a_row_5xx = 0;
+  }
+  if (result == AttemptResult::kGatewayError) {
+    if (++o.in_a_row_gateway == spec.consecutive_gateway_errors) {
+      ++o.trips_gateway;
+      o.in_a_row_gateway = 0;
+    }
+  } else {
+    o.in_a_row_gateway = 0;
   }
 }
 
@@ -203,6 +257,28 @@ void ShardProxy::ApplyShares(uint16_t port, const void* config,
 void ShardProxy::SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy) {
   auto it = services_.find(port);
   if (it != services_.end()) it->second->SetUnhealthy(unhealthy);
+}
+
+void ShardProxy::SetEjected(uint16_t port, const std::vector<net::Address>& ejected) {
+  auto it = services_.find(port);
+  if (it != services_.end()) it->second->SetEjected(ejected);
+}
+
+std::vector<ShardProxy::OutlierReport> ShardProxy::TakeOutlierReports() {
+  std::vector<OutlierReport> out;
+  for (auto& [port, service] : services_) {
+    if (service->outcomes.empty()) continue;
+    OutlierReport report{port, {}};
+    for (size_t i = 0; i < service->outcomes.size(); ++i) {
+      ShardService::InstanceOutcomes& o = service->outcomes[i];
+      if (o.attempts == 0) continue;
+      report.instances.emplace_back(service->config->upstreams[i].address, o);
+      // The runs in a row go on across reports; the rest starts over.
+      o.attempts = o.successes = o.trips_5xx = o.trips_gateway = 0;
+    }
+    if (!report.instances.empty()) out.push_back(std::move(report));
+  }
+  return out;
 }
 
 void ShardProxy::ArmAccept(ShardService* service) {

@@ -53,14 +53,35 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   size_t upstream_count() const override { return config->upstreams.size(); }
   std::string upstream_address(size_t i) const override;
   bool upstream_usable(size_t i) const override {
-    return !upstream_down[i] && !upstream_unhealthy[i];
+    return !upstream_down[i] && !upstream_unhealthy[i] && !upstream_ejected[i];
   }
+  bool upstream_ejected_now(size_t i) const override { return upstream_ejected[i]; }
   // Active health checks' verdict (from the control thread): instances
   // whose address is in `unhealthy` leave the rotation, the others return.
   void SetUnhealthy(const std::vector<net::Address>& unhealthy);
+  // Outlier detection's verdict (from the control thread), the same way.
+  void SetEjected(const std::vector<net::Address>& ejected);
+
+  // How an attempt at instance `index` ended, for outlier detection (only
+  // counted for the current config, and only when it has outlier_detection).
+  enum class AttemptResult : uint8_t {
+    kSuccess,       // a response below 500
+    kServerError,   // 500, 501, 505..599
+    kGatewayError,  // 502-504, connect failure, reset, timeout, bad response
+  };
+  void RecordAttempt(const ServiceConfig* from, int index, AttemptResult result);
+  struct InstanceOutcomes {
+    uint32_t attempts = 0;
+    uint32_t successes = 0;
+    uint32_t in_a_row_5xx = 0;
+    uint32_t in_a_row_gateway = 0;
+    uint32_t trips_5xx = 0;
+    uint32_t trips_gateway = 0;
+  };
 
  private:
   void GrantSlots(CircuitBreaker::Waiter* first);
+  void RecomputeOut();
   void NotifyGranted();
 
  public:
@@ -78,6 +99,11 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   uint32_t retries_in_flight = 0;         // exchanges retrying on this shard (retry budget)
   uint32_t requests_in_flight = 0;        // exchanges of this service on this shard
   std::vector<bool> upstream_unhealthy;   // active checks: out of the rotation
+  std::vector<bool> upstream_ejected;     // outlier detection: out of the rotation
+  // What the balancer leaves out: unhealthy or ejected, unless so few are
+  // left that the panic threshold puts all back (with outlier_detection).
+  std::vector<bool> upstream_out;
+  std::vector<InstanceOutcomes> outcomes;  // by index, with outlier_detection
   net::Fd listener;
   bool accept_armed = false;
   // Accepting is paused (fd limit reached); accept_backoff re-arms it.
@@ -117,6 +143,14 @@ class ShardProxy final : public filters::SideCalls {
   void ApplyShares(uint16_t port, const void* config, const filters::ShareUpdate& update);
   // Active health checks' verdict for the service on `port` (if it is here).
   void SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy);
+  void SetEjected(uint16_t port, const std::vector<net::Address>& ejected);
+  // Outlier detection: what each service with outlier_detection saw of its
+  // instances since the last call (by port), counts reset.
+  struct OutlierReport {
+    uint16_t port;
+    std::vector<std::pair<net::Address, ShardService::InstanceOutcomes>> instances;
+  };
+  std::vector<OutlierReport> TakeOutlierReports();
   // Stops accepting on `port` and drains its connections (idle ones close
   // now, busy ones after their response or at the drain deadline).
   // `done` runs when the listener is closed, i.e. the port refuses here.

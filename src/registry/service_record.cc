@@ -11,8 +11,8 @@
 #include "registry/record_health.h"
 #include "registry/record_rate_limit.h"
 #include "registry/record_retries.h"
-#include "registry/record_upstream_policy.h"
 #include "registry/record_tracing.h"
+#include "registry/record_upstream_policy.h"
 #include "registry/service_record_json.h"
 
 namespace icaht::registry {
@@ -288,6 +288,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseRetries(value, path, record.retries));
   } else if (key == "circuit_breaker") {
     ICAHT_RETURN_IF_ERROR(ParseCircuitBreaker(value, path, record.circuit_breaker));
+  } else if (key == "outlier_detection") {
+    ICAHT_RETURN_IF_ERROR(ParseOutlierDetection(value, path, record.outlier_detection));
   } else if (key == "tracing") {
     ICAHT_RETURN_IF_ERROR(ParseTracing(value, path, record.tracing));
   } else if (key == "access_log") {
@@ -296,6 +298,12 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     // Reported by GET (the daemon's state, not the user's): accepted and
     // ignored, so that a record read with GET can be sent back with PUT.
     ICAHT_RETURN_IF_ERROR(json::ReadBool(value, path).status());
+  } else if (key == "ejected") {
+    // Also GET's: the instances outlier detection holds out of the rotation.
+    ICAHT_RETURN_IF_ERROR(
+        json::ForEachElement(value, path, [&](size_t i, json::Value& e) -> absl::Status {
+          return json::ReadString(e, json::IndexPath(path, i)).status();
+        }));
   } else {
     for (std::string_view unsupported : kNotSupportedYet) {
       if (key == unsupported) return FieldError(path, "not supported yet");
@@ -413,6 +421,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   WriteRetries(w, record.retries);
   w.Key("circuit_breaker");
   WriteCircuitBreaker(w, record.circuit_breaker);
+  w.Key("outlier_detection");
+  WriteOutlierDetection(w, record.outlier_detection);
   w.Key("max_body_bytes").Uint(record.max_body_bytes);
   w.Key("limits").StartObject();
   w.Key("max_request_line").Uint(record.limits.max_request_line);

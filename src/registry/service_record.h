@@ -65,9 +65,10 @@ struct ServiceRecord {
   // What ring_hash and maglev hash: "client_ip", "header:<lower-case name>" or
   // "cookie:<name>"; "" (null) = client_ip for those, refused with others.
   std::string hash_on;
-  std::optional<filters::RetryPolicy> retries;  // null: only the built-in retries
+  std::optional<filters::RetryPolicy> retries;                 // null: only the built-in retries
   std::optional<filters::CircuitBreakerSpec> circuit_breaker;  // null: no limits
-  uint64_t max_body_bytes = 0;                  // 0 = unlimited (-> 413 when exceeded)
+  std::optional<filters::OutlierSpec> outlier_detection;       // null: no passive health
+  uint64_t max_body_bytes = 0;  // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
   filters::RequestIdSpec request_id;                // off unless the record names it
   filters::HealthSpec health;                       // /health and /ready on by default
