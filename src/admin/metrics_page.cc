@@ -36,6 +36,8 @@ struct Totals {
   uint64_t rate_limit_shadow = 0;
   uint64_t retries = 0;
   uint64_t retry_overflow = 0;
+  uint64_t faults_delayed = 0;
+  uint64_t faults_aborted = 0;
 };
 
 Totals Sum(const metrics::ServiceSeries& series) {
@@ -56,6 +58,8 @@ Totals Sum(const metrics::ServiceSeries& series) {
     t.rate_limit_shadow += s.rate_limit_shadow.Read();
     t.retries += s.upstream_retries.Read();
     t.retry_overflow += s.retry_overflow.Read();
+    t.faults_delayed += s.faults_delayed.Read();
+    t.faults_aborted += s.faults_aborted.Read();
   }
   std::sort(t.codes.begin(), t.codes.end());
   return t;
@@ -197,6 +201,19 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
     }
   }
   PerServiceCounters(services, kRateLimitCounters, out);
+  // Only services that had a fault injected (faults are a testing tool: most
+  // services never have one).
+  out.Family("icaht_faults_injected_total", Type::kCounter,
+             "Faults the fault filter injected, by kind (a delayed request it then aborted "
+             "counts in both).");
+  for (const auto& [name, t] : services) {
+    const std::pair<std::string_view, uint64_t> kinds[] = {{"delay", t.faults_delayed},
+                                                           {"abort", t.faults_aborted}};
+    for (const auto& [kind, n] : kinds) {
+      if (n == 0) continue;
+      out.Sample("icaht_faults_injected_total", {{"service", *name}, {"kind", kind}}, n);
+    }
+  }
 }
 
 std::string Control::RenderMetrics(metrics::Format format) const {

@@ -50,6 +50,8 @@ struct alignas(64) ShardSeries {
   Counter rate_limit_shadow;  // would have been refused (enforce: false)
   Counter upstream_retries;   // attempts after the first
   Counter retry_overflow;     // retries the budget did not allow
+  Counter faults_delayed;     // requests the fault filter delayed
+  Counter faults_aborted;     // requests the fault filter answered with its abort
 };
 
 class ServiceSeries {

@@ -30,6 +30,11 @@ void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& se
   if (ctx.auth_failure >= 0) series.auth_failures[static_cast<size_t>(ctx.auth_failure)].Add();
   if (ctx.attempts > 1) series.upstream_retries.Add(static_cast<uint64_t>(ctx.attempts - 1));
   if (ctx.retry_budget_exhausted) series.retry_overflow.Add();
+  if (ctx.fault != filters::RequestContext::FaultInjected::kNone) {
+    using Fault = filters::RequestContext::FaultInjected;
+    if (ctx.fault != Fault::kAbort) series.faults_delayed.Add();
+    if (ctx.fault != Fault::kDelay) series.faults_aborted.Add();
+  }
   if (ctx.rate_limited == filters::RequestContext::RateLimited::kRefused) {
     series.rate_limited.Add();
   } else if (ctx.rate_limited == filters::RequestContext::RateLimited::kShadow) {
