@@ -39,6 +39,8 @@ struct Totals {
   std::array<uint64_t, 3> breaker_overflow{};
   int64_t upstream_requests = 0;
   int64_t upstream_pending = 0;
+  uint64_t faults_delayed = 0;
+  uint64_t faults_aborted = 0;
 };
 
 Totals Sum(const metrics::ServiceSeries& series) {
@@ -64,6 +66,8 @@ Totals Sum(const metrics::ServiceSeries& series) {
     }
     t.upstream_requests += s.upstream_requests.Read();
     t.upstream_pending += s.upstream_pending.Read();
+    t.faults_delayed += s.faults_delayed.Read();
+    t.faults_aborted += s.faults_aborted.Read();
   }
   std::sort(t.codes.begin(), t.codes.end());
   return t;
@@ -227,6 +231,19 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
   for (const auto& [name, t] : services) {
     out.Sample("icaht_upstream_pending_requests", {{"service", *name}},
                static_cast<double>(t.upstream_pending));
+  }
+  // Only services that had a fault injected (faults are a testing tool: most
+  // services never have one).
+  out.Family("icaht_faults_injected_total", Type::kCounter,
+             "Faults the fault filter injected, by kind (a delayed request it then aborted "
+             "counts in both).");
+  for (const auto& [name, t] : services) {
+    const std::pair<std::string_view, uint64_t> kinds[] = {{"delay", t.faults_delayed},
+                                                           {"abort", t.faults_aborted}};
+    for (const auto& [kind, n] : kinds) {
+      if (n == 0) continue;
+      out.Sample("icaht_faults_injected_total", {{"service", *name}, {"kind", kind}}, n);
+    }
   }
 }
 

@@ -29,6 +29,7 @@ void RequestContext::Reset() {
   www_authenticate.clear();
   auth_failure = -1;
   rate_limited = RateLimited::kNo;
+  fault = FaultInjected::kNone;
   forward_auth.clear();
   public_endpoint = false;
   route = {};

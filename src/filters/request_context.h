@@ -149,6 +149,10 @@ class RequestContext {
   int8_t auth_failure = -1;
   enum class RateLimited : uint8_t { kNo, kRefused, kShadow };  // kShadow: enforce false
   RateLimited rate_limited = RateLimited::kNo;
+  // Set by the fault filter: what it injected into this exchange (for metrics
+  // and logs).
+  enum class FaultInjected : uint8_t { kNone, kDelay, kAbort, kDelayAndAbort };
+  FaultInjected fault = FaultInjected::kNone;
 
   // Recorded by the exchange (LoopNowNs clock).
   int64_t start_ns = 0;

@@ -45,6 +45,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->filters.endpoints = record.endpoints;
   config->filters.rate_limits = record.rate_limits;
   config->filters.tracing = record.tracing;
+  config->filters.fault = record.fault;
   config->access_log = record.access_log;
   return config;
 }

@@ -35,6 +35,11 @@ void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& se
   if (ctx.overflow != filters::RequestContext::Overflow::kNone) {
     series.breaker_overflow[static_cast<size_t>(ctx.overflow) - 1].Add();
   }
+  if (ctx.fault != filters::RequestContext::FaultInjected::kNone) {
+    using Fault = filters::RequestContext::FaultInjected;
+    if (ctx.fault != Fault::kAbort) series.faults_delayed.Add();
+    if (ctx.fault != Fault::kDelay) series.faults_aborted.Add();
+  }
   if (ctx.rate_limited == filters::RequestContext::RateLimited::kRefused) {
     series.rate_limited.Add();
   } else if (ctx.rate_limited == filters::RequestContext::RateLimited::kShadow) {

@@ -48,9 +48,9 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   // Filters are built here, once per config on this shard, never per request
   // (a chain set by the caller is kept: tests bring their own filters).
   if (next->chain == nullptr) {
-    next->chain =
-        filters::FilterChain::Build(next->filters, next->name, this, proxy,
-                                    proxy->spans().collecting() ? &proxy->spans() : nullptr);
+    next->chain = filters::FilterChain::Build(
+        next->filters, next->name, this, proxy,
+        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers());
   }
   balancer.Reset(next->lb_policy, next->upstreams);
   upstream_down.assign(next->upstreams.size(), false);

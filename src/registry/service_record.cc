@@ -8,6 +8,7 @@
 #include "registry/json_reader.h"
 #include "registry/record_auth.h"
 #include "registry/record_cors.h"
+#include "registry/record_fault.h"
 #include "registry/record_health.h"
 #include "registry/record_rate_limit.h"
 #include "registry/record_retries.h"
@@ -292,6 +293,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseOutlierDetection(value, path, record.outlier_detection));
   } else if (key == "tracing") {
     ICAHT_RETURN_IF_ERROR(ParseTracing(value, path, record.tracing));
+  } else if (key == "fault") {
+    ICAHT_RETURN_IF_ERROR(ParseFault(value, path, record.fault));
   } else if (key == "access_log") {
     ICAHT_ASSIGN_OR_RETURN(record.access_log, json::ReadBool(value, path));
   } else if (key == "serving") {
@@ -365,6 +368,13 @@ absl::StatusOr<ServiceRecord> ParseServiceRecordValue(simdjson::ondemand::value 
                       absl::StrFormat("only with load_balancer ring_hash or maglev (this record "
                                       "has %s)",
                                       record.load_balancer));
+  }
+  // A delay that long would meet the paused exchange's deadline: a 504 that
+  // looks like the upstream's timeout.
+  if (record.fault && record.fault->delay_ms >= record.timeouts.request_ms) {
+    return FieldError(
+        JoinPath(JoinPath(object_path, "fault"), "delay_ms"),
+        absl::StrFormat("must be below timeouts.request_ms (%d)", record.timeouts.request_ms));
   }
   if (record.route_rule.empty()) record.route_rule = DefaultRouteRule(record.name);
   return record;
@@ -447,6 +457,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   WriteCors(w, record.cors);
   w.Key("rate_limit");
   WriteRateLimits(w, record.rate_limits);
+  w.Key("fault");
+  WriteFault(w, record.fault);
   w.Key("tracing");
   WriteTracing(w, record.tracing);
   w.Key("access_log").Bool(record.access_log);

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "filters/auth_spec.h"
 #include "filters/cors.h"
+#include "filters/fault.h"
 #include "filters/health.h"
 #include "filters/rate_limit/rate_limit_spec.h"
 #include "filters/request_id.h"
@@ -76,6 +77,7 @@ struct ServiceRecord {
   filters::AuthSpec auth;                           // authentication methods (none by default)
   filters::CorsSpec cors;                           // off unless the record names it
   std::vector<filters::RateLimitSpec> rate_limits;  // `rate_limit`: none by default
+  std::optional<filters::FaultSpec> fault;          // off unless the record names it
   std::optional<tracing::TracingSpec> tracing;      // off unless the record names it
   bool access_log = true;  // lines in the daemon's access log (when it has one)
 
