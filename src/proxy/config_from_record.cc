@@ -33,6 +33,8 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->connect_timeout_ms = record.timeouts.connect_ms;
   config->request_timeout_ms = record.timeouts.request_ms;
   config->idle_timeout_ms = record.timeouts.idle_ms;
+  config->total_timeout_ms = record.timeouts.total_ms;
+  config->trust_timeout_header = record.timeouts.trust_header;
   config->max_body_bytes = record.max_body_bytes;
   config->limits.max_request_line = record.limits.max_request_line;
   config->limits.max_header_bytes = record.limits.max_header_bytes;

@@ -1,5 +1,7 @@
 #include "proxy/exchange.h"
 
+#include <charconv>
+
 #include "core/check.h"
 #include "net/socket.h"
 #include "proxy/access_log.h"
@@ -19,6 +21,17 @@ using filters::Verdict;
 constexpr int kMaxOwnViaHops = 8;
 // A connection keeps a replay buffer this large for its next requests.
 constexpr size_t kKeptBodyCapacity = 16 * 1024;
+// A client's own total timeout (timeouts.trust_header).
+constexpr std::string_view kTimeoutHeader = "x-icaht-timeout-ms";
+constexpr uint64_t kMaxTimeoutMs = 3'600'000;
+
+// The header's value in milliseconds, or 0 when it is not a number 1..1 hour.
+uint64_t TimeoutHeaderMs(std::string_view value) {
+  uint64_t ms = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+  if (ec != std::errc() || end != value.data() + value.size() || ms > kMaxTimeoutMs) return 0;
+  return ms;
+}
 
 }  // namespace
 
@@ -53,6 +66,15 @@ Exchange::~Exchange() {
 void Exchange::Start(const http::RequestHead& head, std::string_view input, bool close_after) {
   ctx_.SetRequest(head, input);
   close_after_ = close_after || !head.keep_alive;
+  uint64_t total_ms = config_->total_timeout_ms;
+  if (config_->trust_timeout_header) {
+    if (const http::Header* h = ctx_.FindRequestHeader(kTimeoutHeader)) {
+      if (uint64_t ms = TimeoutHeaderMs(h->value); ms != 0) total_ms = ms;
+      ctx_.upstream_edits.Remove(kTimeoutHeader);  // ours: not the upstream's business
+    }
+  }
+  if (total_ms != 0)
+    total_deadline_ns_ = ctx_.start_ns + static_cast<int64_t>(total_ms) * 1'000'000;
   if (CountOwnViaHops(head.headers) >= kMaxOwnViaHops) {
     close_after_ = true;
     return Fail(MakeError(ErrorKind::kLoopDetected, "request loop detected (Via)"));
@@ -593,7 +615,14 @@ bool Exchange::UpstreamStillReading() {
 
 void Exchange::ArmTimer(TimerPurpose purpose, uint32_t ms) {
   timer_purpose_ = purpose;
-  shard_.ring().timers().Arm(timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
+  ArmTimerAt(core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
+}
+
+void Exchange::ArmTimerAt(int64_t at_ns) {
+  if (total_deadline_ns_ != 0 && timer_purpose_ != TimerPurpose::kTunnelIdle) {
+    at_ns = std::min(at_ns, total_deadline_ns_);
+  }
+  shard_.ring().timers().Arm(timer_, at_ns);
 }
 
 bool Exchange::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
@@ -601,11 +630,17 @@ bool Exchange::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
   int64_t now = core::LoopNowNs();
   int64_t quiet = now - last_progress_ns;
   if (quiet >= limit) return true;
-  shard_.ring().timers().Arm(timer_, now + limit - quiet);  // purpose unchanged
+  ArmTimerAt(now + limit - quiet);  // purpose unchanged
   return false;
 }
 
 void Exchange::OnTimer() {
+  if (total_deadline_ns_ != 0 && core::LoopNowNs() >= total_deadline_ns_ &&
+      timer_purpose_ != TimerPurpose::kTunnelIdle && timer_purpose_ != TimerPurpose::kNone) {
+    // The whole exchange's deadline: 504 before an answer began, a cut after.
+    if (call_ != nullptr) call_->MarkDirty();
+    return Fail(MakeError(ErrorKind::kResponseTimeout, "exchange exceeded its total timeout"));
+  }
   switch (timer_purpose_) {
     case TimerPurpose::kRequestBody:
       if (!InactiveFor(config_->request_timeout_ms, request_body_->last_progress_ns())) return;

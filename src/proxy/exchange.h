@@ -180,6 +180,9 @@ class Exchange final : public core::DeferredDeletable,
   std::optional<uint64_t> BalanceHash() const;
 
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
+  // Arms the timer for `at_ns`, or the total deadline if that comes first
+  // (a tunnel has none).
+  void ArmTimerAt(int64_t at_ns);
   // For an inactivity purpose: true if it expired, else the timer is re-armed.
   bool InactiveFor(uint32_t ms, int64_t last_progress_ns);
   // At a request timer's expiry: the upstream acknowledged request bytes
@@ -198,6 +201,8 @@ class Exchange final : public core::DeferredDeletable,
   filters::RequestContext& ctx_;                 // the connection's, Reset() for this exchange
   core::Timer* timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
+  // timeouts.total_ms (or a trusted x-icaht-timeout-ms) from the start; 0: none.
+  int64_t total_deadline_ns_ = 0;
   size_t next_filter_ = 0;
   uint64_t upstream_acked_ = kAckedUnknown;
   bool paused_ = false;

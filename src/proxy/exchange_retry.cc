@@ -51,7 +51,9 @@ uint32_t Exchange::ResponseHeadTimeoutMs() const {
 }
 
 int64_t Exchange::RetryDeadlineNs() const {
-  return ctx_.upstream_start_ns + int64_t{config_->request_timeout_ms} * 1'000'000;
+  const int64_t deadline =
+      ctx_.upstream_start_ns + int64_t{config_->request_timeout_ms} * 1'000'000;
+  return total_deadline_ns_ != 0 ? std::min(deadline, total_deadline_ns_) : deadline;
 }
 
 bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {

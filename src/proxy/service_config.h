@@ -58,6 +58,8 @@ struct ServiceConfig {
   uint32_t connect_timeout_ms = 1000;
   uint32_t request_timeout_ms = 15000;  // header read, and upstream response
   uint32_t idle_timeout_ms = 60000;     // client keep-alive idle
+  uint32_t total_timeout_ms = 0;        // the whole exchange (0: none)
+  bool trust_timeout_header = false;    // x-icaht-timeout-ms replaces total_timeout_ms
   uint64_t max_body_bytes = 0;          // 0 = unlimited
   uint32_t drain_timeout_ms = 5000;     // grace for in-flight requests on removal
   bool access_log = true;               // the record's access_log

@@ -142,6 +142,13 @@ absl::Status ParseTimeouts(Value& value, const std::string& path, TimeoutSpec& t
     } else if (key == "idle_ms") {
       target = &timeouts.idle_ms;
       max = 86'400'000;  // 1 day
+    } else if (key == "total_ms") {
+      ICAHT_ASSIGN_OR_RETURN(int64_t ms, json::ReadInt(field, field_path, 0, 3'600'000));
+      timeouts.total_ms = static_cast<uint32_t>(ms);
+      return absl::OkStatus();
+    } else if (key == "trust_header") {
+      ICAHT_ASSIGN_OR_RETURN(timeouts.trust_header, json::ReadBool(field, field_path));
+      return absl::OkStatus();
     } else {
       return json::UnknownFieldError(field_path);
     }
@@ -420,6 +427,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.Key("connect_ms").Uint(record.timeouts.connect_ms);
   w.Key("request_ms").Uint(record.timeouts.request_ms);
   w.Key("idle_ms").Uint(record.timeouts.idle_ms);
+  w.Key("total_ms").Uint(record.timeouts.total_ms);
+  w.Key("trust_header").Bool(record.timeouts.trust_header);
   w.EndObject();
   w.Key("load_balancer").String(record.load_balancer);
   if (record.hash_on.empty()) {

@@ -34,6 +34,12 @@ struct TimeoutSpec {
   uint32_t connect_ms = 1000;   // 1..600000
   uint32_t request_ms = 15000;  // 1..3600000; upstream response (and header read) deadline
   uint32_t idle_ms = 60000;     // 1..86400000; keep-alive idle
+  // 0..3600000; 0 = none: the whole exchange, retries and the response body
+  // included (not WebSocket tunnels), from its first byte.
+  uint32_t total_ms = 0;
+  // Honour a client's x-icaht-timeout-ms (1..3600000) in place of total_ms
+  // (Envoy's x-envoy-upstream-rq-timeout-ms, for trusted callers).
+  bool trust_header = false;
 
   friend bool operator==(const TimeoutSpec&, const TimeoutSpec&) = default;
 };
@@ -110,7 +116,7 @@ absl::StatusOr<ServiceRecord> ParseServiceRecord(std::string_view json);
 // defaulted field spelled out, in this order:
 // {"name":"orders","version":"","upstreams":[{"address":"127.0.0.1:8080","weight":1}],
 //  "port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,
-//  "timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},
+//  "timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000,"total_ms":0,"trust_header":false},
 //  "load_balancer":"round_robin","max_body_bytes":0}
 std::string ToJson(const ServiceRecord& record);
 // The same, written as the next value of `writer` (e.g. inside a list).
