@@ -75,7 +75,9 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
       proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms);
   for (proxy::UpstreamConfig& upstream : config->upstreams) {
     upstream.healthy = health_->Healthy(record.name, upstream.address);
-    upstream.ejected = OutlierEjected(record.name, upstream.address);
+    // Only while the record asks for outlier detection (a PUT that drops it
+    // must bring every instance back).
+    upstream.ejected = record.outlier_detection && OutlierEjected(record.name, upstream.address);
   }
   config->filters.auth_keys = keys_->Keys(record.name);
   config->filters.shard_count = shards_.size();

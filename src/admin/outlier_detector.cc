@@ -18,8 +18,10 @@ std::string_view OutlierDetector::ReasonLabel(Reason reason) {
 }
 
 void OutlierDetector::Update(const filters::OutlierSpec& spec,
-                             const std::vector<net::Address>& instances) {
+                             const std::vector<net::Address>& instances, int64_t now_ns) {
   spec_ = spec;
+  // A shorter interval applies from now, not after the old one ran out.
+  next_interval_ns_ = std::min(next_interval_ns_, now_ns + int64_t{spec.interval_ms} * 1'000'000);
   absl::flat_hash_map<net::Address, Instance> kept;
   for (const net::Address& address : instances) {
     auto it = instances_.find(address);

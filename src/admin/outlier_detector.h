@@ -61,7 +61,8 @@ class OutlierDetector {
 
   // A new record: the spec and the instances (state is kept by address;
   // instances no longer listed are forgotten).
-  void Update(const filters::OutlierSpec& spec, const std::vector<net::Address>& instances);
+  void Update(const filters::OutlierSpec& spec, const std::vector<net::Address>& instances,
+              int64_t now_ns);
   const filters::OutlierSpec& spec() const { return spec_; }
 
   // A shard's report (trips eject at once, if allowed).

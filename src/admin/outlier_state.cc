@@ -24,7 +24,7 @@ void Control::UpdateOutliers(const registry::ServiceRecord& record) {
   if (o.detector == nullptr) {
     o.detector = std::make_unique<OutlierDetector>(*record.outlier_detection, core::NowNs());
   }
-  o.detector->Update(*record.outlier_detection, instances);
+  o.detector->Update(*record.outlier_detection, instances, core::NowNs());
   ArmOutlierTimer();
 }
 

@@ -132,26 +132,47 @@ void Exchange::Forward() {
     if (!breaker.AdmitRequest()) return Overloaded(Overflow::kRequests, "too many requests");
     admitted_ = true;
     service_.PublishBreakerGauges();
-    switch (breaker.AcquireConnection(this)) {
-      case CircuitBreaker::Slot::kGranted:
-        slot_ = SlotState::kHeld;
-        break;
-      case CircuitBreaker::Slot::kQueued:
-        // Waiting for a slot counts against the request's deadline.
-        slot_ = SlotState::kQueued;
-        service_.PublishBreakerGauges();
-        return ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
-      case CircuitBreaker::Slot::kRefused:
-        return Overloaded(Overflow::kPending, "too many requests waiting for a connection");
-    }
   }
+  // A body held until complete (chunked, with max_body_bytes) takes its slot
+  // then: a slow upload holds no connection slot while nothing is sent.
+  if (!HoldsBody() && !TakeSlot()) return;
   SendRequest();
+}
+
+bool Exchange::HoldsBody() const {
+  return ctx_.request().framing == http::BodyFraming::kChunked && config_->max_body_bytes != 0;
+}
+
+bool Exchange::TakeSlot() {
+  if (!admitted_) return true;  // no breakers when the request came in
+  switch (service_.breaker.AcquireConnection(this)) {
+    case CircuitBreaker::Slot::kGranted:
+      slot_ = SlotState::kHeld;
+      return true;
+    case CircuitBreaker::Slot::kQueued:
+      // Waiting for a slot counts against the request's deadline.
+      slot_ = SlotState::kQueued;
+      service_.PublishBreakerGauges();
+      ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+      return false;
+    case CircuitBreaker::Slot::kRefused:
+      Overloaded(filters::RequestContext::Overflow::kPending,
+                 "too many requests waiting for a connection");
+      return false;
+  }
+  return false;
 }
 
 void Exchange::OnConnectionSlot() {
   if (finished_) return;
   slot_ = SlotState::kHeld;
+  if (request_body_ != nullptr && request_body_->done()) return SendHeldRequest();
   SendRequest();
+}
+
+void Exchange::SendHeldRequest() {
+  if (!Connect(-1, upstream_head_)) return;
+  RequestDone();
 }
 
 void Exchange::Overloaded(filters::RequestContext::Overflow reason, const char* detail) {
@@ -224,6 +245,9 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
     return false;
   }
   call_->stream()->Send(first_bytes);
+  // A retry's new connection is the body's sink from now on (a streaming
+  // body goes on into it; a finished one is only asked about it).
+  if (request_body_ != nullptr) request_body_->SetSink(call_->stream());
   return true;
 }
 
@@ -381,8 +405,9 @@ void Exchange::OnBodyDone(BodyForwarder* body) {
   if (body == &response_body_) return ResponseDone();
   if (body->TakeHeldInto(&upstream_head_)) {
     // A held chunked body, complete and within the limit: now the upstream
-    // gets the head and the body, whole.
-    if (!Connect(-1, upstream_head_)) return;
+    // gets the head and the body, whole (once it has a connection slot).
+    if (!TakeSlot()) return;
+    return SendHeldRequest();
   }
   RequestDone();
 }
@@ -589,6 +614,7 @@ void Exchange::RetireCall(bool reusable) {
   call_->Release(reusable);
   core::DeferDelete(call_);
   call_ = nullptr;
+  if (request_body_ != nullptr) request_body_->SetSink(nullptr);  // never the closed one
 }
 
 // ---- Timers ---------------------------------------------------------------

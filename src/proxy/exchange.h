@@ -114,6 +114,12 @@ class Exchange final : public core::DeferredDeletable,
   // Through the circuit breakers (if any), then SendRequest.
   void Forward();
   void OnConnectionSlot() override;
+  // A circuit breaker connection slot: true when held (or no breakers);
+  // false when queued (OnConnectionSlot follows) or refused (answered).
+  bool TakeSlot();
+  bool HoldsBody() const;
+  // A held body, complete: the head and it to an instance.
+  void SendHeldRequest();
   // The head to an instance, and the body after it.
   void SendRequest();
   // A circuit breaker's 503 (x-icaht-overloaded: true).

@@ -113,8 +113,7 @@ int Exchange::LastInstance() const {
 
 void Exchange::RetryNow(std::string bytes) {
   RetireCall(false);
-  if (!Connect(LastInstance(), bytes)) return;  // answered 503
-  if (reading_body()) request_body_->SetSink(call_->stream());
+  Connect(LastInstance(), bytes);  // a body still streaming follows (or answered 503)
 }
 
 bool Exchange::Retry(const ProxyError& error) {
@@ -124,6 +123,15 @@ bool Exchange::Retry(const ProxyError& error) {
   bool safe = error.retryable && (connect_failed || !has_request_body_);
   int max_attempts = std::min<int>(3, config_->upstreams.size() + (call_->reused() ? 1 : 0));
   if (!safe || ctx_.attempts >= max_attempts) return false;
+  // Circuit breakers bound these retries too.
+  if (!counted_retry_) {
+    if (!service_.breaker.AdmitRetry(service_.retries_in_flight)) {
+      ctx_.overflow = filters::RequestContext::Overflow::kRetries;
+      return false;
+    }
+    counted_retry_ = true;
+    ++service_.retries_in_flight;
+  }
   RetryNow(connect_failed ? call_->TakeUnsent() : upstream_head_);
   return true;
 }

@@ -62,7 +62,15 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
     upstream_unhealthy[i] = !next->upstreams[i].healthy;
     upstream_ejected[i] = next->upstreams[i].ejected;
   }
-  outcomes.assign(next->outlier ? n : 0, {});
+  // Outlier counts follow their instance's address across the swap (a record
+  // update or key refresh must not forget failures in a row).
+  std::vector<InstanceOutcomes> kept(next->outlier ? n : 0);
+  for (size_t i = 0; i < kept.size() && config != nullptr; ++i) {
+    for (size_t j = 0; j < outcomes.size() && j < config->upstreams.size(); ++j) {
+      if (config->upstreams[j].address == next->upstreams[i].address) kept[i] = outcomes[j];
+    }
+  }
+  outcomes = std::move(kept);
   if (next->circuit_breaker) {
     breaker.SetLimits(*next->circuit_breaker, std::max<size_t>(1, next->filters.shard_count));
   } else {
@@ -91,12 +99,17 @@ void ShardService::PublishBreakerGauges() {
 }
 
 void ShardService::NotifyGranted() {
-  // One at a time from the front: a waiter told may end another still here.
+  // One at a time from the front: a waiter told may end another still here,
+  // or end its connection, the last of a service being removed (which then
+  // waits for this loop to return before it is freed).
+  notifying = true;
   while (!granted.empty()) {
     CircuitBreaker::Waiter* waiter = granted.front();
     granted.erase(granted.begin());
     waiter->OnConnectionSlot();
   }
+  notifying = false;
+  proxy->MaybeFreeService(this);  // may delete this: the last statement
 }
 
 void ShardService::CancelSlotWait(CircuitBreaker::Waiter* waiter) {
@@ -424,7 +437,10 @@ void ShardProxy::ConnectionClosed(HttpConnection* connection, ShardService* serv
 }
 
 void ShardProxy::MaybeFreeService(ShardService* service) {
-  if (!service->removing || service->accept_armed || !service->connections.empty()) return;
+  if (!service->removing || service->accept_armed || !service->connections.empty() ||
+      service->notifying) {
+    return;
+  }
   removed_.erase(service);
   delete service;
   CheckShutdownDone();

@@ -52,9 +52,8 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   bool draining() const override { return removing; }
   size_t upstream_count() const override { return config->upstreams.size(); }
   std::string upstream_address(size_t i) const override;
-  bool upstream_usable(size_t i) const override {
-    return !upstream_down[i] && !upstream_unhealthy[i] && !upstream_ejected[i];
-  }
+  // What the balancer uses (so below the panic threshold all are usable).
+  bool upstream_usable(size_t i) const override { return !upstream_down[i] && !upstream_out[i]; }
   bool upstream_ejected_now(size_t i) const override { return upstream_ejected[i]; }
   // Active health checks' verdict (from the control thread): instances
   // whose address is in `unhealthy` leave the rotation, the others return.
@@ -94,6 +93,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   CircuitBreaker breaker;
   std::vector<CircuitBreaker::Waiter*> granted;  // slots given, owners not told yet
   core::DeferredTask notify_granted;
+  bool notifying = false;                 // in NotifyGranted: not freed until it returns
   std::vector<bool> upstream_down;        // by index in config->upstreams
   std::vector<uint32_t> upstream_active;  // requests in flight on this shard (least_request)
   uint32_t retries_in_flight = 0;         // exchanges retrying on this shard (retry budget)
@@ -183,6 +183,8 @@ class ShardProxy final : public filters::SideCalls {
 
   // Called by a connection when it is finished (it deletes itself after).
   void ConnectionClosed(HttpConnection* connection, ShardService* service);
+  // Frees a removed service once nothing refers to it any more.
+  void MaybeFreeService(ShardService* service);
   void OnAccept(ShardService* service, int res, uint32_t flags);
   void ResumeAccept(ShardService* service);  // accept_backoff fired
 
@@ -197,7 +199,6 @@ class ShardProxy final : public filters::SideCalls {
   // backoff): at the fd limit an armed accept fails at once, so re-arming
   // right away spins.
   void PauseAccept(ShardService* service);
-  void MaybeFreeService(ShardService* service);
   void CheckShutdownDone();
 
   core::Ring& ring_;

@@ -13,6 +13,7 @@ import threading
 import harness
 from harness import LOOPBACK, ops_get, parse_metrics, record, wait_until
 from http_peers import SharedDaemonTestCase
+from peers import RefusingPort
 
 
 class GatedInstance:
@@ -176,6 +177,17 @@ class CircuitBreakerTest(SharedDaemonTestCase):
         self.assertEqual(self.metric("icaht_upstream_overflow_total", service="rt",
                                      reason="retries"), 2)
         self.assertEqual(self.metric("icaht_upstream_retries_total", service="rt"), 0)
+
+    def test_max_retries_bounds_the_built_in_retry_too(self):
+        refusing = RefusingPort()
+        self.addCleanup(refusing.close)
+        good = self.instance(gated=False)
+        port = self.d.register(record("cbbuiltin", [refusing.address, good.address],
+                                      circuit_breaker={"max_retries": 0}))["port"]
+        statuses = sorted(Burst(port, 1).join()[0][0] for _ in range(4))
+        self.assertEqual(statuses, [200, 200, 502, 502])  # the refused half is not retried
+        self.assertEqual(self.metric("icaht_upstream_overflow_total", service="cbbuiltin",
+                                     reason="retries"), 2)
 
     def test_limits_change_live_and_a_bad_breaker_is_refused(self):
         up = self.instance()

@@ -94,6 +94,37 @@ class OutlierDetectionTest(SharedDaemonTestCase):
         self.assertEqual(status, 503)
         self.assertIn(b"no healthy instance", body)
 
+    def test_dropping_outlier_detection_brings_every_instance_back(self):
+        bad, good = self.instance(503), self.instance()
+        port = self.register("dropped", [bad, good], dict(FAST, base_ejection_s=30))
+        for _ in range(8):
+            call(port)
+        wait_until(lambda: self.ready_states(port)[bad.address] == "ejected", 5, what="ejected")
+        r = self.d.admin("PUT", "/v1/services/dropped",
+                         dict(record("dropped", [bad.address, good.address]), port=port))
+        self.assertEqual(r.status, 200)
+        self.assertNotIn("ejected", r.json)
+        self.assertEqual(self.ready_states(port)[bad.address], "up")  # in the rotation again
+        before = bad.count()
+        for _ in range(4):
+            call(port)
+        self.assertEqual(bad.count(), before + 2)
+
+    def test_a_lone_ejected_instance_still_serves_and_is_ready(self):
+        only = self.instance(503)
+        port = self.register("lone", [only], dict(FAST, base_ejection_s=30))
+        for _ in range(3):
+            call(port)
+        wait_until(lambda: self.ready_states(port)[only.address] == "ejected", 5, what="ejected")
+        # Panic: nothing else is left, so it is used (and /ready says so: 200).
+        conn = http.client.HTTPConnection(harness.LOOPBACK, port, timeout=5)
+        conn.request("GET", "/ready")
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
+        before = only.count()
+        self.assertEqual(call(port)[0], 503)
+        self.assertEqual(only.count(), before + 1)
+
     def test_a_bad_outlier_detection_is_refused(self):
         good = self.instance()
         r = self.d.admin("POST", "/v1/services", record(

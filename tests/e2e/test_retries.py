@@ -140,6 +140,18 @@ class RetriesTest(SharedDaemonTestCase):
         self.assertEqual(good.bodies, [body] * 8)  # the retried ones too, byte for byte
         self.assertEqual(self.metric("icaht_upstream_retries_total", "replay"), 4)
 
+    def test_a_replayed_body_follows_its_retry_to_a_slow_instance(self):
+        # The body's sink is the retry's connection, never the closed first one (the response
+        # head timer asks the body about it while the slow instance thinks).
+        bad, slow = self.instance(503), self.instance(delay=0.6)
+        port = self.register("replayslow", [bad, slow], {"retry_on": ["gateway-error"],
+                                                          "per_try_timeout_ms": 200})
+        statuses = [call(port, "PUT", b"0123456789")[0] for _ in range(4)]
+        # Both instances tried each time: 503 then too slow (504), or too slow then 503.
+        self.assertEqual(sorted(statuses), [503, 503, 504, 504])
+        self.assertTrue(self.d.alive())
+        self.assertEqual(slow.bodies, [b"0123456789"] * 4)
+
     def test_bodies_over_the_bound_are_not_replayed(self):
         bad, good = self.instance(503), self.instance()
         port = self.register("bound", [bad, good], {"retry_on": ["gateway-error"],

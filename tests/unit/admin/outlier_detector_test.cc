@@ -28,7 +28,7 @@ InstanceReport Trip(int port) { return {.address = Addr(port), .attempts = 5, .t
 
 TEST(OutlierDetectorTest, ATripEjectsForTheBaseTimeThenItReturns) {
   OutlierDetector d(Spec(), 0);
-  d.Update(Spec(), Instances(4));
+  d.Update(Spec(), Instances(4), 0);
   d.Add({.address = Addr(8000), .attempts = 4, .successes = 0}, 0);  // no trip: stays
   EXPECT_FALSE(d.TakeDirty());
   d.Add(Trip(8000), 10 * kMs);
@@ -52,7 +52,7 @@ TEST(OutlierDetectorTest, EjectionTimeGrowsWithRepeatedEjectionsAndDecays) {
   filters::OutlierSpec spec = Spec();
   spec.interval_ms = 3'600'000;  // no interval boundary in the first part
   OutlierDetector d(spec, 0);
-  d.Update(spec, Instances(4));
+  d.Update(spec, Instances(4), 0);
   int64_t now = 0;
   std::vector<int64_t> lengths;
   for (int i = 0; i < 5; ++i) {
@@ -77,18 +77,18 @@ TEST(OutlierDetectorTest, MaxEjectionPercentButOneMayAlwaysGo) {
   filters::OutlierSpec spec = Spec();
   spec.max_ejection_percent = 10;
   OutlierDetector d(spec, 0);
-  d.Update(spec, Instances(4));
+  d.Update(spec, Instances(4), 0);
   d.Add(Trip(8000), 0);
   d.Add(Trip(8001), 0);  // 2 of 4 = 50 % > 10 %: stays
   EXPECT_EQ(d.Ejected().size(), 1u);
   spec.max_ejection_percent = 50;
-  d.Update(spec, Instances(4));
+  d.Update(spec, Instances(4), 0);
   d.Add(Trip(8001), 0);
   d.Add(Trip(8002), 0);  // 3 of 4 > 50 %
   EXPECT_EQ(d.Ejected().size(), 2u);
   spec.max_ejection_percent = 0;  // never
   OutlierDetector none(spec, 0);
-  none.Update(spec, Instances(4));
+  none.Update(spec, Instances(4), 0);
   none.Add(Trip(8000), 0);
   EXPECT_TRUE(none.Ejected().empty());
 }
@@ -96,11 +96,11 @@ TEST(OutlierDetectorTest, MaxEjectionPercentButOneMayAlwaysGo) {
 TEST(OutlierDetectorTest, GatewayTripsOnlyWhenConfigured) {
   filters::OutlierSpec spec = Spec();
   OutlierDetector d(spec, 0);
-  d.Update(spec, Instances(3));
+  d.Update(spec, Instances(3), 0);
   d.Add({.address = Addr(8000), .attempts = 5, .trips_gateway = 1}, 0);
   EXPECT_TRUE(d.Ejected().empty());  // consecutive_gateway_errors 0: off
   spec.consecutive_gateway_errors = 3;
-  d.Update(spec, Instances(3));
+  d.Update(spec, Instances(3), 0);
   d.Add({.address = Addr(8000), .attempts = 3, .trips_gateway = 1}, 0);
   EXPECT_TRUE(d.IsEjected(Addr(8000)));
   EXPECT_EQ(d.ejections(OutlierDetector::Reason::kConsecutiveGatewayErrors), 1u);
@@ -111,7 +111,7 @@ TEST(OutlierDetectorTest, SuccessRateEjectsTheOutlierAtTheInterval) {
   spec.success_rate_min_hosts = 5;
   spec.success_rate_request_volume = 100;
   OutlierDetector d(spec, 0);
-  d.Update(spec, Instances(6));
+  d.Update(spec, Instances(6), 0);
   for (int i = 0; i < 5; ++i) {
     d.Add({.address = Addr(8000 + i), .attempts = 200, .successes = 198}, 0);
   }
@@ -123,7 +123,7 @@ TEST(OutlierDetectorTest, SuccessRateEjectsTheOutlierAtTheInterval) {
   EXPECT_EQ(d.ejections(OutlierDetector::Reason::kSuccessRate), 1u);
   // Too few with enough volume: no verdict.
   OutlierDetector few(spec, 0);
-  few.Update(spec, Instances(6));
+  few.Update(spec, Instances(6), 0);
   for (int i = 0; i < 3; ++i) {
     few.Add({.address = Addr(8000 + i), .attempts = 200, .successes = 200}, 0);
   }
@@ -135,10 +135,10 @@ TEST(OutlierDetectorTest, SuccessRateEjectsTheOutlierAtTheInterval) {
 
 TEST(OutlierDetectorTest, StateIsKeptByAddressAcrossUpdates) {
   OutlierDetector d(Spec(), 0);
-  d.Update(Spec(), Instances(3));
+  d.Update(Spec(), Instances(3), 0);
   d.Add(Trip(8002), 0);
   d.TakeDirty();
-  d.Update(Spec(), {Addr(8002), Addr(8000)});  // reordered, one gone
+  d.Update(Spec(), {Addr(8002), Addr(8000)}, 0);  // reordered, one gone
   EXPECT_TRUE(d.IsEjected(Addr(8002)));
   d.Add(Trip(8001), 0);  // no longer an instance: ignored
   EXPECT_EQ(d.Ejected(), std::vector<net::Address>{Addr(8002)});
