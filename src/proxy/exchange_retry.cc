@@ -1,6 +1,6 @@
-// The exchange's choice of an instance and its retries (exchange.h):
-// the hashing policies' key, the built-in retry, the record's retry policy
-// with its backoff and shared deadline.
+// The exchange's way to an instance and its retries (exchange.h): circuit
+// breaker connection slots, the hashing policies' key, the built-in retry,
+// the record's retry policy with its backoff and shared deadline.
 
 #include "core/random.h"
 #include "proxy/exchange.h"
@@ -18,6 +18,47 @@ double Random01() {
 }
 
 }  // namespace
+
+bool Exchange::HoldsBody() const {
+  return ctx_.request().framing == http::BodyFraming::kChunked && config_->max_body_bytes != 0;
+}
+
+bool Exchange::TakeSlot() {
+  if (!admitted_) return true;  // no breakers when the request came in
+  switch (service_.breaker.AcquireConnection(this)) {
+    case CircuitBreaker::Slot::kGranted:
+      slot_ = SlotState::kHeld;
+      return true;
+    case CircuitBreaker::Slot::kQueued:
+      // Waiting for a slot counts against the request's deadline.
+      slot_ = SlotState::kQueued;
+      service_.PublishBreakerGauges();
+      ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+      return false;
+    case CircuitBreaker::Slot::kRefused:
+      Overloaded(filters::RequestContext::Overflow::kPending,
+                 "too many requests waiting for a connection");
+      return false;
+  }
+  return false;
+}
+
+void Exchange::OnConnectionSlot() {
+  if (finished_) return;
+  slot_ = SlotState::kHeld;
+  if (request_body_ != nullptr && request_body_->done()) return SendHeldRequest();
+  SendRequest();
+}
+
+void Exchange::SendHeldRequest() {
+  if (!Connect(-1, upstream_head_)) return;
+  RequestDone();
+}
+
+void Exchange::Overloaded(filters::RequestContext::Overflow reason, const char* detail) {
+  ctx_.overflow = reason;
+  Fail(MakeError(ErrorKind::kOverloaded, detail));
+}
 
 std::optional<uint64_t> Exchange::BalanceHash() const {
   std::string_view key;
