@@ -5,7 +5,7 @@
 // is written, then the log phase; the context borrows its storage as an
 // exchange does from its connection. "NothingConfigured" is a service that
 // configures nothing (health paths off too); "RequestId" adds request IDs (a
-// generated UUID each time).
+// generated UUID each time); "Fault*" a fault filter that does not fire.
 
 #include <benchmark/benchmark.h>
 
@@ -84,6 +84,22 @@ void BM_Chain_RequestId(benchmark::State& state) {
   RunChain(state, {.request_id = {.enabled = true}});
 }
 BENCHMARK(BM_Chain_RequestId);
+
+// A service with a fault configured, on requests it does not fault: one draw
+// of the shard's random (0.1 % aborted, the odd local answer included), and a
+// header gate the request does not pass (one field lookup, no draw).
+void BM_Chain_FaultRarelyFiring(benchmark::State& state) {
+  RunChain(state, {.health = {.path = "", .ready_path = ""},
+                   .fault = filters::FaultSpec{.abort_status = 503, .abort_percent = 0.1}});
+}
+BENCHMARK(BM_Chain_FaultRarelyFiring);
+
+void BM_Chain_FaultHeaderGateMiss(benchmark::State& state) {
+  RunChain(state, {.health = {.path = "", .ready_path = ""},
+                   .fault = filters::FaultSpec{
+                       .abort_status = 503, .abort_percent = 100, .header = "x-icaht-fault"}});
+}
+BENCHMARK(BM_Chain_FaultHeaderGateMiss);
 
 void BM_UuidV4(benchmark::State& state) {
   char out[36];

@@ -75,6 +75,9 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
       proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms);
   for (proxy::UpstreamConfig& upstream : config->upstreams) {
     upstream.healthy = health_->Healthy(record.name, upstream.address);
+    // Only while the record asks for outlier detection (a PUT that drops it
+    // must bring every instance back).
+    upstream.ejected = record.outlier_detection && OutlierEjected(record.name, upstream.address);
   }
   config->filters.auth_keys = keys_->Keys(record.name);
   config->filters.shard_count = shards_.size();
@@ -243,6 +246,7 @@ void Control::Deregister(std::string name, Responder* responder) {
           CountChange(RegistryOp::kDeregister);
           DropSeriesIfUnregistered(name);
           health_->Remove(name);
+          outliers_.erase(name);
           keys_->Remove(name);
           unbound_.erase(name);
           last_heartbeat_ns_.erase(name);
@@ -291,7 +295,24 @@ std::string Control::ApiJson(const registry::ServiceRecord& record) const {
   // RestoreOne). ToJson writes one object, so the field goes before its '}'.
   std::string json = registry::ToJson(record);
   json.pop_back();
-  json += unbound_.contains(record.name) ? ",\"serving\":false}" : ",\"serving\":true}";
+  json += unbound_.contains(record.name) ? ",\"serving\":false" : ",\"serving\":true";
+  // With outlier detection, the instances it holds out of the rotation (by
+  // the addresses the record names, each once).
+  if (record.outlier_detection) {
+    json += ",\"ejected\":[";
+    std::vector<std::string_view> listed;
+    for (const registry::UpstreamSpec& upstream : record.upstreams) {
+      if (!OutlierEjected(record.name, upstream.resolved) ||
+          std::find(listed.begin(), listed.end(), upstream.address) != listed.end()) {
+        continue;
+      }
+      if (!listed.empty()) json += ',';
+      listed.push_back(upstream.address);
+      json += absl::StrCat("\"", upstream.address, "\"");
+    }
+    json += "]";
+  }
+  json += "}";
   return json;
 }
 

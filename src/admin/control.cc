@@ -90,6 +90,7 @@ Control::Control(config::DaemonConfig config)
       registry_(registry::PortAllocator(config_.port_range.lo, config_.port_range.hi,
                                         registry::HostPortProbe(config_.bind_address))),
       share_timer_([this] { CollectDemand(); }),
+      outlier_timer_([this] { CollectOutliers(); }),
       ttl_timer_([this] { ExpireTtls(); }),
       bind_retry_timer_([this] { RetryBinds(); }),
       traefik_timer_([this] { WriteTraefikFile(); }) {}
@@ -513,6 +514,7 @@ void Control::CommitRecord(const registry::ServiceRecord& record) {
   }
   registry_.Commit(record);
   health_->Update(record);
+  UpdateOutliers(record);
   if (!record.rate_limits.empty()) ArmShareTimer();
   if (persist_ && !static_names_.contains(record.name)) {
     store_->Put(record);
@@ -547,6 +549,7 @@ void Control::BeginShutdown() {
   health_->Stop();
   keys_->Stop();
   ring_->timers().Cancel(&share_timer_);
+  ring_->timers().Cancel(&outlier_timer_);
   ring_->timers().Cancel(&bind_retry_timer_);
   ring_->timers().Cancel(&ttl_timer_);
   NotifySystemd("STOPPING=1");

@@ -21,6 +21,7 @@
 #include "admin/control_http.h"
 #include "admin/etcd_publisher.h"
 #include "admin/health_checker.h"
+#include "admin/outlier_detector.h"
 #include "admin/state_store.h"
 #include "admin/trace_exporter.h"
 #include "admin/watchdog.h"
@@ -146,6 +147,16 @@ class Control {
   std::string ApiJson(const registry::ServiceRecord& record) const;
   // Active health checks changed an instance's verdict: tell every shard.
   void OnHealthChange(const std::string& name, uint16_t port, std::vector<net::Address> unhealthy);
+  // Outlier detection (outlier_state.cc): a detector per service that has
+  // outlier_detection, fed every kOutlierPollNs with what the shards saw, its
+  // ejections sent to every shard (in order with the registry's changes).
+  void UpdateOutliers(const registry::ServiceRecord& record);
+  void CollectOutliers();
+  void ApplyOutliers(std::shared_ptr<std::vector<std::vector<proxy::ShardProxy::OutlierReport>>>);
+  void ArmOutlierTimer();
+  bool OutlierEjected(const std::string& name, const net::Address& address) const;
+  void WriteOutlierMetrics(metrics::Exposition& out) const;
+  static constexpr int64_t kOutlierPollNs = 100'000'000;
   // A service's keys changed (file reloaded, URL fetched): its shards get a
   // fresh config carrying them.
   void RefreshService(const std::string& name);
@@ -209,6 +220,13 @@ class Control {
   std::array<uint64_t, static_cast<size_t>(RegistryOp::kCount)> registry_changes_{};
   core::Timer share_timer_;
   bool share_round_running_ = false;
+  struct Outliers {
+    uint16_t port = 0;
+    std::unique_ptr<OutlierDetector> detector;
+  };
+  std::map<std::string, Outliers> outliers_;  // by service name (sorted: the metrics page)
+  core::Timer outlier_timer_;
+  bool outlier_round_running_ = false;
   std::deque<std::function<void(std::function<void()>)>> changes_;
   bool change_running_ = false;
   absl::flat_hash_map<std::string, int64_t> last_heartbeat_ns_;

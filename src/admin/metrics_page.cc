@@ -38,6 +38,11 @@ struct Totals {
   uint64_t retries = 0;
   uint64_t retry_overflow = 0;
   std::array<uint64_t, metrics::kMirrorResults> mirror{};
+  std::array<uint64_t, 3> breaker_overflow{};
+  int64_t upstream_requests = 0;
+  int64_t upstream_pending = 0;
+  uint64_t faults_delayed = 0;
+  uint64_t faults_aborted = 0;
 };
 
 Totals Sum(const metrics::ServiceSeries& series) {
@@ -59,6 +64,13 @@ Totals Sum(const metrics::ServiceSeries& series) {
     t.retries += s.upstream_retries.Read();
     t.retry_overflow += s.retry_overflow.Read();
     for (size_t r = 0; r < metrics::kMirrorResults; ++r) t.mirror[r] += s.mirror[r].Read();
+    for (size_t r = 0; r < t.breaker_overflow.size(); ++r) {
+      t.breaker_overflow[r] += s.breaker_overflow[r].Read();
+    }
+    t.upstream_requests += s.upstream_requests.Read();
+    t.upstream_pending += s.upstream_pending.Read();
+    t.faults_delayed += s.faults_delayed.Read();
+    t.faults_aborted += s.faults_aborted.Read();
   }
   std::sort(t.codes.begin(), t.codes.end());
   return t;
@@ -210,6 +222,42 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
                  t.mirror[r]);
     }
   }
+  out.Family("icaht_upstream_overflow_total", Type::kCounter,
+             "Requests a circuit breaker answered 503 (requests, pending) or did not retry "
+             "(retries).");
+  constexpr std::string_view kOverflowReasons[] = {"requests", "pending", "retries"};
+  for (const auto& [name, t] : services) {
+    for (size_t r = 0; r < t.breaker_overflow.size(); ++r) {
+      if (t.breaker_overflow[r] == 0) continue;
+      out.Sample("icaht_upstream_overflow_total",
+                 {{"service", *name}, {"reason", kOverflowReasons[r]}}, t.breaker_overflow[r]);
+    }
+  }
+  out.Family("icaht_upstream_requests_active", Type::kGauge,
+             "Requests that want the upstream (queued or not), with circuit breakers.");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_upstream_requests_active", {{"service", *name}},
+               static_cast<double>(t.upstream_requests));
+  }
+  out.Family("icaht_upstream_pending_requests", Type::kGauge,
+             "Requests queued for an upstream connection (circuit_breaker.max_connections).");
+  for (const auto& [name, t] : services) {
+    out.Sample("icaht_upstream_pending_requests", {{"service", *name}},
+               static_cast<double>(t.upstream_pending));
+  }
+  // Only services that had a fault injected (faults are a testing tool: most
+  // services never have one).
+  out.Family("icaht_faults_injected_total", Type::kCounter,
+             "Faults the fault filter injected, by kind (a delayed request it then aborted "
+             "counts in both).");
+  for (const auto& [name, t] : services) {
+    const std::pair<std::string_view, uint64_t> kinds[] = {{"delay", t.faults_delayed},
+                                                           {"abort", t.faults_aborted}};
+    for (const auto& [kind, n] : kinds) {
+      if (n == 0) continue;
+      out.Sample("icaht_faults_injected_total", {{"service", *name}, {"kind", kind}}, n);
+    }
+  }
 }
 
 std::string Control::RenderMetrics(metrics::Format format) const {
@@ -221,6 +269,7 @@ std::string Control::RenderMetrics(metrics::Format format) const {
   Exposition out(format);
   WriteServiceMetrics(services, out);
   WriteUpstreamUp(registry_, *health_, out);
+  WriteOutlierMetrics(out);
 
   out.Single("icaht_services", Type::kGauge, "Registered services.",
              static_cast<uint64_t>(registry_.size()));

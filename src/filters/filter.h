@@ -46,6 +46,8 @@ class ServiceView {
   virtual std::string upstream_address(size_t i) const = 0;
   // False after a connect to it failed and before one succeeded again.
   virtual bool upstream_usable(size_t i) const = 0;
+  // Out of the rotation by outlier detection (passive health).
+  virtual bool upstream_ejected_now(size_t i) const { return false; }
 
  protected:
   ~ServiceView() = default;

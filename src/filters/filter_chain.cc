@@ -6,7 +6,8 @@ namespace icaht::filters {
 
 std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::string_view service,
                                                 const ServiceView* view, SideCalls* side_calls,
-                                                tracing::SpanBuffer* spans) {
+                                                tracing::SpanBuffer* spans,
+                                                core::TimerQueue* timers) {
   std::vector<std::unique_ptr<Filter>> filters;
   if (HealthFilter::Enabled(specs.health)) {
     filters.push_back(std::make_unique<HealthFilter>(specs.health, service, view));
@@ -35,6 +36,7 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
     rate_limit = filter.get();
     filters.push_back(std::move(filter));
   }
+  if (specs.fault) filters.push_back(std::make_unique<FaultFilter>(*specs.fault, timers));
   auto chain = std::make_unique<FilterChain>(std::move(filters));
   chain->rate_limit_ = rate_limit;
   return chain;

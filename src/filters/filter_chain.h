@@ -6,9 +6,11 @@
 #include <optional>
 #include <vector>
 
+#include "core/timer_queue.h"
 #include "filters/auth.h"
 #include "filters/auth_spec.h"
 #include "filters/cors.h"
+#include "filters/fault.h"
 #include "filters/filter.h"
 #include "filters/forward_auth.h"
 #include "filters/health.h"
@@ -28,6 +30,7 @@ struct FilterSpecs {
   AuthKeys auth_keys;  // loaded by the control thread (shared, immutable)
   std::vector<RateLimitSpec> rate_limits;
   std::optional<tracing::TracingSpec> tracing;
+  std::optional<FaultSpec> fault;
   size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
 };
 
@@ -38,14 +41,15 @@ class FilterChain {
       : filters_(std::move(filters)) {}
 
   // The documented order: local endpoints -> tracing -> request ID -> CORS ->
-  // auth -> forward auth -> rate limit -> cache -> plugins (then the upstream).
-  // Filters whose spec is off are left out, so a service that configures
-  // nothing runs nothing. `side_calls` and `spans` (the shard's; they outlive
-  // the chain) may be null when the specs need none (no forward auth) or
-  // spans are not collected.
+  // auth -> forward auth -> rate limit -> fault -> cache -> plugins (then the
+  // upstream). Filters whose spec is off are left out, so a service that
+  // configures nothing runs nothing. `side_calls`, `spans` and `timers` (the
+  // shard's; they outlive the chain) may be null when the specs need none (no
+  // forward auth, no fault delay) or spans are not collected.
   static std::unique_ptr<FilterChain> Build(const FilterSpecs& specs, std::string_view service,
                                             const ServiceView* view, SideCalls* side_calls,
-                                            tracing::SpanBuffer* spans = nullptr);
+                                            tracing::SpanBuffer* spans = nullptr,
+                                            core::TimerQueue* timers = nullptr);
 
   bool empty() const { return filters_.empty(); }
   size_t size() const { return filters_.size(); }

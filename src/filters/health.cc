@@ -34,7 +34,10 @@ void HealthFilter::Answer(RequestContext& ctx, bool ok, std::string_view key,
   for (size_t i = 0; i < view_->upstream_count(); ++i) {
     if (i > 0) r.body.push_back(',');
     r.body.append("{\"address\":\"").append(view_->upstream_address(i)).append("\",\"state\":\"");
-    r.body.append(view_->upstream_usable(i) ? "up" : "down").append("\"}");
+    std::string_view state = view_->upstream_ejected_now(i) ? "ejected"
+                             : view_->upstream_usable(i)    ? "up"
+                                                            : "down";
+    r.body.append(state).append("\"}");
   }
   r.body.append("]}");
 }

@@ -24,6 +24,7 @@ ErrorSource ProxyError::source() const {
     case ErrorKind::kNoHealthyUpstream:
       return ErrorSource::kUpstream;
     case ErrorKind::kNoConnection:
+    case ErrorKind::kOverloaded:
     case ErrorKind::kDrained:
       return ErrorSource::kInternal;
   }
@@ -55,6 +56,7 @@ int ProxyError::status() const {
       return 504;
     case ErrorKind::kNoConnection:
     case ErrorKind::kNoHealthyUpstream:
+    case ErrorKind::kOverloaded:
       return 503;
     case ErrorKind::kClientClosed:
     case ErrorKind::kResponseCut:
@@ -102,6 +104,8 @@ std::string_view ProxyError::label() const {
       return "no_connection";
     case ErrorKind::kNoHealthyUpstream:
       return "no_healthy_upstream";
+    case ErrorKind::kOverloaded:
+      return "overloaded";
     case ErrorKind::kDrained:
       return "drained";
   }

@@ -33,6 +33,7 @@ enum class ErrorKind : uint8_t {
   kNoHealthyUpstream,  // 503: active health checks took every instance out (no connect tried)
   // Internal (this proxy).
   kNoConnection,  // 503: no upstream socket could be opened (descriptors or memory)
+  kOverloaded,    // 503: a circuit breaker's limit was reached (x-icaht-overloaded: true)
   kDrained,       // the service was removed and the drain deadline passed
 };
 

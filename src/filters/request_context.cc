@@ -29,6 +29,7 @@ void RequestContext::Reset() {
   www_authenticate.clear();
   auth_failure = -1;
   rate_limited = RateLimited::kNo;
+  fault = FaultInjected::kNone;
   forward_auth.clear();
   public_endpoint = false;
   route = {};
@@ -43,6 +44,7 @@ void RequestContext::Reset() {
   upstream_address = {};
   attempts = 0;
   retry_budget_exhausted = false;
+  overflow = Overflow::kNone;
   request_body_bytes = response_body_bytes = 0;
   outcome = Outcome::kNone;
   error = ProxyError{};

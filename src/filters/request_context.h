@@ -149,6 +149,10 @@ class RequestContext {
   int8_t auth_failure = -1;
   enum class RateLimited : uint8_t { kNo, kRefused, kShadow };  // kShadow: enforce false
   RateLimited rate_limited = RateLimited::kNo;
+  // Set by the fault filter: what it injected into this exchange (for metrics
+  // and logs).
+  enum class FaultInjected : uint8_t { kNone, kDelay, kAbort, kDelayAndAbort };
+  FaultInjected fault = FaultInjected::kNone;
 
   // Recorded by the exchange (LoopNowNs clock).
   int64_t start_ns = 0;
@@ -166,6 +170,11 @@ class RequestContext {
   int attempts = 0;
   // A retry the policy allowed was not made: too many in flight already.
   bool retry_budget_exhausted = false;
+  // A circuit breaker limit this exchange met (proxy/circuit_breaker.h):
+  // answered 503 (requests, pending) or not retried (retries).
+  enum class Overflow : uint8_t { kNone, kRequests, kPending, kRetries };
+  static constexpr size_t kOverflowReasons = 3;
+  Overflow overflow = Overflow::kNone;
   uint64_t request_body_bytes = 0;
   uint64_t response_body_bytes = 0;
   Outcome outcome = Outcome::kNone;

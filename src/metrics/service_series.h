@@ -53,6 +53,15 @@ struct alignas(64) ShardSeries {
   Counter retry_overflow;     // retries the budget did not allow
   // Mirror copies by result: sent, failed, dropped, too_large (proxy::Mirror::Result).
   std::array<Counter, kMirrorResults> mirror;
+  // Circuit breaker overflows by reason (RequestContext::Overflow - 1):
+  // requests, pending, retries.
+  std::array<Counter, 3> breaker_overflow;
+  // With circuit breakers: the service's exchanges that want the upstream,
+  // and those of them queued for a connection.
+  Gauge upstream_requests;
+  Gauge upstream_pending;
+  Counter faults_delayed;     // requests the fault filter delayed
+  Counter faults_aborted;     // requests the fault filter answered with its abort
 };
 
 class ServiceSeries {

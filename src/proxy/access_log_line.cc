@@ -3,6 +3,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "filters/fault.h"
 #include "tracing/ids.h"
 
 namespace icaht::proxy {
@@ -206,6 +207,9 @@ void AppendAccessLogLine(const filters::RequestContext& ctx, int64_t start_unix_
   c.String("client", ctx.client_ip);
   if (ua != nullptr) c.String("user_agent", ua->value);
   if (!ctx.error.ok()) c.String("error", ctx.error.label());
+  if (ctx.fault != filters::RequestContext::FaultInjected::kNone) {
+    c.String("fault", filters::FaultInjectedLabel(ctx.fault));
+  }
   c.Put("}\n");
   out->append(scratch.data(), static_cast<size_t>(c.end() - scratch.data()));
 }

@@ -13,7 +13,11 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->bind = bind;
   config->bind.set_port(record.port);
   for (const registry::UpstreamSpec& upstream : record.upstreams) {
-    config->upstreams.push_back({upstream.resolved, upstream.weight, true, upstream.address});
+    config->upstreams.push_back({.address = upstream.resolved,
+                                 .weight = upstream.weight,
+                                 .healthy = true,
+                                 .ejected = false,
+                                 .text = upstream.address});
   }
   config->lb_policy = ParseLbPolicy(record.load_balancer).value_or(LbPolicy::kRoundRobin);
   // "client_ip" (or none), "header:<name>", "cookie:<name>" (validated by the record).
@@ -32,9 +36,13 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
                                        .max_body_bytes = mirror.max_body_bytes,
                                        .timeout_ms = mirror.timeout_ms};
   }
+  config->circuit_breaker = record.circuit_breaker;
+  config->outlier = record.outlier_detection;
   config->connect_timeout_ms = record.timeouts.connect_ms;
   config->request_timeout_ms = record.timeouts.request_ms;
   config->idle_timeout_ms = record.timeouts.idle_ms;
+  config->total_timeout_ms = record.timeouts.total_ms;
+  config->trust_timeout_header = record.timeouts.trust_header;
   config->max_body_bytes = record.max_body_bytes;
   config->limits.max_request_line = record.limits.max_request_line;
   config->limits.max_header_bytes = record.limits.max_header_bytes;
@@ -47,6 +55,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->filters.endpoints = record.endpoints;
   config->filters.rate_limits = record.rate_limits;
   config->filters.tracing = record.tracing;
+  config->filters.fault = record.fault;
   config->access_log = record.access_log;
   return config;
 }

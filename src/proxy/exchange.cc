@@ -1,5 +1,7 @@
 #include "proxy/exchange.h"
 
+#include <charconv>
+
 #include "core/check.h"
 #include "net/socket.h"
 #include "proxy/access_log.h"
@@ -19,6 +21,17 @@ using filters::Verdict;
 constexpr int kMaxOwnViaHops = 8;
 // A connection keeps a replay buffer this large for its next requests.
 constexpr size_t kKeptBodyCapacity = 16 * 1024;
+// A client's own total timeout (timeouts.trust_header).
+constexpr std::string_view kTimeoutHeader = "x-icaht-timeout-ms";
+constexpr uint64_t kMaxTimeoutMs = 3'600'000;
+
+// The header's value in milliseconds, or 0 when it is not a number 1..1 hour.
+uint64_t TimeoutHeaderMs(std::string_view value) {
+  uint64_t ms = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+  if (ec != std::errc() || end != value.data() + value.size() || ms > kMaxTimeoutMs) return 0;
+  return ms;
+}
 
 }  // namespace
 
@@ -53,6 +66,15 @@ Exchange::~Exchange() {
 void Exchange::Start(const http::RequestHead& head, std::string_view input, bool close_after) {
   ctx_.SetRequest(head, input);
   close_after_ = close_after || !head.keep_alive;
+  uint64_t total_ms = config_->total_timeout_ms;
+  if (config_->trust_timeout_header) {
+    if (const http::Header* h = ctx_.FindRequestHeader(kTimeoutHeader)) {
+      if (uint64_t ms = TimeoutHeaderMs(h->value); ms != 0) total_ms = ms;
+      ctx_.upstream_edits.Remove(kTimeoutHeader);  // ours: not the upstream's business
+    }
+  }
+  if (total_ms != 0)
+    total_deadline_ns_ = ctx_.start_ns + static_cast<int64_t>(total_ms) * 1'000'000;
   if (CountOwnViaHops(head.headers) >= kMaxOwnViaHops) {
     close_after_ = true;
     return Fail(MakeError(ErrorKind::kLoopDetected, "request loop detected (Via)"));
@@ -103,8 +125,22 @@ void Exchange::RespondLocally() {
 }
 
 void Exchange::Forward() {
+  BuildUpstreamRequestHead(ctx_.request(), ctx_.client_ip, &upstream_head_, &ctx_.upstream_edits);
+  CircuitBreaker& breaker = service_.breaker;
+  if (breaker.enabled()) {
+    using Overflow = filters::RequestContext::Overflow;
+    if (!breaker.AdmitRequest()) return Overloaded(Overflow::kRequests, "too many requests");
+    admitted_ = true;
+    service_.PublishBreakerGauges();
+  }
+  // A body held until complete (chunked, with max_body_bytes) takes its slot
+  // then: a slow upload holds no connection slot while nothing is sent.
+  if (!HoldsBody() && !TakeSlot()) return;
+  SendRequest();
+}
+
+void Exchange::SendRequest() {
   const http::RequestHead& head = ctx_.request();
-  BuildUpstreamRequestHead(head, ctx_.client_ip, &upstream_head_, &ctx_.upstream_edits);
   BodyForwarder::Options body;
   if (head.framing == http::BodyFraming::kChunked) {
     body.in = BodyForwarder::In::kChunked;
@@ -140,7 +176,7 @@ void Exchange::Forward() {
 
 bool Exchange::Connect(int skip, std::string_view first_bytes) {
   Balancer::Request pick{
-      .out = &service_.upstream_unhealthy, .skip = skip, .active = &service_.upstream_active};
+      .out = &service_.upstream_out, .skip = skip, .active = &service_.upstream_active};
   // A third try and later: none of the earlier ones either.
   if (skip >= 0 && skip < 64) pick.tried = tried_ & ~(uint64_t{1} << skip);
   if (config_->lb_policy == LbPolicy::kRingHash || config_->lb_policy == LbPolicy::kMaglev) {
@@ -162,6 +198,7 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
     active_index_ = index;
   }
   if (ctx_.attempts++ == 0) ctx_.upstream_start_ns = core::LoopNowNs();
+  upstream_acked_ = kAckedUnknown;  // a new connection: nothing seen of it yet
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);
   if (!call_->Start(config_->upstreams[index].address, config_->connect_timeout_ms)) {
@@ -170,6 +207,9 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
     return false;
   }
   call_->stream()->Send(first_bytes);
+  // A retry's new connection is the body's sink from now on (a streaming
+  // body goes on into it; a finished one is only asked about it).
+  if (request_body_ != nullptr) request_body_->SetSink(call_->stream());
   return true;
 }
 
@@ -198,7 +238,17 @@ void Exchange::OnInterimResponse(const http::ResponseHead& head) {
   BuildClientResponseHead(head, true, false, &client_->SendBuffer());
 }
 
+void Exchange::ReportAttempt(ShardService::AttemptResult result) {
+  if (config_->outlier) service_.RecordAttempt(config_.get(), ctx_.upstream_index, result);
+}
+
 void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view rest) {
+  if (config_->outlier) {
+    using Result = ShardService::AttemptResult;
+    ReportAttempt(head.status < 500                          ? Result::kSuccess
+                  : head.status >= 502 && head.status <= 504 ? Result::kGatewayError
+                                                             : Result::kServerError);
+  }
   // A status the policy retries: the answer is dropped unread (its
   // connection is closed, not reused) and another instance asked.
   if (config_->retries && head.status >= 400 && request_done_ &&
@@ -279,6 +329,12 @@ void Exchange::OnUpstreamEof() {
 
 void Exchange::OnUpstreamFailed(const ProxyError& error) {
   if (call_ != nullptr) call_->MarkDirty();
+  // A failure before the head is the instance's, except the keep-alive race
+  // (a pooled connection it closed while idle: nothing was asked of it).
+  const bool keepalive_race = error.kind == ErrorKind::kUpstreamReset && error.retryable;
+  if (call_ != nullptr && !call_->head_received() && !keepalive_race) {
+    ReportAttempt(ShardService::AttemptResult::kGatewayError);
+  }
   if (!response_started_) {
     if (error.kind == ErrorKind::kConnectRefused || error.kind == ErrorKind::kConnectTimeout) {
       service_.ReportUpstream(config_.get(), ctx_.upstream_index, false);
@@ -317,8 +373,9 @@ void Exchange::OnBodyDone(BodyForwarder* body) {
   if (body == &response_body_) return ResponseDone();
   if (body->TakeHeldInto(&upstream_head_)) {
     // A held chunked body, complete and within the limit: now the upstream
-    // gets the head and the body, whole.
-    if (!Connect(-1, upstream_head_)) return;
+    // gets the head and the body, whole (once it has a connection slot).
+    if (!TakeSlot()) return;
+    return SendHeldRequest();
   }
   RequestDone();
 }
@@ -465,7 +522,10 @@ void Exchange::Fail(const ProxyError& error) {
   if (!request_done_) close_after_ = true;
   std::string text(error.detail);
   text.push_back('\n');
-  SendLocal(status, "text/plain; charset=utf-8", text);
+  // A circuit breaker's answer says so (Envoy's x-envoy-overloaded).
+  static const std::vector<http::Header> kOverloadedFields = {{"x-icaht-overloaded", "true"}};
+  SendLocal(status, "text/plain; charset=utf-8", text,
+            error.kind == ErrorKind::kOverloaded ? &kOverloadedFields : nullptr);
   Finish(Outcome::kError, close_after_ ? Next::kClose : Next::kKeepAlive);
 }
 
@@ -481,6 +541,16 @@ void Exchange::Finish(Outcome outcome, Next next) {
   if (counted_retry_) {
     --service_.retries_in_flight;
     counted_retry_ = false;
+  }
+  if (slot_ == SlotState::kHeld) {
+    service_.ReleaseConnectionSlot();
+  } else if (slot_ == SlotState::kQueued) {
+    service_.CancelSlotWait(this);
+  }
+  slot_ = SlotState::kNone;
+  if (admitted_) {
+    service_.breaker.EndRequest();
+    service_.PublishBreakerGauges();
   }
   --service_.requests_in_flight;
   ctx_.outcome = outcome;
@@ -512,79 +582,7 @@ void Exchange::RetireCall(bool reusable) {
   call_->Release(reusable);
   core::DeferDelete(call_);
   call_ = nullptr;
-}
-
-// ---- Timers ---------------------------------------------------------------
-
-bool Exchange::UpstreamStillReading() {
-  if (call_ == nullptr || call_->head_received() || !call_->stream()->connected()) return false;
-  net::TcpSendState state;
-  if (!net::GetTcpSendState(call_->stream()->fd(), &state)) return false;
-  bool queued = state.pending || call_->stream()->queued_bytes() > 0 ||
-                (request_body_ != nullptr && request_body_->waiting_for_sink());
-  if (!queued) return false;  // all delivered: nothing left to make progress with
-  // The first look has nothing to compare with: it starts the count.
-  bool progressed = upstream_acked_ == kAckedUnknown || state.bytes_acked > upstream_acked_;
-  upstream_acked_ = state.bytes_acked;
-  return progressed;
-}
-
-void Exchange::ArmTimer(TimerPurpose purpose, uint32_t ms) {
-  timer_purpose_ = purpose;
-  shard_.ring().timers().Arm(timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
-}
-
-bool Exchange::InactiveFor(uint32_t ms, int64_t last_progress_ns) {
-  int64_t limit = int64_t{ms} * 1'000'000;
-  int64_t now = core::LoopNowNs();
-  int64_t quiet = now - last_progress_ns;
-  if (quiet >= limit) return true;
-  shard_.ring().timers().Arm(timer_, now + limit - quiet);  // purpose unchanged
-  return false;
-}
-
-void Exchange::OnTimer() {
-  switch (timer_purpose_) {
-    case TimerPurpose::kRequestBody:
-      if (!InactiveFor(config_->request_timeout_ms, request_body_->last_progress_ns())) return;
-      // A slow reader takes bytes in bursts far apart (socket buffers
-      // refill only when a third of them drained): its acknowledgements are
-      // progress too.
-      if (UpstreamStillReading()) return ArmTimer(timer_purpose_, config_->request_timeout_ms);
-      if (call_ != nullptr) call_->MarkDirty();
-      close_after_ = true;
-      // Blame the side that stopped: an upstream that takes no more bytes is
-      // the upstream's stall (504), never the client's.
-      if (request_body_->waiting_for_sink()) {
-        return Fail(
-            MakeError(ErrorKind::kUpstreamStalled, "upstream stopped reading the request body"));
-      }
-      return Fail(MakeError(ErrorKind::kBodyTimeout, "request body read timed out"));
-    case TimerPurpose::kResponseHead:
-      // The deadline for an answer runs from when the request was delivered,
-      // not merely queued or spliced into the socket.
-      if (UpstreamStillReading()) return ArmTimer(timer_purpose_, ResponseHeadTimeoutMs());
-      if (call_ != nullptr) {
-        call_->MarkDirty();
-        if (config_->retries && config_->retries->per_try_timeout_ms != 0 &&
-            RetryByPolicy({.per_try_timeout = true, .reused_connection = call_->reused()})) {
-          return;
-        }
-      }
-      return Fail(MakeError(ErrorKind::kResponseTimeout, "upstream timed out"));
-    case TimerPurpose::kRetryBackoff:
-      timer_purpose_ = TimerPurpose::kNone;
-      return StartRetry();
-    case TimerPurpose::kResponseBody:
-      if (!InactiveFor(config_->request_timeout_ms, response_body_.last_progress_ns())) return;
-      // A stalled body: cut it, never let it look complete.
-      return Fail(MakeError(ErrorKind::kResponseCut, "upstream response body stalled"));
-    case TimerPurpose::kTunnelIdle:
-      if (!InactiveFor(config_->idle_timeout_ms, tunnel_->last_progress_ns())) return;
-      return Fail(MakeError(ErrorKind::kResponseCut, "tunnel idle"));
-    case TimerPurpose::kNone:
-      return;
-  }
+  if (request_body_ != nullptr) request_body_->SetSink(nullptr);  // never the closed one
 }
 
 }  // namespace icaht::proxy

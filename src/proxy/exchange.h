@@ -23,7 +23,9 @@
 #include "filters/request_context.h"
 #include "net/stream.h"
 #include "proxy/body_forwarder.h"
+#include "proxy/circuit_breaker.h"
 #include "proxy/service_config.h"
+#include "proxy/shard_proxy.h"
 #include "proxy/tunnel.h"
 #include "proxy/upstream_call.h"
 
@@ -49,6 +51,7 @@ class Exchange final : public core::DeferredDeletable,
                        private filters::FilterCallbacks,
                        private UpstreamCall::Handler,
                        private BodyForwarder::Callbacks,
+                       private CircuitBreaker::Waiter,
                        private Tunnel::Owner {
  public:
   // What the client connection does after the exchange.
@@ -108,7 +111,19 @@ class Exchange final : public core::DeferredDeletable,
 
   // Request phase.
   void RunRequestFilters();
+  // Through the circuit breakers (if any), then SendRequest.
   void Forward();
+  void OnConnectionSlot() override;
+  // A circuit breaker connection slot: true when held (or no breakers);
+  // false when queued (OnConnectionSlot follows) or refused (answered).
+  bool TakeSlot();
+  bool HoldsBody() const;
+  // A held body, complete: the head and it to an instance.
+  void SendHeldRequest();
+  // The head to an instance, and the body after it.
+  void SendRequest();
+  // A circuit breaker's 503 (x-icaht-overloaded: true).
+  void Overloaded(filters::RequestContext::Overflow reason, const char* detail);
   bool Connect(int skip, std::string_view first_bytes);
   void RequestDone();
   // FilterCallbacks.
@@ -124,6 +139,8 @@ class Exchange final : public core::DeferredDeletable,
   void OnUpstreamFailed(const filters::ProxyError& error) override;
   void OnUpstreamDrained() override;
   void OnUpstreamReadStopped() override;
+  // The attempt's outcome for outlier detection (with outlier_detection).
+  void ReportAttempt(ShardService::AttemptResult result);
   // The built-in retry (no `retries` in the record): a failed connect or a
   // pooled connection closed unanswered, up to 3 attempts, no backoff.
   bool Retry(const filters::ProxyError& error);
@@ -169,13 +186,18 @@ class Exchange final : public core::DeferredDeletable,
   std::optional<uint64_t> BalanceHash() const;
 
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
+  // Arms the timer for `at_ns`, or the total deadline if that comes first
+  // (a tunnel has none).
+  void ArmTimerAt(int64_t at_ns);
   // For an inactivity purpose: true if it expired, else the timer is re-armed.
   bool InactiveFor(uint32_t ms, int64_t last_progress_ns);
   // At a request timer's expiry: the upstream acknowledged request bytes
-  // since the last look and more are still on their way (one getsockopt; a
-  // stall is declared within two periods at most).
+  // since the last look (one getsockopt; a stall is declared within two
+  // periods at most). Taking the last of them counts once: the response's
+  // deadline then runs a whole period from this look, not from the one before.
   bool UpstreamStillReading();
   static constexpr uint64_t kAckedUnknown = UINT64_MAX;
+  static constexpr uint64_t kAckedDelivered = UINT64_MAX - 1;
 
   ShardProxy& shard_;
   ShardService& service_;
@@ -185,6 +207,8 @@ class Exchange final : public core::DeferredDeletable,
   filters::RequestContext& ctx_;                 // the connection's, Reset() for this exchange
   core::Timer* timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
+  // timeouts.total_ms (or a trusted x-icaht-timeout-ms) from the start; 0: none.
+  int64_t total_deadline_ns_ = 0;
   size_t next_filter_ = 0;
   uint64_t upstream_acked_ = kAckedUnknown;
   bool paused_ = false;
@@ -196,7 +220,12 @@ class Exchange final : public core::DeferredDeletable,
   UpstreamCall* call_ = nullptr;
   int active_index_ = -1;       // the instance call_ counts against (service_.upstream_active)
   bool counted_retry_ = false;  // in service_.retries_in_flight
-  uint64_t tried_ = 0;          // instances (index < 64) attempted
+  // Circuit breakers: admitted among the service's requests, and the state
+  // of this exchange's connection slot (held from the first attempt to the end).
+  enum class SlotState : uint8_t { kNone, kQueued, kHeld };
+  SlotState slot_ = SlotState::kNone;
+  bool admitted_ = false;
+  uint64_t tried_ = 0;  // instances (index < 64) attempted
   filters::RetryVerdict last_verdict_ = filters::RetryVerdict::kNotRetryable;
   // Only requests with a body have one (keeps the exchange small: it is
   // allocated per request).

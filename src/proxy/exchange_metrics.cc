@@ -7,6 +7,8 @@ namespace icaht::proxy {
 
 static_assert(static_cast<size_t>(filters::ErrorKind::kDrained) < metrics::kMaxKinds);
 static_assert(static_cast<size_t>(filters::AuthFailure::kCount) <= metrics::kMaxKinds);
+static_assert(filters::RequestContext::kOverflowReasons ==
+              std::tuple_size_v<decltype(metrics::ShardSeries::breaker_overflow)>);
 
 void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& series) {
   series.requests.Add(ctx.response_status);
@@ -30,6 +32,14 @@ void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& se
   if (ctx.auth_failure >= 0) series.auth_failures[static_cast<size_t>(ctx.auth_failure)].Add();
   if (ctx.attempts > 1) series.upstream_retries.Add(static_cast<uint64_t>(ctx.attempts - 1));
   if (ctx.retry_budget_exhausted) series.retry_overflow.Add();
+  if (ctx.overflow != filters::RequestContext::Overflow::kNone) {
+    series.breaker_overflow[static_cast<size_t>(ctx.overflow) - 1].Add();
+  }
+  if (ctx.fault != filters::RequestContext::FaultInjected::kNone) {
+    using Fault = filters::RequestContext::FaultInjected;
+    if (ctx.fault != Fault::kAbort) series.faults_delayed.Add();
+    if (ctx.fault != Fault::kDelay) series.faults_aborted.Add();
+  }
   if (ctx.rate_limited == filters::RequestContext::RateLimited::kRefused) {
     series.rate_limited.Add();
   } else if (ctx.rate_limited == filters::RequestContext::RateLimited::kShadow) {

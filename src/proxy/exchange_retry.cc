@@ -1,6 +1,6 @@
-// The exchange's choice of an instance and its retries (exchange.h):
-// the hashing policies' key, the built-in retry, the record's retry policy
-// with its backoff and shared deadline.
+// The exchange's way to an instance and its retries (exchange.h): circuit
+// breaker connection slots, the hashing policies' key, the built-in retry,
+// the record's retry policy with its backoff and shared deadline.
 
 #include "core/random.h"
 #include "proxy/exchange.h"
@@ -18,6 +18,47 @@ double Random01() {
 }
 
 }  // namespace
+
+bool Exchange::HoldsBody() const {
+  return ctx_.request().framing == http::BodyFraming::kChunked && config_->max_body_bytes != 0;
+}
+
+bool Exchange::TakeSlot() {
+  if (!admitted_) return true;  // no breakers when the request came in
+  switch (service_.breaker.AcquireConnection(this)) {
+    case CircuitBreaker::Slot::kGranted:
+      slot_ = SlotState::kHeld;
+      return true;
+    case CircuitBreaker::Slot::kQueued:
+      // Waiting for a slot counts against the request's deadline.
+      slot_ = SlotState::kQueued;
+      service_.PublishBreakerGauges();
+      ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+      return false;
+    case CircuitBreaker::Slot::kRefused:
+      Overloaded(filters::RequestContext::Overflow::kPending,
+                 "too many requests waiting for a connection");
+      return false;
+  }
+  return false;
+}
+
+void Exchange::OnConnectionSlot() {
+  if (finished_) return;
+  slot_ = SlotState::kHeld;
+  if (request_body_ != nullptr && request_body_->done()) return SendHeldRequest();
+  SendRequest();
+}
+
+void Exchange::SendHeldRequest() {
+  if (!Connect(-1, upstream_head_)) return;
+  RequestDone();
+}
+
+void Exchange::Overloaded(filters::RequestContext::Overflow reason, const char* detail) {
+  ctx_.overflow = reason;
+  Fail(MakeError(ErrorKind::kOverloaded, detail));
+}
 
 std::optional<uint64_t> Exchange::BalanceHash() const {
   std::string_view key;
@@ -51,7 +92,9 @@ uint32_t Exchange::ResponseHeadTimeoutMs() const {
 }
 
 int64_t Exchange::RetryDeadlineNs() const {
-  return ctx_.upstream_start_ns + int64_t{config_->request_timeout_ms} * 1'000'000;
+  const int64_t deadline =
+      ctx_.upstream_start_ns + int64_t{config_->request_timeout_ms} * 1'000'000;
+  return total_deadline_ns_ != 0 ? std::min(deadline, total_deadline_ns_) : deadline;
 }
 
 bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
@@ -68,6 +111,10 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
   last_verdict_ = verdict;
   if (verdict == filters::RetryVerdict::kBudgetExhausted) ctx_.retry_budget_exhausted = true;
   if (verdict != filters::RetryVerdict::kRetry) return false;
+  if (!counted_retry_ && !service_.breaker.AdmitRetry(service_.retries_in_flight)) {
+    ctx_.overflow = filters::RequestContext::Overflow::kRetries;
+    return false;
+  }
   // A body still streaming in (or one not kept, which only a failed connect
   // retries) goes to the next instance at once: what was sent, then the rest.
   const bool at_once = has_request_body_ && !(body_replayable() && request_done_);
@@ -107,8 +154,7 @@ int Exchange::LastInstance() const {
 
 void Exchange::RetryNow(std::string bytes) {
   RetireCall(false);
-  if (!Connect(LastInstance(), bytes)) return;  // answered 503
-  if (reading_body()) request_body_->SetSink(call_->stream());
+  Connect(LastInstance(), bytes);  // a body still streaming follows (or answered 503)
 }
 
 bool Exchange::Retry(const ProxyError& error) {
@@ -118,6 +164,15 @@ bool Exchange::Retry(const ProxyError& error) {
   bool safe = error.retryable && (connect_failed || !has_request_body_);
   int max_attempts = std::min<int>(3, config_->upstreams.size() + (call_->reused() ? 1 : 0));
   if (!safe || ctx_.attempts >= max_attempts) return false;
+  // Circuit breakers bound these retries too.
+  if (!counted_retry_) {
+    if (!service_.breaker.AdmitRetry(service_.retries_in_flight)) {
+      ctx_.overflow = filters::RequestContext::Overflow::kRetries;
+      return false;
+    }
+    counted_retry_ = true;
+    ++service_.retries_in_flight;
+  }
   RetryNow(connect_failed ? call_->TakeUnsent() : upstream_head_);
   return true;
 }

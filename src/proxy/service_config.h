@@ -10,6 +10,7 @@
 
 #include "filters/filter_chain.h"
 #include "filters/retry_policy.h"
+#include "filters/upstream_policy.h"
 #include "http/message.h"
 #include "metrics/service_series.h"
 #include "net/address.h"
@@ -23,6 +24,9 @@ struct UpstreamConfig {
   // Active health checks' verdict when the config was built (later verdicts
   // arrive as SetUpstreamHealthCommand).
   bool healthy = true;
+  // Outlier detection's verdict when the config was built (later ones arrive
+  // as SetEjectedCommand).
+  bool ejected = false;
   std::string text;  // the address as the record wrote it (logs)
 };
 
@@ -48,9 +52,17 @@ struct ServiceConfig {
   std::optional<filters::RetryPolicy> retries;
   // The record's mirror; none: off.
   std::optional<MirrorConfig> mirror_spec;
+  // The record's circuit_breaker, for the whole service (each shard takes
+  // its share: proxy/circuit_breaker.h); none: no limits.
+  std::optional<filters::CircuitBreakerSpec> circuit_breaker;
+  // The record's outlier_detection; the shards count attempts' outcomes for
+  // it and apply the ejections the control thread decides.
+  std::optional<filters::OutlierSpec> outlier;
   uint32_t connect_timeout_ms = 1000;
   uint32_t request_timeout_ms = 15000;  // header read, and upstream response
   uint32_t idle_timeout_ms = 60000;     // client keep-alive idle
+  uint32_t total_timeout_ms = 0;        // the whole exchange (0: none)
+  bool trust_timeout_header = false;    // x-icaht-timeout-ms replaces total_timeout_ms
   uint64_t max_body_bytes = 0;          // 0 = unlimited
   uint32_t drain_timeout_ms = 5000;     // grace for in-flight requests on removal
   bool access_log = true;               // the record's access_log

@@ -52,6 +52,16 @@ void SetUnhealthyCommand::Execute(Shard& shard) {
   Finish(absl::OkStatus());
 }
 
+void SetEjectedCommand::Execute(Shard& shard) {
+  shard.proxy().SetEjected(port_, ejected_);
+  Finish(absl::OkStatus());
+}
+
+void CollectOutliersCommand::Execute(Shard& shard) {
+  *out_ = shard.proxy().TakeOutlierReports();
+  Finish(absl::OkStatus());
+}
+
 void CollectDemandCommand::Execute(Shard& shard) {
   *out_ = shard.proxy().TakeDemandReports();
   Finish(absl::OkStatus());

@@ -90,6 +90,32 @@ class SetUnhealthyCommand : public ShardCommand {
   std::vector<net::Address> unhealthy_;
 };
 
+// Outlier detection's verdict for one service: its instances at these
+// addresses are ejected, the others in.
+class SetEjectedCommand : public ShardCommand {
+ public:
+  SetEjectedCommand(Shard* shard, uint16_t port, std::vector<net::Address> ejected, Done on_done)
+      : ShardCommand(shard, std::move(on_done)), port_(port), ejected_(std::move(ejected)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  uint16_t port_;
+  std::vector<net::Address> ejected_;
+};
+
+// Outlier detection: takes what the shard saw of instances (into `out`, read
+// by the control thread after the reply).
+class CollectOutliersCommand : public ShardCommand {
+ public:
+  CollectOutliersCommand(Shard* shard, std::shared_ptr<std::vector<ShardProxy::OutlierReport>> out,
+                         Done on_done)
+      : ShardCommand(shard, std::move(on_done)), out_(std::move(out)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  std::shared_ptr<std::vector<ShardProxy::OutlierReport>> out_;
+};
+
 // Rate limits: takes every service's demand report (into `out`, read by the
 // control thread after the reply).
 class CollectDemandCommand : public ShardCommand {

@@ -33,7 +33,9 @@ uint64_t SoftFdLimit() {
 }  // namespace
 
 ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config)
-    : proxy(proxy), accept_backoff([this] { this->proxy->ResumeAccept(this); }) {
+    : proxy(proxy),
+      notify_granted([this] { NotifyGranted(); }),
+      accept_backoff([this] { this->proxy->ResumeAccept(this); }) {
   // The control thread gives every config of a service the same series; a
   // config built without one (tests) gets its own.
   series = config->series != nullptr
@@ -46,9 +48,9 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   // Filters and the mirror are built here, once per config on this shard, never
   // per request (a chain set by the caller is kept: tests bring their own filters).
   if (next->chain == nullptr) {
-    next->chain =
-        filters::FilterChain::Build(next->filters, next->name, this, proxy,
-                                    proxy->spans().collecting() ? &proxy->spans() : nullptr);
+    next->chain = filters::FilterChain::Build(
+        next->filters, next->name, this, proxy,
+        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers());
   }
   if (next->mirror_spec && next->mirror == nullptr) {
     next->mirror = std::make_unique<Mirror>(*next->mirror_spec, proxy, series, proxy->index());
@@ -56,11 +58,71 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   balancer.Reset(next->lb_policy, next->upstreams);
   upstream_down.assign(next->upstreams.size(), false);
   upstream_active.assign(next->upstreams.size(), 0);
-  upstream_unhealthy.resize(next->upstreams.size());
-  for (size_t i = 0; i < next->upstreams.size(); ++i) {
+  const size_t n = next->upstreams.size();
+  upstream_unhealthy.resize(n);
+  upstream_ejected.resize(n);
+  for (size_t i = 0; i < n; ++i) {
     upstream_unhealthy[i] = !next->upstreams[i].healthy;
+    upstream_ejected[i] = next->upstreams[i].ejected;
+  }
+  // Outlier counts follow their instance's address across the swap (a record
+  // update or key refresh must not forget failures in a row).
+  std::vector<InstanceOutcomes> kept(next->outlier ? n : 0);
+  for (size_t i = 0; i < kept.size() && config != nullptr; ++i) {
+    for (size_t j = 0; j < outcomes.size() && j < config->upstreams.size(); ++j) {
+      if (config->upstreams[j].address == next->upstreams[i].address) kept[i] = outcomes[j];
+    }
+  }
+  outcomes = std::move(kept);
+  if (next->circuit_breaker) {
+    breaker.SetLimits(*next->circuit_breaker, std::max<size_t>(1, next->filters.shard_count));
+  } else {
+    breaker.Disable();
   }
   config = std::move(next);
+  RecomputeOut();
+  // New limits (or none) may let waiters in.
+  GrantSlots(breaker.GrantNext());
+}
+
+void ShardService::ReleaseConnectionSlot() { GrantSlots(breaker.ReleaseConnection()); }
+
+void ShardService::GrantSlots(CircuitBreaker::Waiter* first) {
+  for (CircuitBreaker::Waiter* w = first; w != nullptr; w = breaker.GrantNext()) {
+    granted.push_back(w);
+  }
+  if (!granted.empty()) notify_granted.Post();
+  PublishBreakerGauges();
+}
+
+void ShardService::PublishBreakerGauges() {
+  metrics::ShardSeries& s = series->shard(proxy->index());
+  s.upstream_requests.Set(breaker.requests());
+  s.upstream_pending.Set(breaker.pending());
+}
+
+void ShardService::NotifyGranted() {
+  // One at a time from the front: a waiter told may end another still here,
+  // or end its connection, the last of a service being removed (which then
+  // waits for this loop to return before it is freed).
+  notifying = true;
+  while (!granted.empty()) {
+    CircuitBreaker::Waiter* waiter = granted.front();
+    granted.erase(granted.begin());
+    waiter->OnConnectionSlot();
+  }
+  notifying = false;
+  proxy->MaybeFreeService(this);  // may delete this: the last statement
+}
+
+void ShardService::CancelSlotWait(CircuitBreaker::Waiter* waiter) {
+  auto it = std::find(granted.begin(), granted.end(), waiter);
+  if (it == granted.end()) {
+    breaker.CancelWait(waiter);
+    return PublishBreakerGauges();
+  }
+  granted.erase(it);
+  ReleaseConnectionSlot();
 }
 
 void ShardService::SetUnhealthy(const std::vector<net::Address>& unhealthy) {
@@ -68,6 +130,55 @@ void ShardService::SetUnhealthy(const std::vector<net::Address>& unhealthy) {
     const net::Address& address = config->upstreams[i].address;
     upstream_unhealthy[i] =
         std::find(unhealthy.begin(), unhealthy.end(), address) != unhealthy.end();
+  }
+  RecomputeOut();
+}
+
+void ShardService::SetEjected(const std::vector<net::Address>& ejected) {
+  for (size_t i = 0; i < config->upstreams.size(); ++i) {
+    const net::Address& address = config->upstreams[i].address;
+    upstream_ejected[i] = std::find(ejected.begin(), ejected.end(), address) != ejected.end();
+  }
+  RecomputeOut();
+}
+
+void ShardService::RecomputeOut() {
+  const size_t n = config->upstreams.size();
+  upstream_out.assign(n, false);
+  size_t usable = 0;
+  for (size_t i = 0; i < n; ++i) {
+    upstream_out[i] = upstream_unhealthy[i] || upstream_ejected[i];
+    usable += upstream_out[i] ? 0 : 1;
+  }
+  // Panic: too few left to carry the load, so every instance is used again
+  // (Envoy's healthy_panic_threshold; only with outlier_detection).
+  if (config->outlier && usable * 100 < size_t{config->outlier->panic_threshold_percent} * n) {
+    upstream_out.assign(n, false);
+  }
+}
+
+void ShardService::RecordAttempt(const ServiceConfig* from, int index, AttemptResult result) {
+  if (from != config.get() || index < 0 || static_cast<size_t>(index) >= outcomes.size()) return;
+  const filters::OutlierSpec& spec = *config->outlier;
+  InstanceOutcomes& o = outcomes[index];
+  ++o.attempts;
+  if (result == AttemptResult::kSuccess) {
+    ++o.successes;
+    o.in_a_row_5xx = o.in_a_row_gateway = 0;
+    return;
+  }
+  // A trip is reported once per run of failures (the count starts over).
+  if (++o.in_a_row_5xx == spec.consecutive_5xx) {
+    ++o.trips_5xx;
+    o.in_a_row_5xx = 0;
+  }
+  if (result == AttemptResult::kGatewayError) {
+    if (++o.in_a_row_gateway == spec.consecutive_gateway_errors) {
+      ++o.trips_gateway;
+      o.in_a_row_gateway = 0;
+    }
+  } else {
+    o.in_a_row_gateway = 0;
   }
 }
 
@@ -164,6 +275,28 @@ void ShardProxy::ApplyShares(uint16_t port, const void* config,
 void ShardProxy::SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy) {
   auto it = services_.find(port);
   if (it != services_.end()) it->second->SetUnhealthy(unhealthy);
+}
+
+void ShardProxy::SetEjected(uint16_t port, const std::vector<net::Address>& ejected) {
+  auto it = services_.find(port);
+  if (it != services_.end()) it->second->SetEjected(ejected);
+}
+
+std::vector<ShardProxy::OutlierReport> ShardProxy::TakeOutlierReports() {
+  std::vector<OutlierReport> out;
+  for (auto& [port, service] : services_) {
+    if (service->outcomes.empty()) continue;
+    OutlierReport report{port, {}};
+    for (size_t i = 0; i < service->outcomes.size(); ++i) {
+      ShardService::InstanceOutcomes& o = service->outcomes[i];
+      if (o.attempts == 0) continue;
+      report.instances.emplace_back(service->config->upstreams[i].address, o);
+      // The runs in a row go on across reports; the rest starts over.
+      o.attempts = o.successes = o.trips_5xx = o.trips_gateway = 0;
+    }
+    if (!report.instances.empty()) out.push_back(std::move(report));
+  }
+  return out;
 }
 
 void ShardProxy::ArmAccept(ShardService* service) {
@@ -309,7 +442,10 @@ void ShardProxy::ConnectionClosed(HttpConnection* connection, ShardService* serv
 }
 
 void ShardProxy::MaybeFreeService(ShardService* service) {
-  if (!service->removing || service->accept_armed || !service->connections.empty()) return;
+  if (!service->removing || service->accept_armed || !service->connections.empty() ||
+      service->notifying) {
+    return;
+  }
   removed_.erase(service);
   delete service;
   CheckShutdownDone();

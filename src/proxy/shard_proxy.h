@@ -12,12 +12,14 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "core/buf_ring.h"
+#include "core/deferred.h"
 #include "core/ring.h"
 #include "filters/filter.h"
 #include "filters/side_call.h"
 #include "metrics/service_series.h"
 #include "net/socket.h"
 #include "proxy/balancer.h"
+#include "proxy/circuit_breaker.h"
 #include "proxy/service_config.h"
 #include "proxy/splice_pump.h"
 #include "proxy/upstream_pool.h"
@@ -40,27 +42,68 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   // Passive health: a connect that failed marks the instance down on this
   // shard until a connect succeeds. Ignored for a config that was replaced.
   void ReportUpstream(const ServiceConfig* from, int index, bool ok);
+  // Circuit breaker connection slots (proxy/circuit_breaker.h): a slot given
+  // back passes to the first waiter, told from a posted task; a waiter that
+  // ends gives up its place or, if it was granted one meanwhile, the slot.
+  void ReleaseConnectionSlot();
+  void CancelSlotWait(CircuitBreaker::Waiter* waiter);
+  // The breaker's counts into the service's gauges.
+  void PublishBreakerGauges();
   bool draining() const override { return removing; }
   size_t upstream_count() const override { return config->upstreams.size(); }
   std::string upstream_address(size_t i) const override;
-  bool upstream_usable(size_t i) const override {
-    return !upstream_down[i] && !upstream_unhealthy[i];
-  }
+  // What the balancer uses (so below the panic threshold all are usable).
+  bool upstream_usable(size_t i) const override { return !upstream_down[i] && !upstream_out[i]; }
+  bool upstream_ejected_now(size_t i) const override { return upstream_ejected[i]; }
   // Active health checks' verdict (from the control thread): instances
   // whose address is in `unhealthy` leave the rotation, the others return.
   void SetUnhealthy(const std::vector<net::Address>& unhealthy);
+  // Outlier detection's verdict (from the control thread), the same way.
+  void SetEjected(const std::vector<net::Address>& ejected);
 
+  // How an attempt at instance `index` ended, for outlier detection (only
+  // counted for the current config, and only when it has outlier_detection).
+  enum class AttemptResult : uint8_t {
+    kSuccess,       // a response below 500
+    kServerError,   // 500, 501, 505..599
+    kGatewayError,  // 502-504, connect failure, reset, timeout, bad response
+  };
+  void RecordAttempt(const ServiceConfig* from, int index, AttemptResult result);
+  struct InstanceOutcomes {
+    uint32_t attempts = 0;
+    uint32_t successes = 0;
+    uint32_t in_a_row_5xx = 0;
+    uint32_t in_a_row_gateway = 0;
+    uint32_t trips_5xx = 0;
+    uint32_t trips_gateway = 0;
+  };
+
+ private:
+  void GrantSlots(CircuitBreaker::Waiter* first);
+  void RecomputeOut();
+  void NotifyGranted();
+
+ public:
   ShardProxy* proxy;
   std::shared_ptr<const ServiceConfig> config;  // swapped on update; requests keep theirs
   // The service's metrics (the same for each of its configs); this shard
   // writes block proxy->index().
   std::shared_ptr<metrics::ServiceSeries> series;
   Balancer balancer;
+  CircuitBreaker breaker;
+  std::vector<CircuitBreaker::Waiter*> granted;  // slots given, owners not told yet
+  core::DeferredTask notify_granted;
+  bool notifying = false;                 // in NotifyGranted: not freed until it returns
   std::vector<bool> upstream_down;        // by index in config->upstreams
   std::vector<uint32_t> upstream_active;  // requests in flight on this shard (least_request)
   uint32_t retries_in_flight = 0;         // exchanges retrying on this shard (retry budget)
   uint32_t requests_in_flight = 0;        // exchanges of this service on this shard
   std::vector<bool> upstream_unhealthy;   // active checks: out of the rotation
+  std::vector<bool> upstream_ejected;     // outlier detection: out of the rotation
+  // What the balancer leaves out: unhealthy or ejected, unless so few are
+  // left that the panic threshold puts all back (with outlier_detection).
+  std::vector<bool> upstream_out;
+  std::vector<InstanceOutcomes> outcomes;  // by index, with outlier_detection
   net::Fd listener;
   bool accept_armed = false;
   // Accepting is paused (fd limit reached); accept_backoff re-arms it.
@@ -100,6 +143,14 @@ class ShardProxy final : public filters::SideCalls {
   void ApplyShares(uint16_t port, const void* config, const filters::ShareUpdate& update);
   // Active health checks' verdict for the service on `port` (if it is here).
   void SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy);
+  void SetEjected(uint16_t port, const std::vector<net::Address>& ejected);
+  // Outlier detection: what each service with outlier_detection saw of its
+  // instances since the last call (by port), counts reset.
+  struct OutlierReport {
+    uint16_t port;
+    std::vector<std::pair<net::Address, ShardService::InstanceOutcomes>> instances;
+  };
+  std::vector<OutlierReport> TakeOutlierReports();
   // Stops accepting on `port` and drains its connections (idle ones close
   // now, busy ones after their response or at the drain deadline).
   // `done` runs when the listener is closed, i.e. the port refuses here.
@@ -132,6 +183,8 @@ class ShardProxy final : public filters::SideCalls {
 
   // Called by a connection when it is finished (it deletes itself after).
   void ConnectionClosed(HttpConnection* connection, ShardService* service);
+  // Frees a removed service once nothing refers to it any more.
+  void MaybeFreeService(ShardService* service);
   void OnAccept(ShardService* service, int res, uint32_t flags);
   void ResumeAccept(ShardService* service);  // accept_backoff fired
 
@@ -146,7 +199,6 @@ class ShardProxy final : public filters::SideCalls {
   // backoff): at the fd limit an armed accept fails at once, so re-arming
   // right away spins.
   void PauseAccept(ShardService* service);
-  void MaybeFreeService(ShardService* service);
   void CheckShutdownDone();
 
   core::Ring& ring_;

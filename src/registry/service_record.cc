@@ -8,11 +8,13 @@
 #include "registry/json_reader.h"
 #include "registry/record_auth.h"
 #include "registry/record_cors.h"
+#include "registry/record_fault.h"
 #include "registry/record_health.h"
 #include "registry/record_mirror.h"
 #include "registry/record_rate_limit.h"
 #include "registry/record_retries.h"
 #include "registry/record_tracing.h"
+#include "registry/record_upstream_policy.h"
 #include "registry/service_record_json.h"
 
 namespace icaht::registry {
@@ -29,8 +31,7 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 3> kNotSupportedYet = {"circuit_breaker", "cache",
-                                                              "plugins"};
+constexpr std::array<std::string_view, 2> kNotSupportedYet = {"cache", "plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
 constexpr std::array<std::string_view, 5> kLoadBalancers = {"round_robin", "least_request",
@@ -142,6 +143,13 @@ absl::Status ParseTimeouts(Value& value, const std::string& path, TimeoutSpec& t
     } else if (key == "idle_ms") {
       target = &timeouts.idle_ms;
       max = 86'400'000;  // 1 day
+    } else if (key == "total_ms") {
+      ICAHT_ASSIGN_OR_RETURN(int64_t ms, json::ReadInt(field, field_path, 0, 3'600'000));
+      timeouts.total_ms = static_cast<uint32_t>(ms);
+      return absl::OkStatus();
+    } else if (key == "trust_header") {
+      ICAHT_ASSIGN_OR_RETURN(timeouts.trust_header, json::ReadBool(field, field_path));
+      return absl::OkStatus();
     } else {
       return json::UnknownFieldError(field_path);
     }
@@ -289,14 +297,26 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseRetries(value, path, record.retries));
   } else if (key == "mirror") {
     ICAHT_RETURN_IF_ERROR(ParseMirror(value, path, record.mirror));
+  } else if (key == "circuit_breaker") {
+    ICAHT_RETURN_IF_ERROR(ParseCircuitBreaker(value, path, record.circuit_breaker));
+  } else if (key == "outlier_detection") {
+    ICAHT_RETURN_IF_ERROR(ParseOutlierDetection(value, path, record.outlier_detection));
   } else if (key == "tracing") {
     ICAHT_RETURN_IF_ERROR(ParseTracing(value, path, record.tracing));
+  } else if (key == "fault") {
+    ICAHT_RETURN_IF_ERROR(ParseFault(value, path, record.fault));
   } else if (key == "access_log") {
     ICAHT_ASSIGN_OR_RETURN(record.access_log, json::ReadBool(value, path));
   } else if (key == "serving") {
     // Reported by GET (the daemon's state, not the user's): accepted and
     // ignored, so that a record read with GET can be sent back with PUT.
     ICAHT_RETURN_IF_ERROR(json::ReadBool(value, path).status());
+  } else if (key == "ejected") {
+    // Also GET's: the instances outlier detection holds out of the rotation.
+    ICAHT_RETURN_IF_ERROR(
+        json::ForEachElement(value, path, [&](size_t i, json::Value& e) -> absl::Status {
+          return json::ReadString(e, json::IndexPath(path, i)).status();
+        }));
   } else {
     for (std::string_view unsupported : kNotSupportedYet) {
       if (key == unsupported) return FieldError(path, "not supported yet");
@@ -359,6 +379,13 @@ absl::StatusOr<ServiceRecord> ParseServiceRecordValue(simdjson::ondemand::value 
                                       "has %s)",
                                       record.load_balancer));
   }
+  // A delay that long would meet the paused exchange's deadline: a 504 that
+  // looks like the upstream's timeout.
+  if (record.fault && record.fault->delay_ms >= record.timeouts.request_ms) {
+    return FieldError(
+        JoinPath(JoinPath(object_path, "fault"), "delay_ms"),
+        absl::StrFormat("must be below timeouts.request_ms (%d)", record.timeouts.request_ms));
+  }
   if (record.route_rule.empty()) record.route_rule = DefaultRouteRule(record.name);
   return record;
 }
@@ -403,6 +430,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.Key("connect_ms").Uint(record.timeouts.connect_ms);
   w.Key("request_ms").Uint(record.timeouts.request_ms);
   w.Key("idle_ms").Uint(record.timeouts.idle_ms);
+  w.Key("total_ms").Uint(record.timeouts.total_ms);
+  w.Key("trust_header").Bool(record.timeouts.trust_header);
   w.EndObject();
   w.Key("load_balancer").String(record.load_balancer);
   if (record.hash_on.empty()) {
@@ -412,6 +441,10 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   }
   w.Key("retries");
   WriteRetries(w, record.retries);
+  w.Key("circuit_breaker");
+  WriteCircuitBreaker(w, record.circuit_breaker);
+  w.Key("outlier_detection");
+  WriteOutlierDetection(w, record.outlier_detection);
   w.Key("mirror");
   WriteMirror(w, record.mirror);
   w.Key("max_body_bytes").Uint(record.max_body_bytes);
@@ -438,6 +471,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   WriteCors(w, record.cors);
   w.Key("rate_limit");
   WriteRateLimits(w, record.rate_limits);
+  w.Key("fault");
+  WriteFault(w, record.fault);
   w.Key("tracing");
   WriteTracing(w, record.tracing);
   w.Key("access_log").Bool(record.access_log);

@@ -10,10 +10,12 @@
 #include "absl/status/statusor.h"
 #include "filters/auth_spec.h"
 #include "filters/cors.h"
+#include "filters/fault.h"
 #include "filters/health.h"
 #include "filters/rate_limit/rate_limit_spec.h"
 #include "filters/request_id.h"
 #include "filters/retry_policy.h"
+#include "filters/upstream_policy.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
 #include "registry/record_mirror.h"
@@ -33,6 +35,12 @@ struct TimeoutSpec {
   uint32_t connect_ms = 1000;   // 1..600000
   uint32_t request_ms = 15000;  // 1..3600000; upstream response (and header read) deadline
   uint32_t idle_ms = 60000;     // 1..86400000; keep-alive idle
+  // 0..3600000; 0 = none: the whole exchange, retries and the response body
+  // included (not WebSocket tunnels), from its first byte.
+  uint32_t total_ms = 0;
+  // Honour a client's x-icaht-timeout-ms (1..3600000) in place of total_ms
+  // (Envoy's x-envoy-upstream-rq-timeout-ms, for trusted callers).
+  bool trust_header = false;
 
   friend bool operator==(const TimeoutSpec&, const TimeoutSpec&) = default;
 };
@@ -65,9 +73,11 @@ struct ServiceRecord {
   // What ring_hash and maglev hash: "client_ip", "header:<lower-case name>" or
   // "cookie:<name>"; "" (null) = client_ip for those, refused with others.
   std::string hash_on;
-  std::optional<filters::RetryPolicy> retries;  // null: only the built-in retries
-  std::optional<MirrorSpec> mirror;             // null: no request shadowing
-  uint64_t max_body_bytes = 0;                  // 0 = unlimited (-> 413 when exceeded)
+  std::optional<filters::RetryPolicy> retries;                 // null: only the built-in retries
+  std::optional<filters::CircuitBreakerSpec> circuit_breaker;  // null: no limits
+  std::optional<filters::OutlierSpec> outlier_detection;       // null: no passive health
+  std::optional<MirrorSpec> mirror;                            // null: no request shadowing
+  uint64_t max_body_bytes = 0;  // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
   filters::RequestIdSpec request_id;                // off unless the record names it
   filters::HealthSpec health;                       // /health and /ready on by default
@@ -75,6 +85,7 @@ struct ServiceRecord {
   filters::AuthSpec auth;                           // authentication methods (none by default)
   filters::CorsSpec cors;                           // off unless the record names it
   std::vector<filters::RateLimitSpec> rate_limits;  // `rate_limit`: none by default
+  std::optional<filters::FaultSpec> fault;          // off unless the record names it
   std::optional<tracing::TracingSpec> tracing;      // off unless the record names it
   bool access_log = true;  // lines in the daemon's access log (when it has one)
 
@@ -107,7 +118,7 @@ absl::StatusOr<ServiceRecord> ParseServiceRecord(std::string_view json);
 // defaulted field spelled out, in this order:
 // {"name":"orders","version":"","upstreams":[{"address":"127.0.0.1:8080","weight":1}],
 //  "port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,
-//  "timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},
+//  "timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000,"total_ms":0,"trust_header":false},
 //  "load_balancer":"round_robin","max_body_bytes":0}
 std::string ToJson(const ServiceRecord& record);
 // The same, written as the next value of `writer` (e.g. inside a list).

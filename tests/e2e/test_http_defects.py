@@ -210,6 +210,38 @@ class DefectsTest(SharedDaemonTestCase):
         self.assertLess(u.elapsed, REQUEST_MS / 1000.0 + SLACK, u)
         self.assertIn("head", [x[0] for x in self.deaf.log])
 
+    def test_back_pressure_bounds_memory_for_a_fast_client(self):
+        """Issue 12: an upstream that stops reading stops the proxy reading the client. A client
+        pushing 256 MiB as fast as it can gets only what the kernels' buffers and the proxy's
+        bounded queue hold in, and the daemon's memory stays flat (copied chunked bodies and
+        spliced Content-Length ones alike)."""
+        status_path = "/proc/%d/status" % self.d.proc.pid
+
+        def rss_kib():
+            with open(status_path) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+
+        for chunked in (True, False):
+            with self.subTest(chunked=chunked):
+                base = rss_kib()
+                u = Upload(self.deaf_port, b"/deaf/bp", PatternData(256 << 20, seed=12), chunked)
+                peak = base
+                deadline = time.monotonic() + REQUEST_MS / 1000.0 + 3 * SLACK + 5
+                while u.response is None and u.read_error is None and time.monotonic() < deadline:
+                    peak = max(peak, rss_kib())
+                    time.sleep(0.02)
+                sent = u.sent
+                u.join(5)
+                self.assertEqual(u.response.status if u.response else None, 504, u)
+                # Kernel buffers on both sockets and a pipe hold some (~15 MiB measured), the
+                # proxy's queue at most 1 MiB; RSS also grows once as buffer-ring pages are first
+                # touched (7-13 MiB measured). Unbounded buffering would take all 256 MiB.
+                self.assertLess(sent, 48 << 20, u)
+                self.assertLess(peak - base, 40 * 1024, "RSS grew from %d to %d KiB" % (base, peak))
+
     # 2. Content-Length lists (issue 8) -------------------------------------------
 
     def test_content_length_list_is_400_and_closed(self):

@@ -137,7 +137,8 @@ class IcahtctlTest(E2ETestCase):
 
     def test_register_from_file_and_stdin(self):
         rec = {"name": "filed", "upstreams": [self.a.address], "version": "f1",
-               "timeouts": {"connect_ms": 500, "request_ms": 2000, "idle_ms": 30000}}
+               "timeouts": {"connect_ms": 500, "request_ms": 2000, "idle_ms": 30000,
+                            "total_ms": 900, "trust_header": True}}
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(rec, f)
         self.addCleanup(os.unlink, f.name)

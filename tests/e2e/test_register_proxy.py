@@ -40,7 +40,8 @@ class RegisterProxyTest(E2ETestCase):
         self.assertEqual(rec.get("route"), {"rule": "PathPrefix(`/orders`)"})
         self.assertEqual(rec.get("ttl_s"), 0)
         self.assertEqual(rec.get("timeouts"),
-                         {"connect_ms": 1000, "request_ms": 15000, "idle_ms": 60000})
+                         {"connect_ms": 1000, "request_ms": 15000, "idle_ms": 60000,
+                          "total_ms": 0, "trust_header": False})
         self.assertEqual(rec.get("load_balancer"), "round_robin")
         self.assertEqual(rec.get("max_body_bytes"), 0)
         got = self.d.admin("GET", "/v1/services/orders")

@@ -24,6 +24,7 @@ class Instance:
         self.lock = threading.Lock()
         self.counts = {}
         self.bodies = []
+        self.timeout_headers = []  # x-icaht-timeout-ms as each request carried it
         instance = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -46,6 +47,7 @@ class Instance:
             def handle_one(self):
                 body = self.read_body()
                 with instance.lock:
+                    instance.timeout_headers.append(self.headers.get("x-icaht-timeout-ms"))
                     instance.counts[self.command] = instance.counts.get(self.command, 0) + 1
                     if body:
                         instance.bodies.append(body)
@@ -77,14 +79,14 @@ class Instance:
         self.server.server_close()
 
 
-def call(port, method="GET", body=None, timeout=10, chunked=False):
+def call(port, method="GET", body=None, timeout=10, chunked=False, headers=None):
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
         if chunked:
             conn.request(method, "/", body=iter([body[:len(body) // 2], body[len(body) // 2:]]),
-                         encode_chunked=True)
+                         encode_chunked=True, headers=headers or {})
         else:
-            conn.request(method, "/", body=body)
+            conn.request(method, "/", body=body, headers=headers or {})
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
@@ -137,6 +139,18 @@ class RetriesTest(SharedDaemonTestCase):
         self.assertEqual(bad.count("PUT"), 4)  # every other first attempt
         self.assertEqual(good.bodies, [body] * 8)  # the retried ones too, byte for byte
         self.assertEqual(self.metric("icaht_upstream_retries_total", "replay"), 4)
+
+    def test_a_replayed_body_follows_its_retry_to_a_slow_instance(self):
+        # The body's sink is the retry's connection, never the closed first one (the response
+        # head timer asks the body about it while the slow instance thinks).
+        bad, slow = self.instance(503), self.instance(delay=0.6)
+        port = self.register("replayslow", [bad, slow], {"retry_on": ["gateway-error"],
+                                                          "per_try_timeout_ms": 200})
+        statuses = [call(port, "PUT", b"0123456789")[0] for _ in range(4)]
+        # Both instances tried each time: 503 then too slow (504), or too slow then 503.
+        self.assertEqual(sorted(statuses), [503, 503, 504, 504])
+        self.assertTrue(self.d.alive())
+        self.assertEqual(slow.bodies, [b"0123456789"] * 4)
 
     def test_bodies_over_the_bound_are_not_replayed(self):
         bad, good = self.instance(503), self.instance()
@@ -201,6 +215,38 @@ class RetriesTest(SharedDaemonTestCase):
         self.assertEqual(statuses.count(503), 3)
         self.assertEqual(self.metric("icaht_upstream_retry_overflow_total", "budget"), 3)
         self.assertEqual(self.metric("icaht_upstream_retries_total", "budget"), 0)
+
+    def test_total_timeout_bounds_the_whole_exchange(self):
+        slow = self.instance(delay=3.0)
+        port = self.register("total", [slow], None, timeouts={"total_ms": 400})
+        started = time.monotonic()
+        status, body = call(port)
+        elapsed = time.monotonic() - started
+        self.assertEqual((status, body), (504, b"exchange exceeded its total timeout\n"))
+        self.assertGreaterEqual(elapsed, 0.39)
+        self.assertLess(elapsed, 2.5)
+        # With retries: every attempt within it, however many are allowed.
+        a, b = self.instance(503, delay=0.15), self.instance(503, delay=0.15)
+        port = self.register("totalretry", [a, b], {"attempts": 10, "backoff_base_ms": 1,
+                                                     "backoff_max_ms": 1},
+                             timeouts={"total_ms": 500})
+        started = time.monotonic()
+        self.assertIn(call(port)[0], (503, 504))
+        self.assertLess(time.monotonic() - started, 2.5)
+        self.assertLessEqual(a.count() + b.count(), 4)
+
+    def test_a_trusted_timeout_header_replaces_the_total(self):
+        slow = self.instance(delay=1.0)
+        trusting = self.register("trusting", [slow], None, timeouts={"trust_header": True})
+        started = time.monotonic()
+        self.assertEqual(call(trusting, headers={"x-icaht-timeout-ms": "300"})[0], 504)
+        self.assertLess(time.monotonic() - started, 0.9)
+        # Not trusted: the header changes nothing and goes upstream as sent.
+        plain = self.register("plain", [slow], None)
+        self.assertEqual(call(plain, headers={"x-icaht-timeout-ms": "300"})[0], 200)
+        # Trusted but malformed: ignored (no total), and never forwarded.
+        self.assertEqual(call(trusting, headers={"x-icaht-timeout-ms": "soon"})[0], 200)
+        self.assertEqual(slow.timeout_headers, [None, "300", None])
 
 
 if __name__ == "__main__":

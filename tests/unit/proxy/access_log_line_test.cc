@@ -94,5 +94,31 @@ TEST(AccessLogLineTest, ForwardedExchange) {
           "\"client\":\"10.0.0.9\",\"user_agent\":\"ua\",\"error\":\"connect_refused\"}\n");
 }
 
+TEST(AccessLogLineTest, InjectedFaultIsNamed) {
+  std::string raw = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+  http::RequestHead head;
+  http::ParseError error;
+  ASSERT_EQ(http::ParseRequestHead(raw, http::Limits{}, &head, &error),
+            http::ParseStatus::kComplete);
+  filters::RequestContext ctx;
+  ctx.SetRequest(head, raw);
+  ctx.service_name = "svc";
+  ctx.client_ip = "10.0.0.9";
+  ctx.response_status = 503;
+  TimeFormatter time;
+  using Fault = filters::RequestContext::FaultInjected;
+  const std::pair<Fault, std::string_view> cases[] = {
+      {Fault::kNone, ""},
+      {Fault::kDelay, ",\"fault\":\"delay\""},
+      {Fault::kAbort, ",\"fault\":\"abort\""},
+      {Fault::kDelayAndAbort, ",\"fault\":\"delay+abort\""}};
+  for (const auto& [fault, text] : cases) {
+    ctx.fault = fault;
+    std::string out;
+    AppendAccessLogLine(ctx, 1'796'066'583'000'000'000, time, &out);
+    EXPECT_TRUE(out.ends_with("\"client\":\"10.0.0.9\"" + std::string(text) + "}\n")) << out;
+  }
+}
+
 }  // namespace
 }  // namespace icaht::proxy

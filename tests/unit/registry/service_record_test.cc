@@ -257,7 +257,6 @@ INSTANTIATE_TEST_SUITE_P(
                 "field 'health.deregister_after_s': needs health.check"},
         BadCase{With(R"(,"health":{"check":{},"deregister_after_s":-1})"),
                 "field 'health.deregister_after_s': must be an integer 0..604800"},
-        BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
         BadCase{With(R"(,"retries":{"attempts":0})"),
                 "field 'retries.attempts': must be an integer 1..10"},
         BadCase{With(R"(,"retries":{"attempts":11})"),
@@ -273,7 +272,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"retries":{"tries":2})"), "unknown field 'retries.tries'"},
         BadCase{With(R"(,"retries":{"replay_body_bytes":16777217})"),
                 "field 'retries.replay_body_bytes': must be an integer 0..16777216"},
-        BadCase{With(R"(,"circuit_breaker":{})"), "field 'circuit_breaker': not supported yet"},
+        BadCase{With(R"(,"circuit_breaker":{"max_connections":0})"),
+                "field 'circuit_breaker.max_connections': must be an integer 1..1000000"},
+        BadCase{With(R"(,"circuit_breaker":{"max_pending":-1})"),
+                "field 'circuit_breaker.max_pending': must be an integer 0..1000000"},
+        BadCase{With(R"(,"circuit_breaker":{"max_request":5})"),
+                "unknown field 'circuit_breaker.max_request'"},
+        BadCase{With(R"(,"circuit_breaker":[])"), "field 'circuit_breaker': must be an object"},
         BadCase{With(R"(,"cache":{})"), "field 'cache': not supported yet"},
         BadCase{With(R"(,"tracing":{"sample_ratio":1.5})"),
                 "field 'tracing.sample_ratio': must be a number 0..1"},
@@ -435,6 +440,65 @@ TEST(ServiceRecordTest, RetriesDefaultsAndRoundTrip) {
   EXPECT_FALSE(r->retries.has_value());
 }
 
+TEST(ServiceRecordTest, CircuitBreakerDefaultsAndRoundTrip) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"circuit_breaker":{})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->circuit_breaker.has_value());
+  EXPECT_EQ(*r->circuit_breaker, filters::CircuitBreakerSpec{});
+  EXPECT_NE(ToJson(*r).find(R"("circuit_breaker":{"max_connections":1024,"max_pending":1024,)"
+                            R"("max_requests":1024,"max_retries":3})"),
+            std::string::npos)
+      << ToJson(*r);
+  r = ParseServiceRecord(With(R"(,"circuit_breaker":{"max_connections":5,"max_pending":0,)"
+                              R"("max_requests":7,"max_retries":0})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r->circuit_breaker,
+            (filters::CircuitBreakerSpec{
+                .max_connections = 5, .max_pending = 0, .max_requests = 7, .max_retries = 0}));
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  r = ParseServiceRecord(With(R"(,"circuit_breaker":null)"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->circuit_breaker.has_value());
+  EXPECT_NE(ToJson(*r).find(R"("circuit_breaker":null)"), std::string::npos);
+}
+
+TEST(ServiceRecordTest, OutlierDetectionDefaultsRoundTripAndErrors) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"outlier_detection":{})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r->outlier_detection, filters::OutlierSpec{});
+  EXPECT_NE(ToJson(*r).find(R"("outlier_detection":{"consecutive_5xx":5,)"
+                            R"("consecutive_gateway_errors":0,"success_rate_min_hosts":5,)"
+                            R"("success_rate_request_volume":100,"success_rate_stdev_factor":1.9,)"
+                            R"("interval_s":10,"base_ejection_s":30,"max_ejection_s":300,)"
+                            R"("max_ejection_percent":10,"panic_threshold_percent":50})"),
+            std::string::npos)
+      << ToJson(*r);
+  r = ParseServiceRecord(With(R"(,"outlier_detection":{"consecutive_5xx":3,"interval_s":0.25,)"
+                              R"("base_ejection_s":0.8,"max_ejection_s":2.5,)"
+                              R"("success_rate_stdev_factor":1,"panic_threshold_percent":0})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outlier_detection->interval_ms, 250u);
+  EXPECT_EQ(r->outlier_detection->base_ejection_ms, 800u);
+  EXPECT_EQ(r->outlier_detection->max_ejection_ms, 2500u);
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  EXPECT_EQ(ErrorOf(With(R"(,"outlier_detection":{"base_ejection_s":0})")),
+            "field 'outlier_detection.base_ejection_s': must be a number of seconds "
+            "0.001..86400");
+  EXPECT_EQ(ErrorOf(With(R"(,"outlier_detection":{"base_ejection_s":60,"max_ejection_s":30})")),
+            "field 'outlier_detection.max_ejection_s': must be at least base_ejection_s");
+  EXPECT_EQ(ErrorOf(With(R"(,"outlier_detection":{"max_ejection_percent":101})")),
+            "field 'outlier_detection.max_ejection_percent': must be an integer 0..100");
+  EXPECT_EQ(ErrorOf(With(R"(,"outlier_detection":{"consecutive":5})")),
+            "unknown field 'outlier_detection.consecutive'");
+  // GET's "ejected" is accepted and ignored.
+  r = ParseServiceRecord(With(R"(,"ejected":["127.0.0.1:1"])"));
+  ASSERT_TRUE(r.ok()) << r.status();
+}
+
 TEST(ServiceRecordTest, RequestIdAndHealthRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
       R"({"name":"a","upstreams":["127.0.0.1:1"],"request_id":{"header":"X-Trace",)"
@@ -475,12 +539,14 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json({"name":"orders","version":"",)json"
       R"json("upstreams":[{"address":"127.0.0.1:8080","weight":1}],)json"
       R"json("port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,)json"
-      R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000},)json"
-      R"json("load_balancer":"round_robin","hash_on":null,"retries":null,"mirror":null,)json"
+      R"json("timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000,"total_ms":0,)json"
+      R"json("trust_header":false},)json"
+      R"json("load_balancer":"round_robin","hash_on":null,"retries":null,"circuit_breaker":null,)json"
+      R"json("outlier_detection":null,"mirror":null,)json"
       R"json("max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
-      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"tracing":null,"access_log":true})json");
+      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"fault":null,"tracing":null,"access_log":true})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {
