@@ -60,8 +60,8 @@ struct alignas(64) ShardSeries {
   // and those of them queued for a connection.
   Gauge upstream_requests;
   Gauge upstream_pending;
-  Counter faults_delayed;     // requests the fault filter delayed
-  Counter faults_aborted;     // requests the fault filter answered with its abort
+  Counter faults_delayed;  // requests the fault filter delayed
+  Counter faults_aborted;  // requests the fault filter answered with its abort
 };
 
 class ServiceSeries {
