@@ -31,6 +31,20 @@ PEER_WAIT = 30.0
 
 # --------------------------------------------------------------------------- data
 
+def read_request_body(handler):
+    """The body of the request an http.server handler is serving (Content-Length or chunked,
+    decoded)."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0], 16)
+            chunk = handler.rfile.read(size + 2)[:size]
+            if size == 0:
+                return body
+            body += chunk
+    return handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+
+
 class PatternData:
     """`size` deterministic pseudo-random bytes, produced piece by piece so that neither end
     holds a large body: the upstream sends it, the test hashes it, a file is written from it.

@@ -17,7 +17,7 @@ import time
 
 import harness
 from harness import LOOPBACK, ops_get, parse_metrics, record, wait_until
-from http_peers import SharedDaemonTestCase
+from http_peers import SharedDaemonTestCase, read_request_body
 from peers import RefusingPort
 
 
@@ -37,19 +37,8 @@ class Recorder:
             def log_message(self, *args):
                 pass
 
-            def read_body(self):
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    body = b""
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0], 16)
-                        chunk = self.rfile.read(size + 2)[:size]
-                        if size == 0:
-                            return body
-                        body += chunk
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
             def handle_one(self):
-                body = self.read_body()
+                body = read_request_body(self)
                 with recorder.lock:
                     recorder.requests.append({"method": self.command, "target": self.path,
                                               "headers": self.headers, "body": body})

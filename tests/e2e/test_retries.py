@@ -11,7 +11,7 @@ import time
 
 import harness
 from harness import LOOPBACK, ops_get, parse_metrics, record
-from http_peers import SharedDaemonTestCase
+from http_peers import SharedDaemonTestCase, read_request_body
 from peers import RefusingPort
 
 
@@ -33,19 +33,8 @@ class Instance:
             def log_message(self, *args):
                 pass
 
-            def read_body(self):
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    body = b""
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0], 16)
-                        chunk = self.rfile.read(size + 2)[:size]
-                        if size == 0:
-                            return body
-                        body += chunk
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
             def handle_one(self):
-                body = self.read_body()
+                body = read_request_body(self)
                 with instance.lock:
                     instance.timeout_headers.append(self.headers.get("x-icaht-timeout-ms"))
                     instance.counts[self.command] = instance.counts.get(self.command, 0) + 1
