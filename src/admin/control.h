@@ -152,7 +152,9 @@ class Control {
   // ejections sent to every shard (in order with the registry's changes).
   void UpdateOutliers(const registry::ServiceRecord& record);
   void CollectOutliers();
-  void ApplyOutliers(std::shared_ptr<std::vector<std::vector<proxy::ShardProxy::OutlierReport>>>);
+  using OutlierReports =
+      std::vector<std::shared_ptr<std::vector<proxy::ShardProxy::OutlierReport>>>;  // by shard
+  void ApplyOutliers(OutlierReports reports);
   void ArmOutlierTimer();
   bool OutlierEjected(const std::string& name, const net::Address& address) const;
   void WriteOutlierMetrics(metrics::Exposition& out) const;

@@ -42,30 +42,27 @@ void Control::ArmOutlierTimer() {
 void Control::CollectOutliers() {
   if (stopping_ || outliers_.empty()) return;  // armed again by the next such record
   outlier_round_running_ = true;
-  auto reports =
-      std::make_shared<std::vector<std::vector<proxy::ShardProxy::OutlierReport>>>(shards_.size());
+  // One report list per shard, filled by the shard before its reply (as the
+  // rate limits' demand reports).
+  OutlierReports reports;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    reports.push_back(std::make_shared<std::vector<proxy::ShardProxy::OutlierReport>>());
+  }
   Broadcast(
-      [reports](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-        auto out = std::make_shared<std::vector<proxy::ShardProxy::OutlierReport>>();
-        // The shard fills `out` before its reply; moved into place after it.
-        return new proxy::CollectOutliersCommand(
-            shard, out, [reports, out, i = shard->index(), d = std::move(d)](absl::Status s) {
-              (*reports)[i] = std::move(*out);
-              d(s);
-            });
+      [&reports](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::CollectOutliersCommand(shard, reports[shard->index()], std::move(d));
       },
       [this, reports](absl::Status) { ApplyOutliers(reports); });
 }
 
-void Control::ApplyOutliers(
-    std::shared_ptr<std::vector<std::vector<proxy::ShardProxy::OutlierReport>>> reports) {
+void Control::ApplyOutliers(OutlierReports reports) {
   outlier_round_running_ = false;
   if (stopping_) return;
   const int64_t now = core::NowNs();
   absl::flat_hash_map<uint16_t, Outliers*> by_port;
   for (auto& [name, o] : outliers_) by_port[o.port] = &o;
-  for (const std::vector<proxy::ShardProxy::OutlierReport>& shard : *reports) {
-    for (const proxy::ShardProxy::OutlierReport& report : shard) {
+  for (const auto& shard : reports) {
+    for (const proxy::ShardProxy::OutlierReport& report : *shard) {
       auto it = by_port.find(report.port);
       if (it == by_port.end()) continue;
       for (const auto& [address, seen] : report.instances) {
@@ -110,7 +107,6 @@ void Control::ApplyOutliers(
 void Control::WriteOutlierMetrics(metrics::Exposition& out) const {
   out.Family("icaht_upstream_ejected", metrics::Type::kGauge,
              "Whether outlier detection holds an instance out of the rotation.");
-  const int64_t now = core::NowNs();
   for (const auto& [name, o] : outliers_) {
     const registry::ServiceRecord* record = registry_.Find(name);
     if (record == nullptr) continue;
@@ -119,7 +115,7 @@ void Control::WriteOutlierMetrics(metrics::Exposition& out) const {
       if (std::find(seen.begin(), seen.end(), upstream.address) != seen.end()) continue;
       seen.push_back(upstream.address);
       out.Sample("icaht_upstream_ejected", {{"service", name}, {"upstream", upstream.address}},
-                 uint64_t{o.detector->EjectedForNs(upstream.resolved, now) > 0});
+                 uint64_t{o.detector->IsEjected(upstream.resolved)});
     }
   }
   out.Family("icaht_outlier_ejections_total", metrics::Type::kCounter,
