@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "core/check.h"
+#include "net/stream_tls_state.h"
 
 namespace icaht::net {
 namespace {
@@ -34,6 +36,7 @@ Stream::Stream(core::Ring& ring, core::BufRing& bufs, int fd, StreamHandler* han
 void Stream::StartReading() {
   pause_requested_ = false;
   if (!recv_armed_ && !closing_ && !peer_eof_) ArmRecv();
+  if (tls_ != nullptr) TlsResume();
 }
 
 void Stream::PauseReading() {
@@ -72,7 +75,11 @@ void Stream::OnRecv(int res, uint32_t flags) {
     ICAHT_CHECK(flags & IORING_CQE_F_BUFFER);
     uint16_t bid = flags >> IORING_CQE_BUFFER_SHIFT;
     if (handler_ != nullptr && !closing_) {
-      handler_->OnData(this, std::string_view(bufs_.Buffer(bid), res));
+      if (tls_ != nullptr) {
+        TlsReceived(std::string_view(bufs_.Buffer(bid), res));
+      } else {
+        handler_->OnData(this, std::string_view(bufs_.Buffer(bid), res));
+      }
     }
     bufs_.Recycle(bid);
   } else if (res == 0) {
@@ -81,7 +88,11 @@ void Stream::OnRecv(int res, uint32_t flags) {
       // Close only once what we queued is out: a cancelled send loses data.
       if (send_idle()) Close();
     } else if (handler_ != nullptr && !closing_) {
-      handler_->OnEof(this);
+      if (tls_ != nullptr) {
+        TlsEof();
+      } else {
+        handler_->OnEof(this);
+      }
     }
   } else if (res != -ENOBUFS && res != -ECANCELED) {
     if (lingering_) Close();
@@ -102,13 +113,13 @@ void Stream::OnRecv(int res, uint32_t flags) {
 
 void Stream::Send(std::string_view data) {
   if (closing_ || data.empty()) return;
-  out_.append(data);
+  app_out_->append(data);
   ScheduleFlush();
 }
 
 std::string& Stream::SendBuffer() {
   ScheduleFlush();
-  return out_;
+  return *app_out_;
 }
 
 void Stream::ScheduleFlush() {
@@ -132,6 +143,8 @@ void Stream::FlushQueued() {
 }
 
 std::string Stream::TakeUnsent() {
+  // With TLS the plaintext is what was not sent (what went out was handshake).
+  if (tls_ != nullptr) return std::exchange(*app_out_, std::string());
   ICAHT_CHECK(!send_in_flight_);
   std::string out = flight_.substr(flight_offset_);
   out.append(out_);
@@ -143,6 +156,7 @@ std::string Stream::TakeUnsent() {
 
 void Stream::FlushSend() {
   if (send_in_flight_ || !connected_ || closing_) return;
+  if (tls_ != nullptr) TlsEncrypt();
   if (flight_offset_ == flight_.size()) {
     if (out_.empty()) return;
     // The previous send is complete: what was queued meanwhile goes next, and
@@ -199,6 +213,7 @@ void Stream::OnSend(int res, uint32_t) {
 
 void Stream::ShutdownWrite() {
   if (closing_) return;
+  if (tls_ != nullptr) TlsShutdown();
   if (send_idle()) {
     shutdown(fd_, SHUT_WR);
   } else {
@@ -228,6 +243,11 @@ void Stream::OnConnect(int res, uint32_t) {
     if (res < 0) {
       // A linked timeout cancels the connect: report it as a timeout.
       Fail(res == -ECANCELED ? -ETIMEDOUT : res);
+    } else if (tls_ != nullptr) {
+      // The handshake first; OnConnected once it is done.
+      connected_ = true;
+      if (!recv_armed_) ArmRecv();
+      TlsProcess();
     } else {
       connected_ = true;
       FlushSend();
@@ -247,6 +267,8 @@ void Stream::Fail(int error) {
 
 void Stream::Close() {
   if (closing_) return;
+  // A plaintext answer to plain HTTP on a TLS port leaves before the close.
+  if (tls_ != nullptr && !lingering_ && TlsAnswerQueued()) return CloseGracefully();
   closing_ = true;
   lingering_ = false;
   handler_ = nullptr;
@@ -261,6 +283,7 @@ void Stream::Close() {
 
 void Stream::CloseGracefully() {
   if (closing_ || lingering_) return;
+  if (tls_ != nullptr) TlsShutdown();
   handler_ = nullptr;
   lingering_ = true;
   if (send_idle()) {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,7 @@
 namespace icaht::net {
 
 class Stream;
+class TlsSession;
 
 class StreamHandler {
  public:
@@ -48,6 +50,19 @@ class Stream {
   Stream(core::Ring& ring, core::BufRing& bufs, int fd, StreamHandler* handler);
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
+
+  // Speaks TLS over the socket with `session` (call before StartReading or
+  // Connect): the handler sends and receives plaintext only; an accepted
+  // stream's handshake runs as its first bytes arrive, a connecting stream's
+  // after the TCP connect, and its OnConnected comes when the handshake is
+  // done. A failed handshake or a broken record is OnError(-EPROTO), with
+  // tls()->error() saying why. Plain HTTP sent to a TLS server stream is
+  // answered with a plaintext 400 before the stream closes.
+  // Bodies cannot be spliced through a TLS stream (no kTLS here): check
+  // encrypted() first.
+  void StartTls(std::unique_ptr<TlsSession> session);
+  TlsSession* tls() const;
+  bool encrypted() const { return tls_ != nullptr; }
 
   int fd() const { return fd_; }
   // Single-shot recvs instead of multishot: each recv takes one buffer and is
@@ -81,9 +96,11 @@ class Stream {
   // A mark in SendBuffer(), and undoing what was appended after it. Only
   // within the same dispatch (before the ring's next submit nothing queued
   // leaves), e.g. to replace a response head by an error answer.
-  size_t send_mark() const { return out_.size(); }
-  void TruncateTo(size_t mark) { out_.resize(std::min(mark, out_.size())); }
-  size_t queued_bytes() const { return flight_.size() - flight_offset_ + out_.size(); }
+  size_t send_mark() const { return app_out_->size(); }
+  void TruncateTo(size_t mark) { app_out_->resize(std::min(mark, app_out_->size())); }
+  size_t queued_bytes() const {
+    return flight_.size() - flight_offset_ + out_.size() + (app_out_ != &out_ ? app_out_->size() : 0);
+  }
   // When a send last delivered bytes to the socket (LoopNowNs clock; 0 if
   // never): progress of a peer that reads slowly but steadily.
   int64_t last_send_ns() const { return last_send_ns_; }
@@ -93,7 +110,8 @@ class Stream {
 
   // Starts a non-blocking connect to `to`; OnConnected or OnError follows.
   void Connect(const Address& to, uint32_t timeout_ms);
-  bool connected() const { return connected_; }
+  // Connected, and with TLS, the handshake done.
+  bool connected() const { return connected_ && (tls_ == nullptr || tls_established()); }
   // The address Connect() was given (unset for accepted sockets).
   const Address& peer() const { return peer_; }
 
@@ -129,7 +147,9 @@ class Stream {
     void (Stream::*fn_)(int, uint32_t);
   };
 
-  ~Stream() = default;
+  struct TlsState;
+
+  ~Stream();
   void OnRecv(int res, uint32_t flags);
   void OnSend(int res, uint32_t flags);
   void OnConnect(int res, uint32_t flags);
@@ -137,6 +157,17 @@ class Stream {
   void FlushSend();
   void MaybeFree();
   void Fail(int error);
+  // TLS (stream_tls.cc).
+  bool tls_established() const;
+  void TlsReceived(std::string_view ciphertext);
+  void TlsEof();
+  void TlsResume();
+  void TlsPump();
+  bool TlsAnswerQueued() const;
+  void TlsProcess();
+  void TlsFailed();
+  void TlsEncrypt();
+  void TlsShutdown();
 
   core::Ring& ring_;
   core::BufRing& bufs_;
@@ -156,6 +187,8 @@ class Stream {
   std::string flight_;        // the send in flight (from flight_offset_), or a short send's rest
   size_t flight_offset_ = 0;  // bytes of flight_ already sent
   std::string out_;           // queued after flight_
+  std::string* app_out_ = &out_;  // where Send() queues: out_, or with TLS the plaintext
+  std::unique_ptr<TlsState> tls_;
   int inflight_ = 0;
   int64_t last_send_ns_ = 0;
   bool recv_armed_ = false;

@@ -1,0 +1,149 @@
+// Stream's TLS half: ciphertext from the ring goes through the session and
+// comes out as plaintext for the handler; plaintext queued by Send() is
+// encrypted into the send queue when the send is issued (so a response head
+// and its body, queued in one dispatch round, become as few records as can be).
+
+#include <cerrno>
+
+#include "core/check.h"
+#include "core/deferred.h"
+#include "core/ring.h"
+#include "net/stream.h"
+#include "net/stream_tls_state.h"
+#include "net/tls_session.h"
+
+namespace icaht::net {
+namespace {
+// What plain HTTP sent to a TLS port gets (as nginx answers it).
+constexpr std::string_view kPlainHttpAnswer =
+    "HTTP/1.1 400 Bad Request\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 47\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "This port speaks TLS: use https:// to reach it\n";
+static_assert(std::string_view("This port speaks TLS: use https:// to reach it\n").size() == 47);
+// Plaintext is handed to the handler in pieces of at most one record.
+constexpr size_t kReadPiece = 16 * 1024;
+// A plaintext buffer above this capacity is released once encrypted.
+constexpr size_t kKeepPlainCapacity = 64 * 1024;
+}  // namespace
+
+
+Stream::~Stream() = default;
+
+void Stream::StartTls(std::unique_ptr<TlsSession> session) {
+  ICAHT_CHECK(tls_ == nullptr);
+  session->set_output(&out_);
+  tls_ = std::make_unique<TlsState>(this, std::move(session));
+  tls_->client = !connected_;
+  app_out_ = &tls_->plain;
+}
+
+TlsSession* Stream::tls() const { return tls_ != nullptr ? tls_->session.get() : nullptr; }
+
+bool Stream::tls_established() const { return tls_->session->established(); }
+
+bool Stream::TlsAnswerQueued() const { return tls_->answer_queued; }
+
+void Stream::TlsReceived(std::string_view ciphertext) {
+  TlsSession& session = *tls_->session;
+  session.SetInput(ciphertext);
+  TlsProcess();
+  session.KeepInput();
+}
+
+void Stream::TlsEof() {
+  if (tls_->eof_delivered) return;  // close_notify came first
+  if (!tls_->session->established()) {
+    // Gone mid-handshake: nothing was said, so nothing can be answered.
+    return Fail(-ECONNRESET);
+  }
+  if (tls_->session->has_buffered()) {
+    tls_->eof_pending = true;  // after what is still to be read
+    return;
+  }
+  tls_->eof_delivered = true;
+  handler_->OnEof(this);
+}
+
+void Stream::TlsResume() {
+  if (tls_->session->has_buffered() || tls_->eof_pending) tls_->pump.Post();
+}
+
+void Stream::TlsPump() {
+  if (closing_ || handler_ == nullptr || pause_requested_) return;
+  dispatching_ = true;
+  TlsProcess();
+  dispatching_ = false;
+  MaybeFree();
+}
+
+void Stream::TlsProcess() {
+  TlsSession& session = *tls_->session;
+  if (!session.established()) {
+    TlsSession::Result result = session.Handshake();
+    if (!out_.empty()) ScheduleFlush();
+    if (result == TlsSession::Result::kWant) return;
+    if (result != TlsSession::Result::kOk) return TlsFailed();
+    // Plaintext queued during the handshake can go now.
+    ScheduleFlush();
+    if (tls_->client && handler_ != nullptr) handler_->OnConnected(this);
+  }
+  char piece[kReadPiece];
+  while (!pause_requested_ && !closing_ && handler_ != nullptr) {
+    size_t n = 0;
+    TlsSession::Result result = session.Read(piece, sizeof(piece), &n);
+    if (result == TlsSession::Result::kOk) {
+      handler_->OnData(this, std::string_view(piece, n));
+      continue;
+    }
+    if (result == TlsSession::Result::kWant) break;
+    if (result == TlsSession::Result::kClosed) {
+      // close_notify: the peer sends nothing more (its TCP EOF may follow).
+      tls_->eof_delivered = true;
+      tls_->eof_pending = false;
+      handler_->OnEof(this);
+      break;
+    }
+    TlsFailed();
+    break;
+  }
+  // Records OpenSSL answered with while reading (tickets, key updates).
+  if (!out_.empty()) ScheduleFlush();
+  if (tls_->eof_pending && !session.has_buffered() && !closing_ && handler_ != nullptr &&
+      !pause_requested_) {
+    tls_->eof_pending = false;
+    tls_->eof_delivered = true;
+    handler_->OnEof(this);
+  }
+}
+
+void Stream::TlsFailed() {
+  TlsSession& session = *tls_->session;
+  if (!tls_->client && session.plain_http() && !tls_->answer_queued && !send_in_flight_) {
+    out_.assign(kPlainHttpAnswer);
+    tls_->answer_queued = true;
+    ScheduleFlush();
+  }
+  Fail(-EPROTO);
+}
+
+void Stream::TlsEncrypt() {
+  std::string& plain = tls_->plain;
+  if (plain.empty() || !tls_->session->established()) return;
+  // Our BIO takes every byte, so a write only fails on a session that has
+  // already failed; its reads report that.
+  tls_->session->Write(plain);
+  plain.clear();
+  if (plain.capacity() > kKeepPlainCapacity) std::string().swap(plain);
+}
+
+void Stream::TlsShutdown() {
+  if (!tls_->session->established()) return;
+  if (connected_) TlsEncrypt();
+  tls_->session->Shutdown();
+  ScheduleFlush();
+}
+
+}  // namespace icaht::net

@@ -1,0 +1,265 @@
+#include "net/tls_session.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <climits>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+
+namespace icaht::net {
+
+// The BIO between OpenSSL and the ring: reads the session's input in place,
+// appends writes to its output. Never blocks; "no input yet" is a retry.
+struct TlsBio {
+  static int Write(BIO* bio, const char* data, int len) {
+    BIO_clear_retry_flags(bio);
+    auto* session = static_cast<TlsSession*>(BIO_get_data(bio));
+    ICAHT_CHECK(session->out_ != nullptr);
+    session->out_->append(data, static_cast<size_t>(len));
+    return len;
+  }
+  static int Read(BIO* bio, char* out, int len) {
+    BIO_clear_retry_flags(bio);
+    auto* session = static_cast<TlsSession*>(BIO_get_data(bio));
+    int n = session->ReadCiphertext(out, len);
+    if (n == 0) {
+      BIO_set_retry_read(bio);
+      return -1;
+    }
+    return n;
+  }
+  static long Ctrl(BIO* bio, int cmd, long, void*) {
+    auto* session = static_cast<TlsSession*>(BIO_get_data(bio));
+    switch (cmd) {
+      case BIO_CTRL_FLUSH:
+        return 1;
+      case BIO_CTRL_PENDING:
+        return static_cast<long>(session->kept_.size() - session->kept_offset_ +
+                                 session->view_.size());
+      default:
+        return 0;
+    }
+  }
+  static int Create(BIO* bio) {
+    BIO_set_init(bio, 1);
+    return 1;
+  }
+  static BIO_METHOD* Method() {
+    static BIO_METHOD* method = [] {
+      BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "icaht-ring");
+      BIO_meth_set_write(m, &TlsBio::Write);
+      BIO_meth_set_read(m, &TlsBio::Read);
+      BIO_meth_set_ctrl(m, &TlsBio::Ctrl);
+      BIO_meth_set_create(m, &TlsBio::Create);
+      return m;
+    }();
+    return method;
+  }
+};
+
+namespace {
+bool IsIpLiteral(const std::string& name) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
+}
+}  // namespace
+
+TlsSession::TlsSession(SSL* ssl, bool server) : ssl_(ssl), server_(server) {
+  BIO* bio = BIO_new(TlsBio::Method());
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
+  SSL_set_read_ahead(ssl_, 1);
+}
+
+TlsSession::~TlsSession() { SSL_free(ssl_); }
+
+std::unique_ptr<TlsSession> TlsSession::ForServer(
+    std::shared_ptr<const TlsServerContext> context) {
+  SSL* ssl = SSL_new(context->ctx());
+  ICAHT_CHECK(ssl != nullptr);
+  std::unique_ptr<TlsSession> session(new TlsSession(ssl, true));
+  session->context_ = std::move(context);
+  SSL_set_accept_state(ssl);
+  return session;
+}
+
+std::unique_ptr<TlsSession> TlsSession::ForClient(std::shared_ptr<const TlsClientContext> context,
+                                                  const std::string& server_name,
+                                                  SSL_SESSION* resume) {
+  SSL* ssl = SSL_new(context->ctx());
+  ICAHT_CHECK(ssl != nullptr);
+  std::unique_ptr<TlsSession> session(new TlsSession(ssl, false));
+  SSL_set_connect_state(ssl);
+  if (!server_name.empty()) {
+    bool ip = IsIpLiteral(server_name);
+    if (!ip) SSL_set_tlsext_host_name(ssl, server_name.c_str());
+    if (context->verify()) {
+      if (ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
+      } else {
+        SSL_set1_host(ssl, server_name.c_str());
+      }
+    }
+  }
+  if (resume != nullptr) SSL_set_session(ssl, resume);
+  session->context_ = std::move(context);
+  return session;
+}
+
+int TlsSession::ReadCiphertext(char* out, int len) {
+  size_t want = static_cast<size_t>(len);
+  size_t n = 0;
+  if (kept_offset_ < kept_.size()) {
+    n = std::min(want, kept_.size() - kept_offset_);
+    std::memcpy(out, kept_.data() + kept_offset_, n);
+    kept_offset_ += n;
+    if (kept_offset_ == kept_.size()) {
+      kept_.clear();
+      kept_offset_ = 0;
+    }
+  }
+  if (n < want && !view_.empty()) {
+    size_t more = std::min(want - n, view_.size());
+    std::memcpy(out + n, view_.data(), more);
+    view_.remove_prefix(more);
+    n += more;
+  }
+  return static_cast<int>(n);
+}
+
+void TlsSession::KeepInput() {
+  if (view_.empty()) return;
+  if (kept_offset_ > 0) {
+    kept_.erase(0, kept_offset_);
+    kept_offset_ = 0;
+  }
+  kept_.append(view_);
+  view_ = {};
+}
+
+bool TlsSession::has_buffered() const {
+  return kept_offset_ < kept_.size() || !view_.empty() || SSL_has_pending(ssl_) == 1;
+}
+
+TlsSession::Result TlsSession::Fail(int ret) {
+  int error = SSL_get_error(ssl_, ret);
+  switch (error) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      ERR_clear_error();
+      return Result::kWant;
+    case SSL_ERROR_ZERO_RETURN:
+      ERR_clear_error();
+      return Result::kClosed;
+    default:
+      break;
+  }
+  unsigned long code = ERR_peek_last_error();
+  long verify = SSL_get_verify_result(ssl_);
+  if (error == SSL_ERROR_SSL && ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST) {
+    plain_http_ = true;
+    error_ = "plain HTTP sent to a TLS port";
+  } else if (verify != X509_V_OK) {
+    verify_failed_ = true;
+    error_ = absl::StrCat("certificate verify failed: ", X509_verify_cert_error_string(verify));
+  } else if (error == SSL_ERROR_SSL) {
+    error_ = TakeTlsError("TLS protocol error");
+  } else {
+    error_ = "TLS connection failed";
+  }
+  ERR_clear_error();
+  return Result::kFailed;
+}
+
+TlsSession::Result TlsSession::Handshake() {
+  if (established_) return Result::kOk;
+  ERR_clear_error();
+  int ret = SSL_do_handshake(ssl_);
+  if (ret == 1) {
+    established_ = true;
+    return Result::kOk;
+  }
+  return Fail(ret);
+}
+
+TlsSession::Result TlsSession::Read(char* buffer, size_t capacity, size_t* n) {
+  ERR_clear_error();
+  int ret = SSL_read(ssl_, buffer, static_cast<int>(std::min<size_t>(capacity, INT_MAX)));
+  if (ret > 0) {
+    *n = static_cast<size_t>(ret);
+    return Result::kOk;
+  }
+  return Fail(ret);
+}
+
+bool TlsSession::Write(std::string_view data) {
+  while (!data.empty()) {
+    int len = static_cast<int>(std::min<size_t>(data.size(), 1 << 30));
+    ERR_clear_error();
+    int ret = SSL_write(ssl_, data.data(), len);
+    if (ret <= 0) {
+      Fail(ret);
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(ret));
+  }
+  return true;
+}
+
+void TlsSession::Shutdown() {
+  if (!established_ || shutdown_sent_) return;
+  shutdown_sent_ = true;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+}
+
+bool TlsSession::resumed() const { return SSL_session_reused(ssl_) == 1; }
+
+const char* TlsSession::version() const { return SSL_get_version(ssl_); }
+
+std::string_view TlsSession::server_name() const {
+  const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return name == nullptr ? std::string_view() : std::string_view(name);
+}
+
+bool TlsSession::has_peer_cert() const { return SSL_get0_peer_certificate(ssl_) != nullptr; }
+
+std::string TlsSession::PeerSubject() const {
+  X509* cert = SSL_get0_peer_certificate(ssl_);
+  if (cert == nullptr) return "";
+  BIO* mem = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(mem, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(mem, &data);
+  std::string out(data, static_cast<size_t>(len > 0 ? len : 0));
+  BIO_free(mem);
+  return out;
+}
+
+std::string TlsSession::PeerUriSans() const {
+  X509* cert = SSL_get0_peer_certificate(ssl_);
+  if (cert == nullptr) return "";
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return "";
+  std::string out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+    if (!out.empty()) out.append(", ");
+    out.append(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+               static_cast<size_t>(ASN1_STRING_length(uri)));
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+SSL_SESSION* TlsSession::TakeSession() const { return SSL_get1_session(ssl_); }
+
+}  // namespace icaht::net

@@ -1,0 +1,98 @@
+#pragma once
+// One connection's TLS state: an OpenSSL SSL object whose I/O is a BIO of
+// ours, so the ring keeps doing the socket I/O (no blocking SSL_read on a
+// shard). Ciphertext received is handed in with SetInput (read in place, the
+// unread rest kept by KeepInput); every ciphertext byte OpenSSL produces is
+// appended to the output string the owner chose (the socket's send queue).
+//
+// Owned by a net::Stream, on its shard's thread. OpenSSL's error queue is
+// per thread: every call here clears it first and leaves it empty.
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "net/tls_context.h"
+
+namespace icaht::net {
+
+class TlsSession {
+ public:
+  static std::unique_ptr<TlsSession> ForServer(std::shared_ptr<const TlsServerContext> context);
+  // `server_name`: sent as SNI unless it is an IP literal, and verified
+  // against the peer's certificate (DNS or IP SAN) when the context verifies;
+  // `resume` (may be null): a session of an earlier connection to offer.
+  static std::unique_ptr<TlsSession> ForClient(std::shared_ptr<const TlsClientContext> context,
+                                               const std::string& server_name,
+                                               SSL_SESSION* resume);
+  ~TlsSession();
+  TlsSession(const TlsSession&) = delete;
+  TlsSession& operator=(const TlsSession&) = delete;
+
+  void set_output(std::string* out) { out_ = out; }
+
+  // Ciphertext just received, read in place by the next calls; KeepInput()
+  // copies what they left unread before `data` goes away.
+  void SetInput(std::string_view data) { view_ = data; }
+  void KeepInput();
+  // Ciphertext or decrypted bytes are waiting to be read.
+  bool has_buffered() const;
+
+  enum class Result : uint8_t {
+    kOk,      // done (Handshake), or bytes read (Read)
+    kWant,    // needs more ciphertext
+    kClosed,  // the peer sent close_notify
+    kFailed,  // fatal: error() says why
+  };
+  Result Handshake();
+  bool established() const { return established_; }
+  // Decrypts up to `capacity` bytes into `buffer`; *n is set on kOk.
+  Result Read(char* buffer, size_t capacity, size_t* n);
+  // Encrypts all of `data` into the output. False on a fatal error.
+  bool Write(std::string_view data);
+  // Queues close_notify (once; only after the handshake).
+  void Shutdown();
+
+  // Why the session failed (OpenSSL's reason, or the certificate check's).
+  const std::string& error() const { return error_; }
+  // The handshake failed because the peer spoke plain HTTP to a TLS port.
+  bool plain_http() const { return plain_http_; }
+  // The failure was the peer's certificate (verification) rather than the protocol.
+  bool verify_failed() const { return verify_failed_; }
+
+  // After the handshake.
+  bool resumed() const;
+  const char* version() const;  // "TLSv1.3"
+  std::string_view server_name() const;
+  // The peer's certificate: subject (RFC 2253 string) and URI SANs (", "
+  // joined); empty without one.
+  std::string PeerSubject() const;
+  std::string PeerUriSans() const;
+  bool has_peer_cert() const;
+  // A new reference to the session (for resumption), or null.
+  SSL_SESSION* TakeSession() const;
+
+ private:
+  friend struct TlsBio;
+  TlsSession(SSL* ssl, bool server);
+  Result Fail(int ret);
+  int ReadCiphertext(char* out, int len);
+
+  SSL* ssl_;
+  std::shared_ptr<const void> context_;  // keeps the SSL_CTX's owner alive
+  std::string* out_ = nullptr;
+  std::string_view view_;  // the current input, read in place
+  std::string kept_;       // input left unread by an earlier call
+  size_t kept_offset_ = 0;
+  std::string error_;
+  bool server_;
+  bool established_ = false;
+  bool plain_http_ = false;
+  bool verify_failed_ = false;
+  bool shutdown_sent_ = false;
+};
+
+}  // namespace icaht::net
