@@ -80,6 +80,11 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
     upstream.ejected = record.outlier_detection && OutlierEjected(record.name, upstream.address);
   }
   config->filters.auth_keys = keys_->Keys(record.name);
+  TlsStore::Contexts tls = tls_->Get(record.name);
+  config->tls = std::move(tls.server);
+  for (size_t i = 0; i < tls.upstreams.size() && i < config->upstreams.size(); ++i) {
+    config->upstreams[i].tls = std::move(tls.upstreams[i]);
+  }
   config->filters.shard_count = shards_.size();
   config->series = SeriesFor(record.name);
   return config;
@@ -95,6 +100,14 @@ void Control::AnswerWhenDurable(Responder* responder, ControlResponse response) 
   });
 }
 
+absl::Status Control::LoadFiles(const registry::ServiceRecord& record) {
+  auto tls = tls_->Prepare(record);
+  if (!tls.ok()) return tls.status();
+  ICAHT_RETURN_IF_ERROR(keys_->Load(record));
+  tls_->Commit(record.name, *std::move(tls));
+  return absl::OkStatus();
+}
+
 void Control::Apply(registry::ServiceRecord record,
                     std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
   ApplyAttempt(std::move(record), 1, 0, std::move(done));
@@ -104,7 +117,7 @@ void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t
                            std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
   if (stopping_) return done(absl::UnavailableError("icaht-sidecar is shutting down"));
   if (after == 0) {
-    if (absl::Status keys = keys_->Load(record); !keys.ok()) return done(keys);
+    if (absl::Status files = LoadFiles(record); !files.ok()) return done(files);
   }
   absl::StatusOr<uint16_t> port = registry_.ReservePort(record, after);
   if (!port.ok()) {
@@ -180,8 +193,8 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
       return done();
     }
     if (record->name == name) {
-      if (absl::Status keys = keys_->Load(*record); !keys.ok()) {
-        responder->Send(ErrorResponse(keys));
+      if (absl::Status files = LoadFiles(*record); !files.ok()) {
+        responder->Send(ErrorResponse(files));
         return done();
       }
     }
@@ -248,6 +261,7 @@ void Control::Deregister(std::string name, Responder* responder) {
           health_->Remove(name);
           outliers_.erase(name);
           keys_->Remove(name);
+          tls_->Remove(name);
           unbound_.erase(name);
           last_heartbeat_ns_.erase(name);
           if (persist_ && !static_names_.erase(name)) {

@@ -140,6 +140,8 @@ absl::Status Control::Open() {
       });
   keys_ = std::make_unique<AuthKeyStore>(*ring_, *bufs_,
                                          [this](const std::string& name) { RefreshService(name); });
+  tls_ =
+      std::make_unique<TlsStore>(*ring_, [this](const std::string& name) { RefreshService(name); });
 
   absl::StatusOr<net::Fd> admin_fd =
       net::ListenUnix(config_.admin_socket, 0660,
@@ -438,7 +440,7 @@ void Control::Restore() {
 void Control::RestoreOne(registry::ServiceRecord record, std::function<void(absl::Status)> done) {
   // The saved port is kept even when another process holds it now (no probe):
   // the service stays registered and the port is bound when it frees up.
-  if (absl::Status keys = keys_->Load(record); !keys.ok()) return done(keys);
+  if (absl::Status files = LoadFiles(record); !files.ok()) return done(files);
   absl::StatusOr<uint16_t> port = registry_.ReservePort(record, 0, /*probe_host=*/false);
   if (!port.ok()) return done(port.status());
   record.port = *port;
@@ -548,6 +550,7 @@ void Control::BeginShutdown() {
   ready_ = false;
   health_->Stop();
   keys_->Stop();
+  tls_->Stop();
   ring_->timers().Cancel(&share_timer_);
   ring_->timers().Cancel(&outlier_timer_);
   ring_->timers().Cancel(&bind_retry_timer_);

@@ -23,6 +23,7 @@
 #include "admin/health_checker.h"
 #include "admin/outlier_detector.h"
 #include "admin/state_store.h"
+#include "admin/tls_store.h"
 #include "admin/trace_exporter.h"
 #include "admin/watchdog.h"
 #include "config/daemon_config.h"
@@ -101,6 +102,9 @@ class Control {
   void SendAccessLog();
   void ReopenAccessLog();
 
+  // Reads the files the record names (keys, certificates): refused naming the
+  // field when one cannot be used, and then nothing changes.
+  absl::Status LoadFiles(const registry::ServiceRecord& record);
   std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(const registry::ServiceRecord& record);
   // Registers a record through the same path as the admin API. A port the
   // allocator chose (record.port == 0) that a shard cannot bind because
@@ -209,6 +213,7 @@ class Control {
   net::Fd access_log_fd_;  // the control thread's copy (shards get dups)
   std::unique_ptr<HealthChecker> health_;
   std::unique_ptr<AuthKeyStore> keys_;
+  std::unique_ptr<TlsStore> tls_;
   std::unique_ptr<TraceExporter> traces_;  // with --trace-endpoint
   std::unique_ptr<EtcdPublisher> etcd_;    // with --etcd-endpoints
   std::unique_ptr<Watchdog> watchdog_;     // when systemd asked for one (WatchdogSec=)

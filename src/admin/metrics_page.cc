@@ -43,6 +43,9 @@ struct Totals {
   int64_t upstream_pending = 0;
   uint64_t faults_delayed = 0;
   uint64_t faults_aborted = 0;
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumed = 0;
+  uint64_t tls_handshake_failures = 0;
 };
 
 Totals Sum(const metrics::ServiceSeries& series) {
@@ -71,6 +74,9 @@ Totals Sum(const metrics::ServiceSeries& series) {
     t.upstream_pending += s.upstream_pending.Read();
     t.faults_delayed += s.faults_delayed.Read();
     t.faults_aborted += s.faults_aborted.Read();
+    t.tls_handshakes += s.tls_handshakes.Read();
+    t.tls_resumed += s.tls_resumed.Read();
+    t.tls_handshake_failures += s.tls_handshake_failures.Read();
   }
   std::sort(t.codes.begin(), t.codes.end());
   return t;
@@ -257,6 +263,23 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
       if (n == 0) continue;
       out.Sample("icaht_faults_injected_total", {{"service", *name}, {"kind", kind}}, n);
     }
+  }
+  // Only services whose port speaks TLS (those that ever had a handshake).
+  out.Family("icaht_tls_handshakes_total", Type::kCounter,
+             "TLS handshakes completed on the service port, by whether the session was resumed.");
+  for (const auto& [name, t] : services) {
+    if (t.tls_handshakes == 0 && t.tls_handshake_failures == 0) continue;
+    out.Sample("icaht_tls_handshakes_total", {{"service", *name}, {"resumed", "false"}},
+               t.tls_handshakes - t.tls_resumed);
+    out.Sample("icaht_tls_handshakes_total", {{"service", *name}, {"resumed", "true"}},
+               t.tls_resumed);
+  }
+  out.Family("icaht_tls_handshake_errors_total", Type::kCounter,
+             "TLS handshakes on the service port that failed (bad certificate, protocol, plain "
+             "HTTP, or the client left).");
+  for (const auto& [name, t] : services) {
+    if (t.tls_handshakes == 0 && t.tls_handshake_failures == 0) continue;
+    out.Sample("icaht_tls_handshake_errors_total", {{"service", *name}}, t.tls_handshake_failures);
   }
 }
 

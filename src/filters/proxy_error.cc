@@ -11,6 +11,7 @@ ErrorSource ProxyError::source() const {
     case ErrorKind::kBodyTimeout:
     case ErrorKind::kClientClosed:
     case ErrorKind::kLoopDetected:
+    case ErrorKind::kPeerNotAllowed:
       return ErrorSource::kDownstream;
     case ErrorKind::kConnectRefused:
     case ErrorKind::kConnectTimeout:
@@ -22,6 +23,7 @@ ErrorSource ProxyError::source() const {
     case ErrorKind::kBodyNotDelivered:
     case ErrorKind::kResponseCut:
     case ErrorKind::kNoHealthyUpstream:
+    case ErrorKind::kUpstreamTls:
       return ErrorSource::kUpstream;
     case ErrorKind::kNoConnection:
     case ErrorKind::kOverloaded:
@@ -44,11 +46,14 @@ int ProxyError::status() const {
       return 408;
     case ErrorKind::kLoopDetected:
       return 508;
+    case ErrorKind::kPeerNotAllowed:
+      return 403;
     case ErrorKind::kConnectRefused:
     case ErrorKind::kUpstreamReset:
     case ErrorKind::kBadResponse:
     case ErrorKind::kProtocolSwitch:
     case ErrorKind::kBodyNotDelivered:
+    case ErrorKind::kUpstreamTls:
       return 502;
     case ErrorKind::kConnectTimeout:
     case ErrorKind::kResponseTimeout:
@@ -82,6 +87,8 @@ std::string_view ProxyError::label() const {
       return "client_closed";
     case ErrorKind::kLoopDetected:
       return "loop_detected";
+    case ErrorKind::kPeerNotAllowed:
+      return "peer_not_allowed";
     case ErrorKind::kConnectRefused:
       return "connect_refused";
     case ErrorKind::kConnectTimeout:
@@ -98,6 +105,8 @@ std::string_view ProxyError::label() const {
       return "protocol_switch";
     case ErrorKind::kBodyNotDelivered:
       return "body_not_delivered";
+    case ErrorKind::kUpstreamTls:
+      return "upstream_tls";
     case ErrorKind::kResponseCut:
       return "response_cut";
     case ErrorKind::kNoConnection:

@@ -14,12 +14,13 @@ enum class ErrorSource : uint8_t { kDownstream, kUpstream, kInternal };
 enum class ErrorKind : uint8_t {
   kNone,
   // Downstream (the client).
-  kBadRequest,     // malformed head or body framing (the parser's status: 400/414/431/501/505)
-  kBodyTooLarge,   // 413: over max_body_bytes
-  kHeaderTimeout,  // 408: the head did not arrive within request_ms
-  kBodyTimeout,    // 408: the client stopped sending its body
-  kClientClosed,   // the client went away before the exchange ended (nothing to answer)
-  kLoopDetected,   // 508: the request already passed this proxy too often (Via)
+  kBadRequest,      // malformed head or body framing (the parser's status: 400/414/431/501/505)
+  kBodyTooLarge,    // 413: over max_body_bytes
+  kHeaderTimeout,   // 408: the head did not arrive within request_ms
+  kBodyTimeout,     // 408: the client stopped sending its body
+  kClientClosed,    // the client went away before the exchange ended (nothing to answer)
+  kLoopDetected,    // 508: the request already passed this proxy too often (Via)
+  kPeerNotAllowed,  // 403: the client certificate's identity is not in tls.allow_peers
   // Upstream (the service's instance).
   kConnectRefused,     // 502: connect refused/unreachable/reset (retryable: nothing was sent)
   kConnectTimeout,     // 504: connect timed out (retryable: nothing was sent)
@@ -31,6 +32,8 @@ enum class ErrorKind : uint8_t {
   kBodyNotDelivered,   // 502: the request body could not be written upstream
   kResponseCut,        // the response died after its head was sent (the client is cut)
   kNoHealthyUpstream,  // 503: active health checks took every instance out (no connect tried)
+  kUpstreamTls,        // 502: the TLS handshake with the upstream failed (its certificate, or
+                       // the protocol); retryable: nothing of the request was sent
   // Internal (this proxy).
   kNoConnection,  // 503: no upstream socket could be opened (descriptors or memory)
   kOverloaded,    // 503: a circuit breaker's limit was reached (x-icaht-overloaded: true)

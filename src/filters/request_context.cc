@@ -16,6 +16,7 @@ void RequestContext::Reset() {
   request_.Clear();
   service_name = {};
   client_ip = {};
+  tls = nullptr;
   request_id.clear();
   identity.clear();
   claims.clear();

@@ -73,6 +73,18 @@ enum class Outcome : uint8_t {
   kTunnel,     // a 101 tunnel ran and both sides closed
 };
 
+// The client connection's TLS, when it has it: filled once after the
+// handshake by the connection, which outlives its exchanges.
+struct ConnectionTls {
+  std::string version;        // "TLSv1.3"
+  std::string server_name;    // SNI ("" if none was sent)
+  std::string peer_subject;   // the client certificate's subject (RFC 2253); "" without one
+  std::string peer_uri_sans;  // its URI SANs, ", " joined
+  // What a service's tls.peer_header carries: Subject="...";URI=...;URI=...
+  std::string peer_header_value;
+  bool resumed = false;
+};
+
 // Every field added here is also cleared in Reset().
 class RequestContext {
  public:
@@ -94,8 +106,9 @@ class RequestContext {
   // removed), or "".
   std::string_view FindCookie(std::string_view name) const;
 
-  std::string_view service_name;  // the service's (lives as long as its config)
-  std::string_view client_ip;     // the connection's (it outlives its exchanges)
+  std::string_view service_name;       // the service's (lives as long as its config)
+  std::string_view client_ip;          // the connection's (it outlives its exchanges)
+  const ConnectionTls* tls = nullptr;  // the connection's; null: plain HTTP
 
   // Added by filters.
   std::string request_id;

@@ -62,6 +62,11 @@ struct alignas(64) ShardSeries {
   Gauge upstream_pending;
   Counter faults_delayed;  // requests the fault filter delayed
   Counter faults_aborted;  // requests the fault filter answered with its abort
+  // TLS on the service port: handshakes completed (and of them, resumed),
+  // and handshakes that failed (a client gone mid-handshake included).
+  Counter tls_handshakes;
+  Counter tls_resumed;
+  Counter tls_handshake_failures;
 };
 
 class ServiceSeries {

@@ -33,7 +33,8 @@ class StreamHandler {
   virtual void OnEof(Stream* stream) = 0;
   // A recv, send or connect failed (negative errno). The stream is unusable.
   virtual void OnError(Stream* stream, int error) = 0;
-  // Connect finished successfully.
+  // Connect finished successfully; with TLS, the handshake too (on accepted
+  // TLS streams as well: the handshake is done, plaintext can flow).
   virtual void OnConnected(Stream* stream) {}
   // The send queue became empty.
   virtual void OnSendDrained(Stream* stream) {}
@@ -99,7 +100,8 @@ class Stream {
   size_t send_mark() const { return app_out_->size(); }
   void TruncateTo(size_t mark) { app_out_->resize(std::min(mark, app_out_->size())); }
   size_t queued_bytes() const {
-    return flight_.size() - flight_offset_ + out_.size() + (app_out_ != &out_ ? app_out_->size() : 0);
+    return flight_.size() - flight_offset_ + out_.size() +
+           (app_out_ != &out_ ? app_out_->size() : 0);
   }
   // When a send last delivered bytes to the socket (LoopNowNs clock; 0 if
   // never): progress of a peer that reads slowly but steadily.

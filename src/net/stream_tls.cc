@@ -29,7 +29,6 @@ constexpr size_t kReadPiece = 16 * 1024;
 constexpr size_t kKeepPlainCapacity = 64 * 1024;
 }  // namespace
 
-
 Stream::~Stream() = default;
 
 void Stream::StartTls(std::unique_ptr<TlsSession> session) {
@@ -88,7 +87,7 @@ void Stream::TlsProcess() {
     if (result != TlsSession::Result::kOk) return TlsFailed();
     // Plaintext queued during the handshake can go now.
     ScheduleFlush();
-    if (tls_->client && handler_ != nullptr) handler_->OnConnected(this);
+    if (handler_ != nullptr) handler_->OnConnected(this);
   }
   char piece[kReadPiece];
   while (!pause_requested_ && !closing_ && handler_ != nullptr) {

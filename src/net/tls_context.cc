@@ -63,10 +63,9 @@ absl::Status LoadPair(SSL_CTX* ctx, const TlsCertFiles& files) {
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(
-        FieldError(files.field, "key_file",
-                   absl::StrCat(files.key_file, ": does not match the certificate in ",
-                                files.cert_file)));
+    return absl::InvalidArgumentError(FieldError(
+        files.field, "key_file",
+        absl::StrCat(files.key_file, ": does not match the certificate in ", files.cert_file)));
   }
   return absl::OkStatus();
 }
@@ -168,8 +167,8 @@ absl::StatusOr<SSL_CTX*> NewServerCtx(const TlsServerOptions& options, const Tls
     return status;
   };
   SSL_CTX_set_min_proto_version(ctx, options.min_version);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   const char* ciphers = options.ciphers.empty() ? kDefaultTls12Ciphers : options.ciphers.c_str();
   if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
@@ -203,10 +202,9 @@ absl::StatusOr<SSL_CTX*> NewServerCtx(const TlsServerOptions& options, const Tls
     if (names == nullptr ||
         SSL_CTX_load_verify_locations(ctx, options.client_ca_file.c_str(), nullptr) != 1) {
       if (names != nullptr) sk_X509_NAME_pop_free(names, X509_NAME_free);
-      return fail(absl::InvalidArgumentError(
-          FieldError(options.field, "client_ca_file",
-                     absl::StrCat(options.client_ca_file, ": ",
-                                  TakeTlsError("no PEM certificate in it")))));
+      return fail(absl::InvalidArgumentError(FieldError(
+          options.field, "client_ca_file",
+          absl::StrCat(options.client_ca_file, ": ", TakeTlsError("no PEM certificate in it")))));
     }
     SSL_CTX_set_client_CA_list(ctx, names);
     SSL_CTX_set_verify(
@@ -240,6 +238,23 @@ bool ServerNameMatches(std::string_view pattern, std::string_view name) {
   return pattern == name;
 }
 
+bool PeerAllowed(const std::vector<std::string>& allowed, std::string_view uris) {
+  while (!uris.empty()) {
+    size_t end = uris.find(", ");
+    std::string_view uri = uris.substr(0, end);
+    for (const std::string& entry : allowed) {
+      if (entry.ends_with('*')
+              ? uri.starts_with(std::string_view(entry).substr(0, entry.size() - 1))
+              : uri == entry) {
+        return true;
+      }
+    }
+    if (end == std::string_view::npos) break;
+    uris.remove_prefix(end + 2);
+  }
+  return false;
+}
+
 // ---- Server -------------------------------------------------------------------
 
 absl::StatusOr<std::shared_ptr<const TlsServerContext>> TlsServerContext::Create(
@@ -251,8 +266,9 @@ absl::StatusOr<std::shared_ptr<const TlsServerContext>> TlsServerContext::Create
   // Sessions resume only on a context with the same settings (OpenSSL
   // compares this id): a ticket from a service without client certificates
   // must not resume on one that requires them.
-  std::string identity = absl::StrCat(options.field, "|", options.certificate.cert_file, "|",
-                                      options.client_ca_file, "|", options.require_client_cert);
+  std::string identity =
+      absl::StrCat(options.session_context, "|", options.field, "|", options.certificate.cert_file,
+                   "|", options.client_ca_file, "|", options.require_client_cert);
   unsigned char session_context[SSL_MAX_SID_CTX_LENGTH] = {};
   unsigned int n = 0;
   EVP_Digest(identity.data(), identity.size(), session_context, &n, EVP_sha256(), nullptr);

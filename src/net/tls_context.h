@@ -46,6 +46,9 @@ struct TlsServerOptions {
   bool require_client_cert = false;  // with client_ca_file: no certificate, no handshake
   bool session_tickets = true;
   std::string field = "tls";  // the options' place in the record, for errors
+  // Names whose sessions these are (the service): a session resumes only on
+  // a context with the same name and settings.
+  std::string session_context;
 };
 
 // The TLS 1.2 cipher list used when none is configured.
@@ -112,6 +115,11 @@ inline constexpr int64_t kTicketPeriodS = 3600;
 
 // Whether `name` (lower case) matches `pattern` ("a.example" or "*.example").
 bool ServerNameMatches(std::string_view pattern, std::string_view name);
+
+// Whether a peer with URI SANs `uris` (", " joined) may call: one of them
+// equals an entry of `allowed`, or starts with an entry's text before its
+// final '*'.
+bool PeerAllowed(const std::vector<std::string>& allowed, std::string_view uris);
 
 // The reason for the last OpenSSL failure on this thread's error queue, or
 // `fallback` (and clears the queue).

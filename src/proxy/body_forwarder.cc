@@ -164,6 +164,8 @@ void BodyForwarder::OnSinkDrained() {
 
 void BodyForwarder::TrySplice() {
   splice_tried_ = true;
+  // TLS bytes must pass through OpenSSL (no kTLS here): copied.
+  if (from_->encrypted() || (to_ != nullptr && to_->encrypted())) return;
   if (!shard_.pipes().Acquire(&pipe_)) return;  // pool exhausted: keep copying
   state_ = State::kSplicePending;
   from_->PauseReading();
@@ -171,6 +173,13 @@ void BodyForwarder::TrySplice() {
 }
 
 void BodyForwarder::MaybeStartSplice() {
+  if (state_ == State::kSplicePending && to_ != nullptr && to_->encrypted()) {
+    // The sink turned out to speak TLS: copy after all.
+    shard_.pipes().Release(pipe_, true);
+    state_ = State::kCopying;
+    from_->StartReading();
+    return;
+  }
   if (state_ != State::kSplicePending || !from_->read_stopped() || to_ == nullptr ||
       !to_->connected() || to_->queued_bytes() > 0) {
     return;

@@ -3,6 +3,16 @@
 #include "proxy/balancer.h"
 
 namespace icaht::proxy {
+namespace {
+// The host of "host:port" or "[v6]:port", as written.
+std::string HostOf(std::string_view address) {
+  address = address.substr(0, address.rfind(':'));
+  if (address.starts_with('[') && address.ends_with(']')) {
+    address = address.substr(1, address.size() - 2);
+  }
+  return std::string(address);
+}
+}  // namespace
 
 std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRecord& record,
                                                        const net::Address& bind,
@@ -18,6 +28,11 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
                                  .healthy = true,
                                  .ejected = false,
                                  .text = upstream.address});
+    if (upstream.tls) {
+      // The contexts are built from files by the control thread (admin/tls_store.h).
+      config->upstreams.back().tls_server_name =
+          upstream.tls->server_name.empty() ? HostOf(upstream.address) : upstream.tls->server_name;
+    }
   }
   config->lb_policy = ParseLbPolicy(record.load_balancer).value_or(LbPolicy::kRoundRobin);
   // "client_ip" (or none), "header:<name>", "cookie:<name>" (validated by the record).
@@ -57,6 +72,10 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->filters.tracing = record.tracing;
   config->filters.fault = record.fault;
   config->access_log = record.access_log;
+  if (record.tls) {
+    config->allow_peers = record.tls->allow_peers;
+    config->peer_header = record.tls->peer_header;
+  }
   return config;
 }
 

@@ -36,7 +36,8 @@ uint64_t TimeoutHeaderMs(std::string_view value) {
 }  // namespace
 
 Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
-                   std::string_view client_ip, core::Timer* timer, ExchangeBuffers* buffers)
+                   std::string_view client_ip, const filters::ConnectionTls* tls,
+                   core::Timer* timer, ExchangeBuffers* buffers)
     : shard_(shard),
       service_(service),
       client_(client),
@@ -52,6 +53,7 @@ Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client
   ctx_.Reset();
   ctx_.service_name = config_->name;
   ctx_.client_ip = client_ip;
+  ctx_.tls = tls;
   ctx_.start_ns = core::LoopNowNs();
   ++service_.requests_in_flight;
 }
@@ -78,6 +80,10 @@ void Exchange::Start(const http::RequestHead& head, std::string_view input, bool
   if (CountOwnViaHops(head.headers) >= kMaxOwnViaHops) {
     close_after_ = true;
     return Fail(MakeError(ErrorKind::kLoopDetected, "request loop detected (Via)"));
+  }
+  if (!ApplyPeerPolicy(*config_, ctx_)) {
+    close_after_ = true;
+    return Fail(MakeError(ErrorKind::kPeerNotAllowed, "peer identity not allowed"));
   }
   if (config_->max_body_bytes != 0 && head.framing == http::BodyFraming::kContentLength &&
       head.content_length > config_->max_body_bytes) {
@@ -125,7 +131,8 @@ void Exchange::RespondLocally() {
 }
 
 void Exchange::Forward() {
-  BuildUpstreamRequestHead(ctx_.request(), ctx_.client_ip, &upstream_head_, &ctx_.upstream_edits);
+  BuildUpstreamRequestHead(ctx_.request(), ctx_.client_ip, &upstream_head_, &ctx_.upstream_edits,
+                           ctx_.tls != nullptr);
   CircuitBreaker& breaker = service_.breaker;
   if (breaker.enabled()) {
     using Overflow = filters::RequestContext::Overflow;

@@ -76,7 +76,8 @@ class Exchange final : public core::DeferredDeletable,
   // connection hands its expiries to OnTimer().
   // `buffers` (the connection's) are lent until Finish.
   Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
-           std::string_view client_ip, core::Timer* timer, ExchangeBuffers* buffers);
+           std::string_view client_ip, const filters::ConnectionTls* tls, core::Timer* timer,
+           ExchangeBuffers* buffers);
   ~Exchange() override;
 
   // A parsed request, its head viewing `input`. `close_after`: the connection

@@ -81,7 +81,7 @@ constexpr std::string_view kViaLine = "Via: 1.1 icaht\r\n";
 }  // namespace
 
 void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view client_ip,
-                              std::string* out, const filters::HeaderEdits* edits) {
+                              std::string* out, const filters::HeaderEdits* edits, bool https) {
   edits = NonEmpty(edits);
   out->append(request.method);
   out->push_back(' ');
@@ -117,7 +117,8 @@ void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view
   }
   out->append(client_ip);
   out->append("\r\n");
-  if (!has_proto) out->append("X-Forwarded-Proto: http\r\n");
+  if (!has_proto)
+    out->append(https ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
   if (!has_host && !request.host.empty()) AppendHeader(out, "X-Forwarded-Host", request.host);
   out->append(kViaLine);
   AppendAdded(edits, out);

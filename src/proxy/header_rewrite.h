@@ -14,13 +14,15 @@ namespace icaht::proxy {
 // headers minus hop-by-hop ones (RFC 9110 7.6.1: Connection, the fields it
 // names, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
 // Upgrade), X-Forwarded-For (appended), X-Forwarded-Proto and
-// X-Forwarded-Host (kept if a trusted edge already set them, else set), and
+// X-Forwarded-Host (kept if a trusted edge already set them, else set: the
+// protocol is "https" when the client's connection was TLS (`https`)), and
 // "Transfer-Encoding: chunked" when the body is re-framed chunked. An upgrade
 // request (request.upgrade) keeps its Upgrade header and "Connection: Upgrade".
 // Adds this proxy's Via entry (RFC 9110 7.6.3) and applies `edits` (fields
 // removed by name, then added).
 void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view client_ip,
-                              std::string* out, const filters::HeaderEdits* edits = nullptr);
+                              std::string* out, const filters::HeaderEdits* edits = nullptr,
+                              bool https = false);
 
 // Appends to `out` the response head sent to the client: status line,
 // headers minus hop-by-hop ones, then "Transfer-Encoding: chunked" when

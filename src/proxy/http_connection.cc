@@ -1,7 +1,9 @@
 #include "proxy/http_connection.h"
 
 #include "core/check.h"
+#include "core/log.h"
 #include "http/request_parser.h"
+#include "net/tls_session.h"
 
 namespace icaht::proxy {
 namespace {
@@ -21,7 +23,11 @@ HttpConnection::HttpConnection(ShardProxy* shard, ShardService* service, int fd,
         client_->StartReading();
         ProcessHead();
       }),
-      feed_task_([this] { FeedExchange(); }) {}
+      feed_task_([this] { FeedExchange(); }) {
+  if (service->config->tls != nullptr) {
+    client_->StartTls(net::TlsSession::ForServer(service->config->tls));
+  }
+}
 
 HttpConnection::~HttpConnection() = default;
 
@@ -125,7 +131,44 @@ void HttpConnection::NewExchange() {
   // The timer stays armed (an early expiry finds the exchange, which re-arms
   // or ignores it): moving it is cheaper than cancelling it per request.
   timer_purpose_ = TimerPurpose::kExchange;
-  exchange_ = new Exchange(*shard_, *service_, client_, this, client_ip_, &timer_, &buffers_);
+  exchange_ = new Exchange(*shard_, *service_, client_, this, client_ip_, tls_info_.get(), &timer_,
+                           &buffers_);
+}
+
+void HttpConnection::OnConnected(net::Stream*) {
+  // The TLS handshake is done (plain streams never call this).
+  FillTlsInfo();
+  metrics::ShardSeries& series = service_->series->shard(shard_->index());
+  series.tls_handshakes.Add(1);
+  if (tls_info_->resumed) series.tls_resumed.Add(1);
+}
+
+void HttpConnection::FillTlsInfo() {
+  const net::TlsSession& tls = *client_->tls();
+  auto info = std::make_unique<filters::ConnectionTls>();
+  info->version = tls.version();
+  info->server_name = std::string(tls.server_name());
+  info->resumed = tls.resumed();
+  info->peer_subject = tls.PeerSubject();
+  info->peer_uri_sans = tls.PeerUriSans();
+  if (!info->peer_subject.empty() || !info->peer_uri_sans.empty()) {
+    // Envoy's x-forwarded-client-cert shape: Subject="...";URI=...;URI=...
+    std::string& value = info->peer_header_value;
+    value.append("Subject=\"");
+    for (char c : info->peer_subject) {
+      if (c == '"' || c == '\\') value.push_back('\\');
+      value.push_back(c);
+    }
+    value.push_back('"');
+    std::string_view uris = info->peer_uri_sans;
+    while (!uris.empty()) {
+      size_t end = uris.find(", ");
+      value.append(";URI=").append(uris.substr(0, end));
+      if (end == std::string_view::npos) break;
+      uris.remove_prefix(end + 2);
+    }
+  }
+  tls_info_ = std::move(info);
 }
 
 void HttpConnection::OnExchangeDone(Exchange* exchange, Exchange::Next next) {
@@ -157,7 +200,14 @@ void HttpConnection::OnEof(net::Stream*) {
   if (exchange_ == nullptr) ProcessHead();
 }
 
-void HttpConnection::OnError(net::Stream*, int) {
+void HttpConnection::OnError(net::Stream* stream, int error) {
+  if (stream->tls() != nullptr && !stream->tls()->established()) {
+    service_->series->shard(shard_->index()).tls_handshake_failures.Add(1);
+    if (!stream->tls()->error().empty()) {
+      ICAHT_LOG_LIMITED(kInfo, "service '", service_->config->name, "': TLS handshake with ",
+                        client_ip_, " failed: ", stream->tls()->error());
+    }
+  }
   if (exchange_ != nullptr) exchange_->Abort(filters::ErrorKind::kClientClosed);
   Destroy();
 }

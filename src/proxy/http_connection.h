@@ -44,6 +44,7 @@ class HttpConnection final : public core::DeferredDeletable,
   };
 
   // StreamHandler (the client socket).
+  void OnConnected(net::Stream* stream) override;
   void OnData(net::Stream* stream, std::string_view data) override;
   void OnEof(net::Stream* stream) override;
   void OnError(net::Stream* stream, int error) override;
@@ -59,6 +60,7 @@ class HttpConnection final : public core::DeferredDeletable,
   // Passes buffered bytes to the exchange that reads its body (or tunnel).
   void FeedExchange();
   void NewExchange();
+  void FillTlsInfo();
   void OnTimer();
   void ArmTimer(TimerPurpose purpose, uint32_t ms);
   // Sends what is queued, then closes.
@@ -76,7 +78,9 @@ class HttpConnection final : public core::DeferredDeletable,
   std::string in_;                // client bytes not yet consumed
   http::RequestHead head_;        // parse output (views into in_), reused
   Exchange* exchange_ = nullptr;
-  ExchangeBuffers buffers_;   // lent to each exchange in turn
+  ExchangeBuffers buffers_;  // lent to each exchange in turn
+  // With TLS: what the handshake settled, filled before the first exchange.
+  std::unique_ptr<filters::ConnectionTls> tls_info_;
   bool client_eof_ = false;   // the client half-closed: answer what it sent, then close
   bool close_after_ = false;  // draining: close after the current exchange
   bool closed_ = false;

@@ -43,4 +43,16 @@ int WeightedRoundRobin::Next(const std::vector<UpstreamConfig>& upstreams, int s
   return static_cast<int>(best);
 }
 
+bool ApplyPeerPolicy(const ServiceConfig& config, filters::RequestContext& ctx) {
+  if (!config.peer_header.empty()) {
+    // Only we say who the peer is.
+    ctx.upstream_edits.Remove(config.peer_header);
+    if (ctx.tls != nullptr && !ctx.tls->peer_header_value.empty()) {
+      ctx.upstream_edits.Add(config.peer_header, ctx.tls->peer_header_value);
+    }
+  }
+  return config.allow_peers.empty() ||
+         (ctx.tls != nullptr && net::PeerAllowed(config.allow_peers, ctx.tls->peer_uri_sans));
+}
+
 }  // namespace icaht::proxy

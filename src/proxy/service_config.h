@@ -14,6 +14,7 @@
 #include "http/message.h"
 #include "metrics/service_series.h"
 #include "net/address.h"
+#include "net/tls_context.h"
 #include "proxy/mirror.h"
 
 namespace icaht::proxy {
@@ -28,6 +29,10 @@ struct UpstreamConfig {
   // as SetEjectedCommand).
   bool ejected = false;
   std::string text;  // the address as the record wrote it (logs)
+  // TLS to this instance (null: plain HTTP), and the name it is verified
+  // against and sent as SNI (the record's server_name, else the host).
+  std::shared_ptr<const net::TlsClientContext> tls;
+  std::string tls_server_name;
 };
 
 // The record's load_balancer (proxy/balancer.h).
@@ -66,6 +71,11 @@ struct ServiceConfig {
   uint64_t max_body_bytes = 0;          // 0 = unlimited
   uint32_t drain_timeout_ms = 5000;     // grace for in-flight requests on removal
   bool access_log = true;               // the record's access_log
+  // The record's tls: the port's TLS context (null: plain HTTP), shared by
+  // every shard's copy and by the connections that started with it.
+  std::shared_ptr<const net::TlsServerContext> tls;
+  std::vector<std::string> allow_peers;  // URI SANs allowed to call (empty: any)
+  std::string peer_header;               // lower case; "" = none
   http::Limits limits;
   filters::FilterSpecs filters;
   // The service's series, shared by its configs on every shard (set by the
@@ -77,6 +87,11 @@ struct ServiceConfig {
   // Built from `mirror_spec` there too; its copies in flight end with it.
   std::unique_ptr<Mirror> mirror;
 };
+
+// The service's rules for the TLS peer on the request: the peer_header
+// (removed from what the client sent, set from its certificate) and
+// allow_peers. False when the peer may not call.
+bool ApplyPeerPolicy(const ServiceConfig& config, filters::RequestContext& ctx);
 
 // Smooth weighted round-robin (as nginx): deterministic, spreads heavy
 // upstreams evenly instead of in bursts. Per shard, per service.

@@ -5,6 +5,7 @@
 #include "core/status_macros.h"
 #include "http/field_syntax.h"
 #include "net/http_url.h"
+#include "registry/record_fields.h"
 
 namespace icaht::registry {
 namespace {
@@ -14,51 +15,10 @@ using json::JoinPath;
 using json::Value;
 using net::ParseHttpUrl;
 
-constexpr size_t kMaxListEntries = 64;
 constexpr size_t kMaxEndpoints = 256;
-constexpr size_t kMaxText = 1024;
 constexpr std::string_view kAlgorithms[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
                                             "PS512", "ES256", "ES384", "ES512", "EdDSA",
                                             "HS256", "HS384", "HS512"};
-
-absl::Status ReadText(Value& value, const std::string& path, std::string& out,
-                      bool allow_empty = false) {
-  ICAHT_ASSIGN_OR_RETURN(out, json::ReadString(value, path));
-  if ((!allow_empty && out.empty()) || out.size() > kMaxText) {
-    return FieldError(path, absl::StrFormat("must be a string of %d..%d characters",
-                                            allow_empty ? 0 : 1, kMaxText));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ReadHeaderName(Value& value, const std::string& path, std::string& out) {
-  ICAHT_ASSIGN_OR_RETURN(out, json::ReadString(value, path));
-  if (out.empty() || out.size() > 64 || !http::IsToken(out)) {
-    return FieldError(path, "must be a header name (1..64 token characters)");
-  }
-  return absl::OkStatus();
-}
-
-// A list of strings, each checked by `check` (which names the element path).
-absl::Status ReadList(
-    Value& value, const std::string& path, std::vector<std::string>& out,
-    absl::FunctionRef<absl::Status(Value&, const std::string&, std::string&)> read) {
-  out.clear();
-  return json::ForEachElement(value, path, [&](size_t index, Value& element) -> absl::Status {
-    if (index >= kMaxListEntries) {
-      return FieldError(path, absl::StrFormat("must have at most %d entries", kMaxListEntries));
-    }
-    std::string item;
-    ICAHT_RETURN_IF_ERROR(read(element, json::IndexPath(path, index), item));
-    out.push_back(std::move(item));
-    return absl::OkStatus();
-  });
-}
-
-absl::Status ReadTextList(Value& value, const std::string& path, std::vector<std::string>& out) {
-  return ReadList(value, path, out,
-                  [](Value& v, const std::string& p, std::string& s) { return ReadText(v, p, s); });
-}
 
 absl::Status ReadU32(Value& value, const std::string& path, uint32_t& out, int64_t lo, int64_t hi) {
   ICAHT_ASSIGN_OR_RETURN(int64_t v, json::ReadInt(value, path, lo, hi));

@@ -58,6 +58,8 @@ absl::Status ParseUpstream(Value& value, const std::string& path, UpstreamSpec& 
           } else if (key == "weight") {
             ICAHT_ASSIGN_OR_RETURN(int64_t weight, json::ReadInt(field, field_path, 1, 1000));
             out.weight = static_cast<uint32_t>(weight);
+          } else if (key == "tls") {
+            ICAHT_RETURN_IF_ERROR(ParseUpstreamTls(field, field_path, out.tls));
           } else {
             return json::UnknownFieldError(field_path);
           }
@@ -297,6 +299,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseRetries(value, path, record.retries));
   } else if (key == "mirror") {
     ICAHT_RETURN_IF_ERROR(ParseMirror(value, path, record.mirror));
+  } else if (key == "tls") {
+    ICAHT_RETURN_IF_ERROR(ParseTls(value, path, record.tls));
   } else if (key == "circuit_breaker") {
     ICAHT_RETURN_IF_ERROR(ParseCircuitBreaker(value, path, record.circuit_breaker));
   } else if (key == "outlier_detection") {
@@ -406,6 +410,7 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.Key("upstreams").StartArray();
   for (const UpstreamSpec& upstream : record.upstreams) {
     w.StartObject().Key("address").String(upstream.address).Key("weight").Uint(upstream.weight);
+    if (upstream.tls) WriteUpstreamTls(w.Key("tls"), *upstream.tls);
     w.EndObject();
   }
   w.EndArray();
@@ -476,6 +481,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.Key("tracing");
   WriteTracing(w, record.tracing);
   w.Key("access_log").Bool(record.access_log);
+  w.Key("tls");
+  WriteTls(w, record.tls);
   w.EndObject();
 }
 

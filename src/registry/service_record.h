@@ -19,6 +19,7 @@
 #include "net/address.h"
 #include "registry/json_writer.h"
 #include "registry/record_mirror.h"
+#include "registry/record_tls.h"
 #include "tracing/trace_context.h"
 
 namespace icaht::registry {
@@ -26,7 +27,8 @@ namespace icaht::registry {
 struct UpstreamSpec {
   std::string address;  // as the user wrote it ("127.0.0.1:8080")
   net::Address resolved;
-  uint32_t weight = 1;  // 1..1000
+  uint32_t weight = 1;                 // 1..1000
+  std::optional<UpstreamTlsSpec> tls;  // null: plain HTTP to this instance
 
   friend bool operator==(const UpstreamSpec&, const UpstreamSpec&) = default;
 };
@@ -87,7 +89,8 @@ struct ServiceRecord {
   std::vector<filters::RateLimitSpec> rate_limits;  // `rate_limit`: none by default
   std::optional<filters::FaultSpec> fault;          // off unless the record names it
   std::optional<tracing::TracingSpec> tracing;      // off unless the record names it
-  bool access_log = true;  // lines in the daemon's access log (when it has one)
+  bool access_log = true;      // lines in the daemon's access log (when it has one)
+  std::optional<TlsSpec> tls;  // null: the port speaks plain HTTP
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

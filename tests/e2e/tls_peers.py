@@ -410,7 +410,8 @@ def openssl_s_client(port, *args, servername=None, input=b"", timeout=10):
 
 def negotiated_protocol(out):
     """"TLSv1.3", "TLSv1.2"... from s_client output, None when no handshake completed."""
-    m = re.search(r"^(?:(?:New|Reused), |\s*Protocol\s*: )(TLSv[\d.]+|SSLv3)", out, re.M)
+    # (The SSL-Session block's "Protocol :" names the version tried even when it failed.)
+    m = re.search(r"^(?:New|Reused), (TLSv[\d.]+|SSLv3)", out, re.M)
     return m.group(1) if m else None
 
 

@@ -487,7 +487,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
-      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"fault":null,"tracing":null,"access_log":true})json");
+      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"fault":null,"tracing":null,"access_log":true,"tls":null})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {

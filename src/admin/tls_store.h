@@ -1,0 +1,74 @@
+#pragma once
+// TLS contexts for the services, owned by the control thread: the files a
+// record's `tls` (and its upstreams' `tls`) name are read when the record is
+// applied (a missing, unreadable or mismatched file refuses the change,
+// naming the field and the file), checked for changes every second, and
+// read again when one changes: the new contexts reach the shards as a fresh
+// service config (on_change), so new handshakes use the new certificate
+// while open connections keep the one they started with. A reload that
+// fails keeps the last good contexts (logged).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "core/ring.h"
+#include "core/timer_queue.h"
+#include "filters/api_key_store.h"
+#include "net/tls_context.h"
+#include "registry/service_record.h"
+
+namespace icaht::admin {
+
+class TlsStore {
+ public:
+  TlsStore(core::Ring& ring, std::function<void(const std::string& service)> on_change);
+  ~TlsStore();
+
+  // Load in two steps, so that a caller loading other files too can refuse
+  // the record without having changed anything: Prepare reads and checks
+  // (InvalidArgument naming the field), Commit makes the result current
+  // (null: the record has no TLS).
+  class Prepared;
+  absl::StatusOr<std::unique_ptr<Prepared>> Prepare(const registry::ServiceRecord& record) const;
+  void Commit(const std::string& name, std::unique_ptr<Prepared> prepared);
+  void Remove(const std::string& name);
+  void Stop();
+
+  struct Contexts {
+    std::shared_ptr<const net::TlsServerContext> server;  // null: plain HTTP
+    // Per upstreams[] entry (null: plain HTTP to it).
+    std::vector<std::shared_ptr<const net::TlsClientContext>> upstreams;
+  };
+  // The service's current contexts (empty when it has none).
+  Contexts Get(const std::string& name) const;
+
+ private:
+  struct Entry;
+
+ private:
+  static absl::StatusOr<Contexts> Build(const Entry& entry, const std::string& name);
+  void Tick();
+
+  core::Ring& ring_;
+  std::function<void(const std::string&)> on_change_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Entry>> entries_;
+  core::Timer tick_;
+};
+
+struct TlsStore::Entry {
+  std::optional<registry::TlsSpec> server;
+  std::vector<std::optional<registry::UpstreamTlsSpec>> upstreams;
+  Contexts contexts;
+  std::vector<filters::FileWatcher> watches;
+};
+
+class TlsStore::Prepared : public TlsStore::Entry {};
+
+// The options the record's `tls` means, for a service named `service`.
+net::TlsServerOptions ServerOptions(const registry::TlsSpec& spec, const std::string& service);
+
+}  // namespace icaht::admin
