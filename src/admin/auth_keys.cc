@@ -59,6 +59,16 @@ absl::Status AuthKeyStore::Load(const registry::ServiceRecord& record) {
     }
     entry->keys.api_keys = *std::move(keys);
   }
+  if (auth.jwt.enabled && !auth.jwt.jwks_url.empty()) {
+    absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(auth.jwt.jwks_url, true);
+    if (url.ok() && url->https) {
+      auto tls = net::TlsClientContext::Create({.ca_file = auth.jwt.jwks_ca_file,
+                                                .field = "auth.jwt",
+                                                .ca_field = "auth.jwt.jwks_ca_file"});
+      if (!tls.ok()) return tls.status();
+      entry->jwks_tls = *std::move(tls);
+    }
+  }
   // A replaced record keeps the keys it fetched until the next fetch.
   auto old = entries_.find(record.name);
   if (old != entries_.end()) {
@@ -139,10 +149,14 @@ void AuthKeyStore::Tick() {
 }
 
 void AuthKeyStore::Fetch(const std::string& name, Entry& entry) {
-  absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(entry.jwt.jwks_url);
+  absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(entry.jwt.jwks_url, true);
   if (!url.ok()) return;  // checked when the record was parsed
   proxy::ClientCallSpec spec;
   spec.address = url->address;
+  if (url->https) {
+    spec.tls = entry.jwks_tls;
+    spec.server_name = url->host_name;
+  }
   spec.request = proxy::BuildClientRequest("GET", url->target, url->host,
                                            "Accept: application/json\r\n"
                                            "User-Agent: icaht-sidecar/jwks\r\n");

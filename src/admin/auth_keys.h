@@ -20,6 +20,7 @@
 #include "core/ring.h"
 #include "core/timer_queue.h"
 #include "filters/auth.h"
+#include "net/tls_context.h"
 #include "registry/service_record.h"
 
 namespace icaht::proxy {
@@ -51,6 +52,7 @@ class AuthKeyStore {
     std::optional<filters::FileWatcher> jwks_watch;
     std::optional<filters::FileWatcher> keys_watch;
     proxy::HttpClientCall* fetch = nullptr;
+    std::shared_ptr<const net::TlsClientContext> jwks_tls;  // an https jwks_url's
     int64_t next_fetch_ns = 0;
     int64_t last_miss_fetch_ns = 0;  // when the last fetch for a key miss started
     std::string last_body;           // of the last good fetch: an unchanged set is not re-sent

@@ -98,6 +98,9 @@ void HealthChecker::Check(Target* target) {
                                            "User-Agent: icaht-sidecar/health-check\r\n");
   call.timeout_ms = spec.timeout_ms;
   call.max_body_bytes = 64 * 1024;
+  if (callbacks_.upstream_tls) {
+    callbacks_.upstream_tls(target->service->name, target->address, &call);
+  }
   target->call = proxy::HttpClientCall::Start(
       ring_, bufs_, std::move(call), [this, target](absl::StatusOr<http::ClientResponse> r) {
         target->call = nullptr;

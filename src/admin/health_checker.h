@@ -23,7 +23,8 @@
 
 namespace icaht::proxy {
 class HttpClientCall;
-}
+struct ClientCallSpec;
+}  // namespace icaht::proxy
 
 namespace icaht::admin {
 
@@ -36,6 +37,11 @@ class HealthChecker {
         on_change;
     // Every instance of `service` has been unhealthy for deregister_after_s.
     std::function<void(const std::string& service)> on_deregister;
+    // Sets the TLS settings (spec->tls, ->server_name) a check of `service`'s
+    // instance at `address` uses, when that instance speaks TLS (optional).
+    std::function<void(const std::string& service, const net::Address& address,
+                       proxy::ClientCallSpec* spec)>
+        upstream_tls;
   };
 
   HealthChecker(core::Ring& ring, core::BufRing& bufs, Callbacks callbacks);

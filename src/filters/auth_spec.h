@@ -21,7 +21,8 @@ struct JwtSpec {
   std::string issuer;                   // "" = any `iss`
   std::vector<std::string> audiences;   // empty = `aud` not checked
   std::string jwks_file;                // one of jwks_file / jwks_url
-  std::string jwks_url;                 // http://host:port/path
+  std::string jwks_url;                 // http(s)://IP:port/path
+  std::string jwks_ca_file;             // https jwks_url: trust anchors ("": the system's)
   uint32_t jwks_refresh_s = 300;        // jwks_url: refetch interval (file: checked every second)
   std::vector<std::string> algorithms;  // empty = every supported one
   uint32_t leeway_s = 30;               // for exp / nbf

@@ -86,8 +86,10 @@ bool IsIdempotent(http::Method method) {
 
 RetryVerdict DecideRetry(const RetryPolicy& policy, const AttemptEnd& end,
                          const RetryContext& context) {
-  const bool connect_failure =
-      end.error == ErrorKind::kConnectRefused || end.error == ErrorKind::kConnectTimeout;
+  // A failed TLS handshake is a failed connect too: nothing was sent.
+  const bool connect_failure = end.error == ErrorKind::kConnectRefused ||
+                               end.error == ErrorKind::kConnectTimeout ||
+                               end.error == ErrorKind::kUpstreamTls;
   bool wanted = false;
   if (connect_failure) {
     wanted = policy.retry_on & kRetryConnectFailure;

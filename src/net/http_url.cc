@@ -2,15 +2,22 @@
 
 namespace icaht::net {
 
-absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
+absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url, bool allow_https) {
   constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return absl::InvalidArgumentError("must start with http://");
+  constexpr std::string_view kTlsScheme = "https://";
+  HttpUrl out;
+  std::string_view rest;
+  if (url.substr(0, kScheme.size()) == kScheme) {
+    rest = url.substr(kScheme.size());
+  } else if (allow_https && url.substr(0, kTlsScheme.size()) == kTlsScheme) {
+    rest = url.substr(kTlsScheme.size());
+    out.https = true;
+  } else {
+    return absl::InvalidArgumentError(allow_https ? "must start with http:// or https://"
+                                                  : "must start with http://");
   }
-  std::string_view rest = url.substr(kScheme.size());
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  HttpUrl out;
   out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   for (char c : out.target) {
     if (c <= 0x20 || c >= 0x7f || c == '#') {
@@ -22,11 +29,12 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
   bool has_port = !authority.empty() && authority.back() != ']' &&
                   authority.find(':') != std::string_view::npos &&
                   (authority.front() == '[' || authority.find(':') == authority.rfind(':'));
-  if (!has_port) host_port += ":80";
+  if (!has_port) host_port += out.https ? ":443" : ":80";
   absl::StatusOr<Address> address = Address::Parse(host_port);
   if (!address.ok()) return address.status();
   out.address = *address;
   out.host = host_port;
+  out.host_name = address->HostString();
   return out;
 }
 

@@ -269,6 +269,7 @@ void Stream::Close() {
   if (closing_) return;
   // A plaintext answer to plain HTTP on a TLS port leaves before the close.
   if (tls_ != nullptr && !lingering_ && TlsAnswerQueued()) return CloseGracefully();
+  if (tls_ != nullptr) TlsCloseNotify();
   closing_ = true;
   lingering_ = false;
   handler_ = nullptr;

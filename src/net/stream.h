@@ -170,6 +170,7 @@ class Stream {
   void TlsFailed();
   void TlsEncrypt();
   void TlsShutdown();
+  void TlsCloseNotify();
 
   core::Ring& ring_;
   core::BufRing& bufs_;

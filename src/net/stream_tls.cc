@@ -3,6 +3,8 @@
 // encrypted into the send queue when the send is issued (so a response head
 // and its body, queued in one dispatch round, become as few records as can be).
 
+#include <sys/socket.h>
+
 #include <cerrno>
 
 #include "core/check.h"
@@ -136,6 +138,19 @@ void Stream::TlsEncrypt() {
   tls_->session->Write(plain);
   plain.clear();
   if (plain.capacity() > kKeepPlainCapacity) std::string().swap(plain);
+}
+
+void Stream::TlsCloseNotify() {
+  // An abortive close still says goodbye when the socket is idle: peers that
+  // keep stateful sessions drop a session whose connection ended without
+  // close_notify. One best-effort non-blocking send, never queued.
+  if (!connected_ || !tls_->session->established() || send_in_flight_ ||
+      flight_offset_ != flight_.size() || !out_.empty() || lingering_) {
+    return;
+  }
+  tls_->session->Shutdown();
+  if (!out_.empty()) ::send(fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  out_.clear();
 }
 
 void Stream::TlsShutdown() {

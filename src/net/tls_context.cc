@@ -328,14 +328,16 @@ absl::StatusOr<std::shared_ptr<const TlsClientContext>> TlsClientContext::Create
   SSL_CTX_set_alpn_protos(ctx, kAlpnHttp11, sizeof(kAlpnHttp11));
   out->verify_ = options.verify;
   if (!options.ca_file.empty()) {
-    if (std::string bad = Unreadable(options.ca_file); !bad.empty()) {
-      return absl::InvalidArgumentError(FieldError(options.field, "ca_file", bad));
-    }
+    auto ca_error = [&options](const std::string& problem) {
+      return absl::InvalidArgumentError(
+          options.ca_field.empty() ? FieldError(options.field, "ca_file", problem)
+                                   : absl::StrCat("field '", options.ca_field, "': ", problem));
+    };
+    if (std::string bad = Unreadable(options.ca_file); !bad.empty()) return ca_error(bad);
     ERR_clear_error();
     if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
-      return absl::InvalidArgumentError(FieldError(
-          options.field, "ca_file",
-          absl::StrCat(options.ca_file, ": ", TakeTlsError("no PEM certificate in it"))));
+      return ca_error(
+          absl::StrCat(options.ca_file, ": ", TakeTlsError("no PEM certificate in it")));
     }
   } else {
     SSL_CTX_set_default_verify_paths(ctx);

@@ -87,6 +87,8 @@ struct TlsClientOptions {
   std::string cert_file;  // a client certificate (mTLS), with key_file
   std::string key_file;
   std::string field = "tls";
+  // The CA file's own field name when it is not `field`.ca_file.
+  std::string ca_field;
 };
 
 class TlsClientContext {

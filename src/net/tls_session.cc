@@ -77,8 +77,7 @@ TlsSession::TlsSession(SSL* ssl, bool server) : ssl_(ssl), server_(server) {
 
 TlsSession::~TlsSession() { SSL_free(ssl_); }
 
-std::unique_ptr<TlsSession> TlsSession::ForServer(
-    std::shared_ptr<const TlsServerContext> context) {
+std::unique_ptr<TlsSession> TlsSession::ForServer(std::shared_ptr<const TlsServerContext> context) {
   SSL* ssl = SSL_new(context->ctx());
   ICAHT_CHECK(ssl != nullptr);
   std::unique_ptr<TlsSession> session(new TlsSession(ssl, true));
@@ -107,6 +106,7 @@ std::unique_ptr<TlsSession> TlsSession::ForClient(std::shared_ptr<const TlsClien
   }
   if (resume != nullptr) SSL_set_session(ssl, resume);
   session->context_ = std::move(context);
+  session->peer_name_ = server_name;
   return session;
 }
 
@@ -244,8 +244,8 @@ std::string TlsSession::PeerSubject() const {
 std::string TlsSession::PeerUriSans() const {
   X509* cert = SSL_get0_peer_certificate(ssl_);
   if (cert == nullptr) return "";
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names == nullptr) return "";
   std::string out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
@@ -260,6 +260,13 @@ std::string TlsSession::PeerUriSans() const {
   return out;
 }
 
-SSL_SESSION* TlsSession::TakeSession() const { return SSL_get1_session(ssl_); }
+SSL_SESSION* TlsSession::TakeSession() const {
+  SSL_SESSION* session = SSL_get1_session(ssl_);
+  if (session != nullptr && SSL_SESSION_is_resumable(session) != 1) {
+    SSL_SESSION_free(session);
+    return nullptr;
+  }
+  return session;
+}
 
 }  // namespace icaht::net

@@ -26,8 +26,7 @@ class TlsSession {
   // against the peer's certificate (DNS or IP SAN) when the context verifies;
   // `resume` (may be null): a session of an earlier connection to offer.
   static std::unique_ptr<TlsSession> ForClient(std::shared_ptr<const TlsClientContext> context,
-                                               const std::string& server_name,
-                                               SSL_SESSION* resume);
+                                               const std::string& server_name, SSL_SESSION* resume);
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
@@ -72,8 +71,14 @@ class TlsSession {
   std::string PeerSubject() const;
   std::string PeerUriSans() const;
   bool has_peer_cert() const;
-  // A new reference to the session (for resumption), or null.
+  // A new reference to the session (for resumption), or null when it cannot
+  // be resumed.
   SSL_SESSION* TakeSession() const;
+  // A client's: its context and the name it verifies (what a pooled
+  // connection is kept under).
+  const void* context_id() const { return context_.get(); }
+  std::weak_ptr<const void> context_ref() const { return context_; }
+  const std::string& peer_name() const { return peer_name_; }
 
  private:
   friend struct TlsBio;
@@ -88,6 +93,7 @@ class TlsSession {
   std::string kept_;       // input left unread by an earlier call
   size_t kept_offset_ = 0;
   std::string error_;
+  std::string peer_name_;
   bool server_;
   bool established_ = false;
   bool plain_http_ = false;

@@ -3,16 +3,6 @@
 #include "proxy/balancer.h"
 
 namespace icaht::proxy {
-namespace {
-// The host of "host:port" or "[v6]:port", as written.
-std::string HostOf(std::string_view address) {
-  address = address.substr(0, address.rfind(':'));
-  if (address.starts_with('[') && address.ends_with(']')) {
-    address = address.substr(1, address.size() - 2);
-  }
-  return std::string(address);
-}
-}  // namespace
 
 std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRecord& record,
                                                        const net::Address& bind,
@@ -30,8 +20,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
                                  .text = upstream.address});
     if (upstream.tls) {
       // The contexts are built from files by the control thread (admin/tls_store.h).
-      config->upstreams.back().tls_server_name =
-          upstream.tls->server_name.empty() ? HostOf(upstream.address) : upstream.tls->server_name;
+      config->upstreams.back().tls_server_name = registry::TlsServerName(upstream);
     }
   }
   config->lb_policy = ParseLbPolicy(record.load_balancer).value_or(LbPolicy::kRoundRobin);

@@ -208,7 +208,9 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
   upstream_acked_ = kAckedUnknown;  // a new connection: nothing seen of it yet
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);
-  if (!call_->Start(config_->upstreams[index].address, config_->connect_timeout_ms)) {
+  const UpstreamConfig& upstream = config_->upstreams[index];
+  if (!call_->Start(upstream.address, config_->connect_timeout_ms, upstream.tls,
+                    upstream.tls_server_name)) {
     close_after_ = true;
     Fail(MakeError(ErrorKind::kNoConnection, "no upstream connection available"));
     return false;
@@ -343,7 +345,8 @@ void Exchange::OnUpstreamFailed(const ProxyError& error) {
     ReportAttempt(ShardService::AttemptResult::kGatewayError);
   }
   if (!response_started_) {
-    if (error.kind == ErrorKind::kConnectRefused || error.kind == ErrorKind::kConnectTimeout) {
+    if (error.kind == ErrorKind::kConnectRefused || error.kind == ErrorKind::kConnectTimeout ||
+        error.kind == ErrorKind::kUpstreamTls) {
       service_.ReportUpstream(config_.get(), ctx_.upstream_index, false);
     }
     if (config_->retries) {

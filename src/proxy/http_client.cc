@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "http/response_parser.h"
 #include "net/socket.h"
+#include "net/tls_session.h"
 
 namespace icaht::proxy {
 
@@ -42,6 +43,10 @@ HttpClientCall* HttpClientCall::Start(core::Ring& ring, core::BufRing& bufs, Cli
   net::SetNoDelay(fd->get());
   call->stream_ = new net::Stream(ring, bufs, fd->Release(), call);
   call->stream_->set_single_shot(true);
+  if (call->spec_.tls != nullptr) {
+    call->stream_->StartTls(
+        net::TlsSession::ForClient(call->spec_.tls, call->spec_.server_name, nullptr));
+  }
   call->stream_->Connect(call->spec_.address, call->spec_.timeout_ms);
   call->stream_->Send(call->spec_.request);
   ring.timers().Arm(&call->timer_, core::LoopNowNs() + int64_t{call->spec_.timeout_ms} * 1'000'000);
@@ -137,8 +142,12 @@ void HttpClientCall::OnEof(net::Stream*) {
       absl::StrCat(spec_.address.ToString(), " closed the connection before a complete answer")));
 }
 
-void HttpClientCall::OnError(net::Stream*, int error) {
+void HttpClientCall::OnError(net::Stream* stream, int error) {
   if (finished_) return;
+  if (const net::TlsSession* tls = stream->tls(); tls != nullptr && !tls->error().empty()) {
+    return Finish(absl::UnavailableError(
+        absl::StrCat("TLS with ", spec_.address.ToString(), " failed: ", tls->error())));
+  }
   Finish(absl::UnavailableError(absl::StrCat(
       error == -ETIMEDOUT ? "connect timed out to " : "cannot reach ", spec_.address.ToString(),
       error == -ETIMEDOUT ? "" : absl::StrCat(": ", std::strerror(-error)))));

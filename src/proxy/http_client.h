@@ -27,6 +27,7 @@
 #include "http/message.h"
 #include "net/address.h"
 #include "net/stream.h"
+#include "net/tls_context.h"
 
 namespace icaht::proxy {
 
@@ -42,6 +43,9 @@ struct ClientCallSpec {
   // max_body_bytes does not apply.
   bool discard_body = false;
   http::Limits limits;  // for the response head
+  // With a context: over TLS, verifying `server_name` (also the SNI).
+  std::shared_ptr<const net::TlsClientContext> tls;
+  std::string server_name;
 };
 
 // "GET /path HTTP/1.1\r\nHost: host\r\nConnection: close\r\n" + `extra`

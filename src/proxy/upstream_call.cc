@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "http/response_parser.h"
 #include "net/socket.h"
+#include "net/tls_session.h"
 #include "proxy/shard_proxy.h"
 
 namespace icaht::proxy {
@@ -18,8 +19,11 @@ bool IsRetriableConnectError(int error) {
 }
 }  // namespace
 
-bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_ms) {
-  stream_ = shard_.pool().Take(address);
+bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_ms,
+                         const std::shared_ptr<const net::TlsClientContext>& tls,
+                         const std::string& server_name) {
+  UpstreamPool::Key key{address, tls.get(), server_name};
+  stream_ = shard_.pool().Take(key);
   if (stream_ != nullptr) {
     reused_ = true;
     stream_->set_handler(this);
@@ -35,6 +39,9 @@ bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_m
   net::SetNoDelay(fd->get());
   stream_ = new net::Stream(shard_.ring(), shard_.bufs(), fd->Release(), this);
   stream_->set_single_shot(true);
+  if (tls != nullptr) {
+    stream_->StartTls(net::TlsSession::ForClient(tls, server_name, shard_.pool().Session(key)));
+  }
   stream_->Connect(address, connect_timeout_ms);
   return true;
 }
@@ -43,6 +50,7 @@ void UpstreamCall::Release(bool reusable) {
   if (state_ == State::kReleased) return;
   state_ = State::kReleased;
   if (stream_ == nullptr) return;
+  shard_.pool().KeepSession(*stream_);
   if (reusable && !dirty_) {
     shard_.pool().Put(stream_);
   } else {
@@ -123,6 +131,16 @@ void UpstreamCall::FailBeforeHead(int error) {
   // reached the upstream (the connect failed), or when a pooled connection
   // was closed under us (the keep-alive race; the exchange also requires a
   // request without a body).
+  const net::TlsSession* tls = stream_->tls();
+  if (tls != nullptr && !tls->established() && (error == -EPROTO || error == -ECONNRESET)) {
+    ICAHT_LOG_LIMITED(kWarn, "TLS handshake with upstream ", stream_->peer().ToString(),
+                      " failed: ", tls->error().empty() ? "connection closed" : tls->error());
+    return handler_->OnUpstreamFailed(MakeError(ErrorKind::kUpstreamTls,
+                                                tls->verify_failed()
+                                                    ? "upstream certificate verification failed"
+                                                    : "upstream TLS handshake failed",
+                                                true));
+  }
   if (!stream_->connected()) {
     if (error == -ETIMEDOUT) {
       return handler_->OnUpstreamFailed(

@@ -17,6 +17,7 @@
 #include "http/message.h"
 #include "net/address.h"
 #include "net/stream.h"
+#include "net/tls_context.h"
 
 namespace icaht::proxy {
 
@@ -63,7 +64,11 @@ class UpstreamCall final : public core::DeferredDeletable,
 
   // Takes an idle pooled connection to `address` or starts connecting a new
   // one. False when no socket could be opened (then nothing else happens).
-  bool Start(const net::Address& address, uint32_t connect_timeout_ms);
+  // With `tls`, the connection speaks TLS, verifying (when the context does)
+  // `server_name`, also sent as SNI; a failed handshake is kUpstreamTls.
+  bool Start(const net::Address& address, uint32_t connect_timeout_ms,
+             const std::shared_ptr<const net::TlsClientContext>& tls = nullptr,
+             const std::string& server_name = "");
   net::Stream* stream() const { return stream_; }
   bool reused() const { return reused_; }
   bool head_received() const { return state_ != State::kHead; }

@@ -6,10 +6,25 @@ namespace icaht::proxy {
 
 UpstreamPool::UpstreamPool(core::Ring& ring) : ring_(ring), sweep_timer_([this] { Sweep(); }) {}
 
-UpstreamPool::~UpstreamPool() { CloseAll(); }
+UpstreamPool::~UpstreamPool() {
+  CloseAll();
+  for (auto& [key, kept] : sessions_) SSL_SESSION_free(kept.session);
+}
 
-net::Stream* UpstreamPool::Take(const net::Address& address) {
-  auto it = idle_.find(address);
+UpstreamPool::Key UpstreamPool::Key::Of(const net::Stream& stream) {
+  const net::TlsSession* tls = stream.tls();
+  if (tls == nullptr) return {stream.peer()};
+  return {stream.peer(), tls->context_id(), tls->peer_name()};
+}
+
+SSL_SESSION* UpstreamPool::Session(const Key& key) const {
+  auto it = sessions_.find(key);
+  if (it == sessions_.end() || it->second.context.expired()) return nullptr;
+  return it->second.session;
+}
+
+net::Stream* UpstreamPool::Take(const Key& key) {
+  auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   // Most recently used first: it is the least likely to have been closed.
   net::Stream* stream = it->second.back().stream;
@@ -18,8 +33,18 @@ net::Stream* UpstreamPool::Take(const net::Address& address) {
   return stream;
 }
 
+void UpstreamPool::KeepSession(const net::Stream& stream) {
+  const net::TlsSession* tls = stream.tls();
+  if (tls == nullptr || !tls->established()) return;
+  if (SSL_SESSION* session = tls->TakeSession()) {
+    KeptSession& kept = sessions_[Key::Of(stream)];
+    if (kept.session != nullptr) SSL_SESSION_free(kept.session);
+    kept = {session, tls->context_ref()};
+  }
+}
+
 void UpstreamPool::Put(net::Stream* stream) {
-  std::vector<Idle>& list = idle_[stream->peer()];
+  std::vector<Idle>& list = idle_[Key::Of(*stream)];
   if (list.size() >= kMaxIdlePerUpstream) {
     stream->Close();
     return;
@@ -32,7 +57,7 @@ void UpstreamPool::Put(net::Stream* stream) {
 }
 
 void UpstreamPool::Drop(net::Stream* stream) {
-  auto it = idle_.find(stream->peer());
+  auto it = idle_.find(Key::Of(*stream));
   if (it != idle_.end()) {
     std::vector<Idle>& list = it->second;
     auto idle = std::find_if(list.begin(), list.end(),

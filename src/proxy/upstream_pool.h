@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "core/timer_queue.h"
 #include "net/stream.h"
+#include "net/tls_session.h"
 
 namespace icaht::proxy {
 
@@ -18,11 +19,32 @@ class UpstreamPool : private net::StreamHandler {
   explicit UpstreamPool(core::Ring& ring);
   ~UpstreamPool();
 
-  // An idle connection to `address`, or nullptr. The caller becomes its handler.
-  net::Stream* Take(const net::Address& address);
-  // Parks a healthy, idle, fully-read connection (keyed by the address it was
-  // connected to). Closes it if the pool is full.
+  // What a connection is pooled under: its address, and with TLS the client
+  // context and the name verified (a connection made for one service's TLS
+  // settings never serves another's).
+  struct Key {
+    net::Address address;
+    const void* tls = nullptr;  // TlsSession::context_id()
+    std::string server_name;
+
+    static Key Of(const net::Stream& stream);
+    friend bool operator==(const Key&, const Key&) = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& key) {
+      return H::combine(std::move(h), key.address, key.tls, key.server_name);
+    }
+  };
+
+  // An idle connection for `key`, or nullptr. The caller becomes its handler.
+  net::Stream* Take(const Key& key);
+  // Parks a healthy, idle, fully-read connection (under Key::Of(stream)).
+  // Closes it if the pool is full.
   void Put(net::Stream* stream);
+  // Keeps a TLS connection's session (if it can be resumed) for the next
+  // connection under the same key to offer: one per key, the latest.
+  void KeepSession(const net::Stream& stream);
+  // The last resumable TLS session kept for `key` (borrowed), or null.
+  SSL_SESSION* Session(const Key& key) const;
   void CloseAll();
   size_t idle_count() const { return total_; }
 
@@ -45,7 +67,15 @@ class UpstreamPool : private net::StreamHandler {
   void Sweep();
 
   core::Ring& ring_;
-  absl::flat_hash_map<net::Address, std::vector<Idle>> idle_;
+  absl::flat_hash_map<Key, std::vector<Idle>> idle_;
+  // Owned references (freed with the pool). Per shard: one per key at most.
+  // A context's address can be reused once it is freed (a reload): the
+  // weak reference tells a kept session's context from its successor.
+  struct KeptSession {
+    SSL_SESSION* session = nullptr;
+    std::weak_ptr<const void> context;
+  };
+  absl::flat_hash_map<Key, KeptSession> sessions_;
   size_t total_ = 0;
   core::Timer sweep_timer_;
 };

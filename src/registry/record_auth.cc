@@ -44,19 +44,13 @@ absl::Status ParseJwt(Value& value, const std::string& path, filters::JwtSpec& s
           if (key == "jwks_file" && !out.empty() && out.front() != '/') {
             return FieldError(p, "must be an absolute path");
           }
-          if (key == "jwks_url" && !out.empty()) {
-            if (absl::StartsWith(out, "https://")) {
-              return FieldError(p,
-                                "https is not supported yet (http:// to a loopback or "
-                                "private address works)");
-            }
-            if (!ParseHttpUrl(out).ok()) {
-              return FieldError(p, "must be http://IP:PORT/path (an IP address, not a name)");
-            }
+          if (key == "jwks_url" && !out.empty() && !ParseHttpUrl(out, true).ok()) {
+            return FieldError(p, "must be http(s)://IP:PORT/path (an IP address, not a name)");
           }
           return absl::OkStatus();
         }
         if (key == "jwks_refresh_s") return ReadU32(field, p, spec.jwks_refresh_s, 30, 86400);
+        if (key == "jwks_ca_file") return ReadText(field, p, spec.jwks_ca_file, true);
         if (key == "algorithms") {
           ICAHT_RETURN_IF_ERROR(ReadTextList(field, p, spec.algorithms));
           for (size_t i = 0; i < spec.algorithms.size(); ++i) {
@@ -292,6 +286,7 @@ void WriteAuth(JsonWriter& w, const filters::AuthSpec& spec) {
     w.Key("jwks_file").String(j.jwks_file);
     w.Key("jwks_url").String(j.jwks_url);
     w.Key("jwks_refresh_s").Uint(j.jwks_refresh_s);
+    w.Key("jwks_ca_file").String(j.jwks_ca_file);
     w.Key("algorithms");
     WriteStrings(w, j.algorithms);
     w.Key("leeway_s").Uint(j.leeway_s);

@@ -332,6 +332,14 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
 
 }  // namespace
 
+std::string TlsServerName(const UpstreamSpec& upstream) {
+  if (upstream.tls && !upstream.tls->server_name.empty()) return upstream.tls->server_name;
+  std::string_view host = upstream.address;
+  host = host.substr(0, host.rfind(':'));
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  return std::string(host);
+}
+
 bool IsValidServiceName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) return false;
   char first = name.front();

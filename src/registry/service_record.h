@@ -33,6 +33,10 @@ struct UpstreamSpec {
   friend bool operator==(const UpstreamSpec&, const UpstreamSpec&) = default;
 };
 
+// The name a TLS upstream is verified against and sent as SNI: its
+// tls.server_name, else the host of its address as written.
+std::string TlsServerName(const UpstreamSpec& upstream);
+
 struct TimeoutSpec {
   uint32_t connect_ms = 1000;   // 1..600000
   uint32_t request_ms = 15000;  // 1..3600000; upstream response (and header read) deadline

@@ -7,13 +7,17 @@ the client sent); API keys from a keys file; CORS preflights and actual requests
 files refused at registration with the field named."""
 
 import hashlib
+import http.server
 import json
 import os
+import ssl
+import threading
 import time
 
 import harness
 from harness import record, wait_until
 from http_peers import HttpUpstream, SharedDaemonTestCase, read_response
+from tls_peers import Pki
 
 try:
     import jwt as pyjwt
@@ -212,6 +216,48 @@ class EdgeAuthTest(SharedDaemonTestCase):
                    interval=0.1, what="keys fetched from jwks_url")
         self.assertGreaterEqual(len(server.requests), 1)
         self.assertRefused(self.get(b"/x", port=port), 401, "invalid_token")
+
+    def test_jwks_url_over_https(self):
+        pki = Pki(self.dir)
+        cert, key = pki.server("idp", sans=("IP:127.0.0.1",))
+        body = self.keys.jwks().encode()
+
+        class Jwks(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer((harness.LOOPBACK, 0), Jwks)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        url = "https://127.0.0.1:%d/keys" % server.server_address[1]
+        # An unknown CA file is refused naming the field.
+        r = self.d.admin("POST", "/v1/services", record("jwks-https", [self.up.address], auth={
+            "jwt": {"jwks_url": url, "jwks_ca_file": os.path.join(self.dir, "none.pem")}}))
+        self.assertApiError(r, 400, "invalid_argument", "auth.jwt.jwks_ca_file")
+        # Trusting the system's CAs only, the test CA's certificate does not verify: no keys.
+        port = self.d.register(record("jwks-https-untrusted", [self.up.address],
+                                      auth={"jwt": {"jwks_url": url}}))["port"]
+        self.addCleanup(self.d.deregister, "jwks-https-untrusted")
+        wait_until(lambda: "certificate verify failed" in self.d.stderr(), 10,
+                   what="the failed fetch logged")
+        self.assertRefused(self.get(b"/x", self.keys.token(), port=port), 401, "invalid_token")
+        port = self.d.register(record("jwks-https", [self.up.address], auth={"jwt": {
+            "jwks_url": url, "jwks_ca_file": pki.ca_cert}}))["port"]
+        self.addCleanup(self.d.deregister, "jwks-https")
+        wait_until(lambda: self.get(b"/x", self.keys.token(), port=port).status == 200, 10,
+                   interval=0.1, what="keys fetched from the https jwks_url")
 
     def test_jwks_url_fetched_again_for_an_unknown_kid(self):
         def canned(keys):

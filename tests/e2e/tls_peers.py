@@ -217,6 +217,9 @@ class _HttpsHandler(http.server.BaseHTTPRequestHandler):
         chunked = data is not None and "chunked" in query
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream" if data else "application/json")
+        if "close" in query:  # ?close=1: this answer ends the connection
+            self.send_header("Connection", "close")
+            self.close_connection = True
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         else:
@@ -279,7 +282,8 @@ class HttpsUpstream:
     names), body_len and body_sha256 (Content-Length or chunked bodies), tls_version,
     session_reused, cipher, alpn, sni, client_cert (describe_peer_cert(); None without one),
     conn_id and conn_request (the n-th on that connection). But GET /bytes/N[?seed=S][&chunked=1]
-    answers with the N bytes of http_peers.PatternData(N, S).
+    answers with the N bytes of http_peers.PatternData(N, S); ?close=1 ends the connection after
+    the answer (Connection: close).
     client_ca: client certificates are asked for and verified against it (optional unless
     require_client_cert). alpn: protocols offered (e.g. ["http/1.1"]). num_tickets: TLS 1.3
     tickets per handshake (0: no TLS 1.3 resumption). min_version/max_version: ssl.TLSVersion.

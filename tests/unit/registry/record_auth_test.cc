@@ -66,11 +66,11 @@ TEST(RecordAuthTest, ErrorsNameTheField) {
       ErrorOf(With(R"(,"auth":{"jwt":{"jwks_file":"/a","jwks_url":"http://127.0.0.1:1/"}})")),
       HasSubstr("exactly one of"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_url":"ftp://x/"}})")),
-              HasSubstr("field 'auth.jwt.jwks_url': must be http://IP:PORT/path"));
+              HasSubstr("field 'auth.jwt.jwks_url': must be http(s)://IP:PORT/path"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_url":"http://idp.example/keys"}})")),
-              HasSubstr("field 'auth.jwt.jwks_url': must be http://IP:PORT/path"));
-  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_url":"https://10.0.0.1/keys"}})")),
-              HasSubstr("field 'auth.jwt.jwks_url': https is not supported yet"));
+              HasSubstr("field 'auth.jwt.jwks_url': must be http(s)://IP:PORT/path"));
+  EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_url":"https://idp.example/keys"}})")),
+              HasSubstr("field 'auth.jwt.jwks_url': must be http(s)://IP:PORT/path"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_file":"rel/k"}})")),
               HasSubstr("field 'auth.jwt.jwks_file': must be an absolute path"));
   EXPECT_THAT(ErrorOf(With(R"(,"auth":{"jwt":{"jwks_file":"/k","algorithms":["XS1"]}})")),
