@@ -3,6 +3,8 @@
 
   report.py parse WRK_OUTPUT_FILE FIELDS...   -> prints one CSV row (see COLUMNS)
   report.py report CSV OUT_MD OUT_PNG_OR_-    -> Markdown tables (stdout and OUT_MD) and a plot
+  report.py tls CSV OUT_MD [HEADER_MD]        -> the same tables for tls.sh's TLS cases, the paired
+                                                 ratios against nginx and HAProxy, issue 13's goals
 
 `parse` turns one measured wrk run plus the proxy's CPU ticks before/after into a row;
 `report` takes the median of every metric over repeated runs of the same case and prints one
@@ -49,14 +51,25 @@ PROXY_NAMES = {
     "splice": "bare io_uring splice relay (L4)",
     "direct": "no proxy (wrk -> backend)",
 }
-BODY_ORDER = ["5B", "16KiB", "1MiB", "POST16KiB", "5B_100svc"]
+BODY_ORDER = ["5B", "16KiB", "1MiB", "POST16KiB", "5B_100svc"] + \
+    ["tls_5B", "tls_1MiB", "tls_new", "tls_full"]
 BODY_TITLES = {
     "5B": "GET, 5 B response",
     "16KiB": "GET, 16 KiB response",
     "1MiB": "GET, 1 MiB response",
     "POST16KiB": "POST with a 16 KiB body (post.lua), 3 B response",
     "5B_100svc": "GET 5 B spread over 100 services, one port each (many_services.lua)",
+    # tls.sh's cases: the same GETs over TLS
+    "tls_5B": "TLS, kept-alive connections: GET, 5 B response",
+    "tls_1MiB": "TLS, kept-alive connections: GET, 1 MiB response",
+    "tls_new": "TLS, a new connection per request (Connection: close; wrk resumes sessions "
+               "by ticket where it can): req/s = handshakes/s, CPU µs/req = per handshake",
+    "tls_full": "TLS, a new connection per request, session tickets and caches off on every "
+                "proxy (full handshakes): req/s = handshakes/s, CPU µs/req = per handshake",
 }
+TLS_CASES = {"tls_5B": "kept-alive, GET 5 B", "tls_1MiB": "kept-alive, GET 1 MiB",
+             "tls_new": "new connection per request (wrk resumes)",
+             "tls_full": "full handshake per request (tickets off)"}
 BODY_BYTES = {"5B": 5, "16KiB": 16384, "1MiB": 1048576}
 
 
@@ -350,6 +363,13 @@ def targets(agg, rows):
             row(f"{body}, 64 conns: p99 ≤ nginx's", f"{fmt_lat(a['p99'])} vs {fmt_lat(b['p99'])}",
                 a["p99"] <= b["p99"])
     out += ab_targets(agg, rows)
+    out += problems(agg)
+    return out
+
+
+def problems(agg):
+    """The cases with non-2xx answers, socket errors or runs that completed no request."""
+    out = []
     bad = [(k, a) for k, a in agg.items() if a["non2xx"] or a["errors"] or a["empty_runs"]]
     out.append("")
     if bad:
@@ -458,6 +478,82 @@ unset multiplot
     return True
 
 
+def tls_summary(agg, rows):
+    """tls.sh's cases side by side: req/s (handshakes/s for the new-connection cases) and CPU per
+    request of each proxy, icaht's paired ratios (median of the run-by-run ratios) against nginx
+    and HAProxy, and issue 13's goals."""
+    out = ["### TLS side by side (paired ratios: median of the run-by-run ratios, runs in brackets)",
+           "",
+           "| case | conns | icaht req/s | nginx | HAProxy | icaht CPU µs/req | nginx | HAProxy | "
+           "icaht proxy CPU | req/s icaht/nginx | CPU/req icaht/nginx | req/s icaht/HAProxy | "
+           "CPU/req icaht/HAProxy |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    def cell(a, key, digits=0):
+        return fmt(a[key], digits) if a else "–"
+
+    for body, name in TLS_CASES.items():
+        for c in sorted({k[2] for k in agg if k[1] == body}):
+            i, n, h = (agg.get((p, body, c)) for p in ("icaht", "nginx", "haproxy"))
+            if not i:
+                continue
+            util = "–" if i["util"] is None else f"{i['util'] * 100:.0f}%"
+            out.append(
+                f"| {name} | {c} | {cell(i, 'rps')} | {cell(n, 'rps')} | {cell(h, 'rps')} | "
+                f"{cell(i, 'cpu', 2)} | {cell(n, 'cpu', 2)} | {cell(h, 'cpu', 2)} | {util} | "
+                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'nginx', 'rps'))} | "
+                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'nginx'))} | "
+                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'haproxy', 'rps'))} | "
+                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'haproxy'))} |")
+    out += ["", "With the proxy below ~95 % of its CPU the load side (wrk's own TLS, the backend) "
+            "limited req/s: compare CPU per request; 10⁶ / (CPU µs per handshake) is what one "
+            "fully used CPU would sustain.", ""]
+
+    out += ["### Goals (issue 13)", "", "| goal | measured | verdict |", "|---|---|---|"]
+
+    def row(name, body, key, limit, at_least):
+        conns = sorted({k[2] for k in agg if k[1] == body and k[0] == "icaht"})
+        if not conns or not any(("nginx", body, c) in agg for c in conns):
+            out.append(f"| {name} | – | not measured |")
+            return
+        c = conns[-1]
+        vals, m = paired(rows, body, c, "icaht", "nginx", {"rps": "rps", "cpu": "cpu_us_per_req"}[key])
+        ok = m is not None and (m >= limit if at_least else m <= limit)
+        i, n = agg[("icaht", body, c)], agg[("nginx", body, c)]
+        digits = 0 if key == "rps" else 2
+        verdict = "not measured" if m is None else ("met" if ok else "**NOT met**")
+        limited = ""
+        if key == "rps" and i["util"] is not None and i["util"] < 0.9:
+            limited = (f" (load side limited: icaht used {i['util'] * 100:.0f}% of its CPU, "
+                       "so compare CPU per handshake)")
+        out.append(f"| {name} | paired {fmt_paired(vals, m)}; medians {fmt(i[key], digits)} vs "
+                   f"{fmt(n[key], digits)}{limited} | {verdict} |")
+
+    row("full handshakes/s ≥ nginx's (one shard)", "tls_full", "rps", 1.0, True)
+    row("new connections/s (wrk resuming) ≥ nginx's", "tls_new", "rps", 1.0, True)
+    row("full handshake: CPU per handshake ≤ nginx's (capacity at one full CPU)", "tls_full",
+        "cpu", 1.0, False)
+    row("5 B kept-alive TLS: CPU/req ≤ 0.9× nginx", "tls_5B", "cpu", 0.9, False)
+    row("1 MiB kept-alive TLS: CPU/req ≤ 0.9× nginx", "tls_1MiB", "cpu", 0.9, False)
+    return out + problems(agg)
+
+
+def cmd_tls(argv):
+    csv_path, md_path = argv[0], argv[1]
+    header = argv[2] if len(argv) > 2 else ""
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    agg = aggregate(rows)
+    lines = []
+    if header and os.path.exists(header):
+        lines += open(header).read().rstrip("\n").split("\n") + [""]
+    lines += tls_summary(agg, rows) + [""]
+    lines += tables(agg, rows)
+    text = "\n".join(lines)
+    print(text)
+    with open(md_path, "w") as f:
+        f.write(text + "\n")
+
+
 def cmd_report(argv):
     csv_path, md_path, png = argv[0], argv[1], argv[2]
     header = argv[3] if len(argv) > 3 else ""
@@ -478,6 +574,6 @@ def cmd_report(argv):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in ("parse", "report"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("parse", "report", "tls"):
         sys.exit(__doc__)
-    {"parse": cmd_parse, "report": cmd_report}[sys.argv[1]](sys.argv[2:])
+    {"parse": cmd_parse, "report": cmd_report, "tls": cmd_tls}[sys.argv[1]](sys.argv[2:])
