@@ -155,8 +155,10 @@ absl::Status Control::Open() {
       });
   keys_ = std::make_unique<AuthKeyStore>(*ring_, *bufs_,
                                          [this](const std::string& name) { RefreshService(name); });
-  tls_ =
-      std::make_unique<TlsStore>(*ring_, [this](const std::string& name) { RefreshService(name); });
+  HostIdentity host{config_.tls_cert, config_.tls_key, config_.tls_ca};
+  ICAHT_RETURN_IF_ERROR(host.Check());
+  tls_ = std::make_unique<TlsStore>(*ring_, std::move(host),
+                                    [this](const std::string& name) { RefreshService(name); });
 
   absl::StatusOr<net::Fd> admin_fd =
       net::ListenUnix(config_.admin_socket, 0660,

@@ -23,9 +23,21 @@
 
 namespace icaht::admin {
 
+// This host's identity (the --tls-cert, --tls-key and --tls-ca flags; each
+// may be empty): what records that name no files of their own fall back on.
+struct HostIdentity {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+
+  // Loads and checks the files, naming the flag that names a bad one.
+  absl::Status Check() const;
+};
+
 class TlsStore {
  public:
-  TlsStore(core::Ring& ring, std::function<void(const std::string& service)> on_change);
+  TlsStore(core::Ring& ring, HostIdentity host,
+           std::function<void(const std::string& service)> on_change);
   ~TlsStore();
 
   // Load in two steps, so that a caller loading other files too can refuse
@@ -51,6 +63,10 @@ class TlsStore {
 
  private:
   static absl::StatusOr<Contexts> Build(const Entry& entry, const std::string& name);
+  // The record's TLS specs with the host identity filled in where they name
+  // no files of their own (an error naming the field when there is none).
+  absl::Status Resolve(Entry& entry) const;
+  HostIdentity host_;
   void Tick();
 
   core::Ring& ring_;
