@@ -216,6 +216,21 @@ class TlsTest(SharedDaemonTestCase):
         self.assertEqual(status, 200)
         self.assertNotIn("x-peer", json.loads(body)["headers"])
 
+    def test_endpoint_rules_on_the_peer_certificate(self):
+        alice = self.pki.client("alice", uri_san="spiffe://test/alice")
+        bob = self.pki.client("bob", uri_san="spiffe://test/bob")
+        port = self.register_tls("tls-peer-rules", {"client_ca_file": self.pki.ca_cert},
+                                 endpoints=[{"path_prefix": "/tls-peer-rules/admin", "auth": {
+                                     "claims": {"peer.uri_san": ["spiffe://test/alice"]}}}])
+        get = lambda path, who: https_get(port, path, self.pki.ca_cert, cert=who and who[0],
+                                          key=who and who[1])
+        self.assertEqual(get("/tls-peer-rules/admin/x", alice)[0], 200)
+        status, _, body = get("/tls-peer-rules/admin/x", bob)
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"client certificate", body)
+        self.assertEqual(get("/tls-peer-rules/admin/x", None)[0], 403)
+        self.assertEqual(get("/tls-peer-rules/other", bob)[0], 200)
+
     # ------------------------------------------------------------------ bodies, upgrade
 
     def test_large_bodies_both_ways(self):

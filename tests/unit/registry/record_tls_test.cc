@@ -101,6 +101,18 @@ TEST(RecordTlsTest, ErrorsNameTheField) {
   EXPECT_THAT(ErrorOf("null", R"({"verify":"yes"})"), HasSubstr("field 'upstreams[0].tls.verify'"));
 }
 
+TEST(RecordTlsTest, PeerClaimsNeedClientCertificates) {
+  std::string endpoints =
+      R"(,"endpoints":[{"path_prefix":"/a","auth":{"claims":{"peer.uri_san":["spiffe://x"]}}}])";
+  EXPECT_THAT(ErrorOf(absl::StrCat("null", endpoints)),
+              HasSubstr("field 'endpoints[0].auth': peer.* claims need tls"));
+  std::string tls = absl::StrCat("{", std::string(kPair), R"(,"client_ca_file":"/ca"})");
+  EXPECT_TRUE(Parse(absl::StrCat(tls, endpoints)).ok());
+  EXPECT_THAT(ErrorOf(absl::StrCat(
+                  tls, R"(,"endpoints":[{"path_prefix":"/","auth":{"claims":{"peer.x":["y"]}}}])")),
+              HasSubstr("peer.uri_san and peer.subject"));
+}
+
 TEST(RecordTlsTest, PeerAllowedMatchesExactOrPrefix) {
   std::vector<std::string> allowed = {"spiffe://fleet/host/a", "spiffe://fleet/svc/*"};
   EXPECT_TRUE(net::PeerAllowed(allowed, "spiffe://fleet/host/a"));
