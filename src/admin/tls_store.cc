@@ -121,6 +121,9 @@ absl::StatusOr<std::unique_ptr<TlsStore::Prepared>> TlsStore::Prepare(
   for (const registry::UpstreamSpec& upstream : record.upstreams) {
     entry->upstreams.push_back(upstream.tls);
   }
+  entry->written_server = entry->server;
+  entry->written_upstreams = entry->upstreams;
+  entry->prepared_ns = core::NowNs();
   ICAHT_RETURN_IF_ERROR(Resolve(*entry));
   std::vector<std::string> files;
   if (entry->server) {
@@ -161,12 +164,53 @@ void TlsStore::Stop() {
   ring_.timers().Cancel(&tick_);
 }
 
-TlsStore::Contexts TlsStore::Get(const std::string& name) const {
-  auto it = entries_.find(name);
-  return it == entries_.end() ? Contexts{} : it->second->contexts;
+bool TlsStore::Matches(const Entry& entry, const registry::ServiceRecord& record) {
+  if (entry.written_server != record.tls) return false;
+  if (entry.written_upstreams.size() != record.upstreams.size()) return false;
+  for (size_t i = 0; i < record.upstreams.size(); ++i) {
+    if (entry.written_upstreams[i] != record.upstreams[i].tls) return false;
+  }
+  return true;
+}
+
+TlsStore::Contexts TlsStore::Get(const registry::ServiceRecord& record) {
+  auto it = entries_.find(record.name);
+  if (it != entries_.end() && Matches(*it->second, record)) return it->second->contexts;
+  auto prepared = Prepare(record);
+  if (!prepared.ok()) {
+    ICAHT_LOG(kError, "service '", record.name,
+              "': its TLS files cannot be used: ", std::string(prepared.status().message()));
+    return {};
+  }
+  if (*prepared == nullptr) {
+    Remove(record.name);
+    return {};
+  }
+  Contexts contexts = (*prepared)->contexts;
+  Commit(record.name, *std::move(prepared));
+  return contexts;
 }
 
 void TlsStore::Tick() {
+  // Entries a refused change left behind give way to the record in force.
+  if (lookup_) {
+    std::vector<std::string> stale;
+    for (auto& [name, entry] : entries_) {
+      const registry::ServiceRecord* live = lookup_(name);
+      if (live != nullptr ? !Matches(*entry, *live)
+                          : core::NowNs() - entry->prepared_ns > 10 * kTickNs) {
+        stale.push_back(name);
+      }
+    }
+    for (const std::string& name : stale) {
+      const registry::ServiceRecord* live = lookup_(name);
+      if (live == nullptr) {
+        entries_.erase(name);
+      } else {
+        Get(*live);
+      }
+    }
+  }
   for (auto& [name, entry] : entries_) {
     bool changed = false;
     // Every watch is stamped, so one tick sees a rotation of several files.

@@ -55,14 +55,25 @@ class TlsStore {
     // Per upstreams[] entry (null: plain HTTP to it).
     std::vector<std::shared_ptr<const net::TlsClientContext>> upstreams;
   };
-  // The service's current contexts (empty when it has none).
-  Contexts Get(const std::string& name) const;
+  // The contexts built for `record`'s TLS settings. The store may hold
+  // another record's (one refused after Prepare/Commit, or one being
+  // applied): then these are built now from `record`'s files, and kept (a
+  // failure is logged and leaves the record without TLS contexts).
+  Contexts Get(const registry::ServiceRecord& record);
+  // Each second the store checks its entries against the records in force
+  // (this callback; null: not registered): an entry left by a refused change
+  // is rebuilt from the record in force, so its files are the ones watched.
+  void set_lookup(std::function<const registry::ServiceRecord*(const std::string&)> lookup) {
+    lookup_ = std::move(lookup);
+  }
 
  private:
   struct Entry;
 
  private:
   static absl::StatusOr<Contexts> Build(const Entry& entry, const std::string& name);
+  static bool Matches(const Entry& entry, const registry::ServiceRecord& record);
+  std::function<const registry::ServiceRecord*(const std::string&)> lookup_;
   // The record's TLS specs with the host identity filled in where they name
   // no files of their own (an error naming the field when there is none).
   absl::Status Resolve(Entry& entry) const;
@@ -80,6 +91,10 @@ struct TlsStore::Entry {
   std::vector<std::optional<registry::UpstreamTlsSpec>> upstreams;
   Contexts contexts;
   std::vector<filters::FileWatcher> watches;
+  // The record's settings as written (before the host identity filled them).
+  std::optional<registry::TlsSpec> written_server;
+  std::vector<std::optional<registry::UpstreamTlsSpec>> written_upstreams;
+  int64_t prepared_ns = 0;
 };
 
 class TlsStore::Prepared : public TlsStore::Entry {};

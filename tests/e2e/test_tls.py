@@ -182,6 +182,29 @@ class TlsTest(SharedDaemonTestCase):
         self.assertApiError(r, 400, "invalid_argument", "tls.key_file")
         self.assertEqual(self.curl_tls(port, "/tls-put/").status, 200)
 
+    def test_a_refused_change_leaves_tls_and_its_reload_alone(self):
+        cert = os.path.join(self.tmp, "refused.pem")
+        key = os.path.join(self.tmp, "refused.key")
+        first = self.pki.server("ref-one", sans=("DNS:localhost", "IP:127.0.0.1"))
+        second = self.pki.server("ref-two", sans=("DNS:localhost", "IP:127.0.0.1"))
+        shutil.copy(first[0], cert)
+        shutil.copy(first[1], key)
+        port = self.register_tls("tls-refused", {"cert_file": cert, "key_file": key})
+        # The same name again, without tls: refused (already registered)...
+        r = self.d.admin("POST", "/v1/services", record("tls-refused", [self.up.address]))
+        self.assertEqual(r.status, 409, r)
+        # ... a PUT that names another port: refused too.
+        r = self.d.admin("PUT", "/v1/services/tls-refused",
+                         record("tls-refused", [self.up.address], port=port + 1))
+        self.assertGreaterEqual(r.status, 400, r)
+        # The service still speaks TLS, and still follows its files.
+        for src, dst in ((second[1], key), (second[0], cert)):
+            shutil.copy(src, dst + ".new")
+            os.rename(dst + ".new", dst)
+        wait_until(lambda: peer_subject(openssl_s_client(port, input=b"")[1]) == "CN=ref-two",
+                   10, interval=0.2, what="the rotated certificate served")
+        self.assertEqual(self.curl_tls(port, "/tls-refused/").status, 200)
+
     # ------------------------------------------------------------------ client certificates
 
     def test_client_certificate_required_refused_and_forwarded(self):
