@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 seconds="${1:-60}"
 dir=build-fuzz
-targets=(request_parser_fuzz response_parser_fuzz chunked_fuzz trace_context_fuzz)
+targets=(request_parser_fuzz response_parser_fuzz chunked_fuzz trace_context_fuzz tls_handshake_fuzz)
 
 if [ ! -f "$dir/build.ninja" ]; then
   CXX=clang++ meson setup "$dir" -Dfuzzers=true -Dbenchmarks=false -Db_lundef=false >/dev/null ||

@@ -80,7 +80,7 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
     upstream.ejected = record.outlier_detection && OutlierEjected(record.name, upstream.address);
   }
   config->filters.auth_keys = keys_->Keys(record.name);
-  TlsStore::Contexts tls = tls_->Get(record.name);
+  TlsStore::Contexts tls = tls_->Get(record);
   config->tls = std::move(tls.server);
   for (size_t i = 0; i < tls.upstreams.size() && i < config->upstreams.size(); ++i) {
     config->upstreams[i].tls = std::move(tls.upstreams[i]);
@@ -104,7 +104,9 @@ absl::Status Control::LoadFiles(const registry::ServiceRecord& record) {
   auto tls = tls_->Prepare(record);
   if (!tls.ok()) return tls.status();
   ICAHT_RETURN_IF_ERROR(keys_->Load(record));
-  tls_->Commit(record.name, *std::move(tls));
+  // A record without TLS removes nothing yet: if it is refused, the entry in
+  // force stays; if it is applied, building its config drops the entry.
+  if (*tls != nullptr) tls_->Commit(record.name, *std::move(tls));
   return absl::OkStatus();
 }
 

@@ -142,7 +142,7 @@ absl::Status Control::Open() {
                      proxy::ClientCallSpec* spec) {
                 const registry::ServiceRecord* record = registry_.Find(name);
                 if (record == nullptr) return;
-                TlsStore::Contexts tls = tls_->Get(name);
+                TlsStore::Contexts tls = tls_->Get(*record);
                 for (size_t i = 0; i < record->upstreams.size() && i < tls.upstreams.size(); ++i) {
                   if (record->upstreams[i].resolved != address || tls.upstreams[i] == nullptr) {
                     continue;
@@ -155,8 +155,11 @@ absl::Status Control::Open() {
       });
   keys_ = std::make_unique<AuthKeyStore>(*ring_, *bufs_,
                                          [this](const std::string& name) { RefreshService(name); });
-  tls_ =
-      std::make_unique<TlsStore>(*ring_, [this](const std::string& name) { RefreshService(name); });
+  HostIdentity host{config_.tls_cert, config_.tls_key, config_.tls_ca};
+  ICAHT_RETURN_IF_ERROR(host.Check());
+  tls_ = std::make_unique<TlsStore>(*ring_, std::move(host),
+                                    [this](const std::string& name) { RefreshService(name); });
+  tls_->set_lookup([this](const std::string& name) { return registry_.Find(name); });
 
   absl::StatusOr<net::Fd> admin_fd =
       net::ListenUnix(config_.admin_socket, 0660,

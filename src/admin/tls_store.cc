@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
+#include "core/status_macros.h"
 #include "registry/json_reader.h"
 
 namespace icaht::admin {
@@ -28,8 +29,62 @@ net::TlsServerOptions ServerOptions(const registry::TlsSpec& spec, const std::st
   return options;
 }
 
-TlsStore::TlsStore(core::Ring& ring, std::function<void(const std::string&)> on_change)
-    : ring_(ring), on_change_(std::move(on_change)), tick_([this] { Tick(); }) {}
+absl::Status HostIdentity::Check() const {
+  if (cert_file.empty() && ca_file.empty()) return absl::OkStatus();
+  auto context = net::TlsClientContext::Create(
+      {.ca_file = ca_file, .cert_file = cert_file, .key_file = key_file, .field = "host"});
+  if (context.ok()) return absl::OkStatus();
+  std::string message(context.status().message());
+  for (auto [field, flag] :
+       {std::pair<std::string, std::string>{"field 'host.cert_file'", "--tls-cert"},
+        std::pair<std::string, std::string>{"field 'host.key_file'", "--tls-key"},
+        std::pair<std::string, std::string>{"field 'host.ca_file'", "--tls-ca"}}) {
+    if (message.starts_with(field)) message = flag + message.substr(field.size());
+  }
+  return absl::InvalidArgumentError(message);
+}
+
+TlsStore::TlsStore(core::Ring& ring, HostIdentity host,
+                   std::function<void(const std::string&)> on_change)
+    : host_(std::move(host)),
+      ring_(ring),
+      on_change_(std::move(on_change)),
+      tick_([this] { Tick(); }) {}
+
+absl::Status TlsStore::Resolve(Entry& entry) const {
+  auto need = [](const std::string& value, const std::string& field, const char* flag) {
+    return value.empty() ? absl::InvalidArgumentError(absl::StrCat(
+                               "field '", field, "': required (this host has no ", flag, ")"))
+                         : absl::OkStatus();
+  };
+  if (entry.server) {
+    registry::TlsSpec& spec = *entry.server;
+    if (spec.certificate.cert_file.empty()) {
+      ICAHT_RETURN_IF_ERROR(need(host_.cert_file, "tls.cert_file", "--tls-cert identity"));
+      spec.certificate.cert_file = host_.cert_file;
+      spec.certificate.key_file = host_.key_file;
+    }
+    if (spec.client_ca_file.empty() && spec.require_client_cert) {
+      ICAHT_RETURN_IF_ERROR(need(host_.ca_file, "tls.client_ca_file", "--tls-ca"));
+      spec.client_ca_file = host_.ca_file;
+    }
+  }
+  for (size_t i = 0; i < entry.upstreams.size(); ++i) {
+    if (!entry.upstreams[i] || !entry.upstreams[i]->fleet) continue;
+    registry::UpstreamTlsSpec& spec = *entry.upstreams[i];
+    std::string field = absl::StrCat(registry::json::IndexPath("upstreams", i), ".tls.");
+    if (spec.ca_file.empty()) {
+      ICAHT_RETURN_IF_ERROR(need(host_.ca_file, field + "ca_file", "--tls-ca"));
+      spec.ca_file = host_.ca_file;
+    }
+    if (spec.cert_file.empty()) {
+      ICAHT_RETURN_IF_ERROR(need(host_.cert_file, field + "cert_file", "--tls-cert identity"));
+      spec.cert_file = host_.cert_file;
+      spec.key_file = host_.key_file;
+    }
+  }
+  return absl::OkStatus();
+}
 
 TlsStore::~TlsStore() { Stop(); }
 
@@ -63,20 +118,25 @@ absl::StatusOr<std::unique_ptr<TlsStore::Prepared>> TlsStore::Prepare(
   if (!any) return nullptr;
   auto entry = std::make_unique<Prepared>();
   entry->server = record.tls;
+  for (const registry::UpstreamSpec& upstream : record.upstreams) {
+    entry->upstreams.push_back(upstream.tls);
+  }
+  entry->written_server = entry->server;
+  entry->written_upstreams = entry->upstreams;
+  entry->prepared_ns = core::NowNs();
+  ICAHT_RETURN_IF_ERROR(Resolve(*entry));
   std::vector<std::string> files;
-  if (record.tls) {
-    files = {record.tls->certificate.cert_file, record.tls->certificate.key_file,
-             record.tls->client_ca_file};
-    for (const registry::TlsCertSpec& cert : record.tls->certificates) {
+  if (entry->server) {
+    const registry::TlsSpec& tls = *entry->server;
+    files = {tls.certificate.cert_file, tls.certificate.key_file, tls.client_ca_file};
+    for (const registry::TlsCertSpec& cert : tls.certificates) {
       files.push_back(cert.cert_file);
       files.push_back(cert.key_file);
     }
   }
-  for (const registry::UpstreamSpec& upstream : record.upstreams) {
-    entry->upstreams.push_back(upstream.tls);
-    if (upstream.tls) {
-      files.insert(files.end(),
-                   {upstream.tls->ca_file, upstream.tls->cert_file, upstream.tls->key_file});
+  for (const auto& upstream : entry->upstreams) {
+    if (upstream) {
+      files.insert(files.end(), {upstream->ca_file, upstream->cert_file, upstream->key_file});
     }
   }
   for (const std::string& file : files) {
@@ -104,12 +164,53 @@ void TlsStore::Stop() {
   ring_.timers().Cancel(&tick_);
 }
 
-TlsStore::Contexts TlsStore::Get(const std::string& name) const {
-  auto it = entries_.find(name);
-  return it == entries_.end() ? Contexts{} : it->second->contexts;
+bool TlsStore::Matches(const Entry& entry, const registry::ServiceRecord& record) {
+  if (entry.written_server != record.tls) return false;
+  if (entry.written_upstreams.size() != record.upstreams.size()) return false;
+  for (size_t i = 0; i < record.upstreams.size(); ++i) {
+    if (entry.written_upstreams[i] != record.upstreams[i].tls) return false;
+  }
+  return true;
+}
+
+TlsStore::Contexts TlsStore::Get(const registry::ServiceRecord& record) {
+  auto it = entries_.find(record.name);
+  if (it != entries_.end() && Matches(*it->second, record)) return it->second->contexts;
+  auto prepared = Prepare(record);
+  if (!prepared.ok()) {
+    ICAHT_LOG(kError, "service '", record.name,
+              "': its TLS files cannot be used: ", std::string(prepared.status().message()));
+    return {};
+  }
+  if (*prepared == nullptr) {
+    Remove(record.name);
+    return {};
+  }
+  Contexts contexts = (*prepared)->contexts;
+  Commit(record.name, *std::move(prepared));
+  return contexts;
 }
 
 void TlsStore::Tick() {
+  // Entries a refused change left behind give way to the record in force.
+  if (lookup_) {
+    std::vector<std::string> stale;
+    for (auto& [name, entry] : entries_) {
+      const registry::ServiceRecord* live = lookup_(name);
+      if (live != nullptr ? !Matches(*entry, *live)
+                          : core::NowNs() - entry->prepared_ns > 10 * kTickNs) {
+        stale.push_back(name);
+      }
+    }
+    for (const std::string& name : stale) {
+      const registry::ServiceRecord* live = lookup_(name);
+      if (live == nullptr) {
+        entries_.erase(name);
+      } else {
+        Get(*live);
+      }
+    }
+  }
   for (auto& [name, entry] : entries_) {
     bool changed = false;
     // Every watch is stamped, so one tick sees a rotation of several files.

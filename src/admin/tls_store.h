@@ -23,9 +23,21 @@
 
 namespace icaht::admin {
 
+// This host's identity (the --tls-cert, --tls-key and --tls-ca flags; each
+// may be empty): what records that name no files of their own fall back on.
+struct HostIdentity {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+
+  // Loads and checks the files, naming the flag that names a bad one.
+  absl::Status Check() const;
+};
+
 class TlsStore {
  public:
-  TlsStore(core::Ring& ring, std::function<void(const std::string& service)> on_change);
+  TlsStore(core::Ring& ring, HostIdentity host,
+           std::function<void(const std::string& service)> on_change);
   ~TlsStore();
 
   // Load in two steps, so that a caller loading other files too can refuse
@@ -43,14 +55,29 @@ class TlsStore {
     // Per upstreams[] entry (null: plain HTTP to it).
     std::vector<std::shared_ptr<const net::TlsClientContext>> upstreams;
   };
-  // The service's current contexts (empty when it has none).
-  Contexts Get(const std::string& name) const;
+  // The contexts built for `record`'s TLS settings. The store may hold
+  // another record's (one refused after Prepare/Commit, or one being
+  // applied): then these are built now from `record`'s files, and kept (a
+  // failure is logged and leaves the record without TLS contexts).
+  Contexts Get(const registry::ServiceRecord& record);
+  // Each second the store checks its entries against the records in force
+  // (this callback; null: not registered): an entry left by a refused change
+  // is rebuilt from the record in force, so its files are the ones watched.
+  void set_lookup(std::function<const registry::ServiceRecord*(const std::string&)> lookup) {
+    lookup_ = std::move(lookup);
+  }
 
  private:
   struct Entry;
 
  private:
   static absl::StatusOr<Contexts> Build(const Entry& entry, const std::string& name);
+  static bool Matches(const Entry& entry, const registry::ServiceRecord& record);
+  std::function<const registry::ServiceRecord*(const std::string&)> lookup_;
+  // The record's TLS specs with the host identity filled in where they name
+  // no files of their own (an error naming the field when there is none).
+  absl::Status Resolve(Entry& entry) const;
+  HostIdentity host_;
   void Tick();
 
   core::Ring& ring_;
@@ -64,6 +91,10 @@ struct TlsStore::Entry {
   std::vector<std::optional<registry::UpstreamTlsSpec>> upstreams;
   Contexts contexts;
   std::vector<filters::FileWatcher> watches;
+  // The record's settings as written (before the host identity filled them).
+  std::optional<registry::TlsSpec> written_server;
+  std::vector<std::optional<registry::UpstreamTlsSpec>> written_upstreams;
+  int64_t prepared_ns = 0;
 };
 
 class TlsStore::Prepared : public TlsStore::Entry {};

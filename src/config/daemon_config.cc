@@ -255,6 +255,11 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::vector<std::string>& ar
   }
   FillEnvironmentDefaults(config);
   ICAHT_RETURN_IF_ERROR(FillHostId(config));
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        config.tls_cert.empty() ? "--tls-key: needs --tls-cert (a key alone is no identity)"
+                                : "--tls-cert: needs --tls-key");
+  }
 
   for (const Option& option : Options()) {
     if (!option.not_built || !IsSet(option, config)) continue;

@@ -57,6 +57,13 @@ struct DaemonConfig {
   // Where spans are exported: "http://IP:PORT/v1/traces" (OTLP/HTTP JSON) or a
   // path ending in /api/v2/spans (Zipkin v2 JSON); "" = spans not exported.
   std::string trace_endpoint;
+  // This host's TLS identity (PEM files): its certificate (whose URI SAN
+  // names the host) and key, used by services whose tls names no
+  // certificate and presented to fleet upstreams; and the fleet's CA, which
+  // verifies other sidecars (and their callers). All or none of cert and key.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
   LogLevel log_level = LogLevel::kInfo;
   bool log_json = false;      // --log-format json: one JSON object per daemon log line
   bool check_config = false;  // validate, print the result and exit

@@ -173,6 +173,21 @@ absl::Status SetAdminAllowGid(std::string_view text, DaemonConfig& config) {
   return SetIdList("admin_allow_gid", true, text, config.admin_allow_gids);
 }
 
+absl::Status SetTlsCert(std::string_view text, DaemonConfig& config) {
+  config.tls_cert = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetTlsKey(std::string_view text, DaemonConfig& config) {
+  config.tls_key = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetTlsCa(std::string_view text, DaemonConfig& config) {
+  config.tls_ca = std::string(text);
+  return absl::OkStatus();
+}
+
 absl::Status SetTraceEndpoint(std::string_view text, DaemonConfig& config) {
   if (text.empty()) {
     config.trace_endpoint.clear();
@@ -229,7 +244,7 @@ absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) 
 
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 24> kOptions = {{
+constexpr std::array<Option, 27> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
@@ -275,6 +290,16 @@ constexpr std::array<Option, 24> kOptions = {{
      "export spans to this collector: OTLP/HTTP JSON, or Zipkin v2 JSON when the path ends in "
      "/api/v2/spans (default: not exported)",
      SetTraceEndpoint},
+    {"tls_cert", Kind::kString, "PATH", "a PEM certificate file",
+     "this host's TLS certificate (its URI SAN names the host): for services whose tls names "
+     "no certificate, and presented to fleet upstreams (default: none)",
+     SetTlsCert},
+    {"tls_key", Kind::kString, "PATH", "a PEM private key file", "the key of --tls-cert",
+     SetTlsKey},
+    {"tls_ca", Kind::kString, "PATH", "a PEM CA file",
+     "the fleet's CA: verifies other sidecars and the callers of services that ask for client "
+     "certificates without naming a CA (default: none)",
+     SetTlsCa},
     {"log_level", Kind::kString, "LEVEL", "one of debug, info, warn, error",
      "daemon log level (default info)", SetLogLevel},
     {"log_format", Kind::kString, "text|json", "text or json",

@@ -40,6 +40,8 @@ std::string_view AuthFailureLabel(AuthFailure failure) {
       return "forward_denied";
     case AuthFailure::kForwardUnavailable:
       return "forward_unavailable";
+    case AuthFailure::kPeerRefused:
+      return "peer_refused";
     case AuthFailure::kCount:
       break;
   }
@@ -111,13 +113,63 @@ void AuthFilter::OnResponseHead(RequestContext& ctx) {
   }
 }
 
+namespace {
+constexpr std::string_view kPeerClaim = "peer.";
+
+bool IsPeerClaim(std::string_view name) { return name.starts_with(kPeerClaim); }
+
+bool HasTokenClaims(const EndpointSpec& endpoint) {
+  for (const auto& [name, accepted] : endpoint.claims) {
+    if (!IsPeerClaim(name)) return true;
+  }
+  return false;
+}
+
+// peer.uri_san: one of the certificate's URI SANs is accepted; peer.subject:
+// its subject (RFC 2253) is. Without a client certificate, nothing is.
+bool PeerAuthorized(const EndpointSpec& endpoint, const RequestContext& ctx) {
+  for (const auto& [name, accepted] : endpoint.claims) {
+    if (!IsPeerClaim(name)) continue;
+    if (ctx.tls == nullptr) return false;
+    bool ok = false;
+    for (const std::string& value : accepted) {
+      if (name == "peer.subject") {
+        ok |= !ctx.tls->peer_subject.empty() && ctx.tls->peer_subject == value;
+      } else if (name == "peer.uri_san") {
+        std::string_view uris = ctx.tls->peer_uri_sans;
+        while (!uris.empty() && !ok) {
+          size_t end = uris.find(", ");
+          ok = uris.substr(0, end) == value;
+          if (end == std::string_view::npos) break;
+          uris.remove_prefix(end + 2);
+        }
+      }
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool AuthFilter::NamesPeerClaims(const std::vector<EndpointSpec>& endpoints) {
+  for (const EndpointSpec& endpoint : endpoints) {
+    for (const auto& [name, accepted] : endpoint.claims) {
+      if (IsPeerClaim(name)) return true;
+    }
+  }
+  return false;
+}
+
 bool AuthFilter::Authorized(const EndpointSpec* endpoint, const jwt::VerifiedClaims* claims) const {
-  if (endpoint == nullptr || (endpoint->scopes.empty() && endpoint->claims.empty())) return true;
+  if (endpoint == nullptr || (endpoint->scopes.empty() && !HasTokenClaims(*endpoint))) {
+    return true;
+  }
   if (claims == nullptr) return false;  // an API key carries no scopes or claims
   for (const std::string& scope : endpoint->scopes) {
     if (!claims->HasScope(scope)) return false;
   }
   for (const auto& [name, accepted] : endpoint->claims) {
+    if (IsPeerClaim(name)) continue;  // the certificate's, checked before
     const std::string* value = claims->Find(name);
     if (value == nullptr) return false;
     bool ok = false;
@@ -151,6 +203,10 @@ Verdict AuthFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks&) {
     if (endpoint != nullptr && endpoint->is_public) {
       ctx.public_endpoint = true;
       return Verdict::kContinue;
+    }
+    if (endpoint != nullptr && !PeerAuthorized(*endpoint, ctx)) {
+      return Refuse(ctx, 403, AuthFailure::kPeerRefused, "insufficient_scope",
+                    "the client certificate is not one this endpoint accepts");
     }
   }
   bool required = endpoint != nullptr && endpoint->required.has_value() ? *endpoint->required

@@ -57,6 +57,7 @@ enum class AuthFailure : uint8_t {
   kBadPath,             // ambiguous path on a service with endpoints
   kForwardDenied,       // forward auth: the auth service refused (its answer passed on)
   kForwardUnavailable,  // forward auth: no usable answer (503, fail closed)
+  kPeerRefused,         // the client certificate lacks a peer.* value the endpoint requires
   kCount,
 };
 std::string_view AuthFailureLabel(AuthFailure failure);
@@ -69,10 +70,13 @@ class AuthFilter final : public Filter {
              std::vector<std::string> claims_needed);
   // With forward auth alone it still runs: it matches the endpoint (and
   // refuses ambiguous paths) once for both.
-  static bool Enabled(const AuthSpec& auth) {
+  // An endpoint requiring peer.* claims (the TLS client certificate's) needs
+  // it too.
+  static bool Enabled(const AuthSpec& auth, const std::vector<EndpointSpec>& endpoints = {}) {
     return auth.jwt.enabled || auth.api_key.enabled || !auth.jwt.forward_claims.empty() ||
-           auth.forward.enabled;
+           auth.forward.enabled || NamesPeerClaims(endpoints);
   }
+  static bool NamesPeerClaims(const std::vector<EndpointSpec>& endpoints);
   std::string_view name() const override { return "auth"; }
   Verdict OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) override;
   void OnResponseHead(RequestContext& ctx) override;

@@ -17,7 +17,7 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
     filters.push_back(std::make_unique<RequestIdFilter>(specs.request_id));
   }
   if (specs.cors.enabled) filters.push_back(std::make_unique<CorsFilter>(specs.cors));
-  if (AuthFilter::Enabled(specs.auth)) {
+  if (AuthFilter::Enabled(specs.auth, specs.endpoints)) {
     // Claims the rate limits are keyed on are kept for them.
     std::vector<std::string> claims;
     for (const RateLimitSpec& limit : specs.rate_limits) {

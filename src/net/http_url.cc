@@ -34,7 +34,10 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url, bool allow_https) {
   if (!address.ok()) return address.status();
   out.address = *address;
   out.host = host_port;
-  out.host_name = address->HostString();
+  // The host as written (what TLS verifies): "localhost", "10.0.0.1", "::1".
+  std::string_view host = std::string_view(host_port).substr(0, host_port.rfind(':'));
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  out.host_name = std::string(host);
   return out;
 }
 

@@ -60,15 +60,14 @@ void Stream::TlsEof() {
     // Gone mid-handshake: nothing was said, so nothing can be answered.
     return Fail(-ECONNRESET);
   }
-  if (tls_->session->has_buffered()) {
-    tls_->eof_pending = true;  // after what is still to be read
-    return;
-  }
-  tls_->eof_delivered = true;
-  handler_->OnEof(this);
+  // After what is still to be read (delivered by TlsProcess once a read
+  // finds no complete record left; a partial one can no longer complete).
+  tls_->eof_pending = true;
+  if (!pause_requested_) TlsProcess();
 }
 
 void Stream::TlsResume() {
+  if (tls_->eof_delivered) return;
   if (tls_->session->has_buffered() || tls_->eof_pending) tls_->pump.Post();
 }
 
@@ -91,7 +90,12 @@ void Stream::TlsProcess() {
     ScheduleFlush();
     if (handler_ != nullptr) handler_->OnConnected(this);
   }
+  if (tls_->eof_delivered) {
+    session.SetInput({});  // after close_notify: nothing more is read
+    return;
+  }
   char piece[kReadPiece];
+  bool drained = false;  // a read found no complete record
   while (!pause_requested_ && !closing_ && handler_ != nullptr) {
     size_t n = 0;
     TlsSession::Result result = session.Read(piece, sizeof(piece), &n);
@@ -99,7 +103,10 @@ void Stream::TlsProcess() {
       handler_->OnData(this, std::string_view(piece, n));
       continue;
     }
-    if (result == TlsSession::Result::kWant) break;
+    if (result == TlsSession::Result::kWant) {
+      drained = true;
+      break;
+    }
     if (result == TlsSession::Result::kClosed) {
       // close_notify: the peer sends nothing more (its TCP EOF may follow).
       tls_->eof_delivered = true;
@@ -112,8 +119,7 @@ void Stream::TlsProcess() {
   }
   // Records OpenSSL answered with while reading (tickets, key updates).
   if (!out_.empty()) ScheduleFlush();
-  if (tls_->eof_pending && !session.has_buffered() && !closing_ && handler_ != nullptr &&
-      !pause_requested_) {
+  if (tls_->eof_pending && drained && !closing_ && handler_ != nullptr && !pause_requested_) {
     tls_->eof_pending = false;
     tls_->eof_delivered = true;
     handler_->OnEof(this);

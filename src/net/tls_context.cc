@@ -13,6 +13,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/check.h"
 
 namespace icaht::net {
 
@@ -76,8 +77,9 @@ struct TicketSecret {
   unsigned char master[32];
   unsigned char process[8];  // the first half of every key name
   TicketSecret() {
-    RAND_bytes(master, sizeof(master));
-    RAND_bytes(process, sizeof(process));
+    // Zero keys would make tickets forgeable: no randomness, no start.
+    ICAHT_CHECK(RAND_bytes(master, sizeof(master)) == 1);
+    ICAHT_CHECK(RAND_bytes(process, sizeof(process)) == 1);
   }
 };
 
@@ -138,8 +140,10 @@ int OnTicketKey(SSL*, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_
   int ok = encrypt ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv)
                    : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv);
   if (ok != 1) return -1;
-  // A ticket of the previous period is good, and replaced by a fresh one.
-  return encrypt || period == now ? 1 : 2;
+  // A good ticket is always replaced by a fresh one (2): under TLS 1.3,
+  // OpenSSL sends no ticket after a resumption otherwise, so a client that
+  // resumes every time (wrk, browsers) could only do so every other time.
+  return encrypt ? 1 : 2;
 }
 
 int OnAlpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
@@ -266,9 +270,21 @@ absl::StatusOr<std::shared_ptr<const TlsServerContext>> TlsServerContext::Create
   // Sessions resume only on a context with the same settings (OpenSSL
   // compares this id): a ticket from a service without client certificates
   // must not resume on one that requires them.
+  // The CA's content too: after the client CA changes, tickets issued
+  // under the old one no longer resume (resumption skips the certificate
+  // check).
+  std::string ca_content;
+  if (!options.client_ca_file.empty()) {
+    if (FILE* f = std::fopen(options.client_ca_file.c_str(), "r")) {
+      char buffer[4096];
+      size_t n = 0;
+      while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) ca_content.append(buffer, n);
+      std::fclose(f);
+    }
+  }
   std::string identity =
       absl::StrCat(options.session_context, "|", options.field, "|", options.certificate.cert_file,
-                   "|", options.client_ca_file, "|", options.require_client_cert);
+                   "|", options.client_ca_file, "|", ca_content, "|", options.require_client_cert);
   unsigned char session_context[SSL_MAX_SID_CTX_LENGTH] = {};
   unsigned int n = 0;
   EVP_Digest(identity.data(), identity.size(), session_context, &n, EVP_sha256(), nullptr);

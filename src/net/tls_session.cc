@@ -75,7 +75,13 @@ TlsSession::TlsSession(SSL* ssl, bool server) : ssl_(ssl), server_(server) {
   SSL_set_read_ahead(ssl_, 1);
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+TlsSession::~TlsSession() {
+  // An SSL freed without a shutdown makes OpenSSL drop its session from the
+  // context's cache, under the context's lock (shared by every shard) and
+  // marking it unresumable: say it was shut down (sessions are kept apart).
+  SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  SSL_free(ssl_);
+}
 
 std::unique_ptr<TlsSession> TlsSession::ForServer(std::shared_ptr<const TlsServerContext> context) {
   SSL* ssl = SSL_new(context->ctx());
@@ -252,21 +258,27 @@ std::string TlsSession::PeerUriSans() const {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
     if (name->type != GEN_URI) continue;
     const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+    std::string_view text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                          static_cast<size_t>(ASN1_STRING_length(uri)));
+    // A URI never holds these; one that does could forge a list entry or a
+    // header: it names nobody.
+    bool clean = !text.empty();
+    for (char c : text) {
+      clean = clean && c > 0x20 && c < 0x7f && c != ',' && c != ';' && c != '"' && c != '\\';
+    }
+    if (!clean) continue;
     if (!out.empty()) out.append(", ");
-    out.append(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-               static_cast<size_t>(ASN1_STRING_length(uri)));
+    out.append(text);
   }
   GENERAL_NAMES_free(names);
   return out;
 }
 
 SSL_SESSION* TlsSession::TakeSession() const {
-  SSL_SESSION* session = SSL_get1_session(ssl_);
-  if (session != nullptr && SSL_SESSION_is_resumable(session) != 1) {
-    SSL_SESSION_free(session);
-    return nullptr;
-  }
-  return session;
+  SSL_SESSION* session = SSL_get0_session(ssl_);
+  if (session == nullptr || SSL_SESSION_is_resumable(session) != 1) return nullptr;
+  // A copy: the connection's own may still be marked unresumable later.
+  return SSL_SESSION_dup(session);
 }
 
 }  // namespace icaht::net

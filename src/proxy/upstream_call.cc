@@ -132,7 +132,10 @@ void UpstreamCall::FailBeforeHead(int error) {
   // was closed under us (the keep-alive race; the exchange also requires a
   // request without a body).
   const net::TlsSession* tls = stream_->tls();
-  if (tls != nullptr && !tls->established() && (error == -EPROTO || error == -ECONNRESET)) {
+  // The handshake failed, or (TLS 1.3) the upstream refused our certificate
+  // right after it, before any answer: a TLS failure, nothing was acted on.
+  if (tls != nullptr && (error == -EPROTO || error == -ECONNRESET) &&
+      (!tls->established() || !tls->error().empty())) {
     ICAHT_LOG_LIMITED(kWarn, "TLS handshake with upstream ", stream_->peer().ToString(),
                       " failed: ", tls->error().empty() ? "connection closed" : tls->error());
     return handler_->OnUpstreamFailed(MakeError(ErrorKind::kUpstreamTls,

@@ -373,7 +373,17 @@ absl::Status CheckAuthAndEndpoints(const filters::AuthSpec& auth,
   for (size_t i = 0; i < endpoints.size(); ++i) {
     const filters::EndpointSpec& e = endpoints[i];
     std::string p = json::IndexPath(JoinPath(record_path, "endpoints"), i);
-    if ((!e.scopes.empty() || !e.claims.empty()) && !auth.jwt.enabled) {
+    // peer.* claims are the TLS client certificate's (checked with the record's tls).
+    bool token_claims = false;
+    for (const auto& [name, values] : e.claims) {
+      if (!name.starts_with("peer.")) {
+        token_claims = true;
+      } else if (name != "peer.uri_san" && name != "peer.subject") {
+        return FieldError(JoinPath(JoinPath(JoinPath(p, "auth"), "claims"), name),
+                          "the peer's claims are peer.uri_san and peer.subject");
+      }
+    }
+    if ((!e.scopes.empty() || token_claims) && !auth.jwt.enabled) {
       return FieldError(JoinPath(p, "auth"), "scopes and claims need auth.jwt");
     }
     if (e.required.value_or(false) && !auth.jwt.enabled && !auth.api_key.enabled &&

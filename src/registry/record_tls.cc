@@ -108,15 +108,12 @@ absl::Status ParseTls(Value& value, const std::string& path, std::optional<TlsSp
         }
         return json::UnknownFieldError(p);
       }));
-  if (spec.certificate.cert_file.empty())
-    return FieldError(JoinPath(path, "cert_file"), "required");
-  if (spec.certificate.key_file.empty()) return FieldError(JoinPath(path, "key_file"), "required");
-  if (spec.client_ca_file.empty() && spec.require_client_cert) {
-    return FieldError(JoinPath(path, "require_client_cert"), "needs client_ca_file");
+  // Neither: the host's identity (--tls-cert, --tls-key), checked when applied.
+  if (spec.certificate.cert_file.empty() != spec.certificate.key_file.empty()) {
+    return FieldError(JoinPath(path, spec.certificate.cert_file.empty() ? "cert_file" : "key_file"),
+                      "required with the other (or neither: this host's --tls-cert identity)");
   }
-  if (spec.client_ca_file.empty() && !spec.allow_peers.empty()) {
-    return FieldError(JoinPath(path, "allow_peers"), "needs client_ca_file");
-  }
+  // Without client_ca_file, client certificates are checked against --tls-ca.
   // Listing who may call means nobody else may.
   if (!spec.allow_peers.empty()) spec.require_client_cert = true;
   out = std::move(spec);
@@ -180,6 +177,10 @@ absl::Status ParseUpstreamTls(Value& value, const std::string& path,
           ICAHT_ASSIGN_OR_RETURN(spec.verify, json::ReadBool(field, p));
           return absl::OkStatus();
         }
+        if (key == "fleet") {
+          ICAHT_ASSIGN_OR_RETURN(spec.fleet, json::ReadBool(field, p));
+          return absl::OkStatus();
+        }
         return json::UnknownFieldError(p);
       }));
   if (spec.cert_file.empty() != spec.key_file.empty()) {
@@ -197,6 +198,7 @@ void WriteUpstreamTls(JsonWriter& w, const UpstreamTlsSpec& tls) {
   w.Key("verify").Bool(tls.verify);
   w.Key("cert_file").String(tls.cert_file);
   w.Key("key_file").String(tls.key_file);
+  w.Key("fleet").Bool(tls.fleet);
   w.EndObject();
 }
 

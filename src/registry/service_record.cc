@@ -384,6 +384,15 @@ absl::StatusOr<ServiceRecord> ParseServiceRecordValue(simdjson::ondemand::value 
   if (!has_name) return FieldError(JoinPath(object_path, "name"), "required");
   if (!has_upstreams) return FieldError(JoinPath(object_path, "upstreams"), "required");
   ICAHT_RETURN_IF_ERROR(CheckAuthAndEndpoints(record.auth, record.endpoints, object_path));
+  for (size_t i = 0; i < record.endpoints.size(); ++i) {
+    for (const auto& [name, values] : record.endpoints[i].claims) {
+      if (name.starts_with("peer.") && (!record.tls || (record.tls->client_ca_file.empty() &&
+                                                        !record.tls->require_client_cert))) {
+        return FieldError(json::IndexPath(JoinPath(object_path, "endpoints"), i) + ".auth",
+                          "peer.* claims need tls with client certificates (client_ca_file)");
+      }
+    }
+  }
   if (!record.hash_on.empty() && record.load_balancer != "ring_hash" &&
       record.load_balancer != "maglev") {
     return FieldError(JoinPath(object_path, "hash_on"),

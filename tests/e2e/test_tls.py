@@ -182,6 +182,29 @@ class TlsTest(SharedDaemonTestCase):
         self.assertApiError(r, 400, "invalid_argument", "tls.key_file")
         self.assertEqual(self.curl_tls(port, "/tls-put/").status, 200)
 
+    def test_a_refused_change_leaves_tls_and_its_reload_alone(self):
+        cert = os.path.join(self.tmp, "refused.pem")
+        key = os.path.join(self.tmp, "refused.key")
+        first = self.pki.server("ref-one", sans=("DNS:localhost", "IP:127.0.0.1"))
+        second = self.pki.server("ref-two", sans=("DNS:localhost", "IP:127.0.0.1"))
+        shutil.copy(first[0], cert)
+        shutil.copy(first[1], key)
+        port = self.register_tls("tls-refused", {"cert_file": cert, "key_file": key})
+        # The same name again, without tls: refused (already registered)...
+        r = self.d.admin("POST", "/v1/services", record("tls-refused", [self.up.address]))
+        self.assertEqual(r.status, 409, r)
+        # ... a PUT that names another port: refused too.
+        r = self.d.admin("PUT", "/v1/services/tls-refused",
+                         record("tls-refused", [self.up.address], port=port + 1))
+        self.assertGreaterEqual(r.status, 400, r)
+        # The service still speaks TLS, and still follows its files.
+        for src, dst in ((second[1], key), (second[0], cert)):
+            shutil.copy(src, dst + ".new")
+            os.rename(dst + ".new", dst)
+        wait_until(lambda: peer_subject(openssl_s_client(port, input=b"")[1]) == "CN=ref-two",
+                   10, interval=0.2, what="the rotated certificate served")
+        self.assertEqual(self.curl_tls(port, "/tls-refused/").status, 200)
+
     # ------------------------------------------------------------------ client certificates
 
     def test_client_certificate_required_refused_and_forwarded(self):
@@ -215,6 +238,21 @@ class TlsTest(SharedDaemonTestCase):
                                     headers={"X-Peer": "forged"})
         self.assertEqual(status, 200)
         self.assertNotIn("x-peer", json.loads(body)["headers"])
+
+    def test_endpoint_rules_on_the_peer_certificate(self):
+        alice = self.pki.client("alice", uri_san="spiffe://test/alice")
+        bob = self.pki.client("bob", uri_san="spiffe://test/bob")
+        port = self.register_tls("tls-peer-rules", {"client_ca_file": self.pki.ca_cert},
+                                 endpoints=[{"path_prefix": "/tls-peer-rules/admin", "auth": {
+                                     "claims": {"peer.uri_san": ["spiffe://test/alice"]}}}])
+        get = lambda path, who: https_get(port, path, self.pki.ca_cert, cert=who and who[0],
+                                          key=who and who[1])
+        self.assertEqual(get("/tls-peer-rules/admin/x", alice)[0], 200)
+        status, _, body = get("/tls-peer-rules/admin/x", bob)
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"client certificate", body)
+        self.assertEqual(get("/tls-peer-rules/admin/x", None)[0], 403)
+        self.assertEqual(get("/tls-peer-rules/other", bob)[0], 200)
 
     # ------------------------------------------------------------------ bodies, upgrade
 

@@ -59,7 +59,7 @@ TEST(RecordTlsTest, EveryMemberRoundTrips) {
       R"("peer_header":"X-Client-Cert"})");
   absl::StatusOr<ServiceRecord> r =
       Parse(tls, R"({"ca_file":"/ca.pem","server_name":"orders.internal","verify":false,)"
-                 R"("cert_file":"/m.pem","key_file":"/m.key"})");
+                 R"("cert_file":"/m.pem","key_file":"/m.key","fleet":true})");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->tls->certificates[0].server_names[0], "api.example");  // lower case
   EXPECT_TRUE(r->tls->require_client_cert);                           // implied by allow_peers
@@ -72,15 +72,17 @@ TEST(RecordTlsTest, EveryMemberRoundTrips) {
 }
 
 TEST(RecordTlsTest, ErrorsNameTheField) {
-  EXPECT_THAT(ErrorOf(R"({"key_file":"/k.pem"})"), HasSubstr("field 'tls.cert_file': required"));
   EXPECT_THAT(ErrorOf(R"({"cert_file":"/c.pem"})"), HasSubstr("field 'tls.key_file': required"));
   std::string pair(kPair);
   EXPECT_THAT(ErrorOf(absl::StrCat("{", pair, R"(,"min_version":"1.1"})")),
               HasSubstr("field 'tls.min_version'"));
-  EXPECT_THAT(ErrorOf(absl::StrCat("{", pair, R"(,"require_client_cert":true})")),
-              HasSubstr("field 'tls.require_client_cert': needs client_ca_file"));
-  EXPECT_THAT(ErrorOf(absl::StrCat("{", pair, R"(,"allow_peers":["spiffe://a"]})")),
-              HasSubstr("field 'tls.allow_peers': needs client_ca_file"));
+  // Without client_ca_file or a certificate, the host's identity is used (checked when
+  // the record is applied, against the daemon's --tls-* flags).
+  absl::StatusOr<ServiceRecord> host = Parse(R"({"require_client_cert":true})");
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_TRUE(host->tls->certificate.cert_file.empty());
+  EXPECT_THAT(ErrorOf(R"({"key_file":"/k.pem"})"),
+              HasSubstr("field 'tls.cert_file': required with the other"));
   EXPECT_THAT(ErrorOf(absl::StrCat("{", pair,
                                    R"(,"client_ca_file":"/ca","allow_peers":["spiffe://*/x"]})")),
               HasSubstr("field 'tls.allow_peers[0]'"));
@@ -97,6 +99,18 @@ TEST(RecordTlsTest, ErrorsNameTheField) {
   EXPECT_THAT(ErrorOf("null", R"({"cert_file":"/m.pem"})"),
               HasSubstr("field 'upstreams[0].tls.key_file'"));
   EXPECT_THAT(ErrorOf("null", R"({"verify":"yes"})"), HasSubstr("field 'upstreams[0].tls.verify'"));
+}
+
+TEST(RecordTlsTest, PeerClaimsNeedClientCertificates) {
+  std::string endpoints =
+      R"(,"endpoints":[{"path_prefix":"/a","auth":{"claims":{"peer.uri_san":["spiffe://x"]}}}])";
+  EXPECT_THAT(ErrorOf(absl::StrCat("null", endpoints)),
+              HasSubstr("field 'endpoints[0].auth': peer.* claims need tls"));
+  std::string tls = absl::StrCat("{", std::string(kPair), R"(,"client_ca_file":"/ca"})");
+  EXPECT_TRUE(Parse(absl::StrCat(tls, endpoints)).ok());
+  EXPECT_THAT(ErrorOf(absl::StrCat(
+                  tls, R"(,"endpoints":[{"path_prefix":"/","auth":{"claims":{"peer.x":["y"]}}}])")),
+              HasSubstr("peer.uri_san and peer.subject"));
 }
 
 TEST(RecordTlsTest, PeerAllowedMatchesExactOrPrefix) {
