@@ -110,7 +110,9 @@ absl::Status ForEachTxnResponse(std::string_view body, int64_t* revision,
 }  // namespace
 
 std::vector<KeyValue> HostKeys(const registry::ServiceRecord& record, const EtcdHost& host) {
-  const std::string url = absl::StrCat(host.scheme, "://", host.advertise_host, ":", record.port);
+  // A port that terminates TLS is reached over https.
+  const std::string url = absl::StrCat(record.tls ? std::string("https") : host.scheme, "://",
+                                       host.advertise_host, ":", record.port);
   std::string value = "{\"host_id\":";
   absl::StrAppend(&value, host.host_id, ",\"url\":");
   core::AppendJsonString(value, url);

@@ -138,8 +138,11 @@ std::string TraefikDynamicConfig(const std::vector<const registry::ServiceRecord
       check.Add("timeout", Node::String("2s"));
     }
     Node server = Node::Map();
-    server.Add("url", Node::String(absl::StrCat(options.scheme, "://", options.advertise_host, ":",
-                                                record->port)));
+    // A port that terminates TLS is reached over https (Traefik must trust
+    // its CA: a serversTransport with rootCAs, see README).
+    const std::string& scheme = record->tls ? std::string("https") : options.scheme;
+    server.Add("url", Node::String(
+                          absl::StrCat(scheme, "://", options.advertise_host, ":", record->port)));
     Node& servers = balancer.Add("servers", Node::List());
     servers.items.push_back(std::move(server));
   }

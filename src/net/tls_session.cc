@@ -62,6 +62,14 @@ struct TlsBio {
 };
 
 namespace {
+// "GET ", "DELETE ", "OPTIONS ": a method token of capitals and a space
+// (OpenSSL itself only tells GET, POST, HEAD and PUT apart).
+bool LooksLikeHttp(std::string_view first) {
+  size_t n = 0;
+  while (n < first.size() && first[n] >= 'A' && first[n] <= 'Z') ++n;
+  return n >= 3 && n < first.size() && first[n] == ' ';
+}
+
 bool IsIpLiteral(const std::string& name) {
   unsigned char buf[16];
   return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
@@ -166,7 +174,7 @@ TlsSession::Result TlsSession::Fail(int ret) {
   }
   unsigned long code = ERR_peek_last_error();
   long verify = SSL_get_verify_result(ssl_);
-  if (error == SSL_ERROR_SSL && ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST) {
+  if (error == SSL_ERROR_SSL && server_ && !established_ && LooksLikeHttp(first_bytes_)) {
     plain_http_ = true;
     error_ = "plain HTTP sent to a TLS port";
   } else if (verify != X509_V_OK) {

@@ -35,7 +35,12 @@ class TlsSession {
 
   // Ciphertext just received, read in place by the next calls; KeepInput()
   // copies what they left unread before `data` goes away.
-  void SetInput(std::string_view data) { view_ = data; }
+  void SetInput(std::string_view data) {
+    view_ = data;
+    if (!established_ && first_bytes_.size() < kFirstBytes) {
+      first_bytes_.append(data.substr(0, kFirstBytes - first_bytes_.size()));
+    }
+  }
   void KeepInput();
   // Ciphertext or decrypted bytes are waiting to be read.
   bool has_buffered() const;
@@ -94,6 +99,9 @@ class TlsSession {
   size_t kept_offset_ = 0;
   std::string error_;
   std::string peer_name_;
+  // The peer's first bytes (plain HTTP is recognised by its method).
+  static constexpr size_t kFirstBytes = 8;
+  std::string first_bytes_;
   bool server_;
   bool established_ = false;
   bool plain_http_ = false;

@@ -117,14 +117,15 @@ class TlsTest(SharedDaemonTestCase):
 
     def test_plain_http_to_a_tls_port_gets_400_and_close(self):
         port = self.register_tls("tls-plain")
-        s = socket.create_connection((LOOPBACK, port), timeout=5)
-        self.addCleanup(s.close)
-        s.sendall(b"GET /tls-plain/ HTTP/1.1\r\nHost: x\r\n\r\n")
-        reader = SockReader(s, time.monotonic() + 5)
-        r = read_response(reader)
-        self.assertEqual(r.status, 400, r)
-        self.assertIn(b"TLS", r.body)
-        self.assertClosed(reader)
+        for method in (b"GET", b"DELETE", b"OPTIONS", b"PATCH"):
+            s = socket.create_connection((LOOPBACK, port), timeout=5)
+            self.addCleanup(s.close)
+            s.sendall(b"%s /tls-plain/ HTTP/1.1\r\nHost: x\r\n\r\n" % method)
+            reader = SockReader(s, time.monotonic() + 5)
+            r = read_response(reader)
+            self.assertEqual(r.status, 400, (method, r))
+            self.assertIn(b"TLS", r.body)
+            self.assertClosed(reader)
         metrics = self.metrics()
         self.assertGreaterEqual(metrics.get(("icaht_tls_handshake_errors_total",
                                              frozenset({("service", "tls-plain")})), 0), 1,

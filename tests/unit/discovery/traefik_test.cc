@@ -42,6 +42,15 @@ TEST(TraefikTest, JsonTreeAndEtcdKeysAgree) {
   }
 }
 
+TEST(TraefikTest, TlsPortsAreReachedOverHttps) {
+  registry::ServiceRecord t = Record(R"({"name":"t","upstreams":["127.0.0.1:9"],"port":7003,)"
+                                     R"("tls":{"cert_file":"/c.pem","key_file":"/k.pem"}})");
+  std::string yaml = TraefikDynamicConfig({&t}, {.advertise_host = "h"}, TraefikFormat::kYaml);
+  EXPECT_NE(yaml.find("\"url\": \"https://h:7003\""), std::string::npos) << yaml;
+  KeyValue server = HostKeys(t, {.host_id = 0, .advertise_host = "h"})[0];
+  EXPECT_EQ(server.value, "https://h:7003");
+}
+
 TEST(TraefikTest, YamlSaysWhatJsonSays) {
   registry::ServiceRecord a = Record(R"({"name":"a","upstreams":["127.0.0.1:9"],"port":7001})");
   std::string yaml = TraefikDynamicConfig({&a}, {.advertise_host = "h"}, TraefikFormat::kYaml);
