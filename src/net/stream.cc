@@ -247,6 +247,8 @@ void Stream::OnConnect(int res, uint32_t) {
       // The handshake first; OnConnected once it is done.
       connected_ = true;
       if (!recv_armed_) ArmRecv();
+      int64_t budget_ns = connect_timeout_.tv_sec * 1'000'000'000LL + connect_timeout_.tv_nsec;
+      ring_.timers().Arm(&tls_->handshake_timer, core::LoopNowNs() + budget_ns);
       TlsProcess();
     } else {
       connected_ = true;

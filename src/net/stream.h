@@ -165,6 +165,7 @@ class Stream {
   void TlsEof();
   void TlsResume();
   void TlsPump();
+  void TlsHandshakeTimedOut();
   bool TlsAnswerQueued() const;
   void TlsProcess();
   void TlsFailed();

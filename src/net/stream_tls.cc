@@ -71,6 +71,14 @@ void Stream::TlsResume() {
   if (tls_->session->has_buffered() || tls_->eof_pending) tls_->pump.Post();
 }
 
+void Stream::TlsHandshakeTimedOut() {
+  if (closing_ || tls_->session->established()) return;
+  dispatching_ = true;
+  Fail(-ETIMEDOUT);  // as a connect that timed out: nothing was sent
+  dispatching_ = false;
+  MaybeFree();
+}
+
 void Stream::TlsPump() {
   if (closing_ || handler_ == nullptr || pause_requested_) return;
   dispatching_ = true;
@@ -86,6 +94,7 @@ void Stream::TlsProcess() {
     if (!out_.empty()) ScheduleFlush();
     if (result == TlsSession::Result::kWant) return;
     if (result != TlsSession::Result::kOk) return TlsFailed();
+    ring_.timers().Cancel(&tls_->handshake_timer);
     // Plaintext queued during the handshake can go now.
     ScheduleFlush();
     if (handler_ != nullptr) handler_->OnConnected(this);

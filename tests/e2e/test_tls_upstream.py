@@ -11,7 +11,9 @@ import json
 import os
 import shutil
 import subprocess
+import socket
 import tempfile
+import time
 
 import harness
 from harness import ops_get, parse_metrics, record, wait_until
@@ -117,6 +119,20 @@ class UpstreamTlsTest(SharedDaemonTestCase):
             self.assertEqual(self.get(port, "/up-resume/?close=1").status, 200)
         self.assertEqual(up.handshakes, 8)
         self.assertGreaterEqual(up.resumed, 6, "resumed %d of 8" % up.resumed)
+
+    def test_a_handshake_that_never_ends_is_a_connect_timeout(self):
+        # Accepts, reads, never answers: the TLS handshake stalls.
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        self.addCleanup(silent.close)
+        address = "127.0.0.1:%d" % silent.getsockname()[1]
+        port = self.d.register(record("up-silent", [{"address": address, "tls": {}}],
+                                      timeouts={"connect_ms": 300}))["port"]
+        t0 = time.monotonic()
+        r = self.get(port, "/up-silent/")
+        self.assertEqual(r.status, 504, r)
+        self.assertLess(time.monotonic() - t0, 5, "the handshake was bounded by connect_ms")
 
     def test_large_bodies_both_ways(self):
         port = self.register("up-bodies", self.good, {"ca_file": self.pki.ca_cert})
