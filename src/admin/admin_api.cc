@@ -100,6 +100,19 @@ void Control::AnswerWhenDurable(Responder* responder, ControlResponse response) 
   });
 }
 
+void Control::SetUpstreamTls(const std::string& service, const net::Address& address,
+                             proxy::ClientCallSpec* spec) {
+  const registry::ServiceRecord* record = registry_.Find(service);
+  if (record == nullptr) return;
+  TlsStore::Contexts tls = tls_->Get(*record);
+  for (size_t i = 0; i < record->upstreams.size() && i < tls.upstreams.size(); ++i) {
+    if (record->upstreams[i].resolved != address || tls.upstreams[i] == nullptr) continue;
+    spec->tls = tls.upstreams[i];
+    spec->server_name = registry::TlsServerName(record->upstreams[i]);
+    return;
+  }
+}
+
 absl::Status Control::LoadFiles(const registry::ServiceRecord& record) {
   auto tls = tls_->Prepare(record);
   if (!tls.ok()) return tls.status();

@@ -137,21 +137,9 @@ absl::Status Control::Open() {
                 OnHealthChange(name, port, std::move(unhealthy));
               },
           .on_deregister = [this](const std::string& name) { Deregister(name, nullptr); },
-          .upstream_tls =
-              [this](const std::string& name, const net::Address& address,
-                     proxy::ClientCallSpec* spec) {
-                const registry::ServiceRecord* record = registry_.Find(name);
-                if (record == nullptr) return;
-                TlsStore::Contexts tls = tls_->Get(*record);
-                for (size_t i = 0; i < record->upstreams.size() && i < tls.upstreams.size(); ++i) {
-                  if (record->upstreams[i].resolved != address || tls.upstreams[i] == nullptr) {
-                    continue;
-                  }
-                  spec->tls = tls.upstreams[i];
-                  spec->server_name = registry::TlsServerName(record->upstreams[i]);
-                  return;
-                }
-              },
+          .upstream_tls = [this](
+                              const std::string& name, const net::Address& address,
+                              proxy::ClientCallSpec* spec) { SetUpstreamTls(name, address, spec); },
       });
   keys_ = std::make_unique<AuthKeyStore>(*ring_, *bufs_,
                                          [this](const std::string& name) { RefreshService(name); });

@@ -105,6 +105,9 @@ class Control {
   // Reads the files the record names (keys, certificates): refused naming the
   // field when one cannot be used, and then nothing changes.
   absl::Status LoadFiles(const registry::ServiceRecord& record);
+  // The TLS settings of `service`'s instance at `address` (health checks).
+  void SetUpstreamTls(const std::string& service, const net::Address& address,
+                      proxy::ClientCallSpec* spec);
   std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(const registry::ServiceRecord& record);
   // Registers a record through the same path as the admin API. A port the
   // allocator chose (record.port == 0) that a shard cannot bind because

@@ -218,8 +218,7 @@ class _HttpsHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream" if data else "application/json")
         if "close" in query:  # ?close=1: this answer ends the connection
-            self.send_header("Connection", "close")
-            self.close_connection = True
+            self.send_header("Connection", "close"); self.close_connection = True  # noqa: E702
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         else:
@@ -505,14 +504,11 @@ def _self_test():
 
     def raises(fn):
         try:
-            fn()
+            return fn() and False
         except OSError:  # ssl.SSLError, ConnectionError
             return True
-        return False
-
-    def rc(*argv):
-        return subprocess.run([OPENSSL] + list(argv), capture_output=True, timeout=10).returncode
-
+    rc = lambda *argv: subprocess.run([OPENSSL] + list(argv), capture_output=True,  # noqa: E731
+                                      timeout=10).returncode
     get = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
     with tempfile.TemporaryDirectory(prefix="icaht-tls-") as tmp:
         t0 = time.monotonic()
