@@ -202,8 +202,8 @@ TEST_F(TlsSessionTest, PlainHttpIsRecognised) {
 TEST_F(TlsSessionTest, SniChoosesTheCertificate) {
   PemPair other = pki_.Leaf("other", "DNS:*.other.test");
   TlsServerOptions options;
-  options.named.push_back({{other.cert_file, other.key_file, "tls.certificates[0]"},
-                           {"*.other.test"}});
+  options.named.push_back(
+      {{other.cert_file, other.key_file, "tls.certificates[0]"}, {"*.other.test"}});
   auto server = Server(options);
   Pair named(Client(), "a.other.test", server);
   ASSERT_TRUE(named.Handshake()) << named.client->error();
