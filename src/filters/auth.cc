@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "http/message.h"
+#include "net/tls_context.h"
 
 namespace icaht::filters {
 namespace {
@@ -136,13 +137,8 @@ bool PeerAuthorized(const EndpointSpec& endpoint, const RequestContext& ctx) {
       if (name == "peer.subject") {
         ok |= !ctx.tls->peer_subject.empty() && ctx.tls->peer_subject == value;
       } else if (name == "peer.uri_san") {
-        std::string_view uris = ctx.tls->peer_uri_sans;
-        while (!uris.empty() && !ok) {
-          size_t end = uris.find(", ");
-          ok = uris.substr(0, end) == value;
-          if (end == std::string_view::npos) break;
-          uris.remove_prefix(end + 2);
-        }
+        ok = ok || net::AnyUri(ctx.tls->peer_uri_sans,
+                               [&value](std::string_view uri) { return uri == value; });
       }
     }
     if (!ok) return false;

@@ -242,10 +242,18 @@ bool ServerNameMatches(std::string_view pattern, std::string_view name) {
   return pattern == name;
 }
 
-bool PeerAllowed(const std::vector<std::string>& allowed, std::string_view uris) {
+bool AnyUri(std::string_view uris, absl::FunctionRef<bool(std::string_view)> fn) {
   while (!uris.empty()) {
     size_t end = uris.find(", ");
-    std::string_view uri = uris.substr(0, end);
+    if (fn(uris.substr(0, end))) return true;
+    if (end == std::string_view::npos) break;
+    uris.remove_prefix(end + 2);
+  }
+  return false;
+}
+
+bool PeerAllowed(const std::vector<std::string>& allowed, std::string_view uris) {
+  return AnyUri(uris, [&allowed](std::string_view uri) {
     for (const std::string& entry : allowed) {
       if (entry.ends_with('*')
               ? uri.starts_with(std::string_view(entry).substr(0, entry.size() - 1))
@@ -253,10 +261,8 @@ bool PeerAllowed(const std::vector<std::string>& allowed, std::string_view uris)
         return true;
       }
     }
-    if (end == std::string_view::npos) break;
-    uris.remove_prefix(end + 2);
-  }
-  return false;
+    return false;
+  });
 }
 
 // ---- Server -------------------------------------------------------------------

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 
 namespace icaht::net {
@@ -117,6 +118,10 @@ inline constexpr int64_t kTicketPeriodS = 3600;
 
 // Whether `name` (lower case) matches `pattern` ("a.example" or "*.example").
 bool ServerNameMatches(std::string_view pattern, std::string_view name);
+
+// Calls `fn` on each URI of a ", "-joined list (TlsSession::PeerUriSans)
+// until it returns true; whether one did.
+bool AnyUri(std::string_view uris, absl::FunctionRef<bool(std::string_view)> fn);
 
 // Whether a peer with URI SANs `uris` (", " joined) may call: one of them
 // equals an entry of `allowed`, or starts with an entry's text before its

@@ -160,13 +160,10 @@ void HttpConnection::FillTlsInfo() {
       value.push_back(c);
     }
     value.push_back('"');
-    std::string_view uris = info->peer_uri_sans;
-    while (!uris.empty()) {
-      size_t end = uris.find(", ");
-      value.append(";URI=").append(uris.substr(0, end));
-      if (end == std::string_view::npos) break;
-      uris.remove_prefix(end + 2);
-    }
+    net::AnyUri(info->peer_uri_sans, [&value](std::string_view uri) {
+      value.append(";URI=").append(uri);
+      return false;  // every one
+    });
   }
   tls_info_ = std::move(info);
 }
