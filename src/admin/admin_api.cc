@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/status_macros.h"
 #include "proxy/config_from_record.h"
+#include "proxy/egress_config.h"
 #include "registry/json_writer.h"
 #include "registry/service_record.h"
 
@@ -87,6 +88,7 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
   }
   config->filters.shard_count = shards_.size();
   config->series = SeriesFor(record.name);
+  if (!record.egress.via_ingress) config->egress = proxy::EgressConfigFor(*config, record.egress);
   return config;
 }
 

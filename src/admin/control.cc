@@ -158,7 +158,7 @@ absl::Status Control::Open() {
   }
   struct stat st;
   if (stat(config_.admin_socket.c_str(), &st) == 0) admin_socket_id_ = {st.st_dev, st.st_ino};
-  absl::StatusOr<net::Fd> ops_fd = ListenOps();
+  absl::StatusOr<net::Fd> ops_fd = ListenRetrying(config_.ops_listen);
   if (!ops_fd.ok()) {
     return absl::Status(ops_fd.status().code(),
                         absl::StrCat("ops listener: ", ops_fd.status().message()));
@@ -217,6 +217,7 @@ absl::Status Control::Open() {
     shards_.push_back(std::move(*shard));
   }
   SendAccessLog();  // before any service: the shards take messages in order
+  ICAHT_RETURN_IF_ERROR(StartEgress());
   if (traces_ != nullptr) traces_->Start();
 
   // Admin calls answer 503 until the static and restored services are all in:
@@ -293,18 +294,19 @@ absl::Status Control::Open() {
     watchdog_->Start();
   }
   ICAHT_LOG(kInfo, "serving: ", shards_.size(), " shards, admin socket ", config_.admin_socket,
-            ", ops ", config_.ops_listen.ToString(), ", ", registry_.size(), " services");
+            ", ops ", config_.ops_listen.ToString(), ", egress ", egress_address_, ", ",
+            registry_.size(), " services");
   return absl::OkStatus();
 }
 
-absl::StatusOr<net::Fd> Control::ListenOps() {
+absl::StatusOr<net::Fd> Control::ListenRetrying(const net::Address& address) {
   // EADDRINUSE may be our own predecessor: after a kill -9 its listeners live
   // on for a few milliseconds while the kernel tears down its io_uring (which
   // holds them). We hold the state lock, so a short retry is enough for that
   // and still ends well within a second for a port another program holds.
   int64_t deadline = core::NowNs() + int64_t{kLockWaitMs} * 1'000'000;
   while (true) {
-    absl::StatusOr<net::Fd> fd = net::ListenTcp(config_.ops_listen, {});
+    absl::StatusOr<net::Fd> fd = net::ListenTcp(address, {});
     if (fd.ok() || fd.status().code() != absl::StatusCode::kAlreadyExists ||
         core::NowNs() >= deadline) {
       return fd;

@@ -62,7 +62,14 @@ class Control {
   absl::Status Open();
   // Undoes a failed Open(): stops the shards (joined) and the listeners.
   void AbortStart();
-  absl::StatusOr<net::Fd> ListenOps();
+  // Binds `address` (the ops or egress listener), retrying a moment while
+  // our predecessor's listener dies.
+  absl::StatusOr<net::Fd> ListenRetrying(const net::Address& address);
+  // Opens the egress listener (--egress-listen) on every shard
+  // (egress_setup.cc); an error names the flag.
+  absl::Status StartEgress();
+  void WriteEgressMetrics(metrics::Exposition& out) const;
+  std::string egress_address_ = "off";  // the egress listener's bound address
   // Aborts the admin and ops connections and waits (bounded) for their streams.
   void CloseControlConnections();
   // Unlinks the admin socket file if it is still the one we bound.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "admin/control.h"
@@ -160,6 +161,38 @@ std::shared_ptr<metrics::ServiceSeries> Control::SeriesFor(const std::string& na
 
 void Control::DropSeriesIfUnregistered(const std::string& name) {
   if (registry_.Find(name) == nullptr) series_.erase(name);
+}
+
+void Control::WriteEgressMetrics(metrics::Exposition& out) const {
+  // Summed over the shards by {caller, destination}.
+  struct Pair {
+    std::vector<std::pair<int, uint64_t>> codes;
+    metrics::Histogram::Snapshot duration;
+  };
+  std::map<std::pair<std::string, std::string>, Pair> pairs;
+  for (const auto& shard : shards_) {
+    shard->egress_series().ForEach([&](const metrics::EgressPair& p) {
+      Pair& sum = pairs[{p.caller, p.destination}];
+      p.requests.ReadInto(&sum.codes);
+      p.duration.ReadInto(&sum.duration);
+    });
+  }
+  out.Family("icaht_egress_requests_total", Type::kCounter,
+             "Requests local applications made through the egress listener, by calling service "
+             "(x-icaht-caller), destination and status code.");
+  for (const auto& [key, sum] : pairs) {
+    for (const auto& [code, n] : sum.codes) {
+      out.Sample("icaht_egress_requests_total",
+                 {{"service", key.first}, {"destination", key.second}, {"code", CodeLabel(code)}},
+                 n);
+    }
+  }
+  out.Family("icaht_egress_request_duration_seconds", Type::kHistogram,
+             "Time from an egress request's first byte to the end of its answer.");
+  for (const auto& [key, sum] : pairs) {
+    out.Histogram("icaht_egress_request_duration_seconds",
+                  {{"service", key.first}, {"destination", key.second}}, sum.duration);
+  }
 }
 
 void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
@@ -337,6 +370,8 @@ std::string Control::RenderMetrics(metrics::Format format) const {
     double at = last == 0 ? 0 : unix_now - static_cast<double>(mono_now - last) * 1e-9;
     out.Sample("icaht_shard_last_loop_timestamp_seconds", {{"shard", index}}, at);
   }
+
+  WriteEgressMetrics(out);
 
   uint64_t log_lines = 0, log_dropped = 0;
   for (const auto& shard : shards_) {

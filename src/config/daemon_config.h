@@ -50,8 +50,14 @@ struct DaemonConfig {
   std::vector<std::string> etcd_endpoints;
   std::optional<uint32_t> host_id;
   uint32_t etcd_lease_ttl_s = 10;
-  // Not built yet (see LoadDaemonConfig): parsed and validated, then refused.
+  // The egress listener (local applications call services by name through
+  // it): default 127.0.0.1:7000; nullopt ("off"): none. `egress_allow`: the
+  // external hosts it may call (net/host_pattern.h; empty: none).
+  // `egress_suffix`: "billing" + this names service billing in a Host header
+  // or URL ("" = only bare names).
   std::optional<net::Address> egress_listen;
+  std::vector<std::string> egress_allow;
+  std::string egress_suffix = ".icaht";
   AccessLogMode access_log = AccessLogMode::kOff;
   std::string access_log_path;  // kFile only
   // Where spans are exported: "http://IP:PORT/v1/traces" (OTLP/HTTP JSON) or a
@@ -100,12 +106,10 @@ struct DaemonConfig {
 //   "config.json: field 'port_range': expected \"A-B\" with 1 <= A <= B <= 65535, got '9-1'"
 //   "config.json: field 'services[1].upstreams': required"
 //   "config.json: invalid JSON at byte 57 (line 3, column 9): ..."
-// Features named by the design but not in this build (egress_listen) are
-// validated like the others and then refused with
-// Unimplemented("--egress-listen: not supported yet in this build") (or
-// "FILE: field 'egress_listen': ..."), so that nobody runs believing e.g.
-// the egress proxy is listening. Remove a flag from that list in
-// daemon_config.cc when its feature lands.
+// Features named by the design but not in this build (Option::not_built;
+// none at the moment) are validated like the others and then refused with
+// Unimplemented("--flag: not supported yet in this build") (or
+// "FILE: field 'flag': ..."), so that nobody runs believing they work.
 // Reads the environment (XDG_RUNTIME_DIR), the CPU count and, with
 // etcd_endpoints and no host_id, /etc/machine-id for defaults.
 absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, char** argv);

@@ -8,10 +8,12 @@
 #include <cstdlib>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "config/value_parsers.h"
 #include "core/status_macros.h"
+#include "net/host_pattern.h"
 #include "net/http_url.h"
 
 namespace icaht::config {
@@ -89,9 +91,36 @@ absl::Status SetAdvertiseAddress(std::string_view text, DaemonConfig& config) {
 }
 
 absl::Status SetEgressListen(std::string_view text, DaemonConfig& config) {
+  if (text == "off") {
+    config.egress_listen.reset();
+    return absl::OkStatus();
+  }
   absl::StatusOr<net::Address> address = net::Address::ParseListen(text);
   if (!address.ok()) return address.status();
   config.egress_listen = *address;
+  return absl::OkStatus();
+}
+
+absl::Status SetEgressAllow(std::string_view text, DaemonConfig& config) {
+  std::vector<std::string> patterns;
+  for (absl::string_view piece : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
+    if (piece.empty()) continue;
+    absl::StatusOr<net::HostPattern> pattern =
+        net::HostPattern::Parse(std::string_view(piece.data(), piece.size()));
+    if (!pattern.ok()) return pattern.status();
+    patterns.emplace_back(piece);
+  }
+  config.egress_allow = std::move(patterns);
+  return absl::OkStatus();
+}
+
+absl::Status SetEgressSuffix(std::string_view text, DaemonConfig& config) {
+  std::string_view name = text.starts_with('.') ? text.substr(1) : text;
+  if (!text.empty() && !net::IsValidHostName(name)) {
+    return Expected(FindOptionOrDie("egress_suffix"), text);
+  }
+  config.egress_suffix = text.empty() || text.starts_with('.') ? "" : ".";
+  config.egress_suffix.append(text);
   return absl::OkStatus();
 }
 
@@ -244,7 +273,7 @@ absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) 
 
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 27> kOptions = {{
+constexpr std::array<Option, 29> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
@@ -268,8 +297,16 @@ constexpr std::array<Option, 27> kOptions = {{
      "address service ports listen on (default 127.0.0.1)", SetBindAddress},
     {"advertise_address", Kind::kString, "ADDR", "a host name or IP address",
      "host in the URLs published to Traefik (default: the bind address)", SetAdvertiseAddress},
-    {"egress_listen", Kind::kString, "HOST:PORT", "HOST:PORT",
-     "egress proxy listener (not in this build)", SetEgressListen, true},
+    {"egress_listen", Kind::kString, "HOST:PORT|off", "HOST:PORT or \"off\"",
+     "egress listener: local applications call services by name through it (default "
+     "127.0.0.1:7000)",
+     SetEgressListen},
+    {"egress_allow", Kind::kList, "PATTERNS",
+     "comma-separated host names, *.domain wildcards or IP literals, each with an optional :PORT",
+     "external hosts the egress listener may call (default: none)", SetEgressAllow},
+    {"egress_suffix", Kind::kString, "SUFFIX", "\"\" or a domain suffix such as .icaht",
+     "Host \"billing<SUFFIX>\" names service billing on the egress listener (default .icaht)",
+     SetEgressSuffix},
     {"traefik_file", Kind::kString, "PATH", "a file path ending in .yml or .yaml",
      "Traefik file-provider dynamic configuration (YAML), rewritten atomically on every change",
      SetTraefikFile},

@@ -72,6 +72,22 @@ void RequestContext::SetRequest(const http::RequestHead& head, std::string_view 
   has_request_ = true;
 }
 
+void RequestContext::RewriteTarget(std::string_view target, std::string_view host) {
+  target_.assign(target);
+  request_.target = target_;
+  request_.target_form = http::TargetForm::kOrigin;
+  if (host.empty()) return;
+  host_.assign(host);
+  request_.host = host_;
+  for (http::Header& h : request_.headers) {
+    if (http::EqualsIgnoreCase(h.name, "host")) {
+      h.value = host_;
+      return;
+    }
+  }
+  request_.headers.push_back({"Host", host_});
+}
+
 std::string_view RequestContext::path() const {
   std::string_view target = request_.target;
   size_t q = target.find('?');

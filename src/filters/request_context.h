@@ -93,6 +93,9 @@ class RequestContext {
   // views this context's own storage.
   void SetRequest(const http::RequestHead& head, std::string_view input);
   bool has_request() const { return has_request_; }
+  // The egress listener's rewrite: the target becomes `target` (origin-form)
+  // and, unless `host` is empty, the Host field (and request().host) `host`.
+  void RewriteTarget(std::string_view target, std::string_view host);
   // Forgets the last exchange, keeping every string's and vector's capacity:
   // a connection keeps one context and resets it for each of its exchanges,
   // so a warm keep-alive connection allocates nothing per request.
@@ -196,6 +199,8 @@ class RequestContext {
  private:
   bool has_request_ = false;
   std::string head_bytes_;
+  std::string target_;  // RewriteTarget's
+  std::string host_;
   http::RequestHead request_;
 };
 

@@ -67,6 +67,11 @@ Exchange::~Exchange() {
 
 void Exchange::Start(const http::RequestHead& head, std::string_view input, bool close_after) {
   ctx_.SetRequest(head, input);
+  Begin(close_after);
+}
+
+void Exchange::Begin(bool close_after) {
+  const http::RequestHead& head = ctx_.request();
   close_after_ = close_after || !head.keep_alive;
   uint64_t total_ms = config_->total_timeout_ms;
   if (config_->trust_timeout_header) {
@@ -190,7 +195,7 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
     pick.hash = BalanceHash();
   }
   // A config replaced since this exchange began: its instances' state is gone.
-  const bool current = service_.config == config_;
+  const bool current = service_.Current(config_.get());
   int index = current ? service_.balancer.Pick(config_->upstreams, pick)
                       : service_.balancer.PickAny(config_->upstreams, skip);
   if (index < 0) {
@@ -437,30 +442,6 @@ void Exchange::WriteResponseHead(const http::ResponseHead& head, bool keep_alive
   response_started_ = true;
 }
 
-// ---- Tunnel ---------------------------------------------------------------
-
-void Exchange::StartTunnel(const http::ResponseHead& head, std::string_view rest) {
-  ctx_.response_status = 101;
-  ctx_.response_head_ns = core::LoopNowNs();
-  call_->MarkDirty();  // never pooled again
-  WriteResponseHead(head, true, false);
-  if (!rest.empty()) client_->Send(rest);
-  tunnel_ =
-      std::make_unique<Tunnel>(shard_, client_, call_->stream(), static_cast<Tunnel::Owner*>(this));
-  ArmTimer(TimerPurpose::kTunnelIdle, config_->idle_timeout_ms);
-  tunnel_->Start();
-  // Bytes the client sent after its upgrade request are the tunnel's.
-  owner_->OnRequestBodyWanted();
-}
-
-void Exchange::OnTunnelClosed(bool clean) {
-  ctx_.request_body_bytes = tunnel_->bytes_from_client();
-  ctx_.response_body_bytes = tunnel_->bytes_to_client();
-  if (!clean) return Fail(MakeError(ErrorKind::kResponseCut, "tunnel failed"));
-  call_->CloseGracefully();
-  Finish(Outcome::kTunnel, Next::kClose);
-}
-
 // ---- Client events ----------------------------------------------------------
 
 bool Exchange::wants_client_data() const {
@@ -567,7 +548,11 @@ void Exchange::Finish(Outcome outcome, Next next) {
   ctx_.end_ns = core::LoopNowNs();
   if (outcome != Outcome::kError) ctx_.error = ProxyError{};
   config_->chain->RunLog(ctx_);
-  RecordExchange(ctx_, service_.series->shard(shard_.index()));
+  if (egress_metrics_ != nullptr) {
+    RecordEgress();
+  } else {
+    RecordExchange(ctx_, service_.series->shard(shard_.index()));
+  }
   if (AccessLog* log = shard_.access_log();
       log != nullptr && log->enabled() && config_->access_log) {
     log->Append(ctx_);
@@ -586,7 +571,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
 
 void Exchange::RetireCall(bool reusable) {
   if (active_index_ >= 0) {
-    if (service_.config == config_) --service_.upstream_active[active_index_];
+    if (service_.Current(config_.get())) --service_.upstream_active[active_index_];
     active_index_ = -1;
   }
   call_->Release(reusable);

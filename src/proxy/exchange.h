@@ -86,6 +86,12 @@ class Exchange final : public core::DeferredDeletable,
   // A request that never became one (malformed head, head timeout): answer
   // `error` and close.
   void StartWithError(const filters::ProxyError& error);
+  // A request on the egress listener, routed (exchange_egress.cc): to
+  // `route.service` with route.config, its target (and for an external host,
+  // Host) rewritten and the routing headers removed; or answered with the
+  // route's refusal. Counted in the route's egress series, not the service's.
+  void StartEgress(const http::RequestHead& head, std::string_view input, bool close_after,
+                   EgressRoute& route);
 
   // Client events, routed by the connection.
   bool wants_client_data() const;
@@ -110,7 +116,8 @@ class Exchange final : public core::DeferredDeletable,
     kRetryBackoff,  // waiting before the next attempt (retries.backoff_*)
   };
 
-  // Request phase.
+  // Request phase: the head is in ctx_.
+  void Begin(bool close_after);
   void RunRequestFilters();
   // Through the circuit breakers (if any), then SendRequest.
   void Forward();
@@ -182,6 +189,7 @@ class Exchange final : public core::DeferredDeletable,
                  const std::vector<http::Header>* fields = nullptr);
   void Fail(const filters::ProxyError& error);
   void Finish(filters::Outcome outcome, Next next);
+  void RecordEgress();
   void RetireCall(bool reusable);
   // The hashing policies' key for this request (hash_on), if it has one.
   std::optional<uint64_t> BalanceHash() const;
@@ -233,6 +241,7 @@ class Exchange final : public core::DeferredDeletable,
   std::unique_ptr<BodyForwarder> request_body_;
   BodyForwarder response_body_;
   std::unique_ptr<Tunnel> tunnel_;
+  metrics::EgressPair* egress_metrics_ = nullptr;  // an egress exchange's series
 
   bool has_request_body_ = false;
   bool request_done_ = false;

@@ -57,7 +57,7 @@ void HttpConnection::OnTimer() {
     case TimerPurpose::kIdle:
       return Destroy();
     case TimerPurpose::kHeaderRead:
-      NewExchange();
+      NewExchange(*service_);
       return exchange_->StartWithError(
           filters::MakeError(filters::ErrorKind::kHeaderTimeout, "request header read timed out"));
     case TimerPurpose::kNone:
@@ -109,8 +109,8 @@ void HttpConnection::ProcessHead() {
     }
     return;
   }
-  NewExchange();
   if (status == http::ParseStatus::kError) {
+    NewExchange(*service_);
     // Framing is unsafe after a bad head: answer and close.
     return exchange_->StartWithError(filters::ProxyError{
         filters::ErrorKind::kBadRequest, static_cast<uint16_t>(http::StatusFor(error)), false,
@@ -120,18 +120,27 @@ void HttpConnection::ProcessHead() {
   size_t head_size = head_.head_size;
   uint64_t body = head_.framing == http::BodyFraming::kContentLength ? head_.content_length : 0;
   bool last = client_eof_ && in_.size() - head_size <= body;
-  Exchange* exchange = exchange_;
-  exchange->Start(head_, in_, close_after_ || last);
+  if (service_->config->egress_listener) {
+    // The egress listener: each request goes to the service it names.
+    EgressRoute route = shard_->RouteEgress(head_);
+    NewExchange(route.service != nullptr ? *route.service : *service_);
+    Exchange* exchange = exchange_;
+    exchange->StartEgress(head_, in_, close_after_ || last, route);
+  } else {
+    NewExchange(*service_);
+    Exchange* exchange = exchange_;
+    exchange->Start(head_, in_, close_after_ || last);
+  }
   // The exchange copied the head; whatever follows is its body or the next
   // request (fed from a posted task, never re-entrantly).
   in_.erase(0, head_size);
 }
 
-void HttpConnection::NewExchange() {
+void HttpConnection::NewExchange(ShardService& service) {
   // The timer stays armed (an early expiry finds the exchange, which re-arms
   // or ignores it): moving it is cheaper than cancelling it per request.
   timer_purpose_ = TimerPurpose::kExchange;
-  exchange_ = new Exchange(*shard_, *service_, client_, this, client_ip_, tls_info_.get(), &timer_,
+  exchange_ = new Exchange(*shard_, service, client_, this, client_ip_, tls_info_.get(), &timer_,
                            &buffers_);
 }
 

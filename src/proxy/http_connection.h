@@ -59,7 +59,8 @@ class HttpConnection final : public core::DeferredDeletable,
   void ProcessHead();
   // Passes buffered bytes to the exchange that reads its body (or tunnel).
   void FeedExchange();
-  void NewExchange();
+  // `service`: this port's, or on the egress listener the one a request names.
+  void NewExchange(ShardService& service);
   void FillTlsInfo();
   void OnTimer();
   void ArmTimer(TimerPurpose purpose, uint32_t ms);

@@ -86,6 +86,15 @@ struct ServiceConfig {
   std::unique_ptr<filters::FilterChain> chain;
   // Built from `mirror_spec` there too; its copies in flight end with it.
   std::unique_ptr<Mirror> mirror;
+  // How local applications' calls through the egress listener are served
+  // (proxy/egress_config.h): the same instances, in the same order (so they
+  // share the service's balancer, health and breakers on the shard), with the
+  // record's egress policy and a chain of its own. Null: they get this
+  // config itself (the record's egress.via_ingress).
+  std::unique_ptr<ServiceConfig> egress;
+  // The egress listener's own config (no upstreams: each request is routed
+  // to a service by name).
+  bool egress_listener = false;
 };
 
 // The service's rules for the TLS peer on the request: the peer_header

@@ -33,6 +33,17 @@ void UpsertServiceCommand::Execute(Shard& shard) {
   Finish(shard.proxy().Upsert(std::move(config_)));
 }
 
+StartEgressCommand::~StartEgressCommand() {
+  if (fd_ >= 0) close(fd_);  // never executed (the shard stopped first)
+}
+
+void StartEgressCommand::Execute(Shard& shard) {
+  int fd = fd_;
+  fd_ = -1;
+  Finish(shard.proxy().StartEgress(fd, std::move(config_), std::move(settings_),
+                                   &shard.egress_series()));
+}
+
 SetAccessLogCommand::~SetAccessLogCommand() {
   if (fd_ >= 0) close(fd_);  // never executed (the shard stopped first)
 }

@@ -52,6 +52,25 @@ class UpsertServiceCommand : public ShardCommand {
   std::unique_ptr<ServiceConfig> config_;
 };
 
+// Opens the egress listener on the shard: `fd` (a dup of the listening
+// socket, the shard's from now on) with the listener's config and settings.
+class StartEgressCommand : public ShardCommand {
+ public:
+  StartEgressCommand(Shard* shard, int fd, std::unique_ptr<ServiceConfig> config,
+                     EgressSettings settings, Done on_done)
+      : ShardCommand(shard, std::move(on_done)),
+        fd_(fd),
+        config_(std::move(config)),
+        settings_(std::move(settings)) {}
+  ~StartEgressCommand() override;
+
+ private:
+  void Execute(Shard& shard) override;
+  int fd_;
+  std::unique_ptr<ServiceConfig> config_;
+  EgressSettings settings_;
+};
+
 // Gives the shard's access log a new sink (a descriptor it owns from now
 // on; -1 turns logging off): at start and after SIGUSR1 (reopen).
 class SetAccessLogCommand : public ShardCommand {
@@ -193,6 +212,9 @@ class Shard {
   // Shard lives.
   const core::RingStats& ring_stats() const { return ring_stats_; }
   const AccessLogStats& access_log_stats() const { return access_log_stats_; }
+  // The egress listener's series: written by the shard, read by any thread.
+  metrics::EgressSeries& egress_series() { return egress_series_; }
+  const metrics::EgressSeries& egress_series() const { return egress_series_; }
   // Blocks until the thread has exited (after a StopShardCommand).
   void Join();
 
@@ -210,6 +232,7 @@ class Shard {
   int ring_fd_ = -1;
   core::RingStats ring_stats_;
   AccessLogStats access_log_stats_;
+  metrics::EgressSeries egress_series_;
   std::thread thread_;
   // Owned by the shard thread (created and destroyed there).
   std::unique_ptr<core::Ring> ring_;

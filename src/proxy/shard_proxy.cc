@@ -52,6 +52,11 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
         next->filters, next->name, this, proxy,
         proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers());
   }
+  if (next->egress != nullptr && next->egress->chain == nullptr) {
+    next->egress->chain = filters::FilterChain::Build(
+        next->egress->filters, next->name, this, proxy,
+        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers());
+  }
   if (next->mirror_spec && next->mirror == nullptr) {
     next->mirror = std::make_unique<Mirror>(*next->mirror_spec, proxy, series, proxy->index());
   }
@@ -158,7 +163,7 @@ void ShardService::RecomputeOut() {
 }
 
 void ShardService::RecordAttempt(const ServiceConfig* from, int index, AttemptResult result) {
-  if (from != config.get() || index < 0 || static_cast<size_t>(index) >= outcomes.size()) return;
+  if (!Current(from) || index < 0 || static_cast<size_t>(index) >= outcomes.size()) return;
   const filters::OutlierSpec& spec = *config->outlier;
   InstanceOutcomes& o = outcomes[index];
   ++o.attempts;
@@ -183,7 +188,7 @@ void ShardService::RecordAttempt(const ServiceConfig* from, int index, AttemptRe
 }
 
 void ShardService::ReportUpstream(const ServiceConfig* from, int index, bool ok) {
-  if (from != config.get() || index < 0 || static_cast<size_t>(index) >= upstream_down.size()) {
+  if (!Current(from) || index < 0 || static_cast<size_t>(index) >= upstream_down.size()) {
     return;
   }
   upstream_down[index] = !ok;
@@ -203,7 +208,11 @@ ShardProxy::ShardProxy(core::Ring& ring, core::BufRing& bufs, int index)
       index_(index),
       pool_(ring),
       pipes_(kMaxPipes, kPipeBytes),
-      fd_limit_(SoftFdLimit()) {}
+      fd_limit_(SoftFdLimit()),
+      sweep_removed_([this] {
+        std::vector<ShardService*> removed(removed_.begin(), removed_.end());
+        for (ShardService* service : removed) MaybeFreeService(service);
+      }) {}
 
 ShardProxy::~ShardProxy() {
   if (stats_.bytes_spliced + stats_.bytes_copied > 0) {
@@ -247,8 +256,72 @@ absl::Status ShardProxy::Upsert(std::unique_ptr<ServiceConfig> config) {
   auto* service = new ShardService(this, std::move(config));
   service->listener = std::move(*listener);
   services_[service->config->port] = service;
+  by_name_[service->config->name] = service;
   ArmAccept(service);
   return absl::OkStatus();
+}
+
+absl::Status ShardProxy::StartEgress(int fd, std::unique_ptr<ServiceConfig> config,
+                                     EgressSettings settings, metrics::EgressSeries* series) {
+  net::Fd listener(fd);
+  if (egress_ != nullptr || services_.contains(config->port)) {
+    return absl::AlreadyExistsError("the egress listener's port is in use on this shard");
+  }
+  egress_settings_ = std::move(settings);
+  egress_series_ = series;
+  egress_ = new ShardService(this, std::move(config));
+  egress_->listener = std::move(listener);
+  services_[egress_->config->port] = egress_;
+  ArmAccept(egress_);
+  return absl::OkStatus();
+}
+
+EgressRoute ShardProxy::RouteEgress(const http::RequestHead& head) {
+  EgressRoute route;
+  // The caller names itself (x-icaht-caller); only a service of this host
+  // counts as one, so the label set stays bounded.
+  std::string_view caller = "unknown";
+  for (const http::Header& h : head.headers) {
+    if (!http::EqualsIgnoreCase(h.name, "x-icaht-caller")) continue;
+    if (by_name_.contains(absl::string_view(h.value.data(), h.value.size()))) caller = h.value;
+    break;
+  }
+  auto refuse = [&](int status, std::string_view code, std::string_view message,
+                    std::string_view destination, std::string_view label) {
+    route.status = status;
+    route.body = EgressErrorBody(code, message, destination);
+    if (egress_series_ != nullptr) route.metrics = &egress_series_->Find(caller, label);
+    return std::move(route);
+  };
+  auto read = ReadEgressTarget(head, egress_settings_.suffix);
+  if (auto* refusal = std::get_if<EgressRefusal>(&read)) {
+    return refuse(refusal->status, refusal->code, refusal->message, "", "refused");
+  }
+  route.target = std::move(std::get<EgressTarget>(read));
+  const EgressTarget& t = route.target;
+  if (t.kind != EgressTarget::Kind::kExternal) {
+    if (auto it = by_name_.find(t.host); it != by_name_.end()) {
+      route.service = it->second;
+      route.config = it->second->EgressConfig();
+      if (egress_series_ != nullptr) route.metrics = &egress_series_->Find(caller, t.host);
+      return route;
+    }
+  }
+  const bool allowed = net::AnyMatches(egress_settings_.allow, t.host, t.port);
+  if (t.kind == EgressTarget::Kind::kService ||
+      (t.kind == EgressTarget::Kind::kName && !allowed && t.host.find('.') == std::string::npos &&
+       t.host.find(':') == std::string::npos)) {
+    return refuse(502, "unknown_service",
+                  "no service named '" + t.host + "' is registered on this host or in the fleet",
+                  t.host, "unknown");
+  }
+  if (!allowed) {
+    return refuse(403, "destination_not_allowed",
+                  "'" + t.host + "' is not an allowed external destination (--egress-allow)",
+                  t.host, "refused");
+  }
+  return refuse(502, "external_unavailable",
+                "external destinations are not served by this build yet", t.host, t.host);
 }
 
 ShardProxy::DemandReports ShardProxy::TakeDemandReports() {
@@ -405,6 +478,11 @@ void ShardProxy::Remove(uint16_t port, std::function<void()> done) {
   }
   ShardService* service = it->second;
   services_.erase(it);
+  if (auto named = by_name_.find(service->config->name);
+      named != by_name_.end() && named->second == service) {
+    by_name_.erase(named);
+  }
+  if (service == egress_) egress_ = nullptr;
   removed_.insert(service);
   service->removing = true;
   ring_.timers().Cancel(&service->accept_backoff);
@@ -442,8 +520,10 @@ void ShardProxy::ConnectionClosed(HttpConnection* connection, ShardService* serv
 }
 
 void ShardProxy::MaybeFreeService(ShardService* service) {
+  // Egress exchanges are not among its connections: they count in
+  // requests_in_flight (and sweep again when they end).
   if (!service->removing || service->accept_armed || !service->connections.empty() ||
-      service->notifying) {
+      service->notifying || service->requests_in_flight != 0) {
     return;
   }
   removed_.erase(service);

@@ -16,10 +16,13 @@
 #include "core/ring.h"
 #include "filters/filter.h"
 #include "filters/side_call.h"
+#include "metrics/egress_series.h"
 #include "metrics/service_series.h"
+#include "net/host_pattern.h"
 #include "net/socket.h"
 #include "proxy/balancer.h"
 #include "proxy/circuit_breaker.h"
+#include "proxy/egress_router.h"
 #include "proxy/service_config.h"
 #include "proxy/splice_pump.h"
 #include "proxy/upstream_pool.h"
@@ -38,6 +41,17 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   void Complete(int res, uint32_t flags) override;  // multishot accept
   // Swaps in a new config (requests in flight keep theirs); builds its chain.
   void SetConfig(std::unique_ptr<ServiceConfig> next);
+  // `c` is the current config or its egress part: the instances' state here
+  // (balancer, passive health, counts) is its own.
+  bool Current(const ServiceConfig* c) const {
+    return c == config.get() || (config->egress != nullptr && c == config->egress.get());
+  }
+  // The config an egress call to this service runs with: its egress part,
+  // or (egress.via_ingress) the config itself.
+  std::shared_ptr<const ServiceConfig> EgressConfig() const {
+    if (config->egress == nullptr) return config;
+    return std::shared_ptr<const ServiceConfig>(config, config->egress.get());
+  }
 
   // Passive health: a connect that failed marks the instance down on this
   // shard until a connect succeeds. Ignored for a config that was replaced.
@@ -115,6 +129,22 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   core::Timer accept_backoff;
 };
 
+// Where one request on the egress listener goes (ShardProxy::RouteEgress).
+struct EgressRoute {
+  ShardService* service = nullptr;              // null: refused with `status` and `body`
+  std::shared_ptr<const ServiceConfig> config;  // what the exchange runs with
+  EgressTarget target;
+  int status = 0;
+  std::string body;
+  metrics::EgressPair* metrics = nullptr;  // {caller, destination}
+};
+
+// The egress listener's settings (the daemon's --egress-* flags).
+struct EgressSettings {
+  std::string suffix;  // ".icaht"; "" = none
+  std::vector<net::HostPattern> allow;
+};
+
 class ShardProxy final : public filters::SideCalls {
  public:
   ShardProxy(core::Ring& ring, core::BufRing& bufs, int index);
@@ -151,6 +181,18 @@ class ShardProxy final : public filters::SideCalls {
     std::vector<std::pair<net::Address, ShardService::InstanceOutcomes>> instances;
   };
   std::vector<OutlierReport> TakeOutlierReports();
+  // Opens the egress listener on this shard: `fd` (a descriptor of the
+  // listening socket the control thread bound, now this shard's) with the
+  // listener's config (proxy/egress_config.h).
+  absl::Status StartEgress(int fd, std::unique_ptr<ServiceConfig> config, EgressSettings settings,
+                           metrics::EgressSeries* series);
+  // Where a request on the egress listener goes: a service registered here,
+  // or a refusal (an unknown service, a host not allowed, CONNECT).
+  EgressRoute RouteEgress(const http::RequestHead& head);
+  // After an egress exchange on a service being removed: frees it (from a
+  // posted task) once nothing refers to it.
+  void SweepRemovedLater() { sweep_removed_.Post(); }
+
   // Stops accepting on `port` and drains its connections (idle ones close
   // now, busy ones after their response or at the drain deadline).
   // `done` runs when the listener is closed, i.e. the port refuses here.
@@ -210,8 +252,13 @@ class ShardProxy final : public filters::SideCalls {
   AccessLog* access_log_ = nullptr;
   tracing::SpanBuffer spans_;
   uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE soft limit, re-read when it matters
-  absl::flat_hash_map<uint16_t, ShardService*> services_;  // by port, live ones
-  absl::flat_hash_set<ShardService*> removed_;             // draining, listener closing
+  absl::flat_hash_map<uint16_t, ShardService*> services_;    // by port, live ones
+  absl::flat_hash_map<std::string, ShardService*> by_name_;  // the same, by name
+  ShardService* egress_ = nullptr;                           // the egress listener (in services_)
+  EgressSettings egress_settings_;
+  metrics::EgressSeries* egress_series_ = nullptr;
+  core::DeferredTask sweep_removed_;
+  absl::flat_hash_set<ShardService*> removed_;  // draining, listener closing
   std::function<void()> shutdown_done_;
 };
 

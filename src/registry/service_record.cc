@@ -311,6 +311,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseFault(value, path, record.fault));
   } else if (key == "access_log") {
     ICAHT_ASSIGN_OR_RETURN(record.access_log, json::ReadBool(value, path));
+  } else if (key == "egress") {
+    ICAHT_RETURN_IF_ERROR(ParseEgress(value, path, record.egress));
   } else if (key == "serving") {
     // Reported by GET (the daemon's state, not the user's): accepted and
     // ignored, so that a record read with GET can be sent back with PUT.
@@ -500,6 +502,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.Key("access_log").Bool(record.access_log);
   w.Key("tls");
   WriteTls(w, record.tls);
+  w.Key("egress");
+  WriteEgress(w, record.egress);
   w.EndObject();
 }
 

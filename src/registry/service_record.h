@@ -18,6 +18,7 @@
 #include "filters/upstream_policy.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
+#include "registry/record_egress.h"
 #include "registry/record_mirror.h"
 #include "registry/record_tls.h"
 #include "tracing/trace_context.h"
@@ -95,6 +96,7 @@ struct ServiceRecord {
   std::optional<tracing::TracingSpec> tracing;      // off unless the record names it
   bool access_log = true;      // lines in the daemon's access log (when it has one)
   std::optional<TlsSpec> tls;  // null: the port speaks plain HTTP
+  EgressSpec egress;           // calls from local applications (egress listener)
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

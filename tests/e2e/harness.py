@@ -236,7 +236,9 @@ class Daemon:
         self.range_start = self.window.start
         self.range_end = self.window.start + range_size - 1
         # Ports of the window outside the service range, free for tests to use.
-        self.spare_ports = list(range(self.range_end + 1, self.window.start + WINDOW - 1))
+        # (The last two are the ops listener's and the egress listener's.)
+        self.spare_ports = list(range(self.range_end + 1, self.window.start + WINDOW - 2))
+        self.egress_port = self.window.start + WINDOW - 2
         self.admin_socket = admin_socket or os.path.join(self.dir, "admin.sock")
         self.ops_port = ops_port or (self.window.start + WINDOW - 1)
         if args is None:
@@ -251,6 +253,9 @@ class Daemon:
         elif callable(args):
             args = args(self)
         self.argv = [SIDECAR] + list(args) + list(extra_args)
+        if not any(a.startswith("--egress-listen") for a in self.argv):
+            # Never the default 127.0.0.1:7000: daemons of parallel tests would clash.
+            self.argv += ["--egress-listen", "%s:%d" % (LOOPBACK, self.egress_port)]
         if nofile is not None:
             # As under `ulimit -n`: soft and hard, from the first instruction (prlimit execs).
             self.argv = ["prlimit", "--nofile=%d:%d" % (nofile, nofile), "--"] + self.argv

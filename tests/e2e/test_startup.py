@@ -34,6 +34,7 @@ class StartupTest(E2ETestCase):
                 "--admin-socket", admin_socket or os.path.join(tmp, "admin.sock"),
                 "--state-dir", state_dir or os.path.join(tmp, "state"),
                 "--ops-listen", "%s:%d" % (LOOPBACK, ops_port),
+                "--egress-listen", "%s:%d" % (LOOPBACK, d.spare_ports[-2]),
                 "--shards", "2",
                 "--port-range", "%d-%d" % (d.spare_ports[0], d.spare_ports[9]),
                 "--bind-address", LOOPBACK] + list(extra)
@@ -72,6 +73,12 @@ class StartupTest(E2ETestCase):
         with open(path, "w") as f:
             f.write("not a directory\n")
         self.assert_fails_fast(self.args(state_dir=path), "state directory")
+
+    def test_egress_port_in_use(self):
+        # Not shared through SO_REUSEPORT with whoever holds it: start-up fails, naming the flag.
+        self.assert_fails_fast(
+            self.args(extra=["--egress-listen", "%s:%d" % (LOOPBACK, self.first.egress_port)]),
+            "--egress-listen", "in use")
 
     def test_static_service_failing_after_the_shards_started(self):
         # The port is held by a plain listener: the shards' bind fails, after they started.

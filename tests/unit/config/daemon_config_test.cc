@@ -71,7 +71,10 @@ TEST_F(DaemonConfigTest, DefaultsWithXdgRuntimeDir) {
   EXPECT_EQ(config->bind_address.HostString(), "127.0.0.1");
   EXPECT_EQ(config->bind_address.port(), 0);
   EXPECT_EQ(config->advertise_address, "");
-  EXPECT_FALSE(config->egress_listen.has_value());
+  ASSERT_TRUE(config->egress_listen.has_value());
+  EXPECT_EQ(config->egress_listen->ToString(), "127.0.0.1:7000");
+  EXPECT_TRUE(config->egress_allow.empty());
+  EXPECT_EQ(config->egress_suffix, ".icaht");
   EXPECT_EQ(config->traefik_file, "");
   EXPECT_TRUE(config->etcd_endpoints.empty());
   EXPECT_EQ(config->access_log, AccessLogMode::kOff);
@@ -391,21 +394,25 @@ TEST_F(DaemonConfigTest, Etcd) {
   }
 }
 
-TEST_F(DaemonConfigTest, UnbuiltFeaturesAreValidatedThenRefused) {
-  // Invalid values are reported as such...
+TEST_F(DaemonConfigTest, EgressSettings) {
   EXPECT_THAT(ErrorOf({"--egress-listen", "nope"}), StartsWith("--egress-listen: address 'nope'"));
-  EXPECT_THAT(ErrorOf({"--advertise-address", "a b"}), StartsWith("--advertise-address: expected"));
-  // ...valid ones as not built yet.
-  absl::StatusOr<DaemonConfig> config = Load({"--egress-listen", "127.0.0.1:7000"});
-  ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(config.status().message(), "--egress-listen: not supported yet in this build");
-  std::string path = WriteFile("config.json", R"({"egress_listen": "127.0.0.1:7000"})");
+  absl::StatusOr<DaemonConfig> config = Load({"--egress-listen", "off"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->egress_listen.has_value());
+  config = Load({"--egress-listen", "127.0.0.2:7100", "--egress-allow",
+                 "api.example.com,*.example.org:443,127.0.0.1:9000", "--egress-suffix", "mesh"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->egress_listen->ToString(), "127.0.0.2:7100");
+  EXPECT_EQ(config->egress_allow.size(), 3u);
+  EXPECT_EQ(config->egress_suffix, ".mesh");
+  EXPECT_THAT(ErrorOf({"--egress-allow", "a b"}), StartsWith("--egress-allow: expected a host"));
+  EXPECT_THAT(ErrorOf({"--egress-suffix", "a..b"}), StartsWith("--egress-suffix: expected"));
+  std::string path = WriteFile("config.json", R"({"egress_allow": ["*.example.com"],
+                                                  "egress_suffix": ""})");
   config = Load({"--config", path});
-  ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(config.status().message(),
-            path + ": field 'egress_listen': not supported yet in this build");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->egress_allow, std::vector<std::string>{"*.example.com"});
+  EXPECT_EQ(config->egress_suffix, "");
 }
 
 TEST_F(DaemonConfigTest, ParseConfigFileAlone) {

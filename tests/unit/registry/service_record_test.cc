@@ -257,6 +257,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "field 'health.deregister_after_s': needs health.check"},
         BadCase{With(R"(,"health":{"check":{},"deregister_after_s":-1})"),
                 "field 'health.deregister_after_s': must be an integer 0..604800"},
+        BadCase{With(R"(,"egress":{"via_ingress":1})"),
+                "field 'egress.via_ingress': must be true or false"},
+        BadCase{With(R"(,"egress":{"timeouts":{"request_ms":-1}})"),
+                "field 'egress.timeouts.request_ms': must be an integer 0..3600000"},
+        BadCase{With(R"(,"egress":{"timeouts":{"idle_ms":1}})"),
+                "unknown field 'egress.timeouts.idle_ms'"},
+        BadCase{With(R"(,"egress":{"retries":{"attempts":0}})"),
+                "field 'egress.retries.attempts': must be an integer 1..10"},
         BadCase{With(R"(,"retries":{"attempts":0})"),
                 "field 'retries.attempts': must be an integer 1..10"},
         BadCase{With(R"(,"retries":{"attempts":11})"),
@@ -487,7 +495,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
-      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"fault":null,"tracing":null,"access_log":true,"tls":null})json");
+      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"fault":null,"tracing":null,"access_log":true,"tls":null,"egress":{"via_ingress":false,"retries":null,"timeouts":{"connect_ms":0,"request_ms":0,"total_ms":0}}})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {
@@ -580,6 +588,26 @@ TEST(ServiceRecordLimitsTest, ParsesAndRoundTrips) {
   auto again = ParseServiceRecord(ToJson(*r));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *r);
+}
+
+TEST(ServiceRecordEgressTest, ParsesAndRoundTrips) {
+  auto r = ParseServiceRecord(
+      R"({"name":"a","upstreams":["127.0.0.1:1"],)"
+      R"("egress":{"via_ingress":true,"retries":{"attempts":3},"timeouts":{"request_ms":500}}})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->egress.via_ingress);
+  ASSERT_TRUE(r->egress.retries.has_value());
+  EXPECT_EQ(r->egress.retries->attempts, 3);
+  EXPECT_EQ(r->egress.request_ms, 500u);
+  EXPECT_EQ(r->egress.connect_ms, 0u);
+  auto again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  // Another host's egress block, as read from etcd.
+  auto text = ParseEgressText(R"({"timeouts":{"total_ms":9}})", "egress");
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(text->total_ms, 9u);
+  EXPECT_FALSE(ParseEgressText(R"({"bogus":1})", "egress").ok());
 }
 
 }  // namespace

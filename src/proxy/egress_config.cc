@@ -1,0 +1,48 @@
+#include "proxy/egress_config.h"
+
+namespace icaht::proxy {
+
+std::unique_ptr<ServiceConfig> EgressConfigFor(const ServiceConfig& ingress,
+                                               const registry::EgressSpec& egress) {
+  auto config = std::make_unique<ServiceConfig>();
+  config->name = ingress.name;
+  config->port = ingress.port;
+  config->bind = ingress.bind;
+  config->upstreams = ingress.upstreams;
+  config->lb_policy = ingress.lb_policy;
+  config->hash_on = ingress.hash_on;
+  config->retries = egress.retries ? egress.retries : ingress.retries;
+  config->circuit_breaker = ingress.circuit_breaker;
+  config->outlier = ingress.outlier;
+  config->connect_timeout_ms =
+      egress.connect_ms != 0 ? egress.connect_ms : ingress.connect_timeout_ms;
+  config->request_timeout_ms =
+      egress.request_ms != 0 ? egress.request_ms : ingress.request_timeout_ms;
+  config->idle_timeout_ms = ingress.idle_timeout_ms;
+  config->total_timeout_ms = egress.total_ms != 0 ? egress.total_ms : ingress.total_timeout_ms;
+  config->trust_timeout_header = true;  // a local caller may shorten its own deadline
+  config->drain_timeout_ms = ingress.drain_timeout_ms;
+  config->access_log = ingress.access_log;
+  config->limits = ingress.limits;
+  config->filters.health = filters::HealthSpec{.path = "", .ready_path = ""};
+  config->filters.request_id = ingress.filters.request_id;
+  config->filters.request_id.enabled = true;
+  config->filters.request_id.trust_incoming = true;
+  config->filters.tracing = ingress.filters.tracing;
+  config->filters.shard_count = ingress.filters.shard_count;
+  config->series = ingress.series;
+  return config;
+}
+
+std::unique_ptr<ServiceConfig> EgressListenerConfig(const net::Address& listen) {
+  auto config = std::make_unique<ServiceConfig>();
+  config->name = "egress";
+  config->port = listen.port();
+  config->bind = listen;
+  config->egress_listener = true;
+  config->access_log = false;
+  config->filters.health = filters::HealthSpec{.path = "", .ready_path = ""};
+  return config;
+}
+
+}  // namespace icaht::proxy
