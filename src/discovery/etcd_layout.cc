@@ -69,21 +69,6 @@ std::string RangesTxnBody(const std::vector<std::string>& prefixes, std::string_
 
 namespace json = registry::json;
 
-// The gateway writes 64-bit integers as JSON strings ("7587899270062434309").
-absl::StatusOr<int64_t> ReadInt64String(json::Value& value, std::string_view path) {
-  ICAHT_ASSIGN_OR_RETURN(auto type, json::TypeOf(value));
-  if (type == simdjson::ondemand::json_type::number) {
-    return json::ReadInt(value, path, INT64_MIN, INT64_MAX);
-  }
-  ICAHT_ASSIGN_OR_RETURN(std::string text, json::ReadString(value, path));
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return json::FieldError(path, "expected an integer");
-  }
-  return n;
-}
-
 // A field we do not read (iterating on skips it).
 absl::Status Skip(json::Value&) { return absl::OkStatus(); }
 
@@ -96,7 +81,7 @@ absl::Status ForEachTxnResponse(std::string_view body, int64_t* revision,
       if (key == "header" && revision != nullptr) {
         return json::ForEachField(value, key, [&](std::string_view field, json::Value& v) {
           if (field != "revision") return Skip(v);
-          ICAHT_ASSIGN_OR_RETURN(*revision, ReadInt64String(v, "header.revision"));
+          ICAHT_ASSIGN_OR_RETURN(*revision, ReadGatewayInt64(v, "header.revision"));
           return absl::OkStatus();
         });
       }
@@ -108,6 +93,20 @@ absl::Status ForEachTxnResponse(std::string_view body, int64_t* revision,
 }
 
 }  // namespace
+
+absl::StatusOr<int64_t> ReadGatewayInt64(json::Value& value, std::string_view path) {
+  ICAHT_ASSIGN_OR_RETURN(auto type, json::TypeOf(value));
+  if (type == simdjson::ondemand::json_type::number) {
+    return json::ReadInt(value, path, INT64_MIN, INT64_MAX);
+  }
+  ICAHT_ASSIGN_OR_RETURN(std::string text, json::ReadString(value, path));
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return json::FieldError(path, "expected an integer");
+  }
+  return n;
+}
 
 std::vector<KeyValue> HostKeys(const registry::ServiceRecord& record, const EtcdHost& host) {
   // A port that terminates TLS is reached over https.
@@ -270,7 +269,7 @@ absl::StatusOr<int64_t> ParseLeaseGrant(std::string_view body) {
   ICAHT_RETURN_IF_ERROR(json::ParseObjectDocument(body, [&](json::Value& root) {
     return json::ForEachField(root, "", [&](std::string_view key, json::Value& value) {
       if (key != "ID") return Skip(value);
-      ICAHT_ASSIGN_OR_RETURN(id, ReadInt64String(value, "ID"));
+      ICAHT_ASSIGN_OR_RETURN(id, ReadGatewayInt64(value, "ID"));
       return absl::OkStatus();
     });
   }));
@@ -288,7 +287,7 @@ absl::StatusOr<int64_t> ParseKeepalive(std::string_view body) {
       result = true;
       return json::ForEachField(value, "result", [&](std::string_view field, json::Value& v) {
         if (field != "TTL") return Skip(v);
-        ICAHT_ASSIGN_OR_RETURN(ttl, ReadInt64String(v, "result.TTL"));
+        ICAHT_ASSIGN_OR_RETURN(ttl, ReadGatewayInt64(v, "result.TTL"));
         return absl::OkStatus();
       });
     });
@@ -329,7 +328,7 @@ absl::StatusOr<std::vector<int64_t>> ParseCountTxn(std::string_view body) {
       if (op != "response_range") return Skip(range);
       return json::ForEachField(range, op, [&](std::string_view field, json::Value& v) {
         if (field != "count") return Skip(v);
-        ICAHT_ASSIGN_OR_RETURN(count, ReadInt64String(v, "count"));
+        ICAHT_ASSIGN_OR_RETURN(count, ReadGatewayInt64(v, "count"));
         return absl::OkStatus();
       });
     });

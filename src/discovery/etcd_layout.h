@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "registry/json_reader.h"
 #include "registry/service_record.h"
 
 namespace icaht::discovery {
@@ -109,6 +110,10 @@ bool TxnSucceeded(std::string_view body);
 std::optional<int> ErrorCode(std::string_view body);
 // gRPC NOT_FOUND: the lease a request named is gone.
 inline constexpr int kGrpcNotFound = 5;
+
+// A 64-bit integer of a gateway answer: a JSON string ("7587899270062434309",
+// as the gateway writes them) or a number.
+absl::StatusOr<int64_t> ReadGatewayInt64(registry::json::Value& value, std::string_view path);
 
 // Standard base64 with padding (the gateway's encoding of keys and values).
 std::string Base64Encode(std::string_view data);

@@ -87,10 +87,12 @@ void HttpClientCall::ParseHead() {
   for (const http::Header& h : head.headers) response_.headers.emplace_back(h.name, h.value);
   framing_ = head.framing;
   remaining_ = head.content_length;
-  if (framing_ == http::BodyFraming::kContentLength && !spec_.discard_body &&
+  if (framing_ == http::BodyFraming::kContentLength && !spec_.discard_body && !spec_.on_body &&
       remaining_ > spec_.max_body_bytes) {
     return Finish(absl::ResourceExhaustedError("response body over the limit"));
   }
+  // Streaming: the deadline was for the head; the body has none.
+  if (spec_.on_body) ring_.timers().Cancel(&timer_);
   std::string rest = in_.substr(head.head_size);
   in_.clear();
   TakeBody(rest);
@@ -102,8 +104,9 @@ void HttpClientCall::TakeBody(std::string_view data) {
       return Finish(std::move(response_));
     case http::BodyFraming::kContentLength: {
       size_t take = std::min<uint64_t>(data.size(), remaining_);
-      KeepBody(data.substr(0, take));
       remaining_ -= take;
+      KeepBody(data.substr(0, take));
+      if (finished_) return;  // cancelled by on_body
       if (remaining_ == 0) return Finish(std::move(response_));
       return;
     }
@@ -114,13 +117,15 @@ void HttpClientCall::TakeBody(std::string_view data) {
           return Finish(absl::DataLossError(
               absl::StrCat("malformed chunked body: ", chunked_.error_detail())));
         }
-        KeepBody(step.data);
         data.remove_prefix(step.consumed);
+        KeepBody(step.data);
+        if (finished_) return;  // cancelled by on_body
         if (BodyOverLimit()) break;
       }
       break;
     case http::BodyFraming::kUntilClose:
       KeepBody(data);
+      if (finished_) return;  // cancelled by on_body
       break;
   }
   if (BodyOverLimit()) {
@@ -130,7 +135,11 @@ void HttpClientCall::TakeBody(std::string_view data) {
 }
 
 void HttpClientCall::KeepBody(std::string_view data) {
-  if (!spec_.discard_body) response_.body.append(data);
+  if (spec_.on_body) {
+    if (!data.empty()) spec_.on_body(response_, data);
+  } else if (!spec_.discard_body) {
+    response_.body.append(data);
+  }
 }
 
 void HttpClientCall::OnEof(net::Stream*) {

@@ -4,7 +4,9 @@
 // (shards, as side calls: filters::SideCalls). One request per call on a new
 // connection ("Connection: close"), one deadline for connect + whole
 // response, a bounded body, the strict response parser. Runs on the calling
-// thread's ring; never blocks.
+// thread's ring; never blocks. A streaming mode (ClientCallSpec::on_body)
+// hands the body over as it arrives, for answers that do not end (an etcd
+// watch).
 //
 //   HttpClientCall::Start(ring, bufs, std::move(spec),
 //                         [](absl::StatusOr<http::ClientResponse> r) {...});
@@ -42,6 +44,14 @@ struct ClientCallSpec {
   // The body is read to its end (framing checked) but not kept, and
   // max_body_bytes does not apply.
   bool discard_body = false;
+  // Streaming: when set, the body is not kept (max_body_bytes and
+  // discard_body do not apply): each piece of it, decoded from its framing,
+  // goes to `on_body` as it arrives, with the response's status and headers
+  // (`head.body` empty). `timeout_ms` then covers only connect, request and
+  // response head; the body may take as long as it takes (the caller ends it
+  // with Cancel(), which on_body may call). `done` runs when the body ended,
+  // with the head, or on an error.
+  std::function<void(const http::ClientResponse& head, std::string_view data)> on_body;
   http::Limits limits;  // for the response head
   // With a context: over TLS, verifying `server_name` (also the SNI).
   std::shared_ptr<const net::TlsClientContext> tls;
@@ -82,7 +92,7 @@ class HttpClientCall final : public core::DeferredDeletable,
   void TakeBody(std::string_view data);
   void KeepBody(std::string_view data);
   bool BodyOverLimit() const {
-    return !spec_.discard_body && response_.body.size() > spec_.max_body_bytes;
+    return !spec_.discard_body && !spec_.on_body && response_.body.size() > spec_.max_body_bytes;
   }
   void Finish(absl::StatusOr<http::ClientResponse> result);
 

@@ -1,10 +1,13 @@
 // HttpClientCall against scripted loopback servers: framing (length, chunked,
-// until close), limits, timeouts, refused connects, malformed answers, cancel.
+// until close), limits, timeouts, refused connects, malformed answers, cancel,
+// and the streaming mode (on_body).
 
 #include "proxy/http_client.h"
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "scripted_upstream.h"
@@ -31,6 +34,33 @@ class HttpClientTest : public ::testing::Test {
     EXPECT_TRUE(result.has_value());
     Drain();
     return result.value_or(absl::InternalError("no answer"));
+  }
+
+  struct Streamed {
+    std::vector<std::string> pieces;
+    int status = 0;
+    std::optional<absl::StatusOr<http::ClientResponse>> result;
+    HttpClientCall* call = nullptr;
+  };
+  // Starts a streaming call to `address`; on_body cancels it once the
+  // pieces add up to `cancel_at` bytes (0: never).
+  void Stream(const net::Address& address, Streamed& out, uint32_t timeout_ms,
+              size_t cancel_at = 0) {
+    ClientCallSpec spec;
+    spec.address = address;
+    spec.request = BuildClientRequest("POST", "/v3/watch", "etcd");
+    spec.timeout_ms = timeout_ms;
+    spec.max_body_bytes = 1;  // does not apply
+    spec.on_body = [&out, cancel_at](const http::ClientResponse& head, std::string_view data) {
+      out.status = head.status;
+      out.pieces.emplace_back(data);
+      size_t total = 0;
+      for (const std::string& piece : out.pieces) total += piece.size();
+      if (cancel_at != 0 && total >= cancel_at) out.call->Cancel();
+    };
+    out.call = HttpClientCall::Start(
+        *shard_.ring, *shard_.bufs, std::move(spec),
+        [&out](absl::StatusOr<http::ClientResponse> r) { out.result = std::move(r); });
   }
 
   // Lets the closed connection's ops finish (the stream frees itself then).
@@ -145,6 +175,73 @@ TEST_F(HttpClientTest, CancelledCallNeverCallsBack) {
   call->Cancel();
   Drain();
   EXPECT_FALSE(called);
+}
+
+std::string Joined(const std::vector<std::string>& pieces) {
+  std::string out;
+  for (const std::string& piece : pieces) out += piece;
+  return out;
+}
+
+TEST_F(HttpClientTest, StreamedBodyOutlivesTheHeadTimeout) {
+  // A watch-like answer: chunks and no end.
+  ScriptedUpstream server(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n");
+  Streamed out;
+  Stream(server.address(), out, /*timeout_ms=*/50);
+  const int64_t until = core::NowNs() + 300'000'000;  // six head timeouts
+  while (core::NowNs() < until && !out.result.has_value()) shard_.ring->RunOnce(10'000'000);
+  EXPECT_FALSE(out.result.has_value());
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(Joined(out.pieces), "abcde");
+  out.call->Cancel();
+  Drain();
+  EXPECT_FALSE(out.result.has_value());
+}
+
+TEST_F(HttpClientTest, StreamedBodyEndsWithTheHead) {
+  ScriptedUpstream server(
+      "HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  Streamed out;
+  Stream(server.address(), out, 2000);
+  for (int i = 0; i < 400 && !out.result.has_value(); ++i) shard_.ring->RunOnce(10'000'000);
+  ASSERT_TRUE(out.result.has_value());
+  ASSERT_TRUE(out.result->ok()) << out.result->status();
+  EXPECT_EQ((*out.result)->status, 500);
+  EXPECT_EQ((*out.result)->body, "");
+  EXPECT_EQ(Joined(out.pieces), "abc");
+  Drain();
+
+  // Content-Length framing streams too, past max_body_bytes.
+  ScriptedUpstream length("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  Streamed plain;
+  Stream(length.address(), plain, 2000);
+  for (int i = 0; i < 400 && !plain.result.has_value(); ++i) shard_.ring->RunOnce(10'000'000);
+  ASSERT_TRUE(plain.result.has_value());
+  ASSERT_TRUE(plain.result->ok()) << plain.result->status();
+  EXPECT_EQ(Joined(plain.pieces), "hello");
+  Drain();
+}
+
+TEST_F(HttpClientTest, StreamCancelledFromItsCallback) {
+  ScriptedUpstream server(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n");
+  Streamed out;
+  Stream(server.address(), out, 2000, /*cancel_at=*/3);
+  for (int i = 0; i < 100 && out.pieces.empty(); ++i) shard_.ring->RunOnce(10'000'000);
+  Drain();
+  EXPECT_EQ(Joined(out.pieces), "abc");  // nothing after the cancel
+  EXPECT_FALSE(out.result.has_value());
+}
+
+TEST_F(HttpClientTest, StreamWithoutAHeadTimesOut) {
+  ScriptedUpstream server("");
+  Streamed out;
+  Stream(server.address(), out, 100);
+  for (int i = 0; i < 400 && !out.result.has_value(); ++i) shard_.ring->RunOnce(10'000'000);
+  ASSERT_TRUE(out.result.has_value());
+  EXPECT_EQ(out.result->status().code(), absl::StatusCode::kDeadlineExceeded);
+  Drain();
 }
 
 }  // namespace
