@@ -54,13 +54,15 @@ void Stream::PauseReading() {
   core::Ring::SetIgnored(sqe);
 }
 
-void Stream::ArmRecv() {
+void Stream::ArmRecv(bool expect_more) {
   io_uring_sqe* sqe = ring_.GetSqe();
   if (single_shot_) {
     io_uring_prep_recv(sqe, fd_, nullptr, bufs_.buffer_size(), 0);
     // An upstream's answer is never there yet when we arm: skip the
-    // non-blocking attempt and go straight to waiting for readiness.
-    sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+    // non-blocking attempt and go straight to waiting for readiness. Unless
+    // the last recv filled its buffer: the rest of a large body is most
+    // likely waiting, and polling first would cost a wake-up per buffer.
+    if (!expect_more) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   } else {
     io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
   }
@@ -111,7 +113,7 @@ void Stream::OnRecv(int res, uint32_t flags) {
   // chose to stop): re-arm unless we asked it to stop.
   if (!recv_armed_ && !peer_eof_ && (res > 0 || res == -ENOBUFS || res == -ECANCELED) &&
       !closing_ && !pause_requested_ && (handler_ != nullptr || lingering_)) {
-    ArmRecv();
+    ArmRecv(res > 0 && static_cast<size_t>(res) == bufs_.buffer_size());
   }
   dispatching_ = false;
   MaybeFree();

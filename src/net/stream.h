@@ -159,7 +159,8 @@ class Stream {
   void OnRecv(int res, uint32_t flags);
   void OnSend(int res, uint32_t flags);
   void OnConnect(int res, uint32_t flags);
-  void ArmRecv();
+  // `expect_more`: the last recv filled its buffer (single-shot: no poll first).
+  void ArmRecv(bool expect_more = false);
   void FlushSend();
   void MaybeFree();
   void Fail(int error);
