@@ -17,8 +17,14 @@ namespace {
 constexpr int64_t kFlushStallNs = 10'000'000'000;
 // After half-closing, how long to drain the peer's input before closing.
 constexpr int64_t kLingerNs = 2'000'000'000;
+// Spare send buffers above Stream::kKeepCapacity, kept per shard instead of
+// per connection: a large response regrowing its queue by doubling copied it
+// about twice more, and a reused buffer is still warm in the cache.
+constexpr size_t kSpareBuffers = 4;
+constexpr size_t kMaxSpareCapacity = 4 << 20;
 thread_local absl::flat_hash_set<Stream*> t_live_streams;
 thread_local std::vector<Stream*> t_flush_list;
+thread_local std::vector<std::string> t_spare_buffers;
 }  // namespace
 
 size_t Stream::live_count() { return t_live_streams.size(); }
@@ -48,13 +54,15 @@ void Stream::PauseReading() {
   core::Ring::SetIgnored(sqe);
 }
 
-void Stream::ArmRecv() {
+void Stream::ArmRecv(bool expect_more) {
   io_uring_sqe* sqe = ring_.GetSqe();
   if (single_shot_) {
     io_uring_prep_recv(sqe, fd_, nullptr, bufs_.buffer_size(), 0);
     // An upstream's answer is never there yet when we arm: skip the
-    // non-blocking attempt and go straight to waiting for readiness.
-    sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+    // non-blocking attempt and go straight to waiting for readiness. Unless
+    // the last recv filled its buffer: the rest of a large body is most
+    // likely waiting, and polling first would cost a wake-up per buffer.
+    if (!expect_more) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   } else {
     io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
   }
@@ -105,7 +113,7 @@ void Stream::OnRecv(int res, uint32_t flags) {
   // chose to stop): re-arm unless we asked it to stop.
   if (!recv_armed_ && !peer_eof_ && (res > 0 || res == -ENOBUFS || res == -ECANCELED) &&
       !closing_ && !pause_requested_ && (handler_ != nullptr || lingering_)) {
-    ArmRecv();
+    ArmRecv(res > 0 && static_cast<size_t>(res) == bufs_.buffer_size());
   }
   dispatching_ = false;
   MaybeFree();
@@ -113,8 +121,39 @@ void Stream::OnRecv(int res, uint32_t flags) {
 
 void Stream::Send(std::string_view data) {
   if (closing_ || data.empty()) return;
+  if (tls_ != nullptr && TlsWriteThrough(data)) return;
   app_out_->append(data);
   ScheduleFlush();
+}
+
+void Stream::TruncateTo(size_t mark) {
+  // What is before mark_base_ was encrypted or is being sent: not retractable.
+  ICAHT_CHECK(mark >= mark_base_);
+  app_out_->resize(std::min(mark - mark_base_, app_out_->size()));
+}
+
+void Stream::ReleaseBuffer(std::string& buffer) {
+  buffer.clear();
+  if (buffer.capacity() <= kKeepCapacity) return;
+  if (t_spare_buffers.size() < kSpareBuffers && buffer.capacity() <= kMaxSpareCapacity) {
+    t_spare_buffers.push_back(std::move(buffer));
+  }
+  std::string().swap(buffer);
+}
+
+void Stream::ReserveOut(size_t more) {
+  size_t need = out_.size() + more;
+  if (need <= out_.capacity()) return;
+  std::string spare;
+  if (!t_spare_buffers.empty()) {
+    spare = std::move(t_spare_buffers.back());
+    t_spare_buffers.pop_back();
+  }
+  // Doubling as std::string would, so that a series of appends stays linear.
+  spare.reserve(std::max(need, 2 * out_.capacity()));
+  spare.append(out_);
+  out_.swap(spare);
+  ReleaseBuffer(spare);
 }
 
 std::string& Stream::SendBuffer() {
@@ -163,6 +202,7 @@ void Stream::FlushSend() {
     // the sent buffer (capacity kept) collects what comes after.
     flight_.clear();
     flight_offset_ = 0;
+    if (tls_ == nullptr) mark_base_ += out_.size();
     flight_.swap(out_);
   }
   io_uring_sqe* sqe = ring_.GetSqe();
@@ -185,9 +225,8 @@ void Stream::OnSend(int res, uint32_t) {
     flight_offset_ += res;
     if (flight_offset_ == flight_.size()) {
       flight_offset_ = 0;
-      flight_.clear();
-      if (flight_.capacity() > kKeepCapacity) std::string().swap(flight_);
-      if (out_.empty() && out_.capacity() > kKeepCapacity) std::string().swap(out_);
+      ReleaseBuffer(flight_);
+      if (out_.empty()) ReleaseBuffer(out_);
     }
     FlushSend();
     if (lingering_) {

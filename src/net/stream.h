@@ -90,15 +90,19 @@ class Stream {
   bool read_stopped() const { return !recv_armed_; }
 
   // Queues a copy of `data`; sends in order. Before the connect completes they
-  // wait. Everything queued in one dispatch round leaves in one send.
+  // wait. Everything queued in one dispatch round leaves in one send. With
+  // TLS, a large `data` is encrypted at once, straight from `data` (no copy
+  // of the plaintext), together with what was queued before it.
   void Send(std::string_view data);
   // The queue itself, for callers that build bytes in place: append only.
   std::string& SendBuffer();
-  // A mark in SendBuffer(), and undoing what was appended after it. Only
-  // within the same dispatch (before the ring's next submit nothing queued
-  // leaves), e.g. to replace a response head by an error answer.
-  size_t send_mark() const { return app_out_->size(); }
-  void TruncateTo(size_t mark) { app_out_->resize(std::min(mark, app_out_->size())); }
+  // A mark in what Send() and SendBuffer() queued, and undoing what was
+  // appended after it. Only within the same dispatch (before the ring's next
+  // submit nothing queued leaves), e.g. to replace a response head by an
+  // error answer, and only while nothing after the mark was encrypted: with
+  // TLS, no large Send() since the mark (see Send).
+  size_t send_mark() const { return mark_base_ + app_out_->size(); }
+  void TruncateTo(size_t mark);
   size_t queued_bytes() const {
     return flight_.size() - flight_offset_ + out_.size() +
            (app_out_ != &out_ ? app_out_->size() : 0);
@@ -155,7 +159,8 @@ class Stream {
   void OnRecv(int res, uint32_t flags);
   void OnSend(int res, uint32_t flags);
   void OnConnect(int res, uint32_t flags);
-  void ArmRecv();
+  // `expect_more`: the last recv filled its buffer (single-shot: no poll first).
+  void ArmRecv(bool expect_more = false);
   void FlushSend();
   void MaybeFree();
   void Fail(int error);
@@ -170,6 +175,12 @@ class Stream {
   void TlsProcess();
   void TlsFailed();
   void TlsEncrypt();
+  bool TlsWriteThrough(std::string_view data);
+  // Room for `more` bytes in out_, from the shard's spare buffers when out_
+  // would have to grow (a large buffer is reused warm instead of regrown).
+  void ReserveOut(size_t more);
+  // Empties `buffer`; one above kKeepCapacity goes to the spare buffers.
+  static void ReleaseBuffer(std::string& buffer);
   void TlsShutdown();
   void TlsCloseNotify();
 
@@ -193,6 +204,9 @@ class Stream {
   std::string out_;           // queued after flight_
   std::string* app_out_ = &out_;  // where Send() queues: out_, or with TLS the plaintext
   std::unique_ptr<TlsState> tls_;
+  // Bytes queued by Send()/SendBuffer() that already left app_out_ (with TLS:
+  // plaintext handed to the session), so that marks stay offsets in one stream.
+  size_t mark_base_ = 0;
   int inflight_ = 0;
   int64_t last_send_ns_ = 0;
   bool recv_armed_ = false;

@@ -27,6 +27,15 @@ constexpr std::string_view kPlainHttpAnswer =
 static_assert(std::string_view("This port speaks TLS: use https:// to reach it\n").size() == 47);
 // Plaintext is handed to the handler in pieces of at most one record.
 constexpr size_t kReadPiece = 16 * 1024;
+// The largest record's plaintext (OpenSSL's default max_send_fragment), and
+// an upper bound of what a record adds to it (TLS 1.2 GCM: 5 + 8 + 16).
+constexpr size_t kRecord = 16 * 1024;
+constexpr size_t kRecordOverhead = 32;
+// Send()s from this size (with what is queued) are encrypted at once, from
+// the caller's bytes: a 1 MiB body then costs one copy less, and its records
+// stay whole. Below it, copying into the queue keeps head and body in one
+// record.
+constexpr size_t kWriteThrough = 2 * kRecord;
 // A plaintext buffer above this capacity is released once encrypted.
 constexpr size_t kKeepPlainCapacity = 64 * 1024;
 }  // namespace
@@ -148,11 +157,33 @@ void Stream::TlsFailed() {
 void Stream::TlsEncrypt() {
   std::string& plain = tls_->plain;
   if (plain.empty() || !tls_->session->established()) return;
+  ReserveOut(plain.size() + (plain.size() / kRecord + 1) * kRecordOverhead);
   // Our BIO takes every byte, so a write only fails on a session that has
   // already failed; its reads report that.
   tls_->session->Write(plain);
+  mark_base_ += plain.size();
   plain.clear();
   if (plain.capacity() > kKeepPlainCapacity) std::string().swap(plain);
+}
+
+bool Stream::TlsWriteThrough(std::string_view data) {
+  std::string& plain = tls_->plain;
+  if (plain.size() + data.size() < kWriteThrough || !connected_ || !tls_->session->established()) {
+    return false;
+  }
+  if (!plain.empty()) {
+    // What is queued (a response head) leads the first record, topped up to
+    // a whole one from `data`.
+    size_t take = std::min(data.size(), kRecord - plain.size() % kRecord);
+    plain.append(data.substr(0, take));
+    data.remove_prefix(take);
+    TlsEncrypt();
+  }
+  ReserveOut(data.size() + (data.size() / kRecord + 1) * kRecordOverhead);
+  tls_->session->Write(data);
+  mark_base_ += data.size();
+  ScheduleFlush();
+  return true;
 }
 
 void Stream::TlsCloseNotify() {
