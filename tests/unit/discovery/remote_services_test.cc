@@ -258,7 +258,11 @@ TEST(RemoteServicesTest, RepublishingTheSameValueIsNoChange) {
                                                      .scheme = "http",
                                                      .host = "::1",
                                                      .port = 7010,
-                                                     .egress = "",
+                                                     // The record's egress block, as written.
+                                                     .egress = R"({"via_ingress":false,)"
+                                                               R"("retries":null,"timeouts":)"
+                                                               R"({"connect_ms":0,"request_ms":0,)"
+                                                               R"("total_ms":0}})",
                                                      .version = "2.1"}));
   message = table.Apply(Puts(4, {{keys[1].key, keys[1].value}}));
   ASSERT_TRUE(message.ok());
