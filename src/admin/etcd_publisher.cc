@@ -22,17 +22,9 @@ constexpr std::string_view kMarkerPrefix = "icaht/shared/";
 absl::StatusOr<std::unique_ptr<EtcdPublisher>> EtcdPublisher::Create(
     core::Ring& ring, core::BufRing& bufs, const std::vector<std::string>& endpoints,
     discovery::EtcdHost host, uint32_t lease_ttl_s, Lookup lookup, Names names) {
-  std::vector<net::HttpUrl> urls;
-  for (const std::string& endpoint : endpoints) {
-    absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(endpoint);
-    if (!url.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--etcd-endpoints ", endpoint, ": ", url.status().message()));
-    }
-    urls.push_back(*std::move(url));
-  }
-  if (urls.empty()) return absl::InvalidArgumentError("--etcd-endpoints: none given");
-  return std::unique_ptr<EtcdPublisher>(new EtcdPublisher(ring, bufs, std::move(urls),
+  absl::StatusOr<std::vector<net::HttpUrl>> urls = discovery::ParseEtcdEndpoints(endpoints);
+  if (!urls.ok()) return urls.status();
+  return std::unique_ptr<EtcdPublisher>(new EtcdPublisher(ring, bufs, *std::move(urls),
                                                           std::move(host), lease_ttl_s,
                                                           std::move(lookup), std::move(names)));
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
+#include "discovery/etcd_layout.h"
 
 namespace icaht::admin {
 namespace {
@@ -27,18 +28,10 @@ constexpr std::string_view kRange = "/v3/kv/range";
 absl::StatusOr<std::unique_ptr<EtcdWatcher>> EtcdWatcher::Create(
     core::Ring& ring, core::BufRing& bufs, const std::vector<std::string>& endpoints,
     uint32_t own_host_id, OnChange on_change) {
-  std::vector<net::HttpUrl> urls;
-  for (const std::string& endpoint : endpoints) {
-    absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(endpoint);
-    if (!url.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--etcd-endpoints ", endpoint, ": ", url.status().message()));
-    }
-    urls.push_back(*std::move(url));
-  }
-  if (urls.empty()) return absl::InvalidArgumentError("--etcd-endpoints: none given");
+  absl::StatusOr<std::vector<net::HttpUrl>> urls = discovery::ParseEtcdEndpoints(endpoints);
+  if (!urls.ok()) return urls.status();
   return std::unique_ptr<EtcdWatcher>(
-      new EtcdWatcher(ring, bufs, std::move(urls), own_host_id, std::move(on_change)));
+      new EtcdWatcher(ring, bufs, *std::move(urls), own_host_id, std::move(on_change)));
 }
 
 EtcdWatcher::EtcdWatcher(core::Ring& ring, core::BufRing& bufs, std::vector<net::HttpUrl> endpoints,

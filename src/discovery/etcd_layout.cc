@@ -108,6 +108,21 @@ absl::StatusOr<int64_t> ReadGatewayInt64(json::Value& value, std::string_view pa
   return n;
 }
 
+absl::StatusOr<std::vector<net::HttpUrl>> ParseEtcdEndpoints(
+    const std::vector<std::string>& endpoints) {
+  std::vector<net::HttpUrl> urls;
+  for (const std::string& endpoint : endpoints) {
+    absl::StatusOr<net::HttpUrl> url = net::ParseHttpUrl(endpoint);
+    if (!url.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--etcd-endpoints ", endpoint, ": ", url.status().message()));
+    }
+    urls.push_back(*std::move(url));
+  }
+  if (urls.empty()) return absl::InvalidArgumentError("--etcd-endpoints: none given");
+  return urls;
+}
+
 std::vector<KeyValue> HostKeys(const registry::ServiceRecord& record, const EtcdHost& host) {
   // A port that terminates TLS is reached over https.
   const std::string url = absl::StrCat(record.tls ? std::string("https") : host.scheme, "://",

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "net/http_url.h"
 #include "registry/json_reader.h"
 #include "registry/service_record.h"
 
@@ -114,6 +115,10 @@ inline constexpr int kGrpcNotFound = 5;
 // A 64-bit integer of a gateway answer: a JSON string ("7587899270062434309",
 // as the gateway writes them) or a number.
 absl::StatusOr<int64_t> ReadGatewayInt64(registry::json::Value& value, std::string_view path);
+
+// --etcd-endpoints as URLs (errors name the flag and the endpoint).
+absl::StatusOr<std::vector<net::HttpUrl>> ParseEtcdEndpoints(
+    const std::vector<std::string>& endpoints);
 
 // Standard base64 with padding (the gateway's encoding of keys and values).
 std::string Base64Encode(std::string_view data);
