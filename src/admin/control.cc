@@ -29,9 +29,6 @@ namespace {
 // lock, its ops port): a killed daemon lets go within milliseconds, and a
 // start-up that fails for good must still end within a second.
 constexpr int kLockWaitMs = 400;
-// How often a restored service whose port another process holds tries to bind
-// it again.
-constexpr int64_t kBindRetryMs = 1000;
 // Every signal the daemon acts on or must survive. Their default action would
 // end the process at once (no drain, no final save); a package manager,
 // logrotate or an operator may send any of them.
@@ -280,6 +277,7 @@ absl::Status Control::Open() {
   WriteTraefikFile();  // before READY=1: Traefik finds every service
   // etcd may be away: publishing starts now and never holds up READY=1.
   if (etcd_ != nullptr) etcd_->Start();
+  if (remote_watch_ != nullptr) remote_watch_->Start();
   ready_ = true;
   NotifySystemd("READY=1\nSTATUS=serving");
   if (int64_t interval = Watchdog::IntervalFromEnv(); interval > 0) {
@@ -489,34 +487,6 @@ void Control::OpenOnShards(std::shared_ptr<const registry::ServiceRecord> record
       });
 }
 
-void Control::ArmBindRetry() {
-  if (!unbound_.empty() && !stopping_ && !bind_retry_timer_.armed()) {
-    ring_->timers().Arm(&bind_retry_timer_, core::NowNs() + kBindRetryMs * 1'000'000);
-  }
-}
-
-void Control::RetryBinds() {
-  for (const std::string& name : std::vector<std::string>(unbound_.begin(), unbound_.end())) {
-    // Queued like any change, so it never overlaps one of the same service.
-    Enqueue([this, name](std::function<void()> done) {
-      const registry::ServiceRecord* record = registry_.Find(name);
-      if (stopping_ || record == nullptr || !unbound_.contains(name)) return done();
-      auto shared = std::make_shared<const registry::ServiceRecord>(*record);
-      OpenOnShards(shared, [this, shared, done](absl::Status status) {
-        if (status.ok()) {
-          unbound_.erase(shared->name);
-          ICAHT_LOG(kInfo, "service '", shared->name, "': port ", shared->port, " bound: serving");
-        }
-        done();
-      });
-    });
-  }
-  Enqueue([this](std::function<void()> done) {
-    ArmBindRetry();
-    done();
-  });
-}
-
 void Control::CommitRecord(const registry::ServiceRecord& record) {
   if (record.ttl_s > 0) {
     last_heartbeat_ns_[record.name] = core::NowNs();
@@ -565,6 +535,7 @@ void Control::BeginShutdown() {
   ring_->timers().Cancel(&ttl_timer_);
   NotifySystemd("STOPPING=1");
   if (etcd_ != nullptr) etcd_->Stop();  // Traefik stops routing here while we drain
+  if (remote_watch_ != nullptr) remote_watch_->Stop();
   if (watchdog_) watchdog_->Stop();
   admin_->Stop();
   // Queued behind any change in flight, so no shard gets a message after it stopped.

@@ -20,6 +20,7 @@
 #include "admin/auth_keys.h"
 #include "admin/control_http.h"
 #include "admin/etcd_publisher.h"
+#include "admin/etcd_watcher.h"
 #include "admin/health_checker.h"
 #include "admin/outlier_detector.h"
 #include "admin/state_store.h"
@@ -70,6 +71,20 @@ class Control {
   absl::Status StartEgress();
   void WriteEgressMetrics(metrics::Exposition& out) const;
   std::string egress_address_ = "off";  // the egress listener's bound address
+  // Other hosts' services for the egress (remote_egress.cc): with
+  // --etcd-endpoints and an egress listener, a watch on the fleet's records
+  // whose changes reach every shard as listener-less services.
+  absl::Status CreateRemoteWatch();
+  void OnRemoteChange(const discovery::RemoteServices& table);
+  void WriteRemoteMetrics(metrics::Exposition& out) const;
+  // This host's identity as a TLS client of other sidecars (null: failed).
+  std::shared_ptr<const net::TlsClientContext> FleetClientTls();
+  std::unique_ptr<EtcdWatcher> remote_watch_;
+  // What the shards were last sent, by service name.
+  absl::flat_hash_map<std::string, discovery::RemoteServices::Instances> remote_sent_;
+  std::shared_ptr<metrics::ServiceSeries> remote_series_;  // shared, not exported
+  std::shared_ptr<const net::TlsClientContext> fleet_tls_;
+  bool fleet_tls_failed_ = false;
   // Aborts the admin and ops connections and waits (bounded) for their streams.
   void CloseControlConnections();
   // Unlinks the admin socket file if it is still the one we bound.
@@ -153,6 +168,9 @@ class Control {
   void OpenOnShards(std::shared_ptr<const registry::ServiceRecord> record,
                     std::function<void(absl::Status)> done);
   void ArmBindRetry();
+  // How often a restored service whose port another process holds tries to
+  // bind it again.
+  static constexpr int64_t kBindRetryMs = 1000;
   void RetryBinds();
   // Stores a record the shards accepted (or a not-serving one): heartbeat
   // clock, registry, state file.

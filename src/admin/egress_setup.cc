@@ -45,7 +45,7 @@ absl::Status Control::StartEgress() {
     return absl::Status(status.code(), absl::StrCat("--egress-listen: ", status.message()));
   }
   egress_address_ = address.ToString();  // in the "serving" line
-  return absl::OkStatus();
+  return CreateRemoteWatch();
 }
 
 }  // namespace icaht::admin

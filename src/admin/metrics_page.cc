@@ -410,6 +410,8 @@ std::string Control::RenderMetrics(metrics::Format format) const {
                static_cast<uint64_t>(etcd->pending()));
   }
 
+  WriteRemoteMetrics(out);
+
   metrics::ProcessStats p = metrics::ReadProcessStats();
   out.Single("process_cpu_seconds_total", Type::kCounter, "User and system CPU time spent.",
              p.cpu_seconds);

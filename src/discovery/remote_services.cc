@@ -79,16 +79,6 @@ absl::Status ReadRecord(json::Value& record, std::string_view name, RemoteInstan
           named = true;
         } else if (field == "version") {
           ICAHT_ASSIGN_OR_RETURN(out->version, json::ReadString(value, "record.version"));
-        } else if (field == "egress") {
-          ICAHT_ASSIGN_OR_RETURN(bool null, json::ConsumeNull(value));
-          if (null) return absl::OkStatus();
-          simdjson::ondemand::object object;
-          std::string_view raw;
-          if (value.get_object().get(object) != simdjson::SUCCESS ||
-              object.raw_json().get(raw) != simdjson::SUCCESS) {
-            return json::FieldError("record.egress", "must be an object");
-          }
-          out->egress = std::string(raw);
         }
         return absl::OkStatus();
       }));
@@ -155,7 +145,13 @@ absl::StatusOr<RemoteInstance> ParseRemoteInstance(std::string_view value, std::
         ICAHT_RETURN_IF_ERROR(ParseUrl(url, &out));
         has_url = true;
       } else if (field == "record") {
-        ICAHT_RETURN_IF_ERROR(ReadRecord(v, name, &out));
+        simdjson::ondemand::object object;
+        std::string_view raw;
+        if (v.get_object().get(object) != simdjson::SUCCESS ||
+            object.raw_json().get(raw) != simdjson::SUCCESS) {
+          return json::FieldError("record", "must be an object");
+        }
+        out.record = std::string(raw);
         has_record = true;
       }
       return absl::OkStatus();
@@ -164,6 +160,8 @@ absl::StatusOr<RemoteInstance> ParseRemoteInstance(std::string_view value, std::
   if (!has_id || !has_url || !has_record) {
     return absl::InvalidArgumentError("needs host_id, url and record");
   }
+  ICAHT_RETURN_IF_ERROR(json::ParseObjectDocument(
+      out.record, [&](json::Value& record) { return ReadRecord(record, name, &out); }));
   return out;
 }
 

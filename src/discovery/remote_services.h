@@ -34,9 +34,11 @@ struct RemoteInstance {
   std::string scheme;  // "http" or "https"
   std::string host;    // as in the URL; an IPv6 literal without its brackets
   uint16_t port = 0;
-  // The record's "egress" object as raw JSON text (parsed by the egress), or
-  // "" when the record has none (or null).
-  std::string egress;
+  // The whole published record as raw JSON text: the egress reads its
+  // policy (egress, retries, timeouts, balancing) from it. Kept unparsed here
+  // so that a record of a newer sidecar with fields this one does not know
+  // still names a reachable instance.
+  std::string record;
   std::string version;  // the record's "version" ("" when absent)
 
   friend bool operator==(const RemoteInstance&, const RemoteInstance&) = default;

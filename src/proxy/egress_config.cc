@@ -1,5 +1,7 @@
 #include "proxy/egress_config.h"
 
+#include "proxy/config_from_record.h"
+
 namespace icaht::proxy {
 
 std::unique_ptr<ServiceConfig> EgressConfigFor(const ServiceConfig& ingress,
@@ -31,6 +33,27 @@ std::unique_ptr<ServiceConfig> EgressConfigFor(const ServiceConfig& ingress,
   config->filters.tracing = ingress.filters.tracing;
   config->filters.shard_count = ingress.filters.shard_count;
   config->series = ingress.series;
+  return config;
+}
+
+std::unique_ptr<ServiceConfig> RemoteServiceConfig(const std::string& name,
+                                                   std::vector<UpstreamConfig> upstreams,
+                                                   const registry::ServiceRecord* record,
+                                                   uint32_t drain_timeout_ms) {
+  std::unique_ptr<ServiceConfig> ingress;
+  if (record != nullptr) {
+    ingress = ServiceConfigFromRecord(*record, net::Address(), drain_timeout_ms);
+  } else {
+    ingress = std::make_unique<ServiceConfig>();
+    ingress->drain_timeout_ms = drain_timeout_ms;
+  }
+  ingress->name = name;
+  ingress->port = 0;  // no listener: reached through the egress listener only
+  ingress->upstreams = std::move(upstreams);
+  ingress->outlier.reset();
+  ingress->mirror_spec.reset();
+  auto config =
+      EgressConfigFor(*ingress, record != nullptr ? record->egress : registry::EgressSpec{});
   return config;
 }
 

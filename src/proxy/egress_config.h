@@ -3,9 +3,12 @@
 // service is served to local callers, and the listener's own.
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "proxy/service_config.h"
 #include "registry/record_egress.h"
+#include "registry/service_record.h"
 
 namespace icaht::proxy {
 
@@ -17,6 +20,18 @@ namespace icaht::proxy {
 // fault injection, local health endpoints) is for callers from outside.
 std::unique_ptr<ServiceConfig> EgressConfigFor(const ServiceConfig& ingress,
                                                const registry::EgressSpec& egress);
+
+// A service of other hosts of the fleet (discovery/remote_services.h) for
+// local callers: `upstreams` are those hosts' ingress ports for it, and the
+// policy comes from one host's published `record` as for a local service
+// (its egress retries and timeouts, else its own; its balancing and breaker)
+// but without outlier detection (no detector here watches remote services:
+// the remote sidecar's passive health and the breaker still apply). Null
+// `record` (one this build cannot read): the defaults.
+std::unique_ptr<ServiceConfig> RemoteServiceConfig(const std::string& name,
+                                                   std::vector<UpstreamConfig> upstreams,
+                                                   const registry::ServiceRecord* record,
+                                                   uint32_t drain_timeout_ms);
 
 // The listener's own: its parsing limits and timeouts, no upstreams.
 std::unique_ptr<ServiceConfig> EgressListenerConfig(const net::Address& listen);

@@ -44,6 +44,11 @@ void StartEgressCommand::Execute(Shard& shard) {
                                    &shard.egress_series()));
 }
 
+void SetRemoteServicesCommand::Execute(Shard& shard) {
+  shard.proxy().SetRemote(std::move(upserts_), removed_);
+  Finish(absl::OkStatus());
+}
+
 SetAccessLogCommand::~SetAccessLogCommand() {
   if (fd_ >= 0) close(fd_);  // never executed (the shard stopped first)
 }

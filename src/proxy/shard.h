@@ -6,7 +6,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "core/buf_ring.h"
@@ -69,6 +71,23 @@ class StartEgressCommand : public ShardCommand {
   int fd_;
   std::unique_ptr<ServiceConfig> config_;
   EgressSettings settings_;
+};
+
+// Services of other hosts (the etcd watch's table changed): `upserts` are
+// new or changed ones (the shard takes the configs), `removed` the names
+// that left the fleet.
+class SetRemoteServicesCommand : public ShardCommand {
+ public:
+  SetRemoteServicesCommand(Shard* shard, std::vector<std::unique_ptr<ServiceConfig>> upserts,
+                           std::vector<std::string> removed, Done on_done)
+      : ShardCommand(shard, std::move(on_done)),
+        upserts_(std::move(upserts)),
+        removed_(std::move(removed)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  std::vector<std::unique_ptr<ServiceConfig>> upserts_;
+  std::vector<std::string> removed_;
 };
 
 // Gives the shard's access log a new sink (a descriptor it owns from now

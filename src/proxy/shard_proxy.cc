@@ -300,9 +300,16 @@ EgressRoute ShardProxy::RouteEgress(const http::RequestHead& head) {
   route.target = std::move(std::get<EgressTarget>(read));
   const EgressTarget& t = route.target;
   if (t.kind != EgressTarget::Kind::kExternal) {
+    // This host's instances first: a service here is reached without a hop.
+    ShardService* service = nullptr;
     if (auto it = by_name_.find(t.host); it != by_name_.end()) {
-      route.service = it->second;
-      route.config = it->second->EgressConfig();
+      service = it->second;
+    } else if (auto remote = remote_.find(t.host); remote != remote_.end()) {
+      service = remote->second;
+    }
+    if (service != nullptr) {
+      route.service = service;
+      route.config = service->EgressConfig();
       if (egress_series_ != nullptr) route.metrics = &egress_series_->Find(caller, t.host);
       return route;
     }
@@ -322,6 +329,27 @@ EgressRoute ShardProxy::RouteEgress(const http::RequestHead& head) {
   }
   return refuse(502, "external_unavailable",
                 "external destinations are not served by this build yet", t.host, t.host);
+}
+
+void ShardProxy::SetRemote(std::vector<std::unique_ptr<ServiceConfig>> upserts,
+                           const std::vector<std::string>& removed) {
+  for (const std::string& name : removed) {
+    auto it = remote_.find(name);
+    if (it == remote_.end()) continue;
+    ShardService* service = it->second;
+    remote_.erase(it);
+    service->removing = true;
+    removed_.insert(service);
+    MaybeFreeService(service);
+  }
+  for (std::unique_ptr<ServiceConfig>& config : upserts) {
+    auto [it, added] = remote_.try_emplace(config->name, nullptr);
+    if (added) {
+      it->second = new ShardService(this, std::move(config));
+    } else {
+      it->second->SetConfig(std::move(config));
+    }
+  }
 }
 
 ShardProxy::DemandReports ShardProxy::TakeDemandReports() {
@@ -536,6 +564,9 @@ void ShardProxy::Shutdown(std::function<void()> done) {
   std::vector<uint16_t> ports;
   for (auto& [port, service] : services_) ports.push_back(port);
   for (uint16_t port : ports) Remove(port, [] {});
+  std::vector<std::string> remote;
+  for (auto& [name, service] : remote_) remote.push_back(name);
+  SetRemote({}, remote);
   CheckShutdownDone();
 }
 

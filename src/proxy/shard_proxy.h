@@ -186,8 +186,16 @@ class ShardProxy final : public filters::SideCalls {
   // listener's config (proxy/egress_config.h).
   absl::Status StartEgress(int fd, std::unique_ptr<ServiceConfig> config, EgressSettings settings,
                            metrics::EgressSeries* series);
+  // Services of other hosts, reached through the egress listener only (no
+  // listener here): each of `upserts` is added or replaces its config (in
+  // flight requests keep theirs); each of `removed` goes once its last
+  // request ends.
+  void SetRemote(std::vector<std::unique_ptr<ServiceConfig>> upserts,
+                 const std::vector<std::string>& removed);
+  size_t remote_count() const { return remote_.size(); }
   // Where a request on the egress listener goes: a service registered here,
-  // or a refusal (an unknown service, a host not allowed, CONNECT).
+  // else one of another host, or a refusal (an unknown service, a host not
+  // allowed, CONNECT).
   EgressRoute RouteEgress(const http::RequestHead& head);
   // After an egress exchange on a service being removed: frees it (from a
   // posted task) once nothing refers to it.
@@ -254,6 +262,7 @@ class ShardProxy final : public filters::SideCalls {
   uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE soft limit, re-read when it matters
   absl::flat_hash_map<uint16_t, ShardService*> services_;    // by port, live ones
   absl::flat_hash_map<std::string, ShardService*> by_name_;  // the same, by name
+  absl::flat_hash_map<std::string, ShardService*> remote_;   // other hosts' services, by name
   ShardService* egress_ = nullptr;                           // the egress listener (in services_)
   EgressSettings egress_settings_;
   metrics::EgressSeries* egress_series_ = nullptr;

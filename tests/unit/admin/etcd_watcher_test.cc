@@ -221,7 +221,8 @@ TEST_F(EtcdWatcherTest, ListsThenSeesPutsAndDeletesButNotItsOwnHost) {
   ASSERT_NE(Find("orders", 2), nullptr);
   EXPECT_EQ(Find("orders", 2)->version, "v1");
   EXPECT_EQ(Find("orders", 2)->host, "10.0.0.2");
-  EXPECT_EQ(Find("orders", 2)->egress, R"({"x":1})");
+  EXPECT_EQ(Find("orders", 2)->record,
+            R"({"name":"orders","version":"v1","upstreams":["127.0.0.1:9"],"egress":{"x":1}})");
   EXPECT_EQ(Find("orders", kOwnHost), nullptr);
   EXPECT_EQ(watcher_->table().Find("mine"), nullptr);
   EXPECT_EQ(watcher_->relists(), 1u);

@@ -88,7 +88,10 @@ TEST(RemoteServicesTest, RealRangeAnswer) {
                                           .scheme = "http",
                                           .host = "10.0.0.2",
                                           .port = 7005,
-                                          .egress = R"({"allow":true})",
+                                          .record = R"({"name":"orders","version":"v7",)"
+                                                    R"("upstreams":[{"address":"127.0.0.1:9",)"
+                                                    R"("weight":1}],"port":7005,"egress":)"
+                                                    R"({"allow":true}})",
                                           .version = "v7"}));
   EXPECT_EQ(table.Find("other"), nullptr);
   EXPECT_EQ(table.key_count(), 1u);
@@ -123,7 +126,7 @@ TEST(RemoteServicesTest, WatchMessagesAsTheGatewayWritesThem) {
   EXPECT_EQ(third.scheme, "https");
   EXPECT_EQ(third.host, "fd00::3");
   EXPECT_EQ(third.port, 7443);
-  EXPECT_EQ(third.egress, "");
+  EXPECT_EQ(third.record, Record("orders", R"(,"version":"v8")"));
   EXPECT_EQ(third.version, "v8");
   EXPECT_EQ(table.revision(), 10);
 
@@ -198,7 +201,7 @@ TEST(RemoteServicesTest, GarbageValuesAreSkippedAndCounted) {
       {"icaht/services/x/8", Value(8, "http://h", Record("x"))},        // no port
       {"icaht/services/x/9", Value(9, "http://h:0", Record("x"))},      // port 0
       {"icaht/services/x/10", Value(10, "http://h:1/p", Record("x"))},  // a path
-      {"icaht/services/x/11", Value(11, "http://h:1", R"({"name":"x","egress":3})")},
+      {"icaht/services/x/11", Value(11, "http://h:1", "3")},  // a record that is no object
       {"icaht/services/x/12", Value(12, "http://h:1", R"({"name":"x","version":1})")},
       {"icaht/services/x/13", R"({"host_id":13,"url":"http://h:1"})"},  // no record
       {"icaht/services/nohost", Value(1, "http://h:1", Record("nohost"))},
@@ -254,16 +257,16 @@ TEST(RemoteServicesTest, RepublishingTheSameValueIsNoChange) {
   ASSERT_TRUE(message.ok());
   EXPECT_TRUE(message->changed);
   ASSERT_NE(table.Find("pay"), nullptr);
-  EXPECT_EQ((*table.Find("pay"))[0], (RemoteInstance{.host_id = 4,
-                                                     .scheme = "http",
-                                                     .host = "::1",
-                                                     .port = 7010,
-                                                     // The record's egress block, as written.
-                                                     .egress = R"({"via_ingress":false,)"
-                                                               R"("retries":null,"timeouts":)"
-                                                               R"({"connect_ms":0,"request_ms":0,)"
-                                                               R"("total_ms":0}})",
-                                                     .version = "2.1"}));
+  const RemoteInstance& pay = (*table.Find("pay"))[0];
+  EXPECT_EQ(pay.host_id, 4u);
+  EXPECT_EQ(pay.scheme, "http");
+  EXPECT_EQ(pay.host, "::1");
+  EXPECT_EQ(pay.port, 7010);
+  EXPECT_EQ(pay.version, "2.1");
+  // The whole record as published: it reads back as the record.
+  absl::StatusOr<registry::ServiceRecord> back = registry::ParseServiceRecord(pay.record);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, *record);
   message = table.Apply(Puts(4, {{keys[1].key, keys[1].value}}));
   ASSERT_TRUE(message.ok());
   EXPECT_FALSE(message->changed);
