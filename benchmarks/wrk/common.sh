@@ -216,7 +216,11 @@ icaht_admin() {  # icaht_admin NAME curl-args...
 # (unless FLAGS say otherwise), one service.
 start_icaht_daemon() {
   local name="$1" bin="$2" port="$3" ops="$4" many="$5" dir="$TMP/$1" i code
+  local -a egress=()
   shift 5
+  # Builds with an egress listener bind 127.0.0.1:7000 by default: one per daemon (a
+  # variant that measures it passes its own --egress-listen after this).
+  "$bin" --help 2>&1 | grep -q -- --egress-listen && egress=(--egress-listen off)
   rm -rf "$dir"; mkdir -p "$dir/state"
   check_ports_free "$port" "$ops"
   if [[ " ${SCENARIOS:-} " == *" many "* ]]; then
@@ -225,7 +229,7 @@ start_icaht_daemon() {
   start_bg "$TMP/$name.log" taskset -c "$PROXY_CPU" "$bin" --shards 1 \
     --admin-socket "$dir/admin.sock" --ops-listen "127.0.0.1:$ops" \
     --port-range "$((BASE + 100))-$((BASE + 599))" --state-dir "$dir/state" \
-    --access-log off --log-level warn "$@"
+    --access-log off --log-level warn "${egress[@]}" "$@"
   PROXY_PID=$LAST_PID; PROXY_PORT=$port; MANY_PORTS=""
   for i in $(seq 100); do
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$ops/ready" || true)"

@@ -206,7 +206,12 @@ start_icaht_base() {
 start_icaht_rid() {
   # shellcheck disable=SC2086  # RID_ARGS is a list of flags
   start_icaht_daemon icaht_rid "$SIDECAR" "$ICAHT_RID_PORT" "$ICAHT_RID_OPS" "$ICAHT_RID_MANY" \
-    ${RID_ARGS:-}
+    ${RID_ARGS:-} || return 1
+  # RID_PORT: the load goes to this port of icaht_rid's instead (egress.sh: its egress listener).
+  if [ -n "${RID_PORT:-}" ]; then
+    PROXY_PORT=$RID_PORT
+    wait_listen "$PROXY_PORT" "$PROXY_PID"
+  fi
 }
 
 # icaht_register_many NAME MANY_BASE: registers the many-services set on a running icaht target

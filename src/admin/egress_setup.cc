@@ -23,9 +23,26 @@ absl::Status Control::StartEgress() {
   if (absl::StatusOr<uint16_t> port = net::LocalPort(fd->get()); port.ok()) {
     address.set_port(*port);
   }
-  proxy::EgressSettings settings{.suffix = config_.egress_suffix, .allow = {}};
+  proxy::EgressSettings settings{.suffix = config_.egress_suffix,
+                                 .allow = {},
+                                 .dns_servers = config_.egress_dns,
+                                 .external_tls = nullptr,
+                                 .series = nullptr,
+                                 .drain_timeout_ms = config_.drain_timeout_ms};
   for (const std::string& text : config_.egress_allow) {
     settings.allow.push_back(*net::HostPattern::Parse(text));  // validated with the flags
+  }
+  // Remote and external destinations write their request counts here (the
+  // egress series is what is exported for them).
+  remote_series_ = std::make_shared<metrics::ServiceSeries>("egress", shards_.size());
+  settings.series = remote_series_;
+  if (!settings.allow.empty()) {
+    // https to allowed hosts: verified against --egress-ca, else the system's
+    // trust store.
+    auto tls = net::TlsClientContext::Create(
+        {.ca_file = config_.egress_ca, .field = "--egress-allow", .ca_field = "--egress-ca"});
+    if (!tls.ok()) return tls.status();
+    settings.external_tls = *std::move(tls);
   }
   absl::Status status;
   size_t pending = shards_.size();

@@ -33,6 +33,11 @@ std::vector<std::string> NeedRestart(const config::DaemonConfig& a, const config
   check(a.state_dir == b.state_dir, "state_dir");
   check(a.bind_address == b.bind_address, "bind_address");
   check(a.advertise_address == b.advertise_address, "advertise_address");
+  check(a.egress_listen == b.egress_listen, "egress_listen");
+  check(a.egress_allow == b.egress_allow, "egress_allow");
+  check(a.egress_suffix == b.egress_suffix, "egress_suffix");
+  check(a.egress_dns == b.egress_dns, "egress_dns");
+  check(a.egress_ca == b.egress_ca, "egress_ca");
   check(a.traefik_file == b.traefik_file, "traefik_file");
   check(a.etcd_endpoints == b.etcd_endpoints, "etcd_endpoints");
   check(a.host_id == b.host_id, "host_id");

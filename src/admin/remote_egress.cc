@@ -30,7 +30,6 @@ struct RemoteSpec {
 absl::Status Control::CreateRemoteWatch() {
   // Only a daemon that serves egress and shares etcd with a fleet needs it.
   if (config_.etcd_endpoints.empty() || !config_.egress_listen) return absl::OkStatus();
-  remote_series_ = std::make_shared<metrics::ServiceSeries>("remote", shards_.size());
   ICAHT_ASSIGN_OR_RETURN(
       remote_watch_,
       EtcdWatcher::Create(

@@ -58,6 +58,12 @@ struct DaemonConfig {
   std::optional<net::Address> egress_listen;
   std::vector<std::string> egress_allow;
   std::string egress_suffix = ".icaht";
+  // Name servers ("IP:PORT") for the egress's external hosts; empty: the
+  // system's (/etc/resolv.conf).
+  std::vector<std::string> egress_dns;
+  // Trust anchors (PEM) for https to allowed external hosts; "": the
+  // system's trust store.
+  std::string egress_ca;
   AccessLogMode access_log = AccessLogMode::kOff;
   std::string access_log_path;  // kFile only
   // Where spans are exported: "http://IP:PORT/v1/traces" (OTLP/HTTP JSON) or a

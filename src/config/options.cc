@@ -114,6 +114,29 @@ absl::Status SetEgressAllow(std::string_view text, DaemonConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status SetEgressCa(std::string_view text, DaemonConfig& config) {
+  config.egress_ca = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status SetEgressDns(std::string_view text, DaemonConfig& config) {
+  std::vector<std::string> servers;
+  for (absl::string_view piece : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
+    if (piece.empty()) continue;
+    std::string_view server(piece.data(), piece.size());
+    size_t colon = server.rfind(':');
+    // An IP literal ("localhost" would need a resolver of its own).
+    bool literal = server[0] == '[' || (server[0] >= '0' && server[0] <= '9');
+    if (colon == std::string_view::npos || !literal || !net::Address::Parse(server).ok() ||
+        !net::Address::FromIp(server.substr(0, colon), 53).ok()) {
+      return Expected(FindOptionOrDie("egress_dns"), server);
+    }
+    servers.emplace_back(server);
+  }
+  config.egress_dns = std::move(servers);
+  return absl::OkStatus();
+}
+
 absl::Status SetEgressSuffix(std::string_view text, DaemonConfig& config) {
   std::string_view name = text.starts_with('.') ? text.substr(1) : text;
   if (!text.empty() && !net::IsValidHostName(name)) {
@@ -273,7 +296,7 @@ absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) 
 
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 29> kOptions = {{
+constexpr std::array<Option, 31> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
@@ -304,6 +327,10 @@ constexpr std::array<Option, 29> kOptions = {{
     {"egress_allow", Kind::kList, "PATTERNS",
      "comma-separated host names, *.domain wildcards or IP literals, each with an optional :PORT",
      "external hosts the egress listener may call (default: none)", SetEgressAllow},
+    {"egress_ca", Kind::kString, "FILE", "a PEM file path",
+     "trust anchors for https to allowed external hosts (default: the system's)", SetEgressCa},
+    {"egress_dns", Kind::kList, "SERVERS", "comma-separated IP:PORT name servers",
+     "name servers for the egress's external hosts (default: /etc/resolv.conf's)", SetEgressDns},
     {"egress_suffix", Kind::kString, "SUFFIX", "\"\" or a domain suffix such as .icaht",
      "Host \"billing<SUFFIX>\" names service billing on the egress listener (default .icaht)",
      SetEgressSuffix},

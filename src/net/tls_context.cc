@@ -353,7 +353,9 @@ absl::StatusOr<std::shared_ptr<const TlsClientContext>> TlsClientContext::Create
     auto ca_error = [&options](const std::string& problem) {
       return absl::InvalidArgumentError(
           options.ca_field.empty() ? FieldError(options.field, "ca_file", problem)
-                                   : absl::StrCat("field '", options.ca_field, "': ", problem));
+          : options.ca_field.starts_with("--")
+              ? absl::StrCat(options.ca_field, ": ", problem)
+              : absl::StrCat("field '", options.ca_field, "': ", problem));
     };
     if (std::string bad = Unreadable(options.ca_file); !bad.empty()) return ca_error(bad);
     ERR_clear_error();

@@ -172,7 +172,6 @@ TlsSession::Result TlsSession::Fail(int ret) {
     default:
       break;
   }
-  unsigned long code = ERR_peek_last_error();
   long verify = SSL_get_verify_result(ssl_);
   if (error == SSL_ERROR_SSL && server_ && !established_ && LooksLikeHttp(first_bytes_)) {
     plain_http_ = true;

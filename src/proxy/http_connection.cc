@@ -46,6 +46,11 @@ void HttpConnection::Abort() {
   Destroy();
 }
 
+void HttpConnection::RouteReady() {
+  route_key_.clear();
+  next_task_.Post();  // reads again and routes the head anew
+}
+
 void HttpConnection::ArmTimer(TimerPurpose purpose, uint32_t ms) {
   timer_purpose_ = purpose;
   shard_->ring().timers().Arm(&timer_, core::LoopNowNs() + static_cast<int64_t>(ms) * 1'000'000);
@@ -72,6 +77,10 @@ void HttpConnection::OnData(net::Stream*, std::string_view data) {
     if (data.empty()) return;
   }
   in_.append(data);
+  if (!route_key_.empty()) {
+    if (in_.size() > kMaxPipelined) client_->PauseReading();
+    return;
+  }
   if (exchange_ == nullptr) return ProcessHead();
   if (exchange_->wants_client_data()) return FeedExchange();
   if (in_.size() > kMaxPipelined) client_->PauseReading();
@@ -95,7 +104,7 @@ void HttpConnection::FeedExchange() {
 }
 
 void HttpConnection::ProcessHead() {
-  if (closed_ || exchange_ != nullptr) return;
+  if (closed_ || exchange_ != nullptr || !route_key_.empty()) return;
   if (in_.empty()) {
     if (client_eof_ || close_after_ || service_->removing) return CloseGracefully();
     return ArmTimer(TimerPurpose::kIdle, service_->config->idle_timeout_ms);
@@ -123,6 +132,13 @@ void HttpConnection::ProcessHead() {
   if (service_->config->egress_listener) {
     // The egress listener: each request goes to the service it names.
     EgressRoute route = shard_->RouteEgress(head_);
+    if (!route.pending.empty()) {
+      // Its name is being resolved: the lookup has its own deadline, and
+      // RouteReady brings this head back.
+      route_key_ = std::move(route.pending);
+      timer_purpose_ = TimerPurpose::kNone;
+      return shard_->WaitForRoute(route_key_, this);
+    }
     NewExchange(route.service != nullptr ? *route.service : *service_);
     Exchange* exchange = exchange_;
     exchange->StartEgress(head_, in_, close_after_ || last, route);
@@ -238,6 +254,7 @@ void HttpConnection::Destroy() {
   closed_ = true;
   if (exchange_ != nullptr) exchange_->Abort(filters::ErrorKind::kClientClosed);
   shard_->ring().timers().Cancel(&timer_);
+  if (!route_key_.empty()) shard_->CancelRouteWait(route_key_, this);
   next_task_.Cancel();
   feed_task_.Cancel();
   if (client_ != nullptr) client_->Close();

@@ -34,6 +34,9 @@ class HttpConnection final : public core::DeferredDeletable,
   void Drain();
   // Drain deadline passed: abort whatever is in flight.
   void Abort();
+  // The egress destination this connection waits for (ShardProxy::
+  // WaitForRoute) is resolved, or failed: route the request again.
+  void RouteReady();
 
  private:
   enum class TimerPurpose : uint8_t {
@@ -85,6 +88,9 @@ class HttpConnection final : public core::DeferredDeletable,
   bool client_eof_ = false;   // the client half-closed: answer what it sent, then close
   bool close_after_ = false;  // draining: close after the current exchange
   bool closed_ = false;
+  // Waiting for the egress destination of the parsed head to resolve (the
+  // head stays in in_, reading pauses past kMaxPipelined).
+  std::string route_key_;
 };
 
 }  // namespace icaht::proxy

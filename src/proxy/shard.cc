@@ -157,7 +157,11 @@ void Shard::Run(int cpu, size_t span_capacity, std::function<void(absl::Status)>
   proxy_.reset();
   access_log_.reset();  // writes what is left
   int64_t deadline = core::NowNs() + 500'000'000;
-  while (net::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);
+  // (The DNS resolver's socket polls, orphaned with it, end with their cancellation.)
+  while ((net::Stream::live_count() > 0 || net::DnsResolver::live_watches() > 0) &&
+         core::NowNs() < deadline) {
+    ring_->RunOnce(10'000'000);
+  }
   net::Stream::CloseAll();
   deadline = core::NowNs() + 1'000'000'000;
   while (net::Stream::live_count() > 0 && core::NowNs() < deadline) ring_->RunOnce(10'000'000);

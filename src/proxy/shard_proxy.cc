@@ -327,8 +327,7 @@ EgressRoute ShardProxy::RouteEgress(const http::RequestHead& head) {
                   "'" + t.host + "' is not an allowed external destination (--egress-allow)",
                   t.host, "refused");
   }
-  return refuse(502, "external_unavailable",
-                "external destinations are not served by this build yet", t.host, t.host);
+  return RouteExternal(std::move(route), caller);
 }
 
 void ShardProxy::SetRemote(std::vector<std::unique_ptr<ServiceConfig>> upserts,
@@ -338,9 +337,7 @@ void ShardProxy::SetRemote(std::vector<std::unique_ptr<ServiceConfig>> upserts,
     if (it == remote_.end()) continue;
     ShardService* service = it->second;
     remote_.erase(it);
-    service->removing = true;
-    removed_.insert(service);
-    MaybeFreeService(service);
+    Retire(service);
   }
   for (std::unique_ptr<ServiceConfig>& config : upserts) {
     auto [it, added] = remote_.try_emplace(config->name, nullptr);
@@ -547,6 +544,12 @@ void ShardProxy::ConnectionClosed(HttpConnection* connection, ShardService* serv
   if (service->removing) MaybeFreeService(service);
 }
 
+void ShardProxy::Retire(ShardService* service) {
+  service->removing = true;
+  removed_.insert(service);
+  MaybeFreeService(service);
+}
+
 void ShardProxy::MaybeFreeService(ShardService* service) {
   // Egress exchanges are not among its connections: they count in
   // requests_in_flight (and sweep again when they end).
@@ -561,12 +564,17 @@ void ShardProxy::MaybeFreeService(ShardService* service) {
 
 void ShardProxy::Shutdown(std::function<void()> done) {
   shutdown_done_ = std::move(done);
+  shutting_down_ = true;
   std::vector<uint16_t> ports;
   for (auto& [port, service] : services_) ports.push_back(port);
   for (uint16_t port : ports) Remove(port, [] {});
   std::vector<std::string> remote;
   for (auto& [name, service] : remote_) remote.push_back(name);
   SetRemote({}, remote);
+  for (auto& [key, external] : external_) {
+    if (external->service != nullptr) Retire(external->service);
+    external->service = nullptr;
+  }
   CheckShutdownDone();
 }
 

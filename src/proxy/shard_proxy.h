@@ -18,6 +18,7 @@
 #include "filters/side_call.h"
 #include "metrics/egress_series.h"
 #include "metrics/service_series.h"
+#include "net/dns_resolver.h"
 #include "net/host_pattern.h"
 #include "net/socket.h"
 #include "proxy/balancer.h"
@@ -137,12 +138,22 @@ struct EgressRoute {
   int status = 0;
   std::string body;
   metrics::EgressPair* metrics = nullptr;  // {caller, destination}
+  // Not empty: the destination's name is being resolved; the connection
+  // waits (ShardProxy::WaitForRoute) under this key and routes again.
+  std::string pending;
 };
 
 // The egress listener's settings (the daemon's --egress-* flags).
 struct EgressSettings {
   std::string suffix;  // ".icaht"; "" = none
   std::vector<net::HostPattern> allow;
+  // External hosts: their name servers ("IP:PORT"; empty: the system's),
+  // the TLS client for https ones (the system's trust store; null: none
+  // allowed), and the series their exchanges write (not exported).
+  std::vector<std::string> dns_servers;
+  std::shared_ptr<const net::TlsClientContext> external_tls;
+  std::shared_ptr<metrics::ServiceSeries> series;
+  uint32_t drain_timeout_ms = 5000;
 };
 
 class ShardProxy final : public filters::SideCalls {
@@ -197,6 +208,12 @@ class ShardProxy final : public filters::SideCalls {
   // else one of another host, or a refusal (an unknown service, a host not
   // allowed, CONNECT).
   EgressRoute RouteEgress(const http::RequestHead& head);
+  // A connection whose route came back `pending` waits here for the name to
+  // resolve (then HttpConnection::RouteReady); a connection that goes away
+  // first cancels its wait.
+  void WaitForRoute(const std::string& key, HttpConnection* connection);
+  void CancelRouteWait(const std::string& key, HttpConnection* connection);
+  size_t external_count() const { return external_.size(); }
   // After an egress exchange on a service being removed: frees it (from a
   // posted task) once nothing refers to it.
   void SweepRemovedLater() { sweep_removed_.Post(); }
@@ -250,6 +267,28 @@ class ShardProxy final : public filters::SideCalls {
   // right away spins.
   void PauseAccept(ShardService* service);
   void CheckShutdownDone();
+  // Takes a listener-less service (remote, external) out of use: it is freed
+  // once its last request ends.
+  void Retire(ShardService* service);
+
+  // External hosts of the egress (shard_external.cc): one listener-less
+  // service per scheme, host and port, whose instances are the name's
+  // addresses, resolved on this shard's ring (net/dns_resolver.h).
+  struct External {
+    std::string host;
+    uint16_t port = 0;
+    bool https = false;
+    ShardService* service = nullptr;      // null until an answer gave addresses
+    std::vector<net::Address> addresses;  // what `service` was built with
+    absl::Status error;                   // the last answer's failure
+    int64_t fresh_until_ns = 0;           // the answer is used without asking again
+    std::unique_ptr<net::DnsResolver::Lookup> lookup;
+    std::vector<HttpConnection*> waiting;
+  };
+  EgressRoute RouteExternal(EgressRoute route, std::string_view caller);
+  External* FindOrAddExternal(const std::string& key, const EgressTarget& target);
+  void StartLookup(External& external);
+  void ApplyLookup(External& external, const net::DnsResolver::Result& result);
 
   core::Ring& ring_;
   core::BufRing& bufs_;
@@ -265,6 +304,9 @@ class ShardProxy final : public filters::SideCalls {
   absl::flat_hash_map<std::string, ShardService*> remote_;   // other hosts' services, by name
   ShardService* egress_ = nullptr;                           // the egress listener (in services_)
   EgressSettings egress_settings_;
+  std::unique_ptr<net::DnsResolver> dns_;  // made at the first external request
+  bool shutting_down_ = false;
+  absl::flat_hash_map<std::string, std::unique_ptr<External>> external_;  // "https://host:port"
   metrics::EgressSeries* egress_series_ = nullptr;
   core::DeferredTask sweep_removed_;
   absl::flat_hash_set<ShardService*> removed_;  // draining, listener closing

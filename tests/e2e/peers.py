@@ -147,18 +147,19 @@ class Upstream:
     per request). Per-request query options: ?status=N answers with that status (204/304
     without a body); ?size=N answers with N body bytes ("x"); ?chunked=1 sends the body
     chunked; ?close=1 answers with Connection: close and closes.
+    host/port: where it listens instead (another loopback address, a port taken elsewhere).
     """
 
-    def __init__(self, name, delay=0.0):
+    def __init__(self, name, delay=0.0, host=LOOPBACK, port=0):
         self.name = name
         self.delay = delay
         self._lock = threading.Lock()
         self.requests = []
         self.inflight = 0
-        self.server = _ThreadingServer((LOOPBACK, 0), _UpstreamHandler)
+        self.server = _ThreadingServer((host, port), _UpstreamHandler)
         self.server.upstream = self
         self.port = self.server.server_address[1]
-        self.address = "%s:%d" % (LOOPBACK, self.port)
+        self.address = "%s:%d" % (host, self.port)
         self._thread = threading.Thread(target=self.server.serve_forever,
                                         kwargs={"poll_interval": 0.05},
                                         name="upstream-" + name, daemon=True)

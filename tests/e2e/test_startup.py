@@ -80,6 +80,11 @@ class StartupTest(E2ETestCase):
             self.args(extra=["--egress-listen", "%s:%d" % (LOOPBACK, self.first.egress_port)]),
             "--egress-listen", "in use")
 
+    def test_unreadable_egress_ca(self):
+        self.assert_fails_fast(
+            self.args(extra=["--egress-allow", "*.example.com", "--egress-ca", "/nonexistent.pem"]),
+            "--egress-ca: /nonexistent.pem")
+
     def test_static_service_failing_after_the_shards_started(self):
         # The port is held by a plain listener: the shards' bind fails, after they started.
         taken = socket.socket()

@@ -415,6 +415,21 @@ TEST_F(DaemonConfigTest, EgressSettings) {
   EXPECT_EQ(config->egress_suffix, "");
 }
 
+TEST_F(DaemonConfigTest, EgressNameServersAndTrustAnchors) {
+  absl::StatusOr<DaemonConfig> config = Load({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->egress_dns.empty());  // the system's resolv.conf
+  EXPECT_EQ(config->egress_ca, "");         // the system's trust store
+  config = Load({"--egress-dns", "127.0.0.53:53,[::1]:5353", "--egress-ca", "/etc/ca.pem"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->egress_dns, (std::vector<std::string>{"127.0.0.53:53", "[::1]:5353"}));
+  EXPECT_EQ(config->egress_ca, "/etc/ca.pem");
+  // A name server is an IP address with a port: no names (they would need a resolver).
+  EXPECT_THAT(ErrorOf({"--egress-dns", "dns.example:53"}), StartsWith("--egress-dns: expected"));
+  EXPECT_THAT(ErrorOf({"--egress-dns", "127.0.0.1"}), StartsWith("--egress-dns: expected"));
+  EXPECT_THAT(ErrorOf({"--egress-dns", "localhost:53"}), StartsWith("--egress-dns: expected"));
+}
+
 TEST_F(DaemonConfigTest, ParseConfigFileAlone) {
   DaemonConfig base;
   base.shards = 7;
