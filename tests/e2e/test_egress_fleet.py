@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The egress across hosts (issue 14): three real daemons as three hosts of one fleet, sharing a
-real etcd. Host A's local applications call services that only hosts B and C serve, by name, in
+"""The egress across hosts (issue 14): three real daemons as three hosts of one fleet (service
+ports bound and advertised on 127.0.0.1, .2 and .3), sharing a real etcd. Host A's local applications call services that only hosts B and C serve, by name, in
 every naming style; a service registered or deregistered on B is seen by A's egress within a
 moment; B's TLS-terminating service is reached with mutual TLS from A's host identity; host B
 killed outright fails over to C without a failed request; etcd stopped, A serves from the table
@@ -50,11 +50,14 @@ class EgressFleetTest(harness.E2ETestCase):
 
     @classmethod
     def host(cls, host_id, name, start=True):
+        """Host `name`: its service ports on 127.0.0.<host_id> (bound and advertised there),
+        its own certificate naming that address and its identity, the fleet's CA."""
+        address = "127.0.0.%d" % host_id
         cert, key = cls.pki.server("host-" + name, sans=(
-            "DNS:host-%s" % name, "IP:127.0.0.1", "URI:spiffe://fleet/host/%s" % name))
+            "DNS:host-%s" % name, "IP:" + address, "URI:spiffe://fleet/host/%s" % name))
         d = harness.Daemon(shards=1, range_size=20, name="host-" + name, extra_args=(
             "--etcd-endpoints", cls.etcd.url, "--host-id", str(host_id),
-            "--advertise-address", LOOPBACK,
+            "--bind-address", address, "--advertise-address", address,
             "--tls-cert", cert, "--tls-key", key, "--tls-ca", cls.pki.ca_cert))
 
         def stop():
