@@ -63,7 +63,10 @@ class EgressFleetTest(harness.E2ETestCase):
         def stop():
             try:
                 if d.proc is not None and d.alive():
-                    d.stop()
+                    rc = d.stop()
+                    if rc != 0:  # (a sanitizer's report ends it non-zero too)
+                        raise AssertionError("%s exited with %s\n%s" % (
+                            d.name, rc, d.describe_logs()))
             finally:
                 d.cleanup()
         cls.addClassCleanup(stop)
