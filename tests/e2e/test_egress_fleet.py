@@ -99,6 +99,15 @@ class EgressFleetTest(harness.E2ETestCase):
             self.assertEqual(r.json["path"], "/invoices?n=1")
             seen.add(r.json["upstream"])
         self.assertEqual(seen, {"billing-on-b", "billing-on-c"})
+        # The caller's identity, its request ID and its trace context travel with the call.
+        trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        r = self.via_a("http://billing/traced", "-H", "x-icaht-caller: orders",
+                       "-H", "x-request-id: req-123", "-H", "traceparent: " + trace)
+        self.assertEqual(r.status, 200, r)
+        sent = r.json["headers"]
+        self.assertEqual(sent["x-icaht-caller"], "orders")
+        self.assertEqual(sent["x-request-id"], "req-123")
+        self.assertEqual(sent["traceparent"].split("-")[1], "4bf92f3577b34da6a3ce929d0e0e4736")
         for host in ("billing", "billing.icaht"):
             r = curl(self.egress + "/by-host", headers=["Host: " + host])
             self.assertEqual(r.status, 200, (host, r))
