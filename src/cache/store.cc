@@ -1,0 +1,170 @@
+#include "cache/store.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace icaht::cache {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Runs of spaces and tabs become one space; none at either end.
+std::string Normalize(std::string_view v) {
+  std::string out;
+  bool space = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+bool Matches(const StoredResponse& r, HeaderLookup request) {
+  for (const auto& [name, value] : r.vary) {
+    std::optional<std::string_view> now = request(name);
+    if (now.has_value() != value.has_value()) return false;
+    if (now && Normalize(*now) != *value) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+size_t StoredResponse::bytes() const {
+  size_t n = body.size() + sizeof(StoredResponse);
+  for (const auto& [name, value] : headers) n += name.size() + value.size() + 4;
+  for (const auto& [name, value] : vary) n += name.size() + (value ? value->size() : 0);
+  return n;
+}
+
+std::vector<std::pair<std::string, std::optional<std::string>>> VaryKey(
+    const std::vector<std::string_view>& names, HeaderLookup request) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> out;
+  for (std::string_view line : names) {
+    size_t start = 0;
+    while (start <= line.size()) {
+      size_t comma = line.find(',', start);
+      if (comma == std::string_view::npos) comma = line.size();
+      std::string name = Lower(Normalize(line.substr(start, comma - start)));
+      start = comma + 1;
+      if (name.empty()) continue;
+      if (std::any_of(out.begin(), out.end(), [&](const auto& v) { return v.first == name; })) {
+        continue;
+      }
+      std::optional<std::string_view> value = request(name);
+      out.emplace_back(name, value ? std::optional<std::string>(Normalize(*value)) : std::nullopt);
+    }
+  }
+  return out;
+}
+
+size_t Store::EntryBytes(const Entry& entry) { return entry.key.size() + entry.response.bytes(); }
+
+Store::Lru::iterator Store::Lookup(std::string_view key, HeaderLookup request) {
+  auto it = by_key_.find(absl::string_view(key.data(), key.size()));
+  if (it == by_key_.end()) return lru_.end();
+  for (Lru::iterator entry : it->second) {
+    if (Matches(entry->response, request)) return entry;
+  }
+  return lru_.end();
+}
+
+const StoredResponse* Store::Find(std::string_view key, HeaderLookup request) {
+  Lru::iterator it = Lookup(key, request);
+  if (it == lru_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it);  // iterators stay valid
+  return &it->response;
+}
+
+bool Store::Put(const std::string& key, StoredResponse response) {
+  Entry entry{.key = key, .response = std::move(response), .bytes = 0};
+  entry.bytes = EntryBytes(entry);
+  if (entry.response.body.size() > max_object_bytes_ || entry.bytes > max_bytes_) return false;
+  // The variant with the same Vary values is replaced.
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    for (Lru::iterator old : it->second) {
+      if (old->response.vary == entry.response.vary) {
+        Erase(old);
+        break;
+      }
+    }
+  }
+  while (bytes_ + entry.bytes > max_bytes_ && !lru_.empty()) {
+    Erase(std::prev(lru_.end()));
+    ++evictions_;
+  }
+  bytes_ += entry.bytes;
+  lru_.push_front(std::move(entry));
+  by_key_[key].push_back(lru_.begin());
+  return true;
+}
+
+bool Store::Freshen(std::string_view key, HeaderLookup request,
+                    const std::vector<std::pair<std::string, std::string>>& fields,
+                    const ResponseFacts& facts, int64_t request_time, int64_t response_time) {
+  Lru::iterator it = Lookup(key, request);
+  if (it == lru_.end()) return false;
+  StoredResponse& r = it->response;
+  for (const auto& [name, value] : fields) {
+    std::string lower = Lower(name);
+    r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
+                                   [&](const auto& h) { return Lower(h.first) == lower; }),
+                    r.headers.end());
+  }
+  for (const auto& field : fields) r.headers.push_back(field);
+  const int status = r.facts.status;  // a 304 does not change the stored status
+  r.facts = facts;
+  r.facts.status = status;
+  r.request_time = request_time;
+  r.response_time = response_time;
+  bytes_ -= it->bytes;
+  it->bytes = EntryBytes(*it);
+  bytes_ += it->bytes;
+  lru_.splice(lru_.begin(), lru_, it);
+  while (bytes_ > max_bytes_ && lru_.size() > 1) {
+    Erase(std::prev(lru_.end()));
+    ++evictions_;
+  }
+  return true;
+}
+
+void Store::Erase(Lru::iterator it) {
+  auto key = by_key_.find(it->key);
+  std::vector<Lru::iterator>& variants = key->second;
+  variants.erase(std::find(variants.begin(), variants.end(), it));
+  if (variants.empty()) by_key_.erase(key);
+  bytes_ -= it->bytes;
+  lru_.erase(it);
+}
+
+size_t Store::Invalidate(std::string_view key) {
+  auto it = by_key_.find(absl::string_view(key.data(), key.size()));
+  if (it == by_key_.end()) return 0;
+  std::vector<Lru::iterator> variants = it->second;
+  for (Lru::iterator entry : variants) Erase(entry);
+  return variants.size();
+}
+
+size_t Store::Purge(std::string_view prefix) {
+  size_t n = 0;
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    auto next = std::next(it);
+    if (std::string_view(it->key).substr(0, prefix.size()) == prefix) {
+      Erase(it);
+      ++n;
+    }
+    it = next;
+  }
+  return n;
+}
+
+}  // namespace icaht::cache
