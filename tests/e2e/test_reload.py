@@ -37,12 +37,12 @@ class ReloadTest(E2ETestCase):
 
         # a: new upstream; b: gone; c: new; a setting only a restart changes.
         self.write(conf, [record("a", [b_up.address]), record("c", [a_up.address])],
-                   log_level="debug", drain_timeout_ms=1234)
+                   log_level="debug", drain_timeout_ms=1234, egress_allow=["*.example.com"])
         r = d.admin("POST", "/v1/reload")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json, {"added": ["c"], "updated": ["a"], "removed": ["b"],
                                   "unchanged": 0, "failed": [],
-                                  "restart_needed": ["drain_timeout_ms"]})
+                                  "restart_needed": ["egress_allow", "drain_timeout_ms"]})
         now = self.names(d)
         self.assertEqual(sorted(now), ["a", "c", "dyn"])
         self.assertEqual(now["a"]["port"], before["a"]["port"])  # updated in place
