@@ -54,6 +54,7 @@ class RouteTable {
     filters::FieldMatchSpec::Kind kind;
     std::string value;
     std::unique_ptr<re2::RE2> regex;  // kRegex
+    int slot = -1;                    // headers: the name's index among the table's names
   };
 
   struct Route {
@@ -100,8 +101,24 @@ class RouteTable {
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  // One Match's header values, each name looked up once however many routes
+  // test it (the first kCachedHeaders names; the others every time).
+  static constexpr int kCachedHeaders = 64;
+  struct HeaderCache {
+    uint64_t looked_up = 0;
+    uint64_t present = 0;
+    // Left uninitialized (a bit of looked_up & present says which are set):
+    // std::string_view's constructor would zero 1 KiB per Match.
+    struct Text {
+      const char* data;
+      size_t size;
+    } values[kCachedHeaders];
+  };
   bool Matches(const Route& route, std::string_view method, std::string_view path,
-               std::optional<std::string_view> query, HeaderLookup headers) const;
+               std::optional<std::string_view> query, HeaderLookup headers,
+               HeaderCache& cache) const;
+
+  std::vector<std::string> header_names_;  // distinct, lower-case; a matcher's slot
 
   std::vector<std::string> subset_names_;
   std::vector<std::vector<int>> subset_instances_;

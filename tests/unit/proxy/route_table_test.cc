@@ -222,6 +222,36 @@ TEST(RouteTableTest, BuildRefusesWhatTheRegistryRefuses) {
   EXPECT_FALSE(RouteTable::Build(kSubsets, {RouteSpec{}}, kLabels).ok());  // neither to nor direct
 }
 
+TEST(RouteTableTest, EachHeaderIsLookedUpOncePerMatch) {
+  // 70 routes on headers h0..h69 (the first 64 names cached), then two on h0 again.
+  std::vector<RouteSpec> routes;
+  for (int i = 0; i < 70; ++i) {
+    routes.push_back(To(Headers({{absl::StrCat("h", i), Kind::kExact, "yes"}}), {{"v1", 1}}));
+  }
+  routes.push_back(
+      To(Headers({{"h0", Kind::kPrefix, "n"}, {"h69", Kind::kAbsent, ""}}), {{"v2", 1}}));
+  routes.push_back(To(Headers({{"h0", Kind::kExact, "no"}}), {{"v3", 1}}));
+  RouteTable table = MustBuild(routes);
+  std::map<std::string, int> lookups;
+  auto lookup = [&](std::map<std::string, std::string> head) {
+    lookups.clear();
+    const RouteTable::Route* route =
+        table.Match("GET", "/", [&](std::string_view name) -> std::optional<std::string_view> {
+          ++lookups[std::string(name)];
+          auto it = head.find(std::string(name));
+          if (it == head.end()) return std::nullopt;
+          return std::string_view(it->second);
+        });
+    return route == nullptr ? -1 : static_cast<int>(route->index);
+  };
+  EXPECT_EQ(lookup({{"h69", "yes"}}), 69);  // beyond the cached names
+  EXPECT_EQ(lookup({{"h0", "no"}}), 70);
+  EXPECT_EQ(lookups["h0"], 1);   // three routes test it, one lookup
+  EXPECT_EQ(lookups["h69"], 2);  // not cached: once per route that tests it
+  EXPECT_EQ(lookup({{"h0", "no"}, {"h69", "x"}}), 71);
+  EXPECT_EQ(lookup({{"h0", "x"}}), -1);
+}
+
 TEST(RouteTableTest, AMovedTableKeepsItsRegexes) {
   RouteTable table = MustBuild({To(Path(PathKind::kRegex, "/r/.*"), {{"v1", 1}})});
   RouteTable moved = std::move(table);
