@@ -13,6 +13,7 @@
 #include "registry/record_mirror.h"
 #include "registry/record_rate_limit.h"
 #include "registry/record_retries.h"
+#include "registry/record_routes.h"
 #include "registry/record_tracing.h"
 #include "registry/record_upstream_policy.h"
 #include "registry/service_record_json.h"
@@ -60,6 +61,8 @@ absl::Status ParseUpstream(Value& value, const std::string& path, UpstreamSpec& 
             out.weight = static_cast<uint32_t>(weight);
           } else if (key == "tls") {
             ICAHT_RETURN_IF_ERROR(ParseUpstreamTls(field, field_path, out.tls));
+          } else if (key == "labels") {
+            ICAHT_RETURN_IF_ERROR(ParseLabels(field, field_path, out.labels));
           } else {
             return json::UnknownFieldError(field_path);
           }
@@ -265,6 +268,10 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
   } else if (key == "upstreams") {
     ICAHT_RETURN_IF_ERROR(ParseUpstreams(value, path, record));
     has_upstreams = true;
+  } else if (key == "subsets") {
+    ICAHT_RETURN_IF_ERROR(ParseSubsets(value, path, record.subsets));
+  } else if (key == "routes") {
+    ICAHT_RETURN_IF_ERROR(ParseRoutes(value, path, record.routes));
   } else if (key == "port") {
     ICAHT_ASSIGN_OR_RETURN(int64_t port, json::ReadInt(value, path, 0, 65535));
     record.port = static_cast<uint16_t>(port);
@@ -402,6 +409,7 @@ absl::StatusOr<ServiceRecord> ParseServiceRecordValue(simdjson::ondemand::value 
                                       "has %s)",
                                       record.load_balancer));
   }
+  ICAHT_RETURN_IF_ERROR(CheckRoutes(record, object_path));
   // A delay that long would meet the paused exchange's deadline: a 504 that
   // looks like the upstream's timeout.
   if (record.fault && record.fault->delay_ms >= record.timeouts.request_ms) {
@@ -430,9 +438,13 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   for (const UpstreamSpec& upstream : record.upstreams) {
     w.StartObject().Key("address").String(upstream.address).Key("weight").Uint(upstream.weight);
     if (upstream.tls) WriteUpstreamTls(w.Key("tls"), *upstream.tls);
+    if (!upstream.labels.empty()) WriteLabels(w.Key("labels"), upstream.labels);
     w.EndObject();
   }
   w.EndArray();
+  // Traffic splitting, only when set (as the route's optional settings below).
+  if (!record.subsets.empty()) WriteSubsets(w.Key("subsets"), record.subsets);
+  if (!record.routes.empty()) WriteRoutes(w.Key("routes"), record.routes);
   w.Key("port").Uint(record.port);
   w.Key("route").StartObject().Key("rule").String(EffectiveRouteRule(record));
   // Traefik's optional router settings, only when set (the canonical form of

@@ -15,6 +15,7 @@
 #include "filters/rate_limit/rate_limit_spec.h"
 #include "filters/request_id.h"
 #include "filters/retry_policy.h"
+#include "filters/route_spec.h"
 #include "filters/upstream_policy.h"
 #include "net/address.h"
 #include "registry/json_writer.h"
@@ -30,6 +31,7 @@ struct UpstreamSpec {
   net::Address resolved;
   uint32_t weight = 1;                 // 1..1000
   std::optional<UpstreamTlsSpec> tls;  // null: plain HTTP to this instance
+  filters::Labels labels;              // what `subsets` select (registry/record_routes.h)
 
   friend bool operator==(const UpstreamSpec&, const UpstreamSpec&) = default;
 };
@@ -66,7 +68,11 @@ struct ServiceRecord {
   std::string name;                     // see IsValidServiceName
   std::string version;                  // free text, <= 64 bytes
   std::vector<UpstreamSpec> upstreams;  // 1..64 entries
-  uint16_t port = 0;                    // 0 = allocate from the port range
+  // Traffic splitting (registry/record_routes.h): none by default, when every
+  // request goes to the whole set of upstreams.
+  std::vector<filters::SubsetSpec> subsets;
+  std::vector<filters::RouteSpec> routes;
+  uint16_t port = 0;       // 0 = allocate from the port range
   std::string route_rule;  // "" = PathPrefix(`/<name>`); ParseServiceRecord fills it in
   // The Traefik router's optional settings (route.entry_points, .middlewares,
   // .priority): names as Traefik knows them ("websecure", "auth@file").
