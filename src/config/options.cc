@@ -338,8 +338,8 @@ constexpr std::array<Option, 31> kOptions = {{
      "Traefik file-provider dynamic configuration (YAML), rewritten atomically on every change",
      SetTraefikFile},
     {"etcd_endpoints", Kind::kList, "URLS", "comma-separated http://IP:PORT URLs",
-     "publish services in etcd (Traefik's KV layout) through these v3 JSON gateway endpoints "
-     "(default: not published)",
+     "publish services in etcd (Traefik's KV layout) through these v3 JSON gateway endpoints, "
+     "and watch the fleet's for the egress (default: not published)",
      SetEtcdEndpoints},
     {"host_id", Kind::kInt, "N", "an integer 0..4294967295",
      "this host's number in etcd keys, unique in the fleet (default: from /etc/machine-id)",
