@@ -105,6 +105,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_checked(d):
+    """Stops daemon `d` (SIGTERM) if it still runs, raises if it did not exit 0 (a sanitizer's
+    report ends it non-zero too), and removes its files in any case. For class cleanups."""
+    try:
+        if d.proc is not None and d.alive():
+            rc = d.stop()
+            if rc != 0:
+                raise AssertionError("%s exited with %s on SIGTERM\n%s" % (
+                    d.name, rc, d.describe_logs()))
+    finally:
+        d.cleanup()
+
+
 def wait_until(predicate, timeout, interval=0.02, what="condition"):
     """Polls predicate() until it returns a truthy value or the deadline passes."""
     deadline = time.monotonic() + timeout

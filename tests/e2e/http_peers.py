@@ -971,15 +971,7 @@ class SharedDaemonTestCase(HttpE2ETestCase):
 
     @classmethod
     def _stop_shared_daemon(cls):
-        d = cls.d
-        try:
-            if d.proc is not None and d.alive():
-                rc = d.stop()
-                if rc != 0:
-                    raise AssertionError("%s exited with %s on SIGTERM\n%s" % (
-                        d.name, rc, d.describe_logs()))
-        finally:
-            d.cleanup()
+        harness.stop_checked(cls.d)
 
     @classmethod
     def class_upstream(cls, factory, *args, **kwargs):

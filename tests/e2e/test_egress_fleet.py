@@ -59,17 +59,7 @@ class EgressFleetTest(harness.E2ETestCase):
             "--etcd-endpoints", cls.etcd.url, "--host-id", str(host_id),
             "--bind-address", address, "--advertise-address", address,
             "--tls-cert", cert, "--tls-key", key, "--tls-ca", cls.pki.ca_cert))
-
-        def stop():
-            try:
-                if d.proc is not None and d.alive():
-                    rc = d.stop()
-                    if rc != 0:  # (a sanitizer's report ends it non-zero too)
-                        raise AssertionError("%s exited with %s\n%s" % (
-                            d.name, rc, d.describe_logs()))
-            finally:
-                d.cleanup()
-        cls.addClassCleanup(stop)
+        cls.addClassCleanup(harness.stop_checked, d)
         if start:
             d.start()
         return d

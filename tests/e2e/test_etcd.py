@@ -37,17 +37,7 @@ class EtcdTest(harness.E2ETestCase):
         d = harness.Daemon(shards=1, range_size=40, name="host%d" % host_id, extra_args=(
             "--etcd-endpoints", endpoints or cls.etcd.url, "--host-id", str(host_id),
             "--advertise-address", "10.0.0.%d" % host_id, "--etcd-lease-ttl-s", str(ttl)))
-
-        def stop():
-            try:
-                if d.proc is not None and d.alive():
-                    rc = d.stop()
-                    if rc != 0:
-                        raise AssertionError("%s exited with %s\n%s" % (
-                            d.name, rc, d.describe_logs()))
-            finally:
-                d.cleanup()
-        cls.addClassCleanup(stop)
+        cls.addClassCleanup(harness.stop_checked, d)
         if start:
             d.start()
         return d
