@@ -179,8 +179,21 @@ bool Stream::TlsWriteThrough(std::string_view data) {
     data.remove_prefix(take);
     TlsEncrypt();
   }
-  ReserveOut(data.size() + (data.size() / kRecord + 1) * kRecordOverhead);
+  // An idle socket takes the records as OpenSSL makes them (no copy into
+  // the queue); what it does not take is queued behind them.
+  const bool idle = !send_in_flight_ && flight_offset_ == flight_.size();
+  if (idle && !out_.empty()) {
+    ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) out_.erase(0, static_cast<size_t>(n));
+  }
+  if (idle && out_.empty()) {
+    tls_->session->set_direct_fd(fd_);
+  } else {
+    ReserveOut(data.size() + (data.size() / kRecord + 1) * kRecordOverhead);
+  }
   tls_->session->Write(data);
+  if (tls_->session->direct_bytes() > 0) last_send_ns_ = core::LoopNowNs();
+  tls_->session->set_direct_fd(-1);
   mark_base_ += data.size();
   ScheduleFlush();
   return true;

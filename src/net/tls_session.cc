@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 #include <climits>
 #include <cstring>
@@ -19,7 +20,18 @@ struct TlsBio {
     BIO_clear_retry_flags(bio);
     auto* session = static_cast<TlsSession*>(BIO_get_data(bio));
     ICAHT_CHECK(session->out_ != nullptr);
-    session->out_->append(data, static_cast<size_t>(len));
+    size_t sent = 0;
+    if (session->direct_fd_ >= 0 && session->out_->empty()) {
+      ssize_t n =
+          ::send(session->direct_fd_, data, static_cast<size_t>(len), MSG_DONTWAIT | MSG_NOSIGNAL);
+      // A full socket or an error: the rest is queued (the ring's send then
+      // reports an error), and so is every later record.
+      sent = n > 0 ? static_cast<size_t>(n) : 0;
+      session->direct_bytes_ += sent;
+      if (sent == static_cast<size_t>(len)) return len;
+      session->direct_fd_ = -1;
+    }
+    session->out_->append(data + sent, static_cast<size_t>(len) - sent);
     return len;
   }
   static int Read(BIO* bio, char* out, int len) {

@@ -32,6 +32,17 @@ class TlsSession {
   TlsSession& operator=(const TlsSession&) = delete;
 
   void set_output(std::string* out) { out_ = out; }
+  // While set (>= 0) and the output is empty, records go straight to this
+  // socket with a non-blocking send instead of being copied to the output;
+  // what the socket does not take is appended, and from then on every record
+  // is (the order must hold). For large writes on an idle socket: the
+  // ciphertext is not copied again (nginx writes OpenSSL's records to the
+  // socket the same way). Returns the bytes sent directly since set.
+  void set_direct_fd(int fd) {
+    direct_fd_ = fd;
+    direct_bytes_ = 0;
+  }
+  size_t direct_bytes() const { return direct_bytes_; }
 
   // Ciphertext just received, read in place by the next calls; KeepInput()
   // copies what they left unread before `data` goes away.
@@ -94,6 +105,8 @@ class TlsSession {
   SSL* ssl_;
   std::shared_ptr<const void> context_;  // keeps the SSL_CTX's owner alive
   std::string* out_ = nullptr;
+  int direct_fd_ = -1;
+  size_t direct_bytes_ = 0;
   std::string_view view_;  // the current input, read in place
   std::string kept_;       // input left unread by an earlier call
   size_t kept_offset_ = 0;

@@ -260,5 +260,20 @@ TEST_F(StreamTlsTest, LargeSendsAreEncryptedWholeAndInOrder) {
   EXPECT_TRUE(from_server_ == want);
 }
 
+TEST_F(StreamTlsTest, DirectSendsFallBackToTheQueueWhenTheSocketIsFull) {
+  Connect();
+  // Far more than both sockets' buffers hold, sent before the peer reads a
+  // byte: the first records go straight to the socket, the rest queue behind
+  // them once it is full, and the peer gets everything in order.
+  std::string body = Pattern(24 << 20);
+  for (size_t at = 0; at < body.size(); at += 64 * 1024) {
+    server_->Send(std::string_view(body).substr(at, 64 * 1024));
+  }
+  EXPECT_GT(server_->queued_bytes(), 0u);  // the socket did not take it all
+  PumpUntil([&] { return from_server_.size() >= body.size(); }, 20000);
+  EXPECT_EQ(from_server_.size(), body.size());
+  EXPECT_TRUE(from_server_ == body);
+}
+
 }  // namespace
 }  // namespace icaht::net
