@@ -77,14 +77,10 @@ class Control {
   absl::Status CreateRemoteWatch();
   void OnRemoteChange(const discovery::RemoteServices& table);
   void WriteRemoteMetrics(metrics::Exposition& out) const;
-  // This host's identity as a TLS client of other sidecars (null: failed).
-  std::shared_ptr<const net::TlsClientContext> FleetClientTls();
   std::unique_ptr<EtcdWatcher> remote_watch_;
   // What the shards were last sent, by service name.
   absl::flat_hash_map<std::string, discovery::RemoteServices::Instances> remote_sent_;
   std::shared_ptr<metrics::ServiceSeries> remote_series_;  // shared, not exported
-  std::shared_ptr<const net::TlsClientContext> fleet_tls_;
-  bool fleet_tls_failed_ = false;
   // Aborts the admin and ops connections and waits (bounded) for their streams.
   void CloseControlConnections();
   // Unlinks the admin socket file if it is still the one we bound.

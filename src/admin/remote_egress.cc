@@ -35,25 +35,13 @@ absl::Status Control::CreateRemoteWatch() {
       EtcdWatcher::Create(
           *ring_, *bufs_, config_.etcd_endpoints, config_.host_id.value_or(0),
           [this](const discovery::RemoteServices& table) { OnRemoteChange(table); }));
+  // A rotated host certificate: every service of another host gets a config
+  // with the new client context (new connections use it).
+  tls_->set_on_host_change([this] {
+    remote_sent_.clear();
+    OnRemoteChange(remote_watch_->table());
+  });
   return absl::OkStatus();
-}
-
-std::shared_ptr<const net::TlsClientContext> Control::FleetClientTls() {
-  if (fleet_tls_ == nullptr && !fleet_tls_failed_) {
-    auto context = net::TlsClientContext::Create({.ca_file = config_.tls_ca,
-                                                  .verify = true,
-                                                  .cert_file = config_.tls_cert,
-                                                  .key_file = config_.tls_key,
-                                                  .field = "--tls-cert",
-                                                  .ca_field = "--tls-ca"});
-    if (context.ok()) {
-      fleet_tls_ = *std::move(context);
-    } else {
-      fleet_tls_failed_ = true;  // checked at start-up: only a file changed since fails here
-      ICAHT_LOG(kError, "egress: no TLS to other hosts: ", context.status().message());
-    }
-  }
-  return fleet_tls_;
 }
 
 void Control::OnRemoteChange(const discovery::RemoteServices& table) {
@@ -87,7 +75,7 @@ void Control::OnRemoteChange(const discovery::RemoteServices& table) {
       if (instance.scheme == "https") {
         // The other sidecar's port is TLS: mutual, with this host's identity,
         // verified against the fleet CA and the address it published.
-        upstream.tls = FleetClientTls();
+        upstream.tls = tls_->HostClient();
         upstream.tls_server_name = instance.host;
         if (upstream.tls == nullptr) spec.upstreams.pop_back();
       }

@@ -154,13 +154,49 @@ absl::StatusOr<std::unique_ptr<TlsStore::Prepared>> TlsStore::Prepare(
 void TlsStore::Commit(const std::string& name, std::unique_ptr<Prepared> prepared) {
   if (prepared == nullptr) return Remove(name);
   entries_[name] = std::move(prepared);
+  ArmTick();
+}
+
+void TlsStore::ArmTick() {
   if (!tick_.armed()) ring_.timers().Arm(&tick_, core::NowNs() + kTickNs);
+}
+
+std::shared_ptr<const net::TlsClientContext> TlsStore::HostClient() {
+  if (host_client_ == nullptr) {
+    host_client_ = std::make_unique<HostClientState>();
+    for (const std::string* file : {&host_.cert_file, &host_.key_file, &host_.ca_file}) {
+      if (file->empty()) continue;
+      host_client_->watches.emplace_back(*file);
+      host_client_->watches.back().Changed();  // stamped before reading, as entries are
+    }
+    BuildHostClient();
+    ArmTick();
+  }
+  return host_client_->context;
+}
+
+bool TlsStore::BuildHostClient() {
+  auto context = net::TlsClientContext::Create({.ca_file = host_.ca_file,
+                                                .verify = true,
+                                                .cert_file = host_.cert_file,
+                                                .key_file = host_.key_file,
+                                                .field = "--tls-cert",
+                                                .ca_field = "--tls-ca"});
+  if (!context.ok()) {
+    ICAHT_LOG(kWarn, "the host identity cannot be used for calls to other hosts",
+              host_client_->context != nullptr ? ", keeping the last good one: " : ": ",
+              std::string(context.status().message()));
+    return false;
+  }
+  host_client_->context = *std::move(context);
+  return true;
 }
 
 void TlsStore::Remove(const std::string& name) { entries_.erase(name); }
 
 void TlsStore::Stop() {
   entries_.clear();
+  host_client_.reset();
   ring_.timers().Cancel(&tick_);
 }
 
@@ -228,7 +264,15 @@ void TlsStore::Tick() {
     ICAHT_LOG(kInfo, "service '", name, "': TLS certificates and keys reloaded");
     if (on_change_) on_change_(name);
   }
-  if (!entries_.empty()) ring_.timers().Arm(&tick_, core::NowNs() + kTickNs);
+  if (host_client_ != nullptr) {
+    bool changed = false;
+    for (filters::FileWatcher& watch : host_client_->watches) changed |= watch.Changed();
+    if (changed && BuildHostClient()) {
+      ICAHT_LOG(kInfo, "host identity reloaded for calls to other hosts");
+      if (on_host_change_) on_host_change_();
+    }
+  }
+  if (!entries_.empty() || host_client_ != nullptr) ArmTick();
 }
 
 }  // namespace icaht::admin

@@ -67,6 +67,16 @@ class TlsStore {
     lookup_ = std::move(lookup);
   }
 
+  // This host's identity as a TLS client of other sidecars (the egress's
+  // calls to their https ports): built at the first call and, like every
+  // entry, built again when one of its files changes (then `on_host_change`
+  // runs, so that new connections use the new pair); null while the files
+  // cannot be used (logged).
+  std::shared_ptr<const net::TlsClientContext> HostClient();
+  void set_on_host_change(std::function<void()> on_host_change) {
+    on_host_change_ = std::move(on_host_change);
+  }
+
  private:
   struct Entry;
 
@@ -83,6 +93,15 @@ class TlsStore {
   core::Ring& ring_;
   std::function<void(const std::string&)> on_change_;
   absl::flat_hash_map<std::string, std::unique_ptr<Entry>> entries_;
+  struct HostClientState {
+    std::shared_ptr<const net::TlsClientContext> context;
+    std::vector<filters::FileWatcher> watches;
+  };
+  std::unique_ptr<HostClientState> host_client_;  // after the first HostClient()
+  std::function<void()> on_host_change_;
+  // Builds host_client_'s context from the files (false: kept the last).
+  bool BuildHostClient();
+  void ArmTick();
   core::Timer tick_;
 };
 

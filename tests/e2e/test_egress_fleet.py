@@ -157,6 +157,28 @@ class EgressFleetTest(harness.E2ETestCase):
         r = curl("http://vault/secret", *via_c)
         self.assertEqual(r.status, 403, r)
 
+    def test_rotated_host_certificate_is_used_for_new_calls(self):
+        e = self.host(5, "e")
+        up = self.upstream("ledger-backend")
+        self.b.register(record("ledger2", [up.address], tls={
+            "allow_peers": ["spiffe://fleet/host/e"], "peer_header": "X-Peer"}))
+        via_e = ("--noproxy", "", "-x", "http://%s:%d" % (LOOPBACK, e.egress_port))
+        harness.wait_until(lambda: curl("http://ledger2/", *via_e).status == 200, PROPAGATION_S,
+                           what="B's TLS service on E's egress")
+        self.assertIn('CN=host-e"', curl("http://ledger2/", *via_e).json["headers"]["x-peer"])
+        # Host E's certificate is rotated in place (key first, then the certificate, each
+        # renamed over the old): E's next calls show the new one, with no restart.
+        cert, key = self.pki.server("host-e-rotated", sans=(
+            "DNS:host-e", "IP:127.0.0.5", "URI:spiffe://fleet/host/e"))
+        old_cert, old_key = self.pki.path("host-e.pem"), self.pki.path("host-e.key")
+        shutil.copy(key, old_key + ".new")
+        os.replace(old_key + ".new", old_key)
+        shutil.copy(cert, old_cert + ".new")
+        os.replace(old_cert + ".new", old_cert)
+        harness.wait_until(
+            lambda: 'CN=host-e-rotated"' in curl("http://ledger2/", *via_e).json["headers"]["x-peer"],
+            10, interval=0.1, what="E's egress to use its rotated certificate")
+
     def test_killed_host_fails_over_without_a_failed_request(self):
         d = self.host(4, "d")
         gone = self.upstream("catalog-on-d")
