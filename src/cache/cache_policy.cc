@@ -2,27 +2,16 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <ctime>
+
+#include "http/field_syntax.h"
+#include "http/message.h"
 
 namespace icaht::cache {
 namespace {
 
-bool IsOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsLower(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i]) return false;
-  }
-  return true;
-}
+using http::EqualsIgnoreCase;
+using http::TrimOws;
 
 // delta-seconds = 1*DIGIT; too large is kMaxDelta.
 std::optional<int64_t> DeltaSeconds(std::string_view v) {
@@ -51,13 +40,13 @@ void ForEachDirective(std::string_view value, Fn fn) {
       if (c == '"') quoted = !quoted;
       if (c != ',' || quoted) continue;
     }
-    std::string_view item = Trim(value.substr(start, i - start));
+    std::string_view item = TrimOws(value.substr(start, i - start));
     start = i + 1;
     if (item.empty()) continue;
     size_t eq = item.find('=');
-    std::string_view name = Trim(item.substr(0, eq));
+    std::string_view name = TrimOws(item.substr(0, eq));
     std::optional<std::string_view> arg;
-    if (eq != std::string_view::npos) arg = Trim(item.substr(eq + 1));
+    if (eq != std::string_view::npos) arg = TrimOws(item.substr(eq + 1));
     fn(name, arg);
   }
 }
@@ -84,7 +73,7 @@ constexpr std::array<std::string_view, 12> kMonths = {"jan", "feb", "mar", "apr"
 int Month(std::string_view m) {
   if (m.size() != 3) return -1;
   for (size_t i = 0; i < kMonths.size(); ++i) {
-    if (EqualsLower(m, kMonths[i])) return static_cast<int>(i) + 1;
+    if (EqualsIgnoreCase(m, kMonths[i])) return static_cast<int>(i) + 1;
   }
   return -1;
 }
@@ -140,36 +129,36 @@ CacheControl ParseCacheControl(const std::vector<std::string_view>& values) {
   CacheControl cc;
   for (std::string_view value : values) {
     ForEachDirective(value, [&cc](std::string_view name, std::optional<std::string_view> arg) {
-      if (EqualsLower(name, "max-age")) {
+      if (EqualsIgnoreCase(name, "max-age")) {
         SetDelta(cc.max_age, arg, true, &cc.invalid);
-      } else if (EqualsLower(name, "s-maxage")) {
+      } else if (EqualsIgnoreCase(name, "s-maxage")) {
         SetDelta(cc.s_maxage, arg, true, &cc.invalid);
-      } else if (EqualsLower(name, "min-fresh")) {
+      } else if (EqualsIgnoreCase(name, "min-fresh")) {
         SetDelta(cc.min_fresh, arg, false, &cc.invalid);
-      } else if (EqualsLower(name, "max-stale")) {
+      } else if (EqualsIgnoreCase(name, "max-stale")) {
         cc.max_stale = true;
         if (arg) SetDelta(cc.max_stale_value, arg, false, &cc.invalid);
-      } else if (EqualsLower(name, "stale-while-revalidate")) {
+      } else if (EqualsIgnoreCase(name, "stale-while-revalidate")) {
         SetDelta(cc.stale_while_revalidate, arg, false, &cc.invalid);
-      } else if (EqualsLower(name, "stale-if-error")) {
+      } else if (EqualsIgnoreCase(name, "stale-if-error")) {
         SetDelta(cc.stale_if_error, arg, false, &cc.invalid);
-      } else if (EqualsLower(name, "no-store")) {
+      } else if (EqualsIgnoreCase(name, "no-store")) {
         cc.no_store = true;
-      } else if (EqualsLower(name, "no-cache")) {
+      } else if (EqualsIgnoreCase(name, "no-cache")) {
         cc.no_cache = true;
-      } else if (EqualsLower(name, "private")) {
+      } else if (EqualsIgnoreCase(name, "private")) {
         cc.private_ = true;
-      } else if (EqualsLower(name, "public")) {
+      } else if (EqualsIgnoreCase(name, "public")) {
         cc.public_ = true;
-      } else if (EqualsLower(name, "must-revalidate")) {
+      } else if (EqualsIgnoreCase(name, "must-revalidate")) {
         cc.must_revalidate = true;
-      } else if (EqualsLower(name, "proxy-revalidate")) {
+      } else if (EqualsIgnoreCase(name, "proxy-revalidate")) {
         cc.proxy_revalidate = true;
-      } else if (EqualsLower(name, "only-if-cached")) {
+      } else if (EqualsIgnoreCase(name, "only-if-cached")) {
         cc.only_if_cached = true;
-      } else if (EqualsLower(name, "no-transform")) {
+      } else if (EqualsIgnoreCase(name, "no-transform")) {
         cc.no_transform = true;
-      } else if (EqualsLower(name, "immutable")) {
+      } else if (EqualsIgnoreCase(name, "immutable")) {
         cc.immutable = true;
       }
     });
@@ -178,16 +167,16 @@ CacheControl ParseCacheControl(const std::vector<std::string_view>& values) {
 }
 
 std::optional<int64_t> ParseHttpDate(std::string_view text) {
-  std::vector<std::string_view> w = Words(Trim(text));
+  std::vector<std::string_view> w = Words(TrimOws(text));
   int day = 0, year = 0, h = 0, m = 0, s = 0;
-  if (w.size() == 6 && w[0].size() == 4 && w[0][3] == ',' && EqualsLower(w[5], "gmt")) {
+  if (w.size() == 6 && w[0].size() == 4 && w[0][3] == ',' && EqualsIgnoreCase(w[5], "gmt")) {
     // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
     if (!Digits(w[1], 2, &day) || !Digits(w[3], 4, &year) || !Clock(w[4], &h, &m, &s)) {
       return std::nullopt;
     }
     return Assemble(year, Month(w[2]), day, h, m, s);
   }
-  if (w.size() == 4 && w[0].size() > 4 && w[0].back() == ',' && EqualsLower(w[3], "gmt")) {
+  if (w.size() == 4 && w[0].size() > 4 && w[0].back() == ',' && EqualsIgnoreCase(w[3], "gmt")) {
     // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
     std::string_view d = w[1];
     if (d.size() != 9 || d[2] != '-' || d[6] != '-' || !Digits(d.substr(0, 2), 2, &day) ||

@@ -1,16 +1,12 @@
 #include "cache/store.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "absl/strings/ascii.h"
+#include "http/message.h"
 
 namespace icaht::cache {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Runs of spaces and tabs become one space; none at either end.
 std::string Normalize(std::string_view v) {
@@ -54,7 +50,7 @@ std::vector<std::pair<std::string, std::optional<std::string>>> VaryKey(
     while (start <= line.size()) {
       size_t comma = line.find(',', start);
       if (comma == std::string_view::npos) comma = line.size();
-      std::string name = Lower(Normalize(line.substr(start, comma - start)));
+      std::string name = absl::AsciiStrToLower(Normalize(line.substr(start, comma - start)));
       start = comma + 1;
       if (name.empty()) continue;
       if (std::any_of(out.begin(), out.end(), [&](const auto& v) { return v.first == name; })) {
@@ -115,10 +111,10 @@ bool Store::Freshen(std::string_view key, HeaderLookup request,
   if (it == lru_.end()) return false;
   StoredResponse& r = it->response;
   for (const auto& [name, value] : fields) {
-    std::string lower = Lower(name);
-    r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
-                                   [&](const auto& h) { return Lower(h.first) == lower; }),
-                    r.headers.end());
+    r.headers.erase(
+        std::remove_if(r.headers.begin(), r.headers.end(),
+                       [&](const auto& h) { return http::EqualsIgnoreCase(h.first, name); }),
+        r.headers.end());
   }
   for (const auto& field : fields) r.headers.push_back(field);
   const int status = r.facts.status;  // a 304 does not change the stored status

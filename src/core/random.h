@@ -8,6 +8,17 @@
 
 namespace icaht::core {
 
+// splitmix64's finalizer: a stateless, bijective mix of 64 bits (hashing keys
+// and seeds; the same everywhere).
+inline uint64_t Mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
 class FastRandom {
  public:
   // Seeded from getrandom(2) once (one system call); if that fails, from the

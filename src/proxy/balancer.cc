@@ -14,15 +14,6 @@ namespace {
 constexpr uint64_t kRingPointsPerWeight = 256;
 constexpr uint64_t kMaxRingSize = 1 << 16;
 
-uint64_t Mix(uint64_t x) {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
 }  // namespace
 
 std::optional<LbPolicy> ParseLbPolicy(std::string_view name) {
@@ -51,12 +42,12 @@ std::string_view LbPolicyName(LbPolicy policy) {
 
 uint64_t StableHash(std::string_view data, uint64_t seed) {
   // FNV-1a, then a finalizer for avalanche (FNV alone clusters short keys).
-  uint64_t h = 0xcbf29ce484222325ULL ^ Mix(seed + 0x9e3779b97f4a7c15ULL);
+  uint64_t h = 0xcbf29ce484222325ULL ^ core::Mix64(seed + 0x9e3779b97f4a7c15ULL);
   for (unsigned char c : data) {
     h ^= c;
     h *= 0x100000001b3ULL;
   }
-  return Mix(h);
+  return core::Mix64(h);
 }
 
 Balancer::Balancer() : random_(core::FastRandom::FromEntropy()) {}

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "absl/strings/str_format.h"
+#include "core/random.h"
 #include "core/status_macros.h"
 #include "re2/re2.h"
 
@@ -72,15 +73,6 @@ std::optional<std::string_view> QueryParam(std::string_view query, std::string_v
     }
   }
   return std::nullopt;
-}
-
-uint64_t Mix(uint64_t x) {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
 }
 
 }  // namespace
@@ -219,7 +211,7 @@ int RouteTable::PickSubset(const Route& route, uint64_t key) const {
   // inside the subset. A point in [0, total) by multiply-shift (no modulo bias
   // worth the name: total <= 16 * 10^6).
   uint64_t total = route.cumulative_weights.back();
-  uint64_t mixed = Mix(key ^ 0x5bd1e9955bd1e995ULL);
+  uint64_t mixed = core::Mix64(key ^ 0x5bd1e9955bd1e995ULL);
   auto point = static_cast<uint64_t>((static_cast<unsigned __int128>(mixed) * total) >> 64);
   auto it =
       std::upper_bound(route.cumulative_weights.begin(), route.cumulative_weights.end(), point);
