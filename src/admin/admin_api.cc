@@ -153,7 +153,7 @@ void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t
   }
   bool chosen = record.port == 0;
   record.port = *port;
-  if (absl::Status loop = registry_.CheckNoSelfLoop(record, config_.bind_address); !loop.ok()) {
+  if (absl::Status loop = registry_.CheckNoSelfLoop(record); !loop.ok()) {
     registry_.Abort(record.name);
     return done(loop);
   }
@@ -227,7 +227,7 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
       return done();
     }
     record->port = registry_.Find(name)->port;
-    if (absl::Status loop = registry_.CheckNoSelfLoop(*record, config_.bind_address); !loop.ok()) {
+    if (absl::Status loop = registry_.CheckNoSelfLoop(*record); !loop.ok()) {
       registry_.Abort(name);
       responder->Send(ErrorResponse(loop));
       return done();

@@ -85,7 +85,8 @@ class Control::SignalRead : public core::Completion {
 Control::Control(config::DaemonConfig config)
     : config_(std::move(config)),
       registry_(registry::PortAllocator(config_.port_range.lo, config_.port_range.hi,
-                                        registry::HostPortProbe(config_.bind_address))),
+                                        registry::HostPortProbe(config_.bind_address)),
+                config_.bind_address),
       share_timer_([this] { CollectDemand(); }),
       outlier_timer_([this] { CollectOutliers(); }),
       ttl_timer_([this] { ExpireTtls(); }),
@@ -447,12 +448,13 @@ void Control::RestoreOne(registry::ServiceRecord record, std::function<void(absl
   // The saved port is kept even when another process holds it now (no probe):
   // the service stays registered and the port is bound when it frees up.
   if (absl::Status files = LoadFiles(record); !files.ok()) return done(files);
-  absl::StatusOr<uint16_t> port = registry_.ReservePort(record, 0, /*probe_host=*/false);
+  absl::StatusOr<uint16_t> port = registry_.ReservePort(record, 0, /*restoring=*/true);
   if (!port.ok()) return done(port.status());
   record.port = *port;
-  if (absl::Status loop = registry_.CheckNoSelfLoop(record, config_.bind_address); !loop.ok()) {
-    registry_.Abort(record.name);
-    return done(loop);
+  // Acknowledged once, kept: a loop saved by an older build (which let a new
+  // service take a port another one sent to) is reported, not dropped.
+  if (absl::Status loop = registry_.CheckNoSelfLoop(record); !loop.ok()) {
+    ICAHT_LOG(kWarn, "restored service '", record.name, "': ", std::string(loop.message()));
   }
   auto shared = std::make_shared<const registry::ServiceRecord>(std::move(record));
   OpenOnShards(shared, [this, shared, done](absl::Status status) {

@@ -28,7 +28,8 @@ absl::StatusOr<bool> PortAllocator::IsFree(uint16_t port, std::string_view holde
 }
 
 absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string_view holder,
-                                                 uint16_t after, bool probe_host) {
+                                                 uint16_t after, bool probe_host,
+                                                 const std::function<bool(uint16_t)>& skip) {
   if (requested != 0) {
     if (auto it = holders_.find(requested); it != holders_.end()) {
       return absl::AlreadyExistsError(
@@ -53,7 +54,7 @@ absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string
   uint32_t first = after < lo_ ? lo_ : uint32_t{after} + 1;
   for (uint32_t port = first; port <= hi_; ++port) {
     auto candidate = static_cast<uint16_t>(port);
-    if (holders_.contains(candidate)) continue;
+    if (holders_.contains(candidate) || (skip && skip(candidate))) continue;
     absl::StatusOr<bool> free = IsFree(candidate, holder);
     if (!free.ok()) return free.status();
     if (!*free) continue;

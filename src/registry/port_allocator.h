@@ -48,9 +48,11 @@ class PortAllocator {
   // probe's code. On error nothing changes.
   // With `probe_host` false a requested port is not probed: a restored
   // record keeps its saved port while another process holds it (the caller
-  // binds it later).
+  // binds it later). `skip` (when set) rules out ports for the automatic
+  // choice before the probe, as if they were held.
   absl::StatusOr<uint16_t> Allocate(uint16_t requested, std::string_view holder, uint16_t after = 0,
-                                    bool probe_host = true);
+                                    bool probe_host = true,
+                                    const std::function<bool(uint16_t)>& skip = {});
 
   // Frees `port`. Releasing a port that is not held is a no-op.
   void Release(uint16_t port);

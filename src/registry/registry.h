@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,20 +37,33 @@ namespace icaht::registry {
 // removed.
 class Registry {
  public:
-  explicit Registry(PortAllocator ports) : ports_(std::move(ports)) {}
+  // `bind`: the address the service listeners bind (the daemon's
+  // --bind-address), for the loop checks (CheckNoSelfLoop, and the ports
+  // ReservePort keeps from services' upstreams).
+  Registry(PortAllocator ports, net::Address bind) : ports_(std::move(ports)), bind_(bind) {}
 
   // Whether `record` could be registered now: AlreadyExists("service 'x' is
   // already registered") if the name is taken or being registered, and
   // AlreadyExists("port N is already used by service 'y'") for an explicit
-  // port another service holds. Does not probe the host.
+  // port another service holds, and InvalidArgument("field 'port': ...") for
+  // an explicit port another service sends requests to (an upstream, a
+  // forward-auth or a mirror address that reaches this daemon's listeners):
+  // that service's requests would loop back into the proxy. Does not probe
+  // the host.
   absl::Status CheckAdd(const ServiceRecord& record) const;
   // CheckAdd, then reserves record.port (0 = allocate from the range, above
   // `after` if not 0; see PortAllocator::Allocate for the errors) for
   // record.name and marks the name in flight. Returns the port; the caller
   // stores it in the record it sends to the shards and then passes to Commit.
-  // `probe_host`: see PortAllocator::Allocate.
+  // An automatically chosen port is never one that this record or a
+  // registered (or in-flight) service sends requests to: a service whose
+  // upstream is down is not handed to a proxy.
+  // `restoring` (a saved record coming back at start-up): the saved port is
+  // kept without probing the host and without the check against other
+  // services' addresses, so that what was acknowledged comes back whatever
+  // the order of the restore.
   absl::StatusOr<uint16_t> ReservePort(const ServiceRecord& record, uint16_t after = 0,
-                                       bool probe_host = true);
+                                       bool restoring = false);
 
   // Whether `name` could be replaced by `record` now: NotFound if `name` is not
   // registered; InvalidArgument("field 'name': ...") if record.name differs
@@ -92,7 +106,7 @@ class Registry {
   // the service that holds the port. Call it once record.port is reserved
   // (after ReservePort / BeginReplace). Loops through other hosts or other
   // addresses of this host are the data path's to catch (Via).
-  absl::Status CheckNoSelfLoop(const ServiceRecord& record, const net::Address& bind) const;
+  absl::Status CheckNoSelfLoop(const ServiceRecord& record) const;
 
   bool InFlight(std::string_view name) const { return in_flight_.contains(name); }
 
@@ -108,13 +122,24 @@ class Registry {
   enum class Change { kAdd, kReplace, kRemove };
   struct PendingChange {
     Change change;
-    uint16_t reserved_port = 0;  // kAdd only
+    uint16_t reserved_port = 0;   // kAdd only
+    std::vector<uint16_t> sends;  // kAdd and kReplace: the new record's SendsTo
   };
 
   // Aborted("service 'x' has a change in progress") if `name` is in flight.
   absl::Status CheckNotInFlight(std::string_view name) const;
+  // The ports of this daemon's listeners that `record` sends requests to.
+  std::vector<uint16_t> SendsTo(const ServiceRecord& record) const;
+  void AddSends(const std::vector<uint16_t>& ports, const std::string& name);
+  void RemoveSends(const std::vector<uint16_t>& ports, const std::string& name);
+  // A service (other than `name`) that sends requests to `port`, if any.
+  std::optional<std::string> SenderTo(uint16_t port, std::string_view name) const;
 
   PortAllocator ports_;
+  net::Address bind_;
+  // (port, service) for every SendsTo port of a committed or in-flight record
+  // (a multiset: a replace in flight counts the old and the new record).
+  std::multiset<std::pair<uint16_t, std::string>> senders_;
   // std::map: sorted for List, and stable addresses for Find's pointers.
   std::map<std::string, ServiceRecord, std::less<>> records_;
   std::map<std::string, PendingChange, std::less<>> in_flight_;

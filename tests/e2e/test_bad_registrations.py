@@ -115,12 +115,20 @@ class BadRegistrationsTest(E2ETestCase):
         self.assertRefused("POST", "/v1/services",
                            record("self", ["%s:%d" % (LOOPBACK, own)], port=own), 400,
                            "invalid_argument", ("upstreams[0]", "this service's own port"))
-        # An automatically chosen port is checked too: the range's next free port is known.
+        # The automatic choice passes over a port the record (or a registered service) sends
+        # to: the range's next free port is known.
         free = self.d.register(record("probe", [self.up.address]))["port"]
         self.d.deregister("probe")
+        rec = self.d.register(record("auto-self", ["%s:%d" % (LOOPBACK, free)]))
+        self.assertNotEqual(rec["port"], free)
+        other = self.d.register(record("after-auto-self", [self.up.address]))
+        self.assertNotEqual(other["port"], free)
+        # An explicit port a registered service sends to would take its requests: refused.
         self.assertRefused("POST", "/v1/services",
-                           record("auto-self", ["%s:%d" % (LOOPBACK, free)]), 400,
-                           "invalid_argument", ("upstreams[0]", "own port"))
+                           record("taker", [self.up.address], port=free), 400,
+                           "invalid_argument", ("field 'port'", "auto-self", "loop"))
+        for name in ("auto-self", "after-auto-self"):
+            self.d.deregister(name)
         # Update: the same check, the record stays as it was.
         self.assertRefused("PUT", "/v1/services/existing",
                            record("existing", ["%s:%d" % (LOOPBACK, port)]), 400,
