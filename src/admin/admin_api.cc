@@ -2,6 +2,8 @@
 // endpoints: the Control members that answer requests. Start-up, signals,
 // persistence and restore are in control.cc.
 
+#include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +13,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "core/status_macros.h"
+#include "http/field_syntax.h"
 #include "proxy/config_from_record.h"
 #include "proxy/egress_config.h"
 #include "registry/json_writer.h"
@@ -310,6 +313,82 @@ void Control::Heartbeat(const std::string& name, Responder* responder) {
   responder->Send(JsonResponse(200, std::move(json).Take()));
 }
 
+namespace {
+
+// The value of `key` in a query string, percent-decoded ('+' is a space);
+// nullopt when absent or badly encoded.
+std::optional<std::string> QueryValue(std::string_view query, std::string_view key) {
+  for (;;) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != key) {
+      if (query.empty()) return std::nullopt;
+      continue;
+    }
+    std::string_view encoded = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    std::string out;
+    for (size_t i = 0; i < encoded.size(); ++i) {
+      char c = encoded[i];
+      if (c == '+') {
+        out.push_back(' ');
+      } else if (c != '%') {
+        out.push_back(c);
+      } else {
+        int hi = i + 2 < encoded.size() ? http::HexValue(encoded[i + 1]) : -1;
+        int lo = hi >= 0 ? http::HexValue(encoded[i + 2]) : -1;
+        if (lo < 0) return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+      }
+    }
+    return out;
+  }
+}
+
+}  // namespace
+
+void Control::PurgeCache(const std::string& name, const std::string& query,
+                         Responder* responder) {
+  const registry::ServiceRecord* record = registry_.Find(name);
+  if (record == nullptr) {
+    return responder->Send(
+        ErrorResponse(404, "not_found", absl::StrCat("service '", name, "' is not registered")));
+  }
+  if (!record->cache) {
+    return responder->Send(ErrorResponse(
+        400, "failed_precondition", absl::StrCat("service '", name, "' has no cache")));
+  }
+  // One URI: the path (and query) as clients send it; the cache keys start
+  // with it and a newline (filters/cache_filter.h).
+  std::string prefix;
+  if (!query.empty()) {
+    std::optional<std::string> path = QueryValue(query, "path");
+    if (!path || path->empty() || (*path)[0] != '/') {
+      return responder->Send(ErrorResponse(
+          400, "invalid_argument",
+          "query: path must be an origin-form URI (\"/...\", percent-encoded)"));
+    }
+    std::string_view uri = *path;
+    if (record->cache->key_ignore_query) uri = uri.substr(0, uri.find('?'));
+    prefix.assign(uri).push_back('\n');
+  }
+  auto purged = std::make_shared<std::atomic<size_t>>(0);
+  uint16_t port = record->port;
+  Broadcast(
+      [&](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::PurgeCacheCommand(shard, port, prefix, purged, std::move(d));
+      },
+      [responder, purged, name](absl::Status status) {
+        if (!status.ok()) return responder->Send(ErrorResponse(status));
+        registry::JsonWriter json;
+        json.StartObject().Key("service").String(name).Key("purged").Uint(purged->load());
+        json.EndObject();
+        responder->Send(JsonResponse(200, std::move(json).Take()));
+      });
+}
+
 void Control::ExpireTtls() {
   int64_t now = core::NowNs();
   std::vector<std::string> expired;
@@ -396,6 +475,13 @@ void Control::HandleAdmin(const ControlRequest& request, Responder* responder) {
     std::string_view rest = std::string_view(path).substr(kPrefix.size() + 1);
     size_t slash = rest.find('/');
     std::string name(rest.substr(0, slash));
+    if (slash != std::string_view::npos && rest.substr(slash) == "/cache") {
+      if (request.method != "DELETE") {
+        return responder->Send(
+            ErrorResponse(405, "method_not_allowed", "cache: allowed is DELETE (a purge)"));
+      }
+      return PurgeCache(name, request.query, responder);
+    }
     if (slash != std::string_view::npos) {
       if (rest.substr(slash) != "/heartbeat") {
         return responder->Send(ErrorResponse(404, "not_found", absl::StrCat("no route ", path)));

@@ -95,6 +95,9 @@ class Control {
   void Replace(std::string name, std::string body, Responder* responder);
   void Deregister(std::string name, Responder* responder);
   void Heartbeat(const std::string& name, Responder* responder);
+  // DELETE /v1/services/{name}/cache[?path=/uri]: the response cache's
+  // entries (all, or one URI's) on every shard.
+  void PurgeCache(const std::string& name, const std::string& query, Responder* responder);
 
   // Registry changes run one at a time, in arrival order, so each sees the
   // result of the previous one and shards apply them in the same order.

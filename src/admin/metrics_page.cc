@@ -44,6 +44,9 @@ struct Totals {
   int64_t upstream_pending = 0;
   uint64_t faults_delayed = 0;
   uint64_t faults_aborted = 0;
+  std::array<uint64_t, 4> cache_requests{};
+  int64_t cache_bytes = 0;
+  int64_t cache_entries = 0;
   uint64_t tls_handshakes = 0;
   uint64_t tls_resumed = 0;
   uint64_t tls_handshake_failures = 0;
@@ -75,6 +78,11 @@ Totals Sum(const metrics::ServiceSeries& series) {
     t.upstream_pending += s.upstream_pending.Read();
     t.faults_delayed += s.faults_delayed.Read();
     t.faults_aborted += s.faults_aborted.Read();
+    for (size_t r = 0; r < t.cache_requests.size(); ++r) {
+      t.cache_requests[r] += s.cache_requests[r].Read();
+    }
+    t.cache_bytes += s.cache_bytes.Read();
+    t.cache_entries += s.cache_entries.Read();
     t.tls_handshakes += s.tls_handshakes.Read();
     t.tls_resumed += s.tls_resumed.Read();
     t.tls_handshake_failures += s.tls_handshake_failures.Read();
@@ -296,6 +304,31 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
       if (n == 0) continue;
       out.Sample("icaht_faults_injected_total", {{"service", *name}, {"kind", kind}}, n);
     }
+  }
+  // Only services with a cache (those that ever looked one up).
+  out.Family("icaht_cache_requests_total", Type::kCounter,
+             "Requests the response cache looked up, by result (hit, miss, stale, revalidated).");
+  for (const auto& [name, t] : services) {
+    static constexpr std::array<std::string_view, 4> kResults = {"hit", "miss", "stale",
+                                                                 "revalidated"};
+    uint64_t any = 0;
+    for (uint64_t n : t.cache_requests) any += n;
+    if (any == 0) continue;
+    for (size_t r = 0; r < kResults.size(); ++r) {
+      out.Sample("icaht_cache_requests_total", {{"service", *name}, {"result", kResults[r]}},
+                 t.cache_requests[r]);
+    }
+  }
+  out.Family("icaht_cache_bytes", Type::kGauge,
+             "Bytes of responses the cache holds (heads and bodies, over every shard).");
+  for (const auto& [name, t] : services) {
+    if (t.cache_entries == 0 && t.cache_bytes == 0) continue;
+    out.Sample("icaht_cache_bytes", {{"service", *name}}, static_cast<double>(t.cache_bytes));
+  }
+  out.Family("icaht_cache_entries", Type::kGauge, "Responses the cache holds (over every shard).");
+  for (const auto& [name, t] : services) {
+    if (t.cache_entries == 0 && t.cache_bytes == 0) continue;
+    out.Sample("icaht_cache_entries", {{"service", *name}}, static_cast<double>(t.cache_entries));
   }
   // Only services whose port speaks TLS (those that ever had a handshake).
   out.Family("icaht_tls_handshakes_total", Type::kCounter,

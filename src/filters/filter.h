@@ -61,6 +61,12 @@ class Filter {
     return Verdict::kContinue;
   }
   virtual void OnResponseHead(RequestContext& ctx) {}
+  // Only for exchanges that ask for them (RequestContext::cache.consult):
+  // the upstream answered with `status` (ctx.upstream_response is its head);
+  // kRespond answers ctx.local_response instead, the upstream's is dropped.
+  virtual Verdict OnUpstreamResponse(RequestContext& ctx, int status) { return Verdict::kContinue; }
+  // ...and the upstream's answer was forwarded whole.
+  virtual void OnResponseComplete(RequestContext& ctx) {}
   virtual void OnLog(const RequestContext& ctx) {}
   // The exchange ended while this filter held it paused: forget `callbacks`.
   virtual void OnCancel(RequestContext& ctx) {}

@@ -1,13 +1,15 @@
 #include "filters/filter_chain.h"
 
 #include "core/check.h"
+#include "filters/cache_filter.h"
 
 namespace icaht::filters {
 
 std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::string_view service,
                                                 const ServiceView* view, SideCalls* side_calls,
                                                 tracing::SpanBuffer* spans,
-                                                core::TimerQueue* timers) {
+                                                core::TimerQueue* timers,
+                                                std::shared_ptr<cache::Store> cache_store) {
   std::vector<std::unique_ptr<Filter>> filters;
   if (HealthFilter::Enabled(specs.health)) {
     filters.push_back(std::make_unique<HealthFilter>(specs.health, service, view));
@@ -37,6 +39,9 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
     filters.push_back(std::move(filter));
   }
   if (specs.fault) filters.push_back(std::make_unique<FaultFilter>(*specs.fault, timers));
+  if (specs.cache && cache_store != nullptr) {
+    filters.push_back(std::make_unique<CacheFilter>(*specs.cache, std::move(cache_store)));
+  }
   auto chain = std::make_unique<FilterChain>(std::move(filters));
   chain->rate_limit_ = rate_limit;
   return chain;
@@ -53,6 +58,17 @@ Verdict FilterChain::RunRequest(RequestContext& ctx, FilterCallbacks& callbacks,
 
 void FilterChain::RunResponse(RequestContext& ctx) const {
   for (size_t i = filters_.size(); i-- > 0;) filters_[i]->OnResponseHead(ctx);
+}
+
+Verdict FilterChain::RunUpstreamResponse(RequestContext& ctx, int status) const {
+  for (const auto& filter : filters_) {
+    if (filter->OnUpstreamResponse(ctx, status) == Verdict::kRespond) return Verdict::kRespond;
+  }
+  return Verdict::kContinue;
+}
+
+void FilterChain::RunResponseComplete(RequestContext& ctx) const {
+  for (const auto& filter : filters_) filter->OnResponseComplete(ctx);
 }
 
 void FilterChain::RunLog(const RequestContext& ctx) const {

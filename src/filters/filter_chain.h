@@ -9,6 +9,7 @@
 #include "core/timer_queue.h"
 #include "filters/auth.h"
 #include "filters/auth_spec.h"
+#include "filters/cache_spec.h"
 #include "filters/cors.h"
 #include "filters/fault.h"
 #include "filters/filter.h"
@@ -31,6 +32,7 @@ struct FilterSpecs {
   std::vector<RateLimitSpec> rate_limits;
   std::optional<tracing::TracingSpec> tracing;
   std::optional<FaultSpec> fault;
+  std::optional<CacheSpec> cache;
   size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
 };
 
@@ -49,7 +51,8 @@ class FilterChain {
   static std::unique_ptr<FilterChain> Build(const FilterSpecs& specs, std::string_view service,
                                             const ServiceView* view, SideCalls* side_calls,
                                             tracing::SpanBuffer* spans = nullptr,
-                                            core::TimerQueue* timers = nullptr);
+                                            core::TimerQueue* timers = nullptr,
+                                            std::shared_ptr<cache::Store> cache_store = nullptr);
 
   bool empty() const { return filters_.empty(); }
   size_t size() const { return filters_.size(); }
@@ -64,6 +67,9 @@ class FilterChain {
   // In reverse order, over every filter (also those the request phase did not
   // reach: a local answer gets the request ID too).
   void RunResponse(RequestContext& ctx) const;
+  // Filter::OnUpstreamResponse over every filter until one answers kRespond.
+  Verdict RunUpstreamResponse(RequestContext& ctx, int status) const;
+  void RunResponseComplete(RequestContext& ctx) const;
   void RunLog(const RequestContext& ctx) const;
   // The filter just before `next` paused the exchange, which is ending.
   void Cancel(RequestContext& ctx, size_t next) const;

@@ -26,11 +26,28 @@ void RequestContext::Reset() {
   local_response.status = 0;
   local_response.content_type = LocalResponse{}.content_type;
   local_response.body.clear();
+  local_response.body_view = {};
   local_response.fields.clear();
   www_authenticate.clear();
   auth_failure = -1;
   rate_limited = RateLimited::kNo;
   fault = FaultInjected::kNone;
+  if (cache.result != CacheResult::kNone || !cache.key.empty() || cache.unsafe) {
+    cache.result = CacheResult::kNone;
+    cache.unsafe = cache.revalidating = cache.consult = cache.store = cache.head_request = false;
+    cache.key.clear();
+    // A large body's buffer is not kept for the connection's next exchanges.
+    if (cache.body.capacity() > 64 * 1024) {
+      std::string().swap(cache.body);
+    } else {
+      cache.body.clear();
+    }
+    cache.age.clear();
+    cache.if_none_match.clear();
+    cache.if_modified_since.clear();
+    cache.request_time = 0;
+    cache.pending.reset();
+  }
   forward_auth.clear();
   public_endpoint = false;
   route = {};

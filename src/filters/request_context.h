@@ -12,12 +12,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "cache/store.h"
 #include "filters/proxy_error.h"
 #include "http/message.h"
 #include "tracing/trace_context.h"
@@ -60,6 +62,9 @@ struct LocalResponse {
   // or a string of the RequestContext.
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string body;
+  // When not null, the body instead of `body` (a cache entry's): valid until
+  // the answer is written, which happens at once (kRespond, RespondLocally).
+  std::string_view body_view;
   // Fields of this answer besides Content-Type and Content-Length (e.g. an
   // auth service's Location); written after the response phase's edits.
   std::vector<http::Header> fields;
@@ -83,6 +88,33 @@ struct ConnectionTls {
   // What a service's tls.peer_header carries: Subject="...";URI=...;URI=...
   std::string peer_header_value;
   bool resumed = false;
+};
+
+// What the cache filter did with an exchange (filters/cache_filter.h).
+enum class CacheResult : uint8_t {
+  kNone,         // not looked up (not a GET or HEAD, or no cache)
+  kHit,          // answered from a fresh entry
+  kMiss,         // no usable entry: the upstream answered
+  kStale,        // answered from a stale entry (stale-if-error, max-stale)
+  kRevalidated,  // a stale entry the upstream confirmed (304)
+};
+inline constexpr size_t kCacheResults = 5;
+
+struct CacheExchange {
+  CacheResult result = CacheResult::kNone;
+  bool unsafe = false;        // an unsafe method: a 2xx/3xx answer invalidates
+  bool revalidating = false;  // the upstream request carries an entry's validators
+  bool consult = false;       // the exchange calls OnUpstreamResponse
+  bool store = false;         // the exchange keeps the body and calls OnResponseComplete
+  bool head_request = false;  // HEAD: never stored
+  std::string key;
+  std::string body;  // the upstream's body, kept for storing
+  // Field values the edits view.
+  std::string age;
+  std::string if_none_match;
+  std::string if_modified_since;
+  int64_t request_time = 0;
+  std::unique_ptr<cache::StoredResponse> pending;  // the answer to store, its body aside
 };
 
 // Every field added here is also cleared in Reset().
@@ -169,6 +201,7 @@ class RequestContext {
   // and logs).
   enum class FaultInjected : uint8_t { kNone, kDelay, kAbort, kDelayAndAbort };
   FaultInjected fault = FaultInjected::kNone;
+  CacheExchange cache;
 
   // Recorded by the exchange (LoopNowNs clock).
   int64_t start_ns = 0;

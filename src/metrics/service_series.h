@@ -62,6 +62,11 @@ struct alignas(64) ShardSeries {
   Gauge upstream_pending;
   Counter faults_delayed;  // requests the fault filter delayed
   Counter faults_aborted;  // requests the fault filter answered with its abort
+  // The response cache (with `cache`): lookups by result (filters::CacheResult
+  // - 1: hit, miss, stale, revalidated), and what this shard's store holds.
+  std::array<Counter, 4> cache_requests;
+  Gauge cache_bytes;
+  Gauge cache_entries;
   // TLS on the service port: handshakes completed (and of them, resumed),
   // and handshakes that failed (a client gone mid-handshake included).
   Counter tls_handshakes;

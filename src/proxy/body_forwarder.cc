@@ -27,6 +27,10 @@ void BodyForwarder::Start(net::Stream* from, net::Stream* to, const Options& opt
     ICAHT_CHECK(!options_.allow_splice);
     options_.keep->clear();
   }
+  if (options_.capture != nullptr) {
+    ICAHT_CHECK(!options_.allow_splice);
+    options_.capture->clear();
+  }
   state_ = State::kCopying;
   remaining_ = options.in == In::kContentLength ? options.length : 0;
   copied_ = 0;
@@ -64,6 +68,7 @@ size_t BodyForwarder::OnData(std::string_view data) {
       return CopyChunked(data);
     case In::kUntilEof:
       copied_ += data.size();
+      Capture(data);
       if (options_.out == Out::kChunked) {
         chunked_->scratch.clear();
         AppendChunk(data, &chunked_->scratch);
@@ -81,6 +86,7 @@ size_t BodyForwarder::CopyLength(std::string_view data) {
   remaining_ -= take;
   copied_ += take;
   shard_.stats().bytes_copied += take;
+  Capture(data.substr(0, take));
   Send(data.substr(0, take));
   if (take < data.size()) overrun_ = true;
   if (remaining_ == 0) {
@@ -105,6 +111,7 @@ size_t BodyForwarder::CopyChunked(std::string_view data) {
     used += step.consumed;
     if (!step.data.empty()) {
       copied_ += step.data.size();
+      Capture(step.data);
       if (options_.out == Out::kChunked) {
         AppendChunk(step.data, &scratch);
       } else {
@@ -143,6 +150,17 @@ void BodyForwarder::Send(std::string_view data) {
   if (to_ == nullptr) return;
   to_->Send(data);
   if (to_->queued_bytes() > kHighWater) from_->PauseReading();
+}
+
+void BodyForwarder::Capture(std::string_view payload) {
+  std::string* capture = options_.capture;
+  if (capture == nullptr || payload.empty()) return;
+  if (capture->size() + payload.size() <= options_.capture_max) {
+    capture->append(payload);
+  } else {
+    capture->clear();  // too large to store: the copy is dropped
+    options_.capture = nullptr;
+  }
 }
 
 void BodyForwarder::OnSourceEof() {

@@ -57,6 +57,11 @@ class BodyForwarder {
     // the copy is dropped (kept_whole() turns false). Not with splice.
     std::string* keep = nullptr;
     uint64_t keep_max = 0;
+    // Keep a copy of the payload (de-chunked) in `*capture`, up to
+    // `capture_max` bytes; past that the copy is dropped (captured_whole()
+    // turns false). Not with splice. For the response cache.
+    std::string* capture = nullptr;
+    uint64_t capture_max = 0;
   };
 
   class Callbacks {
@@ -111,9 +116,12 @@ class BodyForwarder {
   bool TakeHeldInto(std::string* out);
   // Everything sent so far is in Options::keep (or, in hold mode, held).
   bool kept_whole() const { return options_.keep != nullptr || options_.hold; }
+  // The whole payload is in Options::capture.
+  bool captured_whole() const { return options_.capture != nullptr; }
 
  private:
   void Send(std::string_view data);
+  void Capture(std::string_view payload);
   size_t CopyLength(std::string_view data);
   size_t CopyChunked(std::string_view data);
   void TrySplice();

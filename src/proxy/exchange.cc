@@ -131,7 +131,8 @@ void Exchange::RespondLocally() {
   // An unread request body cannot be skipped safely: close after the answer.
   if (has_request_body_) close_after_ = true;
   const filters::LocalResponse& r = ctx_.local_response;
-  SendLocal(r.status, r.content_type, r.body, &r.fields);
+  SendLocal(r.status, r.content_type, r.body_view.data() != nullptr ? r.body_view : r.body,
+            &r.fields);
   Finish(Outcome::kLocal, close_after_ ? Next::kClose : Next::kKeepAlive);
 }
 
@@ -275,6 +276,9 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
     call_->MarkDirty();
     return Fail(MakeError(ErrorKind::kProtocolSwitch, "upstream switched protocols unasked"));
   }
+  // The cache's say on a revalidation's 304 or a failure (stale-if-error):
+  // it may answer with its entry instead.
+  if (ctx_.cache.consult && AnsweredFromCache(&head)) return;
   ctx_.response_head_ns = core::LoopNowNs();
   ctx_.response_status = head.status;
   bool http10 = ctx_.request().version == http::Version::kHttp10;
@@ -316,6 +320,13 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
     default:
       body.in = BodyForwarder::In::kUntilEof;
       break;
+  }
+  if (ctx_.cache.store) {
+    // The cache keeps this body (the filter checked a known length against
+    // the object limit): copied, not spliced.
+    body.allow_splice = false;
+    body.capture = &ctx_.cache.body;
+    body.capture_max = config_->filters.cache ? config_->filters.cache->max_object_bytes : 0;
   }
   ArmTimer(TimerPurpose::kResponseBody, config_->request_timeout_ms);
   response_body_.Start(call_->stream(), client_, body);
@@ -424,6 +435,10 @@ void Exchange::OnBodyFailed(BodyForwarder* body, BodyForwarder::Failure failure)
 
 void Exchange::ResponseDone() {
   ctx_.response_body_bytes = response_body_.bytes();
+  if (ctx_.cache.store &&
+      (response_body_.state() == BodyForwarder::State::kIdle || response_body_.captured_whole())) {
+    config_->chain->RunResponseComplete(ctx_);
+  }
   bool reusable = response_keep_alive_ && request_done_ && !response_body_.overrun();
   RetireCall(reusable);
   // The upstream answered before the request body was complete: close.
@@ -501,6 +516,22 @@ void Exchange::SendLocal(int status, std::string_view content_type, std::string_
   response_started_ = true;
 }
 
+bool Exchange::AnsweredFromCache(const http::ResponseHead* head) {
+  ctx_.upstream_response = head;
+  filters::Verdict verdict =
+      config_->chain->RunUpstreamResponse(ctx_, head != nullptr ? head->status : ctx_.error.status());
+  ctx_.upstream_response = nullptr;
+  if (verdict != filters::Verdict::kRespond) return false;
+  ctx_.cache.consult = false;
+  // The upstream's answer is dropped: its connection is not reused.
+  if (call_ != nullptr) {
+    call_->MarkDirty();
+    RetireCall(false);
+  }
+  RespondLocally();
+  return true;
+}
+
 void Exchange::Fail(const ProxyError& error) {
   if (finished_) return;
   ctx_.error = error;
@@ -508,6 +539,8 @@ void Exchange::Fail(const ProxyError& error) {
   // Never a truncated response that looks whole: once an answer has begun,
   // or when nobody is left to answer, the connection is cut.
   if (response_started_ || status == 0) return Finish(Outcome::kError, Next::kAbort);
+  // stale-if-error: the cache may answer an upstream failure with its entry.
+  if (ctx_.cache.consult && status >= 500 && AnsweredFromCache(nullptr)) return;
   // Keep the connection only if the request was read completely and is well
   // framed.
   if (!request_done_) close_after_ = true;
@@ -552,6 +585,9 @@ void Exchange::Finish(Outcome outcome, Next next) {
     RecordEgress();
   } else {
     RecordExchange(ctx_, service_.series->shard(shard_.index()));
+    if (ctx_.cache.result != filters::CacheResult::kNone || ctx_.cache.unsafe) {
+      service_.PublishCacheGauges();
+    }
   }
   if (AccessLog* log = shard_.access_log();
       log != nullptr && log->enabled() && config_->access_log) {

@@ -188,6 +188,9 @@ class Exchange final : public core::DeferredDeletable,
   void SendLocal(int status, std::string_view content_type, std::string_view body,
                  const std::vector<http::Header>* fields = nullptr);
   void Fail(const filters::ProxyError& error);
+  // The cache filter answers instead of the upstream (`head`, or a failure
+  // in ctx_.error when null): true when it did and the exchange is over.
+  bool AnsweredFromCache(const http::ResponseHead* head);
   void Finish(filters::Outcome outcome, Next next);
   void RecordEgress();
   void RetireCall(bool reusable);

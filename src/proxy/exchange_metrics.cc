@@ -7,6 +7,8 @@ namespace icaht::proxy {
 
 static_assert(static_cast<size_t>(filters::ErrorKind::kDrained) < metrics::kMaxKinds);
 static_assert(static_cast<size_t>(filters::AuthFailure::kCount) <= metrics::kMaxKinds);
+static_assert(filters::kCacheResults - 1 ==
+              std::tuple_size_v<decltype(metrics::ShardSeries::cache_requests)>);
 static_assert(filters::RequestContext::kOverflowReasons ==
               std::tuple_size_v<decltype(metrics::ShardSeries::breaker_overflow)>);
 
@@ -39,6 +41,9 @@ void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& se
     using Fault = filters::RequestContext::FaultInjected;
     if (ctx.fault != Fault::kAbort) series.faults_delayed.Add();
     if (ctx.fault != Fault::kDelay) series.faults_aborted.Add();
+  }
+  if (ctx.cache.result != filters::CacheResult::kNone) {
+    series.cache_requests[static_cast<size_t>(ctx.cache.result) - 1].Add();
   }
   if (ctx.rate_limited == filters::RequestContext::RateLimited::kRefused) {
     series.rate_limited.Add();

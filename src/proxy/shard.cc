@@ -73,6 +73,11 @@ void SetEjectedCommand::Execute(Shard& shard) {
   Finish(absl::OkStatus());
 }
 
+void PurgeCacheCommand::Execute(Shard& shard) {
+  *purged_ += shard.proxy().PurgeCache(port_, prefix_);
+  Finish(absl::OkStatus());
+}
+
 void CollectOutliersCommand::Execute(Shard& shard) {
   *out_ = shard.proxy().TakeOutlierReports();
   Finish(absl::OkStatus());

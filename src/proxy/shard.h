@@ -141,6 +141,25 @@ class SetEjectedCommand : public ShardCommand {
   std::vector<net::Address> ejected_;
 };
 
+// The response cache: removes the service's entries on `port` whose key
+// starts with `prefix` ("" = all); how many went is added to `*purged`
+// (read by the control thread after the reply).
+class PurgeCacheCommand : public ShardCommand {
+ public:
+  PurgeCacheCommand(Shard* shard, uint16_t port, std::string prefix,
+                    std::shared_ptr<std::atomic<size_t>> purged, Done on_done)
+      : ShardCommand(shard, std::move(on_done)),
+        port_(port),
+        prefix_(std::move(prefix)),
+        purged_(std::move(purged)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  uint16_t port_;
+  std::string prefix_;
+  std::shared_ptr<std::atomic<size_t>> purged_;
+};
+
 // Outlier detection: takes what the shard saw of instances (into `out`, read
 // by the control thread after the reply).
 class CollectOutliersCommand : public ShardCommand {

@@ -128,6 +128,12 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   absl::flat_hash_set<HttpConnection*> connections;
   std::unique_ptr<core::Timer> drain_timer;
   core::Timer accept_backoff;
+  // The response cache's entries on this shard (with `cache` in the record):
+  // kept across record updates with the same limits; a config's chain holds
+  // the store it was built with.
+  std::shared_ptr<cache::Store> cache;
+  // Its size into the service's gauges (after each exchange that used it).
+  void PublishCacheGauges();
 };
 
 // Where one request on the egress listener goes (ShardProxy::RouteEgress).
@@ -192,6 +198,9 @@ class ShardProxy final : public filters::SideCalls {
     std::vector<std::pair<net::Address, ShardService::InstanceOutcomes>> instances;
   };
   std::vector<OutlierReport> TakeOutlierReports();
+  // The response cache of the service on `port`: entries whose key starts
+  // with `prefix` ("" = all) go; how many.
+  size_t PurgeCache(uint16_t port, std::string_view prefix);
   // Opens the egress listener on this shard: `fd` (a descriptor of the
   // listening socket the control thread bound, now this shard's) with the
   // listener's config (proxy/egress_config.h).

@@ -1,0 +1,418 @@
+#include "filters/cache_filter.h"
+
+#include <algorithm>
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "core/timer_queue.h"
+#include "http/field_syntax.h"
+
+namespace icaht::filters {
+namespace {
+
+using cache::CacheControl;
+using cache::ResponseFacts;
+using cache::StoredResponse;
+
+// Calls fn(element) for each comma-separated element of a field value, OWS
+// trimmed, empty ones skipped.
+template <typename Fn>
+void ForEachElement(std::string_view value, Fn fn) {
+  for (;;) {
+    size_t comma = value.find(',');
+    std::string_view element = http::TrimOws(value.substr(0, comma));
+    if (!element.empty()) fn(element);
+    if (comma == std::string_view::npos) return;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+std::vector<std::string_view> Values(const std::vector<http::Header>& headers,
+                                     std::string_view name) {
+  std::vector<std::string_view> out;
+  for (const http::Header& h : headers) {
+    if (http::EqualsIgnoreCase(h.name, name)) out.push_back(h.value);
+  }
+  return out;
+}
+
+const http::Header* FindField(const std::vector<http::Header>& headers, std::string_view name) {
+  for (const http::Header& h : headers) {
+    if (http::EqualsIgnoreCase(h.name, name)) return &h;
+  }
+  return nullptr;
+}
+
+const std::string* FindStored(const StoredResponse& r, std::string_view name) {
+  for (const auto& [key, value] : r.headers) {
+    if (http::EqualsIgnoreCase(key, name)) return &value;
+  }
+  return nullptr;
+}
+
+// A request field's value as the store compares it: every field line of
+// that name joined by ", " (the view lasts until the next call).
+class RequestFields {
+ public:
+  explicit RequestFields(const http::RequestHead& request) : request_(request) {}
+  std::optional<std::string_view> operator()(std::string_view name) const {
+    const http::Header* first = nullptr;
+    joined_.clear();
+    for (const http::Header& h : request_.headers) {
+      if (!http::EqualsIgnoreCase(h.name, name)) continue;
+      if (first == nullptr) {
+        first = &h;
+        continue;
+      }
+      if (joined_.empty()) joined_.assign(first->value);
+      joined_.append(", ").append(h.value);
+    }
+    if (first == nullptr) return std::nullopt;
+    return joined_.empty() ? first->value : std::string_view(joined_);
+  }
+
+ private:
+  const http::RequestHead& request_;
+  mutable std::string joined_;
+};
+
+CacheControl RequestCacheControl(const http::RequestHead& request) {
+  std::vector<std::string_view> values = Values(request.headers, "cache-control");
+  CacheControl cc = cache::ParseCacheControl(values);
+  // RFC 9111 section 5.4: Pragma: no-cache counts only without Cache-Control.
+  if (values.empty()) {
+    for (std::string_view pragma : Values(request.headers, "pragma")) {
+      ForEachElement(pragma, [&](std::string_view e) {
+        if (http::EqualsIgnoreCase(e, "no-cache")) cc.no_cache = true;
+      });
+    }
+  }
+  return cc;
+}
+
+template <typename Headers, typename Get>
+ResponseFacts FactsOf(int status, const Headers& headers, Get get) {
+  ResponseFacts facts;
+  facts.status = status;
+  std::vector<std::string_view> cc;
+  for (const auto& h : headers) {
+    std::string_view name = get(h).first;
+    std::string_view value = get(h).second;
+    if (http::EqualsIgnoreCase(name, "cache-control")) {
+      cc.push_back(value);
+    } else if (http::EqualsIgnoreCase(name, "date")) {
+      facts.date = cache::ParseHttpDate(value);
+    } else if (http::EqualsIgnoreCase(name, "expires")) {
+      facts.expires = cache::ParseHttpDate(value);
+      facts.expires_invalid = !facts.expires.has_value();
+    } else if (http::EqualsIgnoreCase(name, "last-modified")) {
+      facts.last_modified = cache::ParseHttpDate(value);
+    } else if (http::EqualsIgnoreCase(name, "age")) {
+      int64_t age = 0;
+      bool digits = !value.empty() && value.size() <= 10;
+      for (char c : value) {
+        digits = digits && http::IsDigit(c);
+        age = age * 10 + (c - '0');
+      }
+      facts.age = digits ? age : 0;
+    } else if (http::EqualsIgnoreCase(name, "vary")) {
+      ForEachElement(value, [&](std::string_view e) {
+        if (e == "*") facts.vary_star = true;
+      });
+    }
+  }
+  facts.cc = cache::ParseCacheControl(cc);
+  return facts;
+}
+
+std::pair<std::string_view, std::string_view> Of(const http::Header& h) { return {h.name, h.value}; }
+std::pair<std::string_view, std::string_view> Of(const std::pair<std::string, std::string>& h) {
+  return {h.first, h.second};
+}
+
+ResponseFacts FactsOf(int status, const std::vector<http::Header>& headers) {
+  return FactsOf(status, headers, [](const http::Header& h) { return Of(h); });
+}
+ResponseFacts FactsOf(int status, const std::vector<std::pair<std::string, std::string>>& headers) {
+  return FactsOf(status, headers, [](const auto& h) { return Of(h); });
+}
+
+// What a stored response keeps of a head: its end-to-end fields (RFC 9111
+// section 3.1) less the framing and Age, which the answer gets anew.
+bool Kept(std::string_view name, const std::vector<http::Header>& headers) {
+  return !http::IsHopByHop(name) && !http::NameEquals(name, "content-length") &&
+         !http::NameEquals(name, "age") && !http::ConnectionHasToken(headers, name);
+}
+
+std::string_view StripWeak(std::string_view tag) {
+  return tag.size() > 2 && tag[0] == 'W' && tag[1] == '/' ? tag.substr(2) : tag;
+}
+
+// If-None-Match's weak comparison (RFC 9110 section 13.1.2) against `etag`.
+bool EtagListMatches(std::string_view list, std::string_view etag) {
+  bool match = false;
+  ForEachElement(list, [&](std::string_view e) {
+    if (e == "*" || (!etag.empty() && StripWeak(e) == StripWeak(etag))) match = true;
+  });
+  return match;
+}
+
+// The client's own conditionals hold for the entry: it gets a 304.
+bool NotModified(const http::RequestHead& request, const StoredResponse& entry) {
+  if (entry.status != 200) return false;
+  const std::string* etag = FindStored(entry, "etag");
+  if (const http::Header* inm = FindField(request.headers, "if-none-match")) {
+    return EtagListMatches(inm->value, etag != nullptr ? *etag : std::string_view());
+  }
+  const http::Header* ims = FindField(request.headers, "if-modified-since");
+  if (ims == nullptr) return false;
+  std::optional<int64_t> since = cache::ParseHttpDate(ims->value);
+  std::optional<int64_t> modified = entry.facts.last_modified ? entry.facts.last_modified
+                                                              : entry.facts.date;
+  return since && modified && *modified <= *since;
+}
+
+// The fields a 304 carries (RFC 9110 section 15.4.5).
+bool In304(std::string_view name) {
+  static constexpr std::array<std::string_view, 7> kFields = {
+      "cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified"};
+  return std::any_of(kFields.begin(), kFields.end(),
+                     [&](std::string_view f) { return http::NameEquals(name, f); });
+}
+
+std::string_view ResultText(CacheResult result) {
+  switch (result) {
+    case CacheResult::kHit:
+      return "HIT";
+    case CacheResult::kMiss:
+      return "MISS";
+    case CacheResult::kStale:
+      return "STALE";
+    case CacheResult::kRevalidated:
+      return "REVALIDATED";
+    case CacheResult::kNone:
+      break;
+  }
+  return "";
+}
+
+bool Unsafe(http::Method method) {
+  return method != http::Method::kGet && method != http::Method::kHead &&
+         method != http::Method::kOptions && method != http::Method::kTrace;
+}
+
+}  // namespace
+
+CacheFilter::CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store)
+    : spec_(spec),
+      heuristic_{.enabled = spec.heuristic,
+                 .percent = spec.heuristic_percent,
+                 .max_s = spec.heuristic_max_s},
+      store_(std::move(store)) {}
+
+int64_t CacheFilter::NowSeconds() { return core::WallClockNs() / 1'000'000'000; }
+
+std::string CacheFilter::Key(std::string_view target, std::string_view host, bool tls) const {
+  size_t query = target.find('?');
+  if (spec_.key_ignore_query) target = target.substr(0, query);
+  std::string key(target);
+  key.append("\n").append(tls ? "https://" : "http://");
+  size_t at = key.size();
+  key.append(host);
+  for (size_t i = at; i < key.size(); ++i) key[i] = http::ToLowerAscii(key[i]);
+  return key;
+}
+
+Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) {
+  const http::RequestHead& request = ctx.request();
+  CacheExchange& c = ctx.cache;
+  const bool head = request.method_id == http::Method::kHead;
+  if (request.method_id != http::Method::kGet && !head) {
+    if (Unsafe(request.method_id)) {
+      c.unsafe = true;
+      c.key = Key(request.target, request.host, ctx.tls != nullptr);
+    }
+    return Verdict::kContinue;
+  }
+  c.key = Key(request.target, request.host, ctx.tls != nullptr);
+  c.head_request = head;
+  c.request_time = NowSeconds();
+  c.result = CacheResult::kMiss;
+  CacheControl q = RequestCacheControl(request);
+  RequestFields fields(request);
+  const StoredResponse* entry = store_->Find(c.key, fields);
+  if (entry == nullptr) {
+    if (!q.only_if_cached) return Verdict::kContinue;
+    ctx.local_response.status = 504;
+    ctx.local_response.body = "not in the cache (only-if-cached)\n";
+    return Verdict::kRespond;
+  }
+  int64_t lifetime = cache::FreshnessLifetime(entry->facts, entry->response_time, heuristic_);
+  int64_t age =
+      cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, c.request_time);
+  switch (cache::Decide(q, entry->facts, lifetime, age)) {
+    case cache::Use::kFresh:
+      Answer(ctx, *entry, age, CacheResult::kHit);
+      return Verdict::kRespond;
+    case cache::Use::kStaleWhileRevalidate:
+      Answer(ctx, *entry, age, CacheResult::kStale);
+      return Verdict::kRespond;
+    case cache::Use::kRevalidate:
+      break;
+  }
+  if (q.only_if_cached) {
+    ctx.local_response.status = 504;
+    ctx.local_response.body = "not fresh in the cache (only-if-cached)\n";
+    return Verdict::kRespond;
+  }
+  // Stale: the upstream is asked whether it still holds (unless the client
+  // sent validators of its own, which then are its business), and a failure
+  // may still get the entry (stale-if-error).
+  c.consult = true;
+  if (FindField(request.headers, "if-none-match") == nullptr &&
+      FindField(request.headers, "if-modified-since") == nullptr) {
+    if (const std::string* etag = FindStored(*entry, "etag")) {
+      c.if_none_match = *etag;
+      ctx.upstream_edits.Add("If-None-Match", c.if_none_match);
+      c.revalidating = true;
+    }
+    if (const std::string* modified = FindStored(*entry, "last-modified")) {
+      c.if_modified_since = *modified;
+      ctx.upstream_edits.Add("If-Modified-Since", c.if_modified_since);
+      c.revalidating = true;
+    }
+  }
+  return Verdict::kContinue;
+}
+
+void CacheFilter::Answer(RequestContext& ctx, const StoredResponse& entry, int64_t age,
+                         CacheResult result) {
+  ctx.cache.result = result;
+  ctx.cache.age = absl::StrCat(age);
+  LocalResponse& out = ctx.local_response;
+  out.content_type = "";
+  out.fields.clear();
+  const bool not_modified = NotModified(ctx.request(), entry);
+  out.status = not_modified ? 304 : entry.status;
+  out.body.clear();
+  out.body_view = not_modified ? std::string_view() : std::string_view(entry.body.data(),
+                                                                       entry.body.size());
+  for (const auto& [name, value] : entry.headers) {
+    if (!not_modified || In304(name)) out.fields.push_back({name, value});
+  }
+}
+
+void CacheFilter::OnResponseHead(RequestContext& ctx) {
+  CacheExchange& c = ctx.cache;
+  if (const http::ResponseHead* up = ctx.upstream_response; up != nullptr) {
+    if (c.unsafe) {
+      if (up->status >= 200 && up->status < 400) Invalidate(ctx, *up);
+    } else if (c.result == CacheResult::kMiss && !c.head_request) {
+      MaybeStore(ctx, *up);
+    }
+  }
+  if (c.result == CacheResult::kNone) return;
+  if (!spec_.status_header.empty()) ctx.response_edits.Add(spec_.status_header, ResultText(c.result));
+  if (c.result != CacheResult::kMiss) ctx.response_edits.Add("Age", c.age);
+}
+
+void CacheFilter::MaybeStore(RequestContext& ctx, const http::ResponseHead& up) {
+  CacheExchange& c = ctx.cache;
+  const http::RequestHead& request = ctx.request();
+  ResponseFacts facts = FactsOf(up.status, up.headers);
+  bool authorization = FindField(request.headers, "authorization") != nullptr;
+  if (!cache::Storable(facts, authorization, RequestCacheControl(request), heuristic_)) return;
+  // A shared cache does not hand one client's cookie to the next.
+  if (FindField(up.headers, "set-cookie") != nullptr) return;
+  if (up.framing == http::BodyFraming::kContentLength &&
+      up.content_length > spec_.max_object_bytes) {
+    return;
+  }
+  auto pending = std::make_unique<StoredResponse>();
+  pending->status = up.status;
+  for (const http::Header& h : up.headers) {
+    if (Kept(h.name, up.headers)) pending->headers.emplace_back(h.name, h.value);
+  }
+  pending->facts = facts;
+  pending->request_time = c.request_time;
+  pending->response_time = NowSeconds();
+  std::vector<std::string_view> vary = Values(up.headers, "vary");
+  for (const std::string& name : spec_.key_headers) vary.push_back(name);
+  RequestFields fields(request);
+  pending->vary = cache::VaryKey(vary, fields);
+  c.pending = std::move(pending);
+  c.store = true;
+}
+
+void CacheFilter::OnResponseComplete(RequestContext& ctx) {
+  CacheExchange& c = ctx.cache;
+  if (!c.store || c.pending == nullptr) return;
+  c.pending->body = std::move(c.body);
+  store_->Put(c.key, std::move(*c.pending));
+  c.pending.reset();
+  c.store = false;
+}
+
+Verdict CacheFilter::OnUpstreamResponse(RequestContext& ctx, int status) {
+  CacheExchange& c = ctx.cache;
+  if (!c.consult) return Verdict::kContinue;
+  const http::RequestHead& request = ctx.request();
+  RequestFields fields(request);
+  int64_t now = NowSeconds();
+  const http::ResponseHead* up = ctx.upstream_response;
+  if (c.revalidating && status == 304 && up != nullptr) {
+    const StoredResponse* entry = store_->Find(c.key, fields);
+    if (entry == nullptr) return Verdict::kContinue;  // evicted meanwhile: the 304 goes on
+    std::vector<std::pair<std::string, std::string>> update;
+    for (const http::Header& h : up->headers) {
+      if (Kept(h.name, up->headers)) update.emplace_back(h.name, h.value);
+    }
+    std::vector<std::pair<std::string, std::string>> merged = entry->headers;
+    for (const auto& [name, value] : update) {
+      std::erase_if(merged, [&](const auto& h) { return http::EqualsIgnoreCase(h.first, name); });
+    }
+    merged.insert(merged.end(), update.begin(), update.end());
+    store_->Freshen(c.key, fields, update, FactsOf(entry->status, merged), c.request_time, now);
+    entry = store_->Find(c.key, fields);
+    Answer(ctx, *entry,
+           cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, now),
+           CacheResult::kRevalidated);
+    return Verdict::kRespond;
+  }
+  if (status < 500) return Verdict::kContinue;
+  const StoredResponse* entry = store_->Find(c.key, fields);
+  if (entry == nullptr) return Verdict::kContinue;
+  int64_t lifetime = cache::FreshnessLifetime(entry->facts, entry->response_time, heuristic_);
+  int64_t age = cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, now);
+  if (!cache::UsableOnError(RequestCacheControl(request), entry->facts, lifetime, age)) {
+    return Verdict::kContinue;
+  }
+  Answer(ctx, *entry, age, CacheResult::kStale);
+  return Verdict::kRespond;
+}
+
+void CacheFilter::Invalidate(const RequestContext& ctx, const http::ResponseHead& up) {
+  const http::RequestHead& request = ctx.request();
+  store_->Invalidate(ctx.cache.key);
+  // Location and Content-Location on the same host (RFC 9111 section 4.4).
+  for (std::string_view name : {"location", "content-location"}) {
+    const http::Header* h = FindField(up.headers, name);
+    if (h == nullptr) continue;
+    std::string_view uri = h->value;
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (uri.size() > scheme.size() && http::EqualsIgnoreCase(uri.substr(0, scheme.size()), scheme)) {
+        std::string_view rest = uri.substr(scheme.size());
+        size_t slash = rest.find('/');
+        std::string_view authority = rest.substr(0, slash);
+        if (!http::EqualsIgnoreCase(authority, request.host)) {
+          uri = {};
+          break;
+        }
+        uri = slash == std::string_view::npos ? "/" : rest.substr(slash);
+      }
+    }
+    if (!uri.empty() && uri[0] == '/') store_->Invalidate(Key(uri, request.host, ctx.tls != nullptr));
+  }
+}
+
+}  // namespace icaht::filters

@@ -1,0 +1,80 @@
+#pragma once
+// The response cache (`cache` in the record, issue 16): an RFC 9111 shared
+// cache per service and shard, in front of the upstream (the last filter
+// before plugins, so auth, CORS preflights, limits and faults still apply to
+// every request, hit or not). The rules are cache/cache_policy's; the
+// entries live in the service's per-shard cache::Store (ShardService keeps it
+// across record updates).
+//
+//   request phase   GET and HEAD: look the request up (primary key: scheme,
+//                   Host, path and query, plus the key_headers' values;
+//                   secondary key: the stored response's Vary). A usable
+//                   entry answers here (X-Cache: HIT, Age; a client's
+//                   If-None-Match / If-Modified-Since that it satisfies gets
+//                   a 304). A stale one is revalidated: the upstream request
+//                   carries the entry's validators. Otherwise the request
+//                   goes upstream (MISS); only-if-cached gets a 504.
+//                   Other methods pass; an unsafe one is remembered for the
+//                   response phase.
+//   response phase  a storable upstream answer to a GET (RFC 9111 section 3,
+//                   no Set-Cookie, within max_object_bytes) is marked for
+//                   storing: the exchange keeps its body (no splice) and
+//                   calls OnResponseComplete once it was forwarded whole. A
+//                   304 to a revalidation refreshes the entry and the client
+//                   gets the stored answer (REVALIDATED); a 5xx to one gets
+//                   the stale entry while stale-if-error allows. A 2xx/3xx to
+//                   an unsafe method invalidates the target URI and its
+//                   Location / Content-Location on the same host.
+//
+// What a request got is RequestContext::cache.result (for metrics and logs).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "cache/store.h"
+#include "filters/cache_spec.h"
+#include "filters/filter.h"
+
+namespace icaht::filters {
+
+class CacheFilter final : public Filter {
+ public:
+  // `store`: the service's on this shard; outlives the filter's exchanges.
+  CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store);
+
+  std::string_view name() const override { return "cache"; }
+  Verdict OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) override;
+  void OnResponseHead(RequestContext& ctx) override;
+  // The upstream's answer this filter marked for storing was forwarded whole,
+  // its body in ctx.cache.body: stored.
+  void OnResponseComplete(RequestContext& ctx) override;
+  // The upstream answered a revalidation or failed: kRespond when the client
+  // gets the stored entry instead (ctx.local_response filled).
+  Verdict OnUpstreamResponse(RequestContext& ctx, int status) override;
+
+  // Seconds since the epoch, from the shard's loop clock (tests set it).
+  static int64_t NowSeconds();
+
+ private:
+  // Fills ctx.local_response with the entry (a 304 when the client's
+  // conditionals match it) and sets the result.
+  void Answer(RequestContext& ctx, const cache::StoredResponse& entry, int64_t age,
+              CacheResult result);
+  // Marks a storable answer to a GET for storing (ctx.cache.pending, store).
+  void MaybeStore(RequestContext& ctx, const http::ResponseHead& up);
+  // After an unsafe method's success: the target and its Location /
+  // Content-Location entries go.
+  void Invalidate(const RequestContext& ctx, const http::ResponseHead& up);
+  // The primary key: the target (its query left out with key_ignore_query),
+  // then the scheme and Host; the path first, so that a purge by path
+  // matches it under every Host.
+  std::string Key(std::string_view target, std::string_view host, bool tls) const;
+
+  CacheSpec spec_;
+  cache::Heuristic heuristic_;
+  std::shared_ptr<cache::Store> store_;
+};
+
+}  // namespace icaht::filters
