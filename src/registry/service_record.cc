@@ -7,6 +7,7 @@
 #include "http/field_syntax.h"
 #include "registry/json_reader.h"
 #include "registry/record_auth.h"
+#include "registry/record_cache.h"
 #include "registry/record_cors.h"
 #include "registry/record_fault.h"
 #include "registry/record_health.h"
@@ -32,7 +33,7 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 2> kNotSupportedYet = {"cache", "plugins"};
+constexpr std::array<std::string_view, 1> kNotSupportedYet = {"plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
 constexpr std::array<std::string_view, 5> kLoadBalancers = {"round_robin", "least_request",
@@ -316,6 +317,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
     ICAHT_RETURN_IF_ERROR(ParseTracing(value, path, record.tracing));
   } else if (key == "fault") {
     ICAHT_RETURN_IF_ERROR(ParseFault(value, path, record.fault));
+  } else if (key == "cache") {
+    ICAHT_RETURN_IF_ERROR(ParseCache(value, path, record.cache));
   } else if (key == "access_log") {
     ICAHT_ASSIGN_OR_RETURN(record.access_log, json::ReadBool(value, path));
   } else if (key == "egress") {
@@ -509,6 +512,8 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   WriteRateLimits(w, record.rate_limits);
   w.Key("fault");
   WriteFault(w, record.fault);
+  w.Key("cache");
+  WriteCache(w, record.cache);
   w.Key("tracing");
   WriteTracing(w, record.tracing);
   w.Key("access_log").Bool(record.access_log);

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "filters/auth_spec.h"
+#include "filters/cache_spec.h"
 #include "filters/cors.h"
 #include "filters/fault.h"
 #include "filters/health.h"
@@ -99,6 +100,7 @@ struct ServiceRecord {
   filters::CorsSpec cors;                           // off unless the record names it
   std::vector<filters::RateLimitSpec> rate_limits;  // `rate_limit`: none by default
   std::optional<filters::FaultSpec> fault;          // off unless the record names it
+  std::optional<filters::CacheSpec> cache;          // off unless the record names it
   std::optional<tracing::TracingSpec> tracing;      // off unless the record names it
   bool access_log = true;      // lines in the daemon's access log (when it has one)
   std::optional<TlsSpec> tls;  // null: the port speaks plain HTTP
@@ -120,7 +122,7 @@ std::string EffectiveRouteRule(const ServiceRecord& record);
 // it). Errors are InvalidArgument and always name the field:
 //   "field 'upstreams[1].weight': must be an integer 1..1000"
 //   "field 'name': required"      "unknown field 'foo'"
-//   "field 'cors': not supported yet"   "invalid JSON at byte 12 (line 1, column 13): ..."
+//   "field 'plugins': not supported yet"   "invalid JSON at byte 12 (line 1, column 13): ..."
 // Design fields this build does not implement are refused with "not supported
 // yet" rather than ignored, so that nobody believes e.g. auth is enforced.
 // On success route_rule is never empty (the default is filled in), so
@@ -130,11 +132,15 @@ std::string EffectiveRouteRule(const ServiceRecord& record);
 absl::StatusOr<ServiceRecord> ParseServiceRecord(std::string_view json);
 
 // Serializes to the canonical JSON form (the one GET returns), with every
-// defaulted field spelled out, in this order:
+// defaulted field spelled out, in this order (subsets and routes follow
+// upstreams, and the route's optional settings its rule, only when set):
 // {"name":"orders","version":"","upstreams":[{"address":"127.0.0.1:8080","weight":1}],
 //  "port":7001,"route":{"rule":"PathPrefix(`/orders`)"},"ttl_s":0,
 //  "timeouts":{"connect_ms":1000,"request_ms":15000,"idle_ms":60000,"total_ms":0,"trust_header":false},
-//  "load_balancer":"round_robin","max_body_bytes":0}
+//  "load_balancer":"round_robin","hash_on":null,"retries":null,"circuit_breaker":null,
+//  "outlier_detection":null,"mirror":null,"max_body_bytes":0,"limits":{...},
+//  "request_id":null,"health":{...},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],
+//  "fault":null,"cache":null,"tracing":null,"access_log":true,"tls":null,"egress":{...}}
 std::string ToJson(const ServiceRecord& record);
 // The same, written as the next value of `writer` (e.g. inside a list).
 void WriteJson(JsonWriter& writer, const ServiceRecord& record);

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "admin_client.h"
+#include "cache_purge.h"
 #include "record_json.h"
 #include "text.h"
 #include "top.h"
@@ -44,6 +45,7 @@ constexpr char kMainUsage[] =
     "  get         show one service\n"
     "  update      replace a service's upstreams/version (port kept)\n"
     "  top         live per-service traffic view from /metrics\n"
+    "  cache       'cache purge NAME [--path URI]': drop a service's cached responses\n"
     "\n"
     "global options:\n"
     "  --admin-socket PATH  admin socket (default: $ICAHT_ADMIN_SOCKET, else\n"
@@ -446,6 +448,30 @@ int CmdTop(Runner& runner, const CommandArgs& args) {
   return exit_code;
 }
 
+int CmdCache(Runner& runner, const CommandArgs& args) {
+  CachePurgeArgs purge;
+  if (std::optional<std::string> error =
+          ParseCachePurgeArgs(args.positional, args.options, &purge)) {
+    PrintUsageError({*error, kCacheUsage});
+    return kUsage;
+  }
+  int exit_code = kOk;
+  std::optional<HttpResponse> response =
+      runner.Call("DELETE", CachePurgeTarget(purge), "", &exit_code);
+  if (!response) return exit_code;
+  if (runner.json()) {
+    runner.PrintRaw(response->body);
+    return kOk;
+  }
+  absl::StatusOr<uint64_t> purged = ParsePurgedCount(response->body);
+  if (!purged.ok()) {
+    std::cerr << "icahtctl: " << purged.status().message() << "\n";
+    return kApiError;
+  }
+  std::cout << FormatPurged(purge, *purged) << "\n";
+  return kOk;
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   Options options;
@@ -498,6 +524,7 @@ int Main(int argc, char** argv) {
       {"get", kGetUsage, {}, {}, CmdGet},
       {"update", kUpdateUsage, {"--upstream", "--version", "--file"}, {}, CmdUpdate},
       {"top", kTopUsage, {"--interval", "--sort", "--count"}, {"--once"}, CmdTop},
+      {"cache", kCacheUsage, {"--path"}, {}, CmdCache},
   };
   for (const Command& c : commands) {
     if (c.name != command) continue;

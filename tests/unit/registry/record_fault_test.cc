@@ -152,7 +152,7 @@ TEST(RecordFaultTest, RecordRoundTripAndDefaultOff) {
   std::string canonical = ToJson(*r);
   EXPECT_NE(canonical.find(R"("rate_limit":[],"fault":{"delay_ms":300,"delay_percent":12.5,)"
                            R"("abort_status":503,"abort_percent":1,"header":"x-chaos"},)"
-                           R"("tracing":null)"),
+                           R"("cache":null,"tracing":null)"),
             std::string::npos)
       << canonical;
   absl::StatusOr<ServiceRecord> again = ParseServiceRecord(canonical);

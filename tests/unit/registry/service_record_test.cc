@@ -110,7 +110,9 @@ TEST(ServiceRecordTest, ExactMessages) {
   EXPECT_EQ(ErrorOf(R"({"upstreams":["127.0.0.1:1"]})"), "field 'name': required");
   EXPECT_EQ(ErrorOf(R"({"name":"a"})"), "field 'upstreams': required");
   EXPECT_EQ(ErrorOf(With(R"(,"foo":1)")), "unknown field 'foo'");
-  EXPECT_EQ(ErrorOf(With(R"(,"cache":{})")), "field 'cache': not supported yet");
+  EXPECT_EQ(ErrorOf(With(R"(,"plugins":[])")), "field 'plugins': not supported yet");
+  EXPECT_EQ(ErrorOf(With(R"(,"cache":{"max_bytes":1})")),
+            "field 'cache.max_bytes': must be an integer 1048576..68719476736");
   EXPECT_EQ(ErrorOf(R"({"name":"a","upstreams":["127.0.0.1:1",)"
                     R"({"address":"127.0.0.1:2","weight":0}]})"),
             "field 'upstreams[1].weight': must be an integer 1..1000");
@@ -287,7 +289,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"circuit_breaker":{"max_request":5})"),
                 "unknown field 'circuit_breaker.max_request'"},
         BadCase{With(R"(,"circuit_breaker":[])"), "field 'circuit_breaker': must be an object"},
-        BadCase{With(R"(,"cache":{})"), "field 'cache': not supported yet"},
+        BadCase{With(R"(,"cache":{"max_object_bytes":2097152,"max_bytes":1048576})"),
+                "field 'cache.max_object_bytes': must not exceed cache.max_bytes (1048576)"},
+        BadCase{With(R"(,"cache":[])"), "field 'cache': must be an object"},
         BadCase{With(R"(,"tracing":{"sample_ratio":1.5})"),
                 "field 'tracing.sample_ratio': must be a number 0..1"},
         BadCase{With(R"(,"tracing":{"sample_ratio":"all"})"),
@@ -495,7 +499,7 @@ TEST(ServiceRecordTest, ToJsonIsCanonical) {
       R"json("max_body_bytes":0,)json"
       R"json("limits":{"max_request_line":8192,"max_header_bytes":65536,"max_headers":100},)json"
       R"json("request_id":null,"health":{"path":"/health","ready_path":"/ready","check":null,)json"
-      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"fault":null,"tracing":null,"access_log":true,"tls":null,"egress":{"via_ingress":false,"retries":null,"timeouts":{"connect_ms":0,"request_ms":0,"total_ms":0}}})json");
+      R"json("deregister_after_s":0},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],"fault":null,"cache":null,"tracing":null,"access_log":true,"tls":null,"egress":{"via_ingress":false,"retries":null,"timeouts":{"connect_ms":0,"request_ms":0,"total_ms":0}}})json");
 }
 
 TEST(ServiceRecordTest, RoundTrip) {
