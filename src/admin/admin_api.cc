@@ -349,16 +349,15 @@ std::optional<std::string> QueryValue(std::string_view query, std::string_view k
 
 }  // namespace
 
-void Control::PurgeCache(const std::string& name, const std::string& query,
-                         Responder* responder) {
+void Control::PurgeCache(const std::string& name, const std::string& query, Responder* responder) {
   const registry::ServiceRecord* record = registry_.Find(name);
   if (record == nullptr) {
     return responder->Send(
         ErrorResponse(404, "not_found", absl::StrCat("service '", name, "' is not registered")));
   }
   if (!record->cache) {
-    return responder->Send(ErrorResponse(
-        400, "failed_precondition", absl::StrCat("service '", name, "' has no cache")));
+    return responder->Send(ErrorResponse(400, "failed_precondition",
+                                         absl::StrCat("service '", name, "' has no cache")));
   }
   // One URI: the path (and query) as clients send it; the cache keys start
   // with it and a newline (filters/cache_filter.h).
@@ -366,9 +365,9 @@ void Control::PurgeCache(const std::string& name, const std::string& query,
   if (!query.empty()) {
     std::optional<std::string> path = QueryValue(query, "path");
     if (!path || path->empty() || (*path)[0] != '/') {
-      return responder->Send(ErrorResponse(
-          400, "invalid_argument",
-          "query: path must be an origin-form URI (\"/...\", percent-encoded)"));
+      return responder->Send(
+          ErrorResponse(400, "invalid_argument",
+                        "query: path must be an origin-form URI (\"/...\", percent-encoded)"));
     }
     std::string_view uri = *path;
     if (record->cache->key_ignore_query) uri = uri.substr(0, uri.find('?'));

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "absl/strings/str_cat.h"
+#include "core/check.h"
 #include "core/timer_queue.h"
 #include "http/field_syntax.h"
 
@@ -125,7 +126,9 @@ ResponseFacts FactsOf(int status, const Headers& headers, Get get) {
   return facts;
 }
 
-std::pair<std::string_view, std::string_view> Of(const http::Header& h) { return {h.name, h.value}; }
+std::pair<std::string_view, std::string_view> Of(const http::Header& h) {
+  return {h.name, h.value};
+}
 std::pair<std::string_view, std::string_view> Of(const std::pair<std::string, std::string>& h) {
   return {h.first, h.second};
 }
@@ -167,8 +170,8 @@ bool NotModified(const http::RequestHead& request, const StoredResponse& entry) 
   const http::Header* ims = FindField(request.headers, "if-modified-since");
   if (ims == nullptr) return false;
   std::optional<int64_t> since = cache::ParseHttpDate(ims->value);
-  std::optional<int64_t> modified = entry.facts.last_modified ? entry.facts.last_modified
-                                                              : entry.facts.date;
+  std::optional<int64_t> modified =
+      entry.facts.last_modified ? entry.facts.last_modified : entry.facts.date;
   return since && modified && *modified <= *since;
 }
 
@@ -203,12 +206,14 @@ bool Unsafe(http::Method method) {
 
 }  // namespace
 
-CacheFilter::CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store)
+CacheFilter::CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store,
+                         core::TimerQueue* timers)
     : spec_(spec),
       heuristic_{.enabled = spec.heuristic,
                  .percent = spec.heuristic_percent,
                  .max_s = spec.heuristic_max_s},
-      store_(std::move(store)) {}
+      store_(std::move(store)),
+      timers_(timers) {}
 
 int64_t CacheFilter::NowSeconds() { return core::WallClockNs() / 1'000'000'000; }
 
@@ -242,10 +247,28 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
   RequestFields fields(request);
   const StoredResponse* entry = store_->Find(c.key, fields);
   if (entry == nullptr) {
-    if (!q.only_if_cached) return Verdict::kContinue;
-    ctx.local_response.status = 504;
-    ctx.local_response.body = "not in the cache (only-if-cached)\n";
-    return Verdict::kRespond;
+    if (q.only_if_cached) {
+      ctx.local_response.status = 504;
+      ctx.local_response.body = "not in the cache (only-if-cached)\n";
+      return Verdict::kRespond;
+    }
+    if (timers_ == nullptr || spec_.collapse_timeout_ms == 0) return Verdict::kContinue;
+    if (auto fetching = fetching_.find(c.key); fetching != fetching_.end()) {
+      RequestContext* waiting = &ctx;
+      auto waiter = std::make_unique<Waiter>([this, waiting] { WaitDone(waiting); });
+      waiter->callbacks = &callbacks;
+      timers_->Arm(&waiter->timer,
+                   core::LoopNowNs() + int64_t{spec_.collapse_timeout_ms} * 1'000'000);
+      auto [it, inserted] = waiting_.emplace(&ctx, std::move(waiter));
+      ICAHT_CHECK(inserted);  // an exchange waits here at most once
+      fetching->second.push_back(&ctx);
+      return Verdict::kPause;
+    }
+    if (!head) {
+      fetching_.emplace(c.key, std::vector<RequestContext*>());
+      c.leader = true;
+    }
+    return Verdict::kContinue;
   }
   int64_t lifetime = cache::FreshnessLifetime(entry->facts, entry->response_time, heuristic_);
   int64_t age =
@@ -285,6 +308,56 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
   return Verdict::kContinue;
 }
 
+void CacheFilter::OnLog(const RequestContext& ctx) {
+  if (!ctx.cache.leader) return;
+  auto fetching = fetching_.find(ctx.cache.key);
+  if (fetching == fetching_.end()) return;
+  // Woken from the timer queue (at once), not from inside this exchange's end.
+  for (RequestContext* waiting : fetching->second) {
+    auto it = waiting_.find(waiting);
+    if (it == waiting_.end()) continue;
+    it->second->released = true;
+    timers_->Arm(&it->second->timer, core::LoopNowNs());
+  }
+  fetching_.erase(fetching);
+}
+
+void CacheFilter::OnCancel(RequestContext& ctx) {
+  if (waiting_.erase(&ctx) == 0) return;  // destroying the waiter disarms its timer
+  if (auto fetching = fetching_.find(ctx.cache.key); fetching != fetching_.end()) {
+    std::erase(fetching->second, &ctx);
+  }
+}
+
+void CacheFilter::WaitDone(RequestContext* ctx) {
+  auto it = waiting_.find(ctx);
+  ICAHT_CHECK(it != waiting_.end());
+  FilterCallbacks* callbacks = it->second->callbacks;
+  bool released = it->second->released;
+  core::DeferDelete(it->second.release());  // this is its timer's callback
+  waiting_.erase(it);
+  if (!released) {
+    // Timed out: it goes alone, and leaves the leader's queue.
+    if (auto fetching = fetching_.find(ctx->cache.key); fetching != fetching_.end()) {
+      std::erase(fetching->second, ctx);
+    }
+    return callbacks->Resume();
+  }
+  RequestFields fields(ctx->request());
+  const StoredResponse* entry = store_->Find(ctx->cache.key, fields);
+  if (entry != nullptr) {
+    int64_t now = NowSeconds();
+    int64_t lifetime = cache::FreshnessLifetime(entry->facts, entry->response_time, heuristic_);
+    int64_t age = cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, now);
+    if (cache::Decide(RequestCacheControl(ctx->request()), entry->facts, lifetime, age) !=
+        cache::Use::kRevalidate) {
+      Answer(*ctx, *entry, age, CacheResult::kHit);
+      return callbacks->RespondLocally();
+    }
+  }
+  callbacks->Resume();  // nothing usable was stored: it goes upstream itself
+}
+
 void CacheFilter::Answer(RequestContext& ctx, const StoredResponse& entry, int64_t age,
                          CacheResult result) {
   ctx.cache.result = result;
@@ -295,8 +368,8 @@ void CacheFilter::Answer(RequestContext& ctx, const StoredResponse& entry, int64
   const bool not_modified = NotModified(ctx.request(), entry);
   out.status = not_modified ? 304 : entry.status;
   out.body.clear();
-  out.body_view = not_modified ? std::string_view() : std::string_view(entry.body.data(),
-                                                                       entry.body.size());
+  out.body_view =
+      not_modified ? std::string_view() : std::string_view(entry.body.data(), entry.body.size());
   for (const auto& [name, value] : entry.headers) {
     if (!not_modified || In304(name)) out.fields.push_back({name, value});
   }
@@ -312,7 +385,8 @@ void CacheFilter::OnResponseHead(RequestContext& ctx) {
     }
   }
   if (c.result == CacheResult::kNone) return;
-  if (!spec_.status_header.empty()) ctx.response_edits.Add(spec_.status_header, ResultText(c.result));
+  if (!spec_.status_header.empty())
+    ctx.response_edits.Add(spec_.status_header, ResultText(c.result));
   if (c.result != CacheResult::kMiss) ctx.response_edits.Add("Age", c.age);
 }
 
@@ -400,7 +474,8 @@ void CacheFilter::Invalidate(const RequestContext& ctx, const http::ResponseHead
     if (h == nullptr) continue;
     std::string_view uri = h->value;
     for (std::string_view scheme : {"http://", "https://"}) {
-      if (uri.size() > scheme.size() && http::EqualsIgnoreCase(uri.substr(0, scheme.size()), scheme)) {
+      if (uri.size() > scheme.size() &&
+          http::EqualsIgnoreCase(uri.substr(0, scheme.size()), scheme)) {
         std::string_view rest = uri.substr(scheme.size());
         size_t slash = rest.find('/');
         std::string_view authority = rest.substr(0, slash);
@@ -411,7 +486,8 @@ void CacheFilter::Invalidate(const RequestContext& ctx, const http::ResponseHead
         uri = slash == std::string_view::npos ? "/" : rest.substr(slash);
       }
     }
-    if (!uri.empty() && uri[0] == '/') store_->Invalidate(Key(uri, request.host, ctx.tls != nullptr));
+    if (!uri.empty() && uri[0] == '/')
+      store_->Invalidate(Key(uri, request.host, ctx.tls != nullptr));
   }
 }
 

@@ -33,7 +33,10 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "cache/store.h"
+#include "core/deferred.h"
+#include "core/timer_queue.h"
 #include "filters/cache_spec.h"
 #include "filters/filter.h"
 
@@ -41,8 +44,9 @@ namespace icaht::filters {
 
 class CacheFilter final : public Filter {
  public:
-  // `store`: the service's on this shard; outlives the filter's exchanges.
-  CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store);
+  // `store`: the service's on this shard. `timers` (the shard's, which
+  // outlives the filter) times the collapsed waits; null: no collapsing.
+  CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store, core::TimerQueue* timers);
 
   std::string_view name() const override { return "cache"; }
   Verdict OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) override;
@@ -54,7 +58,16 @@ class CacheFilter final : public Filter {
   // gets the stored entry instead (ctx.local_response filled).
   Verdict OnUpstreamResponse(RequestContext& ctx, int status) override;
 
-  // Seconds since the epoch, from the shard's loop clock (tests set it).
+  // Request collapsing: a GET that misses while none of its key is being
+  // fetched leads (goes upstream); later misses of the key pause until the
+  // leader's exchange ends (then each takes the stored answer if there is a
+  // fresh one, else goes upstream itself) or collapse_timeout_ms passes.
+  void OnLog(const RequestContext& ctx) override;
+  // A waiting exchange ended: it leaves the queue.
+  void OnCancel(RequestContext& ctx) override;
+  size_t waiting_now() const { return waiting_.size(); }
+
+  // Wall-clock seconds since the epoch.
   static int64_t NowSeconds();
 
  private:
@@ -75,6 +88,21 @@ class CacheFilter final : public Filter {
   CacheSpec spec_;
   cache::Heuristic heuristic_;
   std::shared_ptr<cache::Store> store_;
+  core::TimerQueue* timers_;
+
+  // One paused miss. Deleted through DeferDelete when its own timer fired
+  // (the callback is on the stack), else at once; destroying it disarms it.
+  struct Waiter final : core::DeferredDeletable {
+    explicit Waiter(std::function<void()> on_fire) : timer(std::move(on_fire)) {}
+    core::Timer timer;
+    FilterCallbacks* callbacks = nullptr;
+    bool released = false;  // the leader ended (else: the wait timed out)
+  };
+  // The leader ended or the wait timed out: answer from the store or go on.
+  void WaitDone(RequestContext* ctx);
+  absl::flat_hash_map<RequestContext*, std::unique_ptr<Waiter>> waiting_;
+  // Keys being fetched by a leader, with their waiters in arrival order.
+  absl::flat_hash_map<std::string, std::vector<RequestContext*>> fetching_;
 };
 
 }  // namespace icaht::filters

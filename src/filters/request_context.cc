@@ -35,6 +35,7 @@ void RequestContext::Reset() {
   if (cache.result != CacheResult::kNone || !cache.key.empty() || cache.unsafe) {
     cache.result = CacheResult::kNone;
     cache.unsafe = cache.revalidating = cache.consult = cache.store = cache.head_request = false;
+    cache.leader = false;
     cache.key.clear();
     // A large body's buffer is not kept for the connection's next exchanges.
     if (cache.body.capacity() > 64 * 1024) {

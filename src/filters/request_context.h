@@ -107,6 +107,7 @@ struct CacheExchange {
   bool consult = false;       // the exchange calls OnUpstreamResponse
   bool store = false;         // the exchange keeps the body and calls OnResponseComplete
   bool head_request = false;  // HEAD: never stored
+  bool leader = false;        // other misses of the key wait for this one's fetch
   std::string key;
   std::string body;  // the upstream's body, kept for storing
   // Field values the edits view.

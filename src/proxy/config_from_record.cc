@@ -60,6 +60,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->filters.rate_limits = record.rate_limits;
   config->filters.tracing = record.tracing;
   config->filters.fault = record.fault;
+  config->filters.cache = record.cache;
   config->access_log = record.access_log;
   if (record.tls) {
     config->allow_peers = record.tls->allow_peers;

@@ -321,13 +321,7 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
       body.in = BodyForwarder::In::kUntilEof;
       break;
   }
-  if (ctx_.cache.store) {
-    // The cache keeps this body (the filter checked a known length against
-    // the object limit): copied, not spliced.
-    body.allow_splice = false;
-    body.capture = &ctx_.cache.body;
-    body.capture_max = config_->filters.cache ? config_->filters.cache->max_object_bytes : 0;
-  }
+  if (ctx_.cache.store) KeepBodyForCache(&body);
   ArmTimer(TimerPurpose::kResponseBody, config_->request_timeout_ms);
   response_body_.Start(call_->stream(), client_, body);
   if (rest.empty()) return;
@@ -435,10 +429,7 @@ void Exchange::OnBodyFailed(BodyForwarder* body, BodyForwarder::Failure failure)
 
 void Exchange::ResponseDone() {
   ctx_.response_body_bytes = response_body_.bytes();
-  if (ctx_.cache.store &&
-      (response_body_.state() == BodyForwarder::State::kIdle || response_body_.captured_whole())) {
-    config_->chain->RunResponseComplete(ctx_);
-  }
+  if (ctx_.cache.store) StoreKeptBody();
   bool reusable = response_keep_alive_ && request_done_ && !response_body_.overrun();
   RetireCall(reusable);
   // The upstream answered before the request body was complete: close.
@@ -514,22 +505,6 @@ void Exchange::SendLocal(int status, std::string_view content_type, std::string_
   ctx_.response_body_bytes = head_only ? 0 : body.size();
   ctx_.response_head_bytes = client_->send_mark() - mark - ctx_.response_body_bytes;
   response_started_ = true;
-}
-
-bool Exchange::AnsweredFromCache(const http::ResponseHead* head) {
-  ctx_.upstream_response = head;
-  filters::Verdict verdict =
-      config_->chain->RunUpstreamResponse(ctx_, head != nullptr ? head->status : ctx_.error.status());
-  ctx_.upstream_response = nullptr;
-  if (verdict != filters::Verdict::kRespond) return false;
-  ctx_.cache.consult = false;
-  // The upstream's answer is dropped: its connection is not reused.
-  if (call_ != nullptr) {
-    call_->MarkDirty();
-    RetireCall(false);
-  }
-  RespondLocally();
-  return true;
 }
 
 void Exchange::Fail(const ProxyError& error) {

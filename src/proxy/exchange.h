@@ -191,6 +191,10 @@ class Exchange final : public core::DeferredDeletable,
   // The cache filter answers instead of the upstream (`head`, or a failure
   // in ctx_.error when null): true when it did and the exchange is over.
   bool AnsweredFromCache(const http::ResponseHead* head);
+  // The cache filter marked the upstream's answer for storing: its body is
+  // kept as it passes, and handed to the filter once it passed whole.
+  void KeepBodyForCache(BodyForwarder::Options* body);
+  void StoreKeptBody();
   void Finish(filters::Outcome outcome, Next next);
   void RecordEgress();
   void RetireCall(bool reusable);

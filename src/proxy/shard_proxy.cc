@@ -44,29 +44,10 @@ ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> con
   SetConfig(std::move(config));
 }
 
-void ShardService::PublishCacheGauges() {
-  metrics::ShardSeries& s = series->shard(proxy->index());
-  s.cache_bytes.Set(cache != nullptr ? static_cast<int64_t>(cache->bytes()) : 0);
-  s.cache_entries.Set(cache != nullptr ? static_cast<int64_t>(cache->entries()) : 0);
-}
-
 void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   // Filters and the mirror are built here, once per config on this shard, never
   // per request (a chain set by the caller is kept: tests bring their own filters).
-  if (const std::optional<filters::CacheSpec>& spec = next->filters.cache; !spec) {
-    if (cache != nullptr) {
-      cache.reset();
-      PublishCacheGauges();
-    }
-  } else {
-    // Each shard holds an equal share of max_bytes.
-    size_t share = spec->max_bytes / std::max<size_t>(next->filters.shard_count, 1);
-    if (cache == nullptr || cache->max_bytes() != share ||
-        cache->max_object_bytes() != spec->max_object_bytes) {
-      cache = std::make_shared<cache::Store>(share, spec->max_object_bytes);
-      PublishCacheGauges();
-    }
-  }
+  SetCache(*next);
   if (next->chain == nullptr) {
     next->chain = filters::FilterChain::Build(
         next->filters, next->name, this, proxy,
@@ -398,14 +379,6 @@ void ShardProxy::SetUnhealthy(uint16_t port, const std::vector<net::Address>& un
 void ShardProxy::SetEjected(uint16_t port, const std::vector<net::Address>& ejected) {
   auto it = services_.find(port);
   if (it != services_.end()) it->second->SetEjected(ejected);
-}
-
-size_t ShardProxy::PurgeCache(uint16_t port, std::string_view prefix) {
-  auto it = services_.find(port);
-  if (it == services_.end() || it->second->cache == nullptr) return 0;
-  size_t purged = it->second->cache->Purge(prefix);
-  it->second->PublishCacheGauges();
-  return purged;
 }
 
 std::vector<ShardProxy::OutlierReport> ShardProxy::TakeOutlierReports() {

@@ -134,6 +134,8 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   std::shared_ptr<cache::Store> cache;
   // Its size into the service's gauges (after each exchange that used it).
   void PublishCacheGauges();
+  // Keeps, replaces (other limits) or drops the store for the config.
+  void SetCache(const ServiceConfig& next);
 };
 
 // Where one request on the egress listener goes (ShardProxy::RouteEgress).

@@ -16,6 +16,7 @@ import http.client
 import http.server
 import socketserver
 import threading
+import time
 
 import harness
 from harness import LOOPBACK, admin_call, icahtctl, ops_get, parse_metrics, record
@@ -38,6 +39,8 @@ class _OriginHandler(http.server.BaseHTTPRequestHandler):
             origin.hits[path] = origin.hits.get(path, 0) + 1
             origin.seen.append((self.command, path, dict(self.headers.items())))
             route = dict(origin.routes.get(path.split("?")[0], {}))
+        if route.get("delay"):
+            time.sleep(route["delay"])
         status = route.get("status", 200)
         headers = dict(route.get("headers", {}))
         body = route.get("body", ("%s %s #%d\n" % (self.command, path, origin.hits[path])).encode())
@@ -76,6 +79,7 @@ class _OriginHandler(http.server.BaseHTTPRequestHandler):
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
 
 class Origin:
@@ -294,10 +298,53 @@ class CacheTest(SharedDaemonTestCase):
         self.assertEqual(plain["name"], "plain")
         resp = admin_call(self.d.admin_socket, "DELETE", "/v1/services/plain/cache")
         self.assertEqual(resp.status, 400, resp.body)
-        self.assertIn("cache", resp.json["message"])
+        self.assertEqual(resp.json["error"]["code"], "failed_precondition")
+        self.assertIn("has no cache", resp.json["error"]["message"])
         resp = admin_call(self.d.admin_socket, "DELETE", "/v1/services/nope/cache")
         self.assertEqual(resp.status, 404, resp.body)
         self.d.deregister("plain")
+
+    def collapse(self, port, path, n):
+        """n concurrent GETs of `path`: their (status, body) answers."""
+        answers = [None] * n
+        start = threading.Barrier(n)
+
+        def one(i):
+            start.wait()
+            conn = http.client.HTTPConnection(LOOPBACK, port, timeout=20)
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                answers[i] = (resp.status, resp.read())
+            finally:
+                conn.close()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        return answers
+
+    def test_concurrent_misses_collapse_into_one_fetch(self):
+        self.origin.route("/collapse", {"Cache-Control": "max-age=60"}, body=b"one fetch\n",
+                          delay=0.5)
+        answers = self.collapse(self.port, "/collapse", 100)
+        self.assertEqual(answers, [(200, b"one fetch\n")] * 100)
+        self.assertEqual(self.origin.count("/collapse"), 1)
+
+    def test_collapsed_wait_is_bounded(self):
+        # A leader slower than collapse_timeout_ms: the others go alone after it.
+        short = self.d.register(record("collapse-short", [self.origin.address],
+                                       cache={"collapse_timeout_ms": 100}))
+        try:
+            self.origin.route("/slow", {"Cache-Control": "max-age=60"}, delay=0.6)
+            started = time.monotonic()
+            answers = self.collapse(short["port"], "/slow", 5)
+            self.assertEqual([a[0] for a in answers], [200] * 5)
+            self.assertEqual(self.origin.count("/slow"), 5)
+            self.assertLess(time.monotonic() - started, 5)
+        finally:
+            self.d.deregister("collapse-short")
 
     def test_metrics_count_results_and_bytes(self):
         self.origin.route("/metered", {"Cache-Control": "max-age=60"})
