@@ -33,7 +33,8 @@ struct StoredResponse {
   int64_t response_time = 0;  // when its head arrived
   // The secondary key: each header its Vary names (lower case) and the
   // request's normalized value then (nullopt: absent).
-  std::vector<std::pair<std::string, std::optional<std::string>>> vary;
+  using Vary = std::vector<std::pair<std::string, std::optional<std::string>>>;
+  Vary vary;
 
   size_t bytes() const;
 };

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/timer_queue.h"
+#include "filters/cache_fields.h"
 #include "http/field_syntax.h"
 
 namespace icaht::filters {
@@ -14,138 +15,16 @@ namespace {
 using cache::CacheControl;
 using cache::ResponseFacts;
 using cache::StoredResponse;
-
-// Calls fn(element) for each comma-separated element of a field value, OWS
-// trimmed, empty ones skipped.
-template <typename Fn>
-void ForEachElement(std::string_view value, Fn fn) {
-  for (;;) {
-    size_t comma = value.find(',');
-    std::string_view element = http::TrimOws(value.substr(0, comma));
-    if (!element.empty()) fn(element);
-    if (comma == std::string_view::npos) return;
-    value.remove_prefix(comma + 1);
-  }
-}
-
-std::vector<std::string_view> Values(const std::vector<http::Header>& headers,
-                                     std::string_view name) {
-  std::vector<std::string_view> out;
-  for (const http::Header& h : headers) {
-    if (http::EqualsIgnoreCase(h.name, name)) out.push_back(h.value);
-  }
-  return out;
-}
-
-const http::Header* FindField(const std::vector<http::Header>& headers, std::string_view name) {
-  for (const http::Header& h : headers) {
-    if (http::EqualsIgnoreCase(h.name, name)) return &h;
-  }
-  return nullptr;
-}
-
-const std::string* FindStored(const StoredResponse& r, std::string_view name) {
-  for (const auto& [key, value] : r.headers) {
-    if (http::EqualsIgnoreCase(key, name)) return &value;
-  }
-  return nullptr;
-}
-
-// A request field's value as the store compares it: every field line of
-// that name joined by ", " (the view lasts until the next call).
-class RequestFields {
- public:
-  explicit RequestFields(const http::RequestHead& request) : request_(request) {}
-  std::optional<std::string_view> operator()(std::string_view name) const {
-    const http::Header* first = nullptr;
-    joined_.clear();
-    for (const http::Header& h : request_.headers) {
-      if (!http::EqualsIgnoreCase(h.name, name)) continue;
-      if (first == nullptr) {
-        first = &h;
-        continue;
-      }
-      if (joined_.empty()) joined_.assign(first->value);
-      joined_.append(", ").append(h.value);
-    }
-    if (first == nullptr) return std::nullopt;
-    return joined_.empty() ? first->value : std::string_view(joined_);
-  }
-
- private:
-  const http::RequestHead& request_;
-  mutable std::string joined_;
-};
-
-CacheControl RequestCacheControl(const http::RequestHead& request) {
-  std::vector<std::string_view> values = Values(request.headers, "cache-control");
-  CacheControl cc = cache::ParseCacheControl(values);
-  // RFC 9111 section 5.4: Pragma: no-cache counts only without Cache-Control.
-  if (values.empty()) {
-    for (std::string_view pragma : Values(request.headers, "pragma")) {
-      ForEachElement(pragma, [&](std::string_view e) {
-        if (http::EqualsIgnoreCase(e, "no-cache")) cc.no_cache = true;
-      });
-    }
-  }
-  return cc;
-}
-
-template <typename Headers, typename Get>
-ResponseFacts FactsOf(int status, const Headers& headers, Get get) {
-  ResponseFacts facts;
-  facts.status = status;
-  std::vector<std::string_view> cc;
-  for (const auto& h : headers) {
-    std::string_view name = get(h).first;
-    std::string_view value = get(h).second;
-    if (http::EqualsIgnoreCase(name, "cache-control")) {
-      cc.push_back(value);
-    } else if (http::EqualsIgnoreCase(name, "date")) {
-      facts.date = cache::ParseHttpDate(value);
-    } else if (http::EqualsIgnoreCase(name, "expires")) {
-      facts.expires = cache::ParseHttpDate(value);
-      facts.expires_invalid = !facts.expires.has_value();
-    } else if (http::EqualsIgnoreCase(name, "last-modified")) {
-      facts.last_modified = cache::ParseHttpDate(value);
-    } else if (http::EqualsIgnoreCase(name, "age")) {
-      int64_t age = 0;
-      bool digits = !value.empty() && value.size() <= 10;
-      for (char c : value) {
-        digits = digits && http::IsDigit(c);
-        age = age * 10 + (c - '0');
-      }
-      facts.age = digits ? age : 0;
-    } else if (http::EqualsIgnoreCase(name, "vary")) {
-      ForEachElement(value, [&](std::string_view e) {
-        if (e == "*") facts.vary_star = true;
-      });
-    }
-  }
-  facts.cc = cache::ParseCacheControl(cc);
-  return facts;
-}
-
-std::pair<std::string_view, std::string_view> Of(const http::Header& h) {
-  return {h.name, h.value};
-}
-std::pair<std::string_view, std::string_view> Of(const std::pair<std::string, std::string>& h) {
-  return {h.first, h.second};
-}
-
-ResponseFacts FactsOf(int status, const std::vector<http::Header>& headers) {
-  return FactsOf(status, headers, [](const http::Header& h) { return Of(h); });
-}
-ResponseFacts FactsOf(int status, const std::vector<std::pair<std::string, std::string>>& headers) {
-  return FactsOf(status, headers, [](const auto& h) { return Of(h); });
-}
-
-// What a stored response keeps of a head: its end-to-end fields (RFC 9111
-// section 3.1) less the framing and Age, which the answer gets anew.
-bool Kept(std::string_view name, const std::vector<http::Header>& headers) {
-  return !http::IsHopByHop(name) && !http::NameEquals(name, "content-length") &&
-         !http::NameEquals(name, "age") && !http::ConnectionHasToken(headers, name);
-}
+using cache_fields::FactsOf;
+using cache_fields::Fields;
+using cache_fields::FindField;
+using cache_fields::FindStored;
+using cache_fields::ForEachElement;
+using cache_fields::KeptFields;
+using cache_fields::Merged;
+using cache_fields::RequestCacheControl;
+using cache_fields::RequestFields;
+using cache_fields::Values;
 
 std::string_view StripWeak(std::string_view tag) {
   return tag.size() > 2 && tag[0] == 'W' && tag[1] == '/' ? tag.substr(2) : tag;
@@ -207,13 +86,19 @@ bool Unsafe(http::Method method) {
 }  // namespace
 
 CacheFilter::CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store,
-                         core::TimerQueue* timers)
+                         core::TimerQueue* timers, const ServiceView* view, SideCalls* side_calls)
     : spec_(spec),
       heuristic_{.enabled = spec.heuristic,
                  .percent = spec.heuristic_percent,
                  .max_s = spec.heuristic_max_s},
       store_(std::move(store)),
-      timers_(timers) {}
+      timers_(timers),
+      view_(view),
+      side_calls_(side_calls) {}
+
+CacheFilter::~CacheFilter() {
+  for (auto& [key, call] : refreshing_) call->Cancel();
+}
 
 int64_t CacheFilter::NowSeconds() { return core::WallClockNs() / 1'000'000'000; }
 
@@ -278,6 +163,7 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
       Answer(ctx, *entry, age, CacheResult::kHit);
       return Verdict::kRespond;
     case cache::Use::kStaleWhileRevalidate:
+      Refresh(ctx, *entry);
       Answer(ctx, *entry, age, CacheResult::kStale);
       return Verdict::kRespond;
     case cache::Use::kRevalidate:
@@ -404,9 +290,7 @@ void CacheFilter::MaybeStore(RequestContext& ctx, const http::ResponseHead& up) 
   }
   auto pending = std::make_unique<StoredResponse>();
   pending->status = up.status;
-  for (const http::Header& h : up.headers) {
-    if (Kept(h.name, up.headers)) pending->headers.emplace_back(h.name, h.value);
-  }
+  pending->headers = KeptFields(up.headers);
   pending->facts = facts;
   pending->request_time = c.request_time;
   pending->response_time = NowSeconds();
@@ -437,16 +321,9 @@ Verdict CacheFilter::OnUpstreamResponse(RequestContext& ctx, int status) {
   if (c.revalidating && status == 304 && up != nullptr) {
     const StoredResponse* entry = store_->Find(c.key, fields);
     if (entry == nullptr) return Verdict::kContinue;  // evicted meanwhile: the 304 goes on
-    std::vector<std::pair<std::string, std::string>> update;
-    for (const http::Header& h : up->headers) {
-      if (Kept(h.name, up->headers)) update.emplace_back(h.name, h.value);
-    }
-    std::vector<std::pair<std::string, std::string>> merged = entry->headers;
-    for (const auto& [name, value] : update) {
-      std::erase_if(merged, [&](const auto& h) { return http::EqualsIgnoreCase(h.first, name); });
-    }
-    merged.insert(merged.end(), update.begin(), update.end());
-    store_->Freshen(c.key, fields, update, FactsOf(entry->status, merged), c.request_time, now);
+    Fields update = KeptFields(up->headers);
+    store_->Freshen(c.key, fields, update, FactsOf(entry->status, Merged(entry->headers, update)),
+                    c.request_time, now);
     entry = store_->Find(c.key, fields);
     Answer(ctx, *entry,
            cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, now),

@@ -39,6 +39,7 @@
 #include "core/timer_queue.h"
 #include "filters/cache_spec.h"
 #include "filters/filter.h"
+#include "filters/side_call.h"
 
 namespace icaht::filters {
 
@@ -46,7 +47,11 @@ class CacheFilter final : public Filter {
  public:
   // `store`: the service's on this shard. `timers` (the shard's, which
   // outlives the filter) times the collapsed waits; null: no collapsing.
-  CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store, core::TimerQueue* timers);
+  // `view` and `side_calls` (the shard's; may be null: no background
+  // revalidation) pick an instance and call it for stale-while-revalidate.
+  CacheFilter(const CacheSpec& spec, std::shared_ptr<cache::Store> store, core::TimerQueue* timers,
+              const ServiceView* view = nullptr, SideCalls* side_calls = nullptr);
+  ~CacheFilter() override;
 
   std::string_view name() const override { return "cache"; }
   Verdict OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) override;
@@ -66,6 +71,7 @@ class CacheFilter final : public Filter {
   // A waiting exchange ended: it leaves the queue.
   void OnCancel(RequestContext& ctx) override;
   size_t waiting_now() const { return waiting_.size(); }
+  size_t refreshing_now() const { return refreshing_.size(); }
 
   // Wall-clock seconds since the epoch.
   static int64_t NowSeconds();
@@ -100,6 +106,18 @@ class CacheFilter final : public Filter {
   };
   // The leader ended or the wait timed out: answer from the store or go on.
   void WaitDone(RequestContext* ctx);
+
+  // stale-while-revalidate (cache_refresh.cc): a conditional GET of the
+  // entry's URI and variant, from the filter, to a usable plain-HTTP
+  // instance (round robin); one per key at a time. A 304 freshens the entry,
+  // a storable answer replaces it, anything else leaves it.
+  void Refresh(const RequestContext& ctx, const cache::StoredResponse& entry);
+  void Refreshed(const std::string& key, const cache::StoredResponse::Vary& vary,
+                 int64_t request_time, absl::StatusOr<http::ClientResponse> response);
+  const ServiceView* view_;
+  SideCalls* side_calls_;
+  size_t next_instance_ = 0;
+  absl::flat_hash_map<std::string, SideCall*> refreshing_;
   absl::flat_hash_map<RequestContext*, std::unique_ptr<Waiter>> waiting_;
   // Keys being fetched by a leader, with their waiters in arrival order.
   absl::flat_hash_map<std::string, std::vector<RequestContext*>> fetching_;

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "filters/request_context.h"
+#include "net/address.h"
 
 namespace icaht::filters {
 
@@ -48,6 +49,9 @@ class ServiceView {
   virtual bool upstream_usable(size_t i) const = 0;
   // Out of the rotation by outlier detection (passive health).
   virtual bool upstream_ejected_now(size_t i) const { return false; }
+  // The instance's address when it speaks plain HTTP (nullptr with TLS), for
+  // a filter's own calls to it (the cache's background revalidation).
+  virtual const net::Address* plain_upstream(size_t i) const { return nullptr; }
 
  protected:
   ~ServiceView() = default;

@@ -70,6 +70,9 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   // What the balancer uses (so below the panic threshold all are usable).
   bool upstream_usable(size_t i) const override { return !upstream_down[i] && !upstream_out[i]; }
   bool upstream_ejected_now(size_t i) const override { return upstream_ejected[i]; }
+  const net::Address* plain_upstream(size_t i) const override {
+    return config->upstreams[i].tls == nullptr ? &config->upstreams[i].address : nullptr;
+  }
   // Active health checks' verdict (from the control thread): instances
   // whose address is in `unhealthy` leave the rotation, the others return.
   void SetUnhealthy(const std::vector<net::Address>& unhealthy);

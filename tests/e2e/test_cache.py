@@ -5,7 +5,8 @@ per path and answers each path with the headers a test gives it: a fresh hit nev
 the origin and carries Age and X-Cache; HEAD is served from a stored GET; no-store, private,
 Set-Cookie and Authorization answers are not stored; an expired entry goes to the origin
 again; a stale entry with a validator is revalidated with a 304 and the client gets the
-stored body; a client's conditional is answered 304 from the cache; Vary keeps variants
+stored body; within stale-while-revalidate the stale entry answers and a background
+request refreshes it; a client's conditional is answered 304 from the cache; Vary keeps variants
 apart; an unsafe method invalidates its URI and Location; stale-if-error answers an origin
 failure; only-if-cached gets 504 on a miss; a chunked answer is stored de-chunked; eviction
 under the byte limit; a response above the object limit streams through whole and is not
@@ -242,6 +243,27 @@ class CacheTest(SharedDaemonTestCase):
         status, h, body = self.get("/sie")
         self.assertEqual((status, h.get("x-cache"), body), (200, "STALE", b"good\n"))
         self.assertEqual(self.origin.count("/sie"), 2)
+
+    def test_stale_while_revalidate_refreshes_in_the_background(self):
+        self.origin.route("/swr", {"Cache-Control": "max-age=0, stale-while-revalidate=600",
+                                   "ETag": '"s1"'}, body=b"first\n")
+        self.get("/swr")
+        # Unchanged at the origin: a 304 in the background, the stale answer at once.
+        status, h, body = self.get("/swr")
+        self.assertEqual((status, h.get("x-cache"), body), (200, "STALE", b"first\n"))
+        harness.wait_until(lambda: self.origin.count("/swr") == 2, 5, what="a background 304")
+        with self.origin.lock:
+            last = [s for s in self.origin.seen if s[1] == "/swr"][-1]
+        self.assertEqual(last[2].get("If-None-Match"), '"s1"')
+        # Changed: the background answer replaces the entry; the next request gets it.
+        self.origin.route("/swr", {"Cache-Control": "max-age=0, stale-while-revalidate=600",
+                                   "ETag": '"s2"'}, body=b"second\n")
+        self.assertEqual(self.get("/swr")[2], b"first\n")
+        harness.wait_until(lambda: self.origin.count("/swr") == 3, 5, what="a background 200")
+
+        def refreshed():
+            return self.get("/swr")[2] == b"second\n"
+        harness.wait_until(refreshed, 5, what="the refreshed entry")
 
     def test_only_if_cached_miss_is_504(self):
         status, _, _ = self.get("/never", {"Cache-Control": "only-if-cached"})
