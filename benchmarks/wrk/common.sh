@@ -49,11 +49,13 @@ ensure_sidecar() {
 
 # ---------------------------------------------------------------------------- processes
 # init_tmp PREFIX: a temp dir $TMP (/tmp/PREFIX.XXXXXX) removed on exit with every process
-# start_bg started; the notes file; the fd limit.
+# start_bg started (and the dirs a script adds to EXTRA_TMP, e.g. one on a tmpfs); the notes
+# file; the fd limit.
 init_tmp() {
   TMP="$(mktemp -d "/tmp/$1.XXXXXX")"
   chmod 755 "$TMP"
   PIDS=()
+  EXTRA_TMP=()
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   CLK_TCK="$(getconf CLK_TCK)"
@@ -83,7 +85,11 @@ stop_pid() {
 cleanup() {
   local p
   for p in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$p"; done
-  if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  if [ "${KEEP_TMP:-0}" = 1 ]; then
+    log "kept $TMP ${EXTRA_TMP[*]+"${EXTRA_TMP[*]}"}"
+  else
+    rm -rf "$TMP" "${EXTRA_TMP[@]+"${EXTRA_TMP[@]}"}"
+  fi
 }
 
 # start_bg LOGFILE CMD...: starts CMD in the background; sets LAST_PID.
@@ -152,11 +158,13 @@ rss_kib() {
 note() { echo "- $*" >>"$NOTES"; log "NOTE: $*"; }
 
 # ---------------------------------------------------------------------------- backend
-# make_bodies: the backend's files (5B, 16KiB, 1MiB) and a 16 KiB POST body; BODY_SIZE by name.
-declare -A BODY_SIZE=([5B]=5 [16KiB]=16384 [1MiB]=1048576)
+# make_bodies: the backend's files (5B, 1KiB, 16KiB, 1MiB) and a 16 KiB POST body; BODY_SIZE by
+# name.
+declare -A BODY_SIZE=([5B]=5 [1KiB]=1024 [16KiB]=16384 [1MiB]=1048576)
 make_bodies() {
   mkdir -p "$TMP/www" "$TMP/nginx-tmp"
   printf 'hello' >"$TMP/www/5B"
+  head -c 1024 /dev/zero | tr '\0' 'k' >"$TMP/www/1KiB"
   head -c 16384 /dev/zero | tr '\0' 'a' >"$TMP/www/16KiB"
   head -c 1048576 /dev/zero | tr '\0' 'b' >"$TMP/www/1MiB"
   head -c 16384 /dev/zero | tr '\0' 'p' >"$TMP/post.body"
@@ -177,8 +185,11 @@ EOF
 }
 
 # start_backend: nginx (1 worker, pinned to LOAD_CPU) serving $TMP/www on BACKEND_PORT, with
-# POST /post -> "ok\n"; sets BACKEND_PID.
+# POST /post -> "ok\n"; sets BACKEND_PID. BACKEND_CACHE_CONTROL=1 adds `Cache-Control:
+# max-age=3600` to its answers (storable by a shared cache: cache.sh).
 start_backend() {
+  local cc=""
+  [ "${BACKEND_CACHE_CONTROL:-0}" = 1 ] && cc='add_header Cache-Control "max-age=3600";'
   cat >"$TMP/backend.conf" <<EOF
 $(nginx_common backend)
 http {
@@ -193,6 +204,7 @@ http {
   server {
     listen 127.0.0.1:$BACKEND_PORT backlog=4096;
     root $TMP/www;
+    $cc
     location = /post { client_max_body_size 16m; client_body_buffer_size 1m; return 200 "ok\n"; }
   }
 }

@@ -12,7 +12,9 @@ table per body size, the ratios of icaht-sidecar against nginx and HAProxy, and 
 targets as met/not met. When the run has the A/B variants of icaht (`icaht_base`: another
 binary, e.g. an earlier commit; `icaht_rid`: the same binary with request IDs on), it also
 prints, per body size, the paired run-by-run ratios icaht/icaht_base and differences
-icaht_rid - icaht in µs per request, and issue 8's budgets.
+icaht_rid - icaht in µs per request, and issue 8's budgets. With REPORT_GOALS=cache (cache.sh:
+icaht_rid is icaht with the response cache, every request a hit; nginx caches too) it prints
+issue 16's goals instead of issue 4's: the paired CPU ratios icaht_rid/icaht and icaht_rid/nginx.
 """
 
 import csv
@@ -45,16 +47,18 @@ PROXY_NAMES = {
     "icaht": "icaht-sidecar (1 shard)",
     "icaht_base": "icaht_base: SIDECAR_BASE binary (1 shard)",
     "icaht_rid": f"icaht_rid: icaht with {RID_LABEL} (1 shard)",
-    "nginx": "nginx 1 worker",
+    "nginx": "nginx 1 worker" + (", proxy_cache hits (tmpfs)"
+                                  if os.environ.get("NGINX_CACHE") == "1" else ""),
     "haproxy": "HAProxy 1 thread",
     "relay": "bare io_uring relay (uring_relay_ms, L4)",
     "splice": "bare io_uring splice relay (L4)",
     "direct": "no proxy (wrk -> backend)",
 }
-BODY_ORDER = ["5B", "16KiB", "1MiB", "POST16KiB", "5B_100svc"] + \
+BODY_ORDER = ["5B", "1KiB", "16KiB", "1MiB", "POST16KiB", "5B_100svc"] + \
     ["tls_5B", "tls_1MiB", "tls_new", "tls_full"]
 BODY_TITLES = {
     "5B": "GET, 5 B response",
+    "1KiB": "GET, 1 KiB response",
     "16KiB": "GET, 16 KiB response",
     "1MiB": "GET, 1 MiB response",
     "POST16KiB": "POST with a 16 KiB body (post.lua), 3 B response",
@@ -70,7 +74,7 @@ BODY_TITLES = {
 TLS_CASES = {"tls_5B": "kept-alive, GET 5 B", "tls_1MiB": "kept-alive, GET 1 MiB",
              "tls_new": "new connection per request (wrk resumes)",
              "tls_full": "full handshake per request (tickets off)"}
-BODY_BYTES = {"5B": 5, "16KiB": 16384, "1MiB": 1048576}
+BODY_BYTES = {"5B": 5, "1KiB": 1024, "16KiB": 16384, "1MiB": 1048576}
 
 
 def to_us(text):
@@ -453,7 +457,7 @@ set terminal pngcairo size 1200,500 font 'sans,10' noenhanced
 set output '{png}'
 set multiplot layout 1,2 title 'loopback, 64 keep-alive connections, proxy pinned to one CPU'
 set logscale x 2
-set xtics ('5 B' 5, '16 KiB' 16384, '1 MiB' 1048576)
+set xtics ('5 B' 5, '1 KiB' 1024, '16 KiB' 16384, '1 MiB' 1048576)
 set xrange [3:2000000]
 set grid
 set key bottom left
@@ -476,6 +480,45 @@ unset multiplot
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return True
+
+
+def cache_goals(agg, rows):
+    """Issue 16's goals (cache.sh): per body size and connection count, CPU per request of a
+    proxied miss (icaht), a cache hit (icaht_rid) and an nginx proxy_cache hit, with the paired
+    run-by-run ratios hit/miss (goal at most 0.6) and hit/nginx (goal below 1)."""
+    out = ["### Response cache: a hit against a proxied miss and nginx's proxy_cache hit "
+           "(paired ratios: median of the run-by-run ratios, runs in brackets)", "",
+           "| body | conns | miss CPU µs/req | hit | nginx hit | hit/miss CPU/req | "
+           "hit/nginx CPU/req | miss req/s | hit req/s | nginx req/s | hit/nginx req/s |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    goals = []
+    bodies = [b for b in BODY_ORDER if any(k[0] == "icaht_rid" and k[1] == b for k in agg)]
+    for body in bodies:
+        for c in sorted({k[2] for k in agg if k[1] == body and k[0] == "icaht_rid"}):
+            m, h, n = (agg.get((p, body, c)) for p in ("icaht", "icaht_rid", "nginx"))
+            hm = paired(rows, body, c, "icaht_rid", "icaht")
+            hn = paired(rows, body, c, "icaht_rid", "nginx")
+            hn_rps = paired(rows, body, c, "icaht_rid", "nginx", "rps")
+
+            def cell(a, key, digits=0):
+                return fmt(a[key], digits) if a else "–"
+            out.append(
+                f"| {body} | {c} | {cell(m, 'cpu', 2)} | {cell(h, 'cpu', 2)} | {cell(n, 'cpu', 2)} | "
+                f"{fmt_paired(*hm)} | {fmt_paired(*hn)} | {cell(m, 'rps')} | {cell(h, 'rps')} | "
+                f"{cell(n, 'rps')} | {fmt_paired(*hn_rps)} |")
+            if c != 64:
+                continue
+            for name, (vals, med_), ok in (
+                    (f"{body}, 64 conns: hit CPU/req ≤ 0.6× a proxied miss", hm,
+                     lambda v: v <= 0.6),
+                    (f"{body}, 64 conns: hit CPU/req < nginx's proxy_cache hit", hn,
+                     lambda v: v < 1.0)):
+                verdict = ("not measured" if med_ is None
+                           else ("met" if ok(med_) else "**NOT met**"))
+                goals.append(f"| {name} | paired {fmt_paired(vals, med_)} | {verdict} |")
+    out += ["", "### Goals (issue 16)", "", "| goal | measured | verdict |", "|---|---|---|"]
+    out += goals or ["| (no 64-connection case with icaht_rid) | – | not measured |"]
+    return out + problems(agg)
 
 
 def tls_summary(agg, rows):
@@ -563,8 +606,12 @@ def cmd_report(argv):
     lines = []
     if header and os.path.exists(header):
         lines += open(header).read().rstrip("\n").split("\n") + [""]
-    lines += tables(agg, rows)
-    lines += targets(agg, rows)
+    if os.environ.get("REPORT_GOALS") == "cache":
+        lines += cache_goals(agg, rows) + [""]
+        lines += tables(agg, rows)
+    else:
+        lines += tables(agg, rows)
+        lines += targets(agg, rows)
     if png != "-" and plot(agg, png):
         lines += [f"![req/s and CPU per request against body size]({os.path.basename(png)})", ""]
     text = "\n".join(lines)

@@ -22,7 +22,7 @@
 #     icaht_rid          the icaht binary with its service record extended by RID_FIELDS (default
 #                        '"request_id": {}', request IDs on): the cost of a feature, interleaved
 #                        Each runs as its own daemon with its own ports, admin socket and state dir.
-#   SIZES="5B 16KiB 1MiB"  CONNS="1 64"  SCENARIOS="matrix post many"
+#   SIZES="5B 16KiB 1MiB" (1KiB too)  CONNS="1 64"  SCENARIOS="matrix post many"
 #   MANY_SERVICES=100    services for the many-services scenario
 #   PROXY_CPU=0 LOAD_CPU=1  BENCH_PORT_BASE=30000 (uses BASE+80 .. BASE+599; BASE+600 .. +699 too
 #                        for icaht_rid's many-services set)
@@ -33,6 +33,14 @@
 #   WRK_HEADERS='Name: value|Name: value'  (request headers wrk and the checks send to every
 #                        target, e.g. a bearer token and an Origin: see edge_policy.sh)
 #   RELAY_SRC / SPLICE_SRC: the bare relays' sources (default ../shared/tools/*.c)
+#   Response caching (cache.sh), all off by default:
+#   BACKEND_CACHE_CONTROL=1  the backend adds `Cache-Control: max-age=3600` (storable answers)
+#   NGINX_CACHE=1        nginx's service location caches: proxy_cache in NGINX_CACHE_DIR (default
+#                        a fresh dir under /dev/shm, which must be a tmpfs), proxy_cache_valid
+#                        200 1h, sendfile on, and `X-Cache-Status: $upstream_cache_status`
+#   EXPECT_HIT='icaht_rid:x-cache nginx:x-cache-status'  PROXY:HEADER pairs: before measuring,
+#                        a repeated GET of every size through PROXY must carry HEADER: HIT, or
+#                        the script stops
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -107,17 +115,37 @@ init_tmp icaht-wrk
 
 # ---------------------------------------------------------------------------- backend
 make_bodies
-for s in $SIZES; do [ -n "${BODY_SIZE[$s]:-}" ] || die "unknown size '$s' (5B 16KiB 1MiB)"; done
+for s in $SIZES; do [ -n "${BODY_SIZE[$s]:-}" ] || die "unknown size '$s' (5B 1KiB 16KiB 1MiB)"; done
 start_backend
 
 # ---------------------------------------------------------------------------- proxies
 # Each start_X sets PROXY_PID, PROXY_PORT and MANY_PORTS ("" when it has no many-services setup).
+
+# NGINX_CACHE=1: nginx's cache on a memory-backed dir, so that its hits cost no disk I/O.
+NGINX_CACHE_CONF=""; NGINX_CACHE_LOC=""
+if [ "${NGINX_CACHE:-0}" = 1 ] && [[ " $PROXIES " == *" nginx "* ]]; then
+  if [ -n "${NGINX_CACHE_DIR:-}" ]; then
+    mkdir -p "$NGINX_CACHE_DIR"
+  else
+    NGINX_CACHE_DIR="$(mktemp -d /dev/shm/icaht-wrk-nginx-cache.XXXXXX)"
+    EXTRA_TMP+=("$NGINX_CACHE_DIR")
+  fi
+  case "$(stat -f -c %T "$NGINX_CACHE_DIR")" in
+    tmpfs|ramfs) ;;
+    *) die "NGINX_CACHE_DIR=$NGINX_CACHE_DIR is on $(stat -f -c %T "$NGINX_CACHE_DIR"), not a tmpfs" ;;
+  esac
+  NGINX_CACHE_CONF="sendfile on;
+  proxy_cache_path $NGINX_CACHE_DIR levels=1:2 keys_zone=bench:16m max_size=256m inactive=1h use_temp_path=off;"
+  # shellcheck disable=SC2016  # $upstream_cache_status is nginx's variable
+  NGINX_CACHE_LOC='proxy_cache bench; proxy_cache_valid 200 1h; add_header X-Cache-Status $upstream_cache_status;'
+fi
 
 write_nginx_proxy_conf() {
   local i
   {
     nginx_common nginx
     echo "http {"
+    [ -z "$NGINX_CACHE_CONF" ] || echo "  $NGINX_CACHE_CONF"
     cat <<EOF
   access_log off;
   keepalive_requests 10000000;
@@ -134,7 +162,7 @@ write_nginx_proxy_conf() {
   upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; keepalive_requests 10000000; }
   server {
     listen 127.0.0.1:$NGINX_PORT backlog=4096;
-    location / { proxy_pass http://backend; }
+    location / { proxy_pass http://backend; $NGINX_CACHE_LOC }
   }
 EOF
     for i in $(seq 0 $((MANY - 1))); do
@@ -273,6 +301,28 @@ verify() {
   got="$(curl -s -w ' %{http_code}' --max-time 10 "${hdr[@]}" --data-binary @"$TMP/post.body" "http://127.0.0.1:$PROXY_PORT/post" || echo "curl-failed")"
   [ "$got" = $'ok\n 200' ] || note "$p: POST /post (16 KiB) answered '$got'"
 }
+
+# verify_hit PROXY: when EXPECT_HIT names PROXY with a header, a GET of every size (verify's
+# stored it) must come back 200 with that header saying HIT; stops the script otherwise, since
+# a run of misses would be measured as hits.
+verify_hit() {
+  local p="$1" pair hname="" s i status
+  local -a hdr=()
+  for pair in ${EXPECT_HIT:-}; do [ "${pair%%:*}" = "$p" ] && hname="${pair#*:}"; done
+  [ -n "$hname" ] || return 0
+  mapfile -t hdr < <(target_headers)
+  for s in $SIZES; do
+    for i in $(seq 20); do  # the entry may be stored just after the answer's last byte
+      status="$(curl -s -D - -o /dev/null --max-time 10 "${hdr[@]}" "http://127.0.0.1:$PROXY_PORT/$s" |
+        tr -d '\r' | awk -v h="$hname" 'NR == 1 { code = $2 }
+          tolower($1) == tolower(h) ":" { v = $2 } END { print code " " v }' || true)"
+      [ "$status" = "200 HIT" ] && break
+      sleep 0.1
+    done
+    [ "$status" = "200 HIT" ] || die "$p: GET /$s answered '$status' (status, $hname), expected '200 HIT'"
+  done
+  log "$p: GET of every size is a cache hit ($hname: HIT)"
+}
 # ones cost nothing), and checks each answers correctly. Sets P_PID, P_PORT, P_MANY.
 start_all() {
   local p
@@ -294,6 +344,7 @@ start_all() {
     P_PID[$p]="$PROXY_PID"; P_PORT[$p]="$PROXY_PORT"; P_MANY[$p]="$MANY_PORTS"
     log "== $p (pid ${PROXY_PID:-none}, port $PROXY_PORT)"
     verify "$p"
+    verify_hit "$p"
   done
 }
 
@@ -359,6 +410,13 @@ cp "$CSV_TMP" "$RESULTS_DIR/latest.csv"
   fi
   if [[ " $PROXIES " == *" icaht_rid "* ]]; then
     echo "icaht_rid: the icaht binary, its service record(s) with \`$RID_FIELDS\` added."
+  fi
+  if [ "${BACKEND_CACHE_CONTROL:-0}" = 1 ]; then
+    echo "The backend's answers carry \`Cache-Control: max-age=3600\`."
+  fi
+  if [ -n "$NGINX_CACHE_LOC" ]; then
+    echo "nginx caches: \`proxy_cache_path\` on $(stat -f -c %T "$NGINX_CACHE_DIR") ($NGINX_CACHE_DIR), \`keys_zone=bench:16m\`,"
+    echo "\`proxy_cache_valid 200 1h\`, \`sendfile on\`; every measured request is a hit (checked before measuring)."
   fi
   echo "Command: \`QUICK=${QUICK:-0} WARMUP=$WARMUP DURATION=$DURATION REPEAT=$REPEAT PROXIES=\"$PROXIES\" SIZES=\"$SIZES\" CONNS=\"$CONNS\" SCENARIOS=\"$SCENARIOS\"$( [ -n "$SIDECAR_BASE" ] && echo " SIDECAR_BASE=$SIDECAR_BASE") benchmarks/wrk/run.sh\`"
   echo "($WARMUP s warm-up + $DURATION s measured per case, median of $REPEAT run(s); load average at start $LOAD_AT_START, at end $LOAD_AT_END)."
