@@ -8,10 +8,12 @@ again; a stale entry with a validator is revalidated with a 304 and the client g
 stored body; within stale-while-revalidate the stale entry answers and a background
 request refreshes it; a client's conditional is answered 304 from the cache; Vary keeps variants
 apart; an unsafe method invalidates its URI and Location; stale-if-error answers an origin
-failure; only-if-cached gets 504 on a miss; a chunked answer is stored de-chunked; eviction
+failure; heuristic freshness from Last-Modified (and its off switch); key_ignore_query,
+key_headers and a renamed status header; only-if-cached gets 504 on a miss; a chunked answer is stored de-chunked; eviction
 under the byte limit; a response above the object limit streams through whole and is not
 stored; the admin purge (all, one path) and icahtctl cache purge; the metrics."""
 
+import email.utils
 import hashlib
 import http.client
 import http.server
@@ -264,6 +266,52 @@ class CacheTest(SharedDaemonTestCase):
         def refreshed():
             return self.get("/swr")[2] == b"second\n"
         harness.wait_until(refreshed, 5, what="the refreshed entry")
+
+    def test_heuristic_freshness_from_last_modified(self):
+        # Ten days old: 10 % of that is a day of freshness (capped at max_s, default 86400).
+        old = email.utils.formatdate(time.time() - 10 * 86400, usegmt=True)
+        self.origin.route("/heuristic", {"Last-Modified": old})
+        self.get("/heuristic")
+        status, h, _ = self.get("/heuristic")
+        self.assertEqual((status, h.get("x-cache")), (200, "HIT"))
+        self.assertEqual(self.origin.count("/heuristic"), 1)
+
+    def test_key_options_status_header_and_heuristic_off(self):
+        opts = self.d.register(record("cached-opts", [self.origin.address], cache={
+            "key_ignore_query": True, "key_headers": ["X-Tenant"],
+            "status_header": "X-Icaht-Cache", "heuristic": False}))
+        try:
+            def get(path, headers=None):
+                conn = http.client.HTTPConnection(LOOPBACK, opts["port"], timeout=10)
+                try:
+                    conn.request("GET", path, headers=headers or {})
+                    resp = conn.getresponse()
+                    return {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+                finally:
+                    conn.close()
+            self.origin.route("/opts", {"Cache-Control": "max-age=60"})
+            h, first = get("/opts?page=1", {"X-Tenant": "a"})
+            self.assertEqual(h.get("x-icaht-cache"), "MISS")
+            self.assertNotIn("x-cache", h)
+            # The query is not part of the key; the tenant is.
+            h, again = get("/opts?page=2", {"X-Tenant": "a"})
+            self.assertEqual((h.get("x-icaht-cache"), again), ("HIT", first))
+            h, _ = get("/opts?page=1", {"X-Tenant": "b"})
+            self.assertEqual(h.get("x-icaht-cache"), "MISS")
+            self.assertEqual(self.origin.count("/opts?page=1"), 2)
+            self.assertEqual(self.origin.count("/opts?page=2"), 0)
+            # No heuristic freshness: a Last-Modified alone is not stored.
+            old = email.utils.formatdate(time.time() - 10 * 86400, usegmt=True)
+            self.origin.route("/opts-lm", {"Last-Modified": old})
+            get("/opts-lm")
+            h, _ = get("/opts-lm")
+            self.assertEqual(h.get("x-icaht-cache"), "MISS")
+            # A purge by path under key_ignore_query drops the entry whatever the query.
+            resp = admin_call(self.d.admin_socket, "DELETE",
+                              "/v1/services/cached-opts/cache?path=%2Fopts%3Fpage%3D9")
+            self.assertEqual(resp.json, {"service": "cached-opts", "purged": 2})
+        finally:
+            self.d.deregister("cached-opts")
 
     def test_only_if_cached_miss_is_504(self):
         status, _, _ = self.get("/never", {"Cache-Control": "only-if-cached"})
