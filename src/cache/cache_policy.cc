@@ -235,7 +235,10 @@ bool Storable(const ResponseFacts& r, bool request_has_authorization,
   if (explicit_freshness) return true;
   // Heuristic freshness needs a status that allows it; a no-cache response is
   // stored only to be revalidated, which needs a validator to be worth it.
-  return HeuristicallyCacheable(r.status) && (heuristic.enabled || r.cc.no_cache);
+  // Heuristic freshness is a share of the time since Last-Modified: without
+  // one there is nothing to compute it from (RFC 9111 section 4.2.2).
+  return HeuristicallyCacheable(r.status) &&
+         ((heuristic.enabled && r.last_modified.has_value()) || r.cc.no_cache);
 }
 
 int64_t FreshnessLifetime(const ResponseFacts& r, int64_t response_time,

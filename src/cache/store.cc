@@ -85,14 +85,23 @@ bool Store::Put(const std::string& key, StoredResponse response) {
   Entry entry{.key = key, .response = std::move(response), .bytes = 0};
   entry.bytes = EntryBytes(entry);
   if (entry.response.body.size() > max_object_bytes_ || entry.bytes > max_bytes_) return false;
-  // The variant with the same Vary values is replaced.
+  // The variant with the same Vary values is replaced, and so are those
+  // whose response varied on other fields: the origin's Vary changed, and an
+  // old variant must not keep shadowing the new answer.
   if (auto it = by_key_.find(key); it != by_key_.end()) {
+    auto names = [](const StoredResponse& r) {
+      std::vector<std::string_view> out;
+      for (const auto& [name, value] : r.vary) out.push_back(name);
+      return out;
+    };
+    std::vector<Lru::iterator> replaced;
     for (Lru::iterator old : it->second) {
-      if (old->response.vary == entry.response.vary) {
-        Erase(old);
-        break;
+      if (old->response.vary == entry.response.vary ||
+          names(old->response) != names(entry.response)) {
+        replaced.push_back(old);
       }
     }
+    for (Lru::iterator old : replaced) Erase(old);
   }
   while (bytes_ + entry.bytes > max_bytes_ && !lru_.empty()) {
     Erase(std::prev(lru_.end()));

@@ -10,6 +10,7 @@
 
 #include "cache/cache_policy.h"
 #include "cache/store.h"
+#include "filters/request_context.h"
 #include "http/field_syntax.h"
 #include "http/message.h"
 
@@ -37,27 +38,42 @@ const std::string* FindStored(const cache::StoredResponse& r, std::string_view n
 
 // A request field's value as the store compares it: every field line of
 // that name joined by ", " (the view lasts until the next call).
+// With `edits` (the exchange's upstream edits), the request as the upstream
+// gets it: a field the filters removed or replaced (forwarded claims, forward
+// auth) is what they sent, not what the client did, so a Vary on it cannot
+// hand one user's answer to another.
 class RequestFields {
  public:
-  explicit RequestFields(const http::RequestHead& request) : request_(request) {}
+  explicit RequestFields(const http::RequestHead& request, const HeaderEdits* edits = nullptr)
+      : request_(request), edits_(edits) {}
   std::optional<std::string_view> operator()(std::string_view name) const {
-    const http::Header* first = nullptr;
+    const std::string_view* first = nullptr;
     joined_.clear();
-    for (const http::Header& h : request_.headers) {
-      if (!http::EqualsIgnoreCase(h.name, name)) continue;
+    auto take = [&](const std::string_view& value) {
       if (first == nullptr) {
-        first = &h;
-        continue;
+        first = &value;
+        return;
       }
-      if (joined_.empty()) joined_.assign(first->value);
-      joined_.append(", ").append(h.value);
+      if (joined_.empty()) joined_.assign(*first);
+      joined_.append(", ").append(value);
+    };
+    if (edits_ == nullptr || !edits_->Removes(name)) {
+      for (const http::Header& h : request_.headers) {
+        if (http::EqualsIgnoreCase(h.name, name)) take(h.value);
+      }
+    }
+    if (edits_ != nullptr) {
+      for (const http::Header& h : edits_->added()) {
+        if (http::EqualsIgnoreCase(h.name, name)) take(h.value);
+      }
     }
     if (first == nullptr) return std::nullopt;
-    return joined_.empty() ? first->value : std::string_view(joined_);
+    return joined_.empty() ? *first : std::string_view(joined_);
   }
 
  private:
   const http::RequestHead& request_;
+  const HeaderEdits* edits_;
   mutable std::string joined_;
 };
 

@@ -129,7 +129,7 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
   c.request_time = NowSeconds();
   c.result = CacheResult::kMiss;
   CacheControl q = RequestCacheControl(request);
-  RequestFields fields(request);
+  RequestFields fields(request, &ctx.upstream_edits);
   const StoredResponse* entry = store_->Find(c.key, fields);
   if (entry == nullptr) {
     if (q.only_if_cached) {
@@ -146,11 +146,17 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
                    core::LoopNowNs() + int64_t{spec_.collapse_timeout_ms} * 1'000'000);
       auto [it, inserted] = waiting_.emplace(&ctx, std::move(waiter));
       ICAHT_CHECK(inserted);  // an exchange waits here at most once
-      fetching->second.push_back(&ctx);
+      fetching->second.waiters.push_back(&ctx);
       return Verdict::kPause;
     }
-    if (!head) {
-      fetching_.emplace(c.key, std::vector<RequestContext*>());
+    // Only a request whose answer others may share leads.
+    const bool shareable = !head && !request.upgrade && !q.no_store &&
+                           FindField(request.headers, "range") == nullptr &&
+                           FindField(request.headers, "authorization") == nullptr &&
+                           FindField(request.headers, "if-none-match") == nullptr &&
+                           FindField(request.headers, "if-modified-since") == nullptr;
+    if (shareable) {
+      fetching_.emplace(c.key, Fetch{.leader = &ctx});
       c.leader = true;
     }
     return Verdict::kContinue;
@@ -190,16 +196,22 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
       ctx.upstream_edits.Add("If-Modified-Since", c.if_modified_since);
       c.revalidating = true;
     }
+    // The entry the validators are of: a 304 refreshes this one, even if
+    // the store evicted or replaced it meanwhile.
+    if (c.revalidating) c.stale = std::make_unique<StoredResponse>(*entry);
   }
   return Verdict::kContinue;
 }
 
 void CacheFilter::OnLog(const RequestContext& ctx) {
-  if (!ctx.cache.leader) return;
-  auto fetching = fetching_.find(ctx.cache.key);
-  if (fetching == fetching_.end()) return;
-  // Woken from the timer queue (at once), not from inside this exchange's end.
-  for (RequestContext* waiting : fetching->second) {
+  if (ctx.cache.leader) Release(ctx);
+}
+
+void CacheFilter::Release(const RequestContext& leader) {
+  auto fetching = fetching_.find(leader.cache.key);
+  if (fetching == fetching_.end() || fetching->second.leader != &leader) return;
+  // Woken from the timer queue (at once), not from inside this exchange.
+  for (RequestContext* waiting : fetching->second.waiters) {
     auto it = waiting_.find(waiting);
     if (it == waiting_.end()) continue;
     it->second->released = true;
@@ -211,7 +223,7 @@ void CacheFilter::OnLog(const RequestContext& ctx) {
 void CacheFilter::OnCancel(RequestContext& ctx) {
   if (waiting_.erase(&ctx) == 0) return;  // destroying the waiter disarms its timer
   if (auto fetching = fetching_.find(ctx.cache.key); fetching != fetching_.end()) {
-    std::erase(fetching->second, &ctx);
+    std::erase(fetching->second.waiters, &ctx);
   }
 }
 
@@ -225,11 +237,11 @@ void CacheFilter::WaitDone(RequestContext* ctx) {
   if (!released) {
     // Timed out: it goes alone, and leaves the leader's queue.
     if (auto fetching = fetching_.find(ctx->cache.key); fetching != fetching_.end()) {
-      std::erase(fetching->second, ctx);
+      std::erase(fetching->second.waiters, ctx);
     }
     return callbacks->Resume();
   }
-  RequestFields fields(ctx->request());
+  RequestFields fields(ctx->request(), &ctx->upstream_edits);
   const StoredResponse* entry = store_->Find(ctx->cache.key, fields);
   if (entry != nullptr) {
     int64_t now = NowSeconds();
@@ -270,6 +282,11 @@ void CacheFilter::OnResponseHead(RequestContext& ctx) {
       MaybeStore(ctx, *up);
     }
   }
+  // Not to be stored (or a local answer): the waiters need not wait longer.
+  if (c.leader && !c.store) {
+    Release(ctx);
+    c.leader = false;
+  }
   if (c.result == CacheResult::kNone) return;
   if (!spec_.status_header.empty())
     ctx.response_edits.Add(spec_.status_header, ResultText(c.result));
@@ -285,7 +302,7 @@ void CacheFilter::MaybeStore(RequestContext& ctx, const http::ResponseHead& up) 
   // A shared cache does not hand one client's cookie to the next.
   if (FindField(up.headers, "set-cookie") != nullptr) return;
   if (up.framing == http::BodyFraming::kContentLength &&
-      up.content_length > spec_.max_object_bytes) {
+      up.content_length > store_->max_object_bytes()) {
     return;
   }
   auto pending = std::make_unique<StoredResponse>();
@@ -296,7 +313,7 @@ void CacheFilter::MaybeStore(RequestContext& ctx, const http::ResponseHead& up) 
   pending->response_time = NowSeconds();
   std::vector<std::string_view> vary = Values(up.headers, "vary");
   for (const std::string& name : spec_.key_headers) vary.push_back(name);
-  RequestFields fields(request);
+  RequestFields fields(request, &ctx.upstream_edits);
   pending->vary = cache::VaryKey(vary, fields);
   c.pending = std::move(pending);
   c.store = true;
@@ -309,24 +326,32 @@ void CacheFilter::OnResponseComplete(RequestContext& ctx) {
   store_->Put(c.key, std::move(*c.pending));
   c.pending.reset();
   c.store = false;
+  if (c.leader) {
+    Release(ctx);
+    c.leader = false;
+  }
 }
 
 Verdict CacheFilter::OnUpstreamResponse(RequestContext& ctx, int status) {
   CacheExchange& c = ctx.cache;
   if (!c.consult) return Verdict::kContinue;
   const http::RequestHead& request = ctx.request();
-  RequestFields fields(request);
+  RequestFields fields(request, &ctx.upstream_edits);
   int64_t now = NowSeconds();
   const http::ResponseHead* up = ctx.upstream_response;
   if (c.revalidating && status == 304 && up != nullptr) {
-    const StoredResponse* entry = store_->Find(c.key, fields);
-    if (entry == nullptr) return Verdict::kContinue;  // evicted meanwhile: the 304 goes on
-    Fields update = KeptFields(up->headers);
-    store_->Freshen(c.key, fields, update, FactsOf(entry->status, Merged(entry->headers, update)),
-                    c.request_time, now);
-    entry = store_->Find(c.key, fields);
-    Answer(ctx, *entry,
-           cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, now),
+    if (c.stale == nullptr) return Verdict::kContinue;
+    // RFC 9111 section 4.3.4: the 304's fields replace the stored ones; its
+    // own Age (an upstream cache's) counts, the stored one does not.
+    StoredResponse& fresh = *c.stale;  // lives with the exchange, for the answer's views
+    fresh.headers = Merged(fresh.headers, KeptFields(up->headers));
+    const int stored_status = fresh.status;
+    fresh.facts = FactsOf(stored_status, fresh.headers);
+    fresh.facts.age = FactsOf(304, up->headers).age;
+    fresh.request_time = c.request_time;
+    fresh.response_time = now;
+    store_->Put(c.key, fresh);
+    Answer(ctx, fresh, cache::CurrentAge(fresh.facts, fresh.request_time, fresh.response_time, now),
            CacheResult::kRevalidated);
     return Verdict::kRespond;
   }

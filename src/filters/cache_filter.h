@@ -64,9 +64,11 @@ class CacheFilter final : public Filter {
   Verdict OnUpstreamResponse(RequestContext& ctx, int status) override;
 
   // Request collapsing: a GET that misses while none of its key is being
-  // fetched leads (goes upstream); later misses of the key pause until the
-  // leader's exchange ends (then each takes the stored answer if there is a
-  // fresh one, else goes upstream itself) or collapse_timeout_ms passes.
+  // fetched leads (goes upstream) unless it is one whose answer will not be
+  // shared (Authorization, Range, conditionals, Upgrade, no-store); later
+  // misses of the key pause until the leader's answer is stored or known not
+  // to be (then each takes the stored answer if there is a fresh one, else
+  // goes upstream itself) or collapse_timeout_ms passes.
   void OnLog(const RequestContext& ctx) override;
   // A waiting exchange ended: it leaves the queue.
   void OnCancel(RequestContext& ctx) override;
@@ -120,7 +122,14 @@ class CacheFilter final : public Filter {
   absl::flat_hash_map<std::string, SideCall*> refreshing_;
   absl::flat_hash_map<RequestContext*, std::unique_ptr<Waiter>> waiting_;
   // Keys being fetched by a leader, with their waiters in arrival order.
-  absl::flat_hash_map<std::string, std::vector<RequestContext*>> fetching_;
+  struct Fetch {
+    const RequestContext* leader = nullptr;
+    std::vector<RequestContext*> waiters;
+  };
+  absl::flat_hash_map<std::string, Fetch> fetching_;
+  // The leader's answer is known (stored, or not storable) or its exchange
+  // ended: its waiters are woken (from the timer queue) and it leads no more.
+  void Release(const RequestContext& leader);
 };
 
 }  // namespace icaht::filters

@@ -38,6 +38,14 @@ void CacheFilter::Refresh(const RequestContext& ctx, const cache::StoredResponse
   for (const auto& [name, value] : entry.vary) {
     if (value) field(name, *value);
   }
+  // What the filters before the cache add upstream (forwarded claims, the
+  // request ID, ...), so that the origin answers as it would the request.
+  for (const http::Header& h : ctx.upstream_edits.added()) {
+    bool varied = false;
+    for (const auto& [name, value] : entry.vary)
+      varied = varied || http::EqualsIgnoreCase(name, h.name);
+    if (!varied) field(h.name, h.value);
+  }
   if (const std::string* etag = cache_fields::FindStored(entry, "etag")) {
     field("If-None-Match", *etag);
   }
@@ -74,11 +82,15 @@ void CacheFilter::Refreshed(const std::string& key, const cache::StoredResponse:
     if (entry == nullptr) return;
     cache::ResponseFacts facts =
         cache_fields::FactsOf(entry->status, cache_fields::Merged(entry->headers, update));
+    facts.age = cache_fields::FactsOf(304, head).age;  // the 304's own, not the stored one's
     store_->Freshen(key, fields, update, facts, request_time, now);
     return;
   }
   cache::ResponseFacts facts = cache_fields::FactsOf(response->status, head);
-  if (!cache::Storable(facts, /*request_has_authorization=*/false, cache::CacheControl(),
+  // Only a success or a redirect replaces the entry: an error keeps the
+  // stale answer (stale-if-error's spirit), a new 404 waits for a real miss.
+  if (response->status >= 400 ||
+      !cache::Storable(facts, /*request_has_authorization=*/false, cache::CacheControl(),
                        heuristic_) ||
       response->Find("set-cookie") != nullptr) {
     return;
@@ -90,7 +102,10 @@ void CacheFilter::Refreshed(const std::string& key, const cache::StoredResponse:
   fresh.facts = facts;
   fresh.request_time = request_time;
   fresh.response_time = now;
-  fresh.vary = vary;
+  // The new answer's own Vary, over the variant's request fields.
+  std::vector<std::string_view> names = cache_fields::Values(head, "vary");
+  for (const std::string& name : spec_.key_headers) names.push_back(name);
+  fresh.vary = cache::VaryKey(names, fields);
   store_->Put(key, std::move(fresh));
 }
 

@@ -48,6 +48,7 @@ void RequestContext::Reset() {
     cache.if_modified_since.clear();
     cache.request_time = 0;
     cache.pending.reset();
+    cache.stale.reset();
   }
   forward_auth.clear();
   public_endpoint = false;

@@ -116,6 +116,7 @@ struct CacheExchange {
   std::string if_modified_since;
   int64_t request_time = 0;
   std::unique_ptr<cache::StoredResponse> pending;  // the answer to store, its body aside
+  std::unique_ptr<cache::StoredResponse> stale;    // the entry a revalidation is of
 };
 
 // Every field added here is also cleared in Reset().

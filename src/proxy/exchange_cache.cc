@@ -11,7 +11,7 @@ void Exchange::KeepBodyForCache(BodyForwarder::Options* body) {
   // unknown length that outgrows it is dropped on the way (captured_whole).
   body->allow_splice = false;
   body->capture = &ctx_.cache.body;
-  body->capture_max = config_->filters.cache ? config_->filters.cache->max_object_bytes : 0;
+  body->capture_max = service_.cache != nullptr ? service_.cache->max_object_bytes() : 0;
 }
 
 void Exchange::StoreKeptBody() {

@@ -15,16 +15,23 @@ void ShardService::SetCache(const ServiceConfig& next) {
   if (const std::optional<filters::CacheSpec>& spec = next.filters.cache; !spec) {
     if (cache != nullptr) {
       cache.reset();
+      cache_spec.reset();
       PublishCacheGauges();
     }
   } else {
-    // Each shard holds an equal share of max_bytes.
+    // Each shard holds an equal share of max_bytes; no object is larger.
     size_t share = spec->max_bytes / std::max<size_t>(next.filters.shard_count, 1);
-    if (cache == nullptr || cache->max_bytes() != share ||
-        cache->max_object_bytes() != spec->max_object_bytes) {
-      cache = std::make_shared<cache::Store>(share, spec->max_object_bytes);
+    size_t object = std::min<size_t>(spec->max_object_bytes, share);
+    // Entries keyed another way (key_headers, key_ignore_query) must not
+    // answer under the new keys: a new store then.
+    bool same_keys = cache_spec && cache_spec->key_headers == spec->key_headers &&
+                     cache_spec->key_ignore_query == spec->key_ignore_query;
+    if (cache == nullptr || cache->max_bytes() != share || cache->max_object_bytes() != object ||
+        !same_keys) {
+      cache = std::make_shared<cache::Store>(share, object);
       PublishCacheGauges();
     }
+    cache_spec = spec;
   }
 }
 

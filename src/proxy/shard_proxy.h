@@ -135,6 +135,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   // kept across record updates with the same limits; a config's chain holds
   // the store it was built with.
   std::shared_ptr<cache::Store> cache;
+  std::optional<filters::CacheSpec> cache_spec;  // what `cache` was made for
   // Its size into the service's gauges (after each exchange that used it).
   void PublishCacheGauges();
   // Keeps, replaces (other limits) or drops the store for the config.

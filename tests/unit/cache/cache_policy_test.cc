@@ -81,6 +81,8 @@ TEST(StorableTest, SharedCacheRules) {
   ResponseFacts plain{.status = 200, .last_modified = kNov6};
   EXPECT_TRUE(Storable(plain, false, none, on));
   EXPECT_FALSE(Storable(plain, false, none, Heuristic{.enabled = false}));
+  // ...and a Last-Modified to compute the lifetime from: a bare dynamic 200 is not stored.
+  EXPECT_FALSE(Storable({.status = 200}, false, none, on));
   plain.status = 302;
   EXPECT_FALSE(Storable(plain, false, none, on));
   plain.cc = Cc({"max-age=10"});

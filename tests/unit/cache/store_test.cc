@@ -52,6 +52,19 @@ TEST(StoreTest, FindsByKeyAndVaryValues) {
   EXPECT_EQ(store.Find("http://svc/a", gzip)->body, "zipped2");
 }
 
+// Found by review: a 404 without Vary kept matching everyone (and so never
+// aged out of the LRU) after the origin's 200 came with Vary.
+TEST(StoreTest, AnswerVaryingOnOtherFieldsReplacesEveryOldVariant) {
+  Store store(1 << 20, 1 << 16);
+  Request gzip{{{"accept-encoding", "gzip"}}};
+  ASSERT_TRUE(store.Put("k", Response("old, no Vary")));
+  ASSERT_TRUE(store.Put("k", Response("new", {"Accept-Encoding"}, gzip)));
+  EXPECT_EQ(store.entries(), 1u);
+  ASSERT_NE(store.Find("k", gzip), nullptr);
+  EXPECT_EQ(store.Find("k", gzip)->body, "new");
+  EXPECT_EQ(store.Find("k", Request{}), nullptr);
+}
+
 TEST(StoreTest, VaryKeyListsEachNameOnce) {
   Request r{{{"accept", "text/html"}, {"x-tenant", "a"}}};
   auto key = VaryKey({"Accept, X-Tenant", "accept, Cookie"}, r);

@@ -96,6 +96,76 @@ TEST_F(CacheFilterTest, WaitersGoUpstreamWhenNothingWasStored) {
   EXPECT_EQ(store_->entries(), 0u);
 }
 
+TEST_F(CacheFilterTest, AnAnswerNotToBeStoredReleasesTheWaitersAtItsHead) {
+  RequestContext leader, a;
+  CountingCallbacks lead_cb, a_cb;
+  ASSERT_EQ(Request(leader, lead_cb), Verdict::kContinue);
+  ASSERT_EQ(Request(a, a_cb), Verdict::kPause);
+  // A long answer (a download, a stream) that will not be stored: the waiter
+  // does not wait for its end.
+  http::ResponseHead head;
+  head.status = 200;
+  head.headers = {{"Cache-Control", "no-store"}};
+  leader.upstream_response = &head;
+  filter_.OnResponseHead(leader);
+  leader.upstream_response = nullptr;
+  timers_.FireExpired(core::LoopNowNs());
+  EXPECT_EQ(a_cb.resumed, 1);
+  filter_.OnLog(leader);  // its end releases nothing twice
+  EXPECT_EQ(filter_.waiting_now(), 0u);
+}
+
+TEST_F(CacheFilterTest, RequestsThatWillNotShareTheirAnswerDoNotLead) {
+  for (const char* raw : {"GET /a HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer x\r\n\r\n",
+                          "GET /a HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\n\r\n",
+                          "GET /a HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"x\"\r\n\r\n",
+                          "HEAD /a HTTP/1.1\r\nHost: h\r\n\r\n"}) {
+    RequestContext first, second;
+    CountingCallbacks cb;
+    SetRequestText(first, raw);
+    EXPECT_EQ(filter_.OnRequestHead(first, cb), Verdict::kContinue) << raw;
+    EXPECT_FALSE(first.cache.leader) << raw;
+    EXPECT_EQ(Request(second, cb), Verdict::kContinue) << raw;  // nobody to wait for
+    filter_.OnLog(second);
+  }
+}
+
+// Found by review: Vary was matched against the client's fields, so a field
+// the auth filter replaces upstream (a forwarded claim) keyed nothing.
+TEST_F(CacheFilterTest, VaryMatchesTheFieldsAsSentUpstream) {
+  auto as_user = [](RequestContext& ctx, const char* user) {
+    ctx.upstream_edits.Remove("x-user");
+    ctx.upstream_edits.Add("X-User", user);
+  };
+  RequestContext alice, bob;
+  CountingCallbacks cb;
+  alice.Reset();
+  SetRequestText(alice, kGet);
+  as_user(alice, "alice");
+  ASSERT_EQ(filter_.OnRequestHead(alice, cb), Verdict::kContinue);
+  http::ResponseHead head;
+  head.status = 200;
+  head.headers = {{"Cache-Control", "max-age=60"}, {"Vary", "X-User"}};
+  head.framing = http::BodyFraming::kContentLength;
+  head.content_length = 6;
+  alice.upstream_response = &head;
+  filter_.OnResponseHead(alice);
+  alice.upstream_response = nullptr;
+  alice.cache.body = "alice\n";
+  filter_.OnResponseComplete(alice);
+  filter_.OnLog(alice);
+  bob.Reset();
+  SetRequestText(bob, kGet);
+  as_user(bob, "bob");
+  EXPECT_EQ(filter_.OnRequestHead(bob, cb), Verdict::kContinue);  // not alice's answer
+  RequestContext again;
+  again.Reset();
+  SetRequestText(again, kGet);
+  as_user(again, "alice");
+  EXPECT_EQ(filter_.OnRequestHead(again, cb), Verdict::kRespond);
+  EXPECT_EQ(again.local_response.body_view, "alice\n");
+}
+
 TEST_F(CacheFilterTest, AWaitTimesOutAloneAndACancelledWaiterLeaves) {
   RequestContext leader, a, b;
   CountingCallbacks lead_cb, a_cb, b_cb;
