@@ -180,25 +180,29 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
     ctx.local_response.body = "not fresh in the cache (only-if-cached)\n";
     return Verdict::kRespond;
   }
-  // Stale: the upstream is asked whether it still holds (unless the client
-  // sent validators of its own, which then are its business), and a failure
-  // may still get the entry (stale-if-error).
+  // Stale: the upstream is asked whether the entry still holds, with the
+  // entry's validators in place of any the client sent (a 304 then refreshes
+  // the entry, and the client's own conditional is judged against it), and
+  // a failure may still get the entry (stale-if-error). Without validators
+  // the request goes as it came.
   c.consult = true;
-  if (FindField(request.headers, "if-none-match") == nullptr &&
-      FindField(request.headers, "if-modified-since") == nullptr) {
-    if (const std::string* etag = FindStored(*entry, "etag")) {
+  const std::string* etag = FindStored(*entry, "etag");
+  const std::string* modified = FindStored(*entry, "last-modified");
+  if (etag != nullptr || modified != nullptr) {
+    ctx.upstream_edits.Remove("if-none-match");
+    ctx.upstream_edits.Remove("if-modified-since");
+    if (etag != nullptr) {
       c.if_none_match = *etag;
       ctx.upstream_edits.Add("If-None-Match", c.if_none_match);
-      c.revalidating = true;
     }
-    if (const std::string* modified = FindStored(*entry, "last-modified")) {
+    if (modified != nullptr) {
       c.if_modified_since = *modified;
       ctx.upstream_edits.Add("If-Modified-Since", c.if_modified_since);
-      c.revalidating = true;
     }
+    c.revalidating = true;
     // The entry the validators are of: a 304 refreshes this one, even if
     // the store evicted or replaced it meanwhile.
-    if (c.revalidating) c.stale = std::make_unique<StoredResponse>(*entry);
+    c.stale = std::make_unique<StoredResponse>(*entry);
   }
   return Verdict::kContinue;
 }

@@ -198,6 +198,15 @@ class CacheTest(SharedDaemonTestCase):
         with self.origin.lock:
             last = [s for s in self.origin.seen if s[1] == "/validated"][-1]
         self.assertEqual(last[2].get("If-None-Match"), '"v1"')
+        # A client's own validator on the stale entry: the cache's goes upstream instead, the
+        # 304 refreshes the entry, and the client's condition is judged against it.
+        status, h, body = self.get("/validated", {"If-None-Match": '"v1"'})
+        self.assertEqual((status, body, h.get("x-cache")), (304, b"", "REVALIDATED"))
+        status, _, body = self.get("/validated", {"If-None-Match": '"old"'})
+        self.assertEqual((status, body), (200, b"stored body\n"))
+        with self.origin.lock:
+            last = [s for s in self.origin.seen if s[1] == "/validated"][-1]
+        self.assertEqual(last[2].get("If-None-Match"), '"v1"')
 
     def test_client_conditional_gets_a_304_from_the_cache(self):
         self.origin.route("/etag", {"Cache-Control": "max-age=60", "ETag": 'W/"e1"'})
