@@ -218,12 +218,13 @@ std::string DefaultAdminSocketPath() {
   return "./run/admin.sock";
 }
 
-std::string EncodePathSegment(std::string_view segment) {
+std::string PercentEncode(std::string_view value, std::string_view also_kept) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  for (unsigned char c : segment) {
+  for (unsigned char c : value) {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
+        c == '.' || c == '_' || c == '~' ||
+        also_kept.find(static_cast<char>(c)) != also_kept.npos) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -233,5 +234,7 @@ std::string EncodePathSegment(std::string_view segment) {
   }
   return out;
 }
+
+std::string EncodePathSegment(std::string_view segment) { return PercentEncode(segment); }
 
 }  // namespace icaht::ctl

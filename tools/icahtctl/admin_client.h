@@ -38,6 +38,9 @@ class AdminClient {
 // $XDG_RUNTIME_DIR/icaht/admin.sock, else ./run/admin.sock.
 std::string DefaultAdminSocketPath();
 
+// Percent-encodes `value`: everything but RFC 3986 unreserved characters
+// and those in `also_kept`.
+std::string PercentEncode(std::string_view value, std::string_view also_kept = "");
 // Percent-encodes a path segment (everything but RFC 3986 unreserved characters).
 std::string EncodePathSegment(std::string_view segment);
 

@@ -34,21 +34,7 @@ std::optional<std::string> ParseCachePurgeArgs(
   return std::nullopt;
 }
 
-std::string EncodeQueryValue(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || c == '/') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string EncodeQueryValue(std::string_view value) { return PercentEncode(value, "/"); }
 
 std::string CachePurgeTarget(const CachePurgeArgs& args) {
   std::string target = Cat("/v1/services/", EncodePathSegment(args.service), "/cache");
