@@ -24,11 +24,27 @@ std::string Normalize(std::string_view v) {
   return out;
 }
 
+// Normalize(raw) == normalized, without building it (a lookup per request).
+bool NormalizesTo(std::string_view raw, std::string_view normalized) {
+  size_t at = 0;
+  bool space = false;
+  for (char c : raw) {
+    if (c == ' ' || c == '\t') {
+      space = at > 0;
+      continue;
+    }
+    if (space && (at == normalized.size() || normalized[at++] != ' ')) return false;
+    space = false;
+    if (at == normalized.size() || normalized[at++] != c) return false;
+  }
+  return at == normalized.size();
+}
+
 bool Matches(const StoredResponse& r, HeaderLookup request) {
   for (const auto& [name, value] : r.vary) {
     std::optional<std::string_view> now = request(name);
     if (now.has_value() != value.has_value()) return false;
-    if (now && Normalize(*now) != *value) return false;
+    if (now && !NormalizesTo(*now, *value)) return false;
   }
   return true;
 }
@@ -110,35 +126,6 @@ bool Store::Put(const std::string& key, StoredResponse response) {
   bytes_ += entry.bytes;
   lru_.push_front(std::move(entry));
   by_key_[key].push_back(lru_.begin());
-  return true;
-}
-
-bool Store::Freshen(std::string_view key, HeaderLookup request,
-                    const std::vector<std::pair<std::string, std::string>>& fields,
-                    const ResponseFacts& facts, int64_t request_time, int64_t response_time) {
-  Lru::iterator it = Lookup(key, request);
-  if (it == lru_.end()) return false;
-  StoredResponse& r = it->response;
-  for (const auto& [name, value] : fields) {
-    r.headers.erase(
-        std::remove_if(r.headers.begin(), r.headers.end(),
-                       [&](const auto& h) { return http::EqualsIgnoreCase(h.first, name); }),
-        r.headers.end());
-  }
-  for (const auto& field : fields) r.headers.push_back(field);
-  const int status = r.facts.status;  // a 304 does not change the stored status
-  r.facts = facts;
-  r.facts.status = status;
-  r.request_time = request_time;
-  r.response_time = response_time;
-  bytes_ -= it->bytes;
-  it->bytes = EntryBytes(*it);
-  bytes_ += it->bytes;
-  lru_.splice(lru_.begin(), lru_, it);
-  while (bytes_ > max_bytes_ && lru_.size() > 1) {
-    Erase(std::prev(lru_.end()));
-    ++evictions_;
-  }
   return true;
 }
 

@@ -59,12 +59,6 @@ class Store {
   // stored, nothing evicted) when it is larger than the object limit or the
   // whole store.
   bool Put(const std::string& key, StoredResponse response);
-  // Refreshes the entry Find would give from a 304 (RFC 9111 section
-  // 4.3.4): each field the 304 carries replaces the stored ones of that name,
-  // and the facts and times become the new ones. False when there is none.
-  bool Freshen(std::string_view key, HeaderLookup request,
-               const std::vector<std::pair<std::string, std::string>>& fields,
-               const ResponseFacts& facts, int64_t request_time, int64_t response_time);
   // Removes every entry under `key`; how many went.
   size_t Invalidate(std::string_view key);
   // Removes every entry whose key starts with `prefix` ("" = all).

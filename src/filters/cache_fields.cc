@@ -116,4 +116,13 @@ Fields Merged(const Fields& stored, const Fields& update) {
   return merged;
 }
 
+void ApplyNotModified(cache::StoredResponse* entry, const std::vector<http::Header>& head,
+                      int64_t request_time, int64_t response_time) {
+  entry->headers = Merged(entry->headers, KeptFields(head));
+  entry->facts = FactsOf(entry->status, entry->headers);
+  entry->facts.age = FactsOf(304, head).age;
+  entry->request_time = request_time;
+  entry->response_time = response_time;
+}
+
 }  // namespace icaht::filters::cache_fields

@@ -88,5 +88,11 @@ Fields KeptFields(const std::vector<http::Header>& headers);
 // `stored` with each field `update` carries replacing those of its name
 // (RFC 9111 section 4.3.4).
 Fields Merged(const Fields& stored, const Fields& update);
+// RFC 9111 section 4.3.4: a 304 (`head`) refreshes `entry`: its kept fields
+// replace the stored ones of their names, the facts are recomputed (the
+// stored status kept), the 304's own Age counts, and the times become the
+// revalidation's.
+void ApplyNotModified(cache::StoredResponse* entry, const std::vector<http::Header>& head,
+                      int64_t request_time, int64_t response_time);
 
 }  // namespace icaht::filters::cache_fields

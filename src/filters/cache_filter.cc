@@ -16,12 +16,10 @@ using cache::CacheControl;
 using cache::ResponseFacts;
 using cache::StoredResponse;
 using cache_fields::FactsOf;
-using cache_fields::Fields;
 using cache_fields::FindField;
 using cache_fields::FindStored;
 using cache_fields::ForEachElement;
 using cache_fields::KeptFields;
-using cache_fields::Merged;
 using cache_fields::RequestCacheControl;
 using cache_fields::RequestFields;
 using cache_fields::Values;
@@ -102,15 +100,24 @@ CacheFilter::~CacheFilter() {
 
 int64_t CacheFilter::NowSeconds() { return core::WallClockNs() / 1'000'000'000; }
 
-std::string CacheFilter::Key(std::string_view target, std::string_view host, bool tls) const {
-  size_t query = target.find('?');
-  if (spec_.key_ignore_query) target = target.substr(0, query);
-  std::string key(target);
-  key.append("\n").append(tls ? "https://" : "http://");
-  size_t at = key.size();
-  key.append(host);
-  for (size_t i = at; i < key.size(); ++i) key[i] = http::ToLowerAscii(key[i]);
-  return key;
+void CacheFilter::Key(std::string_view target, std::string_view host, bool tls,
+                      std::string* key) const {
+  if (spec_.key_ignore_query) target = target.substr(0, target.find('?'));
+  key->assign(target).append("\n").append(tls ? "https://" : "http://");
+  size_t at = key->size();
+  key->append(host);
+  for (size_t i = at; i < key->size(); ++i) (*key)[i] = http::ToLowerAscii((*key)[i]);
+}
+
+CacheFilter::Freshness CacheFilter::Evaluate(const StoredResponse& entry, int64_t now) const {
+  return {cache::FreshnessLifetime(entry.facts, entry.response_time, heuristic_),
+          cache::CurrentAge(entry.facts, entry.request_time, entry.response_time, now)};
+}
+
+Verdict CacheFilter::NotCached(RequestContext& ctx, std::string_view why) {
+  ctx.local_response.status = 504;
+  ctx.local_response.body.assign(why).append(" (only-if-cached)\n");
+  return Verdict::kRespond;
 }
 
 Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) {
@@ -120,11 +127,11 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
   if (request.method_id != http::Method::kGet && !head) {
     if (Unsafe(request.method_id)) {
       c.unsafe = true;
-      c.key = Key(request.target, request.host, ctx.tls != nullptr);
+      Key(request.target, request.host, ctx.tls != nullptr, &c.key);
     }
     return Verdict::kContinue;
   }
-  c.key = Key(request.target, request.host, ctx.tls != nullptr);
+  Key(request.target, request.host, ctx.tls != nullptr, &c.key);
   c.head_request = head;
   c.request_time = NowSeconds();
   c.result = CacheResult::kMiss;
@@ -132,11 +139,7 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
   RequestFields fields(request, &ctx.upstream_edits);
   const StoredResponse* entry = store_->Find(c.key, fields);
   if (entry == nullptr) {
-    if (q.only_if_cached) {
-      ctx.local_response.status = 504;
-      ctx.local_response.body = "not in the cache (only-if-cached)\n";
-      return Verdict::kRespond;
-    }
+    if (q.only_if_cached) return NotCached(ctx, "not in the cache");
     if (timers_ == nullptr || spec_.collapse_timeout_ms == 0) return Verdict::kContinue;
     if (auto fetching = fetching_.find(c.key); fetching != fetching_.end()) {
       RequestContext* waiting = &ctx;
@@ -161,25 +164,19 @@ Verdict CacheFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callbac
     }
     return Verdict::kContinue;
   }
-  int64_t lifetime = cache::FreshnessLifetime(entry->facts, entry->response_time, heuristic_);
-  int64_t age =
-      cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, c.request_time);
-  switch (cache::Decide(q, entry->facts, lifetime, age)) {
+  Freshness f = Evaluate(*entry, c.request_time);
+  switch (cache::Decide(q, entry->facts, f.lifetime, f.age)) {
     case cache::Use::kFresh:
-      Answer(ctx, *entry, age, CacheResult::kHit);
+      Answer(ctx, *entry, f.age, CacheResult::kHit);
       return Verdict::kRespond;
     case cache::Use::kStaleWhileRevalidate:
       Refresh(ctx, *entry);
-      Answer(ctx, *entry, age, CacheResult::kStale);
+      Answer(ctx, *entry, f.age, CacheResult::kStale);
       return Verdict::kRespond;
     case cache::Use::kRevalidate:
       break;
   }
-  if (q.only_if_cached) {
-    ctx.local_response.status = 504;
-    ctx.local_response.body = "not fresh in the cache (only-if-cached)\n";
-    return Verdict::kRespond;
-  }
+  if (q.only_if_cached) return NotCached(ctx, "not fresh in the cache");
   // Stale: the upstream is asked whether the entry still holds, with the
   // entry's validators in place of any the client sent (a 304 then refreshes
   // the entry, and the client's own conditional is judged against it), and
@@ -248,12 +245,10 @@ void CacheFilter::WaitDone(RequestContext* ctx) {
   RequestFields fields(ctx->request(), &ctx->upstream_edits);
   const StoredResponse* entry = store_->Find(ctx->cache.key, fields);
   if (entry != nullptr) {
-    int64_t now = NowSeconds();
-    int64_t lifetime = cache::FreshnessLifetime(entry->facts, entry->response_time, heuristic_);
-    int64_t age = cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, now);
-    if (cache::Decide(RequestCacheControl(ctx->request()), entry->facts, lifetime, age) !=
+    Freshness f = Evaluate(*entry, NowSeconds());
+    if (cache::Decide(RequestCacheControl(ctx->request()), entry->facts, f.lifetime, f.age) !=
         cache::Use::kRevalidate) {
-      Answer(*ctx, *entry, age, CacheResult::kHit);
+      Answer(*ctx, *entry, f.age, CacheResult::kHit);
       return callbacks->RespondLocally();
     }
   }
@@ -345,29 +340,20 @@ Verdict CacheFilter::OnUpstreamResponse(RequestContext& ctx, int status) {
   const http::ResponseHead* up = ctx.upstream_response;
   if (c.revalidating && status == 304 && up != nullptr) {
     if (c.stale == nullptr) return Verdict::kContinue;
-    // RFC 9111 section 4.3.4: the 304's fields replace the stored ones; its
-    // own Age (an upstream cache's) counts, the stored one does not.
     StoredResponse& fresh = *c.stale;  // lives with the exchange, for the answer's views
-    fresh.headers = Merged(fresh.headers, KeptFields(up->headers));
-    const int stored_status = fresh.status;
-    fresh.facts = FactsOf(stored_status, fresh.headers);
-    fresh.facts.age = FactsOf(304, up->headers).age;
-    fresh.request_time = c.request_time;
-    fresh.response_time = now;
+    cache_fields::ApplyNotModified(&fresh, up->headers, c.request_time, now);
     store_->Put(c.key, fresh);
-    Answer(ctx, fresh, cache::CurrentAge(fresh.facts, fresh.request_time, fresh.response_time, now),
-           CacheResult::kRevalidated);
+    Answer(ctx, fresh, Evaluate(fresh, now).age, CacheResult::kRevalidated);
     return Verdict::kRespond;
   }
   if (status < 500) return Verdict::kContinue;
   const StoredResponse* entry = store_->Find(c.key, fields);
   if (entry == nullptr) return Verdict::kContinue;
-  int64_t lifetime = cache::FreshnessLifetime(entry->facts, entry->response_time, heuristic_);
-  int64_t age = cache::CurrentAge(entry->facts, entry->request_time, entry->response_time, now);
-  if (!cache::UsableOnError(RequestCacheControl(request), entry->facts, lifetime, age)) {
+  Freshness f = Evaluate(*entry, now);
+  if (!cache::UsableOnError(RequestCacheControl(request), entry->facts, f.lifetime, f.age)) {
     return Verdict::kContinue;
   }
-  Answer(ctx, *entry, age, CacheResult::kStale);
+  Answer(ctx, *entry, f.age, CacheResult::kStale);
   return Verdict::kRespond;
 }
 
@@ -392,8 +378,11 @@ void CacheFilter::Invalidate(const RequestContext& ctx, const http::ResponseHead
         uri = slash == std::string_view::npos ? "/" : rest.substr(slash);
       }
     }
-    if (!uri.empty() && uri[0] == '/')
-      store_->Invalidate(Key(uri, request.host, ctx.tls != nullptr));
+    if (!uri.empty() && uri[0] == '/') {
+      std::string key;
+      Key(uri, request.host, ctx.tls != nullptr, &key);
+      store_->Invalidate(key);
+    }
   }
 }
 

@@ -88,10 +88,19 @@ class CacheFilter final : public Filter {
   // After an unsafe method's success: the target and its Location /
   // Content-Location entries go.
   void Invalidate(const RequestContext& ctx, const http::ResponseHead& up);
-  // The primary key: the target (its query left out with key_ignore_query),
-  // then the scheme and Host; the path first, so that a purge by path
-  // matches it under every Host.
-  std::string Key(std::string_view target, std::string_view host, bool tls) const;
+  // The primary key into `key` (its capacity reused: the context's string
+  // serves every exchange of a connection): the target (its query left out
+  // with key_ignore_query), then the scheme and Host; the path first, so
+  // that a purge by path matches it under every Host.
+  void Key(std::string_view target, std::string_view host, bool tls, std::string* key) const;
+  // A stored entry's freshness lifetime and current age at `now` (seconds).
+  struct Freshness {
+    int64_t lifetime;
+    int64_t age;
+  };
+  Freshness Evaluate(const cache::StoredResponse& entry, int64_t now) const;
+  // only-if-cached without a usable entry: 504, `why`.
+  static Verdict NotCached(RequestContext& ctx, std::string_view why);
 
   CacheSpec spec_;
   cache::Heuristic heuristic_;

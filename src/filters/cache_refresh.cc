@@ -75,15 +75,13 @@ void CacheFilter::Refreshed(const std::string& key, const cache::StoredResponse:
   };
   std::vector<http::Header> head;
   for (const auto& [name, value] : response->headers) head.push_back({name, value});
-  cache_fields::Fields update = cache_fields::KeptFields(head);
   int64_t now = NowSeconds();
   if (response->status == 304) {
     const cache::StoredResponse* entry = store_->Find(key, fields);
     if (entry == nullptr) return;
-    cache::ResponseFacts facts =
-        cache_fields::FactsOf(entry->status, cache_fields::Merged(entry->headers, update));
-    facts.age = cache_fields::FactsOf(304, head).age;  // the 304's own, not the stored one's
-    store_->Freshen(key, fields, update, facts, request_time, now);
+    cache::StoredResponse fresh = *entry;
+    cache_fields::ApplyNotModified(&fresh, head, request_time, now);
+    store_->Put(key, std::move(fresh));
     return;
   }
   cache::ResponseFacts facts = cache_fields::FactsOf(response->status, head);
@@ -97,7 +95,7 @@ void CacheFilter::Refreshed(const std::string& key, const cache::StoredResponse:
   }
   cache::StoredResponse fresh;
   fresh.status = response->status;
-  fresh.headers = std::move(update);
+  fresh.headers = cache_fields::KeptFields(head);
   fresh.body = std::move(response->body);
   fresh.facts = facts;
   fresh.request_time = request_time;

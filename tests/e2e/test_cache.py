@@ -372,7 +372,11 @@ class CacheTest(SharedDaemonTestCase):
         self.assertIn("purged", out.stdout)
         self.get("/purge")
         self.assertEqual(self.origin.count("/purge"), 3)
-        # A service without a cache, an unknown one: JSON errors.
+        # A path that is not origin-form, a service without a cache, an unknown one: JSON
+        # errors.
+        resp = admin_call(self.d.admin_socket, "DELETE", "/v1/services/cached/cache?path=purge")
+        self.assertEqual((resp.status, resp.json["error"]["code"]), (400, "invalid_argument"))
+        self.assertIn("origin-form", resp.json["error"]["message"])
         plain = self.d.register(record("plain", [self.origin.address]))
         self.assertEqual(plain["name"], "plain")
         resp = admin_call(self.d.admin_socket, "DELETE", "/v1/services/plain/cache")
