@@ -10,20 +10,13 @@
 #include <string>
 
 #include "filter_test_util.h"
+#include "filters/cache_fields.h"
 #include "gtest/gtest.h"
 
 namespace icaht::filters {
 namespace {
 
 constexpr char kGet[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
-
-class CountingCallbacks final : public FilterCallbacks {
- public:
-  void Resume() override { ++resumed; }
-  void RespondLocally() override { ++responded; }
-  int resumed = 0;
-  int responded = 0;
-};
 
 class CacheFilterTest : public ::testing::Test {
  protected:
@@ -186,6 +179,30 @@ TEST_F(CacheFilterTest, AWaitTimesOutAloneAndACancelledWaiterLeaves) {
   CountingCallbacks c_cb;
   EXPECT_EQ(Request(c, c_cb), Verdict::kRespond);
   EXPECT_EQ(c.local_response.body_view, "late");
+}
+
+// Moved from the store's Freshen, which this replaced.
+TEST(CacheFieldsTest, NotModifiedReplacesFieldsAndTimes) {
+  cache::StoredResponse r;
+  r.status = 200;
+  r.body = "body";
+  r.headers = {{"Content-Type", "text/plain"}, {"ETag", "\"v1\""}, {"Cache-Control", "max-age=1"}};
+  r.facts.status = 200;
+  r.response_time = 100;
+  std::vector<http::Header> not_modified = {{"cache-control", "max-age=60"}, {"Date", "d"}};
+  cache_fields::ApplyNotModified(&r, not_modified, 200, 201);
+  EXPECT_EQ(r.body, "body");
+  EXPECT_EQ(r.facts.status, 200);  // the stored status stays
+  EXPECT_EQ(r.facts.cc.max_age, 60);
+  EXPECT_EQ(r.response_time, 201);
+  int cache_control = 0;
+  for (const auto& [name, value] : r.headers) {
+    if (name == "Cache-Control" || name == "cache-control") {
+      ++cache_control;
+      EXPECT_EQ(value, "max-age=60");
+    }
+  }
+  EXPECT_EQ(cache_control, 1);
 }
 
 }  // namespace

@@ -24,14 +24,6 @@ constexpr int64_t kMs = 1'000'000;
 constexpr char kGet[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
 constexpr char kGetWithHeader[] = "GET /a HTTP/1.1\r\nHost: h\r\nX-Icaht-Fault: yes\r\n\r\n";
 
-class CountingCallbacks final : public FilterCallbacks {
- public:
-  void Resume() override { ++resumed; }
-  void RespondLocally() override { ++responded; }
-  int resumed = 0;
-  int responded = 0;
-};
-
 FaultSpec Abort(double percent, uint16_t status = 503) {
   FaultSpec spec;
   spec.abort_status = status;

@@ -1,5 +1,5 @@
 #pragma once
-// What the filter tests share: callbacks nobody calls, and a context holding
+// What the filter tests share: callbacks nobody calls (or that count), and a context holding
 // its own copy of a raw request head, as an exchange's does.
 
 #include <string>
@@ -15,6 +15,15 @@ class NoCallbacks final : public FilterCallbacks {
  public:
   void Resume() override {}
   void RespondLocally() override {}
+};
+
+// Counts how a paused exchange was resumed.
+class CountingCallbacks final : public FilterCallbacks {
+ public:
+  void Resume() override { ++resumed; }
+  void RespondLocally() override { ++responded; }
+  int resumed = 0;
+  int responded = 0;
 };
 
 // Parses `raw` (a complete head) into `ctx`, which copies it.

@@ -44,14 +44,6 @@ class FakeSideCalls final : public SideCalls {
   std::vector<std::unique_ptr<Call>> calls;
 };
 
-class CountingCallbacks final : public FilterCallbacks {
- public:
-  void Resume() override { ++resumed; }
-  void RespondLocally() override { ++responded; }
-  int resumed = 0;
-  int responded = 0;
-};
-
 http::ClientResponse Answer(int status, std::vector<std::pair<std::string, std::string>> headers,
                             std::string body = "") {
   http::ClientResponse r;
