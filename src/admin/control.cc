@@ -214,7 +214,14 @@ absl::Status Control::Open() {
     if (!shard.ok()) return shard.status();
     shards_.push_back(std::move(*shard));
   }
-  SendAccessLog();  // before any service: the shards take messages in order
+  std::vector<proxy::Shard*> all;
+  for (const auto& shard : shards_) all.push_back(shard.get());
+  Broadcast(  // before any service: the shards take messages in order
+      [&all](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+        return new proxy::SetSiblingsCommand(shard, all, std::move(d));
+      },
+      [](absl::Status) {});
+  SendAccessLog();
   ICAHT_RETURN_IF_ERROR(StartEgress());
   if (traces_ != nullptr) traces_->Start();
 

@@ -20,10 +20,24 @@ class MsgSentCompletion final : public Completion {
 };
 MsgSentCompletion g_msg_sent;
 
-void PostTo(Ring& from, int target_fd, Message* msg) {
+// PostOrDrop's: the message never arrived when the post failed (the target
+// shard's ring is closed at its stop): it goes.
+class DropOnFailure final : public Completion {
+ public:
+  explicit DropOnFailure(Message* msg) : msg_(msg) {}
+  void Complete(int res, uint32_t) override {
+    if (res < 0) delete msg_;
+    delete this;
+  }
+
+ private:
+  Message* msg_;
+};
+
+void PostTo(Ring& from, int target_fd, Message* msg, Completion* sent = &g_msg_sent) {
   io_uring_sqe* sqe = from.GetSqe();
   io_uring_prep_msg_ring(sqe, target_fd, 0, reinterpret_cast<uint64_t>(msg), 0);
-  io_uring_sqe_set_data(sqe, static_cast<Completion*>(&g_msg_sent));
+  io_uring_sqe_set_data(sqe, sent);
   // Messages are rare and latency-sensitive (an admin call waits): submit now.
   io_uring_submit(from.raw());
 }
@@ -34,6 +48,12 @@ void Message::Post(Ring& from, int target_fd) {
   origin_fd_ = from.fd();
   returning_ = false;
   PostTo(from, target_fd, this);
+}
+
+void Message::PostOrDrop(Ring& from, int target_fd) {
+  origin_fd_ = from.fd();
+  returning_ = false;
+  PostTo(from, target_fd, this, new DropOnFailure(this));
 }
 
 void Message::Reply(Ring& self) {

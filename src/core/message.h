@@ -22,6 +22,9 @@ class Message : public Completion {
   // Posts this message from `from` (the calling thread's ring) to the ring
   // whose fd is `target_fd`. The reply, if any, goes back to `from`.
   void Post(Ring& from, int target_fd);
+  // For a message nobody answers, between shards that may be stopping: if
+  // the target ring is gone, the message is deleted instead of arriving.
+  void PostOrDrop(Ring& from, int target_fd);
   // Called on the receiving thread (inside OnArrive or later): posts the
   // message back to its origin through `self`, the receiver's ring.
   void Reply(Ring& self);

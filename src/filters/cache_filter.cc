@@ -359,7 +359,7 @@ Verdict CacheFilter::OnUpstreamResponse(RequestContext& ctx, int status) {
 
 void CacheFilter::Invalidate(const RequestContext& ctx, const http::ResponseHead& up) {
   const http::RequestHead& request = ctx.request();
-  store_->Invalidate(ctx.cache.key);
+  std::vector<std::string> keys{ctx.cache.key};
   // Location and Content-Location on the same host (RFC 9111 section 4.4).
   for (std::string_view name : {"location", "content-location"}) {
     const http::Header* h = FindField(up.headers, name);
@@ -378,12 +378,11 @@ void CacheFilter::Invalidate(const RequestContext& ctx, const http::ResponseHead
         uri = slash == std::string_view::npos ? "/" : rest.substr(slash);
       }
     }
-    if (!uri.empty() && uri[0] == '/') {
-      std::string key;
-      Key(uri, request.host, ctx.tls != nullptr, &key);
-      store_->Invalidate(key);
-    }
+    if (!uri.empty() && uri[0] == '/')
+      Key(uri, request.host, ctx.tls != nullptr, &keys.emplace_back());
   }
+  for (const std::string& key : keys) store_->Invalidate(key);
+  if (view_ != nullptr) view_->InvalidateCacheElsewhere(keys);
 }
 
 }  // namespace icaht::filters

@@ -86,7 +86,7 @@ class CacheFilter final : public Filter {
   // Marks a storable answer to a GET for storing (ctx.cache.pending, store).
   void MaybeStore(RequestContext& ctx, const http::ResponseHead& up);
   // After an unsafe method's success: the target and its Location /
-  // Content-Location entries go.
+  // Content-Location entries go, here and on the other shards.
   void Invalidate(const RequestContext& ctx, const http::ResponseHead& up);
   // The primary key into `key` (its capacity reused: the context's string
   // serves every exchange of a connection): the target (its query left out

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "filters/request_context.h"
 #include "net/address.h"
@@ -52,6 +53,10 @@ class ServiceView {
   // The instance's address when it speaks plain HTTP (nullptr with TLS), for
   // a filter's own calls to it (the cache's background revalidation).
   virtual const net::Address* plain_upstream(size_t i) const { return nullptr; }
+  // The response cache's invalidation after an unsafe method: these primary
+  // keys go from the service's stores on the other shards too (this shard's
+  // already went), before any request those shards read later.
+  virtual void InvalidateCacheElsewhere(const std::vector<std::string>& keys) const {}
 
  protected:
   ~ServiceView() = default;

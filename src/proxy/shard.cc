@@ -98,6 +98,30 @@ void ApplySharesCommand::Execute(Shard& shard) {
   Finish(absl::OkStatus());
 }
 
+void SetSiblingsCommand::Execute(Shard& shard) {
+  std::vector<Shard*> others;
+  for (Shard* s : shards_) {
+    if (s != &shard) others.push_back(s);
+  }
+  if (!others.empty()) {
+    shard.proxy().set_cache_broadcast([&shard, others](
+                                          uint16_t port,
+                                          std::shared_ptr<const std::vector<std::string>> keys) {
+      for (Shard* other : others) {
+        (new InvalidateCacheMessage(other, port, keys))->PostOrDrop(shard.ring(), other->ring_fd());
+      }
+    });
+  }
+  Finish(absl::OkStatus());
+}
+
+void InvalidateCacheMessage::OnArrive() {
+  if (ShardProxy* proxy = target_->live_proxy(); proxy != nullptr) {
+    proxy->InvalidateCache(port_, *keys_);
+  }
+  delete this;
+}
+
 void StopShardCommand::Execute(Shard& shard) {
   shard.proxy().Shutdown([this, &shard] {
     if (spans_ != nullptr) *spans_ = shard.proxy().spans().Take();

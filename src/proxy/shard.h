@@ -213,6 +213,34 @@ class ApplySharesCommand : public ShardCommand {
   std::vector<Item> items_;
 };
 
+// Tells the shard the others (all shards, itself included, by index), for
+// the messages shards send each other.
+class SetSiblingsCommand : public ShardCommand {
+ public:
+  SetSiblingsCommand(Shard* shard, std::vector<Shard*> shards, Done on_done)
+      : ShardCommand(shard, std::move(on_done)), shards_(std::move(shards)) {}
+
+ private:
+  void Execute(Shard& shard) override;
+  std::vector<Shard*> shards_;
+};
+
+// From shard to shard (not the control thread's): an unsafe method's cache
+// invalidation (filters/cache_filter.h) reaches the service's store on
+// `target`. Nobody answers; a message for a shard that stopped goes.
+class InvalidateCacheMessage final : public core::Message {
+ public:
+  InvalidateCacheMessage(Shard* target, uint16_t port,
+                         std::shared_ptr<const std::vector<std::string>> keys)
+      : target_(target), port_(port), keys_(std::move(keys)) {}
+
+ private:
+  void OnArrive() override;
+  Shard* target_;
+  uint16_t port_;
+  std::shared_ptr<const std::vector<std::string>> keys_;
+};
+
 // Answers as soon as the shard runs it: the watchdog's proof that the shard's
 // loop turns.
 class PingShardCommand : public ShardCommand {
@@ -259,6 +287,8 @@ class Shard {
   // Shard-thread only.
   core::Ring& ring() { return *ring_; }
   ShardProxy& proxy() { return *proxy_; }
+  // Null once the shard stopped serving (its loop winds down).
+  ShardProxy* live_proxy() { return proxy_.get(); }
   AccessLog& access_log() { return *access_log_; }
   void RequestStop() { running_ = false; }
 

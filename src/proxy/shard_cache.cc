@@ -43,4 +43,15 @@ size_t ShardProxy::PurgeCache(uint16_t port, std::string_view prefix) {
   return purged;
 }
 
+void ShardService::InvalidateCacheElsewhere(const std::vector<std::string>& keys) const {
+  proxy->InvalidateCacheElsewhere(config->port, keys);
+}
+
+void ShardProxy::InvalidateCache(uint16_t port, const std::vector<std::string>& keys) {
+  auto it = services_.find(port);
+  if (it == services_.end() || it->second->cache == nullptr) return;
+  for (const std::string& key : keys) it->second->cache->Invalidate(key);
+  it->second->PublishCacheGauges();
+}
+
 }  // namespace icaht::proxy

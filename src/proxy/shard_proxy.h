@@ -73,6 +73,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   const net::Address* plain_upstream(size_t i) const override {
     return config->upstreams[i].tls == nullptr ? &config->upstreams[i].address : nullptr;
   }
+  void InvalidateCacheElsewhere(const std::vector<std::string>& keys) const override;
   // Active health checks' verdict (from the control thread): instances
   // whose address is in `unhealthy` leave the rotation, the others return.
   void SetUnhealthy(const std::vector<net::Address>& unhealthy);
@@ -207,6 +208,18 @@ class ShardProxy final : public filters::SideCalls {
   // The response cache of the service on `port`: entries whose key starts
   // with `prefix` ("" = all) go; how many.
   size_t PurgeCache(uint16_t port, std::string_view prefix);
+  // ...and these keys go (an unsafe method's invalidation on another shard).
+  void InvalidateCache(uint16_t port, const std::vector<std::string>& keys);
+  // How this shard reaches the others with such an invalidation (set once
+  // the shards all run; unset: one shard).
+  using CacheBroadcast =
+      std::function<void(uint16_t port, std::shared_ptr<const std::vector<std::string>> keys)>;
+  void set_cache_broadcast(CacheBroadcast broadcast) { cache_broadcast_ = std::move(broadcast); }
+  void InvalidateCacheElsewhere(uint16_t port, const std::vector<std::string>& keys) {
+    if (cache_broadcast_ && port != 0) {
+      cache_broadcast_(port, std::make_shared<const std::vector<std::string>>(keys));
+    }
+  }
   // Opens the egress listener on this shard: `fd` (a descriptor of the
   // listening socket the control thread bound, now this shard's) with the
   // listener's config (proxy/egress_config.h).
@@ -326,6 +339,7 @@ class ShardProxy final : public filters::SideCalls {
   core::DeferredTask sweep_removed_;
   absl::flat_hash_set<ShardService*> removed_;  // draining, listener closing
   std::function<void()> shutdown_done_;
+  CacheBroadcast cache_broadcast_;
 };
 
 }  // namespace icaht::proxy

@@ -11,7 +11,8 @@ apart; an unsafe method invalidates its URI and Location; stale-if-error answers
 failure; heuristic freshness from Last-Modified (and its off switch); key_ignore_query,
 key_headers and a renamed status header; only-if-cached gets 504 on a miss; a chunked answer is stored de-chunked; eviction
 under the byte limit; a response above the object limit streams through whole and is not
-stored; the admin purge (all, one path) and icahtctl cache purge; the metrics."""
+stored; the admin purge (all, one path) and icahtctl cache purge; the metrics. On 2
+shards, an unsafe method invalidates the entry in every shard's store."""
 
 import email.utils
 import hashlib
@@ -117,6 +118,18 @@ class Origin:
         self._thread.join(timeout=5)
 
 
+def fetch(port, path, headers=None, method="GET", body=None):
+    """One request on a new connection: (status, lower-cased headers, body)."""
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
 class CacheTest(SharedDaemonTestCase):
     shards = 1
 
@@ -130,14 +143,7 @@ class CacheTest(SharedDaemonTestCase):
         cls.port = cls.svc["port"]
 
     def get(self, path, headers=None, method="GET", body=None):
-        conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            data = resp.read()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-        finally:
-            conn.close()
+        return fetch(self.port, path, headers, method, body)
 
     def test_fresh_hit_never_reaches_the_origin(self):
         self.origin.route("/fresh", {"Cache-Control": "max-age=60", "Content-Type": "text/x-a"})
@@ -443,6 +449,32 @@ class CacheTest(SharedDaemonTestCase):
         self.assertGreaterEqual(sample("icaht_cache_requests_total", result="miss"), 1)
         self.assertGreater(sample("icaht_cache_bytes"), 0)
         self.assertGreaterEqual(sample("icaht_cache_entries"), 1)
+
+
+class CacheTwoShardsTest(SharedDaemonTestCase):
+    """Each shard has its own store; an unsafe method's invalidation reaches all of them."""
+    shards = 2
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.origin = cls.class_upstream(Origin)
+        cls.port = cls.d.register(record("cached2", [cls.origin.address],
+                                         cache={"max_bytes": 1 << 20}))["port"]
+
+    def test_unsafe_method_invalidates_every_shard(self):
+        self.origin.route("/doc", {"Cache-Control": "max-age=600"})
+        # New connections spread over both shards (SO_REUSEPORT hashing): 32 of them fill
+        # both stores, one origin fetch each.
+        old = {fetch(self.port, "/doc")[2] for _ in range(32)}
+        self.assertEqual(self.origin.count("/doc"), 2)
+        self.assertEqual(old, {b"GET /doc #1\n", b"GET /doc #2\n"})
+        status, _, _ = fetch(self.port, "/doc", method="PUT", body=b"v2")
+        self.assertEqual(status, 200)
+        # Neither shard answers its old entry: each fetches once more.
+        new = {fetch(self.port, "/doc")[2] for _ in range(32)}
+        self.assertEqual(new & old, set())
+        self.assertEqual(self.origin.count("/doc"), 5)  # 2 GETs, the PUT, 2 GETs
 
 
 if __name__ == "__main__":
