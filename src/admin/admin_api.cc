@@ -91,6 +91,9 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
   }
   config->filters.shard_count = shards_.size();
   config->series = SeriesFor(record.name);
+  for (const filters::SubsetSpec& subset : record.subsets) {
+    config->subset_series.push_back(config->series->Subset(subset.name));
+  }
   if (!record.egress.via_ingress) config->egress = proxy::EgressConfigFor(*config, record.egress);
   return config;
 }
@@ -136,12 +139,6 @@ void Control::Apply(registry::ServiceRecord record,
 void Control::ApplyAttempt(registry::ServiceRecord record, int attempt, uint16_t after,
                            std::function<void(absl::StatusOr<registry::ServiceRecord>)> done) {
   if (stopping_) return done(absl::UnavailableError("icaht-sidecar is shutting down"));
-  // Traffic splitting (issue 19): records parse and validate, the request path
-  // does not apply them yet, so they are refused rather than ignored.
-  if (!record.routes.empty() || !record.subsets.empty()) {
-    return done(absl::InvalidArgumentError(absl::StrCat(
-        "field '", record.routes.empty() ? "subsets" : "routes", "': not supported yet")));
-  }
   if (after == 0) {
     if (absl::Status files = LoadFiles(record); !files.ok()) return done(files);
   }

@@ -211,11 +211,21 @@ void WriteServiceMetrics(const std::vector<const metrics::ServiceSeries*>& list,
     services.emplace_back(&series->name(), Sum(*series));
 
   out.Family("icaht_requests_total", Type::kCounter,
-             "Requests answered, by service and status code (0: the client got no answer).");
-  for (const auto& [name, t] : services) {
-    for (const auto& [code, n] : t.codes) {
-      std::string label = CodeLabel(code);
-      out.Sample("icaht_requests_total", {{"service", *name}, {"code", label}}, n);
+             "Requests answered, by service and status code (0: the client got no answer), and "
+             "by subset for requests a route sent to one.");
+  for (size_t i = 0; i < services.size(); ++i) {
+    const std::string& name = *services[i].first;
+    for (const auto& [code, n] : services[i].second.codes) {
+      out.Sample("icaht_requests_total", {{"service", name}, {"code", CodeLabel(code)}}, n);
+    }
+    for (const auto& subset : list[i]->subsets()) {
+      std::vector<std::pair<int, uint64_t>> codes;
+      subset->ReadInto(&codes);
+      std::sort(codes.begin(), codes.end());
+      for (const auto& [code, n] : codes) {
+        out.Sample("icaht_requests_total",
+                   {{"service", name}, {"code", CodeLabel(code)}, {"subset", subset->name()}}, n);
+      }
     }
   }
   out.Family("icaht_request_duration_seconds", Type::kHistogram,

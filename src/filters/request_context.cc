@@ -53,6 +53,8 @@ void RequestContext::Reset() {
   forward_auth.clear();
   public_endpoint = false;
   route = {};
+  route_name = {};
+  subset = {};
   side_call = nullptr;
   trace = {};
   tracestate_buffer.clear();

@@ -178,6 +178,11 @@ class RequestContext {
   // Set by the auth filter: the path prefix of the `endpoints` entry the
   // request matched (a view into the filter's config), for spans; "" if none.
   std::string_view route;
+  // Set by the exchange (traffic splitting, issue 19; views into its config's
+  // route table): the name of the record's route that took the request, and
+  // the subset it sent it to ("" for none).
+  std::string_view route_name;
+  std::string_view subset;
   // Set by the auth filter: the request's endpoint is public, so no
   // authentication step runs on it (forward auth included).
   bool public_endpoint = false;

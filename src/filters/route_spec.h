@@ -90,6 +90,9 @@ struct RouteTimeouts {
 // One entry of `routes`; the first whose match holds takes the request.
 // Exactly one of `to` (non-empty) and `direct_response` is set.
 struct RouteSpec {
+  // For logs (the access log's route_name): as a service's name, or "" (the
+  // log then says "routes[i]").
+  std::string name;
   RouteMatchSpec match;
   std::vector<WeightedSubset> to;
   std::optional<DirectResponseSpec> direct_response;

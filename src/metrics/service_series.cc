@@ -37,6 +37,23 @@ void CodeCounters::ReadInto(std::vector<std::pair<int, uint64_t>>* out) const {
   if (uint64_t n = other_.Read(); n != 0) add(-1, n);
 }
 
+SubsetSeries::SubsetSeries(std::string name, size_t shards) : name_(std::move(name)) {
+  for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Block>());
+}
+
+void SubsetSeries::ReadInto(std::vector<std::pair<int, uint64_t>>* out) const {
+  for (const auto& block : shards_) block->requests.ReadInto(out);
+}
+
+SubsetSeries* ServiceSeries::Subset(const std::string& name) {
+  for (const auto& s : subsets_) {
+    if (s->name() == name) return s.get();
+  }
+  if (subsets_.size() >= kMaxSubsetSeries) return nullptr;
+  subsets_.push_back(std::make_unique<SubsetSeries>(name, shards_.size()));
+  return subsets_.back().get();
+}
+
 ServiceSeries::ServiceSeries(std::string name, size_t shards) : name_(std::move(name)) {
   for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<ShardSeries>());
 }

@@ -74,6 +74,23 @@ struct alignas(64) ShardSeries {
   Counter tls_handshake_failures;
 };
 
+// One subset's requests by code (traffic splitting, issue 19): a block per
+// shard, as the service's.
+class SubsetSeries {
+ public:
+  SubsetSeries(std::string name, size_t shards);
+  const std::string& name() const { return name_; }
+  CodeCounters& shard(size_t i) { return shards_[i]->requests; }
+  void ReadInto(std::vector<std::pair<int, uint64_t>>* out) const;
+
+ private:
+  struct alignas(64) Block {
+    CodeCounters requests;
+  };
+  std::string name_;
+  std::vector<std::unique_ptr<Block>> shards_;
+};
+
 class ServiceSeries {
  public:
   ServiceSeries(std::string name, size_t shards);
@@ -82,9 +99,17 @@ class ServiceSeries {
   ShardSeries& shard(size_t i) { return *shards_[i]; }
   const ShardSeries& shard(size_t i) const { return *shards_[i]; }
 
+  // Control thread only. The series of subset `name`, made at its first use
+  // and kept while the service is (a shard's config points at it); null past
+  // kMaxSubsetSeries names over the service's life.
+  SubsetSeries* Subset(const std::string& name);
+  const std::vector<std::unique_ptr<SubsetSeries>>& subsets() const { return subsets_; }
+  static constexpr size_t kMaxSubsetSeries = 128;
+
  private:
   std::string name_;
   std::vector<std::unique_ptr<ShardSeries>> shards_;
+  std::vector<std::unique_ptr<SubsetSeries>> subsets_;
 };
 
 }  // namespace icaht::metrics

@@ -169,7 +169,8 @@ void AppendAccessLogLine(const filters::RequestContext& ctx, int64_t start_unix_
   // in the 640 bytes added.
   size_t variable = ctx.service_name.size() + method.size() + target.size() + route.size() +
                     ctx.upstream_address.size() + ctx.request_id.size() + ctx.identity.size() +
-                    ctx.client_ip.size() + (ua ? ua->value.size() : 0);
+                    ctx.client_ip.size() + ctx.route_name.size() + ctx.subset.size() +
+                    (ua ? ua->value.size() : 0);
   // Formatted in a scratch buffer that only ever grows (resizing `out` to the
   // bound would zero-fill ~2 KB per line), then appended.
   thread_local std::string scratch;
@@ -195,6 +196,8 @@ void AppendAccessLogLine(const filters::RequestContext& ctx, int64_t start_unix_
   c.Millis("duration_ms", ctx.end_ns - ctx.start_ns);
   if (ctx.upstream_head_ns != 0)
     c.Millis("upstream_ms", ctx.upstream_head_ns - ctx.upstream_start_ns);
+  if (!ctx.route_name.empty()) c.String("route_name", ctx.route_name);
+  if (!ctx.subset.empty()) c.String("subset", ctx.subset);
   if (!ctx.upstream_address.empty()) c.String("upstream", ctx.upstream_address);
   c.Field("attempts");
   c.Uint(static_cast<uint64_t>(ctx.attempts));

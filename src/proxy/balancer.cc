@@ -103,8 +103,9 @@ int Balancer::Pick(const std::vector<UpstreamConfig>& upstreams, const Request& 
   return -1;
 }
 
-int Balancer::PickAny(const std::vector<UpstreamConfig>& upstreams, int skip) {
-  Request r{.skip = upstreams.size() > 1 ? skip : -1};
+int Balancer::PickAny(const std::vector<UpstreamConfig>& upstreams, int skip,
+                      const std::vector<bool>* out) {
+  Request r{.out = out, .skip = upstreams.size() > 1 ? skip : -1};
   return PickWeightedRandom(upstreams, r, -1);
 }
 

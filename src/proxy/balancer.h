@@ -60,9 +60,11 @@ class Balancer {
   // The instance's index, or -1 when every instance is out.
   int Pick(const std::vector<UpstreamConfig>& upstreams, const Request& request);
 
-  // Any instance but `skip` (if another exists), by weight, ignoring every
-  // other state: for an exchange whose config was replaced meanwhile.
-  int PickAny(const std::vector<UpstreamConfig>& upstreams, int skip);
+  // Any instance but `skip` (if another exists) and those `out` marks (a
+  // subset's others; may be null), by weight, ignoring every other state: for
+  // an exchange whose config was replaced meanwhile.
+  int PickAny(const std::vector<UpstreamConfig>& upstreams, int skip,
+              const std::vector<bool>* out = nullptr);
 
   LbPolicy policy() const { return policy_; }
   static constexpr uint32_t kMaglevTableSize = 65537;  // prime (Maglev's paper, Envoy)

@@ -31,6 +31,16 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
       config->hash_on = {kind, record.hash_on.substr(prefix.size())};
     }
   }
+  config->hash_on_set = !record.hash_on.empty();
+  if (!record.subsets.empty() || !record.routes.empty()) {
+    auto specs = std::make_shared<RouteSpecs>();
+    specs->subsets = record.subsets;
+    specs->routes = record.routes;
+    for (const registry::UpstreamSpec& upstream : record.upstreams) {
+      specs->labels.push_back(upstream.labels);
+    }
+    config->route_specs = std::move(specs);
+  }
   config->retries = record.retries;
   if (record.mirror) {
     const registry::MirrorSpec& mirror = *record.mirror;

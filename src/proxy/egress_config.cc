@@ -13,6 +13,9 @@ std::unique_ptr<ServiceConfig> EgressConfigFor(const ServiceConfig& ingress,
   config->upstreams = ingress.upstreams;
   config->lb_policy = ingress.lb_policy;
   config->hash_on = ingress.hash_on;
+  config->hash_on_set = ingress.hash_on_set;
+  config->route_specs = ingress.route_specs;  // local callers take the same routes
+  config->subset_series = ingress.subset_series;
   config->retries = egress.retries ? egress.retries : ingress.retries;
   config->circuit_breaker = ingress.circuit_breaker;
   config->outlier = ingress.outlier;

@@ -70,18 +70,24 @@ void Exchange::Start(const http::RequestHead& head, std::string_view input, bool
   Begin(close_after);
 }
 
-void Exchange::Begin(bool close_after) {
-  const http::RequestHead& head = ctx_.request();
-  close_after_ = close_after || !head.keep_alive;
-  uint64_t total_ms = config_->total_timeout_ms;
-  if (config_->trust_timeout_header) {
+void Exchange::SetTotalDeadline(uint64_t total_ms, bool trust_header) {
+  if (trust_header) {
     if (const http::Header* h = ctx_.FindRequestHeader(kTimeoutHeader)) {
       if (uint64_t ms = TimeoutHeaderMs(h->value); ms != 0) total_ms = ms;
       ctx_.upstream_edits.Remove(kTimeoutHeader);  // ours: not the upstream's business
     }
   }
-  if (total_ms != 0)
-    total_deadline_ns_ = ctx_.start_ns + static_cast<int64_t>(total_ms) * 1'000'000;
+  total_deadline_ns_ =
+      total_ms != 0 ? ctx_.start_ns + static_cast<int64_t>(total_ms) * 1'000'000 : 0;
+}
+
+void Exchange::Begin(bool close_after) {
+  const http::RequestHead& head = ctx_.request();
+  close_after_ = close_after || !head.keep_alive;
+  connect_timeout_ms_ = config_->connect_timeout_ms;
+  request_timeout_ms_ = config_->request_timeout_ms;
+  retries_ = config_->retries ? &*config_->retries : nullptr;
+  SetTotalDeadline(config_->total_timeout_ms, config_->trust_timeout_header);
   if (CountOwnViaHops(head.headers) >= kMaxOwnViaHops) {
     close_after_ = true;
     return Fail(MakeError(ErrorKind::kLoopDetected, "request loop detected (Via)"));
@@ -115,7 +121,7 @@ void Exchange::RunRequestFilters() {
       return RespondLocally();
     case Verdict::kPause:
       paused_ = true;
-      return ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+      return ArmTimer(TimerPurpose::kResponseHead, request_timeout_ms_);
   }
 }
 
@@ -137,8 +143,10 @@ void Exchange::RespondLocally() {
 }
 
 void Exchange::Forward() {
+  TargetRewrite rewrite;
+  if (config_->route_table != nullptr && !SelectRoute(&rewrite)) return;  // answered
   BuildUpstreamRequestHead(ctx_.request(), ctx_.client_ip, &upstream_head_, &ctx_.upstream_edits,
-                           ctx_.tls != nullptr);
+                           ctx_.tls != nullptr, rewrite.active() ? &rewrite : nullptr);
   CircuitBreaker& breaker = service_.breaker;
   if (breaker.enabled()) {
     using Overflow = filters::RequestContext::Overflow;
@@ -168,11 +176,10 @@ void Exchange::SendRequest() {
   }
   // With retries, a body short enough is kept as it streams to the first
   // attempt, for a retry to send again (a held one is kept anyway).
-  if (config_->retries && !body.hold &&
-      (body.in == BodyForwarder::In::kChunked ||
-       body.length <= config_->retries->replay_body_bytes)) {
+  if (retries_ != nullptr && !body.hold &&
+      (body.in == BodyForwarder::In::kChunked || body.length <= retries_->replay_body_bytes)) {
     body.keep = &replay_body_;
-    body.keep_max = config_->retries->replay_body_bytes;
+    body.keep_max = retries_->replay_body_bytes;
     body.allow_splice = false;
   }
   // A request the mirror copies keeps its body for the copy (proxy/mirror.h).
@@ -180,7 +187,7 @@ void Exchange::SendRequest() {
                     config_->mirror->Sample(head, has_request_body_, &body, &replay_body_);
   if (!body.hold && !Connect(-1, upstream_head_)) return;
   if (!has_request_body_) return RequestDone();
-  ArmTimer(TimerPurpose::kRequestBody, config_->request_timeout_ms);
+  ArmTimer(TimerPurpose::kRequestBody, request_timeout_ms_);
   request_body_ =
       std::make_unique<BodyForwarder>(shard_, static_cast<BodyForwarder::Callbacks*>(this));
   request_body_->Start(client_, call_ != nullptr ? call_->stream() : nullptr, body);
@@ -188,17 +195,21 @@ void Exchange::SendRequest() {
 }
 
 bool Exchange::Connect(int skip, std::string_view first_bytes) {
-  Balancer::Request pick{
-      .out = &service_.upstream_out, .skip = skip, .active = &service_.upstream_active};
+  // A config replaced since this exchange began: its instances' state is gone.
+  const bool current = service_.Current(config_.get());
+  Balancer::Request pick{.out = current ? service_.OutFor(subset_) : nullptr,
+                         .skip = skip,
+                         .active = &service_.upstream_active};
   // A third try and later: none of the earlier ones either.
   if (skip >= 0 && skip < 64) pick.tried = tried_ & ~(uint64_t{1} << skip);
   if (config_->lb_policy == LbPolicy::kRingHash || config_->lb_policy == LbPolicy::kMaglev) {
     pick.hash = BalanceHash();
   }
-  // A config replaced since this exchange began: its instances' state is gone.
-  const bool current = service_.Current(config_.get());
-  int index = current ? service_.balancer.Pick(config_->upstreams, pick)
-                      : service_.balancer.PickAny(config_->upstreams, skip);
+  int index = current
+                  ? service_.balancer.Pick(config_->upstreams, pick)
+                  : service_.balancer.PickAny(
+                        config_->upstreams, skip,
+                        subset_ >= 0 ? &config_->route_table->SubsetExcluded(subset_) : nullptr);
   if (index < 0) {
     Fail(MakeError(ErrorKind::kNoHealthyUpstream, "no healthy instance"));
     return false;
@@ -215,7 +226,7 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);
   const UpstreamConfig& upstream = config_->upstreams[index];
-  if (!call_->Start(upstream.address, config_->connect_timeout_ms, upstream.tls,
+  if (!call_->Start(upstream.address, connect_timeout_ms_, upstream.tls,
                     upstream.tls_server_name)) {
     close_after_ = true;
     Fail(MakeError(ErrorKind::kNoConnection, "no upstream connection available"));
@@ -266,7 +277,7 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
   }
   // A status the policy retries: the answer is dropped unread (its
   // connection is closed, not reused) and another instance asked.
-  if (config_->retries && head.status >= 400 && request_done_ &&
+  if (retries_ != nullptr && head.status >= 400 && request_done_ &&
       RetryByPolicy({.status = head.status, .reused_connection = call_->reused()})) {
     return;
   }
@@ -322,7 +333,7 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
       break;
   }
   if (ctx_.cache.store) KeepBodyForCache(&body);
-  ArmTimer(TimerPurpose::kResponseBody, config_->request_timeout_ms);
+  ArmTimer(TimerPurpose::kResponseBody, request_timeout_ms_);
   response_body_.Start(call_->stream(), client_, body);
   if (rest.empty()) return;
   // Until this returns the head is only queued: a body that is broken from its
@@ -359,7 +370,7 @@ void Exchange::OnUpstreamFailed(const ProxyError& error) {
         error.kind == ErrorKind::kUpstreamTls) {
       service_.ReportUpstream(config_.get(), ctx_.upstream_index, false);
     }
-    if (config_->retries) {
+    if (retries_ != nullptr) {
       if (RetryByPolicy({.error = error.kind,
                          .reused_connection = call_->reused(),
                          .unprocessed = error.retryable})) {
@@ -559,7 +570,11 @@ void Exchange::Finish(Outcome outcome, Next next) {
   if (egress_metrics_ != nullptr) {
     RecordEgress();
   } else {
-    RecordExchange(ctx_, service_.series->shard(shard_.index()));
+    RecordExchange(ctx_, service_.series->shard(shard_.index()),
+                   subset_ >= 0 && static_cast<size_t>(subset_) < config_->subset_series.size()
+                       ? config_->subset_series[subset_]
+                       : nullptr,
+                   shard_.index());
     if (ctx_.cache.result != filters::CacheResult::kNone || ctx_.cache.unsafe) {
       service_.PublishCacheGauges();
     }

@@ -24,6 +24,7 @@
 #include "net/stream.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/circuit_breaker.h"
+#include "proxy/header_rewrite.h"
 #include "proxy/service_config.h"
 #include "proxy/shard_proxy.h"
 #include "proxy/tunnel.h"
@@ -118,6 +119,14 @@ class Exchange final : public core::DeferredDeletable,
 
   // Request phase: the head is in ctx_.
   void Begin(bool close_after);
+  // The total deadline from the exchange's start: `total_ms` (0: none), or
+  // with `trust_header` the client's x-icaht-timeout-ms.
+  void SetTotalDeadline(uint64_t total_ms, bool trust_header);
+  // Traffic splitting (exchange_route.cc), once, after the request filters:
+  // the first route that takes the request sets the subset, its timeouts,
+  // retries and path rewrite (into `rewrite`); false when its direct
+  // response answered the request.
+  bool SelectRoute(TargetRewrite* rewrite);
   void RunRequestFilters();
   // Through the circuit breakers (if any), then SendRequest.
   void Forward();
@@ -225,6 +234,13 @@ class Exchange final : public core::DeferredDeletable,
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
   // timeouts.total_ms (or a trusted x-icaht-timeout-ms) from the start; 0: none.
   int64_t total_deadline_ns_ = 0;
+  // The config's timeouts and retries, or the route's (exchange_route.cc).
+  uint32_t connect_timeout_ms_ = 1000;
+  uint32_t request_timeout_ms_ = 15000;
+  const filters::RetryPolicy* retries_ = nullptr;
+  // Traffic splitting: the subset of the config's route table the request
+  // goes to (-1: every instance).
+  int subset_ = -1;
   size_t next_filter_ = 0;
   uint64_t upstream_acked_ = kAckedUnknown;
   bool paused_ = false;

@@ -12,8 +12,13 @@ static_assert(filters::kCacheResults - 1 ==
 static_assert(filters::RequestContext::kOverflowReasons ==
               std::tuple_size_v<decltype(metrics::ShardSeries::breaker_overflow)>);
 
-void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& series) {
-  series.requests.Add(ctx.response_status);
+void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& series,
+                    metrics::SubsetSeries* subset, size_t shard) {
+  if (subset != nullptr) {
+    subset->shard(shard).Add(ctx.response_status);
+  } else {
+    series.requests.Add(ctx.response_status);
+  }
   if (ctx.trace.sampled) {
     // The bucket's exemplar points at this trace (OpenMetrics), timestamped
     // when the exchange ended.

@@ -7,6 +7,9 @@
 
 namespace icaht::proxy {
 
-void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& series);
+// Into the service's series on `shard` (series is its block); the response
+// code into `subset`'s instead when a route sent the request to one.
+void RecordExchange(const filters::RequestContext& ctx, metrics::ShardSeries& series,
+                    metrics::SubsetSeries* subset = nullptr, size_t shard = 0);
 
 }  // namespace icaht::proxy

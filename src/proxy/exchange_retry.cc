@@ -33,7 +33,7 @@ bool Exchange::TakeSlot() {
       // Waiting for a slot counts against the request's deadline.
       slot_ = SlotState::kQueued;
       service_.PublishBreakerGauges();
-      ArmTimer(TimerPurpose::kResponseHead, config_->request_timeout_ms);
+      ArmTimer(TimerPurpose::kResponseHead, request_timeout_ms_);
       return false;
     case CircuitBreaker::Slot::kRefused:
       Overloaded(filters::RequestContext::Overflow::kPending,
@@ -78,10 +78,10 @@ std::optional<uint64_t> Exchange::BalanceHash() const {
 }
 
 uint32_t Exchange::ResponseHeadTimeoutMs() const {
-  if (!config_->retries) return config_->request_timeout_ms;
-  uint32_t ms = config_->request_timeout_ms;
-  if (config_->retries->per_try_timeout_ms != 0) {
-    ms = std::min(config_->retries->per_try_timeout_ms, ms);
+  if (retries_ == nullptr) return request_timeout_ms_;
+  uint32_t ms = request_timeout_ms_;
+  if (retries_->per_try_timeout_ms != 0) {
+    ms = std::min(retries_->per_try_timeout_ms, ms);
   }
   if (ctx_.attempts > 1) {
     // Retries share one deadline: request_ms from the first attempt.
@@ -92,8 +92,7 @@ uint32_t Exchange::ResponseHeadTimeoutMs() const {
 }
 
 int64_t Exchange::RetryDeadlineNs() const {
-  const int64_t deadline =
-      ctx_.upstream_start_ns + int64_t{config_->request_timeout_ms} * 1'000'000;
+  const int64_t deadline = ctx_.upstream_start_ns + int64_t{request_timeout_ms_} * 1'000'000;
   return total_deadline_ns_ != 0 ? std::min(deadline, total_deadline_ns_) : deadline;
 }
 
@@ -107,7 +106,7 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
       .instances = config_->upstreams.size(),
       .retries_in_flight = service_.retries_in_flight - (counted_retry_ ? 1 : 0),
       .requests_in_flight = in_flight};
-  filters::RetryVerdict verdict = filters::DecideRetry(*config_->retries, end, context);
+  filters::RetryVerdict verdict = filters::DecideRetry(*retries_, end, context);
   last_verdict_ = verdict;
   if (verdict == filters::RetryVerdict::kBudgetExhausted) ctx_.retry_budget_exhausted = true;
   if (verdict != filters::RetryVerdict::kRetry) return false;
@@ -118,7 +117,7 @@ bool Exchange::RetryByPolicy(const filters::AttemptEnd& end) {
   // A body still streaming in (or one not kept, which only a failed connect
   // retries) goes to the next instance at once: what was sent, then the rest.
   const bool at_once = has_request_body_ && !(body_replayable() && request_done_);
-  const int64_t backoff_ns = filters::RetryBackoffNs(*config_->retries, ctx_.attempts, Random01());
+  const int64_t backoff_ns = filters::RetryBackoffNs(*retries_, ctx_.attempts, Random01());
   // No retry that could not get an answer before the shared deadline.
   if (!at_once && core::LoopNowNs() + backoff_ns + 1'000'000 >= RetryDeadlineNs()) {
     return false;

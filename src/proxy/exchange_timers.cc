@@ -62,11 +62,11 @@ void Exchange::OnTimer() {
   }
   switch (timer_purpose_) {
     case TimerPurpose::kRequestBody:
-      if (!InactiveFor(config_->request_timeout_ms, request_body_->last_progress_ns())) return;
+      if (!InactiveFor(request_timeout_ms_, request_body_->last_progress_ns())) return;
       // A slow reader takes bytes in bursts far apart (socket buffers
       // refill only when a third of them drained): its acknowledgements are
       // progress too.
-      if (UpstreamStillReading()) return ArmTimer(timer_purpose_, config_->request_timeout_ms);
+      if (UpstreamStillReading()) return ArmTimer(timer_purpose_, request_timeout_ms_);
       if (call_ != nullptr) call_->MarkDirty();
       close_after_ = true;
       // Blame the side that stopped: an upstream that takes no more bytes is
@@ -87,7 +87,7 @@ void Exchange::OnTimer() {
       if (call_ != nullptr) {
         call_->MarkDirty();
         ReportAttempt(ShardService::AttemptResult::kGatewayError);
-        if (config_->retries && config_->retries->per_try_timeout_ms != 0 &&
+        if (retries_ != nullptr && retries_->per_try_timeout_ms != 0 &&
             RetryByPolicy({.per_try_timeout = true, .reused_connection = call_->reused()})) {
           return;
         }
@@ -97,7 +97,7 @@ void Exchange::OnTimer() {
       timer_purpose_ = TimerPurpose::kNone;
       return StartRetry();
     case TimerPurpose::kResponseBody:
-      if (!InactiveFor(config_->request_timeout_ms, response_body_.last_progress_ns())) return;
+      if (!InactiveFor(request_timeout_ms_, response_body_.last_progress_ns())) return;
       // A stalled body: cut it, never let it look complete.
       return Fail(MakeError(ErrorKind::kResponseCut, "upstream response body stalled"));
     case TimerPurpose::kTunnelIdle:

@@ -1,5 +1,7 @@
 #include "proxy/header_rewrite.h"
 
+#include <algorithm>
+
 #include "http/field_syntax.h"
 
 namespace icaht::proxy {
@@ -80,12 +82,26 @@ constexpr std::string_view kViaLine = "Via: 1.1 icaht\r\n";
 
 }  // namespace
 
+void TargetRewrite::AppendTo(std::string_view target, std::string* out) const {
+  std::string_view rest = target.substr(std::min(strip, target.size()));
+  std::string_view head = prefix;
+  if (head.ends_with('/') && rest.starts_with('/')) head.remove_suffix(1);
+  if (head.empty() && (rest.empty() || rest[0] != '/')) out->push_back('/');
+  out->append(head);
+  out->append(rest);
+}
+
 void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view client_ip,
-                              std::string* out, const filters::HeaderEdits* edits, bool https) {
+                              std::string* out, const filters::HeaderEdits* edits, bool https,
+                              const TargetRewrite* rewrite) {
   edits = NonEmpty(edits);
   out->append(request.method);
   out->push_back(' ');
-  out->append(request.target);
+  if (rewrite != nullptr) {
+    rewrite->AppendTo(request.target, out);
+  } else {
+    out->append(request.target);
+  }
   out->append(" HTTP/1.1\r\n");
   ConnectionTokens connection(request.headers);
   bool has_proto = false;

@@ -10,6 +10,17 @@
 
 namespace icaht::proxy {
 
+// A route's path rewrite (issue 19): the target's first `strip` bytes (the
+// matched path prefix) replaced by `prefix`.
+struct TargetRewrite {
+  size_t strip = 0;
+  std::string_view prefix;
+  bool active() const { return strip != 0; }
+  // Appends the rewritten target: one '/' where prefix and rest would give
+  // two, "/" for an empty result.
+  void AppendTo(std::string_view target, std::string* out) const;
+};
+
 // Appends to `out` the request head sent upstream: request line as HTTP/1.1,
 // headers minus hop-by-hop ones (RFC 9110 7.6.1: Connection, the fields it
 // names, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
@@ -19,10 +30,10 @@ namespace icaht::proxy {
 // "Transfer-Encoding: chunked" when the body is re-framed chunked. An upgrade
 // request (request.upgrade) keeps its Upgrade header and "Connection: Upgrade".
 // Adds this proxy's Via entry (RFC 9110 7.6.3) and applies `edits` (fields
-// removed by name, then added).
+// removed by name, then added). With `rewrite`, the target is rewritten.
 void BuildUpstreamRequestHead(const http::RequestHead& request, std::string_view client_ip,
                               std::string* out, const filters::HeaderEdits* edits = nullptr,
-                              bool https = false);
+                              bool https = false, const TargetRewrite* rewrite = nullptr);
 
 // Appends to `out` the response head sent to the client: status line,
 // headers minus hop-by-hop ones, then "Transfer-Encoding: chunked" when

@@ -88,18 +88,22 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<filters::SubsetSp
   RouteTable table;
   for (const filters::SubsetSpec& subset : subsets) {
     std::vector<int> instances;
+    std::vector<bool> excluded(upstream_labels.size(), true);
     for (size_t i = 0; i < upstream_labels.size(); ++i) {
       if (filters::SelectorMatches(subset.labels, upstream_labels[i])) {
         instances.push_back(static_cast<int>(i));
+        excluded[i] = false;
       }
     }
     table.subset_names_.push_back(subset.name);
     table.subset_instances_.push_back(std::move(instances));
+    table.subset_excluded_.push_back(std::move(excluded));
   }
   for (size_t r = 0; r < routes.size(); ++r) {
     const filters::RouteSpec& spec = routes[r];
     Route route;
     route.index = r;
+    route.name = routes[r].name.empty() ? absl::StrFormat("routes[%d]", r) : routes[r].name;
     route.spec = spec;
     std::string what = absl::StrFormat("route %d", r);
     if (spec.match.path_kind == RouteMatchSpec::PathKind::kRegex) {

@@ -59,6 +59,7 @@ class RouteTable {
 
   struct Route {
     size_t index = 0;         // in the record's routes
+    std::string name;         // for logs: the route's name, else "routes[<index>]"
     filters::RouteSpec spec;  // as the record has it (to, direct_response, rewrite, ...)
     std::unique_ptr<re2::RE2> path_regex;
     std::vector<FieldMatcher> headers;
@@ -96,6 +97,8 @@ class RouteTable {
 
   // The instances (indexes into the upstreams) subset `subset` selects, in order.
   const std::vector<int>& SubsetInstances(int subset) const { return subset_instances_[subset]; }
+  // ...and as a mask by instance index: true for those it does not select.
+  const std::vector<bool>& SubsetExcluded(int subset) const { return subset_excluded_[subset]; }
   const std::string& SubsetName(int subset) const { return subset_names_[subset]; }
   size_t subset_count() const { return subset_names_.size(); }
   const std::vector<Route>& routes() const { return routes_; }
@@ -122,6 +125,7 @@ class RouteTable {
 
   std::vector<std::string> subset_names_;
   std::vector<std::vector<int>> subset_instances_;
+  std::vector<std::vector<bool>> subset_excluded_;
   std::vector<Route> routes_;
 };
 

@@ -16,6 +16,7 @@
 #include "net/address.h"
 #include "net/tls_context.h"
 #include "proxy/mirror.h"
+#include "proxy/route_table.h"
 
 namespace icaht::proxy {
 
@@ -45,6 +46,14 @@ struct HashOn {
   std::string name;  // the header (lower case) or cookie
 };
 
+// Traffic splitting (issue 19): the record's subsets and routes and each
+// instance's labels, by index (immutable; shared by the config's copies).
+struct RouteSpecs {
+  std::vector<filters::SubsetSpec> subsets;
+  std::vector<filters::RouteSpec> routes;
+  std::vector<filters::Labels> labels;
+};
+
 struct ServiceConfig {
   std::string name;
   uint16_t port = 0;
@@ -52,6 +61,13 @@ struct ServiceConfig {
   std::vector<UpstreamConfig> upstreams;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   HashOn hash_on;
+  bool hash_on_set = false;  // the record names hash_on: weighted splits are sticky on it
+  // The record's subsets and routes (null: none), compiled into route_table
+  // on the shard that serves the config (ShardService::SetConfig), as the
+  // chain; subset_series[i] counts subset i's requests (null: not counted).
+  std::shared_ptr<const RouteSpecs> route_specs;
+  std::unique_ptr<RouteTable> route_table;
+  std::vector<metrics::SubsetSeries*> subset_series;
   // The record's retries; none: only the built-in retry of a failed connect
   // or a pooled connection closed unanswered.
   std::optional<filters::RetryPolicy> retries;

@@ -58,6 +58,8 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
         next->egress->filters, next->name, this, proxy,
         proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers());
   }
+  BuildRoutes(*next);
+  if (next->egress != nullptr) BuildRoutes(*next->egress);
   if (next->mirror_spec && next->mirror == nullptr) {
     next->mirror = std::make_unique<Mirror>(*next->mirror_spec, proxy, series, proxy->index());
   }
@@ -161,6 +163,7 @@ void ShardService::RecomputeOut() {
   if (config->outlier && usable * 100 < size_t{config->outlier->panic_threshold_percent} * n) {
     upstream_out.assign(n, false);
   }
+  RecomputeSubsetOut();
 }
 
 void ShardService::RecordAttempt(const ServiceConfig* from, int index, AttemptResult result) {

@@ -100,6 +100,9 @@ struct ShardService final : public core::Completion, public filters::ServiceView
  private:
   void GrantSlots(CircuitBreaker::Waiter* first);
   void RecomputeOut();
+  void RecomputeSubsetOut();
+  // Compiles `c`'s routes into its route table (once per config on this shard).
+  void BuildRoutes(ServiceConfig& c);
   void NotifyGranted();
 
  public:
@@ -122,6 +125,14 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   // What the balancer leaves out: unhealthy or ejected, unless so few are
   // left that the panic threshold puts all back (with outlier_detection).
   std::vector<bool> upstream_out;
+  // Traffic splitting (shard_routes.cc): by subset of the config's route
+  // table, upstream_out plus the instances the subset does not select; the
+  // panic threshold applies within each subset.
+  std::vector<std::vector<bool>> subset_out;
+  // What the balancer leaves out for a request sent to `subset` (-1: none).
+  const std::vector<bool>* OutFor(int subset) const {
+    return subset < 0 ? &upstream_out : &subset_out[static_cast<size_t>(subset)];
+  }
   std::vector<InstanceOutcomes> outcomes;  // by index, with outlier_detection
   net::Fd listener;
   bool accept_armed = false;

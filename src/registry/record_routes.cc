@@ -28,6 +28,8 @@ constexpr size_t kMaxRoutes = 64;
 constexpr size_t kMaxConditions = 16;  // methods, headers, query parameters, to
 constexpr int64_t kMaxWeight = 1'000'000;
 constexpr size_t kMaxDirectBody = 64 * 1024;
+constexpr std::string_view kNameRule =
+    "must be 1..63 characters of [a-z0-9._-] starting with a letter or digit";
 
 bool IsLabelText(std::string_view text, bool is_key) {
   if ((is_key && text.empty()) || text.size() > kMaxLabelLength) return false;
@@ -252,6 +254,11 @@ absl::Status ParseRoute(Value& value, const std::string& path, RouteSpec& out) {
       json::ForEachField(value, path, [&](std::string_view key, Value& field) -> absl::Status {
         std::string field_path = JoinPath(path, key);
         if (key == "match") return ParseMatch(field, field_path, out.match);
+        if (key == "name") {
+          ICAHT_ASSIGN_OR_RETURN(out.name, json::ReadString(field, field_path));
+          if (!IsValidServiceName(out.name)) return FieldError(field_path, kNameRule);
+          return absl::OkStatus();
+        }
         if (key == "to") {
           has_to = true;
           return ParseTo(field, field_path, out.to);
@@ -338,6 +345,7 @@ void WriteMatch(JsonWriter& w, const RouteMatchSpec& match) {
 
 void WriteRoute(JsonWriter& w, const RouteSpec& route) {
   w.StartObject();
+  if (!route.name.empty()) w.Key("name").String(route.name);
   WriteMatch(w.Key("match"), route.match);
   if (route.direct_response) {
     w.Key("direct_response").StartObject();
@@ -410,11 +418,7 @@ absl::Status ParseSubsets(Value& value, const std::string& path, std::vector<Sub
           std::string field_path = JoinPath(element_path, key);
           if (key == "name") {
             ICAHT_ASSIGN_OR_RETURN(subset.name, json::ReadString(field, field_path));
-            if (!IsValidServiceName(subset.name)) {
-              return FieldError(
-                  field_path,
-                  "must be 1..63 characters of [a-z0-9._-] starting with a letter or digit");
-            }
+            if (!IsValidServiceName(subset.name)) return FieldError(field_path, kNameRule);
             for (const SubsetSpec& other : out) {
               if (other.name == subset.name) {
                 return FieldError(field_path,

@@ -10,7 +10,8 @@
 //              at most 32; a name as a service's (1..63 of [a-z0-9._-]),
 //              unique; the instances whose labels include all of `labels`
 //              (at least one must)
-//   "routes": [{"match": {"path_prefix": "/api" | "path_exact": "/a" | "path_regex": "/u/[0-9]+",
+//   "routes": [{"name": "canary",
+//               "match": {"path_prefix": "/api" | "path_exact": "/a" | "path_regex": "/u/[0-9]+",
 //                         "methods": ["GET", "HEAD"],
 //                         "headers": [{"name": "x-canary", "exact": "1" | "prefix": "a" |
 //                                      "regex": "b.*" | "present": true|false}],
@@ -22,7 +23,8 @@
 //               "timeouts": {"connect_ms", "request_ms", "total_ms", "trust_header"},
 //                                          as the record's; absent members: the record's
 //               "retries": {...}}]         as the record's; null or absent: the record's
-//              at most 64, in order (the first whose match holds wins); every
+//              at most 64, in order (the first whose match holds wins); `name`
+//              optional (as a service's, for logs); every
 //              member of `match` optional (none: every request); regexes are
 //              RE2 (linear time), matching the whole path or value; weights
 //              0..1000000 (default 1), summing to more than 0.

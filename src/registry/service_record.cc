@@ -1,5 +1,6 @@
 #include "registry/service_record.h"
 
+#include <algorithm>
 #include <array>
 
 #include "absl/strings/str_format.h"
@@ -405,11 +406,14 @@ absl::StatusOr<ServiceRecord> ParseServiceRecordValue(simdjson::ondemand::value 
       }
     }
   }
+  // hash_on keys the hashing balancers and makes weighted splits sticky.
+  const bool weighted_split = std::any_of(record.routes.begin(), record.routes.end(),
+                                          [](const auto& route) { return route.to.size() > 1; });
   if (!record.hash_on.empty() && record.load_balancer != "ring_hash" &&
-      record.load_balancer != "maglev") {
+      record.load_balancer != "maglev" && !weighted_split) {
     return FieldError(JoinPath(object_path, "hash_on"),
-                      absl::StrFormat("only with load_balancer ring_hash or maglev (this record "
-                                      "has %s)",
+                      absl::StrFormat("only with load_balancer ring_hash or maglev, or routes "
+                                      "with a weighted split (this record has %s and none)",
                                       record.load_balancer));
   }
   ICAHT_RETURN_IF_ERROR(CheckRoutes(record, object_path));

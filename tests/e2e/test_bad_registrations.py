@@ -45,18 +45,6 @@ class BadRegistrationsTest(E2ETestCase):
             with self.subTest(body=body):
                 self.assertRefused("POST", "/v1/services", body, 400, "invalid_argument", field)
 
-    def test_traffic_splitting_is_refused_until_it_is_applied(self):
-        # Valid routes and subsets (issue 19) parse, but the proxy does not apply them yet.
-        up = {"address": self.up.address, "labels": {"version": "v2"}}
-        subsets = [{"name": "v2", "labels": {"version": "v2"}}]
-        for extra, field in (({"subsets": subsets}, "subsets"),
-                             ({"subsets": subsets, "routes": [{"to": {"subset": "v2"}}]},
-                              "routes")):
-            with self.subTest(field=field):
-                r = self.assertRefused("POST", "/v1/services", dict(record("x", [up]), **extra),
-                                       400, "invalid_argument", field)
-                self.assertIn("not supported yet", r.json["error"]["message"])
-
     def test_missing_or_empty_upstreams(self):
         self.assertRefused("POST", "/v1/services", {"name": "x"}, 400, "invalid_argument",
                            "upstreams")

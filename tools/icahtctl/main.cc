@@ -23,6 +23,7 @@
 #include "admin_client.h"
 #include "cache_purge.h"
 #include "record_json.h"
+#include "route_cmd.h"
 #include "text.h"
 #include "top.h"
 
@@ -46,6 +47,7 @@ constexpr char kMainUsage[] =
     "  update      replace a service's upstreams/version (port kept)\n"
     "  top         live per-service traffic view from /metrics\n"
     "  cache       'cache purge NAME [--path URI]': drop a service's cached responses\n"
+    "  route       show a service's routes, or set a split: --split v1=90,v2=10\n"
     "\n"
     "global options:\n"
     "  --admin-socket PATH  admin socket (default: $ICAHT_ADMIN_SOCKET, else\n"
@@ -448,6 +450,35 @@ int CmdTop(Runner& runner, const CommandArgs& args) {
   return exit_code;
 }
 
+int CmdRoute(Runner& runner, const CommandArgs& args) {
+  RouteArgs route;
+  if (std::optional<std::string> error = ParseRouteArgs(args.positional, args.options, &route)) {
+    PrintUsageError({*error, kRouteUsage});
+    return kUsage;
+  }
+  int exit_code = kOk;
+  const std::string path = Cat("/v1/services/", EncodePathSegment(route.service));
+  std::optional<HttpResponse> current = runner.Call("GET", path, "", &exit_code);
+  if (!current) return exit_code;
+  if (route.split) {
+    absl::StatusOr<std::string> body = ApplySplit(current->body, *route.split);
+    if (body.ok()) current = runner.Call("PUT", path, *body, &exit_code);
+    if (!body.ok()) std::cerr << "icahtctl: " << body.status().message() << "\n";
+    if (!body.ok() || !current) return body.ok() ? exit_code : kApiError;
+  }
+  if (runner.json()) {
+    runner.PrintRaw(current->body);
+    return kOk;
+  }
+  absl::StatusOr<std::string> text = FormatRoutes(current->body);
+  if (!text.ok()) {
+    std::cerr << "icahtctl: " << text.status().message() << "\n";
+    return kApiError;
+  }
+  std::cout << *text;
+  return kOk;
+}
+
 int CmdCache(Runner& runner, const CommandArgs& args) {
   CachePurgeArgs purge;
   if (std::optional<std::string> error =
@@ -525,6 +556,7 @@ int Main(int argc, char** argv) {
       {"update", kUpdateUsage, {"--upstream", "--version", "--file"}, {}, CmdUpdate},
       {"top", kTopUsage, {"--interval", "--sort", "--count"}, {"--once"}, CmdTop},
       {"cache", kCacheUsage, {"--path"}, {}, CmdCache},
+      {"route", kRouteUsage, {"--split"}, {}, CmdRoute},
   };
   for (const Command& c : commands) {
     if (c.name != command) continue;

@@ -12,11 +12,6 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-absl::Status Malformed(std::string_view what, simdjson::error_code err) {
-  return absl::InternalError(
-      Cat("malformed response from daemon: ", what, ": ", simdjson::error_message(err)));
-}
-
 absl::Status ParseUpstreams(od::value& value, std::vector<UpstreamArg>* out) {
   od::array array;
   if (auto err = value.get_array().get(array)) return Malformed("upstreams", err);
@@ -121,6 +116,11 @@ void AppendUpstreams(std::string* out, const std::vector<UpstreamArg>& upstreams
 }
 
 }  // namespace
+
+absl::Status Malformed(std::string_view what, simdjson::error_code err) {
+  return absl::InternalError(
+      Cat("malformed response from daemon: ", what, ": ", simdjson::error_message(err)));
+}
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";

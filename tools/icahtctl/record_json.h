@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "simdjson.h"
 
 namespace icaht::ctl {
 
@@ -25,6 +26,9 @@ struct RecordSummary {
   std::string version;
   std::vector<UpstreamArg> upstreams;
 };
+
+// "malformed response from daemon: WHAT: <simdjson's message>".
+absl::Status Malformed(std::string_view what, simdjson::error_code err);
 
 struct ApiError {
   std::string code;

@@ -20,6 +20,30 @@ std::string Upstream(const std::string& raw, std::string_view client_ip = "10.1.
   return out;
 }
 
+TEST(HeaderRewriteTest, TargetRewriteReplacesThePrefix) {
+  auto rewrite = [](std::string_view target, size_t strip, std::string_view prefix) {
+    std::string out;
+    TargetRewrite{strip, prefix}.AppendTo(target, &out);
+    return out;
+  };
+  EXPECT_EQ(rewrite("/api/items?x=1", 5, "/v1/"), "/v1/items?x=1");
+  EXPECT_EQ(rewrite("/api/items", 4, "/v2/api"), "/v2/api/items");
+  EXPECT_EQ(rewrite("/api/items", 4, "/"), "/items");  // not "//items"
+  EXPECT_EQ(rewrite("/api", 4, "/"), "/");
+  EXPECT_EQ(rewrite("/api?q", 4, "/v2"), "/v2?q");
+  EXPECT_EQ(rewrite("/apix", 4, "/"), "/x");
+
+  http::RequestHead head;
+  http::ParseError error;
+  ASSERT_EQ(http::ParseRequestHead("GET /old/a HTTP/1.1\r\nHost: h\r\n\r\n", http::Limits{}, &head,
+                                   &error),
+            http::ParseStatus::kComplete);
+  std::string out;
+  TargetRewrite r{5, "/new/"};
+  BuildUpstreamRequestHead(head, "10.0.0.1", &out, nullptr, false, &r);
+  EXPECT_TRUE(out.starts_with("GET /new/a HTTP/1.1\r\n")) << out;
+}
+
 TEST(HeaderRewriteTest, AddsForwardedHeadersAndKeepsOthers) {
   std::string out = Upstream("GET /a?b=1 HTTP/1.1\r\nHost: shop.example\r\nAccept: */*\r\n\r\n");
   EXPECT_EQ(out,

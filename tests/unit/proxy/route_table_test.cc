@@ -78,6 +78,9 @@ TEST(RouteTableTest, SubsetsSelectInstancesByLabels) {
   EXPECT_EQ(table.SubsetInstances(1), (std::vector<int>{2}));
   EXPECT_EQ(table.SubsetInstances(3), (std::vector<int>{3}));
   EXPECT_EQ(table.SubsetName(3), "canary");
+  // The same as a mask (what the balancer leaves out), by instance.
+  EXPECT_EQ(table.SubsetExcluded(0), (std::vector<bool>{false, false, true, true}));
+  EXPECT_EQ(table.SubsetExcluded(3), (std::vector<bool>{true, true, true, false}));
   EXPECT_EQ(MatchIndex(table, "GET", "/"), -1);  // no routes: nothing matches
 }
 
@@ -163,6 +166,7 @@ TEST(RouteTableTest, RequestsAgainstRoutes) {
   ASSERT_NE(down, nullptr);
   EXPECT_EQ(down->spec.direct_response->status, 503);
   EXPECT_EQ(table.PickSubset(*down, 7), -1);
+  EXPECT_EQ(down->name, "routes[11]");  // unnamed: its place
 }
 
 // The share of 10,000 random keys each subset gets.

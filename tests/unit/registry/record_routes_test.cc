@@ -84,7 +84,7 @@ TEST(RecordRoutesTest, EveryMember) {
      "rewrite":{"path_prefix":"/v2/api"},
      "timeouts":{"connect_ms":500,"request_ms":2000,"total_ms":0,"trust_header":true},
      "retries":{"attempts":3}},
-    {"match":{"path_exact":"/health"},"direct_response":{"status":503,"body":"down"}},
+    {"name":"down","match":{"path_exact":"/health"},"direct_response":{"status":503,"body":"down"}},
     {"match":{"path_regex":"/u/[0-9]+"},"to":{"subset":"v2"},"timeouts":{"request_ms":100}},
     {"to":{"subset":"v1"},"retries":null}])"));
   ASSERT_TRUE(r.ok()) << r.status();
@@ -113,6 +113,8 @@ TEST(RecordRoutesTest, EveryMember) {
   EXPECT_EQ(first.timeouts.trust_header, true);
   ASSERT_TRUE(first.retries.has_value());
   EXPECT_EQ(first.retries->attempts, 3u);
+  EXPECT_EQ(first.name, "");
+  EXPECT_EQ(r->routes[1].name, "down");
   EXPECT_EQ(r->routes[1].direct_response->status, 503);
   EXPECT_EQ(r->routes[1].direct_response->body, "down");
   EXPECT_TRUE(r->routes[1].to.empty());
@@ -125,7 +127,8 @@ TEST(RecordRoutesTest, EveryMember) {
   EXPECT_THAT(json, HasSubstr(R"({"match":{"path_regex":"/u/[0-9]+"},"to":[{"subset":"v2",)"
                               R"("weight":1}],"timeouts":{"request_ms":100}})"));
   EXPECT_THAT(json, HasSubstr(R"({"match":{},"to":[{"subset":"v1","weight":1}]}])"));
-  EXPECT_THAT(json, HasSubstr(R"("direct_response":{"status":503,"body":"down"}})"));
+  EXPECT_THAT(json, HasSubstr(R"({"name":"down","match":{"path_exact":"/health"},)"
+                              R"("direct_response":{"status":503,"body":"down"}})"));
   ExpectRoundTrip(*r);
 }
 
@@ -160,6 +163,8 @@ TEST(RecordRoutesTest, RouteErrorsNameTheField) {
       {R"([{"to":[]}])", "field 'routes[0].to': must have at least one entry"},
       {R"([{"to":"v1"}])", "field 'routes[0].to': must be {\"subset\": NAME} or a list of"},
       {R"([{"to":[{"weight":1}]}])", "field 'routes[0].to[0].subset': required"},
+      {R"([{"name":"Canary!","to":{"subset":"v1"}}])",
+       "field 'routes[0].name': must be 1..63 characters of [a-z0-9._-]"},
       {R"([{"to":[{"subset":"v1","weight":1000001}]}])",
        "field 'routes[0].to[0].weight': must be an integer 0..1000000"},
       {R"([{"match":{"path_regex":"/a(b"},"to":{"subset":"v1"}}])",

@@ -1,0 +1,48 @@
+// Traffic splitting on the shard (issue 19): each config's route table, and
+// what each subset leaves out of the balancer's choice.
+
+#include "core/log.h"
+#include "proxy/shard_proxy.h"
+
+namespace icaht::proxy {
+
+void ShardService::BuildRoutes(ServiceConfig& c) {
+  if (c.route_specs == nullptr || c.route_table != nullptr) return;
+  absl::StatusOr<RouteTable> table =
+      RouteTable::Build(c.route_specs->subsets, c.route_specs->routes, c.route_specs->labels);
+  if (!table.ok()) {
+    // The registry validated the record with the same rules: not expected.
+    // Without its table the service serves every request from all instances.
+    ICAHT_LOG_LIMITED(kError, "service '", c.name,
+                      "': routes not applied: ", std::string(table.status().message()));
+    return;
+  }
+  c.route_table = std::make_unique<RouteTable>(*std::move(table));
+}
+
+void ShardService::RecomputeSubsetOut() {
+  const RouteTable* table = config->route_table.get();
+  const size_t subsets = table != nullptr ? table->subset_count() : 0;
+  subset_out.resize(subsets);
+  for (size_t s = 0; s < subsets; ++s) {
+    const std::vector<bool>& excluded = table->SubsetExcluded(static_cast<int>(s));
+    std::vector<bool>& out = subset_out[s];
+    out.assign(excluded.size(), true);
+    size_t members = 0;
+    size_t usable = 0;
+    for (size_t i = 0; i < excluded.size(); ++i) {
+      if (excluded[i]) continue;
+      ++members;
+      out[i] = upstream_unhealthy[i] || upstream_ejected[i];
+      usable += out[i] ? 0 : 1;
+    }
+    // The service's panic threshold, within the subset: a version whose
+    // instances are mostly out uses them all again rather than none.
+    if (config->outlier &&
+        usable * 100 < size_t{config->outlier->panic_threshold_percent} * members) {
+      out = excluded;
+    }
+  }
+}
+
+}  // namespace icaht::proxy
