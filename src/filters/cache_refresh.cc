@@ -82,6 +82,7 @@ void CacheFilter::Refreshed(const std::string& key, const cache::StoredResponse:
     cache::StoredResponse fresh = *entry;
     cache_fields::ApplyNotModified(&fresh, head, request_time, now);
     store_->Put(key, std::move(fresh));
+    if (view_ != nullptr) view_->CacheChanged();
     return;
   }
   cache::ResponseFacts facts = cache_fields::FactsOf(response->status, head);
@@ -105,6 +106,7 @@ void CacheFilter::Refreshed(const std::string& key, const cache::StoredResponse:
   for (const std::string& name : spec_.key_headers) names.push_back(name);
   fresh.vary = cache::VaryKey(names, fields);
   store_->Put(key, std::move(fresh));
+  if (view_ != nullptr) view_->CacheChanged();
 }
 
 }  // namespace icaht::filters

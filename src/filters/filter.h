@@ -57,6 +57,9 @@ class ServiceView {
   // keys go from the service's stores on the other shards too (this shard's
   // already went), before any request those shards read later.
   virtual void InvalidateCacheElsewhere(const std::vector<std::string>& keys) const {}
+  // The store changed outside an exchange (a background refresh): its
+  // gauges are published again.
+  virtual void CacheChanged() const {}
 
  protected:
   ~ServiceView() = default;

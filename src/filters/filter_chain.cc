@@ -41,7 +41,8 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
   if (specs.fault) filters.push_back(std::make_unique<FaultFilter>(*specs.fault, timers));
   if (specs.cache && cache_store != nullptr) {
     filters.push_back(std::make_unique<CacheFilter>(*specs.cache, std::move(cache_store), timers,
-                                                    view, side_calls));
+                                                    view,
+                                                    specs.cache_refresh ? side_calls : nullptr));
   }
   auto chain = std::make_unique<FilterChain>(std::move(filters));
   chain->rate_limit_ = rate_limit;

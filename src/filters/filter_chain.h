@@ -33,6 +33,9 @@ struct FilterSpecs {
   std::optional<tracing::TracingSpec> tracing;
   std::optional<FaultSpec> fault;
   std::optional<CacheSpec> cache;
+  // stale-while-revalidate's background requests (off for services with
+  // routes: they would go to any instance with the target unrewritten).
+  bool cache_refresh = true;
   size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
 };
 

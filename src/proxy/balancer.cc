@@ -105,7 +105,13 @@ int Balancer::Pick(const std::vector<UpstreamConfig>& upstreams, const Request& 
 
 int Balancer::PickAny(const std::vector<UpstreamConfig>& upstreams, int skip,
                       const std::vector<bool>* out) {
-  Request r{.out = out, .skip = upstreams.size() > 1 ? skip : -1};
+  Request r{.out = out, .skip = skip};
+  // `skip` only while another instance can be picked.
+  bool other = false;
+  for (size_t i = 0; i < upstreams.size() && !other; ++i) {
+    other = static_cast<int>(i) != skip && Eligible(r, i);
+  }
+  if (!other) r.skip = -1;
   return PickWeightedRandom(upstreams, r, -1);
 }
 

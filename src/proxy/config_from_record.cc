@@ -40,6 +40,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
       specs->labels.push_back(upstream.labels);
     }
     config->route_specs = std::move(specs);
+    config->filters.cache_refresh = false;
   }
   config->retries = record.retries;
   if (record.mirror) {

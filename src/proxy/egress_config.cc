@@ -15,6 +15,7 @@ std::unique_ptr<ServiceConfig> EgressConfigFor(const ServiceConfig& ingress,
   config->hash_on = ingress.hash_on;
   config->hash_on_set = ingress.hash_on_set;
   config->route_specs = ingress.route_specs;  // local callers take the same routes
+  config->egress_call = true;
   config->subset_series = ingress.subset_series;
   config->retries = egress.retries ? egress.retries : ingress.retries;
   config->circuit_breaker = ingress.circuit_breaker;
@@ -55,6 +56,9 @@ std::unique_ptr<ServiceConfig> RemoteServiceConfig(const std::string& name,
   ingress->upstreams = std::move(upstreams);
   ingress->outlier.reset();
   ingress->mirror_spec.reset();
+  // Its routes are the other host's sidecar's to apply (over its instances).
+  ingress->route_specs.reset();
+  ingress->subset_series.clear();
   auto config =
       EgressConfigFor(*ingress, record != nullptr ? record->egress : registry::EgressSpec{});
   return config;

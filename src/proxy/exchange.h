@@ -171,6 +171,11 @@ class Exchange final : public core::DeferredDeletable,
   void RetryNow(std::string bytes);
   // The instance a retry avoids: the last one, if there is another.
   int LastInstance() const;
+  // The instances this exchange may go to: its subset's, else all.
+  size_t Candidates() const {
+    return subset_ >= 0 ? config_->route_table->SubsetInstances(subset_).size()
+                        : config_->upstreams.size();
+  }
   // The response head's deadline for this attempt: request_ms, or the
   // per-try timeout, within what is left of the retries' shared deadline.
   uint32_t ResponseHeadTimeoutMs() const;

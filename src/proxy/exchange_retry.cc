@@ -148,7 +148,7 @@ void Exchange::StartRetry() {
 
 int Exchange::LastInstance() const {
   // Never the same instance twice in a row when another exists.
-  return config_->upstreams.size() > 1 ? ctx_.upstream_index : -1;
+  return Candidates() > 1 ? ctx_.upstream_index : -1;
 }
 
 void Exchange::RetryNow(std::string bytes) {
@@ -161,7 +161,7 @@ bool Exchange::Retry(const ProxyError& error) {
   // bodiless request (the keep-alive race) did nothing either.
   bool connect_failed = !call_->stream()->connected();
   bool safe = error.retryable && (connect_failed || !has_request_body_);
-  int max_attempts = std::min<int>(3, config_->upstreams.size() + (call_->reused() ? 1 : 0));
+  int max_attempts = std::min<int>(3, Candidates() + (call_->reused() ? 1 : 0));
   if (!safe || ctx_.attempts >= max_attempts) return false;
   // Circuit breakers bound these retries too.
   if (!counted_retry_) {

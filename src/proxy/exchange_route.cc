@@ -9,8 +9,16 @@ namespace icaht::proxy {
 bool Exchange::SelectRoute(TargetRewrite* rewrite) {
   const RouteTable& table = *config_->route_table;
   const http::RequestHead& head = ctx_.request();
+  // An absolute-form target (a proxy's request) is routed on its path.
+  std::string_view target = head.target;
+  size_t origin_at = 0;
+  if (!target.starts_with('/')) {
+    size_t scheme = target.find("://");
+    size_t slash = scheme == std::string_view::npos ? scheme : target.find('/', scheme + 3);
+    if (slash != std::string_view::npos) origin_at = slash;
+  }
   const RouteTable::Route* route =
-      table.Match(head.method, head.target, [this](std::string_view name) {
+      table.Match(head.method, target.substr(origin_at), [this](std::string_view name) {
         const http::Header* h = ctx_.FindRequestHeader(name);
         return h != nullptr ? std::optional<std::string_view>(h->value) : std::nullopt;
       });
@@ -33,9 +41,10 @@ bool Exchange::SelectRoute(TargetRewrite* rewrite) {
   subset_ = table.PickSubset(*route, *key);
   if (subset_ >= 0) ctx_.subset = table.SubsetName(subset_);
   if (spec.rewrite_path_prefix) {
-    rewrite->strip = spec.match.path.size();
+    rewrite->strip = origin_at + spec.match.path.size();  // the result is origin-form
     rewrite->prefix = *spec.rewrite_path_prefix;
   }
+  if (config_->egress_call) return true;  // the egress policy's timeouts and retries
   const filters::RouteTimeouts& t = spec.timeouts;
   if (t.connect_ms) connect_timeout_ms_ = *t.connect_ms;
   if (t.request_ms) request_timeout_ms_ = *t.request_ms;

@@ -111,6 +111,10 @@ struct ServiceConfig {
   // The egress listener's own config (no upstreams: each request is routed
   // to a service by name).
   bool egress_listener = false;
+  // A service's config for calls through the egress listener (EgressConfigFor):
+  // its routes choose subsets, rewrites and direct responses, but the egress
+  // policy's timeouts and retries stay.
+  bool egress_call = false;
 };
 
 // The service's rules for the TLS peer on the request: the peer_header

@@ -5,7 +5,7 @@
 
 namespace icaht::proxy {
 
-void ShardService::PublishCacheGauges() {
+void ShardService::PublishCacheGauges() const {
   metrics::ShardSeries& s = series->shard(proxy->index());
   s.cache_bytes.Set(cache != nullptr ? static_cast<int64_t>(cache->bytes()) : 0);
   s.cache_entries.Set(cache != nullptr ? static_cast<int64_t>(cache->entries()) : 0);

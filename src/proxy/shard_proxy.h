@@ -74,6 +74,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
     return config->upstreams[i].tls == nullptr ? &config->upstreams[i].address : nullptr;
   }
   void InvalidateCacheElsewhere(const std::vector<std::string>& keys) const override;
+  void CacheChanged() const override { PublishCacheGauges(); }
   // Active health checks' verdict (from the control thread): instances
   // whose address is in `unhealthy` leave the rotation, the others return.
   void SetUnhealthy(const std::vector<net::Address>& unhealthy);
@@ -149,7 +150,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   std::shared_ptr<cache::Store> cache;
   std::optional<filters::CacheSpec> cache_spec;  // what `cache` was made for
   // Its size into the service's gauges (after each exchange that used it).
-  void PublishCacheGauges();
+  void PublishCacheGauges() const;
   // Keeps, replaces (other limits) or drops the store for the config.
   void SetCache(const ServiceConfig& next);
 };

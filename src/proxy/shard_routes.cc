@@ -8,6 +8,11 @@ namespace icaht::proxy {
 
 void ShardService::BuildRoutes(ServiceConfig& c) {
   if (c.route_specs == nullptr || c.route_table != nullptr) return;
+  if (c.route_specs->labels.size() != c.upstreams.size()) {
+    ICAHT_LOG_LIMITED(kError, "service '", c.name, "': routes not applied: labels for ",
+                      c.route_specs->labels.size(), " instances, ", c.upstreams.size(), " configured");
+    return;
+  }
   absl::StatusOr<RouteTable> table =
       RouteTable::Build(c.route_specs->subsets, c.route_specs->routes, c.route_specs->labels);
   if (!table.ok()) {

@@ -407,13 +407,11 @@ absl::StatusOr<ServiceRecord> ParseServiceRecordValue(simdjson::ondemand::value 
     }
   }
   // hash_on keys the hashing balancers and makes weighted splits sticky.
-  const bool weighted_split = std::any_of(record.routes.begin(), record.routes.end(),
-                                          [](const auto& route) { return route.to.size() > 1; });
   if (!record.hash_on.empty() && record.load_balancer != "ring_hash" &&
-      record.load_balancer != "maglev" && !weighted_split) {
+      record.load_balancer != "maglev" && record.routes.empty()) {
     return FieldError(JoinPath(object_path, "hash_on"),
                       absl::StrFormat("only with load_balancer ring_hash or maglev, or routes "
-                                      "with a weighted split (this record has %s and none)",
+                                      "(this record has %s and none)",
                                       record.load_balancer));
   }
   ICAHT_RETURN_IF_ERROR(CheckRoutes(record, object_path));

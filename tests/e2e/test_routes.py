@@ -3,8 +3,10 @@
 v1 and v2: a header match sends `x-canary: 1` to v2 only; a path route goes to v1 with its
 prefix rewritten; a direct response answers without an instance; a 90/10 split holds over
 2,000 requests; a live change to 50/50 is seen on the next requests with none failing; a
-sticky split (hash_on) keeps each client on one side; a route's own timeout applies; the access
-log names the route and the subset and icaht_requests_total counts by subset; a subset whose
+sticky split (hash_on) keeps each client on one side; a route's own timeout applies; an
+absolute-form target is routed on its path; local callers through the egress listener take the
+routes; the access log names the route and the subset and icaht_requests_total counts by
+subset; a subset whose
 instances all fail is ejected by outlier detection without touching the other; records with an
 unknown subset, zero weights, an empty subset or a bad regex are refused naming the field;
 icahtctl route shows and sets a split."""
@@ -137,6 +139,23 @@ class RoutesTest(SharedDaemonTestCase):
         self.assertEqual(c.get("/maintenance/x")[0], 200)  # the regex matches the whole path
         self.assertEqual(sum(u.count for u in (self.v1a, self.v1b, self.v2)), before + 1)
 
+    def test_absolute_form_is_routed_on_its_path(self):
+        c = self.client()
+        self.assertEqual(c.get("http://orders/maint")[0], 503)
+        status, upstream, body = c.get("http://orders/api/items")
+        self.assertIn(upstream, ("v1a", "v1b"))
+        self.assertEqual(json.loads(body)["target"], "/v1/items")
+
+    def test_local_callers_through_egress_take_the_routes(self):
+        c = Client(self.d.egress_port)
+        self.addCleanup(c.close)
+        for _ in range(10):
+            self.assertEqual(c.get("/x", {"Host": "orders", "x-canary": "1"})[1], "v2")
+        status, upstream, body = c.get("/api/items", {"Host": "orders"})
+        self.assertIn(upstream, ("v1a", "v1b"))
+        self.assertEqual(json.loads(body)["target"], "/v1/items")
+        self.assertEqual(c.get("/maint", {"Host": "orders"})[0], 503)
+
     def test_route_timeout_applies(self):
         c = self.client()
         self.assertEqual(c.get("/slow?delay_ms=1")[0], 200)
@@ -174,7 +193,8 @@ class RoutesTest(SharedDaemonTestCase):
                 t.join(10)
         self.assertEqual(failures, [])
         try:
-            seen = self.spread(1000)
+            # Over many connections (both shards): each took the new weights.
+            seen = self.spread(1000, clients=24)
             self.assertAlmostEqual(seen.get("v2", 0) / 1000, 0.5, delta=0.06, msg=seen)
         finally:
             self.update(self.routed_record(90, 10))

@@ -13,11 +13,10 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-// A route with no match (absent or {}) takes every request: the split's place.
+// A route with no match (absent or {}) takes every request that reaches it.
 bool IsCatchAll(dom::object route) {
   dom::object match;
-  if (route["match"].get(match) == simdjson::SUCCESS && match.size() != 0) return false;
-  return route["direct_response"].error() == simdjson::NO_SUCH_FIELD;
+  return route["match"].get(match) != simdjson::SUCCESS || match.size() == 0;
 }
 
 void AppendSplit(std::string* out, const std::vector<std::pair<std::string, uint32_t>>& split) {
@@ -98,7 +97,8 @@ const char kRouteUsage[] =
     "\n"
     "Shows the service's subsets and routes; with --split, sends the requests no other route\n"
     "takes to the subsets by weight (e.g. --split v1=90,v2=10): the split becomes the `to` of\n"
-    "the record's catch-all route, added at the end when there is none.\n";
+    "the record's catch-all route (the first without a match), added at the end when there is\n"
+    "none.\n";
 
 std::optional<std::string> ParseRouteArgs(
     const std::vector<std::string>& positional,
@@ -140,12 +140,21 @@ absl::StatusOr<std::string> ApplySplit(std::string_view json,
   }
   dom::array routes;
   bool has_routes = record["routes"].get(routes) == simdjson::SUCCESS;
-  // The last catch-all route (a later one could never be reached anyway).
+  // The first catch-all route: the routes after it are never reached.
   int64_t catch_all = -1, index = 0;
   if (has_routes) {
     for (dom::element route : routes) {
       dom::object object;
-      if (route.get(object) == simdjson::SUCCESS && IsCatchAll(object)) catch_all = index;
+      if (route.get(object) == simdjson::SUCCESS && IsCatchAll(object)) {
+        if (object["direct_response"].error() != simdjson::NO_SUCH_FIELD) {
+          return absl::FailedPreconditionError(
+              Cat("routes[", index,
+                  "] answers every request it gets itself (direct_response): a split after it "
+                  "would never be reached; change the record with update --file"));
+        }
+        catch_all = index;
+        break;
+      }
       ++index;
     }
   }

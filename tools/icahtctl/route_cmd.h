@@ -2,9 +2,10 @@
 
 // `icahtctl route NAME [--split SUBSET=WEIGHT,...]` (issue 19): shows a service's subsets and
 // routes, or sets a weighted split, as a convenience over the record (GET, change, PUT): the
-// split becomes the `to` of the record's catch-all route (the last route without a match),
+// split becomes the `to` of the record's catch-all route (the first route without a match),
 // appended when there is none, so routes that match first (canaries by header, paths) keep
-// taking their requests. The daemon validates the result (an unknown subset is its error).
+// taking their requests; a catch-all direct_response is refused (a split after it would never
+// be reached). The daemon validates the result (an unknown subset is its error).
 
 #include <optional>
 #include <string>

@@ -42,16 +42,24 @@ TEST(RouteCmdTest, SplitIsAppendedWhenNoRouteTakesEverything) {
 }
 
 TEST(RouteCmdTest, SplitReplacesTheCatchAllRoutesToOnly) {
-  // A direct response without a match is not where a split goes; the last route whose match
-  // is empty is, and keeps its name and timeouts.
+  // The first route whose match is empty takes the split and keeps its name and timeouts;
+  // a later one (never reached) is left alone.
   absl::StatusOr<std::string> out = ApplySplit(
-      R"({"name":"a","routes":[{"direct_response":{"status":503,"body":""}},)"
-      R"({"name":"all","match":{},"to":[{"subset":"v1","weight":1}],"timeouts":{"request_ms":5}}]})",
+      R"({"name":"a","routes":[{"match":{"path_exact":"/m"},"direct_response":{"status":503,)"
+      R"("body":""}},{"name":"all","match":{},"to":[{"subset":"v1","weight":1}],)"
+      R"("timeouts":{"request_ms":5}},{"to":[{"subset":"v2","weight":1}]}]})",
       {{"v1", 50}, {"v2", 50}});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(*out, R"({"name":"a","routes":[{"direct_response":{"status":503,"body":""}},)"
-                  R"({"name":"all","match":{},"timeouts":{"request_ms":5},"to":[)"
-                  R"({"subset":"v1","weight":50},{"subset":"v2","weight":50}]}]})");
+  EXPECT_EQ(*out,
+            R"({"name":"a","routes":[{"match":{"path_exact":"/m"},"direct_response":)"
+            R"({"status":503,"body":""}},{"name":"all","match":{},"timeouts":{"request_ms":5},)"
+            R"("to":[{"subset":"v1","weight":50},{"subset":"v2","weight":50}]},)"
+            R"({"to":[{"subset":"v2","weight":1}]}]})");
+  // A direct response that takes every request: a split after it would never be reached.
+  out = ApplySplit(R"({"name":"a","routes":[{"direct_response":{"status":404,"body":""}}]})",
+                   {{"v1", 1}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("routes[0] answers"), std::string::npos);
   EXPECT_FALSE(ApplySplit("[1]", {{"v1", 1}}).ok());
   EXPECT_FALSE(ApplySplit("{", {{"v1", 1}}).ok());
 }

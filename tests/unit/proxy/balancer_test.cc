@@ -188,6 +188,10 @@ TEST(BalancerTest, SkipAvoidsTheLastInstanceUnlessItIsTheOnlyOne) {
     std::vector<bool> out = {true, false, true};
     Balancer::Request r{.out = &out, .skip = 1, .hash = StableHash("k")};
     EXPECT_EQ(b.Pick(u, r), 1) << LbPolicyName(policy);
+    // A replaced config's pick within a subset: the same rule.
+    for (int k = 0; k < 20; ++k) EXPECT_EQ(b.PickAny(u, 1, &out), 1);
+    std::vector<bool> two = {false, true, false};
+    for (int k = 0; k < 20; ++k) EXPECT_EQ(b.PickAny(u, 0, &two), 2);
   }
 }
 

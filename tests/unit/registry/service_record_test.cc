@@ -206,8 +206,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"load_balancer":"ring_hash","hash_on":"cookie:a b")"),
                 "field 'hash_on': must be"},
         BadCase{With(R"(,"hash_on":"client_ip")"),
-                "field 'hash_on': only with load_balancer ring_hash or maglev, or routes with a "
-                "weighted split (this record has round_robin and none)"},
+                "field 'hash_on': only with load_balancer ring_hash or maglev, or routes (this "
+                "record has round_robin and none)"},
         // max_body_bytes
         BadCase{With(R"(,"max_body_bytes":-1)"),
                 "field 'max_body_bytes': must be a non-negative integer"},
