@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
 """Drives the icaht-sidecar admin API fast, for benchmarks/rss.sh.
 
-  admin_load.py register SOCKET COUNT UPSTREAM [--prefix P]
+  admin_load.py register SOCKET COUNT UPSTREAM [--prefix P] [--fields JSON]
       Registers COUNT services (P0, P1, ...) over one keep-alive connection to the admin socket,
       ports allocated by the daemon. Prints one JSON line: count, seconds, per-registration
       p50/p99 in ms, bind_retries (409 "Address already in use" answers re-posted), the ports.
 
-  admin_load.py latency SOCKET COUNT UPSTREAM [--prefix P] [--path /x]
+  admin_load.py latency SOCKET COUNT UPSTREAM [--prefix P] [--path /x] [--fields JSON]
       For each of COUNT registrations: t0 = just before the POST is written, t1 = its 201 read,
       then connect to the new port and GET PATH, t2 = first byte of the proxied response. The
       design promises the port serves on every shard when the POST returns, so a refused connect
       after t1 is counted (and retried until it answers, for at most 2 s). Prints one JSON line
       with p50/p99/max of t2-t0 (POST sent -> first proxied byte), t2-t1 (POST answered -> first
       proxied byte) and t1-t0 (admin round trip), in ms, plus refused/failed counts.
+
+  admin_load.py scrape METRICS_URL PORTS_JSON
+      One GET through each port of PORTS_JSON (a JSON list; traffic on every service), then
+      GET METRICS_URL 7 times. Prints one JSON line: ports hit, non-200 answers, the page's
+      bytes and lines, and the scrapes' median and max in ms.
+
+--fields JSON: members (a JSON object) added to every registered record, e.g. the features of
+the enriched scenario (benchmarks/rss_enriched.sh).
 """
 
 import json
@@ -103,8 +111,46 @@ def ms(x):
     return None if x is None else round(x * 1000, 3)
 
 
+EXTRA_FIELDS = {}
+
+
 def record(name, upstream):
-    return json.dumps({"name": name, "upstreams": [upstream]}).encode()
+    return json.dumps(dict(EXTRA_FIELDS, name=name, upstreams=[upstream])).encode()
+
+
+def http_get(host, port, target):
+    """One GET on a new connection: (status, body)."""
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
+                  .encode())
+        data = b""
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body
+
+
+def cmd_scrape(metrics_url, ports):
+    non200 = 0
+    for port in ports:
+        non200 += http_get("127.0.0.1", port, "/")[0] != 200
+    host_port, _, path = metrics_url.removeprefix("http://").partition("/")
+    host, _, mport = host_port.partition(":")
+    times, body = [], b""
+    for _ in range(7):
+        t0 = time.perf_counter()
+        status, body = http_get(host, int(mport), "/" + path)
+        times.append(time.perf_counter() - t0)
+        if status != 200:
+            print(json.dumps({"error": f"{metrics_url} answered {status}"}))
+            return 1
+    print(json.dumps({"ports_hit": len(ports), "non_200": non200, "bytes": len(body),
+                      "lines": body.count(b"\n"), "median_ms": ms(pct(times, 50)),
+                      "max_ms": ms(max(times))}))
+    return 0
 
 
 def cmd_register(sock_path, count, upstream, prefix):
@@ -220,6 +266,8 @@ def cmd_latency(sock_path, count, upstream, prefix, path):
 
 
 def main(argv):
+    if len(argv) == 4 and argv[1] == "scrape":
+        return cmd_scrape(argv[2], json.loads(argv[3]))
     if len(argv) < 5 or argv[1] not in ("register", "latency"):
         sys.exit(__doc__)
     sock_path, count, upstream = argv[2], int(argv[3]), argv[4]
@@ -230,6 +278,8 @@ def main(argv):
             prefix = rest[1]
         elif rest[0] == "--path" and len(rest) > 1:
             path = rest[1]
+        elif rest[0] == "--fields" and len(rest) > 1:
+            EXTRA_FIELDS.update(json.loads(rest[1]))
         else:
             sys.exit(f"unknown argument {rest[0]}")
         rest = rest[2:]

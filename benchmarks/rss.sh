@@ -9,9 +9,15 @@
 #  2. register -> serving latency over LAT_COUNT (1,000) registrations: from writing the POST to
 #     the first byte of a response proxied through the new port, and from the 201 to that byte.
 #
-# Writes benchmarks/results/rss.{md,csv} (RESULTS_DIR overrides) and prints the tables.
+#  3. With METRICS_AT=N (a count of COUNTS): once N services are registered, one request through
+#     each port of the last batch, then the time of GET /metrics (median of 7).
+#
+# Writes benchmarks/results/$RESULTS_NAME.{md,csv} (RESULTS_DIR overrides) and prints the tables.
 # Environment: SHARDS="1 2"  COUNTS="1 1000 10000"  LAT_COUNT=1000  IDLE_RANGE=40000-50999
 #   BENCH_PORT_BASE=30000 (uses BASE+680 .. BASE+1799)  BUILD_DIR, SIDECAR, KEEP_TMP=1
+#   RECORD_FIELDS='{...}'  members added to every registered record (default none)
+#   DAEMON_ARGS='...'      the daemon's flags after the defaults (default --access-log off)
+#   HAPROXY=0              skip the HAProxy reference   RESULTS_NAME=rss   METRICS_AT=N
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,6 +30,12 @@ BASE="${BENCH_PORT_BASE:-30000}"
 BUILD_DIR="${BUILD_DIR:-$REPO/build-bench}"
 SIDECAR="${SIDECAR:-$BUILD_DIR/src/icaht-sidecar}"
 RESULTS_DIR="${RESULTS_DIR:-$REPO/benchmarks/results}"
+RESULTS_NAME="${RESULTS_NAME:-rss}"
+RECORD_FIELDS="${RECORD_FIELDS:-"{}"}"
+DAEMON_ARGS="${DAEMON_ARGS:---access-log off}"
+METRICS_AT="${METRICS_AT:-0}"
+LAT_NAME=register_latency.jsonl
+[ "$RESULTS_NAME" = rss ] || LAT_NAME="${RESULTS_NAME}_register_latency.jsonl"
 BACKEND_PORT=$((BASE + 680))
 OPS_PORT=$((BASE + 690))
 LAT_RANGE="$((BASE + 700))-$((BASE + 1799))"
@@ -128,7 +140,7 @@ start_daemon() {  # SHARDS PORT_RANGE
   rm -rf "$TMP/d"; mkdir -p "$TMP/d/state"
   start_bg "$TMP/daemon.$1.log" "$SIDECAR" --shards "$1" --admin-socket "$TMP/d/admin.sock" \
     --ops-listen "127.0.0.1:$OPS_PORT" --port-range "$2" --state-dir "$TMP/d/state" \
-    --access-log off --log-level warn
+    --log-level warn $DAEMON_ARGS
   DPID=$LAST_PID
   local i code=000
   for i in $(seq 100); do
@@ -161,7 +173,7 @@ for shards in $SHARDS; do
     if [ "$add" -gt 0 ]; then
       failed=0
       out="$(timeout 900 python3 "$HERE/admin_load.py" register "$TMP/d/admin.sock" "$add" \
-        "127.0.0.1:$BACKEND_PORT" --prefix "s$have-")" || failed=1
+        "127.0.0.1:$BACKEND_PORT" --prefix "s$have-" --fields "$RECORD_FIELDS")" || failed=1
       if [ "$failed" = 1 ]; then
         note "--shards $shards: registering $add services (to $n) failed: $(echo "$out" | head -c 400)"
         got="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("registered", 0))' "$out" 2>/dev/null || echo 0)"
@@ -180,6 +192,15 @@ for shards in $SHARDS; do
     rss="$(tree_rss_kib "$DPID")"
     echo "icaht,$shards,$n,$rss,$(fd_count "$DPID"),$reg_s,$reg_p99" >>"$CSV"
     log "icaht shards=$shards services=$n rss=${rss} KiB (+$add in ${reg_s}s, p99 ${reg_p99} ms)"
+    if [ "$n" = "$METRICS_AT" ] && [ -n "${out:-}" ]; then
+      ports="$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["ports"]))' "$out")"
+      if scrape="$(timeout 600 python3 "$HERE/admin_load.py" scrape \
+          "http://127.0.0.1:$OPS_PORT/metrics" "$ports")"; then
+        note "--shards $shards, $n services, traffic on the $(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$ports") last registered: GET /metrics $scrape"
+      else
+        note "--shards $shards: the /metrics scrape failed: $scrape"
+      fi
+    fi
     [ "$failed" = 0 ] || break
   done
   # The ports must serve: spot-check the first and the last one of the last batch.
@@ -218,7 +239,8 @@ write_haproxy_cfg() {  # THREADS COUNT
   } >"$TMP/haproxy.cfg"
 }
 
-for shards in $SHARDS; do
+[ "${HAPROXY:-1}" = 0 ] && SHARDS_HAPROXY="" || SHARDS_HAPROXY="$SHARDS"
+for shards in $SHARDS_HAPROXY; do
   for n in $COUNTS; do
     log "== haproxy nbthread $shards, $n frontends"
     ok=0
@@ -251,7 +273,7 @@ if [ "$LAT_COUNT" -gt 0 ]; then
     log "== register->serving latency, --shards $shards, $LAT_COUNT registrations"
     start_daemon "$shards" "$LAT_RANGE" || continue
     if out="$(timeout 600 python3 "$HERE/admin_load.py" latency "$TMP/d/admin.sock" "$LAT_COUNT" \
-        "127.0.0.1:$BACKEND_PORT" --prefix lat --path /)"; then :; else
+        "127.0.0.1:$BACKEND_PORT" --prefix lat --path / --fields "$RECORD_FIELDS")"; then :; else
       note "latency run (--shards $shards) reported failures: $(echo "$out" | head -c 600)"
     fi
     [ -n "$out" ] && echo "{\"shards\": $shards, \"result\": $out}" >>"$LAT_JSON"
@@ -262,9 +284,10 @@ fi
 
 # ---------------------------------------------------------------------------- report
 mkdir -p "$RESULTS_DIR"
-cp "$CSV" "$RESULTS_DIR/rss.csv"
-cp "$LAT_JSON" "$RESULTS_DIR/register_latency.jsonl"
-python3 - "$CSV" "$LAT_JSON" "$NOTES" "$NOFILE" >"$RESULTS_DIR/rss.md" <<'PY'
+[ "$RECORD_FIELDS" = "{}" ] || note "every record carried: \`$RECORD_FIELDS\`; daemon flags: \`$DAEMON_ARGS\`"
+cp "$CSV" "$RESULTS_DIR/$RESULTS_NAME.csv"
+cp "$LAT_JSON" "$RESULTS_DIR/$LAT_NAME"
+python3 - "$CSV" "$LAT_JSON" "$NOTES" "$NOFILE" >"$RESULTS_DIR/$RESULTS_NAME.md" <<'PY'
 import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 print("## Memory with idle services, and register -> serving latency")
@@ -322,5 +345,5 @@ if notes:
     print(notes)
     print()
 PY
-cat "$RESULTS_DIR/rss.md"
-echo "results: $RESULTS_DIR/rss.md $RESULTS_DIR/rss.csv $RESULTS_DIR/register_latency.jsonl"
+cat "$RESULTS_DIR/$RESULTS_NAME.md"
+echo "results: $RESULTS_DIR/$RESULTS_NAME.{md,csv} $RESULTS_DIR/$LAT_NAME"
