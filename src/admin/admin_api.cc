@@ -94,7 +94,11 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
   for (const filters::SubsetSpec& subset : record.subsets) {
     config->subset_series.push_back(config->series->Subset(subset.name));
   }
-  if (!record.egress.via_ingress) config->egress = proxy::EgressConfigFor(*config, record.egress);
+  if (!record.egress.via_ingress) {
+    config->make_egress = [spec = record.egress](const proxy::ServiceConfig& ingress) {
+      return proxy::EgressConfigFor(ingress, spec);
+    };
+  }
   return config;
 }
 

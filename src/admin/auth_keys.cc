@@ -40,9 +40,7 @@ absl::Status AuthKeyStore::Load(const registry::ServiceRecord& record) {
   entry->jwt = auth.jwt;
   entry->api_key = auth.api_key;
   if (auth.jwt.enabled && !auth.jwt.jwks_file.empty()) {
-    entry->jwks_watch.emplace(auth.jwt.jwks_file);
-    entry->jwks_watch->Changed();
-    auto set = LoadJwksFile(auth.jwt.jwks_file);
+    auto set = JwksFromFile(auth.jwt.jwks_file);
     if (!set.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("field 'auth.jwt.jwks_file': ", set.status().message()));
@@ -106,17 +104,29 @@ filters::AuthKeys AuthKeyStore::Keys(const std::string& name) const {
   return it == entries_.end() ? filters::AuthKeys{} : it->second->keys;
 }
 
+absl::StatusOr<std::shared_ptr<const filters::jwt::JwkSet>> AuthKeyStore::JwksFromFile(
+    const std::string& path) {
+  SharedJwks& file = jwks_files_.try_emplace(path, path).first->second;
+  if (file.tick != tick_count_) {
+    file.tick = tick_count_;
+    file.changed = file.watch.Changed();
+    if (file.changed) file.result = LoadJwksFile(path);
+  }
+  return file.result;
+}
+
 void AuthKeyStore::Tick() {
   int64_t now = core::NowNs();
+  ++tick_count_;
   for (auto& [name, entry] : entries_) {
     bool changed = false;
-    if (entry->jwks_watch && entry->jwks_watch->Changed()) {
-      auto set = LoadJwksFile(entry->jwt.jwks_file);
-      if (set.ok()) {
+    if (entry->jwt.enabled && !entry->jwt.jwks_file.empty()) {
+      auto set = JwksFromFile(entry->jwt.jwks_file);
+      if (set.ok() && *set != entry->keys.jwks) {
         entry->keys.jwks = *std::move(set);
         changed = true;
         ICAHT_LOG(kInfo, "service '", name, "': JWKS reloaded from ", entry->jwt.jwks_file);
-      } else {
+      } else if (!set.ok() && jwks_files_.find(entry->jwt.jwks_file)->second.changed) {
         ICAHT_LOG(kWarn, "service '", name, "': JWKS reload failed, keeping the last good set: ",
                   std::string(set.status().message()));
       }
@@ -145,6 +155,8 @@ void AuthKeyStore::Tick() {
     }
     if (changed && on_change_) on_change_(name);
   }
+  // Files no service asked for in this tick (none names them any more) go.
+  absl::erase_if(jwks_files_, [this](const auto& file) { return file.second.tick != tick_count_; });
   if (!entries_.empty()) ring_.timers().Arm(&tick_, now + kTickNs);
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
@@ -49,7 +50,6 @@ class AuthKeyStore {
     filters::JwtSpec jwt;
     filters::ApiKeySpec api_key;
     filters::AuthKeys keys;
-    std::optional<filters::FileWatcher> jwks_watch;
     std::optional<filters::FileWatcher> keys_watch;
     proxy::HttpClientCall* fetch = nullptr;
     std::shared_ptr<const net::TlsClientContext> jwks_tls;  // an https jwks_url's
@@ -60,11 +60,25 @@ class AuthKeyStore {
 
   void Tick();
   void Fetch(const std::string& name, Entry& entry);
+  // A JWKS file's keys, parsed once for every service that names it and
+  // looked at (stat) once per tick: 10,000 services with one file hold one
+  // set and cost one stat a second.
+  absl::StatusOr<std::shared_ptr<const filters::jwt::JwkSet>> JwksFromFile(const std::string& path);
+  struct SharedJwks {
+    explicit SharedJwks(std::string path) : watch(std::move(path)) {}
+    filters::FileWatcher watch;
+    uint64_t tick = UINT64_MAX;  // when last looked at
+    bool changed = false;        // ...and it had changed then
+    absl::StatusOr<std::shared_ptr<const filters::jwt::JwkSet>> result =
+        absl::UnavailableError("not read yet");
+  };
 
   core::Ring& ring_;
   core::BufRing& bufs_;
   std::function<void(const std::string&)> on_change_;
   absl::flat_hash_map<std::string, std::unique_ptr<Entry>> entries_;
+  absl::flat_hash_map<std::string, SharedJwks> jwks_files_;
+  uint64_t tick_count_ = 0;
   core::Timer tick_;
 };
 

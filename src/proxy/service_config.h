@@ -3,6 +3,7 @@
 // service record, one copy per shard (shards never share it).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,8 +107,12 @@ struct ServiceConfig {
   // (proxy/egress_config.h): the same instances, in the same order (so they
   // share the service's balancer, health and breakers on the shard), with the
   // record's egress policy and a chain of its own. Null: they get this
-  // config itself (the record's egress.via_ingress).
-  std::unique_ptr<ServiceConfig> egress;
+  // config itself (the record's egress.via_ingress), or it is built by
+  // make_egress at the first such call (ShardService::EgressConfig: most
+  // services are never called through the egress, and a second config per
+  // service and shard is most of an idle service's memory).
+  mutable std::unique_ptr<ServiceConfig> egress;
+  std::function<std::unique_ptr<ServiceConfig>(const ServiceConfig& ingress)> make_egress;
   // The egress listener's own config (no upstreams: each request is routed
   // to a service by name).
   bool egress_listener = false;

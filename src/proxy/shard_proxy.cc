@@ -53,13 +53,8 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
         next->filters, next->name, this, proxy,
         proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers(), cache);
   }
-  if (next->egress != nullptr && next->egress->chain == nullptr) {
-    next->egress->chain = filters::FilterChain::Build(
-        next->egress->filters, next->name, this, proxy,
-        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers());
-  }
+  if (next->egress != nullptr) BuildEgress(*next->egress);
   BuildRoutes(*next);
-  if (next->egress != nullptr) BuildRoutes(*next->egress);
   if (next->mirror_spec && next->mirror == nullptr) {
     next->mirror = std::make_unique<Mirror>(*next->mirror_spec, proxy, series, proxy->index());
   }

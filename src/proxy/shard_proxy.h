@@ -49,10 +49,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   }
   // The config an egress call to this service runs with: its egress part,
   // or (egress.via_ingress) the config itself.
-  std::shared_ptr<const ServiceConfig> EgressConfig() const {
-    if (config->egress == nullptr) return config;
-    return std::shared_ptr<const ServiceConfig>(config, config->egress.get());
-  }
+  std::shared_ptr<const ServiceConfig> EgressConfig();
 
   // Passive health: a connect that failed marks the instance down on this
   // shard until a connect succeeds. Ignored for a config that was replaced.
@@ -104,6 +101,8 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   void RecomputeSubsetOut();
   // Compiles `c`'s routes into its route table (once per config on this shard).
   void BuildRoutes(ServiceConfig& c);
+  // The egress config's chain and routes.
+  void BuildEgress(ServiceConfig& egress);
   void NotifyGranted();
 
  public:

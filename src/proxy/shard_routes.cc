@@ -1,5 +1,6 @@
-// Traffic splitting on the shard (issue 19): each config's route table, and
-// what each subset leaves out of the balancer's choice.
+// What the shard builds of a service's config besides its chain: the route
+// table (traffic splitting, issue 19) and what each subset leaves out of the
+// balancer's choice, and the egress config at its first use.
 
 #include "core/log.h"
 #include "proxy/shard_proxy.h"
@@ -10,7 +11,8 @@ void ShardService::BuildRoutes(ServiceConfig& c) {
   if (c.route_specs == nullptr || c.route_table != nullptr) return;
   if (c.route_specs->labels.size() != c.upstreams.size()) {
     ICAHT_LOG_LIMITED(kError, "service '", c.name, "': routes not applied: labels for ",
-                      c.route_specs->labels.size(), " instances, ", c.upstreams.size(), " configured");
+                      c.route_specs->labels.size(), " instances, ", c.upstreams.size(),
+                      " configured");
     return;
   }
   absl::StatusOr<RouteTable> table =
@@ -48,6 +50,24 @@ void ShardService::RecomputeSubsetOut() {
       out = excluded;
     }
   }
+}
+
+void ShardService::BuildEgress(ServiceConfig& egress) {
+  if (egress.chain == nullptr) {
+    egress.chain = filters::FilterChain::Build(
+        egress.filters, egress.name, this, proxy,
+        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers());
+  }
+  BuildRoutes(egress);
+}
+
+std::shared_ptr<const ServiceConfig> ShardService::EgressConfig() {
+  if (config->egress == nullptr && config->make_egress) {
+    config->egress = config->make_egress(*config);
+    BuildEgress(*config->egress);
+  }
+  if (config->egress == nullptr) return config;
+  return std::shared_ptr<const ServiceConfig>(config, config->egress.get());
 }
 
 }  // namespace icaht::proxy

@@ -191,12 +191,18 @@ class EdgeAuthTest(SharedDaemonTestCase):
         self.assertRefused(self.get(b"/public"), 401, "invalid_token")  # not a /pub segment
 
     def test_jwks_file_reload(self):
+        # A second service naming the same file (its keys are read once for both).
+        twin = self.d.register(record("jwt-twin", [self.up.address], auth={"jwt": {
+            "issuer": ISSUER, "audiences": [AUDIENCE], "jwks_file": self.jwks_path}}))["port"]
+        self.addCleanup(self.d.deregister, "jwt-twin")
+        self.assertEqual(self.get(b"/x", self.keys.token(), port=twin).status, 200)
         with open(self.jwks_path, "w") as f:
             f.write(self.keys.jwks(rotated=True))
         try:
             new = self.keys.token(key="rsa2")
-            wait_until(lambda: self.get(b"/orders", new).status == 200, 10, interval=0.1,
-                       what="the rotated key accepted")
+            for port in (self.port, twin):
+                wait_until(lambda: self.get(b"/orders", new, port=port).status == 200, 10,
+                           interval=0.1, what="the rotated key accepted on port %d" % port)
             self.assertRefused(self.get(b"/orders", self.keys.token()), 401, "invalid_token")
         finally:
             with open(self.jwks_path, "w") as f:
