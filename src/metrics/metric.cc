@@ -52,15 +52,24 @@ void Histogram::Observe(int64_t ns, const uint8_t* trace, int64_t unix_ms) {
   if (bucket < kBuckets) buckets_[bucket].Add();
   count_.Add();
   sum_ns_.Add(static_cast<uint64_t>(ns));
-  if (trace != nullptr) Write(exemplars_[bucket], trace, ns, unix_ms);
+  if (trace == nullptr) return;
+  Exemplars* exemplars = exemplars_.load(std::memory_order_relaxed);  // only this writer stores
+  if (exemplars == nullptr) {
+    exemplars = new Exemplars();
+    exemplars_.store(exemplars, std::memory_order_release);
+  }
+  Write((*exemplars)[bucket], trace, ns, unix_ms);
 }
+
+Histogram::~Histogram() { delete exemplars_.load(std::memory_order_acquire); }
 
 void Histogram::ReadInto(Snapshot* out) const {
   for (size_t i = 0; i < kBuckets; ++i) out->buckets[i] += buckets_[i].Read();
   out->count += count_.Read();
   out->sum_ns += sum_ns_.Read();
-  for (size_t i = 0; i <= kBuckets; ++i) {
-    ExemplarValue v = Read(exemplars_[i]);
+  const Exemplars* exemplars = exemplars_.load(std::memory_order_acquire);
+  for (size_t i = 0; exemplars != nullptr && i <= kBuckets; ++i) {
+    ExemplarValue v = Read((*exemplars)[i]);
     if (v.unix_ms > out->exemplars[i].unix_ms) out->exemplars[i] = v;
   }
 }

@@ -62,6 +62,10 @@ struct ExemplarValue {
 class Histogram {
  public:
   static constexpr size_t kBuckets = kLatencyBounds.size();
+  Histogram() = default;
+  ~Histogram();
+  Histogram(const Histogram&) = delete;
+  Histogram& operator=(const Histogram&) = delete;
 
   // With `trace` (16 bytes, the request's trace id) the bucket's exemplar is
   // replaced too.
@@ -80,7 +84,11 @@ class Histogram {
   std::array<Counter, kBuckets> buckets_;
   Counter count_;
   Counter sum_ns_;
-  std::array<Exemplar, kBuckets + 1> exemplars_;
+  // Made by the writer at its first traced observation (600 bytes most
+  // histograms never need: one per service, shard and family), published
+  // with release for readers; freed with the histogram.
+  using Exemplars = std::array<Exemplar, kBuckets + 1>;
+  std::atomic<Exemplars*> exemplars_{nullptr};
 };
 
 }  // namespace icaht::metrics
