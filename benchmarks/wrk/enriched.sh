@@ -1,0 +1,487 @@
+#!/usr/bin/env bash
+# The enriched scenario (issue 17): icaht-sidecar (1 shard) vs HAProxy (1 thread) vs nginx
+# (1 worker), each doing the request-path work a sidecar is deployed for, side by side on
+# loopback, pinned and interleaved as run.sh does.
+#
+# Every target proxies run.sh's backend (nginx, 1 worker, fixed bodies) and is configured with:
+#   icaht    one service with request_id, auth.jwt (RS256 from a JWKS file, iss/aud/exp checked,
+#            `sub` forwarded as X-User-Id; the verified token is cached), cors (one allowed origin,
+#            X-Request-Id exposed), rate_limit per client IP (far above the offered load), tracing
+#            at sample_ratio 0.01 exported to a loopback OTLP/HTTP collector, metrics (always on,
+#            the ops port), --access-log FILE (JSON lines)
+#   haproxy  unique-id-format %[uuid()] + unique-id-header X-Request-Id (echoed on the answer),
+#            http-request set-var(txn.bearer) http_auth_bearer + jwt_verify with the same key
+#            (alg, iss, aud and exp checked too, sub forwarded; HAProxy has no verified-token
+#            cache: it checks the signature on every request), a stick-table http_req_rate limit
+#            (never reached), the Prometheus exporter on its own frontend, a JSON log-format
+#            written to a file (`log stdout`, stdout redirected to the file), CORS headers with
+#            http-response set-header
+#   nginx    $request_id (an incoming X-Request-Id kept) forwarded and echoed, limit_req (never
+#            reached), a JSON log_format to a file (buffer=64k flush=1s, as icaht's 64 KiB
+#            buffer), CORS headers with add_header, stub_status on its own port. No JWT (stock
+#            nginx cannot verify one) and no tracing: it does less work than the other two.
+# No tracing on HAProxy either (its OpenTracing filter needs a tracer plugin Debian does not ship).
+#
+# Before measuring it checks every target and stops with an error when one fails: a GET with the
+# token and an allowed Origin gets 200, the right body, a request ID header and
+# Access-Control-Allow-Origin; a bad token (signed by another key) and no token get 401 (icaht,
+# HAProxy); the access log file grows and its last line carries the answer's request ID; the
+# metrics endpoint answers. wrk sends the token and the Origin with every request.
+# Then REPEAT times: for each body size, each target back to back (interleaved), a warm-up and
+# a measured `wrk -t1 -c$CONNS --latency` (common.sh's run_case: req/s, p50/p99, the proxy's
+# user and system CPU per request from /proc). The access logs are truncated after every run
+# (all are opened O_APPEND) so that long runs do not fill the disk.
+# Exits 1 when any run had non-2xx answers (a 401 or 429 would mean the setup is wrong), socket
+# errors, dropped access log lines or another problem (listed in the report).
+#
+# Writes benchmarks/results/enriched.{md,csv} (RESULTS_DIR overrides) and prints the tables.
+#
+# Environment (all optional):
+#   QUICK=1              1 s warm-up + 2 s measured runs (default 2 s + 8 s)
+#   WARMUP=S DURATION=S  override the durations; REPEAT=N runs per case (default 3; median reported)
+#   PROXIES="icaht haproxy nginx"  SIZES="5B 16KiB" (1KiB, 1MiB too)  CONNS=64
+#   PROXY_CPU=0 LOAD_CPU=1  BENCH_PORT_BASE=30000 (uses BASE+80, +104, +111, +112, +121, +122,
+#                        +194, +195)
+#   BUILD_DIR=build-bench  SIDECAR=path/to/icaht-sidecar  KEEP_TMP=1 (keep keys, configs, logs)
+# Needs nginx, haproxy (2.5 or later: jwt_verify), wrk, curl, and python3 with PyJWT and
+# cryptography (Debian: python3-jwt python3-cryptography) to make the key and the token.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+REPORT="$HERE/report.py"
+
+if [ "${QUICK:-0}" = 1 ]; then
+  WARMUP="${WARMUP:-1}"; DURATION="${DURATION:-2}"
+else
+  WARMUP="${WARMUP:-2}"; DURATION="${DURATION:-8}"
+fi
+REPEAT="${REPEAT:-3}"
+PROXIES="${PROXIES:-icaht haproxy nginx}"
+SIZES="${SIZES:-5B 16KiB}"
+CONNS="${CONNS:-64}"
+PROXY_CPU="${PROXY_CPU:-0}"
+LOAD_CPU="${LOAD_CPU:-1}"
+BASE="${BENCH_PORT_BASE:-30000}"
+BUILD_DIR="${BUILD_DIR:-$REPO/build-bench}"
+SIDECAR="${SIDECAR:-$BUILD_DIR/src/icaht-sidecar}"
+RESULTS_DIR="${RESULTS_DIR:-$REPO/benchmarks/results}"
+
+BACKEND_PORT=$((BASE + 80))
+ICAHT_PORT=$((BASE + 104))
+NGINX_PORT=$((BASE + 111))
+NGINX_STATUS=$((BASE + 112))
+HAPROXY_PORT=$((BASE + 121))
+HAPROXY_PROM=$((BASE + 122))
+ICAHT_OPS=$((BASE + 194))
+COLLECTOR_PORT=$((BASE + 195))
+
+ORIGIN="https://app.bench"
+
+# shellcheck source=common.sh
+source "$HERE/common.sh"
+
+for v in WARMUP DURATION REPEAT CONNS PROXY_CPU LOAD_CPU BASE; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
+done
+[ "$BASE" -ge 1024 ] && [ $((BASE + 599)) -le 65535 ] || die "BENCH_PORT_BASE out of range"
+for p in $PROXIES; do
+  case "$p" in icaht|haproxy|nginx) ;; *) die "unknown proxy '$p' (icaht haproxy nginx)";; esac
+done
+[ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs: proxy and load share a CPU"
+
+need_tools nginx haproxy wrk taskset python3 curl ss
+# PyJWT and cryptography: Debian's python3 has them as packages; a pyenv python3 first in PATH
+# usually does not.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+"$PY" -c 'import jwt, cryptography' 2>/dev/null ||
+  die "$PY lacks PyJWT or cryptography (Debian: apt-get install python3-jwt python3-cryptography)"
+if [[ " $PROXIES " == *" haproxy "* ]]; then
+  [ "$(haproxy -vv 2>/dev/null | grep -c 'Prometheus exporter')" -gt 0 ] ||
+    die "this haproxy is built without the Prometheus exporter (USE_PROMEX)"
+fi
+[[ " $PROXIES " != *" icaht "* ]] || ensure_sidecar
+init_tmp icaht-enriched
+for s in $SIZES; do [ -n "${BODY_SIZE[$s]:-}" ] || die "unknown size '$s' (5B 1KiB 16KiB 1MiB)"; done
+
+# ---------------------------------------------------------------------------- key and token
+# An RS256 key pair: the public half as a JWKS (icaht) and as a PEM file (HAProxy); one token
+# valid for a day, sent by every request; a bad token with the same header and claims signed by
+# another key (only the signature is wrong).
+KEYS="$TMP/keys"
+mkdir -p "$KEYS"
+"$PY" - "$KEYS" <<'EOF' || die "making the key and tokens failed"
+import json, sys, time
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+out = sys.argv[1]
+key, other = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+public = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+public.update({"kid": "bench-1", "alg": "RS256", "use": "sig"})
+with open(out + "/jwks.json", "w") as f:
+    json.dump({"keys": [public]}, f)
+with open(out + "/public.pem", "wb") as f:
+    f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo))
+now = int(time.time())
+claims = {"iss": "https://id.bench", "aud": "bench", "sub": "bench-user", "iat": now,
+          "exp": now + 86400, "scope": "read"}
+for name, k in (("token", key), ("bad_token", other)):
+    with open(f"{out}/{name}", "w") as f:
+        f.write(jwt.encode(claims, k, algorithm="RS256", headers={"kid": "bench-1"}))
+EOF
+TOKEN="$(cat "$KEYS/token")"
+BAD_TOKEN="$(cat "$KEYS/bad_token")"
+
+# ---------------------------------------------------------------------------- trace collector
+# Accepts every POST with 200 and counts them (the export's cost is icaht's, not this one's).
+# On LOAD_CPU: at 1 % sampling it gets a few posts a second.
+COLLECTOR_COUNT="$TMP/collector.count"
+check_ports_free "$COLLECTOR_PORT"
+# (A file, not a here-document: a background command's stdin is /dev/null.)
+cat >"$TMP/collector.py" <<'PY'
+import http.server, sys
+posts = 0
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        global posts
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+        posts += 1
+        with open(sys.argv[2], "w") as f:
+            f.write(f"{posts}\n")
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+start_bg "$TMP/collector.log" taskset -c "$LOAD_CPU" python3 "$TMP/collector.py" "$COLLECTOR_PORT" "$COLLECTOR_COUNT"
+COLLECTOR_PID=$LAST_PID
+wait_listen "$COLLECTOR_PORT" "$COLLECTOR_PID" || die "the trace collector did not start: $(cat "$TMP/collector.log")"
+
+# ---------------------------------------------------------------------------- backend, proxies
+make_bodies
+start_backend
+LOGS="$TMP/logs"
+mkdir -p "$LOGS"
+declare -A ACCESS_LOG=([icaht]="$LOGS/icaht.access.log" [haproxy]="$LOGS/haproxy.access.log"
+                       [nginx]="$LOGS/nginx.access.log")
+
+# icaht_record NAME SERVICE PORT: one service with every feature of the scenario.
+icaht_record() {
+  printf '%s' '{"name": "'"$2"'", "upstreams": ["127.0.0.1:'"$BACKEND_PORT"'"], "port": '"$3"', ' \
+    '"request_id": {}, ' \
+    '"auth": {"jwt": {"issuer": "https://id.bench", "audiences": ["bench"], ' \
+    '"jwks_file": "'"$KEYS"'/jwks.json", "algorithms": ["RS256"], ' \
+    '"forward_claims": {"sub": "X-User-Id"}}}, ' \
+    '"cors": {"allow_origins": ["'"$ORIGIN"'"], "expose_headers": ["X-Request-Id"]}, ' \
+    '"rate_limit": {"requests_per_second": 10000000, "burst": 1000000000, "key": "client_ip"}, ' \
+    '"tracing": {"sample_ratio": 0.01}}'
+}
+
+start_icaht() {
+  start_icaht_daemon icaht "$SIDECAR" "$ICAHT_PORT" "$ICAHT_OPS" 0 \
+    --access-log "${ACCESS_LOG[icaht]}" \
+    --trace-endpoint "http://127.0.0.1:$COLLECTOR_PORT/v1/traces"
+}
+
+# HAProxy: run.sh's settings plus the enrichment. Every check is an `http-request deny ... 401`;
+# the token's signature is checked last (the cheap checks first, as one would configure it).
+# Its log lines go to stdout, which is the access log file (opened O_APPEND: truncatable).
+start_haproxy() {
+  cat >"$TMP/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 8192
+  pidfile $TMP/haproxy.pid
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  timeout http-keep-alive 300s
+frontend main
+  bind 127.0.0.1:$HAPROXY_PORT
+  log stdout format raw local0
+  log-format '{"time":"%tr","frontend":"%f","method":"%HM","path":%{+Q}HU,"protocol":"%HV","status":%ST,"request_bytes":%U,"response_bytes":%B,"duration_ms":%Ta,"upstream_ms":%Tr,"upstream":"%si:%sp","request_id":"%ID","user":"%[var(txn.sub)]","client":"%ci","user_agent":%{+Q}[capture.req.hdr(0)]}'
+  capture request header User-Agent len 128
+  unique-id-format %[uuid()]
+  unique-id-header X-Request-Id
+  http-request set-var(txn.origin) req.hdr(origin)
+  http-request set-var(txn.bearer) http_auth_bearer
+  http-request set-var(txn.jwt_alg) var(txn.bearer),jwt_header_query('\$.alg')
+  http-request set-var(txn.now) date()
+  http-request deny deny_status 401 unless { var(txn.jwt_alg) -m str RS256 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.iss') -m str https://id.bench }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.aud') -m str bench }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.exp','int'),sub(txn.now) -m int gt 0 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_verify(txn.jwt_alg,"$KEYS/public.pem") -m int 1 }
+  http-request set-var(txn.sub) var(txn.bearer),jwt_payload_query('\$.sub')
+  http-request set-header X-User-Id %[var(txn.sub)]
+  http-request track-sc0 src table ratelimit
+  http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }
+  http-response set-header X-Request-Id %[unique-id]
+  http-response set-header Access-Control-Allow-Origin %[var(txn.origin)] if { var(txn.origin) -m str $ORIGIN }
+  http-response set-header Access-Control-Expose-Headers X-Request-Id if { var(txn.origin) -m str $ORIGIN }
+  http-response add-header Vary Origin
+  default_backend main
+frontend prometheus
+  bind 127.0.0.1:$HAPROXY_PROM
+  http-request use-service prometheus-exporter if { path /metrics }
+backend ratelimit
+  stick-table type ip size 100k expire 30s store http_req_rate(10s)
+backend main
+  server backend 127.0.0.1:$BACKEND_PORT
+EOF
+  check_ports_free "$HAPROXY_PORT" "$HAPROXY_PROM"
+  haproxy -c -q -f "$TMP/haproxy.cfg" >"$TMP/haproxy.check" 2>&1 ||
+    die "bad haproxy config $TMP/haproxy.cfg: $(cat "$TMP/haproxy.check")"
+  # exec: the shell becomes haproxy (the pid is HAProxy's), with stdout on the access log.
+  start_bg "$TMP/haproxy.log" taskset -c "$PROXY_CPU" \
+    sh -c 'exec haproxy -db -f "$1" >>"$2"' sh "$TMP/haproxy.cfg" "${ACCESS_LOG[haproxy]}"
+  PROXY_PID=$LAST_PID; PROXY_PORT=$HAPROXY_PORT
+  wait_listen "$PROXY_PORT" "$PROXY_PID"
+}
+
+# nginx: run.sh's proxy settings plus the enrichment nginx can do without extra modules.
+start_nginx() {
+  cat >"$TMP/nginx.conf" <<EOF
+$(nginx_common nginx)
+http {
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  client_body_temp_path $TMP/nginx-tmp/body;
+  proxy_temp_path $TMP/nginx-tmp/proxy;
+  client_max_body_size 16m;
+  client_body_buffer_size 64k;
+  proxy_http_version 1.1;
+  proxy_buffer_size 16k;
+  proxy_buffers 8 16k;
+  proxy_max_temp_file_size 0;
+  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; keepalive_requests 10000000; }
+
+  # Request IDs: an incoming X-Request-Id is kept (as icaht's trust_incoming), else \$request_id.
+  map \$http_x_request_id \$rid { default \$http_x_request_id; "" \$request_id; }
+  # CORS: only the allowed origin is echoed (an empty value adds no header).
+  map \$http_origin \$cors_origin { default ""; "$ORIGIN" \$http_origin; }
+  map \$http_origin \$cors_expose { default ""; "$ORIGIN" "X-Request-Id"; }
+  limit_req_zone \$binary_remote_addr zone=perip:10m rate=10000000r/s;
+  log_format enriched escape=json '{"time":"\$time_iso8601","method":"\$request_method",'
+    '"path":"\$request_uri","protocol":"\$server_protocol","status":\$status,'
+    '"request_bytes":\$request_length,"response_bytes":\$bytes_sent,'
+    '"duration_s":\$request_time,"upstream_s":"\$upstream_header_time",'
+    '"upstream":"\$upstream_addr","request_id":"\$rid","client":"\$remote_addr",'
+    '"user_agent":"\$http_user_agent"}';
+
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    access_log ${ACCESS_LOG[nginx]} enriched buffer=64k flush=1s;
+    limit_req zone=perip burst=1000000 nodelay;
+    limit_req_status 429;
+    location / {
+      proxy_pass http://backend;
+      proxy_set_header Connection "";
+      proxy_set_header X-Request-Id \$rid;
+      add_header X-Request-Id \$rid always;
+      add_header Access-Control-Allow-Origin \$cors_origin always;
+      add_header Access-Control-Expose-Headers \$cors_expose always;
+      add_header Vary Origin always;
+    }
+  }
+  server {
+    listen 127.0.0.1:$NGINX_STATUS;
+    access_log off;
+    location = /metrics { stub_status; }
+  }
+}
+EOF
+  check_ports_free "$NGINX_PORT" "$NGINX_STATUS"
+  start_bg "$TMP/nginx.log" taskset -c "$PROXY_CPU" nginx -p "$TMP" -e "$TMP/nginx.error.log" -c "$TMP/nginx.conf"
+  PROXY_PID=$LAST_PID; PROXY_PORT=$NGINX_PORT
+  wait_listen "$PROXY_PORT" "$PROXY_PID"
+}
+
+# ---------------------------------------------------------------------------- checks
+# get PROXY PATH [curl args...]: one GET; prints "STATUS" and writes the head to $TMP/PROXY.head,
+# the body to $TMP/PROXY.body.
+get() {
+  local p="$1" path="$2"; shift 2
+  curl -s --max-time 10 -D "$TMP/$p.head" -o "$TMP/$p.body" -w '%{http_code}' "$@" \
+    "http://127.0.0.1:$PROXY_PORT$path" || echo "curl-failed"
+}
+
+# header PROXY NAME: the value of the last header NAME in $TMP/PROXY.head.
+header() {
+  tr -d '\r' <"$TMP/$1.head" | awk -v h="$2" 'tolower($1) == tolower(h) ":" { $1 = ""; v = substr($0, 2) } END { print v }'
+}
+
+log_size() { stat -c %s "${ACCESS_LOG[$1]}" 2>/dev/null || echo 0; }
+
+# metrics_ok PROXY: its metrics endpoint answers 200 with its usual content.
+metrics_ok() {
+  local url pat
+  case "$1" in
+    icaht) url="http://127.0.0.1:$ICAHT_OPS/metrics"; pat='^icaht_requests_total' ;;
+    haproxy) url="http://127.0.0.1:$HAPROXY_PROM/metrics"; pat='^haproxy_frontend_http_requests_total' ;;
+    nginx) url="http://127.0.0.1:$NGINX_STATUS/metrics"; pat='^Active connections' ;;
+  esac
+  # Into a file first: grep -q ending early would fail curl with SIGPIPE under pipefail.
+  curl -sf --max-time 10 -o "$TMP/$1.metrics" "$url" && grep -q "$pat" "$TMP/$1.metrics"
+}
+
+# check PROXY: dies unless PROXY does the scenario's work (see the top of this file).
+check() {
+  local p="$1" s code rid acao size0 last
+  local -a good=(-H "Authorization: Bearer $TOKEN" -H "Origin: $ORIGIN")
+  size0="$(log_size "$p")"
+  for s in $SIZES; do
+    code="$(get "$p" "/$s" "${good[@]}")"
+    [ "$code" = 200 ] && cmp -s "$TMP/$p.body" "$TMP/www/$s" ||
+      die "$p: GET /$s with the token answered '$code' (or a body other than the backend's)"
+  done
+  rid="$(header "$p" X-Request-Id)"
+  acao="$(header "$p" Access-Control-Allow-Origin)"
+  [ -n "$rid" ] || die "$p: the answer has no X-Request-Id: $(tr -d '\r' <"$TMP/$p.head" | tr '\n' '|')"
+  [ "$acao" = "$ORIGIN" ] ||
+    die "$p: Access-Control-Allow-Origin is '$acao', expected '$ORIGIN': $(tr -d '\r' <"$TMP/$p.head" | tr '\n' '|')"
+  if [ "$p" != nginx ]; then
+    code="$(get "$p" /5B -H "Authorization: Bearer $BAD_TOKEN" -H "Origin: $ORIGIN")"
+    [ "$code" = 401 ] || die "$p: a token signed by another key answered '$code', expected 401"
+    code="$(get "$p" /5B -H "Origin: $ORIGIN")"
+    [ "$code" = 401 ] || die "$p: a request without a token answered '$code', expected 401"
+  fi
+  # The log is written from a buffer (icaht within 50 ms, nginx within 1 s): wait up to 5 s
+  # for the line of the last good request (found by its request ID).
+  for _ in $(seq 50); do
+    [ "$(log_size "$p")" -gt "$size0" ] && grep -qF "$rid" "${ACCESS_LOG[$p]}" && break
+    sleep 0.1
+  done
+  [ "$(log_size "$p")" -gt "$size0" ] || die "$p: the access log ${ACCESS_LOG[$p]} did not grow"
+  last="$(grep -F "$rid" "${ACCESS_LOG[$p]}" | tail -1)"
+  [ -n "$last" ] || die "$p: no access log line with the request ID $rid: $(tail -2 "${ACCESS_LOG[$p]}")"
+  "$PY" -c 'import json, sys; json.loads(sys.argv[1])' "$last" 2>/dev/null ||
+    die "$p: the access log line is not JSON: $last"
+  metrics_ok "$p" || die "$p: its metrics endpoint did not answer as expected"
+  log "$p: 200 with X-Request-Id ($rid) and Access-Control-Allow-Origin$( [ "$p" = nginx ] || echo ", bad or no token 401"); access log line: $last"
+  LOG_LINE[$p]="$last"
+}
+
+declare -A LOG_LINE
+start_all() {
+  local p
+  for p in $PROXIES; do
+    PROXY_PID=""; PROXY_PORT=""
+    "start_$p" || die "$p failed to start; log: $(tail -5 "$TMP/$p.log" 2>/dev/null | tr '\n' ' ')"
+    P_PID[$p]="$PROXY_PID"; P_PORT[$p]="$PROXY_PORT"; P_MANY[$p]=""
+    log "== $p (pid $PROXY_PID, port $PROXY_PORT)"
+    check "$p"
+  done
+}
+
+# ---------------------------------------------------------------------------- measuring
+CSV_TMP="$TMP/results.csv"
+python3 -c "import sys; sys.path.insert(0, '$HERE'); import report; print(','.join(report.COLUMNS))" >"$CSV_TMP"
+declare -A LOG_BYTES LOG_LINES
+for p in $PROXIES; do LOG_BYTES[$p]=0; LOG_LINES[$p]=0; done
+
+# measure_case SIZE: one measured run of SIZE for every proxy, back to back; then what each wrote
+# to its access log is counted and the log truncated.
+measure_case() {
+  local p
+  for p in $PROXIES; do
+    use "$p" || continue
+    STALLED=0
+    run_case "$p" enriched "$1" "$CONNS" 1 "http://127.0.0.1:$PROXY_PORT/$1" \
+      -H "Authorization: Bearer $TOKEN" -H "Origin: $ORIGIN" || true
+    if [ "$STALLED" = 1 ]; then
+      note "$p: stopped after a run in which no request completed; its later cases are skipped"
+      stop_pid "$PROXY_PID"
+      P_DEAD[$p]=1
+    fi
+  done
+  sleep 1.2  # the last buffered lines (nginx flushes within 1 s)
+  for p in $PROXIES; do
+    LOG_BYTES[$p]=$((LOG_BYTES[$p] + $(log_size "$p")))
+    LOG_LINES[$p]=$((LOG_LINES[$p] + $(wc -l <"${ACCESS_LOG[$p]}" 2>/dev/null || echo 0)))
+    : >"${ACCESS_LOG[$p]}"
+  done
+}
+
+LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+TREE_AT_START="$(tree_state "$REPO")"
+START_TS="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+start_all
+for RUN in $(seq 1 "$REPEAT"); do
+  for s in $SIZES; do measure_case "$s"; done
+done
+
+# icaht's own account of its log and its spans (before it stops).
+ICAHT_OBS="–"
+if [[ " $PROXIES " == *" icaht "* ]] && [ -z "${P_DEAD[icaht]:-}" ]; then
+  ICAHT_OBS="$(curl -s --max-time 10 "http://127.0.0.1:$ICAHT_OPS/metrics" |
+    awk '/^icaht_(access_log_lines|access_log_dropped|spans_exported|spans_dropped)_total/ {
+           printf "%s%s %s", sep, $1, $2; sep = ", " }')"
+  dropped="$(sed -n 's/.*icaht_access_log_dropped_total \([0-9]*\).*/\1/p' <<<"$ICAHT_OBS")"
+  [ "${dropped:-0}" = 0 ] || note "icaht dropped $dropped access log lines (its writer fell behind)"
+fi
+POSTS="$(cat "$COLLECTOR_COUNT" 2>/dev/null || echo 0)"
+[[ " $PROXIES " != *" icaht "* ]] || [ "$POSTS" -gt 0 ] ||
+  note "the trace collector got no export from icaht (1 % sampling should have made some)"
+stop_all
+LOAD_AT_END="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------------------- report
+mkdir -p "$RESULTS_DIR"
+cp "$CSV_TMP" "$RESULTS_DIR/enriched.csv"
+{
+  echo "## The enriched scenario: icaht-sidecar vs HAProxy vs nginx, each doing a sidecar's request work (loopback)"
+  echo
+  echo "Command: \`SIDECAR=$SIDECAR QUICK=${QUICK:-0} WARMUP=$WARMUP DURATION=$DURATION REPEAT=$REPEAT PROXIES=\"$PROXIES\" SIZES=\"$SIZES\" CONNS=$CONNS benchmarks/wrk/enriched.sh\`"
+  echo
+  echo "Run $START_TS on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)."
+  echo "Tree at the start of the run: $TREE_AT_START."
+  [[ " $PROXIES " != *" icaht "* ]] ||
+    echo "icaht-sidecar: $SIDECAR, built $(date -r "$SIDECAR" -u +%Y-%m-%dT%H:%M:%SZ)$(tree_of "$SIDECAR") (enriched.sh does not rebuild it)."
+  echo "($WARMUP s warm-up + $DURATION s measured per case, median of $REPEAT run(s); load average at start $LOAD_AT_START, at end $LOAD_AT_END.)"
+  echo
+  echo "Set up as run.sh: every proxy pinned to CPU $PROXY_CPU, one loaded at a time, each case measured for every"
+  echo "proxy back to back (interleaved); the backend (nginx 1 worker, static files) and \`wrk -t1 -c$CONNS\` share"
+  echo "CPU $LOAD_CPU. Every request carries \`Authorization: Bearer <RS256 token>\` and \`Origin: $ORIGIN\`."
+  echo "CPU µs/req = (utime+stime of the proxy's processes over the measured run) / requests."
+  echo "Versions: $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v 2>/dev/null | head -1 | awk '{print "HAProxy " $3}'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')."
+  echo
+  echo "| work | icaht-sidecar (1 shard) | HAProxy (1 thread) | nginx (1 worker) |"
+  echo "|---|---|---|---|"
+  echo "| request ID | \`request_id: {}\` (UUIDv4, forwarded, echoed) | \`unique-id-format %[uuid()]\`, \`unique-id-header X-Request-Id\`, echoed with \`http-response set-header\` | \`\$request_id\` (incoming kept), forwarded and echoed |"
+  echo "| JWT | RS256 from a JWKS file; iss, aud, exp; \`sub\` → X-User-Id; verified token cached | \`http_auth_bearer\` → \`txn.bearer\`, alg/iss/aud/exp with \`jwt_*_query\`, \`jwt_verify\` (PEM key) on every request, \`sub\` → X-User-Id | **none** (stock nginx cannot verify a JWT) |"
+  echo "| CORS | \`cors\`, one allowed origin, X-Request-Id exposed | \`http-response set-header\` Access-Control-Allow-Origin / -Expose-Headers when Origin matches, Vary | \`add_header\` through \`map \$http_origin\`, the same headers |"
+  echo "| rate limit | \`rate_limit\` per client IP, 10⁷/s (never refuses) | \`stick-table\` \`http_req_rate(10s)\`, \`track-sc0 src\`, deny above 10⁸ | \`limit_req\` per IP, 10⁷ r/s, burst 10⁶ nodelay |"
+  echo "| metrics | always on (ops port \`/metrics\`) | \`prometheus-exporter\` on its own frontend | \`stub_status\` on its own port |"
+  echo "| access log | \`--access-log FILE\`, JSON lines (64 KiB buffer, ≤ 50 ms) | JSON \`log-format\`, \`log stdout\` into the file (a write per line) | JSON \`log_format\`, \`buffer=64k flush=1s\` |"
+  echo "| tracing | \`tracing: {sample_ratio: 0.01}\`, OTLP/HTTP JSON to a loopback collector | **none** (its OpenTracing filter needs a tracer plugin) | **none** |"
+  echo
+  echo "Checked before measuring, for each: 200 with the backend's body, X-Request-Id and Access-Control-Allow-Origin;"
+  echo "a bad token and no token 401 (icaht, HAProxy); the access log grew by a JSON line with the answer's ID; metrics answered."
+  echo "Access log lines written over all runs (warm-ups included):$(for p in $PROXIES; do printf ' %s %s (%s MiB);' "$p" "${LOG_LINES[$p]}" $((LOG_BYTES[$p] / 1048576)); done)"
+  echo "icaht's counters at the end: ${ICAHT_OBS:-–}; trace collector posts received: $POSTS."
+  echo
+  echo "Example access log lines:"
+  echo
+  for p in $PROXIES; do echo "- $p: \`${LOG_LINE[$p]:-–}\`"; done
+  echo
+  if [ -s "$NOTES" ]; then echo "Problems seen during the run:"; echo; cat "$NOTES"; echo; fi
+} >"$TMP/header.md"
+python3 "$REPORT" enriched "$RESULTS_DIR/enriched.csv" "$RESULTS_DIR/enriched.md" "$TMP/header.md"
+echo
+echo "results: $RESULTS_DIR/enriched.md $RESULTS_DIR/enriched.csv"
+
+# Fail loudly: any non-2xx answer, socket error or other problem makes the run unusable.
+bad="$(awk -F, 'NR > 1 && ($16 > 0 || $17 > 0) {print $1 " " $3 " run " $5 ": non-2xx " $16 ", socket errors " $17}' "$CSV_TMP")"
+if [ -n "$bad" ] || [ -s "$NOTES" ]; then
+  echo "enriched.sh: FAILED: ${bad:+$bad; }$(tr '\n' ' ' <"$NOTES")" >&2
+  exit 1
+fi
