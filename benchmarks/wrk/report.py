@@ -44,7 +44,8 @@ RID_BUDGET_US = float(os.environ.get("RID_BUDGET_US", "0.3"))
 # icaht_base (an earlier commit, when the feature cannot be turned off: e.g. metrics).
 RID_AGAINST = os.environ.get("RID_AGAINST", "icaht")
 
-PROXY_ORDER = ["icaht", "icaht_base", "icaht_rid", "nginx", "haproxy", "relay", "splice", "direct"]
+PROXY_ORDER = ["icaht", "icaht_base", "icaht_rid", "nginx", "haproxy", "haproxy_jwtcache", "relay",
+               "splice", "direct"]
 PROXY_NAMES = {
     "icaht": "icaht-sidecar (1 shard)",
     "icaht_base": "icaht_base: SIDECAR_BASE binary (1 shard)",
@@ -628,6 +629,8 @@ ENRICHED_NAMES = {
              "access log, tracing 1 %",
     "haproxy": "HAProxy 1 thread: unique-id, jwt_verify, CORS, stick-table limit, Prometheus, "
                "log",
+    "haproxy_jwtcache": "HAProxy as above, jwt_verify skipped for a token in a stick-table of "
+                        "verified ones",
     "nginx": "nginx 1 worker: $request_id, CORS, limit_req, access log (no JWT, no tracing)",
 }
 # Issue 17's goals: icaht's CPU per request against each peer's (at most this ratio).
@@ -648,7 +651,7 @@ def enriched_summary(agg, rows):
     for body in bodies:
         for c in sorted({k[2] for k in agg if k[1] == body and k[0] == "icaht"}):
             i = agg[("icaht", body, c)]
-            for peer in ("haproxy", "nginx"):
+            for peer in ("haproxy", "haproxy_jwtcache", "nginx"):
                 o = agg.get((peer, body, c))
                 if not o:
                     continue
@@ -656,6 +659,8 @@ def enriched_summary(agg, rows):
                          for key in ("rps", "p50_us", "p99_us", "user_us_per_req",
                                      "sys_us_per_req", "cpu_us_per_req")]
                 out.append(f"| {body} | {c} | {peer} | " + " | ".join(cells) + " |")
+                if peer not in ENRICHED_CPU_GOALS:
+                    continue
                 limit = ENRICHED_CPU_GOALS[peer]
                 vals, m = paired(rows, body, c, "icaht", peer)
                 goals.append(
