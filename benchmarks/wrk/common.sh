@@ -185,7 +185,8 @@ EOF
 }
 
 # start_backend: nginx (1 worker, pinned to LOAD_CPU) serving $TMP/www on BACKEND_PORT, with
-# POST /post -> "ok\n"; sets BACKEND_PID. BACKEND_CACHE_CONTROL=1 adds `Cache-Control:
+# POST /post -> "ok\n" and GET /echo-headers -> the X-Request-Id and X-User-Id it got; sets
+# BACKEND_PID. BACKEND_CACHE_CONTROL=1 adds `Cache-Control:
 # max-age=3600` to its answers (storable by a shared cache: cache.sh).
 start_backend() {
   local cc=""
@@ -206,6 +207,11 @@ http {
     root $TMP/www;
     $cc
     location = /post { client_max_body_size 16m; client_body_buffer_size 1m; return 200 "ok\n"; }
+    # What a proxy forwarded (enriched.sh's checks; never loaded).
+    location = /echo-headers {
+      default_type text/plain;
+      return 200 "x-request-id: \$http_x_request_id\nx-user-id: \$http_x_user_id\n";
+    }
   }
 }
 EOF

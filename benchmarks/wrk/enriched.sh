@@ -29,7 +29,8 @@
 #
 # Before measuring it checks every target and stops with an error when one fails: a GET with the
 # token and an allowed Origin gets 200, the right body, a request ID header and
-# Access-Control-Allow-Origin; a bad token (signed by another key) and no token get 401 (icaht,
+# Access-Control-Allow-Origin, and the upstream got that request ID (and the token's sub as
+# X-User-Id: icaht, HAProxy; the backend's /echo-headers says); a bad token (signed by another key) and no token get 401 (icaht,
 # HAProxy); the access log file grows and its last line carries the answer's request ID; the
 # metrics endpoint answers. wrk sends the token and the Origin with every request.
 # Then REPEAT times: for each body size, each target back to back (interleaved), a warm-up and
@@ -380,8 +381,16 @@ check() {
     [ "$code" = 200 ] && cmp -s "$TMP/$p.body" "$TMP/www/$s" ||
       die "$p: GET /$s with the token answered '$code' (or a body other than the backend's)"
   done
+  # What the upstream got: the ID the client sees (and the JWT's sub where there is a JWT).
+  code="$(get "$p" /echo-headers "${good[@]}")"
   rid="$(header "$p" X-Request-Id)"
   acao="$(header "$p" Access-Control-Allow-Origin)"
+  [ "$code" = 200 ] && grep -qxF "x-request-id: $rid" "$TMP/$p.body" ||
+    die "$p: the upstream got '$(head -1 "$TMP/$p.body")', the client X-Request-Id '$rid'"
+  if [ "$p" != nginx ]; then
+    grep -qxF "x-user-id: bench-user" "$TMP/$p.body" ||
+      die "$p: the upstream got '$(tail -1 "$TMP/$p.body")', expected the token's sub (bench-user)"
+  fi
   [ -n "$rid" ] || die "$p: the answer has no X-Request-Id: $(tr -d '\r' <"$TMP/$p.head" | tr '\n' '|')"
   [ "$acao" = "$ORIGIN" ] ||
     die "$p: Access-Control-Allow-Origin is '$acao', expected '$ORIGIN': $(tr -d '\r' <"$TMP/$p.head" | tr '\n' '|')"
@@ -509,7 +518,8 @@ cp "$CSV_TMP" "$RESULTS_DIR/enriched.csv"
     echo
   fi
   echo "Checked before measuring, for each: 200 with the backend's body, X-Request-Id and Access-Control-Allow-Origin;"
-  echo "a bad token and no token 401 (icaht, HAProxy); the access log grew by a JSON line with the answer's ID; metrics answered."
+  echo "the upstream got the same request ID (and X-User-Id from the token's sub: icaht, HAProxy); a bad token and"
+  echo "no token 401 (icaht, HAProxy); the access log grew by a JSON line with the answer's ID; metrics answered."
   echo "Access log lines written over all runs (warm-ups included):$(for p in $PROXIES; do printf ' %s %s (%s MiB);' "$p" "${LOG_LINES[$p]}" $((LOG_BYTES[$p] / 1048576)); done)"
   echo "icaht's counters at the end: ${ICAHT_OBS:-–}; trace collector posts received: $POSTS."
   echo
