@@ -26,6 +26,11 @@
 #            verification costs it. The goals are measured against plain `haproxy`, as issue 17
 #            says; the summary has the ratios against this one too.
 # No tracing on HAProxy either (its OpenTracing filter needs a tracer plugin Debian does not ship).
+#   icaht_bare  (named in PROXIES only) the same binary with a plain service and no access log,
+#            as run.sh's icaht: the report then gives the enrichment's cost, icaht - icaht_bare,
+#            paired run by run. ICAHT_BARE_FIELDS='"cors": {...}' (JSON members added to its
+#            record) and ICAHT_BARE_ARGS='--access-log /tmp/x.log' (daemon flags) give it one
+#            feature, to find which one costs what (the report then calls it icaht_bare still).
 #
 # Before measuring it checks every target and stops with an error when one fails: a GET with the
 # token and an allowed Origin gets 200, the right body, a request ID header and
@@ -45,9 +50,10 @@
 # Environment (all optional):
 #   QUICK=1              1 s warm-up + 2 s measured runs (default 2 s + 8 s)
 #   WARMUP=S DURATION=S  override the durations; REPEAT=N runs per case (default 3; median reported)
-#   PROXIES="icaht haproxy haproxy_jwtcache nginx"  SIZES="5B 16KiB" (1KiB, 1MiB too)  CONNS=64
-#   PROXY_CPU=0 LOAD_CPU=1  BENCH_PORT_BASE=30000 (uses BASE+80, +104, +111, +112, +121 .. +124,
-#                        +194, +195)
+#   PROXIES="icaht haproxy haproxy_jwtcache nginx" (icaht_bare too)  SIZES="5B 16KiB" (1KiB,
+#                        1MiB too)  CONNS=64
+#   PROXY_CPU=0 LOAD_CPU=1  BENCH_PORT_BASE=30000 (uses BASE+80, +104, +105, +111, +112,
+#                        +121 .. +124, +194 .. +196)
 #   BUILD_DIR=build-bench  SIDECAR=path/to/icaht-sidecar  KEEP_TMP=1 (keep keys, configs, logs)
 # Needs nginx, haproxy (2.5 or later: jwt_verify), wrk, curl, and python3 with PyJWT and
 # cryptography (Debian: python3-jwt python3-cryptography) to make the key and the token.
@@ -83,6 +89,8 @@ HAPROXY_JWTCACHE_PORT=$((BASE + 123))
 HAPROXY_JWTCACHE_PROM=$((BASE + 124))
 ICAHT_OPS=$((BASE + 194))
 COLLECTOR_PORT=$((BASE + 195))
+ICAHT_BARE_PORT=$((BASE + 105))
+ICAHT_BARE_OPS=$((BASE + 196))
 
 ORIGIN="https://app.bench"
 
@@ -94,8 +102,8 @@ for v in WARMUP DURATION REPEAT CONNS PROXY_CPU LOAD_CPU BASE; do
 done
 [ "$BASE" -ge 1024 ] && [ $((BASE + 599)) -le 65535 ] || die "BENCH_PORT_BASE out of range"
 for p in $PROXIES; do
-  case "$p" in icaht|haproxy|haproxy_jwtcache|nginx) ;;
-    *) die "unknown proxy '$p' (icaht haproxy haproxy_jwtcache nginx)";; esac
+  case "$p" in icaht|icaht_bare|haproxy|haproxy_jwtcache|nginx) ;;
+    *) die "unknown proxy '$p' (icaht icaht_bare haproxy haproxy_jwtcache nginx)";; esac
 done
 [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs: proxy and load share a CPU"
 
@@ -110,7 +118,7 @@ if [[ " $PROXIES " == *" haproxy"* ]]; then
   [ "$(haproxy -vv 2>/dev/null | grep -c 'Prometheus exporter')" -gt 0 ] ||
     die "this haproxy is built without the Prometheus exporter (USE_PROMEX)"
 fi
-[[ " $PROXIES " != *" icaht "* ]] || ensure_sidecar
+[[ " $PROXIES " != *" icaht"* ]] || ensure_sidecar
 init_tmp icaht-enriched
 for s in $SIZES; do [ -n "${BODY_SIZE[$s]:-}" ] || die "unknown size '$s' (5B 1KiB 16KiB 1MiB)"; done
 
@@ -179,8 +187,14 @@ declare -A ACCESS_LOG=([icaht]="$LOGS/icaht.access.log" [haproxy]="$LOGS/haproxy
                        [haproxy_jwtcache]="$LOGS/haproxy_jwtcache.access.log"
                        [nginx]="$LOGS/nginx.access.log")
 
-# icaht_record NAME SERVICE PORT: one service with every feature of the scenario.
+# icaht_record NAME SERVICE PORT: one service with every feature of the scenario (icaht_bare:
+# none, as run.sh's).
 icaht_record() {
+  if [ "$1" = icaht_bare ]; then
+    printf '{"name":"%s","upstreams":["127.0.0.1:%s"],"port":%s%s}' "$2" "$BACKEND_PORT" "$3" \
+      "${ICAHT_BARE_FIELDS:+,$ICAHT_BARE_FIELDS}"
+    return
+  fi
   printf '%s' '{"name": "'"$2"'", "upstreams": ["127.0.0.1:'"$BACKEND_PORT"'"], "port": '"$3"', ' \
     '"request_id": {}, ' \
     '"auth": {"jwt": {"issuer": "https://id.bench", "audiences": ["bench"], ' \
@@ -191,6 +205,10 @@ icaht_record() {
     '"tracing": {"sample_ratio": 0.01}}'
 }
 
+start_icaht_bare() {
+  # shellcheck disable=SC2086  # ICAHT_BARE_ARGS is a list of flags
+  start_icaht_daemon icaht_bare "$SIDECAR" "$ICAHT_BARE_PORT" "$ICAHT_BARE_OPS" 0 ${ICAHT_BARE_ARGS:-}
+}
 start_icaht() {
   start_icaht_daemon icaht "$SIDECAR" "$ICAHT_PORT" "$ICAHT_OPS" 0 \
     --access-log "${ACCESS_LOG[icaht]}" \
@@ -371,10 +389,20 @@ metrics_ok() {
   curl -sf --max-time 10 -o "$TMP/$1.metrics" "$url" && grep -q "$pat" "$TMP/$1.metrics"
 }
 
-# check PROXY: dies unless PROXY does the scenario's work (see the top of this file).
+# check PROXY: dies unless PROXY does the scenario's work (see the top of this file);
+# icaht_bare only has to answer.
 check() {
   local p="$1" s code rid acao size0 last
   local -a good=(-H "Authorization: Bearer $TOKEN" -H "Origin: $ORIGIN")
+  if [ "$p" = icaht_bare ]; then
+    for s in $SIZES; do
+      code="$(get "$p" "/$s" "${good[@]}")"
+      [ "$code" = 200 ] && cmp -s "$TMP/$p.body" "$TMP/www/$s" ||
+        die "$p: GET /$s answered '$code' (or a body other than the backend's)"
+    done
+    log "$p: answers (nothing configured)"
+    return
+  fi
   size0="$(log_size "$p")"
   for s in $SIZES; do
     code="$(get "$p" "/$s" "${good[@]}")"
@@ -433,6 +461,9 @@ CSV_TMP="$TMP/results.csv"
 python3 -c "import sys; sys.path.insert(0, '$HERE'); import report; print(','.join(report.COLUMNS))" >"$CSV_TMP"
 declare -A LOG_BYTES LOG_LINES
 for p in $PROXIES; do LOG_BYTES[$p]=0; LOG_LINES[$p]=0; done
+# The targets that write an access log.
+LOGGED=""
+for p in $PROXIES; do [ -z "${ACCESS_LOG[$p]:-}" ] || LOGGED+=" $p"; done
 
 # measure_case SIZE: one measured run of SIZE for every proxy, back to back; then what each wrote
 # to its access log is counted and the log truncated.
@@ -450,7 +481,7 @@ measure_case() {
     fi
   done
   sleep 1.2  # the last buffered lines (nginx flushes within 1 s)
-  for p in $PROXIES; do
+  for p in $LOGGED; do
     LOG_BYTES[$p]=$((LOG_BYTES[$p] + $(log_size "$p")))
     LOG_LINES[$p]=$((LOG_LINES[$p] + $(wc -l <"${ACCESS_LOG[$p]}" 2>/dev/null || echo 0)))
     : >"${ACCESS_LOG[$p]}"
@@ -510,6 +541,11 @@ cp "$CSV_TMP" "$RESULTS_DIR/enriched.csv"
   echo "| access log | \`--access-log FILE\`, JSON lines (64 KiB buffer, ≤ 50 ms) | JSON \`log-format\`, \`log stdout\` into the file (a write per line) | JSON \`log_format\`, \`buffer=64k flush=1s\` |"
   echo "| tracing | \`tracing: {sample_ratio: 0.01}\`, OTLP/HTTP JSON to a loopback collector | **none** (its OpenTracing filter needs a tracer plugin) | **none** |"
   echo
+  if [[ " $PROXIES " == *" icaht_bare "* ]]; then
+    echo "icaht_bare: the same binary, a plain service (run.sh's record), \`--access-log off\`: the enrichment's"
+    echo "cost is icaht − icaht_bare, paired run by run.${ICAHT_BARE_FIELDS:+ Its record adds \`$ICAHT_BARE_FIELDS\`.}${ICAHT_BARE_ARGS:+ Its flags add \`$ICAHT_BARE_ARGS\`.}"
+    echo
+  fi
   if [[ " $PROXIES " == *" haproxy_jwtcache "* ]]; then
     echo "haproxy_jwtcache: the HAProxy config above, with a cache of verified tokens as icaht has:"
     echo "\`http-request track-sc1 var(txn.bearer),sha2(256) table verified_tokens\` (\`stick-table type binary len 32"
@@ -520,12 +556,12 @@ cp "$CSV_TMP" "$RESULTS_DIR/enriched.csv"
   echo "Checked before measuring, for each: 200 with the backend's body, X-Request-Id and Access-Control-Allow-Origin;"
   echo "the upstream got the same request ID (and X-User-Id from the token's sub: icaht, HAProxy); a bad token and"
   echo "no token 401 (icaht, HAProxy); the access log grew by a JSON line with the answer's ID; metrics answered."
-  echo "Access log lines written over all runs (warm-ups included):$(for p in $PROXIES; do printf ' %s %s (%s MiB);' "$p" "${LOG_LINES[$p]}" $((LOG_BYTES[$p] / 1048576)); done)"
+  echo "Access log lines written over all runs (warm-ups included):$(for p in $LOGGED; do printf ' %s %s (%s MiB);' "$p" "${LOG_LINES[$p]}" $((LOG_BYTES[$p] / 1048576)); done)"
   echo "icaht's counters at the end: ${ICAHT_OBS:-–}; trace collector posts received: $POSTS."
   echo
   echo "Example access log lines:"
   echo
-  for p in $PROXIES; do echo "- $p: \`${LOG_LINE[$p]:-–}\`"; done
+  for p in $LOGGED; do echo "- $p: \`${LOG_LINE[$p]:-–}\`"; done
   echo
   if [ -s "$NOTES" ]; then echo "Problems seen during the run:"; echo; cat "$NOTES"; echo; fi
 } >"$TMP/header.md"

@@ -44,7 +44,7 @@ RID_BUDGET_US = float(os.environ.get("RID_BUDGET_US", "0.3"))
 # icaht_base (an earlier commit, when the feature cannot be turned off: e.g. metrics).
 RID_AGAINST = os.environ.get("RID_AGAINST", "icaht")
 
-PROXY_ORDER = ["icaht", "icaht_base", "icaht_rid", "nginx", "haproxy", "haproxy_jwtcache", "relay",
+PROXY_ORDER = ["icaht", "icaht_bare", "icaht_base", "icaht_rid", "nginx", "haproxy", "haproxy_jwtcache", "relay",
                "splice", "direct"]
 PROXY_NAMES = {
     "icaht": "icaht-sidecar (1 shard)",
@@ -629,6 +629,7 @@ ENRICHED_NAMES = {
              "access log, tracing 1 %",
     "haproxy": "HAProxy 1 thread: unique-id, jwt_verify, CORS, stick-table limit, Prometheus, "
                "log",
+    "icaht_bare": "icaht-sidecar 1 shard, nothing configured, access log off (reference)",
     "haproxy_jwtcache": "HAProxy as above, jwt_verify skipped for a token in a stick-table of "
                         "verified ones",
     "nginx": "nginx 1 worker: $request_id, CORS, limit_req, access log (no JWT, no tracing)",
@@ -674,6 +675,23 @@ def enriched_summary(agg, rows):
                     f"{'not measured' if m is None else ('met' if m <= 1.0 else '**NOT met**')} |")
     out += ["", "nginx does no JWT verification and no tracing (stock nginx cannot), HAProxy no "
             "tracing: they do less work than icaht-sidecar here.", ""]
+    cost = [b for b in bodies if any(k[:2] == ("icaht_bare", b) for k in agg)]
+    if cost:
+        out += ["### The enrichment's cost in icaht-sidecar: icaht − icaht_bare (paired run by run)", "",
+                "| body | conns | CPU µs/req | user µs/req | sys µs/req | CPU/req ratio | "
+                "req/s ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for body in cost:
+            for c in sorted({k[2] for k in agg if k[:2] == ("icaht_bare", body)}):
+                if ("icaht", body, c) not in agg:
+                    continue
+                out.append(
+                    f"| {body} | {c} | "
+                    + " | ".join(fmt_paired_diff(*paired(rows, body, c, "icaht", "icaht_bare", key,
+                                                         diff=True))
+                                 for key in ("cpu_us_per_req", "user_us_per_req", "sys_us_per_req"))
+                    + f" | {fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_bare'))}"
+                    + f" | {fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_bare', 'rps'))} |")
+        out.append("")
     out += ["### Goals (issue 17)", "", "| goal | measured | verdict |", "|---|---|---|"]
     out += goals or ["| (no case with icaht and a peer) | – | not measured |"]
     return out + problems(agg)
