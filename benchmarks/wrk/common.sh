@@ -238,7 +238,10 @@ start_icaht_daemon() {
   shift 5
   # Builds with an egress listener bind 127.0.0.1:7000 by default: one per daemon (a
   # variant that measures it passes its own --egress-listen after this).
-  "$bin" --help 2>&1 | grep -q -- --egress-listen && egress=(--egress-listen off)
+  # The help text is read whole first: `--help | grep -q` under pipefail fails now and then
+  # (grep exits at the match, the binary's next write gets SIGPIPE), and the daemon then
+  # binds 7000.
+  grep -q -- --egress-listen <<<"$("$bin" --help 2>&1)" && egress=(--egress-listen off)
   rm -rf "$dir"; mkdir -p "$dir/state"
   check_ports_free "$port" "$ops"
   if [[ " ${SCENARIOS:-} " == *" many "* ]]; then
