@@ -35,9 +35,10 @@
 # Before measuring it checks every target and stops with an error when one fails: a GET with the
 # token and an allowed Origin gets 200, the right body, a request ID header and
 # Access-Control-Allow-Origin, and the upstream got that request ID (and the token's sub as
-# X-User-Id: icaht, HAProxy; the backend's /echo-headers says); a bad token (signed by another key) and no token get 401 (icaht,
-# HAProxy); the access log file grows and its last line carries the answer's request ID; the
-# metrics endpoint answers. wrk sends the token and the Origin with every request.
+# X-User-Id: icaht, HAProxy; the backend's /echo-headers says); a bad token (signed by another
+# key), an expired token and no token get 401 (icaht, HAProxy); the access log file grows by a
+# JSON line carrying the answer's request ID; the metrics endpoint answers. wrk sends the token
+# and the Origin with every request.
 # Then REPEAT times: for each body size, each target back to back (interleaved), a warm-up and
 # a measured `wrk -t1 -c$CONNS --latency` (common.sh's run_case: req/s, p50/p99, the proxy's
 # user and system CPU per request from /proc). The access logs are truncated after every run
@@ -125,7 +126,7 @@ for s in $SIZES; do [ -n "${BODY_SIZE[$s]:-}" ] || die "unknown size '$s' (5B 1K
 # ---------------------------------------------------------------------------- key and token
 # An RS256 key pair: the public half as a JWKS (icaht) and as a PEM file (HAProxy); one token
 # valid for a day, sent by every request; a bad token with the same header and claims signed by
-# another key (only the signature is wrong).
+# another key (only the signature is wrong); an expired one signed by the right key.
 KEYS="$TMP/keys"
 mkdir -p "$KEYS"
 "$PY" - "$KEYS" <<'EOF' || die "making the key and tokens failed"
@@ -146,12 +147,15 @@ with open(out + "/public.pem", "wb") as f:
 now = int(time.time())
 claims = {"iss": "https://id.bench", "aud": "bench", "sub": "bench-user", "iat": now,
           "exp": now + 86400, "scope": "read"}
-for name, k in (("token", key), ("bad_token", other)):
+expired = dict(claims, iat=now - 7200, exp=now - 3600)
+for name, k, c in (("token", key, claims), ("bad_token", other, claims),
+                   ("expired_token", key, expired)):
     with open(f"{out}/{name}", "w") as f:
-        f.write(jwt.encode(claims, k, algorithm="RS256", headers={"kid": "bench-1"}))
+        f.write(jwt.encode(c, k, algorithm="RS256", headers={"kid": "bench-1"}))
 EOF
 TOKEN="$(cat "$KEYS/token")"
 BAD_TOKEN="$(cat "$KEYS/bad_token")"
+EXPIRED_TOKEN="$(cat "$KEYS/expired_token")"
 
 # ---------------------------------------------------------------------------- trace collector
 # Accepts every POST with 200 and counts them (the export's cost is icaht's, not this one's).
@@ -425,6 +429,8 @@ check() {
   if [ "$p" != nginx ]; then
     code="$(get "$p" /5B -H "Authorization: Bearer $BAD_TOKEN" -H "Origin: $ORIGIN")"
     [ "$code" = 401 ] || die "$p: a token signed by another key answered '$code', expected 401"
+    code="$(get "$p" /5B -H "Authorization: Bearer $EXPIRED_TOKEN" -H "Origin: $ORIGIN")"
+    [ "$code" = 401 ] || die "$p: an expired token answered '$code', expected 401"
     code="$(get "$p" /5B -H "Origin: $ORIGIN")"
     [ "$code" = 401 ] || die "$p: a request without a token answered '$code', expected 401"
   fi
@@ -440,7 +446,7 @@ check() {
   "$PY" -c 'import json, sys; json.loads(sys.argv[1])' "$last" 2>/dev/null ||
     die "$p: the access log line is not JSON: $last"
   metrics_ok "$p" || die "$p: its metrics endpoint did not answer as expected"
-  log "$p: 200 with X-Request-Id ($rid) and Access-Control-Allow-Origin$( [ "$p" = nginx ] || echo ", bad or no token 401"); access log line: $last"
+  log "$p: 200 with X-Request-Id ($rid) and Access-Control-Allow-Origin$( [ "$p" = nginx ] || echo ", bad, expired or no token 401"); access log line: $last"
   LOG_LINE[$p]="$last"
 }
 
@@ -554,8 +560,11 @@ cp "$CSV_TMP" "$RESULTS_DIR/enriched.csv"
     echo
   fi
   echo "Checked before measuring, for each: 200 with the backend's body, X-Request-Id and Access-Control-Allow-Origin;"
-  echo "the upstream got the same request ID (and X-User-Id from the token's sub: icaht, HAProxy); a bad token and"
-  echo "no token 401 (icaht, HAProxy); the access log grew by a JSON line with the answer's ID; metrics answered."
+  echo "the upstream got the same request ID (and X-User-Id from the token's sub: icaht, HAProxy); a bad token (another"
+  echo "key), an expired one and none 401 (icaht, HAProxy); the access log grew by a JSON line with the answer's ID;"
+  echo "metrics answered. \"proxy CPU\" is the share of one CPU the proxy used: well below ~95 % the load side (wrk and"
+  echo "the backend on one CPU) limited req/s and latency, and a proxy serving fewer requests per wake-up pays more"
+  echo "system time per request; compare CPU per request with that in mind."
   echo "Access log lines written over all runs (warm-ups included):$(for p in $LOGGED; do printf ' %s %s (%s MiB);' "$p" "${LOG_LINES[$p]}" $((LOG_BYTES[$p] / 1048576)); done)"
   echo "icaht's counters at the end: ${ICAHT_OBS:-–}; trace collector posts received: $POSTS."
   echo
