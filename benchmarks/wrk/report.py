@@ -44,8 +44,8 @@ RID_BUDGET_US = float(os.environ.get("RID_BUDGET_US", "0.3"))
 # icaht_base (an earlier commit, when the feature cannot be turned off: e.g. metrics).
 RID_AGAINST = os.environ.get("RID_AGAINST", "icaht")
 
-PROXY_ORDER = ["icaht", "icaht_bare", "icaht_base", "icaht_rid", "nginx", "haproxy", "haproxy_jwtcache", "relay",
-               "splice", "direct"]
+PROXY_ORDER = ["icaht", "icaht_bare", "icaht_base", "icaht_rid", "nginx", "haproxy",
+               "haproxy_jwtcache", "relay", "splice", "direct"]
 PROXY_NAMES = {
     "icaht": "icaht-sidecar (1 shard)",
     "icaht_base": "icaht_base: SIDECAR_BASE binary (1 shard)",
