@@ -186,8 +186,8 @@ EOF
 
 # start_backend: nginx (1 worker, pinned to LOAD_CPU) serving $TMP/www on BACKEND_PORT, with
 # POST /post -> "ok\n" and GET /echo-headers -> the X-Request-Id and X-User-Id it got; sets
-# BACKEND_PID. BACKEND_CACHE_CONTROL=1 adds `Cache-Control:
-# max-age=3600` to its answers (storable by a shared cache: cache.sh).
+# BACKEND_PID. BACKEND_CACHE_CONTROL=1 adds `Cache-Control: max-age=3600` to its answers
+# (storable by a shared cache: cache.sh).
 start_backend() {
   local cc=""
   [ "${BACKEND_CACHE_CONTROL:-0}" = 1 ] && cc='add_header Cache-Control "max-age=3600";'
