@@ -42,7 +42,8 @@
 # Then REPEAT times: for each body size, each target back to back (interleaved), a warm-up and
 # a measured `wrk -t1 -c$CONNS --latency` (common.sh's run_case: req/s, p50/p99, the proxy's
 # user and system CPU per request from /proc). The access logs are truncated after every run
-# (all are opened O_APPEND) so that long runs do not fill the disk.
+# so that long runs do not fill the disk (HAProxy's file then has a hole up to its offset:
+# see log_data_bytes).
 # Exits 1 when any run had non-2xx answers (a 401 or 429 would mean the setup is wrong), socket
 # errors, dropped access log lines or another problem (listed in the report).
 #
@@ -221,7 +222,8 @@ start_icaht() {
 
 # HAProxy: run.sh's settings plus the enrichment. Every check is an `http-request deny ... 401`;
 # the token's signature is checked last (the cheap checks first, as one would configure it).
-# Its log lines go to stdout, which is the access log file (opened O_APPEND: truncatable).
+# Its log lines go to stdout, which is the access log file. (Opened O_APPEND, but HAProxy's
+# F_SETFL O_NONBLOCK on it clears that: it keeps writing at its own offset after a truncation.)
 # haproxy_config NAME PORT PROM_PORT CACHE: the config of target NAME; CACHE=1 skips the signature
 # check for a token found in the stick-table of verified tokens (and adds a verified one to it).
 haproxy_config() {
@@ -378,6 +380,9 @@ header() {
 }
 
 log_size() { stat -c %s "${ACCESS_LOG[$1]}" 2>/dev/null || echo 0; }
+# log_data_bytes PROXY: the bytes the log file holds on disk (not its size: HAProxy writes past
+# a truncation at its old offset, leaving a hole that holds nothing).
+log_data_bytes() { du -B1 "${ACCESS_LOG[$1]}" 2>/dev/null | cut -f1 || echo 0; }
 
 # metrics_ok PROXY: its metrics endpoint answers 200 with its usual content.
 metrics_ok() {
@@ -488,7 +493,7 @@ measure_case() {
   done
   sleep 1.2  # the last buffered lines (nginx flushes within 1 s)
   for p in $LOGGED; do
-    LOG_BYTES[$p]=$((LOG_BYTES[$p] + $(log_size "$p")))
+    LOG_BYTES[$p]=$((LOG_BYTES[$p] + $(log_data_bytes "$p")))
     LOG_LINES[$p]=$((LOG_LINES[$p] + $(wc -l <"${ACCESS_LOG[$p]}" 2>/dev/null || echo 0)))
     : >"${ACCESS_LOG[$p]}"
   done
