@@ -3,11 +3,16 @@
 #   micro  Google Benchmark micro benchmarks (benchmarks/micro/)  -> benchmarks/results/micro.{md,json}
 #   wrk    side-by-side load test vs nginx and HAProxy (benchmarks/wrk/run.sh)
 #          -> benchmarks/results/latest.{md,csv,png}
+#   enriched  the enriched scenario (issue 17): icaht, HAProxy and nginx each with request IDs,
+#          JWT, CORS, a rate limit, metrics, an access log (benchmarks/wrk/enriched.sh)
+#          -> benchmarks/results/enriched.{md,csv}
 #   rss    RSS with idle services and register->serving latency (benchmarks/rss.sh)
 #          -> benchmarks/results/rss.{md,csv}
-# usage: tools/bench.sh [--quick] [micro] [wrk] [rss]     (no part named: all three)
-# --quick: QUICK=1 for the wrk runs (2 s each) and short micro runs. Other knobs are the
-# environment variables documented in benchmarks/wrk/run.sh and benchmarks/rss.sh.
+# usage: tools/bench.sh [--quick] [micro] [wrk] [enriched] [rss]     (no part named: all four)
+# --quick: QUICK=1 for the wrk and enriched runs (2 s each) and short micro runs. Other knobs are
+# the environment variables documented in benchmarks/wrk/run.sh, enriched.sh and benchmarks/rss.sh.
+# SIDECAR=path/to/icaht-sidecar: use that binary and build nothing (not with micro, which needs
+# the build tree's benchmark executables).
 # Needs: nginx, haproxy, wrk, gnuplot (Debian: nginx-light haproxy wrk gnuplot-nox; run.sh
 # installs them with apt-get when run as root), libbenchmark-dev, liburing-dev, python3.
 set -euo pipefail
@@ -21,24 +26,35 @@ parts=()
 for a in "$@"; do
   case "$a" in
     --quick) export QUICK=1 ;;
-    micro|wrk|rss) parts+=("$a") ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    micro|wrk|enriched|rss) parts+=("$a") ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$a'" >&2; exit 2 ;;
   esac
 done
-[ ${#parts[@]} -gt 0 ] || parts=(micro wrk rss)
+[ ${#parts[@]} -gt 0 ] || parts=(micro wrk enriched rss)
 want() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------------------- build
-if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  meson setup "$BUILD_DIR" --buildtype=release -Db_ndebug=true -Dbenchmarks=true >/dev/null
-fi
 MICRO=(http_parser_benchmark header_rewrite_benchmark msg_ring_benchmark json_benchmark)
-targets=(src/icaht-sidecar tools/icahtctl/icahtctl)
-want micro && for b in "${MICRO[@]}"; do targets+=("benchmarks/$b"); done
-echo "building ${targets[*]} in $BUILD_DIR"
-ninja -C "$BUILD_DIR" "${targets[@]}" >"$BUILD_DIR/bench-build.log" 2>&1 ||
-  { tail -30 "$BUILD_DIR/bench-build.log"; echo "bench.sh: build failed" >&2; exit 1; }
+if [ -n "${SIDECAR:-}" ]; then
+  # A given binary (e.g. a prebuilt release): the scripts use it; nothing is built.
+  if want micro; then
+    echo "bench.sh: micro needs the build tree's benchmarks; name the other parts, or unset SIDECAR" >&2
+    exit 2
+  fi
+  [ -x "$SIDECAR" ] || { echo "bench.sh: SIDECAR=$SIDECAR is not an executable" >&2; exit 2; }
+  export SIDECAR
+  echo "using $SIDECAR (SIDECAR set: nothing built)"
+else
+  if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    meson setup "$BUILD_DIR" --buildtype=release -Db_ndebug=true -Dbenchmarks=true >/dev/null
+  fi
+  targets=(src/icaht-sidecar tools/icahtctl/icahtctl)
+  want micro && for b in "${MICRO[@]}"; do targets+=("benchmarks/$b"); done
+  echo "building ${targets[*]} in $BUILD_DIR"
+  ninja -C "$BUILD_DIR" "${targets[@]}" >"$BUILD_DIR/bench-build.log" 2>&1 ||
+    { tail -30 "$BUILD_DIR/bench-build.log"; echo "bench.sh: build failed" >&2; exit 1; }
+fi
 mkdir -p "$RESULTS_DIR"
 
 status=0
@@ -92,10 +108,14 @@ open(md, "w").write("\n".join(lines) + "\n")
 PY
 fi
 
-# ---------------------------------------------------------------------------- wrk, rss
+# ---------------------------------------------------------------------------- wrk, enriched, rss
 if want wrk; then
   echo "== benchmarks/wrk/run.sh"
   benchmarks/wrk/run.sh || { echo "bench.sh: wrk/run.sh failed" >&2; status=1; }
+fi
+if want enriched; then
+  echo "== benchmarks/wrk/enriched.sh"
+  benchmarks/wrk/enriched.sh || { echo "bench.sh: wrk/enriched.sh failed" >&2; status=1; }
 fi
 if want rss; then
   echo "== benchmarks/rss.sh"
@@ -106,5 +126,6 @@ echo
 echo "results in $RESULTS_DIR:"
 want micro && echo "  micro.md micro.json micro.txt   micro benchmarks"
 want wrk && echo "  latest.md latest.csv latest.png side-by-side vs nginx and HAProxy"
+want enriched && echo "  enriched.md enriched.csv       the enriched scenario vs HAProxy and nginx"
 want rss && echo "  rss.md rss.csv register_latency.jsonl   memory and register->serving"
 exit $status

@@ -185,8 +185,9 @@ EOF
 }
 
 # start_backend: nginx (1 worker, pinned to LOAD_CPU) serving $TMP/www on BACKEND_PORT, with
-# POST /post -> "ok\n"; sets BACKEND_PID. BACKEND_CACHE_CONTROL=1 adds `Cache-Control:
-# max-age=3600` to its answers (storable by a shared cache: cache.sh).
+# POST /post -> "ok\n" and GET /echo-headers -> the X-Request-Id and X-User-Id it got; sets
+# BACKEND_PID. BACKEND_CACHE_CONTROL=1 adds `Cache-Control: max-age=3600` to its answers
+# (storable by a shared cache: cache.sh).
 start_backend() {
   local cc=""
   [ "${BACKEND_CACHE_CONTROL:-0}" = 1 ] && cc='add_header Cache-Control "max-age=3600";'
@@ -206,6 +207,11 @@ http {
     root $TMP/www;
     $cc
     location = /post { client_max_body_size 16m; client_body_buffer_size 1m; return 200 "ok\n"; }
+    # What a proxy forwarded (enriched.sh's checks; never loaded).
+    location = /echo-headers {
+      default_type text/plain;
+      return 200 "x-request-id: \$http_x_request_id\nx-user-id: \$http_x_user_id\n";
+    }
   }
 }
 EOF
@@ -232,7 +238,10 @@ start_icaht_daemon() {
   shift 5
   # Builds with an egress listener bind 127.0.0.1:7000 by default: one per daemon (a
   # variant that measures it passes its own --egress-listen after this).
-  "$bin" --help 2>&1 | grep -q -- --egress-listen && egress=(--egress-listen off)
+  # The help text is read whole first: `--help | grep -q` under pipefail fails now and then
+  # (grep exits at the match, the binary's next write gets SIGPIPE), and the daemon then
+  # binds 7000.
+  grep -q -- --egress-listen <<<"$("$bin" --help 2>&1)" && egress=(--egress-listen off)
   rm -rf "$dir"; mkdir -p "$dir/state"
   check_ports_free "$port" "$ops"
   if [[ " ${SCENARIOS:-} " == *" many "* ]]; then

@@ -5,6 +5,8 @@
   report.py report CSV OUT_MD OUT_PNG_OR_-    -> Markdown tables (stdout and OUT_MD) and a plot
   report.py tls CSV OUT_MD [HEADER_MD]        -> the same tables for tls.sh's TLS cases, the paired
                                                  ratios against nginx and HAProxy, issue 13's goals
+  report.py enriched CSV OUT_MD [HEADER_MD]   -> enriched.sh's cases: icaht's paired ratios against
+                                                 HAProxy and nginx, issue 17's goals, the tables
 
 `parse` turns one measured wrk run plus the proxy's CPU ticks before/after into a row;
 `report` takes the median of every metric over repeated runs of the same case and prints one
@@ -42,7 +44,8 @@ RID_BUDGET_US = float(os.environ.get("RID_BUDGET_US", "0.3"))
 # icaht_base (an earlier commit, when the feature cannot be turned off: e.g. metrics).
 RID_AGAINST = os.environ.get("RID_AGAINST", "icaht")
 
-PROXY_ORDER = ["icaht", "icaht_base", "icaht_rid", "nginx", "haproxy", "relay", "splice", "direct"]
+PROXY_ORDER = ["icaht", "icaht_bare", "icaht_base", "icaht_rid", "nginx", "haproxy",
+               "haproxy_jwtcache", "relay", "splice", "direct"]
 PROXY_NAMES = {
     "icaht": "icaht-sidecar (1 shard)",
     "icaht_base": "icaht_base: SIDECAR_BASE binary (1 shard)",
@@ -620,7 +623,108 @@ def cmd_report(argv):
         f.write(text + "\n")
 
 
+# enriched.sh (issue 17): what each target does, for the tables.
+ENRICHED_NAMES = {
+    "icaht": "icaht-sidecar 1 shard: request ID, JWT (cached), CORS, rate limit, metrics, "
+             "access log, tracing 1 %",
+    "haproxy": "HAProxy 1 thread: unique-id, jwt_verify, CORS, stick-table limit, Prometheus, "
+               "log",
+    "icaht_bare": "icaht-sidecar 1 shard, nothing configured, access log off (reference)",
+    "haproxy_jwtcache": "HAProxy as above, jwt_verify skipped for a token in a stick-table of "
+                        "verified ones",
+    "nginx": "nginx 1 worker: $request_id, CORS, limit_req, access log (no JWT, no tracing)",
+}
+# Issue 17's goals: icaht's CPU per request against each peer's (at most this ratio).
+ENRICHED_CPU_GOALS = {"haproxy": 0.6, "nginx": 0.8}
+
+
+def enriched_summary(agg, rows):
+    """icaht against HAProxy and nginx, per body size and connection count: the paired run-by-run
+    ratios (median, runs in brackets) of req/s, p50, p99, user, system and total CPU per request;
+    then issue 17's goals: CPU/req at most 0.6x HAProxy's and 0.8x nginx's, p99 no worse than
+    either's (the median of the paired p99 ratios at most 1)."""
+    out = ["### icaht-sidecar against each peer, paired run by run (median of the run-by-run "
+           "ratios icaht/peer, runs in brackets)", "",
+           "| body | conns | peer | req/s | p50 | p99 | user µs/req | sys µs/req | CPU µs/req |",
+           "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    goals = []
+
+    def verdict(m, limit):
+        return "not measured" if m is None else ("met" if m <= limit else "**NOT met**")
+
+    bodies = [b for b in BODY_ORDER if any(k[0] == "icaht" and k[1] == b for k in agg)]
+    for body in bodies:
+        for c in sorted({k[2] for k in agg if k[1] == body and k[0] == "icaht"}):
+            i = agg[("icaht", body, c)]
+            for peer in ("haproxy", "haproxy_jwtcache", "nginx"):
+                o = agg.get((peer, body, c))
+                if not o:
+                    continue
+                cells = [fmt_paired(*paired(rows, body, c, "icaht", peer, key))
+                         for key in ("rps", "p50_us", "p99_us", "user_us_per_req",
+                                     "sys_us_per_req", "cpu_us_per_req")]
+                out.append(f"| {body} | {c} | {peer} | " + " | ".join(cells) + " |")
+                if peer not in ENRICHED_CPU_GOALS:
+                    continue
+                limit = ENRICHED_CPU_GOALS[peer]
+                vals, m = paired(rows, body, c, "icaht", peer)
+                goals.append(
+                    f"| {body}, {c} conns: CPU/req ≤ {limit}× {peer}'s | "
+                    f"paired {fmt_paired(vals, m)}; "
+                    f"medians {fmt(i['cpu'], 2)} vs {fmt(o['cpu'], 2)} µs | "
+                    f"{verdict(m, limit)} |")
+                vals, m = paired(rows, body, c, "icaht", peer, "p99_us")
+                goals.append(
+                    f"| {body}, {c} conns: p99 ≤ {peer}'s | paired {fmt_paired(vals, m)}; "
+                    f"medians {fmt_lat(i['p99'])} vs {fmt_lat(o['p99'])} | "
+                    f"{verdict(m, 1.0)} |")
+    out += ["", "nginx does no JWT verification and no tracing (stock nginx cannot), HAProxy no "
+            "tracing: they do less work than icaht-sidecar here.", ""]
+    cost = [b for b in bodies if any(k[:2] == ("icaht_bare", b) for k in agg)]
+    if cost:
+        out += ["### The enrichment's cost in icaht-sidecar: icaht − icaht_bare "
+                "(paired run by run)", "",
+                "| body | conns | CPU µs/req | user µs/req | sys µs/req | CPU/req ratio | "
+                "req/s ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for body in cost:
+            for c in sorted({k[2] for k in agg if k[:2] == ("icaht_bare", body)}):
+                if ("icaht", body, c) not in agg:
+                    continue
+                out.append(
+                    f"| {body} | {c} | "
+                    + " | ".join(fmt_paired_diff(*paired(rows, body, c, "icaht", "icaht_bare", key,
+                                                         diff=True))
+                                 for key in ("cpu_us_per_req", "user_us_per_req", "sys_us_per_req"))
+                    + f" | {fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_bare'))}"
+                    + f" | {fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_bare', 'rps'))} |")
+        out.append("")
+    out += ["### Goals (issue 17)", "", "| goal | measured | verdict |", "|---|---|---|"]
+    out += goals or ["| (no case with icaht and a peer) | – | not measured |"]
+    return out + problems(agg)
+
+
+def cmd_enriched(argv):
+    csv_path, md_path = argv[0], argv[1]
+    header = argv[2] if len(argv) > 2 else ""
+    PROXY_NAMES.update(ENRICHED_NAMES)
+    for b in BODY_BYTES:
+        BODY_TITLES[b] = "Enriched: " + BODY_TITLES[b]
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    agg = aggregate(rows)
+    lines = []
+    if header and os.path.exists(header):
+        lines += open(header).read().rstrip("\n").split("\n") + [""]
+    lines += enriched_summary(agg, rows) + [""]
+    lines += tables(agg, rows)
+    text = "\n".join(lines)
+    print(text)
+    with open(md_path, "w") as f:
+        f.write(text + "\n")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in ("parse", "report", "tls"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("parse", "report", "tls", "enriched"):
         sys.exit(__doc__)
-    {"parse": cmd_parse, "report": cmd_report, "tls": cmd_tls}[sys.argv[1]](sys.argv[2:])
+    {"parse": cmd_parse, "report": cmd_report, "tls": cmd_tls,
+     "enriched": cmd_enriched}[sys.argv[1]](sys.argv[2:])
