@@ -43,6 +43,10 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
     filters.push_back(std::make_unique<CacheFilter>(*specs.cache, std::move(cache_store), timers,
                                                     view, side_calls));
   }
+  for (const PluginSpec& plugin : specs.plugins) {
+    ICAHT_CHECK(timers != nullptr);  // a null library: the filter answers 500
+    filters.push_back(std::make_unique<PluginFilter>(plugin, service, specs.shard_index, timers));
+  }
   auto chain = std::make_unique<FilterChain>(std::move(filters));
   chain->rate_limit_ = rate_limit;
   return chain;

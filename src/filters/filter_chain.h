@@ -15,6 +15,7 @@
 #include "filters/filter.h"
 #include "filters/forward_auth.h"
 #include "filters/health.h"
+#include "filters/plugin_filter.h"
 #include "filters/rate_limit/rate_limit_filter.h"
 #include "filters/request_id.h"
 #include "filters/tracing.h"
@@ -33,7 +34,10 @@ struct FilterSpecs {
   std::optional<tracing::TracingSpec> tracing;
   std::optional<FaultSpec> fault;
   std::optional<CacheSpec> cache;
-  size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
+  // Native plugins, each with its library loaded (by the control thread).
+  std::vector<PluginSpec> plugins;
+  size_t shard_count = 1;    // rate limits: each shard starts with a 1/N share
+  uint32_t shard_index = 0;  // the shard the chain is built on (plugin instances are told)
 };
 
 class FilterChain {

@@ -110,7 +110,8 @@ TEST(ServiceRecordTest, ExactMessages) {
   EXPECT_EQ(ErrorOf(R"({"upstreams":["127.0.0.1:1"]})"), "field 'name': required");
   EXPECT_EQ(ErrorOf(R"({"name":"a"})"), "field 'upstreams': required");
   EXPECT_EQ(ErrorOf(With(R"(,"foo":1)")), "unknown field 'foo'");
-  EXPECT_EQ(ErrorOf(With(R"(,"plugins":[])")), "field 'plugins': not supported yet");
+  EXPECT_EQ(ErrorOf(With(R"(,"plugins":[{"path":"a.so"}])")),
+            "field 'plugins[0].path': must be an absolute path");
   EXPECT_EQ(ErrorOf(With(R"(,"cache":{"max_bytes":1})")),
             "field 'cache.max_bytes': must be an integer 1048576..68719476736");
   EXPECT_EQ(ErrorOf(R"({"name":"a","upstreams":["127.0.0.1:1",)"
@@ -305,7 +306,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"tracing":{"propagation":[3]})"),
                 "field 'tracing.propagation[0]': must be a string"},
         BadCase{With(R"(,"tracing":{"ratio":1})"), "unknown field 'tracing.ratio'"},
-        BadCase{With(R"(,"plugins":[])"), "field 'plugins': not supported yet"},
+        BadCase{With(R"(,"plugins":[{}])"), "field 'plugins[0].path': required"},
+        BadCase{With(R"(,"plugins":[{"path":"/a.so","config":1}])"),
+                "field 'plugins[0].config': must be an object"},
+        BadCase{With(R"(,"plugins":{})"), "field 'plugins': must be an array"},
         // duplicates, document shape, syntax
         BadCase{With(R"(,"name":"again")"), "field 'name': duplicate key"},
         BadCase{R"(["name"])", "must be a JSON object, got an array"},
@@ -396,6 +400,28 @@ TEST(ServiceRecordTest, TraefikRouteSettingsRoundTrip) {
             "field 'route.entry_points[0]': must be a Traefik name (1-128 visible characters)");
   EXPECT_EQ(ErrorOf(With(R"(,"route":{"priority":-1})")),
             "field 'route.priority': must be an integer 0..1000000");
+}
+
+TEST(ServiceRecordTest, PluginsRoundTrip) {
+  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
+      With(R"json(,"plugins":[{"path":"/p/a.so","config":{"key": "k", "n": [1, {"x": null}]}},)json"
+           R"json({"path":"/p/b.so"},{"path":"/p/c.so","config":null}])json"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->plugins.size(), 3u);
+  EXPECT_EQ(r->plugins[0].config_json, R"({"key": "k", "n": [1, {"x": null}]})");
+  EXPECT_EQ(r->plugins[1].config_json, "{}");
+  EXPECT_EQ(r->plugins[2].config_json, "{}");
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  // No plugins: the canonical form has no "plugins" member.
+  absl::StatusOr<ServiceRecord> none = ParseServiceRecord(With(R"(,"plugins":[])"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(ToJson(*none).find("plugins"), std::string::npos);
+  EXPECT_EQ(
+      ErrorOf(With(R"(,"plugins":[{"path":"/a"},{"path":"/a"},{"path":"/a"},{"path":"/a"},)"
+                   R"({"path":"/a"},{"path":"/a"},{"path":"/a"},{"path":"/a"},{"path":"/a"}])")),
+      "field 'plugins': must have at most 8 entries");
 }
 
 TEST(ServiceRecordTest, TracingDefaultsAndRoundTrip) {
