@@ -128,6 +128,7 @@ void Control::SetUpstreamTls(const std::string& service, const net::Address& add
 absl::Status Control::LoadFiles(const registry::ServiceRecord& record) {
   std::vector<filters::PluginSpec> plugins = record.plugins;
   ICAHT_RETURN_IF_ERROR(ResolvePlugins(plugins, config_.plugin_dir));
+  ICAHT_RETURN_IF_ERROR(CheckLuaScript(record));
   auto tls = tls_->Prepare(record);
   if (!tls.ok()) return tls.status();
   ICAHT_RETURN_IF_ERROR(keys_->Load(record));

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "filters/lua_script.h"
 #include "filters/plugin_library.h"
 #include "registry/json_reader.h"
 
@@ -51,6 +52,16 @@ absl::Status ResolvePlugins(std::vector<filters::PluginSpec>& specs,
     }
     spec.path = *std::move(real);
     spec.library = *library;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLuaScript(const registry::ServiceRecord& record) {
+  if (!record.lua) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<filters::LuaScript>> script =
+      filters::LuaScript::Load(record.lua->file, record.lua->config_json, record.name, 0);
+  if (!script.ok()) {
+    return registry::json::FieldError("lua.file", std::string(script.status().message()));
   }
   return absl::OkStatus();
 }

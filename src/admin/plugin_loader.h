@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "filters/plugin_filter.h"
+#include "registry/service_record.h"
 
 namespace icaht::admin {
 
@@ -20,5 +21,9 @@ namespace icaht::admin {
 // refused by its plugin ("field 'plugins[1].config': ..."); `specs` may then
 // be partly resolved.
 absl::Status ResolvePlugins(std::vector<filters::PluginSpec>& specs, const std::string& plugin_dir);
+
+// Loads the record's Lua script once (read, compile, run its top level) on
+// this thread: refused as "field 'lua.file': <the error, with its line>".
+absl::Status CheckLuaScript(const registry::ServiceRecord& record);
 
 }  // namespace icaht::admin

@@ -11,6 +11,7 @@
 #include "registry/record_cors.h"
 #include "registry/record_fault.h"
 #include "registry/record_health.h"
+#include "registry/record_lua.h"
 #include "registry/record_mirror.h"
 #include "registry/record_plugins.h"
 #include "registry/record_rate_limit.h"
@@ -335,6 +336,8 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
         }));
   } else if (key == "plugins") {
     ICAHT_RETURN_IF_ERROR(ParsePlugins(value, path, record.plugins));
+  } else if (key == "lua") {
+    ICAHT_RETURN_IF_ERROR(ParseLua(value, path, record.lua));
   } else {
     return json::UnknownFieldError(path);
   }
@@ -519,6 +522,10 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   if (!record.plugins.empty()) {
     w.Key("plugins");
     WritePlugins(w, record.plugins);
+  }
+  if (record.lua) {
+    w.Key("lua");
+    WriteLua(w, record.lua);
   }
   w.Key("tls");
   WriteTls(w, record.tls);

@@ -13,6 +13,7 @@
 #include "filters/cors.h"
 #include "filters/fault.h"
 #include "filters/health.h"
+#include "filters/lua_filter.h"
 #include "filters/plugin_filter.h"
 #include "filters/rate_limit/rate_limit_spec.h"
 #include "filters/request_id.h"
@@ -106,8 +107,9 @@ struct ServiceRecord {
   bool access_log = true;  // lines in the daemon's access log (when it has one)
   // Native plugins, in order (registry/record_plugins.h); none by default.
   std::vector<filters::PluginSpec> plugins;
-  std::optional<TlsSpec> tls;  // null: the port speaks plain HTTP
-  EgressSpec egress;           // calls from local applications (egress listener)
+  std::optional<filters::LuaSpec> lua;  // a Lua script (registry/record_lua.h); none by default
+  std::optional<TlsSpec> tls;           // null: the port speaks plain HTTP
+  EgressSpec egress;                    // calls from local applications (egress listener)
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };
@@ -143,7 +145,7 @@ absl::StatusOr<ServiceRecord> ParseServiceRecord(std::string_view json);
 //  "outlier_detection":null,"mirror":null,"max_body_bytes":0,"limits":{...},
 //  "request_id":null,"health":{...},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],
 //  "fault":null,"cache":null,"tracing":null,"access_log":true,"tls":null,"egress":{...}}
-// ("plugins" follows access_log only when the record has some.)
+// ("plugins" and "lua" follow access_log only when the record has them.)
 std::string ToJson(const ServiceRecord& record);
 // The same, written as the next value of `writer` (e.g. inside a list).
 void WriteJson(JsonWriter& writer, const ServiceRecord& record);

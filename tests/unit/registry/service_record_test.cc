@@ -424,6 +424,28 @@ TEST(ServiceRecordTest, PluginsRoundTrip) {
       "field 'plugins': must have at most 8 entries");
 }
 
+TEST(ServiceRecordTest, LuaRoundTrip) {
+  absl::StatusOr<ServiceRecord> r =
+      ParseServiceRecord(With(R"(,"lua":{"file":"/etc/a.lua","config":{"keys": {"k": "v"}}})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->lua.has_value());
+  EXPECT_EQ(r->lua->file, "/etc/a.lua");
+  EXPECT_EQ(r->lua->config_json, R"({"keys": {"k": "v"}})");
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *r);
+  r = ParseServiceRecord(With(R"(,"lua":null)"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->lua.has_value());
+  EXPECT_EQ(ToJson(*r).find("lua"), std::string::npos);
+  EXPECT_EQ(ErrorOf(With(R"(,"lua":{})")), "field 'lua.file': required");
+  EXPECT_EQ(ErrorOf(With(R"(,"lua":{"file":"a.lua"})")),
+            "field 'lua.file': must be an absolute path");
+  EXPECT_EQ(ErrorOf(With(R"(,"lua":{"file":"/a.lua","config":"x"})")),
+            "field 'lua.config': must be an object");
+  EXPECT_EQ(ErrorOf(With(R"(,"lua":{"file":"/a.lua","other":1})")), "unknown field 'lua.other'");
+}
+
 TEST(ServiceRecordTest, TracingDefaultsAndRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"tracing":{})"));
   ASSERT_TRUE(r.ok()) << r.status();
