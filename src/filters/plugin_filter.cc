@@ -218,7 +218,10 @@ Verdict PluginFilter::OnRequestHead(RequestContext& ctx, FilterCallbacks& callba
       Failed(ctx, "on_request", "CONTINUE with a timer armed");
       return Verdict::kRespond;
     case ICAHT_RESPOND:
-      if (!ctx.extension.responded) Failed(ctx, "on_request", "RESPOND without respond()");
+      // A timer left armed would fire into an exchange that has ended.
+      if (!ctx.extension.responded || ctx.extension.timer_armed) {
+        Failed(ctx, "on_request", "RESPOND without respond(), or with a timer armed");
+      }
       return Verdict::kRespond;
     case ICAHT_PAUSE:
       if (!ctx.extension.timer_armed) {

@@ -27,6 +27,7 @@ struct Script {
   int destroyed = 0;
   uint32_t shard = UINT32_MAX;
   std::string config;
+  std::string log_line;
   bool fail_create = false;
 };
 Script* script = nullptr;
@@ -49,6 +50,14 @@ void OnTimer(void* instance, icaht_exchange* x, void*) {
   script->on_timer(static_cast<const icaht_host_api*>(instance), x);
 }
 
+void OnLog(void* instance, const icaht_exchange* x) {
+  auto* h = static_cast<const icaht_host_api*>(instance);
+  icaht_str upstream = h->upstream(x), id = h->request_id(x), method = h->method(x);
+  script->log_line = std::string(method.data, method.len) + " " + std::to_string(h->status(x)) +
+                     " " + std::to_string(h->duration_us(x)) + " " +
+                     std::string(upstream.data, upstream.len) + " " + std::string(id.data, id.len);
+}
+
 const icaht_plugin_v1 kTable = {.abi_major = ICAHT_PLUGIN_ABI_MAJOR,
                                 .abi_minor = ICAHT_PLUGIN_ABI_MINOR,
                                 .name = "test",
@@ -56,6 +65,7 @@ const icaht_plugin_v1 kTable = {.abi_major = ICAHT_PLUGIN_ABI_MAJOR,
                                 .destroy = Destroy,
                                 .on_request = OnRequest,
                                 .on_response = OnResponse,
+                                .on_log = OnLog,
                                 .on_cancel = OnCancel};
 const PluginLibrary kLibrary = {.path = "/test.so", .name = "test", .table = &kTable};
 
@@ -185,7 +195,14 @@ TEST_F(PluginFilterTest, BadReturnValuesAnswer500) {
     return ICAHT_CONTINUE;
   };
   ExpectFailure(Request(*filter, none_));
-  EXPECT_EQ(filter->failures(), 4u);
+  script_.on_request = [](const icaht_host_api* h, icaht_exchange* x) {
+    h->after_ms(x, 10, OnTimer, nullptr);
+    h->respond(x, 200, "", 0);
+    return ICAHT_RESPOND;  // with a timer armed
+  };
+  ExpectFailure(Request(*filter, none_));
+  EXPECT_EQ(filter->paused_now(), 0u);  // the timer is gone with the exchange
+  EXPECT_EQ(filter->failures(), 5u);
 }
 
 TEST_F(PluginFilterTest, InvalidOrOversizedHeadersAnswer500) {
@@ -319,6 +336,19 @@ TEST_F(PluginFilterTest, ResponsePhaseEditsAndFailures) {
   ctx_.response_status = 204;  // bodiless: the status stays, the failure is logged
   filter->OnResponseHead(ctx_);
   EXPECT_EQ(ctx_.response_edits.status(), 0);
+}
+
+TEST_F(PluginFilterTest, LogPhaseReadsTheExchange) {
+  script_.on_request = [](auto, auto) { return ICAHT_CONTINUE; };
+  auto filter = Make();
+  EXPECT_EQ(Request(*filter, none_), Verdict::kContinue);
+  ctx_.response_status = 201;
+  ctx_.start_ns = 1'000'000;
+  ctx_.end_ns = 3'500'000;
+  ctx_.upstream_address = "127.0.0.1:8080";
+  ctx_.request_id = "id-1";
+  filter->OnLog(ctx_);
+  EXPECT_EQ(script_.log_line, "GET 201 2500 127.0.0.1:8080 id-1");
 }
 
 TEST_F(PluginFilterTest, FailedCreateAnswers500) {
