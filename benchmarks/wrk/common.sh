@@ -232,7 +232,9 @@ start_icaht_daemon() {
   shift 5
   # Builds with an egress listener bind 127.0.0.1:7000 by default: one per daemon (a
   # variant that measures it passes its own --egress-listen after this).
-  "$bin" --help 2>&1 | grep -q -- --egress-listen && egress=(--egress-listen off)
+  # (grep reads all of --help: with -q it may exit first, and under pipefail the writer's
+  # SIGPIPE would fail the test.)
+  "$bin" --help 2>&1 | grep -- --egress-listen >/dev/null && egress=(--egress-listen off)
   rm -rf "$dir"; mkdir -p "$dir/state"
   check_ports_free "$port" "$ops"
   if [[ " ${SCENARIOS:-} " == *" many "* ]]; then
