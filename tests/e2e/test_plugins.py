@@ -6,7 +6,10 @@ plugin answers 503 locally while its file exists and the upstream never sees tho
 a plugin that pauses (the HMAC plugin's delay_ms) holds its request on a host timer while the
 shard serves others, then resumes it signed; a path outside --plugin-dir, a missing file and
 a config the plugin refuses are each refused naming the field, and leave the registry as it
-was; the record reads back with its plugins."""
+was; the record reads back with its plugins; a plugin that misbehaves (an unknown verdict,
+invalid or oversized headers, a framing header, RESPOND or PAUSE not set up) gets each such
+request answered 500 with a log line, and the daemon keeps serving. The plugins are copied into
+a plugin directory of the test's own."""
 
 import hashlib
 import hmac
@@ -21,10 +24,12 @@ from harness import record, wait_until
 from http_peers import SharedDaemonTestCase
 from http_peers import get_on_new_connection as get
 
-PLUGIN_DIR = os.environ.get("ICAHT_PLUGIN_DIR", "")
+BUILT = os.environ.get("ICAHT_PLUGIN_DIR", "")
+TMP = tempfile.mkdtemp(prefix="icaht-plugins-")
+PLUGIN_DIR = os.path.join(TMP, "plugins")
 HMAC = os.path.join(PLUGIN_DIR, "libicaht_hmac_sign.so")
 MAINTENANCE = os.path.join(PLUGIN_DIR, "libicaht_maintenance.so")
-TMP = tempfile.mkdtemp(prefix="icaht-plugins-")
+MISBEHAVING = os.path.join(PLUGIN_DIR, "libicaht_misbehaving.so")
 
 
 def signature(key, method, path):
@@ -38,8 +43,14 @@ class PluginsTest(SharedDaemonTestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(HMAC):
-            raise harness.unittest.SkipTest("ICAHT_PLUGIN_DIR has no example plugins")
+        built = [os.path.join(BUILT, "libicaht_hmac_sign.so"),
+                 os.path.join(BUILT, "libicaht_maintenance.so"),
+                 os.environ.get("ICAHT_MISBEHAVING_PLUGIN", "")]
+        if not all(os.path.exists(p) for p in built):
+            raise harness.unittest.SkipTest("the plugins are not built (ICAHT_PLUGIN_DIR)")
+        os.makedirs(PLUGIN_DIR, exist_ok=True)
+        for p in built:
+            shutil.copy(p, PLUGIN_DIR)
         super().setUpClass()
         cls.addClassCleanup(shutil.rmtree, TMP, True)
 
@@ -137,6 +148,20 @@ class PluginsTest(SharedDaemonTestCase):
         self.assertEqual(r.status, 400)
         self.assertNotIn("plugins", self.d.admin("GET", "/v1/services/kept").json)
         self.assertEqual(get(port)[0], 200)
+
+    def test_misbehaving_plugin_is_contained(self):
+        port = self.register("misbehaving", [{"path": MISBEHAVING}])
+        status, _, body, _ = get(port)
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["headers"].get("x-behaved"), "yes")
+        before = self.up.count
+        for how in ("verdict", "crlf", "name", "big", "framing", "respond", "pause"):
+            status, _, body, _ = get(port, headers={"X-Misbehave": how})
+            self.assertEqual((status, body), (500, b"middleware error\n"), how)
+            self.assertEqual(get(port)[0], 200, "after %s" % how)
+        self.assertEqual(self.up.count, before + 7, "a refused request went upstream")
+        self.assertIn("plugin 'misbehaving' (service 'misbehaving') on_request:", self.d.stderr())
+        self.assertTrue(self.d.alive())
 
     def test_record_reads_back(self):
         self.register("readback", [{"path": HMAC, "config": {"key": "k", "delay_ms": 0}}])
