@@ -1,5 +1,6 @@
 #include "filters/lua_script.h"
 
+#include <cstdlib>
 #include <lua.hpp>
 #include <utility>
 
@@ -247,7 +248,7 @@ absl::StatusOr<std::unique_ptr<LuaScript>> LuaScript::Load(const std::string& fi
                                                            std::string_view service,
                                                            uint32_t shard_index) {
   std::unique_ptr<LuaScript> script(new LuaScript);
-  lua_State* s = luaL_newstate();
+  lua_State* s = lua_newstate(&LuaScript::Allocate, script.get());
   if (s == nullptr) return absl::ResourceExhaustedError("cannot make a Lua state");
   script->state_ = s;
   luaJIT_setmode(s, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
@@ -300,26 +301,46 @@ absl::StatusOr<std::unique_ptr<LuaScript>> LuaScript::Load(const std::string& fi
     error = lua_tostring(s, -1);
     return absl::InvalidArgumentError(error);
   }
-  if (!script->Call(lua_gettop(s), 0, &error)) return absl::InvalidArgumentError(error);
+  if (!script->Call(0, &error)) return absl::InvalidArgumentError(error);
   script->on_request_ = RefGlobalFunction(s, "on_request");
   script->on_response_ = RefGlobalFunction(s, "on_response");
   script->on_log_ = RefGlobalFunction(s, "on_log");
   return script;
 }
 
+// LuaJIT's allocation function (GC64 builds take a custom one), counting
+// against kMaxMemoryBytes.
+void* LuaScript::Allocate(void* script, void* block, size_t old_size, size_t new_size) {
+  auto* self = static_cast<LuaScript*>(script);
+  const size_t held = block != nullptr ? old_size : 0;
+  if (new_size == 0) {
+    self->memory_ -= held;
+    std::free(block);
+    return nullptr;
+  }
+  if (self->memory_ - held + new_size > kMaxMemoryBytes) return nullptr;
+  void* grown = std::realloc(block, new_size);
+  if (grown != nullptr) self->memory_ = self->memory_ - held + new_size;
+  return grown;
+}
+
 LuaScript::~LuaScript() {
   if (state_ != nullptr) lua_close(state_);
 }
 
-// Calls the function at stack index `function` with the `args` values above
-// it, within the instruction limit.
-bool LuaScript::Call(int function, int args, std::string* error) {
-  (void)function;
+bool LuaScript::Call(int args, std::string* error) {
   hook_budget = kMaxInstructions / kHookEvery;
-  if (lua_pcall(state_, args, 0, 0) == 0) return true;
+  const int result = lua_pcall(state_, args, 0, 0);
+  if (result == 0) return true;
   const char* message = lua_tostring(state_, -1);
   *error = message != nullptr ? message : "a Lua error that is not a string";
   lua_pop(state_, 1);
+  if (result == LUA_ERRMEM) {
+    *error += " (a script's state may hold 64 MiB)";
+    // What the failed call allocated is garbage now: collect it, so that the
+    // next call does not start at the limit.
+    lua_gc(state_, LUA_GCCOLLECT, 0);
+  }
   return false;
 }
 
@@ -327,7 +348,7 @@ bool LuaScript::OnRequest(RequestContext& ctx, std::string* error) {
   current_ = &ctx;
   lua_rawgeti(state_, LUA_REGISTRYINDEX, on_request_);
   lua_rawgeti(state_, LUA_REGISTRYINDEX, req_);
-  bool ok = Call(0, 1, error);
+  bool ok = Call(1, error);
   current_ = nullptr;
   return ok;
 }
@@ -337,7 +358,7 @@ bool LuaScript::OnResponse(RequestContext& ctx, std::string* error) {
   lua_rawgeti(state_, LUA_REGISTRYINDEX, on_response_);
   lua_rawgeti(state_, LUA_REGISTRYINDEX, req_);
   lua_rawgeti(state_, LUA_REGISTRYINDEX, resp_);
-  bool ok = Call(0, 2, error);
+  bool ok = Call(2, error);
   current_ = nullptr;
   return ok;
 }
@@ -359,7 +380,7 @@ bool LuaScript::OnLog(const RequestContext& ctx, std::string* error) {
   lua_setfield(state_, -2, "status");
   lua_pushnumber(state_, static_cast<double>(extension::DurationUs(ctx)) / 1000.0);
   lua_setfield(state_, -2, "duration_ms");
-  return Call(0, 1, error);
+  return Call(1, error);
 }
 
 }  // namespace icaht::filters

@@ -22,7 +22,8 @@
 //
 // Calls are bounded: LuaJIT's JIT is off for these states (hooks do not
 // fire in compiled traces), and a count hook stops a call after
-// kMaxInstructions VM instructions with a Lua error. Only the base, table,
+// kMaxInstructions VM instructions with a Lua error; a state allocates at
+// most kMaxMemoryBytes. Only the base, table,
 // string, math and bit libraries are opened (no io, os, package, ffi): a
 // script talks to the world through its API.
 
@@ -41,6 +42,10 @@ namespace icaht::filters {
 class LuaScript {
  public:
   static constexpr int64_t kMaxInstructions = 10'000'000;
+  // What one state may allocate; past it an allocation fails and the call
+  // ends with a Lua "not enough memory" error (then a full collection gives
+  // back what the failed call held).
+  static constexpr size_t kMaxMemoryBytes = size_t{64} << 20;
 
   // Reads, compiles and runs `file` in a new state, with `config_json` (an
   // object) as icaht.config. Errors carry the script's message (with its
@@ -70,7 +75,10 @@ class LuaScript {
  private:
   static constexpr int kNoRef = -2;  // LUA_NOREF
   LuaScript() = default;
-  bool Call(int function, int args, std::string* error);
+  static void* Allocate(void* script, void* block, size_t old_size, size_t new_size);
+  // Calls the function below the `args` values on top of the stack, within
+  // the limits.
+  bool Call(int args, std::string* error);
 
   lua_State* state_ = nullptr;
   int on_request_ = kNoRef;
@@ -79,6 +87,7 @@ class LuaScript {
   int req_ = kNoRef;   // the req object
   int resp_ = kNoRef;  // the resp object
   RequestContext* current_ = nullptr;
+  size_t memory_ = 0;  // bytes the state holds
 };
 
 }  // namespace icaht::filters

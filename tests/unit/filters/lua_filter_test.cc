@@ -131,6 +131,21 @@ TEST_F(LuaFilterTest, RunawayLoopIsStopped) {
   EXPECT_EQ(UpstreamHeader("x-ok"), "1");
 }
 
+TEST_F(LuaFilterTest, MemoryHogIsStopped) {
+  auto filter = Make(R"lua(
+    function on_request(req)
+      if req:header("x-hog") then
+        local t = {}
+        for i = 1, 1e9 do t[i] = string.rep("x", 4096) .. i end
+      end
+      req:set_header("x-ok", "1")
+    end)lua");
+  ExpectFailure(Request(*filter, "GET / HTTP/1.1\r\nHost: h\r\nX-Hog: 1\r\n\r\n"));
+  // What the failed call held was collected: the next call runs.
+  EXPECT_EQ(Request(*filter), Verdict::kContinue);
+  EXPECT_EQ(UpstreamHeader("x-ok"), "1");
+}
+
 TEST_F(LuaFilterTest, ResponseAndLogPhases) {
   auto filter = Make(R"lua(
     function on_response(req, resp)
