@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "record_test_util.h"
 #include "registry/json_reader.h"
 #include "registry/service_record_json.h"
 
@@ -10,21 +11,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-// The error message of parsing `json`, which must fail with InvalidArgument.
-std::string ErrorOf(std::string_view json) {
-  absl::StatusOr<ServiceRecord> result = ParseServiceRecord(json);
-  EXPECT_FALSE(result.ok()) << json;
-  if (result.ok()) return "";
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
-  return std::string(result.status().message());
-}
-
-// A valid record with `extra` spliced in as more fields (", ..." form).
-std::string With(std::string_view extra) {
-  return std::string(R"({"name":"orders","upstreams":["127.0.0.1:8080"])") + std::string(extra) +
-         "}";
-}
 
 TEST(ServiceRecordTest, MinimalRecordGetsDefaults) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(""));
@@ -400,50 +386,6 @@ TEST(ServiceRecordTest, TraefikRouteSettingsRoundTrip) {
             "field 'route.entry_points[0]': must be a Traefik name (1-128 visible characters)");
   EXPECT_EQ(ErrorOf(With(R"(,"route":{"priority":-1})")),
             "field 'route.priority': must be an integer 0..1000000");
-}
-
-TEST(ServiceRecordTest, PluginsRoundTrip) {
-  absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
-      With(R"json(,"plugins":[{"path":"/p/a.so","config":{"key": "k", "n": [1, {"x": null}]}},)json"
-           R"json({"path":"/p/b.so"},{"path":"/p/c.so","config":null}])json"));
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->plugins.size(), 3u);
-  EXPECT_EQ(r->plugins[0].config_json, R"({"key": "k", "n": [1, {"x": null}]})");
-  EXPECT_EQ(r->plugins[1].config_json, "{}");
-  EXPECT_EQ(r->plugins[2].config_json, "{}");
-  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, *r);
-  // No plugins: the canonical form has no "plugins" member.
-  absl::StatusOr<ServiceRecord> none = ParseServiceRecord(With(R"(,"plugins":[])"));
-  ASSERT_TRUE(none.ok());
-  EXPECT_EQ(ToJson(*none).find("plugins"), std::string::npos);
-  EXPECT_EQ(
-      ErrorOf(With(R"(,"plugins":[{"path":"/a"},{"path":"/a"},{"path":"/a"},{"path":"/a"},)"
-                   R"({"path":"/a"},{"path":"/a"},{"path":"/a"},{"path":"/a"},{"path":"/a"}])")),
-      "field 'plugins': must have at most 8 entries");
-}
-
-TEST(ServiceRecordTest, LuaRoundTrip) {
-  absl::StatusOr<ServiceRecord> r =
-      ParseServiceRecord(With(R"(,"lua":{"file":"/etc/a.lua","config":{"keys": {"k": "v"}}})"));
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_TRUE(r->lua.has_value());
-  EXPECT_EQ(r->lua->file, "/etc/a.lua");
-  EXPECT_EQ(r->lua->config_json, R"({"keys": {"k": "v"}})");
-  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, *r);
-  r = ParseServiceRecord(With(R"(,"lua":null)"));
-  ASSERT_TRUE(r.ok());
-  EXPECT_FALSE(r->lua.has_value());
-  EXPECT_EQ(ToJson(*r).find("lua"), std::string::npos);
-  EXPECT_EQ(ErrorOf(With(R"(,"lua":{})")), "field 'lua.file': required");
-  EXPECT_EQ(ErrorOf(With(R"(,"lua":{"file":"a.lua"})")),
-            "field 'lua.file': must be an absolute path");
-  EXPECT_EQ(ErrorOf(With(R"(,"lua":{"file":"/a.lua","config":"x"})")),
-            "field 'lua.config': must be an object");
-  EXPECT_EQ(ErrorOf(With(R"(,"lua":{"file":"/a.lua","other":1})")), "unknown field 'lua.other'");
 }
 
 TEST(ServiceRecordTest, TracingDefaultsAndRoundTrip) {
