@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "admin/control.h"
+#include "admin/plugin_loader.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "core/status_macros.h"
@@ -90,6 +91,12 @@ std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
     config->upstreams[i].tls = std::move(tls.upstreams[i]);
   }
   config->filters.shard_count = shards_.size();
+  // Loaded when the record was applied (LoadFiles): found again here. A file
+  // gone since leaves its library null, and its filter answers 500.
+  if (absl::Status plugins = ResolvePlugins(config->filters.plugins, config_.plugin_dir);
+      !plugins.ok()) {
+    ICAHT_LOG(kError, "service '", record.name, "': ", plugins.message());
+  }
   config->series = SeriesFor(record.name);
   for (const filters::SubsetSpec& subset : record.subsets) {
     config->subset_series.push_back(config->series->Subset(subset.name));
@@ -126,6 +133,9 @@ void Control::SetUpstreamTls(const std::string& service, const net::Address& add
 }
 
 absl::Status Control::LoadFiles(const registry::ServiceRecord& record) {
+  std::vector<filters::PluginSpec> plugins = record.plugins;
+  ICAHT_RETURN_IF_ERROR(ResolvePlugins(plugins, config_.plugin_dir));
+  ICAHT_RETURN_IF_ERROR(CheckLuaScript(record));
   auto tls = tls_->Prepare(record);
   if (!tls.ok()) return tls.status();
   ICAHT_RETURN_IF_ERROR(keys_->Load(record));

@@ -76,6 +76,8 @@ struct DaemonConfig {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  // Native plugins load only from this directory (after realpath).
+  std::string plugin_dir = "/usr/lib/icaht/plugins";
   LogLevel log_level = LogLevel::kInfo;
   bool log_json = false;      // --log-format json: one JSON object per daemon log line
   bool check_config = false;  // validate, print the result and exit

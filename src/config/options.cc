@@ -70,6 +70,12 @@ absl::Status SetStateDir(std::string_view text, DaemonConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status SetPluginDir(std::string_view text, DaemonConfig& config) {
+  if (text.empty() || text.front() != '/') return Expected(FindOptionOrDie("plugin_dir"), text);
+  config.plugin_dir = std::string(text);
+  return absl::OkStatus();
+}
+
 absl::Status SetBindAddress(std::string_view text, DaemonConfig& config) {
   absl::StatusOr<net::Address> address = net::Address::FromIp(text, 0);
   if (!address.ok()) return address.status();
@@ -296,7 +302,7 @@ absl::Status SetControlIdleTimeout(std::string_view text, DaemonConfig& config) 
 
 // Every daemon setting, in --help order. The config file accepts the same
 // names as keys, plus "services" (handled apart).
-constexpr std::array<Option, 31> kOptions = {{
+constexpr std::array<Option, 32> kOptions = {{
     {"admin_socket", Kind::kString, "PATH", "a socket path of 1..107 bytes",
      "admin API Unix socket (default $XDG_RUNTIME_DIR/icaht/admin.sock, or ./run/admin.sock)",
      SetAdminSocket},
@@ -364,6 +370,10 @@ constexpr std::array<Option, 31> kOptions = {{
      "the fleet's CA: verifies other sidecars and the callers of services that ask for client "
      "certificates without naming a CA (default: none)",
      SetTlsCa},
+    {"plugin_dir", Kind::kString, "DIR", "an absolute directory path",
+     "native plugins (a service record's plugins[].path) must lie in this directory (default "
+     "/usr/lib/icaht/plugins)",
+     SetPluginDir},
     {"log_level", Kind::kString, "LEVEL", "one of debug, info, warn, error",
      "daemon log level (default info)", SetLogLevel},
     {"log_format", Kind::kString, "text|json", "text or json",

@@ -44,6 +44,13 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
                                                     view,
                                                     specs.cache_refresh ? side_calls : nullptr));
   }
+  for (const PluginSpec& plugin : specs.plugins) {
+    ICAHT_CHECK(timers != nullptr);  // a null library: the filter answers 500
+    filters.push_back(std::make_unique<PluginFilter>(plugin, service, specs.shard_index, timers));
+  }
+  if (specs.lua) {
+    filters.push_back(std::make_unique<LuaFilter>(*specs.lua, service, specs.shard_index));
+  }
   auto chain = std::make_unique<FilterChain>(std::move(filters));
   chain->rate_limit_ = rate_limit;
   return chain;

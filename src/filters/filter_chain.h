@@ -15,6 +15,8 @@
 #include "filters/filter.h"
 #include "filters/forward_auth.h"
 #include "filters/health.h"
+#include "filters/lua_filter.h"
+#include "filters/plugin_filter.h"
 #include "filters/rate_limit/rate_limit_filter.h"
 #include "filters/request_id.h"
 #include "filters/tracing.h"
@@ -36,7 +38,11 @@ struct FilterSpecs {
   // stale-while-revalidate's background requests (off for services with
   // routes: they would go to any instance with the target unrewritten).
   bool cache_refresh = true;
-  size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
+  // Native plugins, each with its library loaded (by the control thread).
+  std::vector<PluginSpec> plugins;
+  std::optional<LuaSpec> lua;
+  size_t shard_count = 1;    // rate limits: each shard starts with a 1/N share
+  uint32_t shard_index = 0;  // the shard the chain is built on (plugin instances are told)
 };
 
 class FilterChain {
@@ -46,7 +52,7 @@ class FilterChain {
       : filters_(std::move(filters)) {}
 
   // The documented order: local endpoints -> tracing -> request ID -> CORS ->
-  // auth -> forward auth -> rate limit -> fault -> cache -> plugins (then the
+  // auth -> forward auth -> rate limit -> fault -> cache -> plugins -> lua (then the
   // upstream). Filters whose spec is off are left out, so a service that
   // configures nothing runs nothing. `side_calls`, `spans` and `timers` (the
   // shard's; they outlive the chain) may be null when the specs need none (no

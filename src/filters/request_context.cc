@@ -1,5 +1,7 @@
 #include "filters/request_context.h"
 
+#include <algorithm>
+
 #include "http/field_syntax.h"
 
 namespace icaht::filters {
@@ -9,6 +11,39 @@ bool HeaderEdits::Removes(std::string_view name) const {
     if (removed.size() == name.size() && http::EqualsIgnoreCase(removed, name)) return true;
   }
   return false;
+}
+
+namespace {
+bool SameName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && http::EqualsIgnoreCase(a, b);
+}
+}  // namespace
+
+void HeaderEdits::RemoveAll(std::string_view name) {
+  if (!Removes(name)) removed_.push_back(name);
+  added_.erase(std::remove_if(added_.begin(), added_.end(),
+                              [&](const http::Header& h) { return SameName(h.name, name); }),
+               added_.end());
+}
+
+void HeaderEdits::Set(std::string_view name, std::string_view value) {
+  RemoveAll(name);
+  added_.push_back({name, value});
+}
+
+const std::string_view* HeaderEdits::FindAdded(std::string_view name) const {
+  for (size_t i = added_.size(); i-- > 0;) {
+    if (SameName(added_[i].name, name)) return &added_[i].value;
+  }
+  return nullptr;
+}
+
+std::string_view KeptStrings::Keep(std::string_view text) {
+  if (used_ == strings_.size()) strings_.push_back(std::make_unique<std::string>());
+  std::string& kept = *strings_[used_++];
+  kept.assign(text.data(), text.size());
+  bytes_ += text.size();
+  return kept;
 }
 
 void RequestContext::Reset() {
@@ -32,6 +67,16 @@ void RequestContext::Reset() {
   auth_failure = -1;
   rate_limited = RateLimited::kNo;
   fault = FaultInjected::kNone;
+  if (extension.phase != ExtensionCall::Phase::kNone) {
+    extension.phase = ExtensionCall::Phase::kNone;
+    extension.failed = extension.responded = false;
+    extension.failure = {};
+    extension.owner = nullptr;
+    extension.paused = extension.timer_armed = false;
+    extension.callbacks = nullptr;
+    extension.resumed = nullptr;
+    extension.strings.Clear();
+  }
   if (cache.result != CacheResult::kNone || !cache.key.empty() || cache.unsafe) {
     cache.result = CacheResult::kNone;
     cache.unsafe = cache.revalidating = cache.consult = cache.store = cache.head_request = false;

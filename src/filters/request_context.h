@@ -38,13 +38,26 @@ class HeaderEdits {
   // message; fields added with Add() are kept.
   void Remove(std::string_view name) { removed_.push_back(name); }
   bool Removes(std::string_view name) const;
+  // Replaces the fields of that name: the message's are removed, and fields
+  // of that name added earlier are dropped before this one is added.
+  void Set(std::string_view name, std::string_view value);
+  // Remove(name), and fields of that name added earlier dropped too.
+  void RemoveAll(std::string_view name);
+  // The value of the last added field named `name` (case-insensitive), or
+  // nullptr.
+  const std::string_view* FindAdded(std::string_view name) const;
+  // Response heads only: the status the client gets instead of the
+  // upstream's (0: the upstream's or the local answer's own).
+  void SetStatus(int status) { status_ = status; }
+  int status() const { return status_; }
   const absl::InlinedVector<http::Header, 4>& added() const { return added_; }
-  bool empty() const { return added_.empty() && removed_.empty(); }
+  bool empty() const { return added_.empty() && removed_.empty() && status_ == 0; }
   // Keeps what the vectors grew to (InlinedVector::clear would free it): the
   // context, and so its edits, serve every exchange of a connection.
   void Clear() {
     added_.erase(added_.begin(), added_.end());
     removed_.erase(removed_.begin(), removed_.end());
+    status_ = 0;
   }
 
  private:
@@ -52,6 +65,50 @@ class HeaderEdits {
   // CORS headers edit a head without allocating.
   absl::InlinedVector<http::Header, 4> added_;
   absl::InlinedVector<std::string_view, 2> removed_;
+  int status_ = 0;
+};
+
+// Strings that must live as long as the exchange (header fields a plugin or a
+// script adds: edits view them). Keep() copies; Clear() forgets them but
+// keeps each string's storage, so a warm connection allocates nothing.
+class KeptStrings {
+ public:
+  std::string_view Keep(std::string_view text);
+  void Clear() { used_ = bytes_ = 0; }
+  // Bytes kept since Clear() (for limits).
+  size_t bytes() const { return bytes_; }
+
+ private:
+  // unique_ptr: a string's characters must not move when the vector grows.
+  std::vector<std::unique_ptr<std::string>> strings_;
+  size_t used_ = 0;
+  size_t bytes_ = 0;
+};
+
+class FilterCallbacks;  // filters/filter.h
+
+// The state of one exchange's calls into native plugins and Lua scripts
+// (filters/extension_api.h): what the host functions check, and what the
+// calling filter reads back after a call.
+struct ExtensionCall {
+  enum class Phase : uint8_t { kNone, kRequest, kResponse, kLog };
+  Phase phase = Phase::kNone;
+  // A host function refused what was asked (invalid or oversized): the
+  // exchange is answered 500 and `failure` (a literal) goes in the log line.
+  bool failed = false;
+  std::string_view failure;
+  // respond() was called in this call.
+  bool responded = false;
+  // The filter in the call, or holding the exchange paused.
+  void* owner = nullptr;
+  // While paused: how to resume the exchange, and whether a timer is armed.
+  bool paused = false;
+  bool timer_armed = false;
+  FilterCallbacks* callbacks = nullptr;
+  // Set while a timer callback runs: resume() sets it (after which neither
+  // the context nor the filter may be touched).
+  bool* resumed = nullptr;
+  KeptStrings strings;
 };
 
 // An answer a filter (or the exchange) gives instead of the upstream's.
@@ -209,6 +266,8 @@ class RequestContext {
   enum class FaultInjected : uint8_t { kNone, kDelay, kAbort, kDelayAndAbort };
   FaultInjected fault = FaultInjected::kNone;
   CacheExchange cache;
+  // Mutable: the log phase's calls into plugins (on a const context) set it.
+  mutable ExtensionCall extension;
 
   // Recorded by the exchange (LoopNowNs clock).
   int64_t start_ns = 0;

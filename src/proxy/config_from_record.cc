@@ -72,6 +72,8 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->filters.tracing = record.tracing;
   config->filters.fault = record.fault;
   config->filters.cache = record.cache;
+  config->filters.plugins = record.plugins;
+  config->filters.lua = record.lua;  // libraries: the control thread's to resolve
   config->access_log = record.access_log;
   if (record.tls) {
     config->allow_peers = record.tls->allow_peers;

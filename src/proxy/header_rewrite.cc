@@ -153,11 +153,13 @@ void BuildClientResponseHead(const http::ResponseHead& response, bool keep_alive
                              std::string* out, const filters::HeaderEdits* edits) {
   edits = NonEmpty(edits);
   out->append("HTTP/1.1 ");
-  char code[4] = {static_cast<char>('0' + response.status / 100 % 10),
-                  static_cast<char>('0' + response.status / 10 % 10),
-                  static_cast<char>('0' + response.status % 10), ' '};
+  // A plugin's status replaces the upstream's, reason phrase and all.
+  const int status = edits != nullptr && edits->status() != 0 ? edits->status() : response.status;
+  char code[4] = {static_cast<char>('0' + status / 100 % 10),
+                  static_cast<char>('0' + status / 10 % 10), static_cast<char>('0' + status % 10),
+                  ' '};
   out->append(code, 4);
-  out->append(response.reason);
+  out->append(status == response.status ? response.reason : ReasonPhrase(status));
   out->append("\r\n");
   AppendForwardableHeaders(response.headers, edits, out);
   out->append(kViaLine);
@@ -243,9 +245,11 @@ void AppendLocalResponse(int status, std::string_view content_type, std::string_
                          bool keep_alive, bool head_only, const filters::HeaderEdits* edits,
                          std::string* out) {
   out->append("HTTP/1.1 ");
-  out->append(std::to_string(status));
+  // A plugin's status (never to or from 204 or 304: their framing differs).
+  const int shown = edits != nullptr && edits->status() != 0 ? edits->status() : status;
+  out->append(std::to_string(shown));
   out->push_back(' ');
-  out->append(ReasonPhrase(status));
+  out->append(ReasonPhrase(shown));
   out->append("\r\n");
   // A 204 has no content, and a server must not send Content-Length with it
   // (RFC 9110 8.6, 15.3.5): the CORS filter answers preflights with one. A

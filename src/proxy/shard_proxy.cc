@@ -49,6 +49,7 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   // per request (a chain set by the caller is kept: tests bring their own filters).
   SetCache(*next);
   if (next->chain == nullptr) {
+    next->filters.shard_index = static_cast<uint32_t>(proxy->index());
     next->chain = filters::FilterChain::Build(
         next->filters, next->name, this, proxy,
         proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers(), cache);

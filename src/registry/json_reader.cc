@@ -130,6 +130,17 @@ absl::StatusOr<std::string> ReadString(Value& value, std::string_view path) {
   return std::string(text);
 }
 
+absl::StatusOr<std::string> ReadRawObject(Value& value, std::string_view path) {
+  absl::StatusOr<json_type> type = TypeOf(value);
+  if (!type.ok()) return type.status();
+  if (*type != json_type::object) return FieldError(path, "must be an object");
+  simdjson::ondemand::object object;
+  std::string_view raw;
+  if (error_code err = value.get_object().get(object)) return ReadError(err, path, "an object");
+  if (error_code err = object.raw_json().get(raw)) return SyntaxError(err);
+  return std::string(raw);
+}
+
 absl::StatusOr<int64_t> ReadInt(Value& value, std::string_view path, int64_t lo, int64_t hi) {
   std::string must_be = absl::StrFormat("an integer %d..%d", lo, hi);
   absl::StatusOr<json_type> type = TypeOf(value);

@@ -39,6 +39,9 @@ std::string_view TypeName(simdjson::ondemand::json_type type);
 // Each reader checks the JSON type and the range; on mismatch it returns
 // FieldError(path, "must be <what>").
 absl::StatusOr<std::string> ReadString(Value& value, std::string_view path);
+// An object's JSON text as written (whitespace inside it included), checked
+// as JSON: what a plugin or a script gets as its config.
+absl::StatusOr<std::string> ReadRawObject(Value& value, std::string_view path);
 absl::StatusOr<int64_t> ReadInt(Value& value, std::string_view path, int64_t lo, int64_t hi);
 absl::StatusOr<uint64_t> ReadUint64(Value& value, std::string_view path);
 // Any finite JSON number (with or without a fraction). The caller checks the

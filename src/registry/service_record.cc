@@ -12,7 +12,9 @@
 #include "registry/record_cors.h"
 #include "registry/record_fault.h"
 #include "registry/record_health.h"
+#include "registry/record_lua.h"
 #include "registry/record_mirror.h"
+#include "registry/record_plugins.h"
 #include "registry/record_rate_limit.h"
 #include "registry/record_retries.h"
 #include "registry/record_routes.h"
@@ -34,7 +36,6 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr std::array<std::string_view, 1> kNotSupportedYet = {"plugins"};
 constexpr size_t kMaxHeaderNameLength = 64;
 
 constexpr std::array<std::string_view, 5> kLoadBalancers = {"round_robin", "least_request",
@@ -334,10 +335,11 @@ absl::Status ParseRecordField(std::string_view key, Value& value, const std::str
         json::ForEachElement(value, path, [&](size_t i, json::Value& e) -> absl::Status {
           return json::ReadString(e, json::IndexPath(path, i)).status();
         }));
+  } else if (key == "plugins") {
+    ICAHT_RETURN_IF_ERROR(ParsePlugins(value, path, record.plugins));
+  } else if (key == "lua") {
+    ICAHT_RETURN_IF_ERROR(ParseLua(value, path, record.lua));
   } else {
-    for (std::string_view unsupported : kNotSupportedYet) {
-      if (key == unsupported) return FieldError(path, "not supported yet");
-    }
     return json::UnknownFieldError(path);
   }
   return absl::OkStatus();
@@ -519,6 +521,14 @@ void WriteJson(JsonWriter& w, const ServiceRecord& record) {
   w.Key("tracing");
   WriteTracing(w, record.tracing);
   w.Key("access_log").Bool(record.access_log);
+  if (!record.plugins.empty()) {
+    w.Key("plugins");
+    WritePlugins(w, record.plugins);
+  }
+  if (record.lua) {
+    w.Key("lua");
+    WriteLua(w, record.lua);
+  }
   w.Key("tls");
   WriteTls(w, record.tls);
   w.Key("egress");

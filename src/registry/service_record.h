@@ -13,6 +13,8 @@
 #include "filters/cors.h"
 #include "filters/fault.h"
 #include "filters/health.h"
+#include "filters/lua_filter.h"
+#include "filters/plugin_filter.h"
 #include "filters/rate_limit/rate_limit_spec.h"
 #include "filters/request_id.h"
 #include "filters/retry_policy.h"
@@ -102,9 +104,12 @@ struct ServiceRecord {
   std::optional<filters::FaultSpec> fault;          // off unless the record names it
   std::optional<filters::CacheSpec> cache;          // off unless the record names it
   std::optional<tracing::TracingSpec> tracing;      // off unless the record names it
-  bool access_log = true;      // lines in the daemon's access log (when it has one)
-  std::optional<TlsSpec> tls;  // null: the port speaks plain HTTP
-  EgressSpec egress;           // calls from local applications (egress listener)
+  bool access_log = true;  // lines in the daemon's access log (when it has one)
+  // Native plugins, in order (registry/record_plugins.h); none by default.
+  std::vector<filters::PluginSpec> plugins;
+  std::optional<filters::LuaSpec> lua;  // a Lua script (registry/record_lua.h); none by default
+  std::optional<TlsSpec> tls;           // null: the port speaks plain HTTP
+  EgressSpec egress;                    // calls from local applications (egress listener)
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };
@@ -122,9 +127,8 @@ std::string EffectiveRouteRule(const ServiceRecord& record);
 // it). Errors are InvalidArgument and always name the field:
 //   "field 'upstreams[1].weight': must be an integer 1..1000"
 //   "field 'name': required"      "unknown field 'foo'"
-//   "field 'plugins': not supported yet"   "invalid JSON at byte 12 (line 1, column 13): ..."
-// Design fields this build does not implement are refused with "not supported
-// yet" rather than ignored, so that nobody believes e.g. auth is enforced.
+//   "field 'plugins[0].path': must be an absolute path"   "invalid JSON at byte 12 (line 1, column
+//   13): ..."
 // On success route_rule is never empty (the default is filled in), so
 // ParseServiceRecord(ToJson(r)) == r for every parsed r. "serving" (a boolean
 // GET adds, see the admin API) is accepted and ignored: it is not part of the
@@ -141,6 +145,7 @@ absl::StatusOr<ServiceRecord> ParseServiceRecord(std::string_view json);
 //  "outlier_detection":null,"mirror":null,"max_body_bytes":0,"limits":{...},
 //  "request_id":null,"health":{...},"endpoints":[],"auth":null,"cors":null,"rate_limit":[],
 //  "fault":null,"cache":null,"tracing":null,"access_log":true,"tls":null,"egress":{...}}
+// ("plugins" and "lua" follow access_log only when the record has them.)
 std::string ToJson(const ServiceRecord& record);
 // The same, written as the next value of `writer` (e.g. inside a list).
 void WriteJson(JsonWriter& writer, const ServiceRecord& record);

@@ -11,6 +11,7 @@ count or a deadline, and every upstream thread ends when its socket is closed by
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import random
@@ -370,6 +371,21 @@ def client(port, timeout=20.0):
     s = socket.create_connection((LOOPBACK, port), timeout=min(timeout, PEER_WAIT))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s, SockReader(s, time.monotonic() + timeout)
+
+
+def get_on_new_connection(port, path="/", headers=None, timeout=10.0):
+    """GET `path` on a connection of its own (so that requests spread over the daemon's
+    shards), closed after: (status, {lower-case name: value}, body, seconds)."""
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+    try:
+        started = time.monotonic()
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body, \
+            time.monotonic() - started
+    finally:
+        conn.close()
 
 
 def linger_reset(sock):

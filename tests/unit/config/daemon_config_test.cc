@@ -304,8 +304,11 @@ TEST_F(DaemonConfigTest, FileErrorsNameTheFileAndTheField) {
            {R"({"services": {}})", "field 'services': must be an array"},
            {R"({"services": [{"name": "a", "upstreams": ["127.0.0.1:1"]}, {"name": "b"}]})",
             "field 'services[1].upstreams': required"},
-           {R"({"services": [{"name": "a", "upstreams": ["127.0.0.1:1"], "plugins": []}]})",
-            "field 'services[0].plugins': not supported yet"},
+           {R"({"services": [{"name": "a", "upstreams": ["127.0.0.1:1"], "plugins": [{}]}]})",
+            "field 'services[0].plugins[0].path': required"},
+           {R"({"plugin_dir": "relative"})",
+            "field 'plugin_dir': expected an absolute "
+            "directory path, got 'relative'"},
            {R"({"services": [{"name": "a", "upstreams": ["127.0.0.1:1"],
                               "cache": {"max_bytes": 1048576, "max_object_bytes": 1048577}}]})",
             "field 'services[0].cache.max_object_bytes': must not exceed "

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "record_test_util.h"
 #include "registry/json_reader.h"
 #include "registry/service_record_json.h"
 
@@ -10,21 +11,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-// The error message of parsing `json`, which must fail with InvalidArgument.
-std::string ErrorOf(std::string_view json) {
-  absl::StatusOr<ServiceRecord> result = ParseServiceRecord(json);
-  EXPECT_FALSE(result.ok()) << json;
-  if (result.ok()) return "";
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
-  return std::string(result.status().message());
-}
-
-// A valid record with `extra` spliced in as more fields (", ..." form).
-std::string With(std::string_view extra) {
-  return std::string(R"({"name":"orders","upstreams":["127.0.0.1:8080"])") + std::string(extra) +
-         "}";
-}
 
 TEST(ServiceRecordTest, MinimalRecordGetsDefaults) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(""));
@@ -110,7 +96,8 @@ TEST(ServiceRecordTest, ExactMessages) {
   EXPECT_EQ(ErrorOf(R"({"upstreams":["127.0.0.1:1"]})"), "field 'name': required");
   EXPECT_EQ(ErrorOf(R"({"name":"a"})"), "field 'upstreams': required");
   EXPECT_EQ(ErrorOf(With(R"(,"foo":1)")), "unknown field 'foo'");
-  EXPECT_EQ(ErrorOf(With(R"(,"plugins":[])")), "field 'plugins': not supported yet");
+  EXPECT_EQ(ErrorOf(With(R"(,"plugins":[{"path":"a.so"}])")),
+            "field 'plugins[0].path': must be an absolute path");
   EXPECT_EQ(ErrorOf(With(R"(,"cache":{"max_bytes":1})")),
             "field 'cache.max_bytes': must be an integer 1048576..68719476736");
   EXPECT_EQ(ErrorOf(R"({"name":"a","upstreams":["127.0.0.1:1",)"
@@ -305,7 +292,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{With(R"(,"tracing":{"propagation":[3]})"),
                 "field 'tracing.propagation[0]': must be a string"},
         BadCase{With(R"(,"tracing":{"ratio":1})"), "unknown field 'tracing.ratio'"},
-        BadCase{With(R"(,"plugins":[])"), "field 'plugins': not supported yet"},
+        BadCase{With(R"(,"plugins":[{}])"), "field 'plugins[0].path': required"},
+        BadCase{With(R"(,"plugins":[{"path":"/a.so","config":1}])"),
+                "field 'plugins[0].config': must be an object"},
+        BadCase{With(R"(,"plugins":{})"), "field 'plugins': must be an array"},
         // duplicates, document shape, syntax
         BadCase{With(R"(,"name":"again")"), "field 'name': duplicate key"},
         BadCase{R"(["name"])", "must be a JSON object, got an array"},
