@@ -1,6 +1,5 @@
 #include "proxy/exchange.h"
 
-#include <charconv>
 
 #include "core/check.h"
 #include "net/socket.h"
@@ -21,18 +20,6 @@ using filters::Verdict;
 constexpr int kMaxOwnViaHops = 8;
 // A connection keeps a replay buffer this large for its next requests.
 constexpr size_t kKeptBodyCapacity = 16 * 1024;
-// A client's own total timeout (timeouts.trust_header).
-constexpr std::string_view kTimeoutHeader = "x-icaht-timeout-ms";
-constexpr uint64_t kMaxTimeoutMs = 3'600'000;
-
-// The header's value in milliseconds, or 0 when it is not a number 1..1 hour.
-uint64_t TimeoutHeaderMs(std::string_view value) {
-  uint64_t ms = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-  if (ec != std::errc() || end != value.data() + value.size() || ms > kMaxTimeoutMs) return 0;
-  return ms;
-}
-
 }  // namespace
 
 Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
@@ -68,17 +55,6 @@ Exchange::~Exchange() {
 void Exchange::Start(const http::RequestHead& head, std::string_view input, bool close_after) {
   ctx_.SetRequest(head, input);
   Begin(close_after);
-}
-
-void Exchange::SetTotalDeadline(uint64_t total_ms, bool trust_header) {
-  if (trust_header) {
-    if (const http::Header* h = ctx_.FindRequestHeader(kTimeoutHeader)) {
-      if (uint64_t ms = TimeoutHeaderMs(h->value); ms != 0) total_ms = ms;
-      ctx_.upstream_edits.Remove(kTimeoutHeader);  // ours: not the upstream's business
-    }
-  }
-  total_deadline_ns_ =
-      total_ms != 0 ? ctx_.start_ns + static_cast<int64_t>(total_ms) * 1'000'000 : 0;
 }
 
 void Exchange::Begin(bool close_after) {

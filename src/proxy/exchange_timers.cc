@@ -1,6 +1,9 @@
 // The exchange's timer (exchange.h): one per connection, re-armed lazily,
 // its purpose saying what an expiry means; the whole exchange's deadline
-// (timeouts.total_ms) caps every arming but a tunnel's.
+// (timeouts.total_ms, or a trusted client's x-icaht-timeout-ms: SetTotalDeadline)
+// caps every arming but a tunnel's.
+
+#include <charconv>
 
 #include "net/socket.h"
 #include "proxy/exchange.h"
@@ -10,7 +13,31 @@ namespace icaht::proxy {
 namespace {
 using filters::ErrorKind;
 using filters::MakeError;
+
+// A client's own total timeout (timeouts.trust_header).
+constexpr std::string_view kTimeoutHeader = "x-icaht-timeout-ms";
+constexpr uint64_t kMaxTimeoutMs = 3'600'000;
+
+// The header's value in milliseconds, or 0 when it is not a number 1..1 hour.
+uint64_t TimeoutHeaderMs(std::string_view value) {
+  uint64_t ms = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+  if (ec != std::errc() || end != value.data() + value.size() || ms > kMaxTimeoutMs) return 0;
+  return ms;
+}
+
 }  // namespace
+
+void Exchange::SetTotalDeadline(uint64_t total_ms, bool trust_header) {
+  if (trust_header) {
+    if (const http::Header* h = ctx_.FindRequestHeader(kTimeoutHeader)) {
+      if (uint64_t ms = TimeoutHeaderMs(h->value); ms != 0) total_ms = ms;
+      ctx_.upstream_edits.Remove(kTimeoutHeader);  // ours: not the upstream's business
+    }
+  }
+  total_deadline_ns_ =
+      total_ms != 0 ? ctx_.start_ns + static_cast<int64_t>(total_ms) * 1'000'000 : 0;
+}
 
 bool Exchange::UpstreamStillReading() {
   if (call_ == nullptr || call_->head_received() || !call_->stream()->connected()) return false;
