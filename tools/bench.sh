@@ -7,7 +7,8 @@
 #          JWT, CORS, a rate limit, metrics, an access log (benchmarks/wrk/enriched.sh)
 #          -> benchmarks/results/enriched.{md,csv}
 #   rss    RSS with idle services and register->serving latency (benchmarks/rss.sh)
-#          -> benchmarks/results/rss.{md,csv}
+#          -> benchmarks/results/rss.{md,csv}; the same with every enriched feature on every
+#          record (benchmarks/rss_enriched.sh) -> benchmarks/results/rss_enriched.{md,csv}
 # usage: tools/bench.sh [--quick] [micro] [wrk] [enriched] [rss]     (no part named: all four)
 # --quick: QUICK=1 for the wrk and enriched runs (2 s each) and short micro runs. Other knobs are
 # the environment variables documented in benchmarks/wrk/run.sh, enriched.sh and benchmarks/rss.sh.
@@ -120,6 +121,8 @@ fi
 if want rss; then
   echo "== benchmarks/rss.sh"
   benchmarks/rss.sh || { echo "bench.sh: rss.sh failed" >&2; status=1; }
+  echo "== benchmarks/rss_enriched.sh"
+  benchmarks/rss_enriched.sh || { echo "bench.sh: rss_enriched.sh failed" >&2; status=1; }
 fi
 
 echo
@@ -127,5 +130,5 @@ echo "results in $RESULTS_DIR:"
 want micro && echo "  micro.md micro.json micro.txt   micro benchmarks"
 want wrk && echo "  latest.md latest.csv latest.png side-by-side vs nginx and HAProxy"
 want enriched && echo "  enriched.md enriched.csv       the enriched scenario vs HAProxy and nginx"
-want rss && echo "  rss.md rss.csv register_latency.jsonl   memory and register->serving"
+want rss && echo "  rss.md rss.csv register_latency.jsonl   memory and register->serving (rss_enriched.*: every feature on)"
 exit $status
