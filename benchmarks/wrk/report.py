@@ -583,7 +583,9 @@ def tls_summary(agg, rows):
     return out + problems(agg)
 
 
-def cmd_tls(argv):
+def write_scenario(argv, summary):
+    """CSV, MD [HEADER]: the header file's text, summary(agg, rows), the tables; printed and
+    written to MD."""
     csv_path, md_path = argv[0], argv[1]
     header = argv[2] if len(argv) > 2 else ""
     with open(csv_path) as f:
@@ -592,12 +594,16 @@ def cmd_tls(argv):
     lines = []
     if header and os.path.exists(header):
         lines += open(header).read().rstrip("\n").split("\n") + [""]
-    lines += tls_summary(agg, rows) + [""]
+    lines += summary(agg, rows) + [""]
     lines += tables(agg, rows)
     text = "\n".join(lines)
     print(text)
     with open(md_path, "w") as f:
         f.write(text + "\n")
+
+
+def cmd_tls(argv):
+    write_scenario(argv, tls_summary)
 
 
 def cmd_report(argv):
@@ -704,23 +710,10 @@ def enriched_summary(agg, rows):
 
 
 def cmd_enriched(argv):
-    csv_path, md_path = argv[0], argv[1]
-    header = argv[2] if len(argv) > 2 else ""
     PROXY_NAMES.update(ENRICHED_NAMES)
     for b in BODY_BYTES:
         BODY_TITLES[b] = "Enriched: " + BODY_TITLES[b]
-    with open(csv_path) as f:
-        rows = list(csv.DictReader(f))
-    agg = aggregate(rows)
-    lines = []
-    if header and os.path.exists(header):
-        lines += open(header).read().rstrip("\n").split("\n") + [""]
-    lines += enriched_summary(agg, rows) + [""]
-    lines += tables(agg, rows)
-    text = "\n".join(lines)
-    print(text)
-    with open(md_path, "w") as f:
-        f.write(text + "\n")
+    write_scenario(argv, enriched_summary)
 
 
 if __name__ == "__main__":

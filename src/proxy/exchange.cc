@@ -1,6 +1,5 @@
 #include "proxy/exchange.h"
 
-
 #include "core/check.h"
 #include "net/socket.h"
 #include "proxy/access_log.h"
