@@ -74,28 +74,41 @@ ControlResponse JsonResponse(int status, std::string body) {
 
 }  // namespace
 
+Control::CommandFactory Control::UpsertOnShards(
+    std::shared_ptr<const registry::ServiceRecord> record) {
+  auto specs = std::make_shared<std::shared_ptr<filters::FilterSpecs>>();
+  return [this, record, specs](proxy::Shard* shard, proxy::ShardCommand::Done done) {
+    return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*record, specs.get()),
+                                           std::move(done));
+  };
+}
+
 std::unique_ptr<proxy::ServiceConfig> Control::MakeServiceConfig(
-    const registry::ServiceRecord& record) {
+    const registry::ServiceRecord& record, std::shared_ptr<filters::FilterSpecs>* shared_specs) {
   std::unique_ptr<proxy::ServiceConfig> config =
-      proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms);
+      proxy::ServiceConfigFromRecord(record, config_.bind_address, config_.drain_timeout_ms,
+                                     shared_specs != nullptr ? *shared_specs : nullptr);
   for (proxy::UpstreamConfig& upstream : config->upstreams) {
     upstream.healthy = health_->Healthy(record.name, upstream.address);
     // Only while the record asks for outlier detection (a PUT that drops it
     // must bring every instance back).
     upstream.ejected = record.outlier_detection && OutlierEjected(record.name, upstream.address);
   }
-  config->filters.auth_keys = keys_->Keys(record.name);
+  if (shared_specs == nullptr || *shared_specs == nullptr) {
+    filters::FilterSpecs& specs = config->mutable_filters();
+    specs.auth_keys = keys_->Keys(record.name);
+    specs.shard_count = shards_.size();
+    // Loaded when the record was applied (LoadFiles): found again here. A file
+    // gone since leaves its library null, and its filter answers 500.
+    if (absl::Status plugins = ResolvePlugins(specs.plugins, config_.plugin_dir); !plugins.ok()) {
+      ICAHT_LOG(kError, "service '", record.name, "': ", plugins.message());
+    }
+    if (shared_specs != nullptr) *shared_specs = config->filter_specs;
+  }
   TlsStore::Contexts tls = tls_->Get(record);
   config->tls = std::move(tls.server);
   for (size_t i = 0; i < tls.upstreams.size() && i < config->upstreams.size(); ++i) {
     config->upstreams[i].tls = std::move(tls.upstreams[i]);
-  }
-  config->filters.shard_count = shards_.size();
-  // Loaded when the record was applied (LoadFiles): found again here. A file
-  // gone since leaves its library null, and its filter answers 500.
-  if (absl::Status plugins = ResolvePlugins(config->filters.plugins, config_.plugin_dir);
-      !plugins.ok()) {
-    ICAHT_LOG(kError, "service '", record.name, "': ", plugins.message());
   }
   config->series = SeriesFor(record.name);
   for (const filters::SubsetSpec& subset : record.subsets) {
@@ -254,21 +267,17 @@ void Control::Replace(std::string name, std::string body, Responder* responder) 
       return done();
     }
     auto shared = std::make_shared<registry::ServiceRecord>(std::move(*record));
-    Broadcast(
-        [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-          return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
-        },
-        [this, shared, responder, done](absl::Status status) {
-          if (status.ok()) {
-            CommitRecord(*shared);
-            CountChange(RegistryOp::kUpdate);
-            AnswerWhenDurable(responder, JsonResponse(200, registry::ToJson(*shared)));
-          } else {
-            registry_.Abort(shared->name);
-            responder->Send(ErrorResponse(status));
-          }
-          done();
-        });
+    Broadcast(UpsertOnShards(shared), [this, shared, responder, done](absl::Status status) {
+      if (status.ok()) {
+        CommitRecord(*shared);
+        CountChange(RegistryOp::kUpdate);
+        AnswerWhenDurable(responder, JsonResponse(200, registry::ToJson(*shared)));
+      } else {
+        registry_.Abort(shared->name);
+        responder->Send(ErrorResponse(status));
+      }
+      done();
+    });
   });
 }
 

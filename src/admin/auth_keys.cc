@@ -37,8 +37,12 @@ absl::Status AuthKeyStore::Load(const registry::ServiceRecord& record) {
     return absl::OkStatus();
   }
   auto entry = std::make_unique<Entry>();
-  entry->jwt = auth.jwt;
-  entry->api_key = auth.api_key;
+  entry->jwt = {.enabled = auth.jwt.enabled,
+                .jwks_file = auth.jwt.jwks_file,
+                .jwks_url = auth.jwt.jwks_url,
+                .jwks_ca_file = auth.jwt.jwks_ca_file,
+                .jwks_refresh_s = auth.jwt.jwks_refresh_s};
+  entry->api_key = {.enabled = auth.api_key.enabled, .keys_file = auth.api_key.keys_file};
   if (auth.jwt.enabled && !auth.jwt.jwks_file.empty()) {
     auto set = JwksFromFile(auth.jwt.jwks_file);
     if (!set.ok()) {

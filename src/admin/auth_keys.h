@@ -47,8 +47,19 @@ class AuthKeyStore {
 
  private:
   struct Entry {
-    filters::JwtSpec jwt;
-    filters::ApiKeySpec api_key;
+    // Where the keys come from (what of the record's auth this store needs:
+    // not a copy of the whole spec, kept for each of 10,000 services).
+    struct {
+      bool enabled = false;
+      std::string jwks_file;
+      std::string jwks_url;
+      std::string jwks_ca_file;
+      uint32_t jwks_refresh_s = 0;
+    } jwt;
+    struct {
+      bool enabled = false;
+      std::string keys_file;
+    } api_key;
     filters::AuthKeys keys;
     std::optional<filters::FileWatcher> keys_watch;
     proxy::HttpClientCall* fetch = nullptr;

@@ -391,7 +391,7 @@ void Control::WriteState() {
 }
 
 void Control::MaybeCompact() {
-  if (persist_ && store_->wants_compaction()) store_->Compact(PersistedRecords());
+  if (persist_ && store_->wants_compaction(registry_.size())) store_->Compact(PersistedRecords());
 }
 
 void Control::Restore() {
@@ -479,21 +479,17 @@ void Control::RestoreOne(registry::ServiceRecord record, std::function<void(absl
 
 void Control::OpenOnShards(std::shared_ptr<const registry::ServiceRecord> record,
                            std::function<void(absl::Status)> done) {
-  Broadcast(
-      [this, record](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-        return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*record), std::move(d));
-      },
-      [this, record, done](absl::Status status) {
-        if (status.ok()) return done(status);
-        // Some shard could not bind: undo on all of them (a port served by some
-        // shards only would drop the connections the kernel gives the others).
-        uint16_t port = record->port;
-        Broadcast(
-            [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-              return new proxy::RemoveServiceCommand(shard, port, std::move(d));
-            },
-            [status, done](absl::Status) { done(status); });
-      });
+  Broadcast(UpsertOnShards(record), [this, record, done](absl::Status status) {
+    if (status.ok()) return done(status);
+    // Some shard could not bind: undo on all of them (a port served by some
+    // shards only would drop the connections the kernel gives the others).
+    uint16_t port = record->port;
+    Broadcast(
+        [port](proxy::Shard* shard, proxy::ShardCommand::Done d) {
+          return new proxy::RemoveServiceCommand(shard, port, std::move(d));
+        },
+        [status, done](absl::Status) { done(status); });
+  });
 }
 
 void Control::CommitRecord(const registry::ServiceRecord& record) {

@@ -129,7 +129,15 @@ class Control {
   // The TLS settings of `service`'s instance at `address` (health checks).
   void SetUpstreamTls(const std::string& service, const net::Address& address,
                       proxy::ClientCallSpec* spec);
-  std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(const registry::ServiceRecord& record);
+  // A shard's config for `record`. With `shared_specs`: the first call makes
+  // the filter specs and leaves them there, the next ones take them (one copy
+  // for every shard).
+  std::unique_ptr<proxy::ServiceConfig> MakeServiceConfig(
+      const registry::ServiceRecord& record,
+      std::shared_ptr<filters::FilterSpecs>* shared_specs = nullptr);
+  // An UpsertServiceCommand per shard for `record`, their configs sharing one
+  // copy of the filter specs (for Broadcast).
+  CommandFactory UpsertOnShards(std::shared_ptr<const registry::ServiceRecord> record);
   // Registers a record through the same path as the admin API. A port the
   // allocator chose (record.port == 0) that a shard cannot bind because
   // another socket took it after the probe (EADDRINUSE) is rolled back and the

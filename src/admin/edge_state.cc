@@ -14,11 +14,7 @@ void Control::RefreshService(const std::string& name) {
     const registry::ServiceRecord* record = registry_.Find(name);
     if (stopping_ || record == nullptr || unbound_.contains(name)) return done();
     auto shared = std::make_shared<const registry::ServiceRecord>(*record);
-    Broadcast(
-        [this, shared](proxy::Shard* shard, proxy::ShardCommand::Done d) {
-          return new proxy::UpsertServiceCommand(shard, MakeServiceConfig(*shared), std::move(d));
-        },
-        [done](absl::Status) { done(); });
+    Broadcast(UpsertOnShards(shared), [done](absl::Status) { done(); });
   });
 }
 

@@ -55,7 +55,9 @@ struct Totals {
 Totals Sum(const metrics::ServiceSeries& series) {
   Totals t;
   for (size_t i = 0; i < series.shard_count(); ++i) {
-    const metrics::ShardSeries& s = series.shard(i);
+    const metrics::ShardSeries* made = series.shard_if_made(i);
+    if (made == nullptr) continue;  // no traffic there yet
+    const metrics::ShardSeries& s = *made;
     s.requests.ReadInto(&t.codes);
     s.request_duration.ReadInto(&t.request_duration);
     s.upstream_duration.ReadInto(&t.upstream_duration);

@@ -104,7 +104,7 @@ void Control::OnRemoteChange(const discovery::RemoteServices& table) {
           auto config = proxy::RemoteServiceConfig(spec.name, spec.upstreams,
                                                    spec.record ? &*spec.record : nullptr, drain_ms);
           config->series = remote_series_;
-          config->filters.shard_count = shards_.size();
+          config->mutable_filters().shard_count = shards_.size();
           configs.push_back(std::move(config));
         }
         return new proxy::SetRemoteServicesCommand(shard, std::move(configs), removed,

@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -58,12 +59,16 @@ class StateStore final : private core::Completion {
   void WhenDurable(std::function<void(bool ok)> done);
 
   // Writes `records` as the snapshot and empties the journal (synchronously;
-  // at start, at shutdown and every kCompactEntries entries, when no sync is
-  // in flight).
+  // at start, at shutdown and when wants_compaction, when no sync is in
+  // flight).
   void Compact(const std::vector<const registry::ServiceRecord*>& records);
-  // True when the journal has grown past kCompactEntries, or a failed write
-  // or sync may have left it short of what was acknowledged before.
-  bool wants_compaction() const { return (entries_ >= kCompactEntries || broken_) && !syncing_; }
+  // True when the journal has grown past kCompactEntries or past `records`
+  // entries (the snapshot's size: writing it costs in proportion, so each
+  // change pays a constant share), or a failed write or sync may have left it
+  // short of what was acknowledged before.
+  bool wants_compaction(size_t records) const {
+    return (entries_ >= std::max(kCompactEntries, records) || broken_) && !syncing_;
+  }
   // A copy of the journal as it is now, next to it ("services.journal.bad-<UTC
   // time>"), for records a restore refused: the compaction that follows
   // empties the journal.

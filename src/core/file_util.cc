@@ -11,6 +11,17 @@
 namespace icaht::core {
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view text, unsigned mode) {
+  bool given = false;
+  return WriteFileAtomically(path, mode, [&](std::string& piece) {
+    if (given) return false;
+    piece.assign(text);
+    given = true;
+    return true;
+  });
+}
+
+absl::Status WriteFileAtomically(const std::string& path, unsigned mode,
+                                 const std::function<bool(std::string&)>& fill) {
   const std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(errno)));
@@ -19,12 +30,15 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view text,
     unlink(tmp.c_str());
     return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(err)));
   };
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail(n < 0 ? errno : EIO);
-    done += static_cast<size_t>(n);
+  std::string text;
+  for (text.clear(); fill(text); text.clear()) {
+    size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return fail(n < 0 ? errno : EIO);
+      done += static_cast<size_t>(n);
+    }
   }
   if (fsync(fd) != 0) return fail(errno);
   int closed = close(fd);

@@ -49,11 +49,11 @@ std::string_view AuthFailureLabel(AuthFailure failure) {
   return "unknown";
 }
 
-AuthFilter::AuthFilter(const AuthSpec& auth, std::vector<EndpointSpec> endpoints, AuthKeys keys,
-                       std::vector<std::string> claims_needed)
+AuthFilter::AuthFilter(const AuthSpec& auth, const std::vector<EndpointSpec>& endpoints,
+                       AuthKeys keys, std::vector<std::string> claims_needed)
     : jwt_spec_(auth.jwt),
       api_key_spec_(auth.api_key),
-      endpoints_(std::move(endpoints)),
+      endpoints_(endpoints),
       api_keys_(std::move(keys.api_keys)),
       key_miss_(std::move(keys.key_miss)),
       claims_needed_(std::move(claims_needed)) {

@@ -65,9 +65,13 @@ std::string_view AuthFailureLabel(AuthFailure failure);
 class AuthFilter final : public Filter {
  public:
   // `claims_needed`: claim names later filters read (rate-limit keys); the
-  // forward_claims are added to them.
-  AuthFilter(const AuthSpec& auth, std::vector<EndpointSpec> endpoints, AuthKeys keys,
+  // forward_claims are added to them. `auth` and `endpoints` are the chain's
+  // specs, which outlive it: kept by reference, not copied into every
+  // shard's chain.
+  AuthFilter(const AuthSpec& auth, const std::vector<EndpointSpec>& endpoints, AuthKeys keys,
              std::vector<std::string> claims_needed);
+  AuthFilter(AuthSpec&& auth, const std::vector<EndpointSpec>& endpoints, AuthKeys keys,
+             std::vector<std::string> claims_needed) = delete;
   // With forward auth alone it still runs: it matches the endpoint (and
   // refuses ambiguous paths) once for both.
   // An endpoint requiring peer.* claims (the TLS client certificate's) needs
@@ -92,9 +96,9 @@ class AuthFilter final : public Filter {
   bool Authorized(const EndpointSpec* endpoint, const jwt::VerifiedClaims* claims) const;
   void Expose(RequestContext& ctx, const jwt::VerifiedClaims& claims) const;
 
-  JwtSpec jwt_spec_;
-  ApiKeySpec api_key_spec_;
-  std::vector<EndpointSpec> endpoints_;
+  const JwtSpec& jwt_spec_;
+  const ApiKeySpec& api_key_spec_;
+  const std::vector<EndpointSpec>& endpoints_;
   std::shared_ptr<const ApiKeySet> api_keys_;
   std::shared_ptr<KeyMissSignal> key_miss_;
   std::optional<jwt::JwtVerifier> verifier_;

@@ -9,7 +9,8 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
                                                 const ServiceView* view, SideCalls* side_calls,
                                                 tracing::SpanBuffer* spans,
                                                 core::TimerQueue* timers,
-                                                std::shared_ptr<cache::Store> cache_store) {
+                                                std::shared_ptr<cache::Store> cache_store,
+                                                uint32_t shard_index) {
   std::vector<std::unique_ptr<Filter>> filters;
   if (HealthFilter::Enabled(specs.health)) {
     filters.push_back(std::make_unique<HealthFilter>(specs.health, service, view));
@@ -46,10 +47,10 @@ std::unique_ptr<FilterChain> FilterChain::Build(const FilterSpecs& specs, std::s
   }
   for (const PluginSpec& plugin : specs.plugins) {
     ICAHT_CHECK(timers != nullptr);  // a null library: the filter answers 500
-    filters.push_back(std::make_unique<PluginFilter>(plugin, service, specs.shard_index, timers));
+    filters.push_back(std::make_unique<PluginFilter>(plugin, service, shard_index, timers));
   }
   if (specs.lua) {
-    filters.push_back(std::make_unique<LuaFilter>(*specs.lua, service, specs.shard_index));
+    filters.push_back(std::make_unique<LuaFilter>(*specs.lua, service, shard_index));
   }
   auto chain = std::make_unique<FilterChain>(std::move(filters));
   chain->rate_limit_ = rate_limit;

@@ -41,8 +41,7 @@ struct FilterSpecs {
   // Native plugins, each with its library loaded (by the control thread).
   std::vector<PluginSpec> plugins;
   std::optional<LuaSpec> lua;
-  size_t shard_count = 1;    // rate limits: each shard starts with a 1/N share
-  uint32_t shard_index = 0;  // the shard the chain is built on (plugin instances are told)
+  size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
 };
 
 class FilterChain {
@@ -56,12 +55,16 @@ class FilterChain {
   // upstream). Filters whose spec is off are left out, so a service that
   // configures nothing runs nothing. `side_calls`, `spans` and `timers` (the
   // shard's; they outlive the chain) may be null when the specs need none (no
-  // forward auth, no fault delay) or spans are not collected.
+  // forward auth, no fault delay) or spans are not collected. `shard_index`:
+  // the shard the chain is built on (plugin instances are told). `specs` must
+  // outlive the chain (filters keep references into them instead of copies:
+  // a ServiceConfig holds both).
   static std::unique_ptr<FilterChain> Build(const FilterSpecs& specs, std::string_view service,
                                             const ServiceView* view, SideCalls* side_calls,
                                             tracing::SpanBuffer* spans = nullptr,
                                             core::TimerQueue* timers = nullptr,
-                                            std::shared_ptr<cache::Store> cache_store = nullptr);
+                                            std::shared_ptr<cache::Store> cache_store = nullptr,
+                                            uint32_t shard_index = 0);
 
   bool empty() const { return filters_.empty(); }
   size_t size() const { return filters_.size(); }

@@ -61,15 +61,17 @@ class HealthFilter final : public Filter {
   static bool Enabled(const HealthSpec& spec) {
     return !spec.path.empty() || !spec.ready_path.empty();
   }
-  HealthFilter(HealthSpec spec, std::string_view service, const ServiceView* view)
-      : spec_(std::move(spec)), service_(service), view_(view) {}
+  // `spec` is the chain's, which outlives it (kept by reference).
+  HealthFilter(const HealthSpec& spec, std::string_view service, const ServiceView* view)
+      : spec_(spec), service_(service), view_(view) {}
+  HealthFilter(HealthSpec&& spec, std::string_view service, const ServiceView* view) = delete;
   std::string_view name() const override { return "health"; }
   Verdict OnRequestHead(RequestContext& ctx, FilterCallbacks& callbacks) override;
 
  private:
   void Answer(RequestContext& ctx, bool ok, std::string_view key, std::string_view value) const;
 
-  HealthSpec spec_;
+  const HealthSpec& spec_;
   std::string service_;
   const ServiceView* view_;
 };

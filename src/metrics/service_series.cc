@@ -50,12 +50,26 @@ SubsetSeries* ServiceSeries::Subset(const std::string& name) {
     if (s->name() == name) return s.get();
   }
   if (subsets_.size() >= kMaxSubsetSeries) return nullptr;
-  subsets_.push_back(std::make_unique<SubsetSeries>(name, shards_.size()));
+  subsets_.push_back(std::make_unique<SubsetSeries>(name, shard_count_));
   return subsets_.back().get();
 }
 
-ServiceSeries::ServiceSeries(std::string name, size_t shards) : name_(std::move(name)) {
-  for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<ShardSeries>());
+ServiceSeries::ServiceSeries(std::string name, size_t shards)
+    : name_(std::move(name)),
+      shard_count_(shards),
+      shards_(std::make_unique<std::atomic<ShardSeries*>[]>(shards)) {
+  for (size_t i = 0; i < shards; ++i) shards_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+ServiceSeries::~ServiceSeries() {
+  for (size_t i = 0; i < shard_count_; ++i) delete shards_[i].load(std::memory_order_acquire);
+}
+
+ShardSeries& ServiceSeries::Make(size_t i) {
+  auto* s = new ShardSeries();
+  // Published whole: a reader that sees the pointer sees zeroed counters.
+  shards_[i].store(s, std::memory_order_release);
+  return *s;
 }
 
 }  // namespace icaht::metrics

@@ -6,6 +6,7 @@
 // dropped from the scrape when it is deregistered.
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -94,10 +95,22 @@ class SubsetSeries {
 class ServiceSeries {
  public:
   ServiceSeries(std::string name, size_t shards);
+  ~ServiceSeries();
+  ServiceSeries(const ServiceSeries&) = delete;
+  ServiceSeries& operator=(const ServiceSeries&) = delete;
   const std::string& name() const { return name_; }
-  size_t shard_count() const { return shards_.size(); }
-  ShardSeries& shard(size_t i) { return *shards_[i]; }
-  const ShardSeries& shard(size_t i) const { return *shards_[i]; }
+  size_t shard_count() const { return shard_count_; }
+  // Shard i's block, made at its first write: only shard i calls this with
+  // i (a service that never sees traffic on a shard costs it nothing there:
+  // issue 17's 10,000 idle services).
+  ShardSeries& shard(size_t i) {
+    ShardSeries* s = shards_[i].load(std::memory_order_acquire);
+    return s != nullptr ? *s : Make(i);
+  }
+  // Shard i's block for readers (the metrics page): null until it is made.
+  const ShardSeries* shard_if_made(size_t i) const {
+    return shards_[i].load(std::memory_order_acquire);
+  }
 
   // Control thread only. The series of subset `name`, made at its first use
   // and kept while the service is (a shard's config points at it); null past
@@ -108,7 +121,10 @@ class ServiceSeries {
 
  private:
   std::string name_;
-  std::vector<std::unique_ptr<ShardSeries>> shards_;
+  ShardSeries& Make(size_t i);
+
+  size_t shard_count_;
+  std::unique_ptr<std::atomic<ShardSeries*>[]> shards_;
   std::vector<std::unique_ptr<SubsetSeries>> subsets_;
 };
 

@@ -29,7 +29,7 @@ class Address {
 
   const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const { return length_; }
-  int family() const { return storage_.ss_family; }
+  int family() const { return storage_.sa.sa_family; }
   uint16_t port() const;
   void set_port(uint16_t port);
   bool valid() const { return length_ != 0; }
@@ -61,7 +61,14 @@ class Address {
   }
 
  private:
-  sockaddr_storage storage_{};
+  // IPv4 or IPv6 only: 28 bytes, not sockaddr_storage's 128 (an address is
+  // held by every service config and instance, per shard).
+  // The largest member first: `{}` zeroes all of it.
+  union Storage {
+    sockaddr_in6 in6;
+    sockaddr_in in;
+    sockaddr sa;
+  } storage_{};
   socklen_t length_ = 0;
 };
 

@@ -4,9 +4,27 @@
 
 namespace icaht::proxy {
 
-std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRecord& record,
-                                                       const net::Address& bind,
-                                                       uint32_t drain_timeout_ms) {
+std::shared_ptr<filters::FilterSpecs> FilterSpecsFromRecord(const registry::ServiceRecord& record) {
+  auto specs = std::make_shared<filters::FilterSpecs>();
+  specs->request_id = record.request_id;
+  specs->health = record.health;
+  specs->cors = record.cors;
+  specs->auth = record.auth;
+  specs->endpoints = record.endpoints;
+  specs->rate_limits = record.rate_limits;
+  specs->tracing = record.tracing;
+  specs->fault = record.fault;
+  specs->cache = record.cache;
+  // Background refreshes would go to any instance with the target unrewritten.
+  specs->cache_refresh = record.subsets.empty() && record.routes.empty();
+  specs->plugins = record.plugins;
+  specs->lua = record.lua;  // libraries: the control thread's to resolve
+  return specs;
+}
+
+std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(
+    const registry::ServiceRecord& record, const net::Address& bind, uint32_t drain_timeout_ms,
+    std::shared_ptr<filters::FilterSpecs> specs) {
   auto config = std::make_unique<ServiceConfig>();
   config->name = record.name;
   config->port = record.port;
@@ -40,7 +58,6 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
       specs->labels.push_back(upstream.labels);
     }
     config->route_specs = std::move(specs);
-    config->filters.cache_refresh = false;
   }
   config->retries = record.retries;
   if (record.mirror) {
@@ -63,17 +80,7 @@ std::unique_ptr<ServiceConfig> ServiceConfigFromRecord(const registry::ServiceRe
   config->limits.max_header_bytes = record.limits.max_header_bytes;
   config->limits.max_headers = record.limits.max_headers;
   config->drain_timeout_ms = drain_timeout_ms;
-  config->filters.request_id = record.request_id;
-  config->filters.health = record.health;
-  config->filters.cors = record.cors;
-  config->filters.auth = record.auth;
-  config->filters.endpoints = record.endpoints;
-  config->filters.rate_limits = record.rate_limits;
-  config->filters.tracing = record.tracing;
-  config->filters.fault = record.fault;
-  config->filters.cache = record.cache;
-  config->filters.plugins = record.plugins;
-  config->filters.lua = record.lua;  // libraries: the control thread's to resolve
+  config->filter_specs = specs != nullptr ? std::move(specs) : FilterSpecsFromRecord(record);
   config->access_log = record.access_log;
   if (record.tls) {
     config->allow_peers = record.tls->allow_peers;

@@ -30,12 +30,13 @@ std::unique_ptr<ServiceConfig> EgressConfigFor(const ServiceConfig& ingress,
   config->drain_timeout_ms = ingress.drain_timeout_ms;
   config->access_log = ingress.access_log;
   config->limits = ingress.limits;
-  config->filters.health = filters::HealthSpec{.path = "", .ready_path = ""};
-  config->filters.request_id = ingress.filters.request_id;
-  config->filters.request_id.enabled = true;
-  config->filters.request_id.trust_incoming = true;
-  config->filters.tracing = ingress.filters.tracing;
-  config->filters.shard_count = ingress.filters.shard_count;
+  filters::FilterSpecs& specs = config->mutable_filters();
+  specs.health = filters::HealthSpec{.path = "", .ready_path = ""};
+  specs.request_id = ingress.filters().request_id;
+  specs.request_id.enabled = true;
+  specs.request_id.trust_incoming = true;
+  specs.tracing = ingress.filters().tracing;
+  specs.shard_count = ingress.filters().shard_count;
   config->series = ingress.series;
   return config;
 }
@@ -71,7 +72,7 @@ std::unique_ptr<ServiceConfig> EgressListenerConfig(const net::Address& listen) 
   config->bind = listen;
   config->egress_listener = true;
   config->access_log = false;
-  config->filters.health = filters::HealthSpec{.path = "", .ready_path = ""};
+  config->mutable_filters().health = filters::HealthSpec{.path = "", .ready_path = ""};
   return config;
 }
 

@@ -2,6 +2,20 @@
 
 namespace icaht::proxy {
 
+const filters::FilterSpecs& ServiceConfig::filters() const {
+  static const filters::FilterSpecs kNone;
+  return filter_specs != nullptr ? *filter_specs : kNone;
+}
+
+filters::FilterSpecs& ServiceConfig::mutable_filters() {
+  if (filter_specs == nullptr) {
+    filter_specs = std::make_shared<filters::FilterSpecs>();
+  } else if (filter_specs.use_count() > 1) {
+    filter_specs = std::make_shared<filters::FilterSpecs>(*filter_specs);
+  }
+  return *filter_specs;
+}
+
 void WeightedRoundRobin::Reset(const std::vector<UpstreamConfig>& upstreams) {
   current_.assign(upstreams.size(), 0);
 }

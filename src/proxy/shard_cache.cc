@@ -6,13 +6,18 @@
 namespace icaht::proxy {
 
 void ShardService::PublishCacheGauges() const {
+  // Zeros need no block of their own (an idle service has none).
+  if ((cache == nullptr || cache->entries() == 0) &&
+      series->shard_if_made(proxy->index()) == nullptr) {
+    return;
+  }
   metrics::ShardSeries& s = series->shard(proxy->index());
   s.cache_bytes.Set(cache != nullptr ? static_cast<int64_t>(cache->bytes()) : 0);
   s.cache_entries.Set(cache != nullptr ? static_cast<int64_t>(cache->entries()) : 0);
 }
 
 void ShardService::SetCache(const ServiceConfig& next) {
-  if (const std::optional<filters::CacheSpec>& spec = next.filters.cache; !spec) {
+  if (const std::optional<filters::CacheSpec>& spec = next.filters().cache; !spec) {
     if (cache != nullptr) {
       cache.reset();
       cache_spec.reset();
@@ -20,7 +25,7 @@ void ShardService::SetCache(const ServiceConfig& next) {
     }
   } else {
     // Each shard holds an equal share of max_bytes; no object is larger.
-    size_t share = spec->max_bytes / std::max<size_t>(next.filters.shard_count, 1);
+    size_t share = spec->max_bytes / std::max<size_t>(next.filters().shard_count, 1);
     size_t object = std::min<size_t>(spec->max_object_bytes, share);
     // Entries keyed another way (key_headers, key_ignore_query) must not
     // answer under the new keys: a new store then.

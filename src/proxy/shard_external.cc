@@ -31,9 +31,9 @@ std::unique_ptr<ServiceConfig> ExternalConfig(std::string name,
   config->upstreams = std::move(upstreams);
   config->trust_timeout_header = true;
   config->drain_timeout_ms = settings.drain_timeout_ms;
-  config->filters.health = filters::HealthSpec{.path = "", .ready_path = ""};
-  config->filters.request_id.enabled = true;
-  config->filters.request_id.trust_incoming = true;
+  config->mutable_filters().health = filters::HealthSpec{.path = "", .ready_path = ""};
+  config->mutable_filters().request_id.enabled = true;
+  config->mutable_filters().request_id.trust_incoming = true;
   config->series = settings.series;
   return config;
 }

@@ -49,10 +49,10 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   // per request (a chain set by the caller is kept: tests bring their own filters).
   SetCache(*next);
   if (next->chain == nullptr) {
-    next->filters.shard_index = static_cast<uint32_t>(proxy->index());
     next->chain = filters::FilterChain::Build(
-        next->filters, next->name, this, proxy,
-        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers(), cache);
+        next->filters(), next->name, this, proxy,
+        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers(), cache,
+        static_cast<uint32_t>(proxy->index()));
   }
   if (next->egress != nullptr) BuildEgress(*next->egress);
   BuildRoutes(*next);
@@ -79,7 +79,7 @@ void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
   }
   outcomes = std::move(kept);
   if (next->circuit_breaker) {
-    breaker.SetLimits(*next->circuit_breaker, std::max<size_t>(1, next->filters.shard_count));
+    breaker.SetLimits(*next->circuit_breaker, std::max<size_t>(1, next->filters().shard_count));
   } else {
     breaker.Disable();
   }
@@ -100,6 +100,11 @@ void ShardService::GrantSlots(CircuitBreaker::Waiter* first) {
 }
 
 void ShardService::PublishBreakerGauges() {
+  // Zeros need no block of their own (an idle service has none).
+  if (breaker.requests() == 0 && breaker.pending() == 0 &&
+      series->shard_if_made(proxy->index()) == nullptr) {
+    return;
+  }
   metrics::ShardSeries& s = series->shard(proxy->index());
   s.upstream_requests.Set(breaker.requests());
   s.upstream_pending.Set(breaker.pending());

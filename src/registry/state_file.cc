@@ -50,16 +50,26 @@ absl::StatusOr<net::Fd> LockStateDir(const std::string& dir, int wait_ms) {
 
 absl::Status SaveServices(const std::string& path,
                           const std::vector<const ServiceRecord*>& records) {
-  JsonWriter json;
-  json.StartObject().Key("services").StartArray();
-  for (const ServiceRecord* record : records) WriteJson(json, *record);
-  json.EndArray().EndObject();
-  std::string text = std::move(json).Take();
-  text.push_back('\n');
-
+  // Written about 64 KiB at a time: the whole text of 10,000 services (tens
+  // of MB) would be a peak of memory the allocator may keep.
+  constexpr size_t kPieceBytes = 64 * 1024;
+  size_t next = 0;
+  bool ended = false;
   // Only a file known to be on disk may replace the old one (a compaction
   // empties the journal right after).
-  return core::WriteFileAtomically(path, text, 0640);
+  return core::WriteFileAtomically(path, 0640, [&](std::string& piece) {
+    if (ended) return false;
+    if (next == 0) piece = "{\"services\":[";
+    while (next < records.size() && piece.size() < kPieceBytes) {
+      if (next != 0) piece.push_back(',');
+      piece += ToJson(*records[next++]);
+    }
+    if (next == records.size()) {
+      piece += "]}\n";
+      ended = true;
+    }
+    return true;
+  });
 }
 
 namespace {

@@ -45,7 +45,7 @@ TokenCache::Entry* TokenCache::TakeSlot() {
     entry->newer = nullptr;
     return entry;
   }
-  if (slots_.size() < capacity_) return &slots_.emplace_back();
+  if (slots_.size() < capacity_) return slots_.emplace_back(std::make_unique<Entry>()).get();
   Entry* victim = oldest_;
   ICAHT_CHECK(victim != nullptr);
   Unlink(victim);

@@ -11,9 +11,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "filters/jwt/claims.h"
@@ -79,9 +80,10 @@ class TokenCache {
   size_t capacity_;
   int64_t leeway_s_;
   uint64_t generation_ = 0;
-  // Entries never move (a deque keeps references on growth), so the index
-  // can key on views of their token strings.
-  std::deque<Entry> slots_;
+  // Entries never move (each is its own allocation), so the index can key on
+  // views of their token strings. Made as tokens arrive: an idle cache holds
+  // nothing (a deque would hold a 512-byte block per service and shard).
+  std::vector<std::unique_ptr<Entry>> slots_;
   absl::flat_hash_map<std::string_view, Entry*> index_;
   Entry* newest_ = nullptr;
   Entry* oldest_ = nullptr;

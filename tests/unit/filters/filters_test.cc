@@ -203,7 +203,8 @@ TEST(RequestIdTest, TrustedIncomingKeptOtherwiseReplaced) {
 TEST(HealthFilterTest, AnswersHealthAndReadinessLocally) {
   NoCallbacks cb;
   FakeService service;
-  HealthFilter filter(HealthSpec{}, "orders", &service);
+  const HealthSpec spec;
+  HealthFilter filter(spec, "orders", &service);
   RequestContext health = Request("GET /health?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
   ASSERT_EQ(filter.OnRequestHead(health, cb), Verdict::kRespond);
   EXPECT_EQ(health.local_response.status, 200);
@@ -232,17 +233,20 @@ TEST(HealthFilterTest, AnswersHealthAndReadinessLocally) {
   RequestContext other = Request("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
   EXPECT_EQ(filter.OnRequestHead(other, cb), Verdict::kContinue);
 
-  HealthFilter off(HealthSpec{.path = "", .ready_path = "/ready"}, "orders", &service);
+  const HealthSpec off_spec{.path = "", .ready_path = "/ready"};
+  HealthFilter off(off_spec, "orders", &service);
   RequestContext passed = Request("GET /health HTTP/1.1\r\nHost: h\r\n\r\n");
   EXPECT_EQ(off.OnRequestHead(passed, cb), Verdict::kContinue);
 }
 
 TEST(FilterChainTest, NothingConfiguredIsAnEmptyChain) {
   FakeService service;
-  auto chain =
-      FilterChain::Build({.health = {.path = "", .ready_path = ""}}, "s", &service, nullptr);
+  const FilterSpecs none{.health = {.path = "", .ready_path = ""}};
+  auto chain = FilterChain::Build(none, "s", &service, nullptr);
   EXPECT_TRUE(chain->empty());
-  auto both = FilterChain::Build({.request_id = {.enabled = true}}, "s", &service, nullptr);
+  // The specs outlive the chains built from them (filters keep references).
+  const FilterSpecs request_id{.request_id = {.enabled = true}};
+  auto both = FilterChain::Build(request_id, "s", &service, nullptr);
   ASSERT_EQ(both->size(), 2u);
   EXPECT_EQ(both->filter(0).name(), "health");  // local endpoints first
   EXPECT_EQ(both->filter(1).name(), "request_id");

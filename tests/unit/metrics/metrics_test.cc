@@ -102,11 +102,17 @@ TEST(HistogramTest, ExemplarKeepsTheLatestTracedObservation) {
 TEST(ServiceSeriesTest, OneBlockPerShardOnItsOwnCacheLines) {
   ServiceSeries series("svc", 2);
   EXPECT_EQ(series.shard_count(), 2u);
+  // A shard's block is made at its first write; readers see none before.
+  EXPECT_EQ(series.shard_if_made(0), nullptr);
+  EXPECT_EQ(series.shard_if_made(1), nullptr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(&series.shard(0)) % 64, 0u);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(&series.shard(1)) % 64, 0u);
   series.shard(1).bytes_sent.Add(5);
   EXPECT_EQ(series.shard(0).bytes_sent.Read(), 0u);
   EXPECT_EQ(series.shard(1).bytes_sent.Read(), 5u);
+  ASSERT_NE(series.shard_if_made(1), nullptr);
+  EXPECT_EQ(series.shard_if_made(1)->bytes_sent.Read(), 5u);
+  EXPECT_EQ(series.shard_if_made(1), &series.shard(1));
 }
 
 TEST(ProcessStatsTest, ReadsThisProcess) {

@@ -42,10 +42,10 @@ TEST(EgressConfigTest, LocalServiceKeepsItsInstancesAndTakesTheEgressPolicy) {
   EXPECT_EQ(egress->request_timeout_ms, 2000u);
   EXPECT_TRUE(egress->trust_timeout_header);
   // Edge policy is for callers from outside; request IDs are kept from the caller.
-  EXPECT_TRUE(egress->filters.rate_limits.empty());
-  EXPECT_FALSE(egress->filters.cors.enabled);
-  EXPECT_TRUE(egress->filters.request_id.enabled);
-  EXPECT_TRUE(egress->filters.request_id.trust_incoming);
+  EXPECT_TRUE(egress->filters().rate_limits.empty());
+  EXPECT_FALSE(egress->filters().cors.enabled);
+  EXPECT_TRUE(egress->filters().request_id.enabled);
+  EXPECT_TRUE(egress->filters().request_id.trust_incoming);
 }
 
 TEST(EgressConfigTest, RemoteServiceTakesItsPolicyFromThePublishedRecord) {
@@ -67,7 +67,7 @@ TEST(EgressConfigTest, RemoteServiceTakesItsPolicyFromThePublishedRecord) {
   EXPECT_EQ(config->total_timeout_ms, 8000u);
   EXPECT_EQ(config->drain_timeout_ms, 4000u);
   EXPECT_FALSE(config->outlier.has_value());  // no detector here watches another host's
-  EXPECT_TRUE(config->filters.request_id.trust_incoming);
+  EXPECT_TRUE(config->filters().request_id.trust_incoming);
 }
 
 TEST(EgressConfigTest, RemoteServiceWithoutAReadableRecordGetsTheDefaults) {

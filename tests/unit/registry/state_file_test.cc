@@ -68,6 +68,30 @@ TEST_F(StateFileTest, EachRecordIsReadOnItsOwn) {
   EXPECT_EQ(saved->refused[3].reason.message(), "field 'services[4].name': required");
 }
 
+TEST_F(StateFileTest, SavedServicesReadBackInOrder) {
+  // Enough records for several 64 KiB pieces (and none: an empty list).
+  for (size_t count : {size_t{0}, size_t{1}, size_t{700}}) {
+    std::vector<ServiceRecord> records(count);
+    std::vector<const ServiceRecord*> pointers;
+    for (size_t i = 0; i < count; ++i) {
+      absl::StatusOr<ServiceRecord> parsed = ParseServiceRecord(
+          R"({"name": "svc-)" + std::to_string(i) + R"(", "upstreams": ["127.0.0.1:1"], "port": )" +
+          std::to_string(10000 + i) + "}");
+      ASSERT_TRUE(parsed.ok()) << parsed.status();
+      records[i] = *std::move(parsed);
+      pointers.push_back(&records[i]);
+    }
+    ASSERT_TRUE(SaveServices(path_, pointers).ok());
+    if (count == 700) EXPECT_GT(std::filesystem::file_size(path_), 3u * 64 * 1024);
+    absl::StatusOr<SavedServices> saved = LoadServices(path_);
+    ASSERT_TRUE(saved.ok()) << saved.status();
+    EXPECT_TRUE(saved->refused.empty());
+    ASSERT_EQ(saved->records.size(), count);
+    for (size_t i = 0; i < count; ++i) EXPECT_EQ(saved->records[i], records[i]) << i;
+    EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
+  }
+}
+
 TEST_F(StateFileTest, AFileThatIsNotAStateFileIsAnError) {
   for (const char* text :
        {R"({"services": [{"name": "x")", R"({"services": 7})", "[]", R"({"other": []})"}) {
