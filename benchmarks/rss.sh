@@ -8,12 +8,15 @@
 #     frontend+backend pairs, generated config, as the reference.
 #  2. register -> serving latency over LAT_COUNT (1,000) registrations: from writing the POST to
 #     the first byte of a response proxied through the new port, and from the 201 to that byte.
+#     With LAT_BASE=N, N services are registered first (ports from IDLE_RANGE): the latency at
+#     that size (issue 17 asks for it with 10,000 services).
 #
 #  3. With METRICS_AT=N (a count of COUNTS): once N services are registered, one request through
 #     each port of the last batch, then the time of GET /metrics (median of 7).
 #
 # Writes benchmarks/results/$RESULTS_NAME.{md,csv} (RESULTS_DIR overrides) and prints the tables.
-# Environment: SHARDS="1 2"  COUNTS="1 1000 10000"  LAT_COUNT=1000  IDLE_RANGE=40000-50999
+# Environment: SHARDS="1 2"  COUNTS="1 1000 10000"  LAT_COUNT=1000  LAT_BASE=0
+#   IDLE_RANGE=40000-50999
 #   BENCH_PORT_BASE=30000 (uses BASE+680 .. BASE+1799)  BUILD_DIR, SIDECAR, KEEP_TMP=1
 #   RECORD_FIELDS='{...}'  members added to every registered record (default none)
 #   DAEMON_ARGS='...'      the daemon's flags after the defaults (default --access-log off)
@@ -25,6 +28,7 @@ REPO="$(cd "$HERE/.." && pwd)"
 SHARDS="${SHARDS:-1 2}"
 COUNTS="${COUNTS:-1 1000 10000}"
 LAT_COUNT="${LAT_COUNT:-1000}"
+LAT_BASE="${LAT_BASE:-0}"
 IDLE_RANGE="${IDLE_RANGE:-40000-50999}"
 BASE="${BENCH_PORT_BASE:-30000}"
 BUILD_DIR="${BUILD_DIR:-$REPO/build-bench}"
@@ -49,6 +53,7 @@ for t in nginx haproxy python3 curl ss; do command -v "$t" >/dev/null || die "$t
 [ -x "$SIDECAR" ] || die "$SIDECAR not built (tools/bench.sh builds it)"
 for c in $COUNTS; do [[ "$c" =~ ^[0-9]+$ ]] || die "COUNTS: '$c' is not a number"; done
 [[ "$LAT_COUNT" =~ ^[0-9]+$ ]] && [ "$LAT_COUNT" -le 1100 ] || die "LAT_COUNT must be 0..1100"
+[[ "$LAT_BASE" =~ ^[0-9]+$ ]] || die "LAT_BASE must be a number"
 MAX_COUNT=0
 for c in $COUNTS; do [ "$c" -gt "$MAX_COUNT" ] && MAX_COUNT=$c; done
 
@@ -270,8 +275,19 @@ LAT_JSON="$TMP/latency.jsonl"
 : >"$LAT_JSON"
 if [ "$LAT_COUNT" -gt 0 ]; then
   for shards in $SHARDS; do
-    log "== register->serving latency, --shards $shards, $LAT_COUNT registrations"
-    start_daemon "$shards" "$LAT_RANGE" || continue
+    log "== register->serving latency, --shards $shards, $LAT_COUNT registrations after $LAT_BASE"
+    if [ "$LAT_BASE" -gt 0 ]; then
+      start_daemon "$shards" "$IDLE_RANGE" || continue
+      if ! out="$(timeout 900 python3 "$HERE/admin_load.py" register "$TMP/d/admin.sock" "$LAT_BASE" \
+          "127.0.0.1:$BACKEND_PORT" --prefix base- --fields "$RECORD_FIELDS")"; then
+        note "latency run (--shards $shards): registering the $LAT_BASE services before it failed: $(echo "$out" | head -c 300)"
+        stop_daemon "$shards"
+        continue
+      fi
+      note "--shards $shards: the latency run's $LAT_COUNT registrations came after $LAT_BASE services were registered"
+    else
+      start_daemon "$shards" "$LAT_RANGE" || continue
+    fi
     if out="$(timeout 600 python3 "$HERE/admin_load.py" latency "$TMP/d/admin.sock" "$LAT_COUNT" \
         "127.0.0.1:$BACKEND_PORT" --prefix lat --path / --fields "$RECORD_FIELDS")"; then :; else
       note "latency run (--shards $shards) reported failures: $(echo "$out" | head -c 600)"

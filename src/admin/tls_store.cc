@@ -117,9 +117,9 @@ absl::StatusOr<std::unique_ptr<TlsStore::Prepared>> TlsStore::Prepare(
   for (const registry::UpstreamSpec& upstream : record.upstreams) any |= upstream.tls.has_value();
   if (!any) return nullptr;
   auto entry = std::make_unique<Prepared>();
-  entry->server = record.tls;
+  entry->server = record.tls.ToOptional();
   for (const registry::UpstreamSpec& upstream : record.upstreams) {
-    entry->upstreams.push_back(upstream.tls);
+    entry->upstreams.push_back(upstream.tls.ToOptional());
   }
   entry->written_server = entry->server;
   entry->written_upstreams = entry->upstreams;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/boxed.h"
 #include "core/timer_queue.h"
 #include "filters/auth.h"
 #include "filters/auth_spec.h"
@@ -33,14 +34,14 @@ struct FilterSpecs {
   AuthKeys auth_keys;  // loaded by the control thread (shared, immutable)
   std::vector<RateLimitSpec> rate_limits;
   std::optional<tracing::TracingSpec> tracing;
-  std::optional<FaultSpec> fault;
-  std::optional<CacheSpec> cache;
+  core::Boxed<FaultSpec> fault;
+  core::Boxed<CacheSpec> cache;
   // stale-while-revalidate's background requests (off for services with
   // routes: they would go to any instance with the target unrewritten).
   bool cache_refresh = true;
   // Native plugins, each with its library loaded (by the control thread).
   std::vector<PluginSpec> plugins;
-  std::optional<LuaSpec> lua;
+  core::Boxed<LuaSpec> lua;
   size_t shard_count = 1;  // rate limits: each shard starts with a 1/N share
 };
 

@@ -88,7 +88,7 @@ void Exchange::StartWithError(const ProxyError& error) {
 }
 
 void Exchange::RunRequestFilters() {
-  Verdict verdict = config_->chain->RunRequest(ctx_, *this, &next_filter_);
+  Verdict verdict = Chain().RunRequest(ctx_, *this, &next_filter_);
   switch (verdict) {
     case Verdict::kContinue:
       return Forward();
@@ -425,7 +425,7 @@ void Exchange::ResponseDone() {
 void Exchange::WriteResponseHead(const http::ResponseHead& head, bool keep_alive,
                                  bool chunk_encode) {
   ctx_.upstream_response = &head;
-  config_->chain->RunResponse(ctx_);
+  Chain().RunResponse(ctx_);
   ctx_.upstream_response = nullptr;
   size_t mark = client_->send_mark();
   BuildClientResponseHead(head, keep_alive, chunk_encode, &client_->SendBuffer(),
@@ -478,7 +478,7 @@ void Exchange::SendLocal(int status, std::string_view content_type, std::string_
   ctx_.response_status = status;
   ctx_.response_edits.Clear();  // a retracted upstream head's edits
   ctx_.response_head_ns = core::LoopNowNs();
-  config_->chain->RunResponse(ctx_);
+  Chain().RunResponse(ctx_);
   if (fields != nullptr) {
     for (const http::Header& h : *fields) ctx_.response_edits.Add(h.name, h.value);
   }
@@ -518,7 +518,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
   if (finished_) return;
   finished_ = true;
   timer_purpose_ = TimerPurpose::kNone;  // the connection re-arms its timer for what follows
-  if (paused_) config_->chain->Cancel(ctx_, next_filter_);
+  if (paused_) Chain().Cancel(ctx_, next_filter_);
   if (tunnel_ != nullptr) tunnel_->Abort();
   if (request_body_ != nullptr) request_body_->Abort();
   response_body_.Abort();
@@ -541,7 +541,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
   ctx_.outcome = outcome;
   ctx_.end_ns = core::LoopNowNs();
   if (outcome != Outcome::kError) ctx_.error = ProxyError{};
-  config_->chain->RunLog(ctx_);
+  Chain().RunLog(ctx_);
   if (egress_metrics_ != nullptr) {
     RecordEgress();
   } else {

@@ -234,7 +234,9 @@ class Exchange final : public core::DeferredDeletable,
   net::Stream* client_;
   Owner* owner_;
   std::shared_ptr<const ServiceConfig> config_;  // the config this exchange started with
-  filters::RequestContext& ctx_;                 // the connection's, Reset() for this exchange
+  // config_'s filter chain (built at the config's first exchange on the shard).
+  const filters::FilterChain& Chain() { return service_.ChainFor(*config_); }
+  filters::RequestContext& ctx_;  // the connection's, Reset() for this exchange
   core::Timer* timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kNone;
   // timeouts.total_ms (or a trusted x-icaht-timeout-ms) from the start; 0: none.

@@ -16,14 +16,14 @@ void Exchange::KeepBodyForCache(BodyForwarder::Options* body) {
 
 void Exchange::StoreKeptBody() {
   if (response_body_.state() == BodyForwarder::State::kIdle || response_body_.captured_whole()) {
-    config_->chain->RunResponseComplete(ctx_);
+    Chain().RunResponseComplete(ctx_);
   }
 }
 
 bool Exchange::AnsweredFromCache(const http::ResponseHead* head) {
   ctx_.upstream_response = head;
-  filters::Verdict verdict = config_->chain->RunUpstreamResponse(
-      ctx_, head != nullptr ? head->status : ctx_.error.status());
+  filters::Verdict verdict =
+      Chain().RunUpstreamResponse(ctx_, head != nullptr ? head->status : ctx_.error.status());
   ctx_.upstream_response = nullptr;
   if (verdict != filters::Verdict::kRespond) return false;
   ctx_.cache.consult = false;

@@ -105,9 +105,11 @@ struct ServiceConfig {
   // The service's series, shared by its configs on every shard (set by the
   // control thread; a shard makes its own when it is missing).
   std::shared_ptr<metrics::ServiceSeries> series;
-  // Built from `filters` on the shard that serves this config (ShardService::
-  // SetConfig); shared by the config's exchanges, never rebuilt per request.
-  std::unique_ptr<filters::FilterChain> chain;
+  // Built from `filters` on the shard that serves this config, at its first
+  // exchange there (ShardService::ChainFor: most of 10,000 services see no
+  // request on most shards); shared by the config's exchanges, never rebuilt
+  // per request.
+  mutable std::unique_ptr<filters::FilterChain> chain;
   // Built from `mirror_spec` there too; its copies in flight end with it.
   std::unique_ptr<Mirror> mirror;
   // How local applications' calls through the egress listener are served

@@ -17,7 +17,7 @@ void ShardService::PublishCacheGauges() const {
 }
 
 void ShardService::SetCache(const ServiceConfig& next) {
-  if (const std::optional<filters::CacheSpec>& spec = next.filters().cache; !spec) {
+  if (const core::Boxed<filters::CacheSpec>& spec = next.filters().cache; !spec) {
     if (cache != nullptr) {
       cache.reset();
       cache_spec.reset();

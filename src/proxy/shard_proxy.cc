@@ -45,15 +45,9 @@ ShardService::ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> con
 }
 
 void ShardService::SetConfig(std::unique_ptr<ServiceConfig> next) {
-  // Filters and the mirror are built here, once per config on this shard, never
-  // per request (a chain set by the caller is kept: tests bring their own filters).
+  // The mirror is built here, the chain at the config's first exchange
+  // (ChainFor), once per config on this shard, never per request.
   SetCache(*next);
-  if (next->chain == nullptr) {
-    next->chain = filters::FilterChain::Build(
-        next->filters(), next->name, this, proxy,
-        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers(), cache,
-        static_cast<uint32_t>(proxy->index()));
-  }
   if (next->egress != nullptr) BuildEgress(*next->egress);
   BuildRoutes(*next);
   if (next->mirror_spec && next->mirror == nullptr) {
@@ -97,6 +91,17 @@ void ShardService::GrantSlots(CircuitBreaker::Waiter* first) {
   }
   if (!granted.empty()) notify_granted.Post();
   PublishBreakerGauges();
+}
+
+const filters::FilterChain& ShardService::ChainFor(const ServiceConfig& c) {
+  // A chain set by the caller is kept: tests bring their own filters.
+  if (c.chain == nullptr) {
+    c.chain = filters::FilterChain::Build(c.filters(), c.name, this, proxy,
+                                          proxy->spans().collecting() ? &proxy->spans() : nullptr,
+                                          &proxy->ring().timers(), c.egress_call ? nullptr : cache,
+                                          static_cast<uint32_t>(proxy->index()));
+  }
+  return *c.chain;
 }
 
 void ShardService::PublishBreakerGauges() {
@@ -357,7 +362,9 @@ void ShardProxy::SetRemote(std::vector<std::unique_ptr<ServiceConfig>> upserts,
 ShardProxy::DemandReports ShardProxy::TakeDemandReports() {
   DemandReports out;
   for (auto& [port, service] : services_) {
-    filters::RateLimitFilter* limiter = service->config->chain->rate_limit();
+    // No chain yet: no request yet, no demand.
+    const filters::FilterChain* chain = service->config->chain.get();
+    filters::RateLimitFilter* limiter = chain != nullptr ? chain->rate_limit() : nullptr;
     if (limiter == nullptr) continue;
     filters::DemandReport report = limiter->TakeDemandReport();
     if (report.entries.empty()) continue;
@@ -370,7 +377,9 @@ void ShardProxy::ApplyShares(uint16_t port, const void* config,
                              const filters::ShareUpdate& update) {
   auto it = services_.find(port);
   if (it == services_.end() || it->second->config.get() != config) return;
-  if (filters::RateLimitFilter* limiter = it->second->config->chain->rate_limit()) {
+  // A config with no chain yet starts with an equal share when it is built.
+  const filters::FilterChain* chain = it->second->config->chain.get();
+  if (filters::RateLimitFilter* limiter = chain != nullptr ? chain->rate_limit() : nullptr) {
     limiter->ApplyShares(update);
   }
 }

@@ -40,8 +40,11 @@ class ShardProxy;
 struct ShardService final : public core::Completion, public filters::ServiceView {
   ShardService(ShardProxy* proxy, std::unique_ptr<ServiceConfig> config);
   void Complete(int res, uint32_t flags) override;  // multishot accept
-  // Swaps in a new config (requests in flight keep theirs); builds its chain.
+  // Swaps in a new config (requests in flight keep theirs).
   void SetConfig(std::unique_ptr<ServiceConfig> next);
+  // `c`'s filter chain (`c` is this service's config, current or replaced,
+  // or its egress part), built at its first use on this shard.
+  const filters::FilterChain& ChainFor(const ServiceConfig& c);
   // `c` is the current config or its egress part: the instances' state here
   // (balancer, passive health, counts) is its own.
   bool Current(const ServiceConfig* c) const {
@@ -147,7 +150,7 @@ struct ShardService final : public core::Completion, public filters::ServiceView
   // kept across record updates with the same limits; a config's chain holds
   // the store it was built with.
   std::shared_ptr<cache::Store> cache;
-  std::optional<filters::CacheSpec> cache_spec;  // what `cache` was made for
+  core::Boxed<filters::CacheSpec> cache_spec;  // what `cache` was made for
   // Its size into the service's gauges (after each exchange that used it).
   void PublishCacheGauges() const;
   // Keeps, replaces (other limits) or drops the store for the config.

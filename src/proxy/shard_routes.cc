@@ -53,12 +53,7 @@ void ShardService::RecomputeSubsetOut() {
 }
 
 void ShardService::BuildEgress(ServiceConfig& egress) {
-  if (egress.chain == nullptr) {
-    egress.chain = filters::FilterChain::Build(
-        egress.filters(), egress.name, this, proxy,
-        proxy->spans().collecting() ? &proxy->spans() : nullptr, &proxy->ring().timers(), nullptr,
-        static_cast<uint32_t>(proxy->index()));
-  }
+  ChainFor(egress);
   BuildRoutes(egress);
 }
 

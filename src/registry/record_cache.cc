@@ -128,7 +128,7 @@ absl::Status ParseMember(std::string_view key, Value& field, const std::string& 
 }  // namespace
 
 absl::Status ParseCache(Value& value, const std::string& path,
-                        std::optional<filters::CacheSpec>& out) {
+                        core::Boxed<filters::CacheSpec>& out) {
   out.reset();
   ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
   if (is_null) return absl::OkStatus();
@@ -154,7 +154,7 @@ absl::Status ParseCache(Value& value, const std::string& path,
   return absl::OkStatus();
 }
 
-void WriteCache(JsonWriter& writer, const std::optional<filters::CacheSpec>& spec) {
+void WriteCache(JsonWriter& writer, const core::Boxed<filters::CacheSpec>& spec) {
   if (!spec) {
     writer.Null();
     return;

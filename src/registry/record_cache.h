@@ -24,6 +24,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/boxed.h"
 #include "filters/cache_spec.h"
 #include "registry/json_reader.h"
 #include "registry/json_writer.h"
@@ -31,12 +32,12 @@
 namespace icaht::registry {
 
 absl::Status ParseCache(json::Value& value, const std::string& path,
-                        std::optional<filters::CacheSpec>& out);
+                        core::Boxed<filters::CacheSpec>& out);
 // Null when off, else every member spelled out (heuristic as false or an
 // object, status_header as false when there is none).
 // ParseCache(WriteCache(s)) == s for every s ParseCache produced (an unused
 // heuristic's percent and max_s are written as false, so they are read back
 // as the defaults ParseCache leaves there).
-void WriteCache(JsonWriter& writer, const std::optional<filters::CacheSpec>& spec);
+void WriteCache(JsonWriter& writer, const core::Boxed<filters::CacheSpec>& spec);
 
 }  // namespace icaht::registry

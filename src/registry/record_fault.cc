@@ -21,7 +21,7 @@ absl::Status ReadPercent(json::Value& field, const std::string& path, double& in
 }  // namespace
 
 absl::Status ParseFault(json::Value& value, const std::string& path,
-                        std::optional<filters::FaultSpec>& out) {
+                        core::Boxed<filters::FaultSpec>& out) {
   out.reset();
   ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
   if (is_null) return absl::OkStatus();
@@ -85,7 +85,7 @@ absl::Status ParseFault(json::Value& value, const std::string& path,
   return absl::OkStatus();
 }
 
-void WriteFault(JsonWriter& writer, const std::optional<filters::FaultSpec>& spec) {
+void WriteFault(JsonWriter& writer, const core::Boxed<filters::FaultSpec>& spec) {
   if (!spec) {
     writer.Null();
     return;

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/boxed.h"
 #include "filters/fault.h"
 #include "registry/json_reader.h"
 #include "registry/json_writer.h"
@@ -26,9 +27,9 @@
 namespace icaht::registry {
 
 absl::Status ParseFault(json::Value& value, const std::string& path,
-                        std::optional<filters::FaultSpec>& out);
+                        core::Boxed<filters::FaultSpec>& out);
 // Null when off, else every member (null for an unconfigured part).
 // ParseFault(WriteFault(s)) == s.
-void WriteFault(JsonWriter& writer, const std::optional<filters::FaultSpec>& spec);
+void WriteFault(JsonWriter& writer, const core::Boxed<filters::FaultSpec>& spec);
 
 }  // namespace icaht::registry

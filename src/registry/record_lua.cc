@@ -6,7 +6,7 @@
 namespace icaht::registry {
 
 absl::Status ParseLua(json::Value& value, const std::string& path,
-                      std::optional<filters::LuaSpec>& out) {
+                      core::Boxed<filters::LuaSpec>& out) {
   out.reset();
   ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
   if (is_null) return absl::OkStatus();
@@ -28,7 +28,7 @@ absl::Status ParseLua(json::Value& value, const std::string& path,
   return absl::OkStatus();
 }
 
-void WriteLua(JsonWriter& writer, const std::optional<filters::LuaSpec>& spec) {
+void WriteLua(JsonWriter& writer, const core::Boxed<filters::LuaSpec>& spec) {
   if (!spec) {
     writer.Null();
     return;

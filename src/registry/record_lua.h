@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/boxed.h"
 #include "filters/lua_filter.h"
 #include "registry/json_reader.h"
 #include "registry/json_writer.h"
@@ -23,8 +24,8 @@
 namespace icaht::registry {
 
 absl::Status ParseLua(json::Value& value, const std::string& path,
-                      std::optional<filters::LuaSpec>& out);
+                      core::Boxed<filters::LuaSpec>& out);
 // ParseLua(WriteLua(s)) == s.
-void WriteLua(JsonWriter& writer, const std::optional<filters::LuaSpec>& spec);
+void WriteLua(JsonWriter& writer, const core::Boxed<filters::LuaSpec>& spec);
 
 }  // namespace icaht::registry

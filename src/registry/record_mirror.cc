@@ -5,7 +5,7 @@
 namespace icaht::registry {
 
 absl::Status ParseMirror(json::Value& value, const std::string& path,
-                         std::optional<MirrorSpec>& out) {
+                         core::Boxed<MirrorSpec>& out) {
   out.reset();
   ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
   if (is_null) return absl::OkStatus();
@@ -52,7 +52,7 @@ absl::Status ParseMirror(json::Value& value, const std::string& path,
   return absl::OkStatus();
 }
 
-void WriteMirror(JsonWriter& writer, const std::optional<MirrorSpec>& mirror) {
+void WriteMirror(JsonWriter& writer, const core::Boxed<MirrorSpec>& mirror) {
   if (!mirror) {
     writer.Null();
     return;

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/boxed.h"
 #include "net/address.h"
 #include "registry/json_reader.h"
 #include "registry/json_writer.h"
@@ -38,9 +39,8 @@ struct MirrorSpec {
 
 inline constexpr uint32_t kMaxMirrorBodyBytes = 16 << 20;
 
-absl::Status ParseMirror(json::Value& value, const std::string& path,
-                         std::optional<MirrorSpec>& out);
+absl::Status ParseMirror(json::Value& value, const std::string& path, core::Boxed<MirrorSpec>& out);
 // Null when off, else every member. ParseMirror(WriteMirror(m)) == m.
-void WriteMirror(JsonWriter& writer, const std::optional<MirrorSpec>& mirror);
+void WriteMirror(JsonWriter& writer, const core::Boxed<MirrorSpec>& mirror);
 
 }  // namespace icaht::registry

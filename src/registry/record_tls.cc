@@ -52,7 +52,7 @@ absl::Status ParseCertificate(Value& value, const std::string& path, TlsCertSpec
 
 }  // namespace
 
-absl::Status ParseTls(Value& value, const std::string& path, std::optional<TlsSpec>& out) {
+absl::Status ParseTls(Value& value, const std::string& path, core::Boxed<TlsSpec>& out) {
   out.reset();
   ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
   if (is_null) return absl::OkStatus();
@@ -120,7 +120,7 @@ absl::Status ParseTls(Value& value, const std::string& path, std::optional<TlsSp
   return absl::OkStatus();
 }
 
-void WriteTls(JsonWriter& w, const std::optional<TlsSpec>& tls) {
+void WriteTls(JsonWriter& w, const core::Boxed<TlsSpec>& tls) {
   if (!tls) {
     w.Null();
     return;
@@ -161,7 +161,7 @@ void WriteTls(JsonWriter& w, const std::optional<TlsSpec>& tls) {
 }
 
 absl::Status ParseUpstreamTls(Value& value, const std::string& path,
-                              std::optional<UpstreamTlsSpec>& out) {
+                              core::Boxed<UpstreamTlsSpec>& out) {
   out.reset();
   ICAHT_ASSIGN_OR_RETURN(bool is_null, json::ConsumeNull(value));
   if (is_null) return absl::OkStatus();

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/boxed.h"
 #include "registry/json_reader.h"
 #include "registry/json_writer.h"
 
@@ -81,10 +82,10 @@ struct UpstreamTlsSpec {
 inline constexpr size_t kMaxTlsCertificates = 32;
 inline constexpr size_t kMaxAllowedPeers = 256;
 
-absl::Status ParseTls(json::Value& value, const std::string& path, std::optional<TlsSpec>& out);
-void WriteTls(JsonWriter& writer, const std::optional<TlsSpec>& tls);
+absl::Status ParseTls(json::Value& value, const std::string& path, core::Boxed<TlsSpec>& out);
+void WriteTls(JsonWriter& writer, const core::Boxed<TlsSpec>& tls);
 absl::Status ParseUpstreamTls(json::Value& value, const std::string& path,
-                              std::optional<UpstreamTlsSpec>& out);
+                              core::Boxed<UpstreamTlsSpec>& out);
 void WriteUpstreamTls(JsonWriter& writer, const UpstreamTlsSpec& tls);
 
 }  // namespace icaht::registry

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/boxed.h"
 #include "filters/auth_spec.h"
 #include "filters/cache_spec.h"
 #include "filters/cors.h"
@@ -32,9 +33,9 @@ namespace icaht::registry {
 struct UpstreamSpec {
   std::string address;  // as the user wrote it ("127.0.0.1:8080")
   net::Address resolved;
-  uint32_t weight = 1;                 // 1..1000
-  std::optional<UpstreamTlsSpec> tls;  // null: plain HTTP to this instance
-  filters::Labels labels;              // what `subsets` select (registry/record_routes.h)
+  uint32_t weight = 1;               // 1..1000
+  core::Boxed<UpstreamTlsSpec> tls;  // null: plain HTTP to this instance
+  filters::Labels labels;            // what `subsets` select (registry/record_routes.h)
 
   friend bool operator==(const UpstreamSpec&, const UpstreamSpec&) = default;
 };
@@ -92,7 +93,7 @@ struct ServiceRecord {
   std::optional<filters::RetryPolicy> retries;                 // null: only the built-in retries
   std::optional<filters::CircuitBreakerSpec> circuit_breaker;  // null: no limits
   std::optional<filters::OutlierSpec> outlier_detection;       // null: no passive health
-  std::optional<MirrorSpec> mirror;                            // null: no request shadowing
+  core::Boxed<MirrorSpec> mirror;                              // null: no request shadowing
   uint64_t max_body_bytes = 0;  // 0 = unlimited (-> 413 when exceeded)
   LimitSpec limits;
   filters::RequestIdSpec request_id;                // off unless the record names it
@@ -101,15 +102,15 @@ struct ServiceRecord {
   filters::AuthSpec auth;                           // authentication methods (none by default)
   filters::CorsSpec cors;                           // off unless the record names it
   std::vector<filters::RateLimitSpec> rate_limits;  // `rate_limit`: none by default
-  std::optional<filters::FaultSpec> fault;          // off unless the record names it
-  std::optional<filters::CacheSpec> cache;          // off unless the record names it
+  core::Boxed<filters::FaultSpec> fault;            // off unless the record names it
+  core::Boxed<filters::CacheSpec> cache;            // off unless the record names it
   std::optional<tracing::TracingSpec> tracing;      // off unless the record names it
   bool access_log = true;  // lines in the daemon's access log (when it has one)
   // Native plugins, in order (registry/record_plugins.h); none by default.
   std::vector<filters::PluginSpec> plugins;
-  std::optional<filters::LuaSpec> lua;  // a Lua script (registry/record_lua.h); none by default
-  std::optional<TlsSpec> tls;           // null: the port speaks plain HTTP
-  EgressSpec egress;                    // calls from local applications (egress listener)
+  core::Boxed<filters::LuaSpec> lua;  // a Lua script (registry/record_lua.h); none by default
+  core::Boxed<TlsSpec> tls;           // null: the port speaks plain HTTP
+  EgressSpec egress;                  // calls from local applications (egress listener)
 
   friend bool operator==(const ServiceRecord&, const ServiceRecord&) = default;
 };

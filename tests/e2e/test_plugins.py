@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 
 import harness
 from harness import record, wait_until
@@ -88,8 +89,11 @@ class PluginsTest(SharedDaemonTestCase):
         before = self.up.count
         with open(switch, "w"):
             pass
-        # Every shard looks at the file within its interval.
-        wait_until(lambda: all(get(port)[0] == 503 for _ in range(6)), 5,
+        created = time.monotonic()
+        # Every shard looks at the file within its interval (50 ms): once it
+        # has passed, none may answer from its last look.
+        wait_until(lambda: time.monotonic() - created > 0.1
+                   and all(get(port)[0] == 503 for _ in range(6)), 5,
                    what="503 from every shard")
         status, headers, body, _ = get(port)
         self.assertEqual((status, body), (503, b"back soon\n"))

@@ -21,7 +21,7 @@ using filters::CacheSpec;
 using ::testing::HasSubstr;
 
 // Parses `text` as the value of a "cache" member.
-absl::Status Parse(std::string_view text, std::optional<CacheSpec>& out) {
+absl::Status Parse(std::string_view text, core::Boxed<CacheSpec>& out) {
   std::string doc = absl::StrCat("{\"cache\":", std::string(text), "}");
   return json::ParseObjectDocument(doc, [&](json::Value& root) -> absl::Status {
     return json::ForEachField(root, "", [&](std::string_view, json::Value& value) {
@@ -32,21 +32,21 @@ absl::Status Parse(std::string_view text, std::optional<CacheSpec>& out) {
 
 // The spec `text` parses to, which must be valid.
 CacheSpec SpecOf(std::string_view text) {
-  std::optional<CacheSpec> spec;
+  core::Boxed<CacheSpec> spec;
   absl::Status status = Parse(text, spec);
   EXPECT_TRUE(status.ok()) << text << ": " << status;
   EXPECT_TRUE(spec.has_value()) << text;
   return spec.value_or(CacheSpec{});
 }
 
-std::string Write(const std::optional<CacheSpec>& spec) {
+std::string Write(const core::Boxed<CacheSpec>& spec) {
   JsonWriter w;
   WriteCache(w, spec);
   return std::move(w).Take();
 }
 
 std::string ErrorOf(std::string_view text) {
-  std::optional<CacheSpec> spec;
+  core::Boxed<CacheSpec> spec;
   absl::Status status = Parse(text, spec);
   EXPECT_FALSE(status.ok()) << text;
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
@@ -59,7 +59,7 @@ constexpr std::string_view kDefaultForm =
     R"("status_header":"x-cache","collapse_timeout_ms":5000})";
 
 TEST(RecordCacheTest, NullIsOff) {
-  std::optional<CacheSpec> spec = CacheSpec{};
+  core::Boxed<CacheSpec> spec = CacheSpec{};
   ASSERT_TRUE(Parse("null", spec).ok());
   EXPECT_FALSE(spec.has_value());
   EXPECT_EQ(Write(spec), "null");
@@ -157,11 +157,11 @@ TEST(RecordCacheTest, RoundTrip) {
         R"("collapse_timeout_ms":60000})",
         R"({"max_bytes":68719476736,"max_object_bytes":1073741824,"heuristic":true,)"
         R"("status_header":"Age-Cache"})"}) {
-    std::optional<CacheSpec> first;
+    core::Boxed<CacheSpec> first;
     absl::Status status = Parse(text, first);
     ASSERT_TRUE(status.ok()) << text << ": " << status;
     std::string canonical = Write(first);
-    std::optional<CacheSpec> second;
+    core::Boxed<CacheSpec> second;
     status = Parse(canonical, second);
     ASSERT_TRUE(status.ok()) << canonical << ": " << status;
     EXPECT_EQ(first, second) << canonical;

@@ -21,7 +21,7 @@ using filters::FaultSpec;
 using ::testing::HasSubstr;
 
 // Parses `text` as the value of a "fault" member.
-absl::Status Parse(std::string_view text, std::optional<FaultSpec>& out) {
+absl::Status Parse(std::string_view text, core::Boxed<FaultSpec>& out) {
   std::string doc = absl::StrCat("{\"fault\":", std::string(text), "}");
   return json::ParseObjectDocument(doc, [&](json::Value& root) -> absl::Status {
     return json::ForEachField(root, "", [&](std::string_view, json::Value& value) {
@@ -30,14 +30,14 @@ absl::Status Parse(std::string_view text, std::optional<FaultSpec>& out) {
   });
 }
 
-std::string Write(const std::optional<FaultSpec>& spec) {
+std::string Write(const core::Boxed<FaultSpec>& spec) {
   JsonWriter w;
   WriteFault(w, spec);
   return std::move(w).Take();
 }
 
 std::string ErrorOf(std::string_view text) {
-  std::optional<FaultSpec> spec;
+  core::Boxed<FaultSpec> spec;
   absl::Status status = Parse(text, spec);
   EXPECT_FALSE(status.ok()) << text;
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
@@ -45,14 +45,14 @@ std::string ErrorOf(std::string_view text) {
 }
 
 TEST(RecordFaultTest, NullIsOff) {
-  std::optional<FaultSpec> spec = FaultSpec{.abort_status = 503, .abort_percent = 1};
+  core::Boxed<FaultSpec> spec = FaultSpec{.abort_status = 503, .abort_percent = 1};
   ASSERT_TRUE(Parse("null", spec).ok());
   EXPECT_FALSE(spec.has_value());
   EXPECT_EQ(Write(spec), "null");
 }
 
 TEST(RecordFaultTest, TheDesignExampleAndItsCanonicalForm) {
-  std::optional<FaultSpec> spec;
+  core::Boxed<FaultSpec> spec;
   absl::Status status = Parse(
       R"({"delay_ms": 100, "delay_percent": 5, "abort_status": 503, "abort_percent": 1,
           "header": "X-Icaht-Fault"})",
@@ -75,16 +75,16 @@ TEST(RecordFaultTest, EitherPartAloneAndFractionsRoundTrip) {
         R"({"abort_status":599,"abort_percent":100,"delay_ms":null,"delay_percent":null})",
         R"({"delay_ms":3600000,"delay_percent":33.333333333333336,"header":null})",
         R"({"delay_ms":7,"delay_percent":1e-7,"abort_status":418,"abort_percent":99.99})"}) {
-    std::optional<FaultSpec> first;
+    core::Boxed<FaultSpec> first;
     absl::Status status = Parse(text, first);
     ASSERT_TRUE(status.ok()) << text << ": " << status;
     std::string canonical = Write(first);
-    std::optional<FaultSpec> second;
+    core::Boxed<FaultSpec> second;
     ASSERT_TRUE(Parse(canonical, second).ok()) << canonical;
     EXPECT_EQ(first, second) << canonical;
     EXPECT_EQ(Write(second), canonical);
   }
-  std::optional<FaultSpec> spec;
+  core::Boxed<FaultSpec> spec;
   ASSERT_TRUE(Parse(R"({"abort_status":503,"abort_percent":2.5})", spec).ok());
   EXPECT_FALSE(spec->has_delay());
   EXPECT_EQ(Write(spec),
