@@ -11,8 +11,8 @@
 #     With LAT_BASE=N, N services are registered first (ports from IDLE_RANGE): the latency at
 #     that size (issue 17 asks for it with 10,000 services).
 #
-#  3. With METRICS_AT=N (a count of COUNTS): once N services are registered, one request through
-#     each port of the last batch, then the time of GET /metrics (median of 7).
+#  3. With METRICS_AT=N: on a daemon of its own (the RSS above is of idle services), N services
+#     registered, one request through each port, then the time of GET /metrics (median of 7).
 #
 # Writes benchmarks/results/$RESULTS_NAME.{md,csv} (RESULTS_DIR overrides) and prints the tables.
 # Environment: SHARDS="1 2"  COUNTS="1 1000 10000"  LAT_COUNT=1000  LAT_BASE=0
@@ -21,6 +21,8 @@
 #   RECORD_FIELDS='{...}'  members added to every registered record (default none)
 #   DAEMON_ARGS='...'      the daemon's flags after the defaults (default --access-log off)
 #   HAPROXY=0              skip the HAProxy reference   RESULTS_NAME=rss   METRICS_AT=N
+#   TMP_BASE=/tmp          where the work dir (and the daemon's state dir) goes: /dev/shm (tmpfs)
+#                          takes the disk's fdatasync out of the registrations
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,7 +64,7 @@ for c in $COUNTS; do [ "$c" -gt "$MAX_COUNT" ] && MAX_COUNT=$c; done
 ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 NOFILE="$(ulimit -n)"
 
-TMP="$(mktemp -d /tmp/icaht-rss.XXXXXX)"
+TMP="$(mktemp -d "${TMP_BASE:-/tmp}/icaht-rss.XXXXXX")"
 chmod 755 "$TMP"
 PIDS=()
 stop_pid() {
@@ -197,15 +199,6 @@ for shards in $SHARDS; do
     rss="$(tree_rss_kib "$DPID")"
     echo "icaht,$shards,$n,$rss,$(fd_count "$DPID"),$reg_s,$reg_p99" >>"$CSV"
     log "icaht shards=$shards services=$n rss=${rss} KiB (+$add in ${reg_s}s, p99 ${reg_p99} ms)"
-    if [ "$n" = "$METRICS_AT" ] && [ -n "${out:-}" ]; then
-      ports="$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["ports"]))' "$out")"
-      if scrape="$(timeout 600 python3 "$HERE/admin_load.py" scrape \
-          "http://127.0.0.1:$OPS_PORT/metrics" "$ports")"; then
-        note "--shards $shards, $n services, traffic on the $(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$ports") last registered: GET /metrics $scrape"
-      else
-        note "--shards $shards: the /metrics scrape failed: $scrape"
-      fi
-    fi
     [ "$failed" = 0 ] || break
   done
   # The ports must serve: spot-check the first and the last one of the last batch.
@@ -269,6 +262,28 @@ for shards in $SHARDS_HAPROXY; do
     fi
   done
 done
+
+# ---------------------------------------------------------------------------- /metrics
+# On a daemon of its own, so the RSS above stays that of idle services.
+if [ "$METRICS_AT" -gt 0 ]; then
+  for shards in $SHARDS; do
+    log "== GET /metrics, --shards $shards, $METRICS_AT services with traffic on each"
+    start_daemon "$shards" "$IDLE_RANGE" || continue
+    if out="$(timeout 900 python3 "$HERE/admin_load.py" register "$TMP/d/admin.sock" "$METRICS_AT" \
+        "127.0.0.1:$BACKEND_PORT" --prefix m- --fields "$RECORD_FIELDS")"; then
+      ports="$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["ports"]))' "$out")"
+      if scrape="$(timeout 600 python3 "$HERE/admin_load.py" scrape \
+          "http://127.0.0.1:$OPS_PORT/metrics" "$ports")"; then
+        note "--shards $shards, $METRICS_AT services, traffic on each: GET /metrics $scrape; RSS then $(( $(tree_rss_kib "$DPID") / 1024 )) MiB"
+      else
+        note "--shards $shards: the /metrics scrape failed: $scrape"
+      fi
+    else
+      note "--shards $shards: registering $METRICS_AT services for the /metrics run failed: $(echo "$out" | head -c 300)"
+    fi
+    stop_daemon "$shards"
+  done
+fi
 
 # ---------------------------------------------------------------------------- register latency
 LAT_JSON="$TMP/latency.jsonl"

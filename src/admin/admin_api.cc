@@ -302,6 +302,7 @@ void Control::Deregister(std::string name, Responder* responder) {
         [this, name, responder, done](absl::Status) {
           // Every shard has closed its listener: the port refuses and is free.
           registry_.Remove(name);
+          rate_limited_.erase(name);
           CountChange(RegistryOp::kDeregister);
           DropSeriesIfUnregistered(name);
           health_->Remove(name);

@@ -500,7 +500,12 @@ void Control::CommitRecord(const registry::ServiceRecord& record) {
   registry_.Commit(record);
   health_->Update(record);
   UpdateOutliers(record);
-  if (!record.rate_limits.empty()) ArmShareTimer();
+  if (!record.rate_limits.empty()) {
+    rate_limited_.insert(record.name);
+    ArmShareTimer();
+  } else {
+    rate_limited_.erase(record.name);
+  }
   if (persist_ && !static_names_.contains(record.name)) {
     store_->Put(record);
     MaybeCompact();

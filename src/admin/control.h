@@ -257,7 +257,10 @@ class Control {
     std::vector<const void*> configs;  // by shard: the config its report came from
     int idle_periods = 0;
   };
-  absl::flat_hash_map<uint16_t, RateShare> rate_shares_;                   // by service port
+  absl::flat_hash_map<uint16_t, RateShare> rate_shares_;  // by service port
+  // Services whose record has rate limits: the share rounds run while there
+  // is one (looked up here, not by walking 10,000 records every 100 ms).
+  absl::flat_hash_set<std::string> rate_limited_;
   std::map<std::string, std::shared_ptr<metrics::ServiceSeries>> series_;  // sorted: the page
   std::array<uint64_t, static_cast<size_t>(RegistryOp::kCount)> registry_changes_{};
   core::Timer share_timer_;

@@ -25,10 +25,7 @@ void Control::ArmShareTimer() {
 }
 
 void Control::CollectDemand() {
-  bool any = false;
-  for (const registry::ServiceRecord* record : registry_.List())
-    any |= !record->rate_limits.empty();
-  if (!any) {
+  if (rate_limited_.empty()) {
     rate_shares_.clear();
     return;  // armed again by the next record with limits
   }

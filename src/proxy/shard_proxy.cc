@@ -100,6 +100,7 @@ const filters::FilterChain& ShardService::ChainFor(const ServiceConfig& c) {
                                           proxy->spans().collecting() ? &proxy->spans() : nullptr,
                                           &proxy->ring().timers(), c.egress_call ? nullptr : cache,
                                           static_cast<uint32_t>(proxy->index()));
+    if (c.chain->rate_limit() != nullptr && !removing) proxy->NoteRateLimited(this);
   }
   return *c.chain;
 }
@@ -361,14 +362,15 @@ void ShardProxy::SetRemote(std::vector<std::unique_ptr<ServiceConfig>> upserts,
 
 ShardProxy::DemandReports ShardProxy::TakeDemandReports() {
   DemandReports out;
-  for (auto& [port, service] : services_) {
-    // No chain yet: no request yet, no demand.
+  for (ShardService* service : rate_limited_) {
+    // Its current config may have no chain yet (no request yet, no demand)
+    // or no limits any more.
     const filters::FilterChain* chain = service->config->chain.get();
     filters::RateLimitFilter* limiter = chain != nullptr ? chain->rate_limit() : nullptr;
     if (limiter == nullptr) continue;
     filters::DemandReport report = limiter->TakeDemandReport();
     if (report.entries.empty()) continue;
-    out.services.emplace_back(port, service->config.get(), std::move(report));
+    out.services.emplace_back(service->config->port, service->config.get(), std::move(report));
   }
   return out;
 }
@@ -517,6 +519,7 @@ void ShardProxy::Remove(uint16_t port, std::function<void()> done) {
   }
   ShardService* service = it->second;
   services_.erase(it);
+  rate_limited_.erase(service);
   if (auto named = by_name_.find(service->config->name);
       named != by_name_.end() && named->second == service) {
     by_name_.erase(named);
@@ -572,6 +575,7 @@ void ShardProxy::MaybeFreeService(ShardService* service) {
     return;
   }
   removed_.erase(service);
+  rate_limited_.erase(service);
   delete service;
   CheckShutdownDone();
 }

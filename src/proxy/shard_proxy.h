@@ -208,6 +208,9 @@ class ShardProxy final : public filters::SideCalls {
     std::vector<std::tuple<uint16_t, const void*, filters::DemandReport>> services;
   };
   DemandReports TakeDemandReports();
+  // `service` built a chain with rate limits: TakeDemandReports looks at it
+  // (only those: 10,000 services are not walked every 100 ms).
+  void NoteRateLimited(ShardService* service) { rate_limited_.insert(service); }
   void ApplyShares(uint16_t port, const void* config, const filters::ShareUpdate& update);
   // Active health checks' verdict for the service on `port` (if it is here).
   void SetUnhealthy(uint16_t port, const std::vector<net::Address>& unhealthy);
@@ -343,6 +346,7 @@ class ShardProxy final : public filters::SideCalls {
   uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE soft limit, re-read when it matters
   absl::flat_hash_map<uint16_t, ShardService*> services_;    // by port, live ones
   absl::flat_hash_map<std::string, ShardService*> by_name_;  // the same, by name
+  absl::flat_hash_set<ShardService*> rate_limited_;          // live ones, see NoteRateLimited
   absl::flat_hash_map<std::string, ShardService*> remote_;   // other hosts' services, by name
   ShardService* egress_ = nullptr;                           // the egress listener (in services_)
   EgressSettings egress_settings_;

@@ -36,7 +36,7 @@ absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string
           absl::StrFormat("port %d is already used by service '%s'", requested, it->second));
     }
     if (!probe_host) {
-      holders_.emplace(requested, std::string(holder));
+      Hold(requested, holder);
       return requested;
     }
     absl::StatusOr<bool> free = IsFree(requested, holder);
@@ -45,7 +45,7 @@ absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string
       return absl::AlreadyExistsError(
           absl::StrFormat("port %d is in use by another process", requested));
     }
-    holders_.emplace(requested, std::string(holder));
+    Hold(requested, holder);
     return requested;
   }
   // Lowest free port first, so that a restart re-creates the same
@@ -53,18 +53,31 @@ absl::StatusOr<uint16_t> PortAllocator::Allocate(uint16_t requested, std::string
   // 65535 cheap steps plus one probe per candidate; registration is rare.
   uint32_t first = after < lo_ ? lo_ : uint32_t{after} + 1;
   for (uint32_t port = first; port <= hi_; ++port) {
+    // A word of 64 held ports at once.
+    while ((port & 63) == 0 && port + 63 <= hi_ && held_bits_[port >> 6] == ~uint64_t{0}) {
+      port += 64;
+    }
+    if (port > hi_) break;
     auto candidate = static_cast<uint16_t>(port);
-    if (holders_.contains(candidate) || (skip && skip(candidate))) continue;
+    if (((held_bits_[port >> 6] >> (port & 63)) & 1) != 0 || (skip && skip(candidate))) continue;
     absl::StatusOr<bool> free = IsFree(candidate, holder);
     if (!free.ok()) return free.status();
     if (!*free) continue;
-    holders_.emplace(candidate, std::string(holder));
+    Hold(candidate, holder);
     return candidate;
   }
   return absl::ResourceExhaustedError(absl::StrFormat("no free port in %d-%d", lo_, hi_));
 }
 
-void PortAllocator::Release(uint16_t port) { holders_.erase(port); }
+void PortAllocator::Hold(uint16_t port, std::string_view holder) {
+  holders_.emplace(port, std::string(holder));
+  held_bits_[port >> 6] |= uint64_t{1} << (port & 63);
+}
+
+void PortAllocator::Release(uint16_t port) {
+  holders_.erase(port);
+  held_bits_[port >> 6] &= ~(uint64_t{1} << (port & 63));
+}
 
 std::optional<std::string> PortAllocator::Holder(uint16_t port) const {
   auto it = holders_.find(port);

@@ -1,6 +1,7 @@
 #pragma once
 // Service port allocation (DESIGN.md: "--port-range A-B", record field "port").
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -72,7 +73,12 @@ class PortAllocator {
   uint16_t lo_;
   uint16_t hi_;
   Probe probe_;
+  void Hold(uint16_t port, std::string_view holder);
+
   absl::flat_hash_map<uint16_t, std::string> holders_;
+  // The same ports as bits (8 KiB): the lowest-free scan skips 64 held ports
+  // per step instead of a lookup each (10,000 services held).
+  std::array<uint64_t, 1024> held_bits_{};
 };
 
 // The daemon's probe: a port is free when a TCP socket bound to `bind_address`

@@ -147,6 +147,26 @@ TEST(PortAllocatorTest, ReleaseMakesThePortReusable) {
   EXPECT_EQ(ports.held_count(), 2u);
 }
 
+TEST(PortAllocatorTest, LowestFreeAcrossManyHeldWords) {
+  // Thousands held (whole 64-port words skipped at once): the lowest free
+  // one is still found, at a word's edge, inside a word and at the top.
+  FakeHost host;
+  PortAllocator ports(40000, 49999, host.probe());
+  for (int i = 0; i < 5000; ++i) ASSERT_EQ(*ports.Allocate(0, "s"), 40000 + i);
+  for (uint16_t port : {40064, 40000, 44321, 44999}) ports.Release(port);
+  EXPECT_EQ(*ports.Allocate(0, "a"), 40000);
+  EXPECT_EQ(*ports.Allocate(0, "b"), 40064);
+  EXPECT_EQ(*ports.Allocate(0, "c"), 44321);
+  EXPECT_EQ(*ports.Allocate(0, "d"), 44999);
+  EXPECT_EQ(*ports.Allocate(0, "e"), 45000);
+  host.busy = {45001};
+  EXPECT_EQ(*ports.Allocate(0, "f"), 45002);
+  for (int port = 45003; port <= 49999; ++port) ASSERT_TRUE(ports.Allocate(0, "g").ok()) << port;
+  host.busy.clear();  // the other process let it go
+  EXPECT_EQ(*ports.Allocate(0, "h"), 45001);
+  EXPECT_EQ(ports.Allocate(0, "i").status().code(), absl::StatusCode::kResourceExhausted);
+}
+
 TEST(PortAllocatorTest, FullPortSpaceAndNoProbe) {
   PortAllocator ports(65535, 65535, nullptr);  // no probe: every port counts as free
   EXPECT_EQ(*ports.Allocate(0, "a"), 65535);
