@@ -93,18 +93,6 @@ void ShardService::GrantSlots(CircuitBreaker::Waiter* first) {
   PublishBreakerGauges();
 }
 
-const filters::FilterChain& ShardService::ChainFor(const ServiceConfig& c) {
-  // A chain set by the caller is kept: tests bring their own filters.
-  if (c.chain == nullptr) {
-    c.chain = filters::FilterChain::Build(c.filters(), c.name, this, proxy,
-                                          proxy->spans().collecting() ? &proxy->spans() : nullptr,
-                                          &proxy->ring().timers(), c.egress_call ? nullptr : cache,
-                                          static_cast<uint32_t>(proxy->index()));
-    if (c.chain->rate_limit() != nullptr && !removing) proxy->NoteRateLimited(this);
-  }
-  return *c.chain;
-}
-
 void ShardService::PublishBreakerGauges() {
   // Zeros need no block of their own (an idle service has none).
   if (breaker.requests() == 0 && breaker.pending() == 0 &&

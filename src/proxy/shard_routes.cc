@@ -1,6 +1,6 @@
-// What the shard builds of a service's config besides its chain: the route
-// table (traffic splitting, issue 19) and what each subset leaves out of the
-// balancer's choice, and the egress config at its first use.
+// What the shard builds of a service's config: its filter chain at its first
+// exchange, the route table (traffic splitting, issue 19) and what each subset
+// leaves out of the balancer's choice, and the egress config at its first use.
 
 #include "core/log.h"
 #include "proxy/shard_proxy.h"
@@ -50,6 +50,18 @@ void ShardService::RecomputeSubsetOut() {
       out = excluded;
     }
   }
+}
+
+const filters::FilterChain& ShardService::ChainFor(const ServiceConfig& c) {
+  // A chain set by the caller is kept: tests bring their own filters.
+  if (c.chain == nullptr) {
+    c.chain = filters::FilterChain::Build(c.filters(), c.name, this, proxy,
+                                          proxy->spans().collecting() ? &proxy->spans() : nullptr,
+                                          &proxy->ring().timers(), c.egress_call ? nullptr : cache,
+                                          static_cast<uint32_t>(proxy->index()));
+    if (c.chain->rate_limit() != nullptr && !removing) proxy->NoteRateLimited(this);
+  }
+  return *c.chain;
 }
 
 void ShardService::BuildEgress(ServiceConfig& egress) {
