@@ -240,8 +240,9 @@ start_icaht_daemon() {
   # variant that measures it passes its own --egress-listen after this).
   # The help text is read whole first: `--help | grep -q` under pipefail fails now and then
   # (grep exits at the match, the binary's next write gets SIGPIPE), and the daemon then
-  # binds 7000.
-  grep -q -- --egress-listen <<<"$("$bin" --help 2>&1)" && egress=(--egress-listen off)
+  # binds 7000. Builds from before the egress list the flag as "not in this build" and
+  # refuse `off`: only a help line offering `|off` gets it.
+  grep -q -- '--egress-listen HOST:PORT|off' <<<"$("$bin" --help 2>&1)" && egress=(--egress-listen off)
   rm -rf "$dir"; mkdir -p "$dir/state"
   check_ports_free "$port" "$ops"
   if [[ " ${SCENARIOS:-} " == *" many "* ]]; then
