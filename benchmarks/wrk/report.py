@@ -23,8 +23,8 @@ import csv
 import os
 import sys
 
-from report_lib import (BODY_BYTES, BODY_TITLES, COLUMNS, PROXY_NAMES, aggregate, parse_wrk, plot,
-                        tables, targets, write_scenario)
+from report_lib import (BODY_BYTES, BODY_TITLES, COLUMNS, PROXY_NAMES, emit, header_lines,
+                        load_rows, parse_wrk, plot, tables, targets, write_scenario)
 from report_scenarios import ENRICHED_NAMES, cache_goals, enriched_summary, tls_summary
 
 
@@ -63,13 +63,8 @@ def cmd_tls(argv):
 
 def cmd_report(argv):
     csv_path, md_path, png = argv[0], argv[1], argv[2]
-    header = argv[3] if len(argv) > 3 else ""
-    with open(csv_path) as f:
-        rows = list(csv.DictReader(f))
-    agg = aggregate(rows)
-    lines = []
-    if header and os.path.exists(header):
-        lines += open(header).read().rstrip("\n").split("\n") + [""]
+    rows, agg = load_rows(csv_path)
+    lines = header_lines(argv[3] if len(argv) > 3 else "")
     if os.environ.get("REPORT_GOALS") == "cache":
         lines += cache_goals(agg, rows) + [""]
         lines += tables(agg, rows)
@@ -78,10 +73,7 @@ def cmd_report(argv):
         lines += targets(agg, rows)
     if png != "-" and plot(agg, png):
         lines += [f"![req/s and CPU per request against body size]({os.path.basename(png)})", ""]
-    text = "\n".join(lines)
-    print(text)
-    with open(md_path, "w") as f:
-        f.write(text + "\n")
+    emit(lines, md_path)
 
 
 def cmd_enriched(argv):

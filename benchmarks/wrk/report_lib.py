@@ -145,21 +145,13 @@ def paired_cpu(rows, body, conns, other):
     return paired(rows, body, conns, "icaht", other)
 
 
-def fmt_paired(ratios, median):
+def fmt_paired(ratios, median, digits=2):
+    """Paired ratios: median (run by run); three digits for A/B comparisons of a few per cent."""
     if median is None:
         return "–"
     if len(ratios) == 1:
-        return fmt_ratio(median)
-    return f"{fmt_ratio(median)} ({' / '.join(f'{r:.2f}' for r in ratios)})"
-
-
-def fmt_paired_ratio3(ratios, median):
-    """Like fmt_paired, with three decimals (for A/B comparisons of a few per cent)."""
-    if median is None:
-        return "–"
-    if len(ratios) == 1:
-        return f"{median:.3f}×"
-    return f"{median:.3f}× ({' / '.join(f'{r:.3f}' for r in ratios)})"
+        return f"{median:.{digits}f}×"
+    return f"{median:.{digits}f}× ({' / '.join(f'{r:.{digits}f}' for r in ratios)})"
 
 
 def fmt_paired_diff(diffs, median, digits=2):
@@ -188,9 +180,9 @@ def ab_tables(agg, rows, body, conns):
             lines.append(
                 f"| icaht_base | {c} | {fmt_ratio(ratio(i['rps'], b['rps']))} | "
                 f"{fmt_ratio(ratio(i['p99'], b['p99']))} | "
-                f"{fmt_paired_ratio3(*paired(rows, body, c, 'icaht', 'icaht_base'))} | "
-                f"{fmt_paired_ratio3(*paired(rows, body, c, 'icaht', 'icaht_base', 'user_us_per_req'))} | "
-                f"{fmt_paired_ratio3(*paired(rows, body, c, 'icaht', 'icaht_base', 'sys_us_per_req'))} | "
+                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_base'), digits=3)} | "
+                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_base', 'user_us_per_req'), digits=3)} | "
+                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_base', 'sys_us_per_req'), digits=3)} | "
                 f"{fmt_paired_diff(*paired(rows, body, c, 'icaht', 'icaht_base', diff=True))} |")
         lines.append("")
     if any(("icaht_rid", body, c) in agg for c in have):
@@ -207,7 +199,7 @@ def ab_tables(agg, rows, body, conns):
                 f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', diff=True))} | "
                 f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', 'user_us_per_req', diff=True))} | "
                 f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', 'sys_us_per_req', diff=True))} | "
-                f"{fmt_paired_ratio3(*paired(rows, body, c, 'icaht_rid', 'icaht'))} |")
+                f"{fmt_paired(*paired(rows, body, c, 'icaht_rid', 'icaht'), digits=3)} |")
         lines.append("")
     return lines
 
@@ -363,7 +355,7 @@ def ab_targets(agg, rows):
             name = f"{body}, 64 conns: CPU/req ≤ 1.03× icaht_base"
             if i and b:
                 vals, m = paired(rows, body, 64, "icaht", "icaht_base")
-                row(name, f"paired {fmt_paired_ratio3(vals, m)}; medians {fmt(i['cpu'], 2)} vs "
+                row(name, f"paired {fmt_paired(vals, m, digits=3)}; medians {fmt(i['cpu'], 2)} vs "
                     f"{fmt(b['cpu'], 2)} µs", m is not None and m <= 1.03)
             else:
                 row(name, "–", None)
@@ -440,20 +432,31 @@ unset multiplot
     return True
 
 
-def write_scenario(argv, summary):
-    """CSV, MD [HEADER]: the header file's text, summary(agg, rows), the tables; printed and
-    written to MD."""
-    csv_path, md_path = argv[0], argv[1]
-    header = argv[2] if len(argv) > 2 else ""
+def load_rows(csv_path):
+    """The CSV's rows and their medians by case (aggregate)."""
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))
-    agg = aggregate(rows)
-    lines = []
-    if header and os.path.exists(header):
-        lines += open(header).read().rstrip("\n").split("\n") + [""]
-    lines += summary(agg, rows) + [""]
-    lines += tables(agg, rows)
+    return rows, aggregate(rows)
+
+
+def header_lines(header):
+    """The text of a header file (a run's description), as lines ending with a blank one."""
+    if not header or not os.path.exists(header):
+        return []
+    return open(header).read().rstrip("\n").split("\n") + [""]
+
+
+def emit(lines, md_path):
+    """Prints the Markdown and writes it to md_path."""
     text = "\n".join(lines)
     print(text)
     with open(md_path, "w") as f:
         f.write(text + "\n")
+
+
+def write_scenario(argv, summary):
+    """CSV, MD [HEADER]: the header file's text, summary(agg, rows), the tables; printed and
+    written to MD."""
+    rows, agg = load_rows(argv[0])
+    emit(header_lines(argv[2] if len(argv) > 2 else "") + summary(agg, rows) + [""] +
+         tables(agg, rows), argv[1])
