@@ -5,23 +5,20 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace icaht::core {
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view text, unsigned mode) {
-  bool given = false;
-  return WriteFileAtomically(path, mode, [&](std::string& piece) {
-    if (given) return false;
-    piece.assign(text);
-    given = true;
-    return true;
-  });
+  // One piece, the text itself (not copied).
+  return WriteFileAtomically(
+      path, mode, [&text](std::string&) { return std::exchange(text, std::string_view()); });
 }
 
 absl::Status WriteFileAtomically(const std::string& path, unsigned mode,
-                                 const std::function<bool(std::string&)>& fill) {
+                                 const std::function<std::string_view(std::string&)>& next) {
   const std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(errno)));
@@ -30,8 +27,8 @@ absl::Status WriteFileAtomically(const std::string& path, unsigned mode,
     unlink(tmp.c_str());
     return absl::UnavailableError(absl::StrCat(tmp, ": ", strerror(err)));
   };
-  std::string text;
-  for (text.clear(); fill(text); text.clear()) {
+  std::string buffer;
+  for (std::string_view text = next(buffer); !text.empty(); buffer.clear(), text = next(buffer)) {
     size_t done = 0;
     while (done < text.size()) {
       ssize_t n = write(fd, text.data() + done, text.size() - done);

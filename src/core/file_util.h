@@ -16,11 +16,12 @@ namespace icaht::core {
 // renames it over `path`. The directory entry itself is not synced (see
 // SyncDirectory). Control thread: it blocks on the disk.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view text, unsigned mode);
-// The same with the text made piece by piece: `fill` appends the next piece
-// to its (emptied) argument and returns false once there is no more, so a
-// large file (the snapshot of 10,000 services) is never held whole.
+// The same with the text made piece by piece, so a large file (the snapshot
+// of 10,000 services) is never held whole: `next` returns the next piece (a
+// view, e.g. into the buffer it is lent, emptied before each call), or an
+// empty view once there is no more.
 absl::Status WriteFileAtomically(const std::string& path, unsigned mode,
-                                 const std::function<bool(std::string&)>& fill);
+                                 const std::function<std::string_view(std::string&)>& next);
 
 // Makes a rename or a new file in `dir` durable (fsync of the directory).
 void SyncDirectory(const std::string& dir);

@@ -57,8 +57,8 @@ absl::Status SaveServices(const std::string& path,
   bool ended = false;
   // Only a file known to be on disk may replace the old one (a compaction
   // empties the journal right after).
-  return core::WriteFileAtomically(path, 0640, [&](std::string& piece) {
-    if (ended) return false;
+  return core::WriteFileAtomically(path, 0640, [&](std::string& piece) -> std::string_view {
+    if (ended) return {};
     if (next == 0) piece = "{\"services\":[";
     while (next < records.size() && piece.size() < kPieceBytes) {
       if (next != 0) piece.push_back(',');
@@ -68,7 +68,7 @@ absl::Status SaveServices(const std::string& path,
       piece += "]}\n";
       ended = true;
     }
-    return true;
+    return piece;
   });
 }
 
