@@ -86,10 +86,14 @@ void Stream::OnRecv(int res, uint32_t flags) {
       if (tls_ != nullptr) {
         TlsReceived(std::string_view(bufs_.Buffer(bid), res));
       } else {
+        delivering_bid_ = bid;
+        delivering_lent_ = false;
         handler_->OnData(this, std::string_view(bufs_.Buffer(bid), res));
+        delivering_bid_ = -1;
       }
     }
-    bufs_.Recycle(bid);
+    // A lent buffer comes back when the send that borrowed it completes.
+    if (!std::exchange(delivering_lent_, false)) bufs_.Recycle(bid);
   } else if (res == 0) {
     peer_eof_ = true;
     if (lingering_) {
@@ -126,10 +130,46 @@ void Stream::Send(std::string_view data) {
   ScheduleFlush();
 }
 
+void Stream::SendFrom(Stream* source, std::string_view data) {
+  if (data.size() < kMinLoan || tls_ != nullptr || closing_ || !loan_.data.empty() ||
+      source == nullptr || &source->bufs_ != &bufs_ || !source->CanLend(data) || !bufs_.TryLend()) {
+    return Send(data);
+  }
+  source->delivering_lent_ = true;
+  loan_ = {data, static_cast<uint16_t>(source->delivering_bid_)};
+  app_out_ = &tail_;
+  ScheduleFlush();
+}
+
+bool Stream::CanLend(std::string_view data) const {
+  return delivering_bid_ >= 0 && !delivering_lent_ && tls_ == nullptr &&
+         bufs_.Holds(static_cast<uint16_t>(delivering_bid_), data.data(), data.size());
+}
+
+void Stream::ReturnLoans() {
+  for (Loan* loan : {&flight_loan_, &loan_}) {
+    if (!loan->data.empty()) bufs_.Return(loan->bid);
+    *loan = {};
+  }
+}
+
 void Stream::TruncateTo(size_t mark) {
   // What is before mark_base_ was encrypted or is being sent: not retractable.
   ICAHT_CHECK(mark >= mark_base_);
-  app_out_->resize(std::min(mark - mark_base_, app_out_->size()));
+  size_t keep = mark - mark_base_;
+  if (app_out_ == &tail_) {
+    const size_t ahead = out_.size() + loan_.data.size();
+    if (keep >= ahead) return tail_.resize(std::min(keep - ahead, tail_.size()));
+    tail_.clear();
+    if (keep > out_.size()) {
+      loan_.data = loan_.data.substr(0, keep - out_.size());
+      return;
+    }
+    bufs_.Return(loan_.bid);
+    loan_ = {};
+    app_out_ = &out_;
+  }
+  app_out_->resize(std::min(keep, app_out_->size()));
 }
 
 void Stream::ReleaseBuffer(std::string& buffer) {
@@ -185,32 +225,66 @@ std::string Stream::TakeUnsent() {
   // With TLS the plaintext is what was not sent (what went out was handshake).
   if (tls_ != nullptr) return std::exchange(*app_out_, std::string());
   ICAHT_CHECK(!send_in_flight_);
-  std::string out = flight_.substr(flight_offset_);
-  out.append(out_);
-  flight_.clear();
+  std::string all;
+  all.reserve(queued_bytes() + flight_offset_);
+  for (std::string_view part :
+       {std::string_view(flight_), flight_loan_.data, std::string_view(flight_tail_),
+        std::string_view(out_), loan_.data, std::string_view(tail_)}) {
+    all.append(part);
+  }
+  all.erase(0, flight_offset_);
+  ReturnLoans();
+  for (std::string* buffer : {&flight_, &flight_tail_, &out_, &tail_}) buffer->clear();
   flight_offset_ = 0;
-  out_.clear();
-  return out;
+  app_out_ = &out_;
+  return all;
 }
 
 void Stream::FlushSend() {
   if (send_in_flight_ || !connected_ || closing_) return;
   if (tls_ != nullptr) TlsEncrypt();
-  if (flight_offset_ == flight_.size()) {
-    if (out_.empty()) return;
+  if (flight_offset_ == flight_size()) {
+    if (out_.empty() && loan_.data.empty()) return;
     // The previous send is complete: what was queued meanwhile goes next, and
     // the sent buffer (capacity kept) collects what comes after.
     flight_.clear();
     flight_offset_ = 0;
-    if (tls_ == nullptr) mark_base_ += out_.size();
+    if (tls_ == nullptr) mark_base_ += out_.size() + loan_.data.size() + tail_.size();
     flight_.swap(out_);
+    if (!loan_.data.empty()) {
+      flight_loan_ = std::exchange(loan_, {});
+      flight_tail_.swap(tail_);
+      app_out_ = &out_;
+    }
   }
   io_uring_sqe* sqe = ring_.GetSqe();
-  io_uring_prep_send(sqe, fd_, flight_.data() + flight_offset_, flight_.size() - flight_offset_,
-                     MSG_NOSIGNAL);
+  if (!flight_loan_.data.empty()) {
+    SendWithLoan(sqe);
+  } else {
+    io_uring_prep_send(sqe, fd_, flight_.data() + flight_offset_, flight_.size() - flight_offset_,
+                       MSG_NOSIGNAL);
+  }
   io_uring_sqe_set_data(sqe, static_cast<core::Completion*>(&send_op_));
   send_in_flight_ = true;
   ++inflight_;
+}
+
+void Stream::SendWithLoan(io_uring_sqe* sqe) {
+  if (send_vec_ == nullptr) send_vec_ = std::make_unique<SendVec>();
+  size_t skip = flight_offset_;
+  size_t count = 0;
+  for (std::string_view part :
+       {std::string_view(flight_), flight_loan_.data, std::string_view(flight_tail_)}) {
+    if (skip >= part.size()) {
+      skip -= part.size();
+      continue;
+    }
+    send_vec_->iov[count++] = {const_cast<char*>(part.data() + skip), part.size() - skip};
+    skip = 0;
+  }
+  send_vec_->msg.msg_iov = send_vec_->iov;
+  send_vec_->msg.msg_iovlen = count;
+  io_uring_prep_sendmsg(sqe, fd_, &send_vec_->msg, MSG_NOSIGNAL);
 }
 
 void Stream::OnSend(int res, uint32_t) {
@@ -223,9 +297,14 @@ void Stream::OnSend(int res, uint32_t) {
   } else if (!closing_) {
     if (res > 0) last_send_ns_ = core::LoopNowNs();
     flight_offset_ += res;
-    if (flight_offset_ == flight_.size()) {
+    if (flight_offset_ == flight_size()) {
       flight_offset_ = 0;
       ReleaseBuffer(flight_);
+      if (!flight_loan_.data.empty()) {
+        bufs_.Return(flight_loan_.bid);
+        flight_loan_ = {};
+        ReleaseBuffer(flight_tail_);
+      }
       if (out_.empty()) ReleaseBuffer(out_);
     }
     FlushSend();
@@ -341,6 +420,7 @@ void Stream::CloseGracefully() {
 
 void Stream::MaybeFree() {
   if (!closing_ || inflight_ > 0 || dispatching_) return;
+  ReturnLoans();  // no send reads them any more
   close(fd_);
   t_live_streams.erase(this);
   if (flush_scheduled_) {

@@ -9,6 +9,9 @@
 // Owned by the shard thread. A Stream deletes itself after Close() once the
 // kernel holds no op for it, so holders must drop their pointer at Close().
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -94,6 +97,16 @@ class Stream {
   // TLS, a large `data` is encrypted at once, straight from `data` (no copy
   // of the plaintext), together with what was queued before it.
   void Send(std::string_view data);
+  // Queues `data` like Send(), without copying it when it lies in the buffer
+  // `source` is delivering right now (inside its OnData): that provided
+  // buffer is lent to this stream and goes back to the ring once the send of
+  // these bytes completes (a relayed body goes out from where it was
+  // received, as nginx sends from its read buffer). Copies instead when
+  // lending does not pay or cannot be done: under kMinLoan bytes, TLS on
+  // either side, a loan already queued here, or the shard's loans at their
+  // cap (BufRing::TryLend).
+  void SendFrom(Stream* source, std::string_view data);
+  static constexpr size_t kMinLoan = 4096;
   // The queue itself, for callers that build bytes in place: append only.
   std::string& SendBuffer();
   // A mark in what Send() and SendBuffer() queued, and undoing what was
@@ -101,11 +114,14 @@ class Stream {
   // submit nothing queued leaves), e.g. to replace a response head by an
   // error answer, and only while nothing after the mark was encrypted: with
   // TLS, no large Send() since the mark (see Send).
-  size_t send_mark() const { return mark_base_ + app_out_->size(); }
+  size_t send_mark() const {
+    return mark_base_ + (app_out_ == &tail_ ? out_.size() + loan_.data.size() : 0) +
+           app_out_->size();
+  }
   void TruncateTo(size_t mark);
   size_t queued_bytes() const {
-    return flight_.size() - flight_offset_ + out_.size() +
-           (app_out_ != &out_ ? app_out_->size() : 0);
+    return flight_size() - flight_offset_ + out_.size() + loan_.data.size() + tail_.size() +
+           (app_out_ != &out_ && app_out_ != &tail_ ? app_out_->size() : 0);
   }
   // When a send last delivered bytes to the socket (LoopNowNs clock; 0 if
   // never): progress of a peer that reads slowly but steadily.
@@ -154,6 +170,16 @@ class Stream {
   };
 
   struct TlsState;
+  // A lent provided buffer's bytes in the send queue (see SendFrom).
+  struct Loan {
+    std::string_view data;
+    uint16_t bid = 0;
+  };
+  // sendmsg's header and iovecs for a send with a loan (made at the first).
+  struct SendVec {
+    msghdr msg{};
+    iovec iov[3]{};
+  };
 
   ~Stream();
   void OnRecv(int res, uint32_t flags);
@@ -162,6 +188,15 @@ class Stream {
   // `expect_more`: the last recv filled its buffer (single-shot: no poll first).
   void ArmRecv(bool expect_more = false);
   void FlushSend();
+  // Sends flight_, flight_loan_ and flight_tail_ from flight_offset_ (sendmsg).
+  void SendWithLoan(io_uring_sqe* sqe);
+  size_t flight_size() const {
+    return flight_.size() + flight_loan_.data.size() + flight_tail_.size();
+  }
+  // Whether `data` lies in the buffer being delivered and may be lent.
+  bool CanLend(std::string_view data) const;
+  // Returns the loans queued or in flight (the kernel no longer reads them).
+  void ReturnLoans();
   void MaybeFree();
   void Fail(int error);
   // TLS (stream_tls.cc).
@@ -202,13 +237,23 @@ class Stream {
   std::string flight_;        // the send in flight (from flight_offset_), or a short send's rest
   size_t flight_offset_ = 0;  // bytes of flight_ already sent
   std::string out_;           // queued after flight_
-  std::string* app_out_ = &out_;  // where Send() queues: out_, or with TLS the plaintext
+  // With a loan: flight_ and out_ are followed by the lent bytes and by what
+  // was queued after them (tail_; Send() appends there while a loan waits).
+  Loan flight_loan_;
+  std::string flight_tail_;
+  Loan loan_;
+  std::string tail_;
+  std::unique_ptr<SendVec> send_vec_;
+  // where Send() queues: out_, tail_ behind a loan, or with TLS the plaintext
+  std::string* app_out_ = &out_;
   std::unique_ptr<TlsState> tls_;
   // Bytes queued by Send()/SendBuffer() that already left app_out_ (with TLS:
   // plaintext handed to the session), so that marks stay offsets in one stream.
   size_t mark_base_ = 0;
   int inflight_ = 0;
   int64_t last_send_ns_ = 0;
+  int32_t delivering_bid_ = -1;   // the provided buffer OnData is handed now
+  bool delivering_lent_ = false;  // ... and it was lent: not recycled after
   bool recv_armed_ = false;
   bool pause_requested_ = false;
   bool send_in_flight_ = false;

@@ -148,7 +148,7 @@ void BodyForwarder::Send(std::string_view data) {
     }
   }
   if (to_ == nullptr) return;
-  to_->Send(data);
+  to_->SendFrom(from_, data);  // lent, not copied, when it is the source's buffer
   if (to_->queued_bytes() > kHighWater) from_->PauseReading();
 }
 

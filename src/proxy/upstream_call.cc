@@ -74,8 +74,12 @@ void UpstreamCall::OnConnected(net::Stream*) {
 void UpstreamCall::OnData(net::Stream*, std::string_view data) {
   switch (state_) {
     case State::kHead:
+      // The usual head arrives whole in one receive: parsed where it lies,
+      // so that only the head is copied and the body after it can be relayed
+      // from the receive buffer (Stream::SendFrom).
+      if (head_in_.empty()) return ParseHead(data, /*in_place=*/true);
       head_in_.append(data);
-      return ParseHead();
+      return ParseHead(head_in_, /*in_place=*/false);
     case State::kBody:
       return handler_->OnUpstreamData(data);
     case State::kReleased:
@@ -83,11 +87,14 @@ void UpstreamCall::OnData(net::Stream*, std::string_view data) {
   }
 }
 
-void UpstreamCall::ParseHead() {
+void UpstreamCall::ParseHead(std::string_view data, bool in_place) {
   while (state_ == State::kHead) {
     http::ParseError error = http::ParseError::kNone;
-    http::ParseStatus status = http::ParseResponseHead(head_in_, method_, limits_, &head_, &error);
-    if (status == http::ParseStatus::kIncomplete) return;
+    http::ParseStatus status = http::ParseResponseHead(data, method_, limits_, &head_, &error);
+    if (status == http::ParseStatus::kIncomplete) {
+      if (in_place) head_in_.assign(data);  // the rest comes in later receives
+      return;
+    }
     if (status == http::ParseStatus::kError) {
       dirty_ = true;
       return handler_->OnUpstreamFailed(
@@ -95,13 +102,35 @@ void UpstreamCall::ParseHead() {
     }
     if (head_.status >= 100 && head_.status < 200 && head_.status != 101) {
       handler_->OnInterimResponse(head_);
-      head_in_.erase(0, head_.head_size);
+      if (in_place) {
+        data.remove_prefix(head_.head_size);
+      } else {
+        head_in_.erase(0, head_.head_size);
+        data = head_in_;
+      }
       continue;
     }
     state_ = State::kBody;
+    if (in_place) {
+      // The head's views move to a copy that lives as long as this call.
+      head_in_.assign(data.substr(0, head_.head_size));
+      RebaseViews(data.data(), head_in_.data());
+    }
     // The handler may release this call (a bodiless response) or start a
-    // tunnel; head_in_ stays valid until this call is deleted.
-    handler_->OnResponseHead(head_, std::string_view(head_in_).substr(head_.head_size));
+    // tunnel; head_in_ stays valid until this call is deleted, the rest only
+    // during this call.
+    handler_->OnResponseHead(head_, data.substr(head_.head_size));
+  }
+}
+
+void UpstreamCall::RebaseViews(const char* from, const char* to) {
+  auto rebase = [from, to](std::string_view& view) {
+    if (view.data() != nullptr) view = std::string_view(to + (view.data() - from), view.size());
+  };
+  rebase(head_.reason);
+  for (http::Header& field : head_.headers) {
+    rebase(field.name);
+    rebase(field.value);
   }
 }
 

@@ -91,7 +91,11 @@ class UpstreamCall final : public core::DeferredDeletable,
   void OnConnected(net::Stream* stream) override;
   void OnSendDrained(net::Stream* stream) override;
   void OnReadStopped(net::Stream* stream) override;
-  void ParseHead();
+  // Parses `data`: head_in_, or (in_place) a receive buffer whose head is
+  // copied to head_in_ once complete (and the whole of it when incomplete).
+  void ParseHead(std::string_view data, bool in_place);
+  // Moves head_'s views from the bytes at `from` to the same bytes at `to`.
+  void RebaseViews(const char* from, const char* to);
   void FailBeforeHead(int error);
 
   ShardProxy& shard_;
