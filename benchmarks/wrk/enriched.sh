@@ -31,6 +31,9 @@
 #            paired run by run. ICAHT_BARE_FIELDS='"cors": {...}' (JSON members added to its
 #            record) and ICAHT_BARE_ARGS='--access-log /tmp/x.log' (daemon flags) give it one
 #            feature, to find which one costs what (the report then calls it icaht_bare still).
+#   icaht_base  (named in PROXIES only) the icaht target (same record, same flags) on another
+#            binary, SIDECAR_BASE (e.g. a build of the previous commit): the report then gives
+#            icaht − icaht_base, paired run by run (a change's cost or saving, interleaved).
 #
 # Before measuring it checks every target and stops with an error when one fails: a GET with the
 # token and an allowed Origin gets 200, the right body, a request ID header and
@@ -93,6 +96,8 @@ ICAHT_OPS=$((BASE + 194))
 COLLECTOR_PORT=$((BASE + 195))
 ICAHT_BARE_PORT=$((BASE + 105))
 ICAHT_BARE_OPS=$((BASE + 196))
+ICAHT_BASE_PORT=$((BASE + 106))
+ICAHT_BASE_OPS=$((BASE + 197))
 
 ORIGIN="https://app.bench"
 
@@ -104,9 +109,12 @@ for v in WARMUP DURATION REPEAT CONNS PROXY_CPU LOAD_CPU BASE; do
 done
 [ "$BASE" -ge 1024 ] && [ $((BASE + 599)) -le 65535 ] || die "BENCH_PORT_BASE out of range"
 for p in $PROXIES; do
-  case "$p" in icaht|icaht_bare|haproxy|haproxy_jwtcache|nginx) ;;
-    *) die "unknown proxy '$p' (icaht icaht_bare haproxy haproxy_jwtcache nginx)";; esac
+  case "$p" in icaht|icaht_bare|icaht_base|haproxy|haproxy_jwtcache|nginx) ;;
+    *) die "unknown proxy '$p' (icaht icaht_bare icaht_base haproxy haproxy_jwtcache nginx)";; esac
 done
+if [[ " $PROXIES " == *" icaht_base "* ]]; then
+  [ -x "${SIDECAR_BASE:-}" ] || die "icaht_base needs SIDECAR_BASE=path/to/icaht-sidecar (not built here)"
+fi
 [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs: proxy and load share a CPU"
 
 need_tools nginx haproxy wrk taskset python3 curl ss
@@ -190,7 +198,7 @@ LOGS="$TMP/logs"
 mkdir -p "$LOGS"
 declare -A ACCESS_LOG=([icaht]="$LOGS/icaht.access.log" [haproxy]="$LOGS/haproxy.access.log"
                        [haproxy_jwtcache]="$LOGS/haproxy_jwtcache.access.log"
-                       [nginx]="$LOGS/nginx.access.log")
+                       [nginx]="$LOGS/nginx.access.log" [icaht_base]="$LOGS/icaht_base.access.log")
 
 # icaht_record NAME SERVICE PORT: one service with every feature of the scenario (icaht_bare:
 # none, as run.sh's).
@@ -217,6 +225,11 @@ start_icaht_bare() {
 start_icaht() {
   start_icaht_daemon icaht "$SIDECAR" "$ICAHT_PORT" "$ICAHT_OPS" 0 \
     --access-log "${ACCESS_LOG[icaht]}" \
+    --trace-endpoint "http://127.0.0.1:$COLLECTOR_PORT/v1/traces"
+}
+start_icaht_base() {
+  start_icaht_daemon icaht_base "$SIDECAR_BASE" "$ICAHT_BASE_PORT" "$ICAHT_BASE_OPS" 0 \
+    --access-log "${ACCESS_LOG[icaht_base]}" \
     --trace-endpoint "http://127.0.0.1:$COLLECTOR_PORT/v1/traces"
 }
 
@@ -389,6 +402,7 @@ metrics_ok() {
   local url pat
   case "$1" in
     icaht) url="http://127.0.0.1:$ICAHT_OPS/metrics"; pat='^icaht_requests_total' ;;
+    icaht_base) url="http://127.0.0.1:$ICAHT_BASE_OPS/metrics"; pat='^icaht_requests_total' ;;
     haproxy) url="http://127.0.0.1:$HAPROXY_PROM/metrics"; pat='^haproxy_frontend_http_requests_total' ;;
     haproxy_jwtcache) url="http://127.0.0.1:$HAPROXY_JWTCACHE_PROM/metrics"
                       pat='^haproxy_frontend_http_requests_total' ;;
@@ -555,6 +569,11 @@ cp "$CSV_TMP" "$RESULTS_DIR/enriched.csv"
   if [[ " $PROXIES " == *" icaht_bare "* ]]; then
     echo "icaht_bare: the same binary, a plain service (run.sh's record), \`--access-log off\`: the enrichment's"
     echo "cost is icaht − icaht_bare, paired run by run.${ICAHT_BARE_FIELDS:+ Its record adds \`$ICAHT_BARE_FIELDS\`.}${ICAHT_BARE_ARGS:+ Its flags add \`$ICAHT_BARE_ARGS\`.}"
+    echo
+  fi
+  if [[ " $PROXIES " == *" icaht_base "* ]]; then
+    echo "icaht_base: the icaht target (same record, same flags) on $SIDECAR_BASE$(tree_of "$SIDECAR_BASE"):"
+    echo "icaht − icaht_base is the change's cost (or saving), paired run by run."
     echo
   fi
   if [[ " $PROXIES " == *" haproxy_jwtcache "* ]]; then

@@ -110,12 +110,34 @@ ENRICHED_NAMES = {
     "haproxy": "HAProxy 1 thread: unique-id, jwt_verify, CORS, stick-table limit, Prometheus, "
                "log",
     "icaht_bare": "icaht-sidecar 1 shard, nothing configured, access log off (reference)",
+    "icaht_base": "icaht-sidecar as above, the base binary (SIDECAR_BASE)",
     "haproxy_jwtcache": "HAProxy as above, jwt_verify skipped for a token in a stick-table of "
                         "verified ones",
     "nginx": "nginx 1 worker: $request_id, CORS, limit_req, access log (no JWT, no tracing)",
 }
 # Issue 17's goals: icaht's CPU per request against each peer's (at most this ratio).
 ENRICHED_CPU_GOALS = {"haproxy": 0.6, "nginx": 0.8}
+
+
+def enriched_cost(agg, rows, bodies, ref, title):
+    """icaht − `ref` per body and connection count, paired run by run (empty without `ref`)."""
+    cost = [b for b in bodies if any(k[:2] == (ref, b) for k in agg)]
+    if not cost:
+        return []
+    out = [f"### {title} (paired run by run)", "",
+           "| body | conns | CPU µs/req | user µs/req | sys µs/req | CPU/req ratio | "
+           "req/s ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for body in cost:
+        for c in sorted({k[2] for k in agg if k[:2] == (ref, body)}):
+            if ("icaht", body, c) not in agg:
+                continue
+            out.append(
+                f"| {body} | {c} | "
+                + " | ".join(fmt_paired_diff(*paired(rows, body, c, "icaht", ref, key, diff=True))
+                             for key in ("cpu_us_per_req", "user_us_per_req", "sys_us_per_req"))
+                + f" | {fmt_paired(*paired(rows, body, c, 'icaht', ref))}"
+                + f" | {fmt_paired(*paired(rows, body, c, 'icaht', ref, 'rps'))} |")
+    return out + [""]
 
 
 def enriched_summary(agg, rows):
@@ -160,24 +182,9 @@ def enriched_summary(agg, rows):
                     f"{verdict(m, 1.0)} |")
     out += ["", "nginx does no JWT verification and no tracing (stock nginx cannot), HAProxy no "
             "tracing: they do less work than icaht-sidecar here.", ""]
-    cost = [b for b in bodies if any(k[:2] == ("icaht_bare", b) for k in agg)]
-    if cost:
-        out += ["### The enrichment's cost in icaht-sidecar: icaht − icaht_bare "
-                "(paired run by run)", "",
-                "| body | conns | CPU µs/req | user µs/req | sys µs/req | CPU/req ratio | "
-                "req/s ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for body in cost:
-            for c in sorted({k[2] for k in agg if k[:2] == ("icaht_bare", body)}):
-                if ("icaht", body, c) not in agg:
-                    continue
-                out.append(
-                    f"| {body} | {c} | "
-                    + " | ".join(fmt_paired_diff(*paired(rows, body, c, "icaht", "icaht_bare", key,
-                                                         diff=True))
-                                 for key in ("cpu_us_per_req", "user_us_per_req", "sys_us_per_req"))
-                    + f" | {fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_bare'))}"
-                    + f" | {fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_bare', 'rps'))} |")
-        out.append("")
+    for ref, title in (("icaht_bare", "The enrichment's cost in icaht-sidecar: icaht − icaht_bare"),
+                       ("icaht_base", "icaht against the base binary: icaht − icaht_base")):
+        out += enriched_cost(agg, rows, bodies, ref, title)
     out += ["### Goals (issue 17)", "", "| goal | measured | verdict |", "|---|---|---|"]
     out += goals or ["| (no case with icaht and a peer) | – | not measured |"]
     return out + problems(agg)
