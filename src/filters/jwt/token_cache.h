@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/string_hash.h"
 #include "filters/jwt/claims.h"
 
 namespace icaht::filters::jwt {
@@ -84,7 +85,7 @@ class TokenCache {
   // views of their token strings. Made as tokens arrive: an idle cache holds
   // nothing (a deque would hold a 512-byte block per service and shard).
   std::vector<std::unique_ptr<Entry>> slots_;
-  absl::flat_hash_map<std::string_view, Entry*> index_;
+  absl::flat_hash_map<std::string_view, Entry*, core::StringHash> index_;
   Entry* newest_ = nullptr;
   Entry* oldest_ = nullptr;
   Entry* free_ = nullptr;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/string_hash.h"
 #include "filters/rate_limit/shares.h"
 #include "filters/rate_limit/token_bucket.h"
 
@@ -88,7 +89,7 @@ class KeyedBuckets {
   uint32_t max_keys_;
   double default_share_ = 1;
   // Views into the slots' keys (slots never move).
-  absl::flat_hash_map<std::string_view, uint32_t> index_;
+  absl::flat_hash_map<std::string_view, uint32_t, core::StringHash> index_;
   std::vector<std::unique_ptr<Entry[]>> chunks_;
   uint32_t used_ = 0;  // slots [0, used_) hold keys; they are reused, never freed
   uint32_t hand_ = 0;  // where the next eviction scan starts
