@@ -11,6 +11,7 @@
 #include "core/crc32c.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "temp_dir.h"
 
 namespace icaht::registry {
 namespace {
@@ -19,23 +20,14 @@ using ::testing::HasSubstr;
 
 class JournalTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/icaht-journal-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/services.journal";
-  }
-  void TearDown() override {
-    std::remove(path_.c_str());
-    rmdir(dir_.c_str());
-  }
   void Write(const std::string& text) { std::ofstream(path_, std::ios::binary) << text; }
   ServiceRecord Record(const std::string& name) {
     auto r = ParseServiceRecord(R"({"name":")" + name + R"(","upstreams":["127.0.0.1:9"]})");
     EXPECT_TRUE(r.ok()) << r.status();
     return *r;
   }
-  std::string dir_, path_;
+  test::TempDir dir_{"journal"};
+  std::string path_ = dir_.File("services.journal");
 };
 
 TEST(Crc32cTest, KnownValue) {

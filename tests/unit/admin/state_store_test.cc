@@ -14,19 +14,14 @@
 
 #include "core/ring.h"
 #include "gtest/gtest.h"
+#include "temp_dir.h"
 
 namespace icaht::admin {
 namespace {
 
 class StateStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/icaht-state-store-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    ring_ = std::move(*core::Ring::Create(16));
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { ring_ = std::move(*core::Ring::Create(16)); }
 
   static registry::ServiceRecord Record(const std::string& name) {
     auto r =
@@ -46,7 +41,8 @@ class StateStoreTest : public ::testing::Test {
     EXPECT_TRUE(ok);
   }
 
-  std::string dir_;
+  test::TempDir temp_{"state-store"};
+  const std::string& dir_ = temp_.path();
   std::unique_ptr<core::Ring> ring_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "temp_dir.h"
 
 namespace icaht::config {
 namespace {
@@ -21,15 +22,11 @@ using ::testing::StartsWith;
 class DaemonConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (std::filesystem::temp_directory_path() / "icaht-config-XXXXXX").string();
-    ASSERT_NE(mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
     if (const char* old = getenv("XDG_RUNTIME_DIR")) saved_xdg_ = old;
     setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
   }
 
   void TearDown() override {
-    std::filesystem::remove_all(dir_);
     if (saved_xdg_) {
       setenv("XDG_RUNTIME_DIR", saved_xdg_->c_str(), 1);
     } else {
@@ -55,7 +52,8 @@ class DaemonConfigTest : public ::testing::Test {
     return config.ok() ? "" : std::string(config.status().message());
   }
 
-  std::filesystem::path dir_;
+  test::TempDir temp_{"config"};
+  std::filesystem::path dir_ = temp_.path();
   std::optional<std::string> saved_xdg_;
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "temp_dir.h"
 
 namespace icaht::core {
 namespace {
@@ -21,15 +22,9 @@ std::string Read(const std::string& path) {
 
 class FileUtilTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/icaht-file-util-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/f";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
-  std::string path_;
+  test::TempDir temp_{"file-util"};
+  const std::string& dir_ = temp_.path();
+  std::string path_ = temp_.File("f");
 };
 
 TEST_F(FileUtilTest, TextReplacesTheFileWhole) {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "temp_dir.h"
 
 namespace icaht::filters {
 namespace {
@@ -28,23 +29,6 @@ std::string Hex(const ApiKeySet::Digest& digest) {
 std::string Line(std::string_view name, std::string_view key) {
   return std::string(name) + ":" + Hex(Sha256(key)) + "\n";
 }
-
-// A fresh directory under TEST_TMPDIR (or /tmp), removed with its files.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TEST_TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/api_key_store_XXXXXX";
-    EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -132,7 +116,7 @@ TEST(ApiKeyStoreTest, ErrorsNameFileAndLine) {
 }
 
 TEST(ApiKeyStoreTest, LoadsFiles) {
-  TempDir dir;
+  test::TempDir dir("api-key-store");
   std::string path = dir.File("keys");
   WriteFile(path, Line("ci", "secret"));
   auto set = LoadApiKeyFile(path);
@@ -165,7 +149,7 @@ TEST(ApiKeyStoreTest, SharedSetOutlivesItsLoader) {
 }
 
 TEST(FileWatcherTest, SeesEveryKindOfChange) {
-  TempDir dir;
+  test::TempDir dir("api-key-store");
   std::string path = dir.File("keys");
   FileWatcher watcher(path);
   EXPECT_EQ(watcher.path(), path);

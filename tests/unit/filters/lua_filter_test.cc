@@ -15,23 +15,14 @@
 #include "core/timer_queue.h"
 #include "filter_test_util.h"
 #include "gtest/gtest.h"
+#include "temp_dir.h"
 
 namespace icaht::filters {
 namespace {
 
 class LuaFilterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/icaht-lua-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    file_ = dir_ + "/script.lua";
-    core::SetLoopNowNs(1'000'000'000);
-  }
-  void TearDown() override {
-    std::remove(file_.c_str());
-    rmdir(dir_.c_str());
-  }
+  void SetUp() override { core::SetLoopNowNs(1'000'000'000); }
   void Write(const std::string& text) { std::ofstream(file_, std::ios::trunc) << text; }
   std::unique_ptr<LuaFilter> Make(const std::string& script, std::string config = "{}") {
     Write(script);
@@ -54,8 +45,8 @@ class LuaFilterTest : public ::testing::Test {
     return value != nullptr ? std::string(*value) : "";
   }
 
-  std::string dir_;
-  std::string file_;
+  test::TempDir dir_{"lua-test"};
+  std::string file_ = dir_.File("script.lua");
   RequestContext ctx_;
   NoCallbacks callbacks_;
 };

@@ -7,19 +7,13 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "temp_dir.h"
 
 namespace icaht::registry {
 namespace {
 
 class StateFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/icaht-state-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/services.json";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   void Write(const std::string& text) { std::ofstream(path_) << text; }
   std::vector<std::string> Copies() const {
     std::vector<std::string> names;
@@ -30,8 +24,9 @@ class StateFileTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_;
-  std::string path_;
+  test::TempDir temp_{"state"};
+  const std::string& dir_ = temp_.path();
+  std::string path_ = temp_.File("services.json");
 };
 
 TEST_F(StateFileTest, MissingFileIsEmpty) {
