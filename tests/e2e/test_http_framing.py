@@ -11,8 +11,9 @@ import time
 
 import harness
 from harness import curl, record, url
-from http_peers import (HttpE2ETestCase, PatternData, Truncated, chunk_frame, client,
-                        read_final_response, read_response)
+from http_peers import HttpE2ETestCase
+from http_wire import (PatternData, Truncated, chunk_frame, client, read_final_response,
+                       read_response)
 
 
 def get(path, extra=b"", host=b"svc"):
