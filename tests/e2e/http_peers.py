@@ -27,6 +27,13 @@ class HttpE2ETestCase(harness.E2ETestCase):
         self.addCleanup(up.stop)
         return up
 
+    def start_service(self, shards=2, canned=None, **fields):
+        """A daemon of `shards` shards serving "svc" (a record with `fields`) from one
+        HttpUpstream "up" (`canned`: its ?raw=NAME answers): (daemon, upstream, port)."""
+        d = self.start_daemon(shards=shards)
+        up = self.start_http_upstream("up", canned=canned)
+        return d, up, d.register(harness.record("svc", [up.address], **fields))["port"]
+
     def connect(self, port, timeout=20.0):
         """A client socket to 127.0.0.1:port and its reader (deadline `timeout` from now)."""
         s, reader = client(port, timeout)
