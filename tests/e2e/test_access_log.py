@@ -16,7 +16,9 @@ import threading
 
 import harness
 from harness import record, wait_until
-from http_peers import HttpUpstream, SharedDaemonTestCase, read_response
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream
+from http_wire import read_response
 
 LOG_DIR = tempfile.mkdtemp(prefix="icaht-access-")
 LOG = os.path.join(LOG_DIR, "access.log")

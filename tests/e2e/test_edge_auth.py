@@ -16,7 +16,9 @@ import time
 
 import harness
 from harness import record, wait_until
-from http_peers import HttpUpstream, SharedDaemonTestCase, read_response
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream
+from http_wire import read_response
 from tls_peers import Pki
 
 try:

@@ -18,7 +18,8 @@ import time
 
 import harness
 from harness import LOOPBACK, ops_get, parse_metrics, record, wait_until
-from http_peers import SharedDaemonTestCase, linger_reset
+from http_peers import SharedDaemonTestCase
+from http_wire import linger_reset
 
 LOG_DIR = tempfile.mkdtemp(prefix="icaht-fault-")
 LOG = os.path.join(LOG_DIR, "access.log")

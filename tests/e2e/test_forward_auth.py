@@ -12,7 +12,9 @@ import time
 
 import harness
 from harness import ops_get, parse_metrics, record, wait_until
-from http_peers import PEER_WAIT, HttpUpstream, SharedDaemonTestCase, read_response
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream
+from http_wire import PEER_WAIT, read_response
 from peers import RefusingPort
 
 DENY_BODY = b'{"error":"who are you"}'

@@ -9,7 +9,9 @@ import threading
 
 import harness
 from harness import record, wait_until
-from http_peers import HttpUpstream, SharedDaemonTestCase, read_response, respond
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream, respond
+from http_wire import read_response
 
 CHECK = {"path": "/hc", "interval_ms": 100, "timeout_ms": 100, "healthy_threshold": 2,
          "unhealthy_threshold": 2}

@@ -9,8 +9,9 @@ import time
 
 import harness
 from harness import curl, record, url
-from http_peers import (CHUNK_SIZES, HttpE2ETestCase, PatternData, chunk_frame,
-                        read_final_response, read_response, rechunk)
+from http_peers import HttpE2ETestCase
+from http_wire import (CHUNK_SIZES, PatternData, chunk_frame, read_final_response, read_response,
+                       rechunk)
 
 BIG = 64 * 1024 * 1024
 MIB = 1024 * 1024

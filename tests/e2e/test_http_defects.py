@@ -24,9 +24,10 @@ import time
 
 import harness
 from harness import curl, record, url
-from http_peers import (PEER_WAIT, HttpE2ETestCase, SharedDaemonTestCase, HttpUpstream, PatternData, RawUpstream,
-                        SockReader, Truncated, chunk_frame, client, parse_head, read_chunked,
-                        read_response)
+from http_peers import HttpE2ETestCase, SharedDaemonTestCase
+from http_upstream import HttpUpstream, RawUpstream
+from http_wire import (PEER_WAIT, PatternData, SockReader, Truncated, chunk_frame, client,
+                       parse_head, read_chunked, read_response)
 
 # Slack for a loaded 2-core machine (and ASan): timers fire late, never early.
 SLACK = 3.0

@@ -10,9 +10,10 @@ import threading
 import time
 
 import harness
-from harness import curl, record, url
-from http_peers import (HttpE2ETestCase, PatternData, Truncated, chunk_frame, client,
-                        read_final_response, read_response)
+from harness import curl, url
+from http_peers import HttpE2ETestCase
+from http_wire import (PatternData, Truncated, chunk_frame, client, read_final_response,
+                       read_response)
 
 
 def get(path, extra=b"", host=b"svc"):
@@ -23,9 +24,7 @@ def get(path, extra=b"", host=b"svc"):
 
 class PipeliningTest(HttpE2ETestCase):
     def setUp(self):
-        self.d = self.start_daemon(shards=2)
-        self.up = self.start_http_upstream("up")
-        self.port = self.d.register(record("svc", [self.up.address]))["port"]
+        self.d, self.up, self.port = self.start_service()
 
     def check_json(self, r, method, target, body=b""):
         self.assertEqual(r.status, 200, r)
@@ -105,11 +104,9 @@ class MalformedRequestTest(HttpE2ETestCase):
     MAX_BODY = 1000
 
     def setUp(self):
-        self.d = self.start_daemon(shards=2)
-        self.up = self.start_http_upstream("up")
-        rec = record("svc", [self.up.address], max_body_bytes=self.MAX_BODY,
-                     timeouts={"connect_ms": 1000, "request_ms": 10000, "idle_ms": 20000})
-        self.port = self.d.register(rec)["port"]
+        self.d, self.up, self.port = self.start_service(
+            max_body_bytes=self.MAX_BODY,
+            timeouts={"connect_ms": 1000, "request_ms": 10000, "idle_ms": 20000})
         self.setUp_expectations()
 
     def setUp_expectations(self):
@@ -293,9 +290,7 @@ class MalformedRequestTest(HttpE2ETestCase):
 
 class ResponseFramingTest(HttpE2ETestCase):
     def setUp(self):
-        self.d = self.start_daemon(shards=2)
-        self.up = self.start_http_upstream("up")
-        self.port = self.d.register(record("svc", [self.up.address]))["port"]
+        self.d, self.up, self.port = self.start_service()
 
     def test_head_response_with_content_length_has_no_body(self):
         s, reader = self.connect(self.port)
@@ -395,9 +390,7 @@ CANNED = {
 
 class UpstreamFailureTest(HttpE2ETestCase):
     def setUp(self):
-        self.d = self.start_daemon(shards=2)
-        self.up = self.start_http_upstream("up", canned=CANNED)
-        self.port = self.d.register(record("svc", [self.up.address]))["port"]
+        self.d, self.up, self.port = self.start_service(canned=CANNED)
 
     def test_invalid_upstream_response_is_502(self):
         for name in sorted(CANNED):
@@ -508,9 +501,7 @@ class CutResponseStressTest(HttpE2ETestCase):
     TOTAL, CUT = 1000000, 300000
 
     def setUp(self):
-        self.d = self.start_daemon(shards=2)
-        self.up = self.start_http_upstream("up")
-        self.port = self.d.register(record("svc", [self.up.address]))["port"]
+        self.d, self.up, self.port = self.start_service()
 
     def exchange(self, seed, rst):
         """Problems with one cut exchange, as text (None when it went right)."""
@@ -582,9 +573,7 @@ class CutResponseStressTest(HttpE2ETestCase):
 
 class UpstreamPoolTest(HttpE2ETestCase):
     def setUp(self):
-        self.d = self.start_daemon(shards=1)
-        self.up = self.start_http_upstream("up")
-        self.port = self.d.register(record("svc", [self.up.address]))["port"]
+        self.d, self.up, self.port = self.start_service(shards=1)
 
     def test_a_hundred_concurrent_clients_keep_their_upstream_connections(self):
         # Every round has all exchanges in flight at once (the upstream holds each answer), so
@@ -602,6 +591,7 @@ class UpstreamPoolTest(HttpE2ETestCase):
                                  (200, "/svc/r%d/c%d?delay_ms=400" % (rnd, i)), r)
         self.assertEqual(self.up.count, 3 * n)
         self.assertEqual(self.up.connections, n)
+
 
 if __name__ == "__main__":
     harness.main()

@@ -10,7 +10,8 @@ import time
 
 import harness
 from harness import LOOPBACK, curl, record, url
-from http_peers import HttpE2ETestCase, Truncated, read_response
+from http_peers import HttpE2ETestCase
+from http_wire import Truncated, read_response
 
 REQUEST_MS = 600
 IDLE_MS = 1500

@@ -11,9 +11,11 @@ import struct
 
 import harness
 from harness import record, wait_until
-from http_peers import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
-                        HttpE2ETestCase, dispatch, read_response, tunnel_peer, websocket_echo,
-                        ws_accept, ws_frame, ws_read_frame, ws_read_message)
+from http_peers import HttpE2ETestCase
+from http_upstream import dispatch
+from http_wire import read_response
+from ws_peers import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, tunnel_peer,
+                      websocket_echo, ws_accept, ws_frame, ws_read_frame, ws_read_message)
 
 
 class UpgradeTest(HttpE2ETestCase):

@@ -13,7 +13,8 @@ import time
 
 import harness
 from harness import RefusingPort, icahtctl, parse_metrics, record, wait_until
-from http_peers import HttpUpstream, SharedDaemonTestCase
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream
 
 CHECK = {"path": "/hc", "interval_ms": 100, "timeout_ms": 100, "healthy_threshold": 1,
          "unhealthy_threshold": 1}

@@ -15,7 +15,7 @@ import tempfile
 import harness
 from harness import record, wait_until
 from http_peers import SharedDaemonTestCase
-from http_peers import get_on_new_connection as get
+from http_wire import get_on_new_connection as get
 
 TMP = tempfile.mkdtemp(prefix="icaht-lua-")
 

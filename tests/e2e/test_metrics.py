@@ -19,7 +19,9 @@ import urllib.request
 import harness
 from harness import parse_metrics as parse
 from harness import record, wait_until
-from http_peers import HttpUpstream, SharedDaemonTestCase, read_response
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream
+from http_wire import read_response
 
 
 class MetricsTest(SharedDaemonTestCase):

@@ -17,7 +17,8 @@ import time
 
 import harness
 from harness import LOOPBACK, ops_get, parse_metrics, record, wait_until
-from http_peers import SharedDaemonTestCase, read_request_body
+from http_peers import SharedDaemonTestCase
+from http_wire import read_request_body
 from peers import RefusingPort
 
 

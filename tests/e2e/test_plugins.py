@@ -23,7 +23,7 @@ import time
 import harness
 from harness import record, wait_until
 from http_peers import SharedDaemonTestCase
-from http_peers import get_on_new_connection as get
+from http_wire import get_on_new_connection as get
 
 BUILT = os.environ.get("ICAHT_PLUGIN_DIR", "")
 TMP = tempfile.mkdtemp(prefix="icaht-plugins-")

@@ -9,7 +9,9 @@ import time
 
 import harness
 from harness import record
-from http_peers import HttpUpstream, SharedDaemonTestCase, read_response
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream
+from http_wire import read_response
 
 
 class RateLimitTest(SharedDaemonTestCase):

@@ -11,7 +11,9 @@ import time
 
 import harness
 from harness import curl, record, url
-from http_peers import HttpE2ETestCase, HttpUpstream, SharedDaemonTestCase, LateUpstream, Truncated, read_response
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream, LateUpstream
+from http_wire import Truncated, read_response
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 REQUEST_MS = 600

@@ -20,7 +20,8 @@ import threading
 
 import harness
 from harness import LOOPBACK, icahtctl, ops_get, parse_metrics, wait_until
-from http_peers import HttpUpstream, SharedDaemonTestCase
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream
 from test_outlier_detection import FAST
 from test_retries import Instance
 

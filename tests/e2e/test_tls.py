@@ -19,11 +19,13 @@ import time
 
 import harness
 from harness import LOOPBACK, ops_get, parse_metrics, record, wait_until
-from http_peers import (OP_BINARY, HttpUpstream, SharedDaemonTestCase, SockReader, dispatch,
-                        read_response, websocket_echo, ws_frame, ws_read_message)
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream, dispatch
+from http_wire import SockReader, read_response
 from peers import Upstream, curl
 from tls_peers import (Pki, client_context, https_get, negotiated_protocol, openssl_s_client,
                        peer_subject, s_client_reconnect)
+from ws_peers import OP_BINARY, websocket_echo, ws_frame, ws_read_message
 
 
 class TlsTest(SharedDaemonTestCase):

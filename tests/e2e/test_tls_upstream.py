@@ -17,7 +17,8 @@ import time
 
 import harness
 from harness import ops_get, parse_metrics, record, wait_until
-from http_peers import PatternData, SharedDaemonTestCase
+from http_peers import SharedDaemonTestCase
+from http_wire import PatternData
 from peers import curl
 from tls_peers import HttpsUpstream, Pki
 

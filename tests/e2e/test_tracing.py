@@ -17,7 +17,9 @@ import urllib.request
 
 import harness
 from harness import record, wait_until
-from http_peers import HttpUpstream, SharedDaemonTestCase, read_response
+from http_peers import SharedDaemonTestCase
+from http_upstream import HttpUpstream
+from http_wire import read_response
 from trace_collector import TraceCollector
 
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$")

@@ -24,7 +24,7 @@ import time
 import traceback
 import urllib.parse
 
-from http_peers import PEER_WAIT, Headers, PatternData, read_request_body
+from http_wire import PEER_WAIT, Headers, PatternData, read_request_body
 from peers import LOOPBACK
 
 OPENSSL = shutil.which("openssl") or "openssl"
@@ -281,7 +281,7 @@ class HttpsUpstream:
     names), body_len and body_sha256 (Content-Length or chunked bodies), tls_version,
     session_reused, cipher, alpn, sni, client_cert (describe_peer_cert(); None without one),
     conn_id and conn_request (the n-th on that connection). But GET /bytes/N[?seed=S][&chunked=1]
-    answers with the N bytes of http_peers.PatternData(N, S); ?close=1 ends the connection after
+    answers with the N bytes of http_wire.PatternData(N, S); ?close=1 ends the connection after
     the answer (Connection: close).
     client_ca: client certificates are asked for and verified against it (optional unless
     require_client_cert). alpn: protocols offered (e.g. ["http/1.1"]). num_tickets: TLS 1.3
