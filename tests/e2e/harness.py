@@ -27,9 +27,20 @@ import unittest
 import urllib.parse
 
 # Peers are re-exported: tests import everything from here.
-from peers import (CURL, LOOPBACK, CurlResult, RawResponse, RefusingPort, Upstream,  # noqa: F401
+from peers import (CURL, LOOPBACK, CurlResult, RawResponse, RefusingPort, Upstream,
                    connect_refused, curl, curl_many, raw_request, read_response, simple_get, url,
                    wait_closed)
+
+__all__ = [
+    # re-exported from peers
+    "CURL", "LOOPBACK", "CurlResult", "RawResponse", "RefusingPort", "Upstream",
+    "connect_refused", "curl", "curl_many", "raw_request", "read_response", "simple_get", "url",
+    "wait_closed",
+    # this module's own
+    "SIDECAR", "ICAHTCTL", "WINDOW", "PortWindow", "free_port", "stop_checked", "wait_until",
+    "UnixHTTPConnection", "AdminResponse", "admin_call", "ops_get", "METRIC_SAMPLE",
+    "METRIC_LABEL", "parse_metrics", "DaemonStartError", "Daemon", "icahtctl", "E2ETestCase",
+    "sharing_state", "record", "main"]
 
 SIDECAR = os.environ.get("ICAHT_SIDECAR", "")
 ICAHTCTL = os.environ.get("ICAHTCTL", "")

@@ -3,7 +3,6 @@
 
 import json
 import socket
-import unittest
 
 import harness
 from harness import E2ETestCase, LOOPBACK, record

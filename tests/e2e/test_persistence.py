@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 import time
-import unittest
 
 import harness
 
