@@ -394,6 +394,40 @@ TEST_F(ExchangeTest, PipelinedRequestsKeepTheirOwnHeads) {
   EXPECT_EQ(Count("HTTP/1.1 200 OK"), 2u);
 }
 
+TEST_F(ExchangeTest, InterimAndFinalHeadsInOneReadAreBothForwarded) {
+  // Parsed where they were received: the 103, then the final head and body.
+  ScriptedUpstream upstream(std::string("HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n") +
+                            kOk);
+  AddService(upstream.address());
+  Connect();
+  Send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1) && received_.find("ok") != std::string::npos; });
+  EXPECT_EQ(journal_.outcomes, std::vector<Outcome>{Outcome::kForwarded});
+  size_t early = received_.find("HTTP/1.1 103 Early Hints\r\n");
+  size_t final_head = received_.find("HTTP/1.1 200 OK\r\n");
+  ASSERT_NE(early, std::string::npos) << received_;
+  ASSERT_NE(final_head, std::string::npos) << received_;
+  EXPECT_LT(early, final_head);
+  EXPECT_NE(received_.find("Link: </s.css>"), std::string::npos);
+}
+
+TEST_F(ExchangeTest, BodyThatArrivesWithItsHeadIsRelayedWhole) {
+  // Over Stream::kMinLoan: sent from the receive buffer it arrived in.
+  std::string body(20000, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 23);
+  ScriptedUpstream upstream("HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + body);
+  AddService(upstream.address());
+  Connect();
+  Send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Logged(1) && received_.size() >= body.size(); });
+  size_t end_of_head = received_.find("\r\n\r\n");
+  ASSERT_NE(end_of_head, std::string::npos);
+  EXPECT_TRUE(received_.substr(end_of_head + 4) == body)
+      << received_.size() - end_of_head - 4 << " body bytes received";
+  RunUntil([&] { return shard_.bufs->lent() == 0; });
+  EXPECT_EQ(shard_.bufs->lent(), 0u);
+}
+
 TEST_F(ExchangeTest, MalformedHeadIsAnsweredAndLoggedWithoutARequest) {
   ScriptedUpstream upstream(kOk);
   AddService(upstream.address());
