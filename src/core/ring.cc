@@ -125,6 +125,13 @@ void Ring::RunOnce(int64_t max_wait_ns) {
   unsigned count = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {
     ++count;
+    // The next completion's object (a stream's or a connection's, last
+    // touched a round ago) is fetched while this one runs: its first load,
+    // the virtual call, was the loop's costliest instruction.
+    if (head + 1 != io_uring_smp_load_acquire(ring_.cq.ktail)) {
+      const io_uring_cqe& next = ring_.cq.cqes[(head + 1) & ring_.cq.ring_mask];
+      __builtin_prefetch(reinterpret_cast<const void*>(next.user_data));
+    }
     auto* completion = reinterpret_cast<Completion*>(io_uring_cqe_get_data64(cqe));
     if (completion != nullptr) {
       completion->Complete(cqe->res, cqe->flags);

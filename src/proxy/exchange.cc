@@ -28,7 +28,7 @@ Exchange::Exchange(ShardProxy& shard, ShardService& service, net::Stream* client
       service_(service),
       client_(client),
       owner_(owner),
-      config_(service.config),
+      config_(service.config.get()),
       ctx_(buffers->context),
       timer_(timer),
       upstream_head_(buffers->upstream_head),
@@ -171,7 +171,7 @@ void Exchange::SendRequest() {
 
 bool Exchange::Connect(int skip, std::string_view first_bytes) {
   // A config replaced since this exchange began: its instances' state is gone.
-  const bool current = service_.Current(config_.get());
+  const bool current = service_.Current(config_);
   Balancer::Request pick{.out = current ? service_.OutFor(subset_) : nullptr,
                          .skip = skip,
                          .active = &service_.upstream_active};
@@ -229,7 +229,7 @@ void Exchange::RequestDone() {
 // ---- Upstream -------------------------------------------------------------
 
 void Exchange::OnUpstreamConnected() {
-  service_.ReportUpstream(config_.get(), ctx_.upstream_index, true);
+  service_.ReportUpstream(config_, ctx_.upstream_index, true);
   if (request_body_ != nullptr) request_body_->OnSinkConnected();
 }
 
@@ -240,7 +240,7 @@ void Exchange::OnInterimResponse(const http::ResponseHead& head) {
 }
 
 void Exchange::ReportAttempt(ShardService::AttemptResult result) {
-  if (config_->outlier) service_.RecordAttempt(config_.get(), ctx_.upstream_index, result);
+  if (config_->outlier) service_.RecordAttempt(config_, ctx_.upstream_index, result);
 }
 
 void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view rest) {
@@ -288,8 +288,9 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
   bool keep_alive = !close_after_;
 
   head_mark_ = client_->send_mark();
+  // upstream_head_ is no longer needed (no retry once the answer started) but
+  // is left for Finish to clear: its bytes are on a line not touched since.
   WriteResponseHead(head, keep_alive, has_body && body.out == BodyForwarder::Out::kChunked);
-  upstream_head_.clear();
   if (!has_body) {
     if (!rest.empty()) call_->MarkDirty();
     return ResponseDone();
@@ -343,7 +344,7 @@ void Exchange::OnUpstreamFailed(const ProxyError& error) {
   if (!response_started_) {
     if (error.kind == ErrorKind::kConnectRefused || error.kind == ErrorKind::kConnectTimeout ||
         error.kind == ErrorKind::kUpstreamTls) {
-      service_.ReportUpstream(config_.get(), ctx_.upstream_index, false);
+      service_.ReportUpstream(config_, ctx_.upstream_index, false);
     }
     if (retries_ != nullptr) {
       if (RetryByPolicy({.error = error.kind,
@@ -572,7 +573,7 @@ void Exchange::Finish(Outcome outcome, Next next) {
 
 void Exchange::RetireCall(bool reusable) {
   if (active_index_ >= 0) {
-    if (service_.Current(config_.get())) --service_.upstream_active[active_index_];
+    if (service_.Current(config_)) --service_.upstream_active[active_index_];
     active_index_ = -1;
   }
   call_->Release(reusable);

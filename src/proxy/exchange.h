@@ -75,7 +75,8 @@ class Exchange final : public core::DeferredDeletable,
   // `timer` is the connection's (one timer per connection, re-armed lazily:
   // no timer-queue insert or erase per request); while the exchange runs, the
   // connection hands its expiries to OnTimer().
-  // `buffers` (the connection's) are lent until Finish.
+  // `buffers` (the connection's) are lent until Finish. The owner keeps
+  // `service.config` alive until the exchange is deleted.
   Exchange(ShardProxy& shard, ShardService& service, net::Stream* client, Owner* owner,
            std::string_view client_ip, const filters::ConnectionTls* tls, core::Timer* timer,
            ExchangeBuffers* buffers);
@@ -233,7 +234,11 @@ class Exchange final : public core::DeferredDeletable,
   ShardService& service_;
   net::Stream* client_;
   Owner* owner_;
-  std::shared_ptr<const ServiceConfig> config_;  // the config this exchange started with
+  // The config this exchange started with: the service's at the time, kept
+  // alive by the owner (HttpConnection's pin; no reference count touched per
+  // request), or an egress route's, owned here.
+  const ServiceConfig* config_;
+  std::shared_ptr<const ServiceConfig> route_config_;
   // config_'s filter chain (built at the config's first exchange on the shard).
   const filters::FilterChain& Chain() { return service_.ChainFor(*config_); }
   filters::RequestContext& ctx_;  // the connection's, Reset() for this exchange

@@ -20,7 +20,8 @@ void Exchange::StartEgress(const http::RequestHead& head, std::string_view input
     ctx_.local_response.body = std::move(route.body);
     return RespondLocally();
   }
-  config_ = std::move(route.config);
+  route_config_ = std::move(route.config);
+  config_ = route_config_.get();
   ctx_.service_name = config_->name;
   ctx_.SetRequest(head, input);
   const EgressTarget& t = route.target;

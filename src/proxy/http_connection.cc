@@ -156,6 +156,11 @@ void HttpConnection::NewExchange(ShardService& service) {
   // The timer stays armed (an early expiry finds the exchange, which re-arms
   // or ignores it): moving it is cheaper than cancelling it per request.
   timer_purpose_ = TimerPurpose::kExchange;
+  if (config_pin_ != service.config) {
+    // Rare: the record changed, or an egress request for another service.
+    retired_pin_ = std::move(config_pin_);
+    config_pin_ = service.config;
+  }
   exchange_ = new Exchange(*shard_, service, client_, this, client_ip_, tls_info_.get(), &timer_,
                            &buffers_);
 }

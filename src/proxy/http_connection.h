@@ -82,6 +82,11 @@ class HttpConnection final : public core::DeferredDeletable,
   std::string in_;                // client bytes not yet consumed
   http::RequestHead head_;        // parse output (views into in_), reused
   Exchange* exchange_ = nullptr;
+  // The config the current exchange runs with (exchanges hold a plain
+  // pointer: no atomic reference count per request), and the one before,
+  // which a finished exchange waiting for deletion may still point to.
+  std::shared_ptr<const ServiceConfig> config_pin_;
+  std::shared_ptr<const ServiceConfig> retired_pin_;
   ExchangeBuffers buffers_;  // lent to each exchange in turn
   // With TLS: what the handshake settled, filled before the first exchange.
   std::unique_ptr<filters::ConnectionTls> tls_info_;

@@ -506,6 +506,31 @@ TEST_F(ExchangeTest, ConfigSwappedWhileForwardAuthWaitsKeepsTheExchangesFilter) 
   EXPECT_NE(upstream.last_head().find("\r\nX-User-Id: 7\r\n"), std::string::npos);
 }
 
+TEST_F(ExchangeTest, TheConnectionsNextRequestRunsTheNewConfigAndTheOldOneIsLetGo) {
+  ScriptedUpstream upstream(kOk);
+  ManualPeer auth;
+  ASSERT_TRUE(RequestWaitingAt(auth, upstream.address()));
+  std::weak_ptr<const ServiceConfig> old = service_->config;
+  auto next = std::make_unique<ServiceConfig>();
+  next->name = "svc";
+  next->upstreams.push_back({upstream.address(), 1});
+  next->chain = std::make_unique<filters::FilterChain>();
+  service_->SetConfig(std::move(next));
+  // The exchange still waiting holds the old config (through its connection).
+  EXPECT_FALSE(old.expired());
+  auth.Send("HTTP/1.1 200 OK\r\nX-User-Id: 7\r\nContent-Length: 0\r\n\r\n");
+  RunUntil([&] { return Logged(1) && Count("ok") == 1; });
+  // The same client connection's next request: no forward auth any more.
+  Send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+  RunUntil([&] { return Count("ok") == 2; });  // (the new chain has no recording filter)
+  EXPECT_EQ(upstream.requests(), 2);
+  EXPECT_EQ(upstream.last_head().find("X-User-Id"), std::string::npos) << upstream.last_head();
+  close(client_);
+  client_ = -1;
+  RunUntil([&] { return !connection_alive_; });
+  EXPECT_TRUE(old.expired()) << "the old config outlived its last connection";
+}
+
 TEST_F(ExchangeTest, ExchangeEndingWhileForwardAuthWaitsCancelsTheCall) {
   ScriptedUpstream upstream(kOk);
   ManualPeer auth;
