@@ -1,16 +1,59 @@
 # shellcheck shell=bash disable=SC2034  # sourced; sets globals for its caller
-# Shared by run.sh and tls.sh (sourced, never run on its own): logging, tools, starting and
+# Shared by run.sh, tls.sh and enriched.sh (sourced, never run on its own): logging, tools, starting and
 # stopping processes, CPU accounting from /proc, the nginx backend, an icaht daemon with one
 # service, and one measured wrk run (run_case). Source it at the top level of the script (it
 # declares global arrays).
 #
-# The caller sets: HERE REPO REPORT (report.py), WARMUP DURATION, PROXY_CPU LOAD_CPU, BASE,
+# The caller sets: HERE REPO REPORT (report.py), PROXY_CPU LOAD_CPU, BASE,
 # BACKEND_PORT, BUILD_DIR SIDECAR, PROXIES (for stop_all), and CSV_TMP and RUN before run_case;
 # for start_icaht_daemon it defines icaht_record NAME SERVICE PORT (the service record JSON), and
 # SCENARIOS/MANY when it has run.sh's many-services set.
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# ---------------------------------------------------------------------------- settings
+# durations_from_env REPEAT: WARMUP and DURATION of each measured case (QUICK=1: a short smoke
+# run) and how many runs, from the environment or these defaults.
+durations_from_env() {
+  if [ "${QUICK:-0}" = 1 ]; then
+    WARMUP="${WARMUP:-1}"; DURATION="${DURATION:-2}"
+  else
+    WARMUP="${WARMUP:-2}"; DURATION="${DURATION:-8}"
+  fi
+  REPEAT="${REPEAT:-$1}"
+}
+
+# fail_on_bad_runs: exits 1, naming them, when a run in $CSV_TMP saw a non-2xx answer or a socket
+# error, or $NOTES holds a problem: such a run is unusable (its numbers are still reported).
+fail_on_bad_runs() {
+  local bad
+  bad="$(awk -F, 'NR > 1 && ($16 > 0 || $17 > 0) {print $1 " " $3 " run " $5 ": non-2xx " $16 ", socket errors " $17}' "$CSV_TMP")"
+  if [ -n "$bad" ] || [ -s "$NOTES" ]; then
+    echo "$(basename "$0"): FAILED: ${bad:+$bad; }$(tr '\n' ' ' <"$NOTES")" >&2
+    exit 1
+  fi
+}
+
+# haproxy_head PIDFILE [GLOBAL_LINE...]: the start of every HAProxy config here, run.sh's settings:
+# one thread, keep-alive both sides with connection reuse, long timeouts; each GLOBAL_LINE is
+# added to the global section. The caller's frontends and backends follow.
+haproxy_head() {
+  local line
+  printf 'global\n  nbthread 1\n  maxconn 8192\n  pidfile %s\n' "$1"
+  shift
+  for line in "$@"; do printf '  %s\n' "$line"; done
+  cat <<EOF
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  timeout http-keep-alive 300s
+EOF
+}
 
 # ---------------------------------------------------------------------------- tools
 # need_tools REQUIRED... [-- WANTED...]: when any is missing, installs Debian's packages for all

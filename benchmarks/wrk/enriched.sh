@@ -68,12 +68,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 REPORT="$HERE/report.py"
 
-if [ "${QUICK:-0}" = 1 ]; then
-  WARMUP="${WARMUP:-1}"; DURATION="${DURATION:-2}"
-else
-  WARMUP="${WARMUP:-2}"; DURATION="${DURATION:-8}"
-fi
-REPEAT="${REPEAT:-3}"
 PROXIES="${PROXIES:-icaht haproxy haproxy_jwtcache nginx}"
 SIZES="${SIZES:-5B 16KiB}"
 CONNS="${CONNS:-64}"
@@ -103,6 +97,7 @@ ORIGIN="https://app.bench"
 
 # shellcheck source=common.sh
 source "$HERE/common.sh"
+durations_from_env 3
 
 for v in WARMUP DURATION REPEAT CONNS PROXY_CPU LOAD_CPU BASE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
@@ -428,9 +423,4 @@ python3 "$REPORT" enriched "$RESULTS_DIR/enriched.csv" "$RESULTS_DIR/enriched.md
 echo
 echo "results: $RESULTS_DIR/enriched.md $RESULTS_DIR/enriched.csv"
 
-# Fail loudly: any non-2xx answer, socket error or other problem makes the run unusable.
-bad="$(awk -F, 'NR > 1 && ($16 > 0 || $17 > 0) {print $1 " " $3 " run " $5 ": non-2xx " $16 ", socket errors " $17}' "$CSV_TMP")"
-if [ -n "$bad" ] || [ -s "$NOTES" ]; then
-  echo "enriched.sh: FAILED: ${bad:+$bad; }$(tr '\n' ' ' <"$NOTES")" >&2
-  exit 1
-fi
+fail_on_bad_runs

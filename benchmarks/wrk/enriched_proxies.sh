@@ -47,19 +47,8 @@ start_icaht_base() {
 haproxy_config() {
   local name="$1" port="$2" prom="$3" cache="$4" skip=""
   if [ "$cache" = 1 ]; then skip="{ sc_get_gpt0(1) -m int 1 } ||"; fi
+  haproxy_head "$TMP/$name.pid"
   cat <<EOF
-global
-  nbthread 1
-  maxconn 8192
-  pidfile $TMP/$name.pid
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
-  timeout http-keep-alive 300s
 frontend main
   bind 127.0.0.1:$port
   log stdout format raw local0

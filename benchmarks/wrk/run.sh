@@ -47,12 +47,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 REPORT="$HERE/report.py"
 
-if [ "${QUICK:-0}" = 1 ]; then
-  WARMUP="${WARMUP:-1}"; DURATION="${DURATION:-2}"
-else
-  WARMUP="${WARMUP:-2}"; DURATION="${DURATION:-8}"
-fi
-REPEAT="${REPEAT:-1}"
 PROXIES="${PROXIES:-icaht nginx haproxy relay splice direct}"
 SIZES="${SIZES:-5B 16KiB 1MiB}"
 CONNS="${CONNS:-1 64}"
@@ -91,6 +85,7 @@ ICAHT_RID_MANY=$((BASE + 600))
 # die, log, processes, CPU accounting, the backend, icaht daemons, run_case: shared with tls.sh.
 # shellcheck source=common.sh
 source "$HERE/common.sh"
+durations_from_env 1
 
 for v in WARMUP DURATION REPEAT MANY PROXY_CPU LOAD_CPU BASE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
@@ -185,19 +180,8 @@ start_nginx() {
 start_haproxy() {
   local i
   {
+    haproxy_head "$TMP/haproxy.pid"
     cat <<EOF
-global
-  nbthread 1
-  maxconn 8192
-  pidfile $TMP/haproxy.pid
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
-  timeout http-keep-alive 300s
 frontend main
   bind 127.0.0.1:$HAPROXY_PORT
   default_backend main

@@ -39,12 +39,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 REPORT="$HERE/report.py"
 
-if [ "${QUICK:-0}" = 1 ]; then
-  WARMUP="${WARMUP:-1}"; DURATION="${DURATION:-2}"
-else
-  WARMUP="${WARMUP:-2}"; DURATION="${DURATION:-8}"
-fi
-REPEAT="${REPEAT:-1}"
 PROXIES="${PROXIES:-icaht nginx haproxy}"
 CASES="${CASES:-5B 1MiB new full}"
 CONNS="${CONNS:-64}"
@@ -64,6 +58,7 @@ ICAHT_OPS=$((BASE + 193))
 
 # shellcheck source=common.sh
 source "$HERE/common.sh"
+durations_from_env 1
 
 for v in WARMUP DURATION REPEAT CONNS HS_CONNS PROXY_CPU LOAD_CPU BASE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
@@ -173,21 +168,9 @@ EOF
 # HAProxy: run.sh's settings, `bind ... ssl crt` with the certificate and key; no session cache
 # (tune.ssl.cachesize 0, as icaht and nginx), tickets on (HAProxy's default) except on PORT+1.
 start_haproxy() {
-  cat >"$TMP/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 8192
-  pidfile $TMP/haproxy.pid
-  tune.ssl.cachesize 0
-  ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
-  timeout http-keep-alive 300s
+  {
+    haproxy_head "$TMP/haproxy.pid" "tune.ssl.cachesize 0" "ssl-default-bind-options ssl-min-ver TLSv1.2"
+    cat <<EOF
 frontend main
   bind 127.0.0.1:$HAPROXY_PORT ssl crt $CERTS/server-and-key.pem
   default_backend main
@@ -202,6 +185,7 @@ frontend probe
 backend main
   server backend 127.0.0.1:$BACKEND_PORT
 EOF
+  } >"$TMP/haproxy.cfg"
   check_ports_free "$HAPROXY_PORT" $((HAPROXY_PORT + 1)) $((HAPROXY_PORT + 2))
   haproxy -c -q -f "$TMP/haproxy.cfg" || die "bad haproxy config $TMP/haproxy.cfg"
   start_bg "$TMP/haproxy.log" taskset -c "$PROXY_CPU" haproxy -db -f "$TMP/haproxy.cfg"
@@ -351,9 +335,4 @@ python3 "$REPORT" tls "$RESULTS_DIR/tls.csv" "$RESULTS_DIR/tls.md" "$TMP/header.
 echo
 echo "results: $RESULTS_DIR/tls.md $RESULTS_DIR/tls.csv"
 
-# Fail loudly: any non-2xx answer, socket error or other problem makes the run unusable.
-bad="$(awk -F, 'NR > 1 && ($16 > 0 || $17 > 0) {print $1 " " $3 " run " $5 ": non-2xx " $16 ", socket errors " $17}' "$CSV_TMP")"
-if [ -n "$bad" ] || [ -s "$NOTES" ]; then
-  echo "tls.sh: FAILED: ${bad:+$bad; }$(tr '\n' ' ' <"$NOTES")" >&2
-  exit 1
-fi
+fail_on_bad_runs
