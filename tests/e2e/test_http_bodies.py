@@ -128,9 +128,7 @@ class LargeBodiesTest(HttpE2ETestCase):
 
 class ExpectContinueTest(HttpE2ETestCase):
     def setUp(self):
-        self.d = self.start_daemon(shards=2)
-        self.up = self.start_http_upstream("up")
-        self.port = self.d.register(record("svc", [self.up.address]))["port"]
+        self.d, self.up, self.port = self.start_service()
 
     def test_curl_sends_expect_for_large_body_and_gets_100_fast(self):
         size = 2 * MIB + 1  # curl adds "Expect: 100-continue" above 1 MiB

@@ -23,9 +23,7 @@ SLACK = 2.0
 
 class TimeoutsTest(HttpE2ETestCase):
     def setUp(self):
-        self.d = self.start_daemon(shards=2)
-        self.up = self.start_http_upstream("up")
-        self.port = self.d.register(record("svc", [self.up.address], timeouts=TIMEOUTS))["port"]
+        self.d, self.up, self.port = self.start_service(timeouts=TIMEOUTS)
 
     def connect(self, timeout=20.0):
         return super().connect(self.port, timeout)
