@@ -46,9 +46,14 @@ std::string_view KeptStrings::Keep(std::string_view text) {
   return kept;
 }
 
+const http::RequestHead& RequestContext::EmptyHead() {
+  static const http::RequestHead kEmpty;
+  return kEmpty;
+}
+
 void RequestContext::Reset() {
-  has_request_ = false;
-  request_.Clear();
+  has_request_ =
+      false;  // request_ keeps the last head: request() hides it, SetRequest overwrites it
   service_name = {};
   client_ip = {};
   tls = nullptr;
@@ -155,20 +160,20 @@ void RequestContext::RewriteTarget(std::string_view target, std::string_view hos
 }
 
 std::string_view RequestContext::path() const {
-  std::string_view target = request_.target;
+  std::string_view target = request().target;
   size_t q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
 const http::Header* RequestContext::FindRequestHeader(std::string_view name) const {
-  for (const http::Header& h : request_.headers) {
+  for (const http::Header& h : request().headers) {
     if (h.name.size() == name.size() && http::EqualsIgnoreCase(h.name, name)) return &h;
   }
   return nullptr;
 }
 
 std::string_view RequestContext::FindCookie(std::string_view name) const {
-  for (const http::Header& h : request_.headers) {
+  for (const http::Header& h : request().headers) {
     if (!http::EqualsIgnoreCase(h.name, "cookie")) continue;
     std::string_view rest = h.value;
     while (!rest.empty()) {

@@ -191,7 +191,9 @@ class RequestContext {
   // a connection keeps one context and resets it for each of its exchanges,
   // so a warm keep-alive connection allocates nothing per request.
   void Reset();
-  const http::RequestHead& request() const { return request_; }
+  // The request's head; an empty one until SetRequest (an answer to a head
+  // that did not parse, or before the first request).
+  const http::RequestHead& request() const { return has_request_ ? request_ : EmptyHead(); }
   // The target's path (up to '?'), and the query without '?'.
   std::string_view path() const;
   // The first field named `name` (case-insensitive), or nullptr.
@@ -296,6 +298,7 @@ class RequestContext {
   ProxyError error;
 
  private:
+  static const http::RequestHead& EmptyHead();
   bool has_request_ = false;
   std::string head_bytes_;
   std::string target_;  // RewriteTarget's

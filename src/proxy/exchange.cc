@@ -309,14 +309,17 @@ void Exchange::OnResponseHead(const http::ResponseHead& head, std::string_view r
       break;
   }
   if (ctx_.cache.store) KeepBodyForCache(&body);
-  ArmTimer(TimerPurpose::kResponseBody, request_timeout_ms_);
   response_body_.Start(call_->stream(), client_, body);
-  if (rest.empty()) return;
-  // Until this returns the head is only queued: a body that is broken from its
-  // first byte still gets a 502 instead of a cut.
-  head_retractable_ = true;
-  response_body_.OnData(rest);
-  head_retractable_ = false;
+  if (!rest.empty()) {
+    // Until this returns the head is only queued: a body that is broken from
+    // its first byte still gets a 502 instead of a cut.
+    head_retractable_ = true;
+    response_body_.OnData(rest);
+    head_retractable_ = false;
+  }
+  // A body that came whole with the head has ended the exchange (and the
+  // connection has armed the timer for what follows): no timer to move.
+  if (!finished_) ArmTimer(TimerPurpose::kResponseBody, request_timeout_ms_);
 }
 
 void Exchange::OnUpstreamData(std::string_view data) {

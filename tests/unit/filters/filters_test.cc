@@ -111,6 +111,8 @@ TEST(RequestContextTest, ResetForgetsTheLastExchange) {
   EXPECT_FALSE(ctx.has_request());
   EXPECT_TRUE(ctx.request().headers.empty());
   EXPECT_EQ(ctx.request().target, "");
+  EXPECT_EQ(ctx.path(), "");
+  EXPECT_EQ(ctx.FindRequestHeader("host"), nullptr);  // the last head is kept, never shown
   EXPECT_EQ(ctx.service_name, "");
   EXPECT_EQ(ctx.client_ip, "");
   EXPECT_EQ(ctx.request_id, "");
