@@ -68,6 +68,9 @@ bool Balancer::Eligible(const Request& request, size_t i) const {
 
 int Balancer::Pick(const std::vector<UpstreamConfig>& upstreams, const Request& request) {
   if (upstreams.empty()) return -1;
+  // One instance (most services): nothing to choose, whatever was tried or
+  // skipped; only whether it is out of rotation.
+  if (upstreams.size() == 1) return request.out == nullptr || !(*request.out)[0] ? 0 : -1;
   Request r = request;
   // Instances tried already count as out unless that leaves none; `skip` the
   // same, unless it is the only one left.

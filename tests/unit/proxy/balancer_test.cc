@@ -195,6 +195,21 @@ TEST(BalancerTest, SkipAvoidsTheLastInstanceUnlessItIsTheOnlyOne) {
   }
 }
 
+TEST(BalancerTest, ASingleInstanceIsPickedUnlessItIsOut) {
+  const std::vector<UpstreamConfig> u = Instances({3});
+  for (LbPolicy policy : {LbPolicy::kRoundRobin, LbPolicy::kLeastRequest, LbPolicy::kRandom,
+                          LbPolicy::kRingHash, LbPolicy::kMaglev}) {
+    Balancer b;
+    b.Reset(policy, u);
+    std::vector<uint32_t> active = {5};
+    Balancer::Request retry{.skip = 0, .tried = 1, .hash = StableHash("k"), .active = &active};
+    EXPECT_EQ(b.Pick(u, retry), 0) << LbPolicyName(policy);  // tried and skipped: still it
+    std::vector<bool> in = {false}, out = {true};
+    EXPECT_EQ(b.Pick(u, Balancer::Request{.out = &in}), 0) << LbPolicyName(policy);
+    EXPECT_EQ(b.Pick(u, Balancer::Request{.out = &out}), -1) << LbPolicyName(policy);
+  }
+}
+
 TEST(BalancerTest, LeastRequestPrefersTheLessLoaded) {
   const std::vector<UpstreamConfig> u = Instances({1, 1});
   Balancer b;
