@@ -52,8 +52,8 @@ const http::RequestHead& RequestContext::EmptyHead() {
 }
 
 void RequestContext::Reset() {
-  has_request_ =
-      false;  // request_ keeps the last head: request() hides it, SetRequest overwrites it
+  // request_ keeps the last head: request() hides it, SetRequest overwrites it.
+  has_request_ = false;
   service_name = {};
   client_ip = {};
   tls = nullptr;

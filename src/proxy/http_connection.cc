@@ -156,8 +156,11 @@ void HttpConnection::NewExchange(ShardService& service) {
   // The timer stays armed (an early expiry finds the exchange, which re-arms
   // or ignores it): moving it is cheaper than cancelling it per request.
   timer_purpose_ = TimerPurpose::kExchange;
-  if (config_pin_ != service.config) {
-    // Rare: the record changed, or an egress request for another service.
+  // The exchange points at its service's config; the connection keeps it alive.
+  // (An egress request for another service runs with its route's config,
+  // which the exchange owns: nothing of that service is pinned here.)
+  if (&service == service_ && config_pin_ != service.config) {
+    // Rare: the record changed since the last exchange.
     retired_pin_ = std::move(config_pin_);
     config_pin_ = service.config;
   }
