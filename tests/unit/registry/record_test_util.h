@@ -19,6 +19,13 @@ inline std::string ErrorOf(std::string_view json) {
   return std::string(result.status().message());
 }
 
+// `record` written as JSON reads back equal (every field survives a restart).
+inline void ExpectRoundTrip(const ServiceRecord& record) {
+  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(record));
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << ToJson(record);
+  EXPECT_EQ(*again, record);
+}
+
 // A valid record with `extra` spliced in as more fields (", ..." form).
 inline std::string With(std::string_view extra) {
   return std::string(R"({"name":"orders","upstreams":["127.0.0.1:8080"])") + std::string(extra) +

@@ -2,21 +2,11 @@
 // (registry/record_upstream_policy.h), through ParseServiceRecord and ToJson.
 
 #include "gtest/gtest.h"
+#include "record_test_util.h"
 #include "registry/service_record.h"
 
 namespace icaht::registry {
 namespace {
-
-std::string ErrorOf(std::string_view json) {
-  absl::StatusOr<ServiceRecord> result = ParseServiceRecord(json);
-  EXPECT_FALSE(result.ok()) << json;
-  return result.ok() ? "" : std::string(result.status().message());
-}
-
-std::string With(std::string_view extra) {
-  return std::string(R"({"name":"orders","upstreams":["127.0.0.1:8080"])") + std::string(extra) +
-         "}";
-}
 
 TEST(RecordUpstreamPolicyTest, CircuitBreakerDefaultsAndRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"circuit_breaker":{})"));
@@ -33,9 +23,7 @@ TEST(RecordUpstreamPolicyTest, CircuitBreakerDefaultsAndRoundTrip) {
   EXPECT_EQ(*r->circuit_breaker,
             (filters::CircuitBreakerSpec{
                 .max_connections = 5, .max_pending = 0, .max_requests = 7, .max_retries = 0}));
-  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, *r);
+  ExpectRoundTrip(*r);
   r = ParseServiceRecord(With(R"(,"circuit_breaker":null)"));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->circuit_breaker.has_value());
@@ -60,9 +48,7 @@ TEST(RecordUpstreamPolicyTest, OutlierDetectionDefaultsRoundTripAndErrors) {
   EXPECT_EQ(r->outlier_detection->interval_ms, 250u);
   EXPECT_EQ(r->outlier_detection->base_ejection_ms, 800u);
   EXPECT_EQ(r->outlier_detection->max_ejection_ms, 2500u);
-  absl::StatusOr<ServiceRecord> again = ParseServiceRecord(ToJson(*r));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, *r);
+  ExpectRoundTrip(*r);
   EXPECT_EQ(ErrorOf(With(R"(,"outlier_detection":{"base_ejection_s":0})")),
             "field 'outlier_detection.base_ejection_s': must be a number of seconds "
             "0.001..86400");
