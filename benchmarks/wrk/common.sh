@@ -227,6 +227,26 @@ events { worker_connections 8192; }
 EOF
 }
 
+# nginx_proxy_http: the proxy settings inside every nginx proxy's `http {}` here (run.sh's):
+# long keep-alive both sides, 16 KiB buffers in memory only, and the `backend` upstream with a
+# pool of 64 kept-alive connections.
+nginx_proxy_http() {
+  cat <<EOF
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  client_body_temp_path $TMP/nginx-tmp/body;
+  proxy_temp_path $TMP/nginx-tmp/proxy;
+  client_max_body_size 16m;
+  client_body_buffer_size 64k;
+  proxy_http_version 1.1;
+  proxy_set_header Connection "";
+  proxy_buffer_size 16k;
+  proxy_buffers 8 16k;
+  proxy_max_temp_file_size 0;
+  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; keepalive_requests 10000000; }
+EOF
+}
+
 # start_backend: nginx (1 worker, pinned to LOAD_CPU) serving $TMP/www on BACKEND_PORT, with
 # POST /post -> "ok\n" and GET /echo-headers -> the X-Request-Id and X-User-Id it got; sets
 # BACKEND_PID. BACKEND_CACHE_CONTROL=1 adds `Cache-Control: max-age=3600` to its answers

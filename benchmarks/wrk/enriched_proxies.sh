@@ -119,17 +119,7 @@ start_nginx() {
   cat >"$TMP/nginx.conf" <<EOF
 $(nginx_common nginx)
 http {
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $TMP/nginx-tmp/body;
-  proxy_temp_path $TMP/nginx-tmp/proxy;
-  client_max_body_size 16m;
-  client_body_buffer_size 64k;
-  proxy_http_version 1.1;
-  proxy_buffer_size 16k;
-  proxy_buffers 8 16k;
-  proxy_max_temp_file_size 0;
-  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; keepalive_requests 10000000; }
+$(nginx_proxy_http)
 
   # Request IDs: an incoming X-Request-Id is kept (as icaht's trust_incoming), else \$request_id.
   map \$http_x_request_id \$rid { default \$http_x_request_id; "" \$request_id; }

@@ -141,20 +141,9 @@ write_nginx_proxy_conf() {
     nginx_common nginx
     echo "http {"
     [ -z "$NGINX_CACHE_CONF" ] || echo "  $NGINX_CACHE_CONF"
+    echo "  access_log off;"
+    nginx_proxy_http
     cat <<EOF
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $TMP/nginx-tmp/body;
-  proxy_temp_path $TMP/nginx-tmp/proxy;
-  client_max_body_size 16m;
-  client_body_buffer_size 64k;
-  proxy_http_version 1.1;
-  proxy_set_header Connection "";
-  proxy_buffer_size 16k;
-  proxy_buffers 8 16k;
-  proxy_max_temp_file_size 0;
-  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; keepalive_requests 10000000; }
   server {
     listen 127.0.0.1:$NGINX_PORT backlog=4096;
     location / { proxy_pass http://backend; $NGINX_CACHE_LOC }

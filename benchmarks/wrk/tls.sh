@@ -125,23 +125,12 @@ start_nginx() {
 $(nginx_common nginx)
 http {
   access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $TMP/nginx-tmp/body;
-  proxy_temp_path $TMP/nginx-tmp/proxy;
-  client_max_body_size 16m;
-  client_body_buffer_size 64k;
-  proxy_http_version 1.1;
-  proxy_set_header Connection "";
-  proxy_buffer_size 16k;
-  proxy_buffers 8 16k;
-  proxy_max_temp_file_size 0;
+$(nginx_proxy_http)
   ssl_certificate $CERT;
   ssl_certificate_key $KEY;
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_session_tickets on;
   log_format resumed '\$ssl_session_reused';
-  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; keepalive_requests 10000000; }
   server {
     listen 127.0.0.1:$NGINX_PORT ssl backlog=4096;
     location / { proxy_pass http://backend; }
