@@ -10,12 +10,16 @@ thread_local std::vector<DeferredTask*> t_tasks;
 thread_local std::vector<DeferredDeletable*> t_deleting;  // kept to keep its capacity
 }  // namespace
 
-void DeferDelete(DeferredDeletable* object) { t_deletes.push_back(object); }
+void DeferDelete(DeferredDeletable* object) {
+  t_deletes.push_back(object);
+  internal::t_deferred_queued = true;
+}
 
 void DeferredTask::Post() {
   if (posted_) return;
   posted_ = true;
   t_tasks.push_back(this);
+  internal::t_deferred_queued = true;
 }
 
 void DeferredTask::Cancel() {
@@ -25,7 +29,7 @@ void DeferredTask::Cancel() {
   if (it != t_tasks.end()) *it = nullptr;
 }
 
-void RunDeferred() {
+void internal::RunQueued() {
   // Tasks may post tasks and defer deletions; deletions may cancel tasks
   // (destructors) but never post new ones that must run before them.
   while (!t_tasks.empty() || !t_deletes.empty()) {
@@ -42,6 +46,7 @@ void RunDeferred() {
     for (DeferredDeletable* object : t_deleting) delete object;
     t_deleting.clear();
   }
+  t_deferred_queued = false;
 }
 
 size_t DeferredCount() { return t_deletes.size(); }

@@ -15,6 +15,13 @@
 
 namespace icaht::core {
 
+namespace internal {
+// Set while a task or a deletion is queued: RunDeferred's check is one load
+// of a trivially constructed thread_local, inlined after every completion.
+inline thread_local bool t_deferred_queued = false;
+void RunQueued();
+}  // namespace internal
+
 class DeferredDeletable {
  public:
   virtual ~DeferredDeletable() = default;
@@ -39,14 +46,16 @@ class DeferredTask {
   bool posted() const { return posted_; }
 
  private:
-  friend void RunDeferred();
+  friend void internal::RunQueued();
   std::function<void()> fn_;
   bool posted_ = false;
 };
 
 // Runs posted tasks (including ones they post) and then deletes deferred
-// objects. Cheap when nothing is queued.
-void RunDeferred();
+// objects. Inline and one load when nothing is queued.
+inline void RunDeferred() {
+  if (internal::t_deferred_queued) internal::RunQueued();
+}
 
 // Objects waiting for deletion on this thread (tests).
 size_t DeferredCount();

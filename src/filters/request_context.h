@@ -55,17 +55,18 @@ class HeaderEdits {
   // Keeps what the vectors grew to (InlinedVector::clear would free it): the
   // context, and so its edits, serve every exchange of a connection.
   void Clear() {
-    added_.erase(added_.begin(), added_.end());
-    removed_.erase(removed_.begin(), removed_.end());
+    if (!added_.empty()) added_.erase(added_.begin(), added_.end());
+    if (!removed_.empty()) removed_.erase(removed_.begin(), removed_.end());
     status_ = 0;
   }
 
  private:
   // Inline: a request ID, trace fields (traceparent + tracestate, or b3) or
-  // CORS headers edit a head without allocating.
-  absl::InlinedVector<http::Header, 4> added_;
-  absl::InlinedVector<std::string_view, 2> removed_;
+  // CORS headers edit a head without allocating. The sizes and the status,
+  // which empty() and Clear() read and write, share the first cache line.
   int status_ = 0;
+  absl::InlinedVector<std::string_view, 2> removed_;
+  absl::InlinedVector<http::Header, 4> added_;
 };
 
 // Strings that must live as long as the exchange (header fields a plugin or a
@@ -202,9 +203,65 @@ class RequestContext {
   // removed), or "".
   std::string_view FindCookie(std::string_view name) const;
 
+  // The order keeps what every exchange touches (the exchange's own records,
+  // the filters' flags) in the first cache lines, and what only configured
+  // filters fill after it.
   std::string_view service_name;       // the service's (lives as long as its config)
   std::string_view client_ip;          // the connection's (it outlives its exchanges)
   const ConnectionTls* tls = nullptr;  // the connection's; null: plain HTTP
+
+  // Recorded by the exchange (LoopNowNs clock).
+  int64_t start_ns = 0;
+  int64_t response_head_ns = 0;
+  int64_t end_ns = 0;
+  int64_t upstream_start_ns = 0;  // the first upstream attempt began (0: none)
+  int64_t upstream_head_ns = 0;   // the upstream's response head arrived (0: none)
+  int response_status = 0;        // what the client got (0: cut before a head)
+  uint64_t response_head_bytes = 0;
+  // The upstream's response head, during the response phase only (nullptr for
+  // local answers).
+  const http::ResponseHead* upstream_response = nullptr;
+  int upstream_index = -1;
+  std::string_view upstream_address;  // its address as configured ("" while none was chosen)
+  int attempts = 0;
+  // A retry the policy allowed was not made: too many in flight already.
+  bool retry_budget_exhausted = false;
+  // A circuit breaker limit this exchange met (proxy/circuit_breaker.h):
+  // answered 503 (requests, pending) or not retried (retries).
+  enum class Overflow : uint8_t { kNone, kRequests, kPending, kRetries };
+  static constexpr size_t kOverflowReasons = 3;
+  Overflow overflow = Overflow::kNone;
+  uint64_t request_body_bytes = 0;
+  uint64_t response_body_bytes = 0;
+  Outcome outcome = Outcome::kNone;
+  ProxyError error;
+  // For metrics and logs: the refusal an authentication filter made (its
+  // AuthFailure, as an index; -1: none), and the rate limit's decision.
+  int8_t auth_failure = -1;
+  enum class RateLimited : uint8_t { kNo, kRefused, kShadow };  // kShadow: enforce false
+  RateLimited rate_limited = RateLimited::kNo;
+  // Set by the fault filter: what it injected into this exchange (for metrics
+  // and logs).
+  enum class FaultInjected : uint8_t { kNone, kDelay, kAbort, kDelayAndAbort };
+  FaultInjected fault = FaultInjected::kNone;
+  // Set by the auth filter: the request's endpoint is public, so no
+  // authentication step runs on it (forward auth included).
+  bool public_endpoint = false;
+  // Set by the auth filter: the path prefix of the `endpoints` entry the
+  // request matched (a view into the filter's config), for spans; "" if none.
+  std::string_view route;
+  // Set by the exchange (traffic splitting, issue 19; views into its config's
+  // route table): the name of the record's route that took the request, and
+  // the subset it sent it to ("" for none).
+  std::string_view route_name;
+  std::string_view subset;
+  // The call a paused filter waits on (so that its OnCancel can cancel it).
+  SideCall* side_call = nullptr;
+  // Its flags come first: they are read on every exchange, the rest only
+  // when the service caches.
+  CacheExchange cache;
+  // Mutable: the log phase's calls into plugins (on a const context) set it.
+  mutable ExtensionCall extension;
 
   // Added by filters.
   std::string request_id;
@@ -234,68 +291,19 @@ class RequestContext {
   // and the answer it makes: the auth service's field values copied onto the
   // upstream request (a 2xx), or the Content-Type and fields of its refusal.
   std::string forward_auth;
-  // Set by the auth filter: the path prefix of the `endpoints` entry the
-  // request matched (a view into the filter's config), for spans; "" if none.
-  std::string_view route;
-  // Set by the exchange (traffic splitting, issue 19; views into its config's
-  // route table): the name of the record's route that took the request, and
-  // the subset it sent it to ("" for none).
-  std::string_view route_name;
-  std::string_view subset;
-  // Set by the auth filter: the request's endpoint is public, so no
-  // authentication step runs on it (forward auth included).
-  bool public_endpoint = false;
+  // A WWW-Authenticate challenge for a local 401/403 (response_edits views it).
+  std::string www_authenticate;
   // Set by the tracing filter (all zero when the service does not trace):
   // the request's trace, and what the upstream fields view (tracestate when
   // it had to be rebuilt, the formatted ids).
   tracing::TraceContext trace;
   std::string tracestate_buffer;
-  std::array<char, tracing::kTraceHeaderBufferSize> trace_header_buffer;
-  // The call a paused filter waits on (so that its OnCancel can cancel it).
-  SideCall* side_call = nullptr;
   HeaderEdits upstream_edits;    // on the request head sent upstream
   HeaderEdits response_edits;    // on the response head sent to the client
   LocalResponse local_response;  // with Verdict::kRespond
-  // A WWW-Authenticate challenge for a local 401/403 (response_edits views it).
-  std::string www_authenticate;
-  // For metrics and logs: the refusal an authentication filter made (its
-  // AuthFailure, as an index; -1: none), and the rate limit's decision.
-  int8_t auth_failure = -1;
-  enum class RateLimited : uint8_t { kNo, kRefused, kShadow };  // kShadow: enforce false
-  RateLimited rate_limited = RateLimited::kNo;
-  // Set by the fault filter: what it injected into this exchange (for metrics
-  // and logs).
-  enum class FaultInjected : uint8_t { kNone, kDelay, kAbort, kDelayAndAbort };
-  FaultInjected fault = FaultInjected::kNone;
-  CacheExchange cache;
-  // Mutable: the log phase's calls into plugins (on a const context) set it.
-  mutable ExtensionCall extension;
-
-  // Recorded by the exchange (LoopNowNs clock).
-  int64_t start_ns = 0;
-  int64_t response_head_ns = 0;
-  int64_t end_ns = 0;
-  int64_t upstream_start_ns = 0;  // the first upstream attempt began (0: none)
-  int64_t upstream_head_ns = 0;   // the upstream's response head arrived (0: none)
-  int response_status = 0;        // what the client got (0: cut before a head)
-  uint64_t response_head_bytes = 0;
-  // The upstream's response head, during the response phase only (nullptr for
-  // local answers).
-  const http::ResponseHead* upstream_response = nullptr;
-  int upstream_index = -1;
-  std::string_view upstream_address;  // its address as configured ("" while none was chosen)
-  int attempts = 0;
-  // A retry the policy allowed was not made: too many in flight already.
-  bool retry_budget_exhausted = false;
-  // A circuit breaker limit this exchange met (proxy/circuit_breaker.h):
-  // answered 503 (requests, pending) or not retried (retries).
-  enum class Overflow : uint8_t { kNone, kRequests, kPending, kRetries };
-  static constexpr size_t kOverflowReasons = 3;
-  Overflow overflow = Overflow::kNone;
-  uint64_t request_body_bytes = 0;
-  uint64_t response_body_bytes = 0;
-  Outcome outcome = Outcome::kNone;
-  ProxyError error;
+  // The tracing filter's formatted ids (see `trace`); last, as Reset never
+  // touches it.
+  std::array<char, tracing::kTraceHeaderBufferSize> trace_header_buffer;
 
  private:
   static const http::RequestHead& EmptyHead();

@@ -22,7 +22,7 @@ bool IsRetriableConnectError(int error) {
 bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_ms,
                          const std::shared_ptr<const net::TlsClientContext>& tls,
                          const std::string& server_name) {
-  UpstreamPool::Key key{address, tls.get(), server_name};
+  UpstreamPool::KeyRef key{address, tls.get(), server_name};
   stream_ = shard_.pool().Take(key);
   if (stream_ != nullptr) {
     reused_ = true;

@@ -11,19 +11,26 @@ UpstreamPool::~UpstreamPool() {
   for (auto& [key, kept] : sessions_) SSL_SESSION_free(kept.session);
 }
 
-UpstreamPool::Key UpstreamPool::Key::Of(const net::Stream& stream) {
+UpstreamPool::KeyRef UpstreamPool::KeyRef::Of(const net::Stream& stream) {
   const net::TlsSession* tls = stream.tls();
   if (tls == nullptr) return {stream.peer()};
   return {stream.peer(), tls->context_id(), tls->peer_name()};
 }
 
-SSL_SESSION* UpstreamPool::Session(const Key& key) const {
+template <typename V>
+V& UpstreamPool::FindOrAdd(KeyMap<V>& map, const KeyRef& key) {
+  auto it = map.find(key);
+  if (it != map.end()) return it->second;
+  return map[Key{key.address, key.tls, std::string(key.server_name)}];
+}
+
+SSL_SESSION* UpstreamPool::Session(const KeyRef& key) const {
   auto it = sessions_.find(key);
   if (it == sessions_.end() || it->second.context.expired()) return nullptr;
   return it->second.session;
 }
 
-net::Stream* UpstreamPool::Take(const Key& key) {
+net::Stream* UpstreamPool::Take(const KeyRef& key) {
   auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   // Most recently used first: it is the least likely to have been closed.
@@ -37,14 +44,14 @@ void UpstreamPool::KeepSession(const net::Stream& stream) {
   const net::TlsSession* tls = stream.tls();
   if (tls == nullptr || !tls->established()) return;
   if (SSL_SESSION* session = tls->TakeSession()) {
-    KeptSession& kept = sessions_[Key::Of(stream)];
+    KeptSession& kept = FindOrAdd(sessions_, KeyRef::Of(stream));
     if (kept.session != nullptr) SSL_SESSION_free(kept.session);
     kept = {session, tls->context_ref()};
   }
 }
 
 void UpstreamPool::Put(net::Stream* stream) {
-  std::vector<Idle>& list = idle_[Key::Of(*stream)];
+  std::vector<Idle>& list = FindOrAdd(idle_, KeyRef::Of(*stream));
   if (list.size() >= kMaxIdlePerUpstream) {
     stream->Close();
     return;
@@ -57,7 +64,7 @@ void UpstreamPool::Put(net::Stream* stream) {
 }
 
 void UpstreamPool::Drop(net::Stream* stream) {
-  auto it = idle_.find(Key::Of(*stream));
+  auto it = idle_.find(KeyRef::Of(*stream));
   if (it != idle_.end()) {
     std::vector<Idle>& list = it->second;
     auto idle = std::find_if(list.begin(), list.end(),

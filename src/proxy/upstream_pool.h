@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "core/timer_queue.h"
 #include "net/stream.h"
 #include "net/tls_session.h"
@@ -26,25 +28,27 @@ class UpstreamPool : private net::StreamHandler {
     net::Address address;
     const void* tls = nullptr;  // TlsSession::context_id()
     std::string server_name;
+  };
+  // A key's parts, viewed: what lookups are made with (a request's or a
+  // stream's, copied into a Key only when a new key is stored).
+  struct KeyRef {
+    const net::Address& address;
+    const void* tls = nullptr;
+    std::string_view server_name;
 
-    static Key Of(const net::Stream& stream);
-    friend bool operator==(const Key&, const Key&) = default;
-    template <typename H>
-    friend H AbslHashValue(H h, const Key& key) {
-      return H::combine(std::move(h), key.address, key.tls, key.server_name);
-    }
+    static KeyRef Of(const net::Stream& stream);
   };
 
   // An idle connection for `key`, or nullptr. The caller becomes its handler.
-  net::Stream* Take(const Key& key);
-  // Parks a healthy, idle, fully-read connection (under Key::Of(stream)).
+  net::Stream* Take(const KeyRef& key);
+  // Parks a healthy, idle, fully-read connection (under KeyRef::Of(stream)).
   // Closes it if the pool is full.
   void Put(net::Stream* stream);
   // Keeps a TLS connection's session (if it can be resumed) for the next
   // connection under the same key to offer: one per key, the latest.
   void KeepSession(const net::Stream& stream);
   // The last resumable TLS session kept for `key` (borrowed), or null.
-  SSL_SESSION* Session(const Key& key) const;
+  SSL_SESSION* Session(const KeyRef& key) const;
   void CloseAll();
   size_t idle_count() const { return total_; }
 
@@ -66,8 +70,31 @@ class UpstreamPool : private net::StreamHandler {
   void Drop(net::Stream* stream);
   void Sweep();
 
+  // Transparent: a KeyRef finds a Key without building one. The name is
+  // left out of the hash (compared only): one context rarely verifies
+  // several names on one address, and hashing it cost more than the rest.
+  struct KeyHash {
+    using is_transparent = void;
+    template <typename K>
+    size_t operator()(const K& key) const {
+      return absl::HashOf(key.address, key.tls);
+    }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.tls == b.tls && a.address == b.address &&
+             std::string_view(a.server_name) == std::string_view(b.server_name);
+    }
+  };
+  template <typename V>
+  using KeyMap = absl::flat_hash_map<Key, V, KeyHash, KeyEq>;
+  template <typename V>
+  static V& FindOrAdd(KeyMap<V>& map, const KeyRef& key);
+
   core::Ring& ring_;
-  absl::flat_hash_map<Key, std::vector<Idle>> idle_;
+  KeyMap<std::vector<Idle>> idle_;
   // Owned references (freed with the pool). Per shard: one per key at most.
   // A context's address can be reused once it is freed (a reload): the
   // weak reference tells a kept session's context from its successor.
@@ -75,7 +102,7 @@ class UpstreamPool : private net::StreamHandler {
     SSL_SESSION* session = nullptr;
     std::weak_ptr<const void> context;
   };
-  absl::flat_hash_map<Key, KeptSession> sessions_;
+  KeyMap<KeptSession> sessions_;
   size_t total_ = 0;
   core::Timer sweep_timer_;
 };
