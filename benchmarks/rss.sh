@@ -48,8 +48,10 @@ LAT_RANGE="$((BASE + 700))-$((BASE + 1799))"
 IDLE_LO="${IDLE_RANGE%-*}"
 IDLE_HI="${IDLE_RANGE#*-}"
 
-die() { echo "rss.sh: $*" >&2; exit 1; }
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+# shellcheck source=wrk/common.sh
+. "$HERE/wrk/common.sh"
+# 10,000 services take a while to stop.
+STOP_WAIT_TENTHS=300
 
 for t in nginx haproxy python3 curl ss; do command -v "$t" >/dev/null || die "$t is required"; done
 [ -x "$SIDECAR" ] || die "$SIDECAR not built (tools/bench.sh builds it)"
@@ -59,59 +61,15 @@ for c in $COUNTS; do [[ "$c" =~ ^[0-9]+$ ]] || die "COUNTS: '$c' is not a number
 MAX_COUNT=0
 for c in $COUNTS; do [ "$c" -gt "$MAX_COUNT" ] && MAX_COUNT=$c; done
 
+# The work dir, with every process started removed on exit (common.sh).
+init_tmp icaht-rss
 # 10,000 services x 2 shards are 20,000 listening sockets; the daemon does not raise its own
 # RLIMIT_NOFILE (systemd's LimitNOFILE would), so the shell does.
 ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 NOFILE="$(ulimit -n)"
 
-TMP="$(mktemp -d "${TMP_BASE:-/tmp}/icaht-rss.XXXXXX")"
-chmod 755 "$TMP"
-PIDS=()
-stop_pid() {
-  local pid="$1" kids i
-  STOP_RC=0
-  kids="$(pgrep -P "$pid" 2>/dev/null || true)"
-  if kill -TERM "$pid" 2>/dev/null; then
-    for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null && log "warning: pid $pid needed SIGKILL"
-  fi
-  wait "$pid" 2>/dev/null || STOP_RC=$?
-  for i in $kids; do kill -KILL "$i" 2>/dev/null || true; done
-  local keep=()
-  for i in "${PIDS[@]}"; do [ "$i" = "$pid" ] || keep+=("$i"); done
-  PIDS=("${keep[@]+"${keep[@]}"}")
-}
-cleanup() {
-  local p
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$p"; done
-  if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start_bg() { local logf="$1"; shift; "$@" >"$logf" 2>&1 & LAST_PID=$!; PIDS+=("$LAST_PID"); }
-port_in_use() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
-wait_listen() {  # PORT PID [tenths of a second]
-  local i
-  for i in $(seq "${3:-100}"); do
-    kill -0 "$2" 2>/dev/null || return 1
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-tree_rss_kib() {
-  local t=0 p v
-  for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
-    v="$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)" || continue
-    t=$((t + ${v:-0}))
-  done
-  echo "$t"
-}
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 
-NOTES="$TMP/notes.md"; : >"$NOTES"
-note() { echo "- $*" >>"$NOTES"; log "NOTE: $*"; }
 for shards in $SHARDS; do
   if [ "$NOFILE" -lt $((shards * MAX_COUNT + 64)) ]; then
     note "RLIMIT_NOFILE is $NOFILE (hard limit $(ulimit -Hn), not raisable here): --shards $shards with $MAX_COUNT services needs about $((shards * MAX_COUNT + 64)) descriptors (one listening socket per service per shard), so that case stops short"
@@ -173,7 +131,7 @@ for shards in $SHARDS; do
   log "== icaht-sidecar --shards $shards"
   start_daemon "$shards" "$IDLE_RANGE" || continue
   sleep 0.5
-  echo "icaht,$shards,0,$(tree_rss_kib "$DPID"),$(fd_count "$DPID"),," >>"$CSV"
+  echo "icaht,$shards,0,$(rss_kib "$DPID"),$(fd_count "$DPID"),," >>"$CSV"
   have=0 reg_s="" reg_p99="" failed=0 out=""
   for n in $(echo "$COUNTS" | tr ' ' '\n' | sort -n); do
     add=$((n - have))
@@ -196,7 +154,7 @@ for shards in $SHARDS; do
     fi
     sleep 1
     kill -0 "$DPID" 2>/dev/null || { note "daemon --shards $shards died at $n services"; break; }
-    rss="$(tree_rss_kib "$DPID")"
+    rss="$(rss_kib "$DPID")"
     echo "icaht,$shards,$n,$rss,$(fd_count "$DPID"),$reg_s,$reg_p99" >>"$CSV"
     log "icaht shards=$shards services=$n rss=${rss} KiB (+$add in ${reg_s}s, p99 ${reg_p99} ms)"
     [ "$failed" = 0 ] || break
@@ -253,7 +211,7 @@ for shards in $SHARDS_HAPROXY; do
     done
     if [ "$ok" = 1 ]; then
       sleep 1
-      rss="$(tree_rss_kib "$HPID")"
+      rss="$(rss_kib "$HPID")"
       echo "haproxy,$shards,$n,$rss,$(fd_count "$HPID"),," >>"$CSV"
       log "haproxy nbthread=$shards frontends=$n rss=$rss KiB"
       stop_pid "$HPID"
@@ -274,7 +232,7 @@ if [ "$METRICS_AT" -gt 0 ]; then
       ports="$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["ports"]))' "$out")"
       if scrape="$(timeout 600 python3 "$HERE/admin_load.py" scrape \
           "http://127.0.0.1:$OPS_PORT/metrics" "$ports")"; then
-        note "--shards $shards, $METRICS_AT services, traffic on each: GET /metrics $scrape; RSS then $(( $(tree_rss_kib "$DPID") / 1024 )) MiB"
+        note "--shards $shards, $METRICS_AT services, traffic on each: GET /metrics $scrape; RSS then $(( $(rss_kib "$DPID") / 1024 )) MiB"
       else
         note "--shards $shards: the /metrics scrape failed: $scrape"
       fi

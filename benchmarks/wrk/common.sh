@@ -91,11 +91,11 @@ ensure_sidecar() {
 }
 
 # ---------------------------------------------------------------------------- processes
-# init_tmp PREFIX: a temp dir $TMP (/tmp/PREFIX.XXXXXX) removed on exit with every process
+# init_tmp PREFIX: a temp dir $TMP ($TMP_BASE/PREFIX.XXXXXX, /tmp by default) removed on exit with every process
 # start_bg started (and the dirs a script adds to EXTRA_TMP, e.g. one on a tmpfs); the notes
 # file; the fd limit.
 init_tmp() {
-  TMP="$(mktemp -d "/tmp/$1.XXXXXX")"
+  TMP="$(mktemp -d "${TMP_BASE:-/tmp}/$1.XXXXXX")"
   chmod 755 "$TMP"
   PIDS=()
   EXTRA_TMP=()
@@ -108,14 +108,14 @@ init_tmp() {
   : >"$NOTES"
 }
 
-# stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL; also reaps its children (nginx workers).
-# Sets STOP_RC to the exit status.
+# stop_pid PID: SIGTERM, wait up to STOP_WAIT_TENTHS tenths of a second (default 50), then
+# SIGKILL; also reaps its children (nginx workers). Sets STOP_RC to the exit status.
 stop_pid() {
   local pid="$1" kids i
   STOP_RC=0
   kids="$(pgrep -P "$pid" 2>/dev/null || true)"
   if kill -TERM "$pid" 2>/dev/null; then
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for i in $(seq "${STOP_WAIT_TENTHS:-50}"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null && log "warning: pid $pid needed SIGKILL"
   fi
   wait "$pid" 2>/dev/null || STOP_RC=$?
@@ -151,10 +151,11 @@ check_ports_free() {
   return 0
 }
 
-# wait_listen PORT PID: until something accepts on PORT (10 s), failing if PID died.
+# wait_listen PORT PID [TENTHS]: until something accepts on PORT (10 s unless TENTHS tenths of a
+# second), failing if PID died.
 wait_listen() {
   local i
-  for i in $(seq 100); do
+  for i in $(seq "${3:-100}"); do
     kill -0 "$2" 2>/dev/null || return 1
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.1

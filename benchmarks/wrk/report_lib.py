@@ -163,6 +163,29 @@ def fmt_paired_diff(diffs, median, digits=2):
     return f"{median:+.{digits}f} µs ({' / '.join(f'{d:+.{digits}f}' for d in diffs)})"
 
 
+def _ab_table(agg, rows, body, have, new, old, label, header, diffs):
+    """One A/B table of `new` against `old`, rows labelled `label`: req/s and p99 ratios, then CPU, user
+    and sys per request paired run by run, as ratios and the CPU difference, or (diffs) as
+    differences and the CPU ratio."""
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in have:
+        n, o = agg.get((new, body, c)), agg.get((old, body, c))
+        if not n or not o:
+            continue
+
+        def cell(metric=None, as_diff=diffs):
+            args = (rows, body, c, new, old) + ((metric,) if metric else ())
+            if as_diff:
+                return fmt_paired_diff(*paired(*args, diff=True))
+            return fmt_paired(*paired(*args), digits=3)
+
+        lines.append(
+            f"| {label} | {c} | {fmt_ratio(ratio(n['rps'], o['rps']))} | {fmt_ratio(ratio(n['p99'], o['p99']))} | "
+            f"{cell()} | {cell('user_us_per_req')} | {cell('sys_us_per_req')} | {cell(as_diff=not diffs)} |")
+    lines.append("")
+    return lines
+
+
 def ab_tables(agg, rows, body, conns):
     """The A/B variants of icaht against icaht, for one body size: icaht/icaht_base (a change
     between two binaries) as paired ratios, icaht_rid - icaht (the cost of request IDs) as paired
@@ -170,37 +193,13 @@ def ab_tables(agg, rows, body, conns):
     lines = []
     have = [c for c in conns if ("icaht", body, c) in agg]
     if any(("icaht_base", body, c) in agg for c in have):
-        lines.append("| icaht / icaht_base | conns | req/s | p99 | CPU/req paired: median (run by run) | "
-                     "user/req paired | sys/req paired | CPU/req diff paired |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for c in have:
-            i, b = agg.get(("icaht", body, c)), agg.get(("icaht_base", body, c))
-            if not b:
-                continue
-            lines.append(
-                f"| icaht_base | {c} | {fmt_ratio(ratio(i['rps'], b['rps']))} | "
-                f"{fmt_ratio(ratio(i['p99'], b['p99']))} | "
-                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_base'), digits=3)} | "
-                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_base', 'user_us_per_req'), digits=3)} | "
-                f"{fmt_paired(*paired(rows, body, c, 'icaht', 'icaht_base', 'sys_us_per_req'), digits=3)} | "
-                f"{fmt_paired_diff(*paired(rows, body, c, 'icaht', 'icaht_base', diff=True))} |")
-        lines.append("")
+        lines += _ab_table(agg, rows, body, have, "icaht", "icaht_base", "icaht_base",
+                           "| icaht / icaht_base | conns | req/s | p99 | CPU/req paired: median (run by run) | "
+                           "user/req paired | sys/req paired | CPU/req diff paired |", diffs=False)
     if any(("icaht_rid", body, c) in agg for c in have):
-        lines.append("| icaht_rid − icaht | conns | req/s | p99 | CPU µs/req paired: median (run by run) | "
-                     "user µs/req paired | sys µs/req paired | CPU/req ratio paired |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for c in have:
-            i, r = agg.get(("icaht", body, c)), agg.get(("icaht_rid", body, c))
-            if not r:
-                continue
-            lines.append(
-                f"| icaht_rid | {c} | {fmt_ratio(ratio(r['rps'], i['rps']))} | "
-                f"{fmt_ratio(ratio(r['p99'], i['p99']))} | "
-                f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', diff=True))} | "
-                f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', 'user_us_per_req', diff=True))} | "
-                f"{fmt_paired_diff(*paired(rows, body, c, 'icaht_rid', 'icaht', 'sys_us_per_req', diff=True))} | "
-                f"{fmt_paired(*paired(rows, body, c, 'icaht_rid', 'icaht'), digits=3)} |")
-        lines.append("")
+        lines += _ab_table(agg, rows, body, have, "icaht_rid", "icaht", "icaht_rid",
+                           "| icaht_rid − icaht | conns | req/s | p99 | CPU µs/req paired: median (run by run) | "
+                           "user µs/req paired | sys µs/req paired | CPU/req ratio paired |", diffs=True)
     return lines
 
 

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "net/tls_context.h"
+#include "record_test_util.h"
 #include "registry/service_record.h"
 
 namespace icaht::registry {
@@ -13,21 +14,22 @@ namespace {
 
 using ::testing::HasSubstr;
 
-absl::StatusOr<ServiceRecord> Parse(std::string_view tls, std::string_view upstream_tls = "") {
+// A record with `tls`, and one upstream with `upstream_tls` when not empty.
+std::string TlsRecord(std::string_view tls, std::string_view upstream_tls = "") {
   std::string upstream =
       upstream_tls.empty()
           ? std::string(R"("127.0.0.1:8443")")
           : absl::StrCat(R"({"address":"127.0.0.1:8443","tls":)", std::string(upstream_tls), "}");
-  return ParseServiceRecord(absl::StrCat(R"({"name":"orders","upstreams":[)", upstream,
-                                         R"(],"tls":)", std::string(tls), "}"));
+  return absl::StrCat(R"({"name":"orders","upstreams":[)", upstream, R"(],"tls":)",
+                      std::string(tls), "}");
 }
 
-std::string ErrorOf(std::string_view tls, std::string_view upstream_tls = "") {
-  absl::StatusOr<ServiceRecord> result = Parse(tls, upstream_tls);
-  EXPECT_FALSE(result.ok()) << tls << upstream_tls;
-  if (result.ok()) return "";
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
-  return std::string(result.status().message());
+absl::StatusOr<ServiceRecord> Parse(std::string_view tls, std::string_view upstream_tls = "") {
+  return ParseServiceRecord(TlsRecord(tls, upstream_tls));
+}
+
+std::string TlsError(std::string_view tls, std::string_view upstream_tls = "") {
+  return ErrorOf(TlsRecord(tls, upstream_tls));
 }
 
 constexpr std::string_view kPair = R"("cert_file":"/c.pem","key_file":"/k.pem")";
@@ -72,43 +74,44 @@ TEST(RecordTlsTest, EveryMemberRoundTrips) {
 }
 
 TEST(RecordTlsTest, ErrorsNameTheField) {
-  EXPECT_THAT(ErrorOf(R"({"cert_file":"/c.pem"})"), HasSubstr("field 'tls.key_file': required"));
+  EXPECT_THAT(TlsError(R"({"cert_file":"/c.pem"})"), HasSubstr("field 'tls.key_file': required"));
   std::string pair(kPair);
-  EXPECT_THAT(ErrorOf(absl::StrCat("{", pair, R"(,"min_version":"1.1"})")),
+  EXPECT_THAT(TlsError(absl::StrCat("{", pair, R"(,"min_version":"1.1"})")),
               HasSubstr("field 'tls.min_version'"));
   // Without client_ca_file or a certificate, the host's identity is used (checked when
   // the record is applied, against the daemon's --tls-* flags).
   absl::StatusOr<ServiceRecord> host = Parse(R"({"require_client_cert":true})");
   ASSERT_TRUE(host.ok()) << host.status();
   EXPECT_TRUE(host->tls->certificate.cert_file.empty());
-  EXPECT_THAT(ErrorOf(R"({"key_file":"/k.pem"})"),
+  EXPECT_THAT(TlsError(R"({"key_file":"/k.pem"})"),
               HasSubstr("field 'tls.cert_file': required with the other"));
-  EXPECT_THAT(ErrorOf(absl::StrCat("{", pair,
-                                   R"(,"client_ca_file":"/ca","allow_peers":["spiffe://*/x"]})")),
+  EXPECT_THAT(TlsError(absl::StrCat("{", pair,
+                                    R"(,"client_ca_file":"/ca","allow_peers":["spiffe://*/x"]})")),
               HasSubstr("field 'tls.allow_peers[0]'"));
-  EXPECT_THAT(ErrorOf(absl::StrCat("{", pair, R"(,"certificates":[{"cert_file":"/a",)",
-                                   R"("key_file":"/b"}]})")),
+  EXPECT_THAT(TlsError(absl::StrCat("{", pair, R"(,"certificates":[{"cert_file":"/a",)",
+                                    R"("key_file":"/b"}]})")),
               HasSubstr("field 'tls.certificates[0].server_names': required"));
-  EXPECT_THAT(ErrorOf(absl::StrCat("{", pair, R"(,"certificates":[{"server_names":["a b"],)",
-                                   R"("cert_file":"/a","key_file":"/b"}]})")),
+  EXPECT_THAT(TlsError(absl::StrCat("{", pair, R"(,"certificates":[{"server_names":["a b"],)",
+                                    R"("cert_file":"/a","key_file":"/b"}]})")),
               HasSubstr("field 'tls.certificates[0].server_names[0]'"));
-  EXPECT_THAT(ErrorOf(absl::StrCat("{", pair, R"(,"peer_header":"bad header"})")),
+  EXPECT_THAT(TlsError(absl::StrCat("{", pair, R"(,"peer_header":"bad header"})")),
               HasSubstr("field 'tls.peer_header'"));
-  EXPECT_THAT(ErrorOf(absl::StrCat("{", pair, R"(,"sni":{}})")),
+  EXPECT_THAT(TlsError(absl::StrCat("{", pair, R"(,"sni":{}})")),
               HasSubstr("unknown field 'tls.sni'"));
-  EXPECT_THAT(ErrorOf("null", R"({"cert_file":"/m.pem"})"),
+  EXPECT_THAT(TlsError("null", R"({"cert_file":"/m.pem"})"),
               HasSubstr("field 'upstreams[0].tls.key_file'"));
-  EXPECT_THAT(ErrorOf("null", R"({"verify":"yes"})"), HasSubstr("field 'upstreams[0].tls.verify'"));
+  EXPECT_THAT(TlsError("null", R"({"verify":"yes"})"),
+              HasSubstr("field 'upstreams[0].tls.verify'"));
 }
 
 TEST(RecordTlsTest, PeerClaimsNeedClientCertificates) {
   std::string endpoints =
       R"(,"endpoints":[{"path_prefix":"/a","auth":{"claims":{"peer.uri_san":["spiffe://x"]}}}])";
-  EXPECT_THAT(ErrorOf(absl::StrCat("null", endpoints)),
+  EXPECT_THAT(TlsError(absl::StrCat("null", endpoints)),
               HasSubstr("field 'endpoints[0].auth': peer.* claims need tls"));
   std::string tls = absl::StrCat("{", std::string(kPair), R"(,"client_ca_file":"/ca"})");
   EXPECT_TRUE(Parse(absl::StrCat(tls, endpoints)).ok());
-  EXPECT_THAT(ErrorOf(absl::StrCat(
+  EXPECT_THAT(TlsError(absl::StrCat(
                   tls, R"(,"endpoints":[{"path_prefix":"/","auth":{"claims":{"peer.x":["y"]}}}])")),
               HasSubstr("peer.uri_san and peer.subject"));
 }
