@@ -22,8 +22,8 @@ struct TlsBio {
     ICAHT_CHECK(session->out_ != nullptr);
     size_t sent = 0;
     if (session->direct_fd_ >= 0 && session->out_->empty()) {
-      ssize_t n =
-          ::send(session->direct_fd_, data, static_cast<size_t>(len), MSG_DONTWAIT | MSG_NOSIGNAL);
+      const int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (session->more_ ? MSG_MORE : 0);
+      ssize_t n = ::send(session->direct_fd_, data, static_cast<size_t>(len), flags);
       // A full socket or an error: the rest is queued (the ring's send then
       // reports an error), and so is every later record.
       sent = n > 0 ? static_cast<size_t>(n) : 0;
@@ -222,6 +222,22 @@ TlsSession::Result TlsSession::Read(char* buffer, size_t capacity, size_t* n) {
 }
 
 bool TlsSession::Write(std::string_view data) {
+  if (direct_fd_ >= 0 && data.size() > kMaxRecordPlaintext) {
+    // Straight to the socket: every whole record but the last goes with
+    // MSG_MORE, so the kernel sends them as one segment with the last (one
+    // transmit and one wake-up of the peer instead of one per record). The
+    // split is on record boundaries, so the records are the same.
+    const size_t head = (data.size() - 1) / kMaxRecordPlaintext * kMaxRecordPlaintext;
+    more_ = true;
+    const bool ok = WriteRecords(data.substr(0, head));
+    more_ = false;
+    if (!ok) return false;
+    data.remove_prefix(head);
+  }
+  return WriteRecords(data);
+}
+
+bool TlsSession::WriteRecords(std::string_view data) {
   while (!data.empty()) {
     int len = static_cast<int>(std::min<size_t>(data.size(), 1 << 30));
     ERR_clear_error();

@@ -100,6 +100,9 @@ class TlsSession {
   friend struct TlsBio;
   TlsSession(SSL* ssl, bool server);
   Result Fail(int ret);
+  bool WriteRecords(std::string_view data);
+  // OpenSSL's default max_send_fragment: the plaintext of a whole record.
+  static constexpr size_t kMaxRecordPlaintext = 16 * 1024;
   int ReadCiphertext(char* out, int len);
 
   SSL* ssl_;
@@ -107,6 +110,7 @@ class TlsSession {
   std::string* out_ = nullptr;
   int direct_fd_ = -1;
   size_t direct_bytes_ = 0;
+  bool more_ = false;      // direct sends go with MSG_MORE (more records follow at once)
   std::string_view view_;  // the current input, read in place
   std::string kept_;       // input left unread by an earlier call
   size_t kept_offset_ = 0;
