@@ -27,9 +27,9 @@ constexpr std::string_view kPlainHttpAnswer =
 static_assert(std::string_view("This port speaks TLS: use https:// to reach it\n").size() == 47);
 // Plaintext is handed to the handler in pieces of at most one record.
 constexpr size_t kReadPiece = 16 * 1024;
-// The largest record's plaintext (OpenSSL's default max_send_fragment), and
-// an upper bound of what a record adds to it (TLS 1.2 GCM: 5 + 8 + 16).
-constexpr size_t kRecord = 16 * 1024;
+// The largest record's plaintext, and an upper bound of what a record adds to
+// it (TLS 1.2 GCM: 5 + 8 + 16).
+constexpr size_t kRecord = TlsSession::kMaxRecordPlaintext;
 constexpr size_t kRecordOverhead = 32;
 // Send()s from this size (with what is queued) are encrypted at once, from
 // the caller's bytes: a 1 MiB body then costs one copy less, and its records

@@ -68,6 +68,8 @@ class TlsSession {
   Result Read(char* buffer, size_t capacity, size_t* n);
   // Encrypts all of `data` into the output. False on a fatal error.
   bool Write(std::string_view data);
+  // OpenSSL's default max_send_fragment: the plaintext of a whole record.
+  static constexpr size_t kMaxRecordPlaintext = 16 * 1024;
   // Queues close_notify (once; only after the handshake).
   void Shutdown();
 
@@ -101,8 +103,6 @@ class TlsSession {
   TlsSession(SSL* ssl, bool server);
   Result Fail(int ret);
   bool WriteRecords(std::string_view data);
-  // OpenSSL's default max_send_fragment: the plaintext of a whole record.
-  static constexpr size_t kMaxRecordPlaintext = 16 * 1024;
   int ReadCiphertext(char* out, int len);
 
   SSL* ssl_;
