@@ -48,6 +48,10 @@ void Stream::StartReading() {
 void Stream::PauseReading() {
   if (pause_requested_ || closing_) return;
   pause_requested_ = true;
+  if (adaptive_) {
+    single_shot_ = true;
+    calm_arms_ = 0;
+  }
   if (!recv_armed_) return;  // between two single-shot recvs: nothing to cancel
   io_uring_sqe* sqe = ring_.GetSqe();
   io_uring_prep_cancel(sqe, static_cast<core::Completion*>(&recv_op_), 0);
@@ -55,6 +59,7 @@ void Stream::PauseReading() {
 }
 
 void Stream::ArmRecv(bool expect_more) {
+  if (adaptive_ && single_shot_ && ++calm_arms_ >= kCalmArms) single_shot_ = false;
   io_uring_sqe* sqe = ring_.GetSqe();
   if (single_shot_) {
     io_uring_prep_recv(sqe, fd_, nullptr, bufs_.buffer_size(), 0);

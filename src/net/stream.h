@@ -74,6 +74,19 @@ class Stream {
   // buffers without a cancel round trip (upstream sockets, where a response
   // body may be handed to splice right after its head). Set before reading.
   void set_single_shot(bool single_shot) { single_shot_ = single_shot; }
+  // Upstream sockets: single-shot at first and after every PauseReading (a
+  // body handed to splice, or held back by a slow client: a multishot recv
+  // would read on until the cancel lands, up to a whole large body into
+  // provided buffers), multishot once kCalmArms receives were armed without
+  // a pause (small answers: one poll for the connection's life instead of
+  // one per response).
+  void set_adaptive_recv() {
+    adaptive_ = true;
+    single_shot_ = true;
+    calm_arms_ = 0;
+  }
+  bool single_shot() const { return single_shot_; }
+  static constexpr uint8_t kCalmArms = 64;
   // Streams alive on the calling thread (a shard drains to zero before exit).
   static size_t live_count();
   // Aborts every stream of the calling thread (shard exit after the grace).
@@ -264,6 +277,8 @@ class Stream {
   bool shutdown_after_flush_ = false;
   bool peer_eof_ = false;
   bool single_shot_ = false;
+  bool adaptive_ = false;
+  uint8_t calm_arms_ = 0;  // adaptive, single-shot: receives armed since the last pause
   bool dispatching_ = false;
 };
 

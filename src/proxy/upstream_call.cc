@@ -38,7 +38,7 @@ bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_m
   }
   net::SetNoDelay(fd->get());
   stream_ = new net::Stream(shard_.ring(), shard_.bufs(), fd->Release(), this);
-  stream_->set_single_shot(true);
+  stream_->set_adaptive_recv();
   if (tls != nullptr) {
     stream_->StartTls(net::TlsSession::ForClient(tls, server_name, shard_.pool().Session(key)));
   }

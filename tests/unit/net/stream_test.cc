@@ -186,6 +186,52 @@ TEST_F(StreamLoanTest, ClosingTheSinkReturnsItsLoan) {
   EXPECT_EQ(bufs_->lent(), 0u);
 }
 
+// An upstream socket's receive mode: single-shot at first and after a
+// pause, multishot once kCalmArms receives were armed without a pause.
+TEST_F(StreamLoanTest, AdaptiveReceiveIsSingleShotAfterAPauseUntilCalm) {
+  source_->set_adaptive_recv();
+  EXPECT_TRUE(source_->single_shot());
+  std::string got;
+  std::string expected;
+  handler_.on_data = [&](Stream* stream, std::string_view data) {
+    if (stream == source_) got.append(data);
+  };
+  // One receive is armed per piece read: single-shot for the first pieces,
+  // multishot once kCalmArms were armed. Returns how many were single-shot.
+  auto read_until_multishot = [&](const char* tag) {
+    int pieces_single = 0;
+    for (int i = 0; i < 2 * Stream::kCalmArms && source_->single_shot(); ++i) {
+      ++pieces_single;
+      expected += tag + std::to_string(i) + ".";
+      Deliver(expected.substr(got.size()), [&] { return got == expected; });
+      EXPECT_EQ(got, expected);
+    }
+    return pieces_single;
+  };
+  int pieces_single = read_until_multishot("a");
+  EXPECT_FALSE(source_->single_shot());
+  EXPECT_GE(pieces_single, Stream::kCalmArms - 2);
+  EXPECT_LE(pieces_single, static_cast<int>(Stream::kCalmArms));
+  expected += "multi.";
+  Deliver("multi.", [&] { return got == expected; });
+  EXPECT_EQ(got, expected);
+  EXPECT_FALSE(source_->single_shot()) << "reading without a pause stays multishot";
+  source_->PauseReading();
+  EXPECT_TRUE(source_->single_shot());
+  for (int i = 0; i < 100 && !source_->read_stopped(); ++i) ring_->RunOnce(2'000'000);
+  ASSERT_TRUE(source_->read_stopped());
+  ASSERT_EQ(write(writer_, "held.", 5), 5);
+  for (int i = 0; i < 5; ++i) ring_->RunOnce(1'000'000);
+  EXPECT_EQ(got, expected) << "read while paused";
+  expected += "held.";
+  Deliver("", [&] { return got == expected; });
+  EXPECT_EQ(got, expected);
+  pieces_single = read_until_multishot("b");
+  EXPECT_FALSE(source_->single_shot());
+  EXPECT_GE(pieces_single, Stream::kCalmArms - 2);
+  EXPECT_LE(pieces_single, static_cast<int>(Stream::kCalmArms));
+}
+
 TEST(BufRingLoanTest, AQuarterOfTheBuffersMayBeLent) {
   std::unique_ptr<core::Ring> ring = std::move(*core::Ring::Create(8));
   std::unique_ptr<core::BufRing> bufs = std::move(*core::BufRing::Create(*ring, 0, 16, 4096));
