@@ -52,6 +52,34 @@ class LargeBodiesTest(HttpE2ETestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["target"], "/files/after")
 
+    def test_large_download_after_many_small_answers_on_one_upstream_connection(self):
+        # Upstream receives turn multishot after 64 uninterrupted small answers; a large body
+        # then arrives while the multishot recv is still armed: what it reads before the
+        # cancel lands is copied, the rest spliced, and the connection stays usable.
+        s, reader = self.connect(self.port, timeout=30)
+        size = 4 * MIB + 3
+
+        def small_answers(tag, n):
+            for i in range(n):
+                s.sendall(b"GET /files/%s-%d HTTP/1.1\r\nHost: files\r\n\r\n" % (tag, i))
+                r = read_response(reader)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json["target"], "/files/%s-%d" % (tag.decode(), i))
+
+        for round_, seed in enumerate((21, 22)):
+            small_answers(b"small%d" % round_, 80)
+            s.sendall(b"GET /files/dl?download=%d&seed=%d HTTP/1.1\r\nHost: files\r\n\r\n"
+                      % (size, seed))
+            r = read_response(reader, keep_body=0)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.body_len, size)
+            self.assertEqual(r.sha256, PatternData(size, seed=seed).sha256(),
+                             "large body after small answers corrupted (round %d)" % round_)
+        small_answers(b"after", 3)
+        # One client connection on one shard: every request went over one pooled upstream
+        # connection, so the switch between receive modes happened on it.
+        self.assertEqual(self.up.connections, 1)
+
     def test_chunked_upload_with_curl(self):
         size = 4 * MIB + 5
         path = self.tmp_path("chunked.bin")
