@@ -71,15 +71,15 @@ class Stream {
   int fd() const { return fd_; }
   // Single-shot recvs instead of multishot: each recv takes one buffer and is
   // re-armed after it is handled, so the reader can stop between any two
-  // buffers without a cancel round trip (upstream sockets, where a response
-  // body may be handed to splice right after its head). Set before reading.
+  // buffers without a cancel round trip (the control plane's HTTP calls).
+  // Set before reading.
   void set_single_shot(bool single_shot) { single_shot_ = single_shot; }
-  // Upstream sockets: single-shot at first and after every PauseReading (a
-  // body handed to splice, or held back by a slow client: a multishot recv
-  // would read on until the cancel lands, up to a whole large body into
-  // provided buffers), multishot once kCalmArms receives were armed without
-  // a pause (small answers: one poll for the connection's life instead of
-  // one per response).
+  // Upstream sockets (set before reading): single-shot at first and after
+  // every PauseReading (a body handed to splice, or held back by a slow
+  // client: a multishot recv would read on until the cancel lands, up to a
+  // whole large body into provided buffers), multishot once kCalmArms
+  // receives were armed without a pause (small answers: one poll for the
+  // connection's life instead of one per response).
   void set_adaptive_recv() {
     adaptive_ = true;
     single_shot_ = true;

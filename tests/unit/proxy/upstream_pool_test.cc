@@ -45,7 +45,7 @@ class UpstreamPoolTest : public ::testing::Test, private net::StreamHandler {
     absl::StatusOr<net::Fd> fd = net::NewTcpSocket(to.family());
     EXPECT_TRUE(fd.ok());
     auto* stream = new net::Stream(*shard_.ring, *shard_.bufs, fd->Release(), this);
-    stream->set_single_shot(true);
+    stream->set_adaptive_recv();  // as UpstreamCall's
     if (tls != nullptr) stream->StartTls(net::TlsSession::ForClient(tls, name, nullptr));
     stream->Connect(to, 1000);
     for (int i = 0; i < 20; ++i) shard_.ring->RunOnce(1'000'000);
