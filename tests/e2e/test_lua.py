@@ -129,14 +129,28 @@ class LuaTest(SharedDaemonTestCase):
             self.assertEqual(get(port, "/fine")[0], 200)
 
     def test_changed_script_is_reloaded_on_every_shard(self):
-        port, path = self.register(
-            "reload", 'function on_request(req) req:set_header("x-version", "1") end\n')
+        def script(version):
+            return ('function on_request(req) req:set_header("x-version", "%s:" .. icaht.shard) '
+                    'end\n' % version)
+        port, path = self.register("reload", script(1))
+
+        def answers():
+            """{"version:shard"} over 8 requests (spread over the shards by the kernel)."""
+            return {json.loads(get(port, "/")[2])["headers"].get("x-version") for _ in range(8)}
 
         def versions():
-            return {json.loads(get(port, "/")[2])["headers"].get("x-version") for _ in range(8)}
+            return {a.split(":")[0] for a in answers()}
         self.assertEqual(versions(), {"1"})
-        write(path, 'function on_request(req) req:set_header("x-version", "2") end\n')
-        wait_until(lambda: versions() == {"2"}, 10, what="version 2 on every shard")
+        write(path, script(2))
+        # Every shard, not just the ones a few requests happened to reach, must have loaded
+        # version 2 before it is broken (a shard that never did keeps version 1).
+        seen = set()
+
+        def on_every_shard():
+            now = answers()
+            seen.update(now)
+            return {a.split(":")[0] for a in now} == {"2"} and seen >= {"2:0", "2:1"}
+        wait_until(on_every_shard, 10, what="version 2 on every shard")
         # A broken version is logged and the last good one stays.
         write(path, "function on_request(req) this is not lua\n")
         # (A shard looks at the file when a request comes, at most once a second.)
