@@ -339,10 +339,19 @@ run_case() {
   timeout "$lim" taskset -c "$LOAD_CPU" wrk -t"$threads" -c"$conns" -d"${WARMUP}s" --timeout 5s "$@" "$url" \
     >"$out.warmup" 2>&1 || { note "$p $body c=$conns: warm-up wrk failed (rc $?): $(tail -3 "$out.warmup" | tr '\n' ' ')"; return 1; }
   if [ -n "$PROXY_PID" ]; then read -r u0 s0 < <(cpu_ticks "$PROXY_PID"); fi
+  local perf_pid=""
+  if [ -n "${PERF_DIR:-}" ] && [ -n "$PROXY_PID" ]; then
+    # PERF_DIR: a perf profile of the proxy over the measured run, for finding where its time goes
+    # (perf's own cost shows in the CPU columns, so such a run is for profiles, not for ratios).
+    perf record -F "${PERF_FREQ:-2999}" -g -o "$PERF_DIR/$p.$body.c$conns.r$RUN.data" \
+      -p "$(pid_tree "$PROXY_PID" | tr ' ' ,)" -- sleep "$DURATION" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   t0="$(date +%s.%N)"
   timeout "$lim" taskset -c "$LOAD_CPU" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 5s --latency "$@" "$url" \
     >"$out" 2>&1 || rc=$?
   t1="$(date +%s.%N)"
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
   if [ -n "$PROXY_PID" ]; then
     read -r u1 s1 < <(cpu_ticks "$PROXY_PID")
     rss="$(rss_kib "$PROXY_PID")"

@@ -33,6 +33,10 @@
 #   WRK_HEADERS='Name: value|Name: value'  (request headers wrk and the checks send to every
 #                        target, e.g. a bearer token and an Origin: see edge_policy.sh)
 #   RELAY_SRC / SPLICE_SRC: the bare relays' sources (default ../shared/tools/*.c)
+#   PERF_DIR=/tmp/prof   a `perf record -g` (cpu-clock, PERF_FREQ=2999 Hz) of each target's processes
+#                        over each measured run, as PERF_DIR/TARGET.SIZE.cCONNS.rRUN.data (perf's own
+#                        cost lands in the CPU columns: a run for profiles, not for ratios; common.sh's
+#                        run_case, so enriched.sh, tls.sh and the others take it too)
 #   Response caching (cache.sh), all off by default:
 #   BACKEND_CACHE_CONTROL=1  the backend adds `Cache-Control: max-age=3600` (storable answers)
 #   NGINX_CACHE=1        nginx's service location caches: proxy_cache in NGINX_CACHE_DIR (default
