@@ -12,7 +12,7 @@
 #     that size (issue 17 asks for it with 10,000 services).
 #
 #  3. With METRICS_AT=N: on a daemon of its own (the RSS above is of idle services), N services
-#     registered, one request through each port, then the time of GET /metrics (median of 7).
+#     registered, one request through each port, then the time of GET /metrics (curl, median of 7).
 #
 # Writes benchmarks/results/$RESULTS_NAME.{md,csv} (RESULTS_DIR overrides) and prints the tables.
 # Environment: SHARDS="1 2"  COUNTS="1 1000 10000"  LAT_COUNT=1000  LAT_BASE=0

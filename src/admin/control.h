@@ -262,6 +262,9 @@ class Control {
   // is one (looked up here, not by walking 10,000 records every 100 ms).
   absl::flat_hash_set<std::string> rate_limited_;
   std::map<std::string, std::shared_ptr<metrics::ServiceSeries>> series_;  // sorted: the page
+  // The last /metrics page's size: the next one is written into a string of
+  // that capacity (pages of megabytes with 1,000 services). Control thread only.
+  mutable size_t last_metrics_bytes_ = 0;
   std::array<uint64_t, static_cast<size_t>(RegistryOp::kCount)> registry_changes_{};
   core::Timer share_timer_;
   bool share_round_running_ = false;

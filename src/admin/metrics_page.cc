@@ -367,7 +367,7 @@ std::string Control::RenderMetrics(metrics::Format format) const {
   for (const auto& [name, series] : series_) {
     if (registry_.Find(name) != nullptr) services.push_back(series.get());
   }
-  Exposition out(format);
+  Exposition out(format, last_metrics_bytes_ + last_metrics_bytes_ / 8);
   WriteServiceMetrics(services, out);
   WriteUpstreamUp(registry_, *health_, out);
   WriteOutlierMetrics(out);
@@ -468,7 +468,9 @@ std::string Control::RenderMetrics(metrics::Format format) const {
   out.Single("process_start_time_seconds", Type::kGauge, "Start time since the Unix epoch.",
              p.start_time_seconds);
   out.Single("process_threads", Type::kGauge, "OS threads (shards, control, helpers).", p.threads);
-  return std::move(out).Finish();
+  std::string page = std::move(out).Finish();
+  last_metrics_bytes_ = page.size();
+  return page;
 }
 
 }  // namespace icaht::admin

@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -16,22 +15,28 @@ namespace {
 
 constexpr std::string_view kTotal = "_total";
 
-// Shortest text that reads back as the same double ("0.0005", "1", "2.5").
+// Shortest text that reads back as the same double ("0.0005", "1", "2.5"):
+// plain decimals where they are short ("10", not "1e+01"), else "1.5e-07".
 std::string FormatDouble(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   if (std::isnan(v)) return "NaN";
   if (v == std::floor(v) && std::fabs(v) < 9e15) {  // whole: as an integer
     return absl::StrCat(static_cast<int64_t>(v));
   }
-  // Plain decimals where they are short ("10", not "1e+01").
-  bool plain = v == 0 || (std::fabs(v) >= 1e-4 && std::fabs(v) < 1e15);
-  char buf[32];
-  for (int precision = 1; precision <= 17; ++precision) {
-    snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (plain && std::strchr(buf, 'e') != nullptr) continue;
-    if (std::strtod(buf, nullptr) == v) break;
+  bool plain = std::fabs(v) >= 1e-4 && std::fabs(v) < 1e15;
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v,
+                                 plain ? std::chars_format::fixed : std::chars_format::scientific);
+  return ec == std::errc() ? std::string(buf, end) : absl::StrCat(v);
+}
+
+// Whether a label value needs escaping (a plain loop: find_first_of calls
+// memchr over the set once per character).
+bool NeedsEscape(std::string_view value) {
+  for (char c : value) {
+    if (c == '\\' || c == '"' || c == '\n') return true;
   }
-  return buf;
+  return false;
 }
 
 }  // namespace
@@ -83,7 +88,7 @@ void Exposition::Labels(std::initializer_list<Label> labels, const Label* extra)
     if (!first) out_.push_back(',');
     first = false;
     out_.append(label.first).append("=\"");
-    if (label.second.find_first_of("\\\"\n") == std::string_view::npos) {
+    if (!NeedsEscape(label.second)) {
       out_.append(label.second).push_back('"');
       return;
     }

@@ -31,7 +31,11 @@ using Label = std::pair<std::string_view, std::string_view>;
 
 class Exposition {
  public:
-  explicit Exposition(Format format) : format_(format) {}
+  // `reserve`: the expected size of the page (e.g. the last one's), so that
+  // a page of megabytes is not regrown and copied on the way.
+  explicit Exposition(Format format, size_t reserve = 0) : format_(format) {
+    out_.reserve(reserve);
+  }
 
   // `name` as in text format (counters end in `_total`).
   void Family(std::string_view name, Type type, std::string_view help);

@@ -1,5 +1,10 @@
 #include "metrics/exposition.h"
 
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+
 #include "gtest/gtest.h"
 
 namespace icaht::metrics {
@@ -31,6 +36,27 @@ TEST(ExpositionTest, TextFormatCounterGaugeAndEscapes) {
             "# TYPE icaht_active_connections gauge\n"
             "icaht_active_connections{service=\"a\"} 2\n"
             "process_cpu_seconds_total 0.25\n");
+}
+
+TEST(ExpositionTest, ValuesAreTheShortestTextThatReadsBack) {
+  const std::pair<double, std::string_view> cases[] = {
+      {0.25, "0.25"},
+      {0.1 + 0.2, "0.30000000000000004"},  // not "0.3": that would read back as another double
+      {12345.678, "12345.678"},
+      {0.0005, "0.0005"},        // plain from 1e-4 on
+      {1.5e-7, "1.5e-07"},       // below it, an exponent
+      {-2.5, "-2.5"},
+      {4096.0, "4096"},          // whole: as an integer (up to 9e15)
+      {1e20, "1e+20"},           // beyond: an exponent
+      {1.0 / 3, "0.3333333333333333"},
+      {-std::numeric_limits<double>::infinity(), "-Inf"},
+      {std::numeric_limits<double>::quiet_NaN(), "NaN"},
+  };
+  for (const auto& [value, text] : cases) {
+    Exposition out(Format::kText, 64);
+    out.Sample("v", {}, value);
+    EXPECT_EQ(std::move(out).Finish(), "v " + std::string(text) + "\n") << value;
+  }
 }
 
 TEST(ExpositionTest, OpenMetricsCounterFamilyDropsTotalAndEndsWithEof) {
