@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -123,6 +125,15 @@ TEST(ProcessStatsTest, ReadsThisProcess) {
   EXPECT_GT(p.max_fds, 0u);
   EXPECT_GT(p.start_time_seconds, 1.6e9);
   EXPECT_GE(p.threads, 1u);
+}
+
+TEST(ProcessStatsTest, CountsOpenDescriptorsExactly) {
+  uint64_t before = ReadProcessStats().open_fds;
+  int fds[10];
+  for (int& fd : fds) fd = dup(0);
+  EXPECT_EQ(ReadProcessStats().open_fds, before + 10);
+  for (int fd : fds) close(fd);
+  EXPECT_EQ(ReadProcessStats().open_fds, before);
 }
 
 }  // namespace
