@@ -305,6 +305,7 @@ class Shard {
   // Owned by the shard thread (created and destroyed there).
   std::unique_ptr<core::Ring> ring_;
   std::unique_ptr<core::BufRing> bufs_;
+  std::unique_ptr<core::BufRing> tls_upstream_bufs_;  // see ShardProxy::upstream_bufs
   std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<ShardProxy> proxy_;
   bool running_ = true;

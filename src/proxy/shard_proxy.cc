@@ -201,9 +201,11 @@ void ShardProxy::SetFdReserve(int fds) { g_fd_reserve.store(fds, std::memory_ord
 
 void ShardService::Complete(int res, uint32_t flags) { proxy->OnAccept(this, res, flags); }
 
-ShardProxy::ShardProxy(core::Ring& ring, core::BufRing& bufs, int index)
+ShardProxy::ShardProxy(core::Ring& ring, core::BufRing& bufs, int index,
+                       core::BufRing* tls_upstream_bufs)
     : ring_(ring),
       bufs_(bufs),
+      tls_upstream_bufs_(tls_upstream_bufs != nullptr ? *tls_upstream_bufs : bufs),
       index_(index),
       pool_(ring),
       pipes_(kMaxPipes, kPipeBytes),

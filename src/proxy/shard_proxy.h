@@ -185,7 +185,10 @@ struct EgressSettings {
 
 class ShardProxy final : public filters::SideCalls {
  public:
-  ShardProxy(core::Ring& ring, core::BufRing& bufs, int index);
+  // `tls_upstream_bufs`: the ring for upstream connections whose answers go
+  // to a TLS client (upstream_bufs); none: `bufs` serves them too.
+  ShardProxy(core::Ring& ring, core::BufRing& bufs, int index,
+             core::BufRing* tls_upstream_bufs = nullptr);
   ~ShardProxy();
 
   // filters::SideCalls: an HttpClientCall on this shard's ring.
@@ -272,6 +275,13 @@ class ShardProxy final : public filters::SideCalls {
 
   core::Ring& ring() { return ring_; }
   core::BufRing& bufs() { return bufs_; }
+  // Where a new upstream connection receives: answers that a TLS client's
+  // encryption consumes at once use a small ring of their own, which stays in
+  // the cache; the rest use the shard's ring, whose buffers can be lent to the
+  // client's send (Stream::SendFrom, same ring only).
+  core::BufRing& upstream_bufs(bool tls_client) {
+    return tls_client ? tls_upstream_bufs_ : bufs_;
+  }
   UpstreamPool& pool() { return pool_; }
   PipePool& pipes() { return pipes_; }
   struct Stats {
@@ -337,6 +347,7 @@ class ShardProxy final : public filters::SideCalls {
 
   core::Ring& ring_;
   core::BufRing& bufs_;
+  core::BufRing& tls_upstream_bufs_;
   int index_;
   UpstreamPool pool_;
   PipePool pipes_;

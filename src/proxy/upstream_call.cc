@@ -21,7 +21,7 @@ bool IsRetriableConnectError(int error) {
 
 bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_ms,
                          const std::shared_ptr<const net::TlsClientContext>& tls,
-                         const std::string& server_name) {
+                         const std::string& server_name, bool tls_client) {
   UpstreamPool::KeyRef key{address, tls.get(), server_name};
   stream_ = shard_.pool().Take(key);
   if (stream_ != nullptr) {
@@ -37,7 +37,7 @@ bool UpstreamCall::Start(const net::Address& address, uint32_t connect_timeout_m
     return false;
   }
   net::SetNoDelay(fd->get());
-  stream_ = new net::Stream(shard_.ring(), shard_.bufs(), fd->Release(), this);
+  stream_ = new net::Stream(shard_.ring(), shard_.upstream_bufs(tls_client), fd->Release(), this);
   stream_->set_adaptive_recv();
   if (tls != nullptr) {
     stream_->StartTls(net::TlsSession::ForClient(tls, server_name, shard_.pool().Session(key)));

@@ -66,9 +66,11 @@ class UpstreamCall final : public core::DeferredDeletable,
   // one. False when no socket could be opened (then nothing else happens).
   // With `tls`, the connection speaks TLS, verifying (when the context does)
   // `server_name`, also sent as SNI; a failed handshake is kUpstreamTls.
+  // `tls_client`: the answer goes to a TLS client (a new connection then
+  // receives into ShardProxy::upstream_bufs(true)).
   bool Start(const net::Address& address, uint32_t connect_timeout_ms,
              const std::shared_ptr<const net::TlsClientContext>& tls = nullptr,
-             const std::string& server_name = "");
+             const std::string& server_name = "", bool tls_client = false);
   net::Stream* stream() const { return stream_; }
   bool reused() const { return reused_; }
   bool head_received() const { return state_ != State::kHead; }
