@@ -15,19 +15,27 @@ namespace {
 
 constexpr std::string_view kTotal = "_total";
 
-// Shortest text that reads back as the same double ("0.0005", "1", "2.5"):
-// plain decimals where they are short ("10", not "1e+01"), else "1.5e-07".
-std::string FormatDouble(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (std::isnan(v)) return "NaN";
-  if (v == std::floor(v) && std::fabs(v) < 9e15) {  // whole: as an integer
-    return absl::StrCat(static_cast<int64_t>(v));
+// Appends the shortest text that reads back as the same double ("0.0005",
+// "1", "2.5"): plain decimals where they are short ("10", not "1e+01"), else
+// "1.5e-07".
+void AppendDouble(std::string& out, double v) {
+  if (std::isinf(v)) {
+    out.append(v > 0 ? "+Inf" : "-Inf");
+  } else if (std::isnan(v)) {
+    out.append("NaN");
+  } else if (v == std::floor(v) && std::fabs(v) < 9e15) {  // whole: as an integer
+    absl::StrAppend(&out, static_cast<int64_t>(v));
+  } else {
+    bool plain = std::fabs(v) >= 1e-4 && std::fabs(v) < 1e15;
+    char buf[64];
+    auto [end, ec] = std::to_chars(
+        buf, buf + sizeof buf, v, plain ? std::chars_format::fixed : std::chars_format::scientific);
+    if (ec == std::errc()) {
+      out.append(buf, end);
+    } else {
+      absl::StrAppend(&out, v);
+    }
   }
-  bool plain = std::fabs(v) >= 1e-4 && std::fabs(v) < 1e15;
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v,
-                                 plain ? std::chars_format::fixed : std::chars_format::scientific);
-  return ec == std::errc() ? std::string(buf, end) : absl::StrCat(v);
 }
 
 // Whether a label value needs escaping (a plain loop: find_first_of calls
@@ -112,7 +120,7 @@ void Exposition::Labels(std::initializer_list<Label> labels, const Label* extra)
 
 void Exposition::Value(double value) {
   out_.push_back(' ');
-  out_.append(FormatDouble(value));
+  AppendDouble(out_, value);
 }
 
 void Exposition::Sample(std::string_view name, std::initializer_list<Label> labels, double value) {
@@ -135,7 +143,7 @@ void Exposition::Exemplar(const ExemplarValue& e) {
   snprintf(buf, sizeof buf, " # {trace_id=\"%016" PRIx64 "%016" PRIx64 "\"} ", e.trace_hi,
            e.trace_lo);
   out_.append(buf);
-  out_.append(FormatDouble(static_cast<double>(e.value_ns) * 1e-9));
+  AppendDouble(out_, static_cast<double>(e.value_ns) * 1e-9);
   snprintf(buf, sizeof buf, " %" PRId64 ".%03" PRId64, e.unix_ms / 1000, e.unix_ms % 1000);
   out_.append(buf);
 }
@@ -146,7 +154,8 @@ void Exposition::Histogram(std::string_view name, std::initializer_list<Label> l
   static const std::array<std::array<std::string, Histogram::kBuckets + 1>, 2> kLe = [] {
     std::array<std::array<std::string, Histogram::kBuckets + 1>, 2> le;
     for (size_t i = 0; i < Histogram::kBuckets; ++i) {
-      le[0][i] = le[1][i] = FormatDouble(kLatencyBounds[i]);
+      AppendDouble(le[0][i], kLatencyBounds[i]);
+      le[1][i] = le[0][i];
       if (le[1][i].find_first_of(".e") == std::string::npos) le[1][i].append(".0");
     }
     le[0][Histogram::kBuckets] = le[1][Histogram::kBuckets] = "+Inf";

@@ -201,8 +201,8 @@ bool Exchange::Connect(int skip, std::string_view first_bytes) {
   call_ = new UpstreamCall(shard_, this, ctx_.request().method_id, config_->limits, &response_in_,
                            &response_head_);
   const UpstreamConfig& upstream = config_->upstreams[index];
-  if (!call_->Start(upstream.address, connect_timeout_ms_, upstream.tls,
-                    upstream.tls_server_name, client_->encrypted())) {
+  if (!call_->Start(upstream.address, connect_timeout_ms_, upstream.tls, upstream.tls_server_name,
+                    client_->encrypted())) {
     close_after_ = true;
     Fail(MakeError(ErrorKind::kNoConnection, "no upstream connection available"));
     return false;

@@ -279,9 +279,7 @@ class ShardProxy final : public filters::SideCalls {
   // encryption consumes at once use a small ring of their own, which stays in
   // the cache; the rest use the shard's ring, whose buffers can be lent to the
   // client's send (Stream::SendFrom, same ring only).
-  core::BufRing& upstream_bufs(bool tls_client) {
-    return tls_client ? tls_upstream_bufs_ : bufs_;
-  }
+  core::BufRing& upstream_bufs(bool tls_client) { return tls_client ? tls_upstream_bufs_ : bufs_; }
   UpstreamPool& pool() { return pool_; }
   PipePool& pipes() { return pipes_; }
   struct Stats {

@@ -43,11 +43,11 @@ TEST(ExpositionTest, ValuesAreTheShortestTextThatReadsBack) {
       {0.25, "0.25"},
       {0.1 + 0.2, "0.30000000000000004"},  // not "0.3": that would read back as another double
       {12345.678, "12345.678"},
-      {0.0005, "0.0005"},        // plain from 1e-4 on
-      {1.5e-7, "1.5e-07"},       // below it, an exponent
+      {0.0005, "0.0005"},   // plain from 1e-4 on
+      {1.5e-7, "1.5e-07"},  // below it, an exponent
       {-2.5, "-2.5"},
-      {4096.0, "4096"},          // whole: as an integer (up to 9e15)
-      {1e20, "1e+20"},           // beyond: an exponent
+      {4096.0, "4096"},  // whole: as an integer (up to 9e15)
+      {1e20, "1e+20"},   // beyond: an exponent
       {1.0 / 3, "0.3333333333333333"},
       {-std::numeric_limits<double>::infinity(), "-Inf"},
       {std::numeric_limits<double>::quiet_NaN(), "NaN"},

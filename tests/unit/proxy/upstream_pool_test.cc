@@ -1,6 +1,7 @@
 // The upstream pool's keys on a real ring: a parked connection is found only
 // under its own address, TLS context and verified name (a lookup views the
-// caller's parts; a new key is copied when stored).
+// caller's parts; a new key is copied when stored), and which ring a new upstream
+// connection receives into.
 
 #include "proxy/upstream_pool.h"
 
@@ -121,6 +122,20 @@ TEST_F(UpstreamPoolTest, MostRecentlyParkedIsTakenFirst) {
   EXPECT_EQ(pool().Take({a}), first);
   first->Close();
   second->Close();
+}
+
+TEST(ShardProxyRingsTest, TlsClientsUpstreamsReceiveIntoTheirOwnRingWhenThereIsOne) {
+  std::unique_ptr<core::Ring> ring = std::move(*core::Ring::Create(64));
+  std::unique_ptr<core::BufRing> bufs = std::move(*core::BufRing::Create(*ring, 0, 16, 4096));
+  std::unique_ptr<core::BufRing> tls = std::move(*core::BufRing::Create(*ring, 1, 8, 4096));
+  {
+    ShardProxy proxy(*ring, *bufs, 0, tls.get());
+    EXPECT_EQ(&proxy.upstream_bufs(true), tls.get());
+    EXPECT_EQ(&proxy.upstream_bufs(false), bufs.get());
+  }
+  ShardProxy single(*ring, *bufs, 0);  // none given: the shard's ring serves both
+  EXPECT_EQ(&single.upstream_bufs(true), bufs.get());
+  EXPECT_EQ(&single.upstream_bufs(false), bufs.get());
 }
 
 }  // namespace
