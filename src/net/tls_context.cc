@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
+#include "net/tls_session.h"
 
 namespace icaht::net {
 
@@ -174,6 +175,7 @@ absl::StatusOr<SSL_CTX*> NewServerCtx(const TlsServerOptions& options, const Tls
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  EnableTlsTx(ctx);
   const char* ciphers = options.ciphers.empty() ? kDefaultTls12Ciphers : options.ciphers.c_str();
   if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
     return fail(absl::InvalidArgumentError(FieldError(
@@ -346,6 +348,7 @@ absl::StatusOr<std::shared_ptr<const TlsClientContext>> TlsClientContext::Create
   SSL_CTX* ctx = out->ctx_;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  EnableTlsTx(ctx);
   SSL_CTX_set_cipher_list(ctx, kDefaultTls12Ciphers);
   SSL_CTX_set_alpn_protos(ctx, kAlpnHttp11, sizeof(kAlpnHttp11));
   out->verify_ = options.verify;

@@ -8,10 +8,36 @@
 #include <climits>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 
 namespace icaht::net {
+
+namespace {
+// OpenSSL's internal BIO controls for kernel TLS (openssl/bio.h lists them
+// in a comment): the keys, and the record type of the next write.
+constexpr int kCtrlSetKtls = 72;
+constexpr int kCtrlSetKtlsCtrlMsg = 74;
+constexpr int kCtrlClearKtlsCtrlMsg = 75;
+
+// Sealed records gathered for one send: four whole records, reused by every
+// session on the thread (each Write flushes it before returning).
+constexpr size_t kSealedCapacity = 4 * (TlsTx::kMaxPlaintext + TlsTx::kMaxOverhead);
+struct Sealed {
+  std::unique_ptr<unsigned char[]> data{new unsigned char[kSealedCapacity]};
+  size_t used = 0;
+};
+Sealed& ThreadSealed() {
+  thread_local Sealed sealed;
+  return sealed;
+}
+}  // namespace
+
+void EnableTlsTx(SSL_CTX* ctx) {
+  SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
+  SSL_CTX_set_keylog_callback(ctx, &TlsSession::OnKeylog);
+}
 
 // The BIO between OpenSSL and the ring: reads the session's input in place,
 // appends writes to its output. Never blocks; "no input yet" is a retry.
@@ -20,6 +46,9 @@ struct TlsBio {
     BIO_clear_retry_flags(bio);
     auto* session = static_cast<TlsSession*>(BIO_get_data(bio));
     ICAHT_CHECK(session->out_ != nullptr);
+    if (session->tx_ != nullptr) {
+      return session->SealRecord(data, static_cast<size_t>(len)) ? len : -1;
+    }
     size_t sent = 0;
     if (session->direct_fd_ >= 0 && session->out_->empty()) {
       const int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (session->more_ ? MSG_MORE : 0);
@@ -44,7 +73,7 @@ struct TlsBio {
     }
     return n;
   }
-  static long Ctrl(BIO* bio, int cmd, long, void*) {
+  static long Ctrl(BIO* bio, int cmd, long larg, void* parg) {
     auto* session = static_cast<TlsSession*>(BIO_get_data(bio));
     switch (cmd) {
       case BIO_CTRL_FLUSH:
@@ -53,7 +82,7 @@ struct TlsBio {
         return static_cast<long>(session->kept_.size() - session->kept_offset_ +
                                  session->view_.size());
       default:
-        return 0;
+        return session->TxControl(cmd, larg, parg);
     }
   }
   static int Create(BIO* bio) {
@@ -91,7 +120,8 @@ bool IsIpLiteral(const std::string& name) {
 TlsSession::TlsSession(SSL* ssl, bool server) : ssl_(ssl), server_(server) {
   BIO* bio = BIO_new(TlsBio::Method());
   BIO_set_data(bio, this);
-  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
+  SSL_set_bio(ssl_, bio, bio);   // one BIO both ways; the SSL owns it
+  SSL_set_app_data(ssl_, this);  // for OnKeylog
   SSL_set_read_ahead(ssl_, 1);
 }
 
@@ -101,6 +131,76 @@ TlsSession::~TlsSession() {
   // marking it unresumable: say it was shut down (sessions are kept apart).
   SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(ssl_);
+  OPENSSL_cleanse(tx_secret_.data(), tx_secret_.size());
+}
+
+long TlsSession::TxControl(int cmd, long larg, void* parg) {
+  switch (cmd) {
+    case kCtrlSetKtls:
+      // Only the transmit keys (larg != 0): received records stay
+      // OpenSSL's to open. A cipher TlsTx does not seal stays OpenSSL's too.
+      if (larg == 0) return 0;
+      tx_ = TlsTx::Create(parg);
+      if (tx_ == nullptr) return 0;
+      if (!tx_secret_.empty()) tx_->set_secret(tx_secret_);
+      return 1;
+    case BIO_CTRL_GET_KTLS_SEND:
+      return tx_ != nullptr ? 1 : 0;
+    case kCtrlSetKtlsCtrlMsg:
+      if (tx_ != nullptr) tx_->set_next_type(static_cast<uint8_t>(larg));
+      return 1;
+    case kCtrlClearKtlsCtrlMsg:
+      if (tx_ != nullptr) tx_->set_next_type(23);
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+void TlsSession::OnKeylog(const SSL* ssl, const char* line) {
+  auto* session = static_cast<TlsSession*>(SSL_get_app_data(ssl));
+  if (session == nullptr) return;
+  // "<LABEL> <client random> <secret>", in hex. This side's first
+  // application traffic secret is what a KeyUpdate derives the next from.
+  std::string_view text(line);
+  std::string_view label =
+      session->server_ ? "SERVER_TRAFFIC_SECRET_0 " : "CLIENT_TRAFFIC_SECRET_0 ";
+  if (!text.starts_with(label)) return;
+  text.remove_prefix(label.size());
+  size_t space = text.find(' ');
+  if (space == std::string_view::npos) return;
+  OPENSSL_cleanse(session->tx_secret_.data(), session->tx_secret_.size());
+  std::string_view hex = text.substr(space + 1);
+  session->tx_secret_ = absl::HexStringToBytes(absl::string_view(hex.data(), hex.size()));
+  if (session->tx_ != nullptr) session->tx_->set_secret(session->tx_secret_);
+}
+
+bool TlsSession::SealRecord(const char* data, size_t len) {
+  Sealed& sealed = ThreadSealed();
+  if (sealed.used + len + TlsTx::kMaxOverhead > kSealedCapacity) FlushSealed(true);
+  size_t n =
+      tx_->Seal(reinterpret_cast<const unsigned char*>(data), len, sealed.data.get() + sealed.used);
+  sealed.used += n;
+  if (n == 0 || !gather_) FlushSealed(false);
+  return n != 0;
+}
+
+void TlsSession::FlushSealed(bool more) {
+  Sealed& sealed = ThreadSealed();
+  if (sealed.used == 0) return;
+  const char* data = reinterpret_cast<const char*>(sealed.data.get());
+  size_t sent = 0;
+  if (direct_fd_ >= 0 && out_->empty()) {
+    const int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+    ssize_t n = ::send(direct_fd_, data, sealed.used, flags);
+    sent = n > 0 ? static_cast<size_t>(n) : 0;
+    direct_bytes_ += sent;
+    // A full socket or an error: the rest is queued, and so is every later
+    // record (the order must hold).
+    if (sent < sealed.used) direct_fd_ = -1;
+  }
+  out_->append(data + sent, sealed.used - sent);
+  sealed.used = 0;
 }
 
 std::unique_ptr<TlsSession> TlsSession::ForServer(std::shared_ptr<const TlsServerContext> context) {
@@ -222,6 +322,15 @@ TlsSession::Result TlsSession::Read(char* buffer, size_t capacity, size_t* n) {
 }
 
 bool TlsSession::Write(std::string_view data) {
+  if (tx_ != nullptr) {
+    // Sealed records are gathered and sent (or queued) four at a time, all
+    // but the last send of a write with MSG_MORE.
+    gather_ = true;
+    const bool ok = WriteRecords(data);
+    gather_ = false;
+    FlushSealed(false);
+    return ok;
+  }
   if (direct_fd_ >= 0 && data.size() > kMaxRecordPlaintext) {
     // Straight to the socket: every whole record but the last goes with
     // MSG_MORE, so the kernel sends them as one segment with the last (one

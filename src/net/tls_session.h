@@ -16,8 +16,14 @@
 #include <string_view>
 
 #include "net/tls_context.h"
+#include "net/tls_tx.h"
 
 namespace icaht::net {
+
+// Lets OpenSSL hand the write keys of `ctx`'s connections to their
+// TlsSession (OpenSSL's kTLS hook: see net/tls_tx.h), which then seals
+// outgoing records itself. Called on every context a TlsSession uses.
+void EnableTlsTx(SSL_CTX* ctx);
 
 class TlsSession {
  public:
@@ -70,6 +76,8 @@ class TlsSession {
   bool Write(std::string_view data);
   // OpenSSL's default max_send_fragment: the plaintext of a whole record.
   static constexpr size_t kMaxRecordPlaintext = 16 * 1024;
+  // Records are sealed by TlsTx (OpenSSL handed over the write keys).
+  bool sealing() const { return tx_ != nullptr; }
   // Queues close_notify (once; only after the handshake).
   void Shutdown();
 
@@ -100,10 +108,19 @@ class TlsSession {
 
  private:
   friend struct TlsBio;
+  friend void EnableTlsTx(SSL_CTX* ctx);
   TlsSession(SSL* ssl, bool server);
   Result Fail(int ret);
   bool WriteRecords(std::string_view data);
   int ReadCiphertext(char* out, int len);
+  // OpenSSL's kTLS control calls, for TlsBio.
+  long TxControl(int cmd, long larg, void* parg);
+  // One record of plaintext from OpenSSL, sealed by tx_.
+  bool SealRecord(const char* data, size_t len);
+  // Sends (direct) or queues what SealRecord has gathered; `more`: more
+  // records follow at once.
+  void FlushSealed(bool more);
+  static void OnKeylog(const SSL* ssl, const char* line);
 
   SSL* ssl_;
   std::shared_ptr<const void> context_;  // keeps the SSL_CTX's owner alive
@@ -124,6 +141,9 @@ class TlsSession {
   bool plain_http_ = false;
   bool verify_failed_ = false;
   bool shutdown_sent_ = false;
+  std::unique_ptr<TlsTx> tx_;
+  std::string tx_secret_;  // this side's TLS 1.3 traffic secret, until tx_ takes it
+  bool gather_ = false;    // in Write: SealRecord gathers records for one send
 };
 
 }  // namespace icaht::net

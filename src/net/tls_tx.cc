@@ -1,0 +1,226 @@
+#include "net/tls_tx.h"
+
+#include <linux/tls.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/kdf.h>
+
+#include <cstring>
+#include <string_view>
+
+namespace icaht::net {
+
+namespace {
+
+const EVP_CIPHER* FetchOnce(const char* name) {
+  // Fetched once per process: an implicit fetch per key would take the
+  // provider store's lock on every connection.
+  return EVP_CIPHER_fetch(nullptr, name, nullptr);
+}
+
+const EVP_CIPHER* Aes128Gcm() {
+  static const EVP_CIPHER* cipher = FetchOnce("AES-128-GCM");
+  return cipher;
+}
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* cipher = FetchOnce("AES-256-GCM");
+  return cipher;
+}
+const EVP_CIPHER* ChaCha20Poly1305() {
+  static const EVP_CIPHER* cipher = FetchOnce("ChaCha20-Poly1305");
+  return cipher;
+}
+
+void PutBigEndian64(uint64_t v, unsigned char* out) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<unsigned char>(v);
+    v >>= 8;
+  }
+}
+
+uint64_t GetBigEndian64(const unsigned char* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
+  return v;
+}
+
+// HKDF-Expand-Label(secret, label, "", length) of RFC 8446 7.1.
+bool ExpandLabel(const std::string& secret, std::string_view label, unsigned char* out,
+                 size_t length) {
+  unsigned char info[2 + 1 + 6 + 32 + 1];
+  size_t n = 0;
+  info[n++] = static_cast<unsigned char>(length >> 8);
+  info[n++] = static_cast<unsigned char>(length);
+  info[n++] = static_cast<unsigned char>(6 + label.size());
+  std::memcpy(info + n, "tls13 ", 6);
+  n += 6;
+  std::memcpy(info + n, label.data(), label.size());
+  n += label.size();
+  info[n++] = 0;  // empty context
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  if (kdf == nullptr) return false;
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  EVP_KDF_free(kdf);
+  if (ctx == nullptr) return false;
+  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+  // TLS 1.3's secrets are as long as the suite's hash: 48 bytes for SHA-384.
+  char digest[] = "SHA256";
+  char digest384[] = "SHA384";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+                                       secret.size() == 48 ? digest384 : digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()),
+                                        secret.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
+      OSSL_PARAM_construct_end(),
+  };
+  const bool ok = EVP_KDF_derive(ctx, out, length, params) == 1;
+  EVP_KDF_CTX_free(ctx);
+  return ok;
+}
+
+}  // namespace
+
+std::unique_ptr<TlsTx> TlsTx::Create(const void* crypto_info) {
+  const auto* info = static_cast<const tls_crypto_info*>(crypto_info);
+  if (info == nullptr || (info->version != TLS_1_2_VERSION && info->version != TLS_1_3_VERSION)) {
+    return nullptr;
+  }
+  std::unique_ptr<TlsTx> tx(new TlsTx());
+  tx->tls13_ = info->version == TLS_1_3_VERSION;
+  const unsigned char* key = nullptr;
+  const unsigned char* rec_seq = nullptr;
+  // The two AES-GCM layouts differ only in the key's length.
+  auto gcm = [&](const auto* c, const EVP_CIPHER* cipher) {
+    tx->cipher_ = cipher;
+    tx->key_len_ = sizeof(c->key);
+    tx->explicit_nonce_ = !tx->tls13_;
+    std::memcpy(tx->iv_, c->salt, 4);
+    std::memcpy(tx->iv_ + 4, c->iv, 8);
+    key = c->key;
+    rec_seq = c->rec_seq;
+  };
+  switch (info->cipher_type) {
+    case TLS_CIPHER_AES_GCM_128:
+      gcm(static_cast<const tls12_crypto_info_aes_gcm_128*>(crypto_info), Aes128Gcm());
+      break;
+    case TLS_CIPHER_AES_GCM_256:
+      gcm(static_cast<const tls12_crypto_info_aes_gcm_256*>(crypto_info), Aes256Gcm());
+      break;
+    case TLS_CIPHER_CHACHA20_POLY1305: {
+      const auto* c = static_cast<const tls12_crypto_info_chacha20_poly1305*>(crypto_info);
+      tx->cipher_ = ChaCha20Poly1305();
+      tx->key_len_ = sizeof(c->key);
+      std::memcpy(tx->iv_, c->iv, 12);
+      key = c->key;
+      rec_seq = c->rec_seq;
+      break;
+    }
+    default:
+      return nullptr;
+  }
+  tx->seq_ = GetBigEndian64(rec_seq);
+  tx->ctx_ = EVP_CIPHER_CTX_new();
+  if (tx->cipher_ == nullptr || tx->ctx_ == nullptr || !tx->SetKey(key)) return nullptr;
+  return tx;
+}
+
+TlsTx::~TlsTx() {
+  EVP_CIPHER_CTX_free(ctx_);
+  OPENSSL_cleanse(secret_.data(), secret_.size());
+}
+
+bool TlsTx::SetKey(const unsigned char* key) {
+  return EVP_EncryptInit_ex(ctx_, cipher_, nullptr, key, nullptr) == 1;
+}
+
+bool TlsTx::HoldsKeyUpdate(const unsigned char* in, size_t n) {
+  // Handshake messages: type (1), length (3), body.
+  size_t at = 0;
+  while (at + 4 <= n) {
+    if (in[at] == 24) return true;  // key_update
+    at += 4 + ((size_t{in[at + 1]} << 16) | (size_t{in[at + 2]} << 8) | in[at + 3]);
+  }
+  return false;
+}
+
+bool TlsTx::Rekey() {
+  if (secret_.empty()) return false;
+  std::string next(secret_.size(), '\0');
+  // (The old secret is overwritten below; the key and IV are on the stack.)
+  unsigned char key[32];
+  unsigned char iv[12];
+  if (!ExpandLabel(secret_, "traffic upd", reinterpret_cast<unsigned char*>(next.data()),
+                   next.size()) ||
+      !ExpandLabel(next, "key", key, key_len_) || !ExpandLabel(next, "iv", iv, sizeof(iv)) ||
+      !SetKey(key)) {
+    return false;
+  }
+  std::memcpy(iv_, iv, sizeof(iv));
+  seq_ = 0;
+  secret_ = std::move(next);
+  return true;
+}
+
+size_t TlsTx::Seal(const unsigned char* in, size_t n, unsigned char* out) {
+  const unsigned char type = type_;
+  type_ = 23;
+  if (n > kMaxPlaintext) return 0;
+  unsigned char seq[8];
+  PutBigEndian64(seq_, seq);
+  unsigned char nonce[12];
+  std::memcpy(nonce, iv_, sizeof(nonce));
+  if (!explicit_nonce_) {
+    for (int i = 0; i < 8; ++i) nonce[4 + i] ^= seq[i];
+  }
+  const size_t inner = n + (tls13_ ? 1 : 0);  // TLS 1.3 seals the type after the data
+  const size_t body = (explicit_nonce_ ? 8 : 0) + inner + 16;
+  out[0] = tls13_ ? 23 : type;
+  out[1] = 3;
+  out[2] = 3;
+  out[3] = static_cast<unsigned char>(body >> 8);
+  out[4] = static_cast<unsigned char>(body);
+  // TLS 1.3 authenticates the record header; TLS 1.2 the sequence, type,
+  // version and plaintext length.
+  unsigned char aad12[13];
+  const unsigned char* aad = out;
+  int aad_len = 5;
+  if (!tls13_) {
+    std::memcpy(aad12, seq, 8);
+    aad12[8] = type;
+    aad12[9] = 3;
+    aad12[10] = 3;
+    aad12[11] = static_cast<unsigned char>(n >> 8);
+    aad12[12] = static_cast<unsigned char>(n);
+    aad = aad12;
+    aad_len = sizeof(aad12);
+  }
+  unsigned char* p = out + 5;
+  if (explicit_nonce_) {
+    std::memcpy(p, iv_ + 4, 8);
+    p += 8;
+  }
+  int len = 0;
+  if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) != 1 ||
+      EVP_EncryptUpdate(ctx_, nullptr, &len, aad, aad_len) != 1 ||
+      EVP_EncryptUpdate(ctx_, p, &len, in, static_cast<int>(n)) != 1 ||
+      static_cast<size_t>(len) != n) {
+    return 0;
+  }
+  if (tls13_ && (EVP_EncryptUpdate(ctx_, p + n, &len, &type, 1) != 1 || len != 1)) return 0;
+  if (EVP_EncryptFinal_ex(ctx_, p + inner, &len) != 1 || len != 0 ||
+      EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, 16, p + inner) != 1) {
+    return 0;
+  }
+  ++seq_;
+  if (explicit_nonce_) {
+    for (int i = 11; i >= 4 && ++iv_[i] == 0; --i) {
+    }
+  }
+  // A KeyUpdate goes under the old key; everything after it under the next.
+  if (tls13_ && type == 22 && HoldsKeyUpdate(in, n) && !Rekey()) return 0;
+  return 5 + body;
+}
+
+}  // namespace icaht::net

@@ -1,0 +1,78 @@
+#pragma once
+// The transmit half of kernel TLS, done in user space: OpenSSL 3 hands a
+// kTLS-capable BIO the write keys once the handshake has derived them and
+// from then on writes plaintext records straight from the caller's buffer,
+// telling the BIO the record type of any record that is not application
+// data. The kernels here have no kTLS, so our ring BIO plays the kernel: it
+// accepts the keys (see TlsSession's BIO) and seals each record with this
+// class, straight from the plaintext into the send buffer. That saves
+// OpenSSL's copy of every plaintext byte into its record buffer, and lets
+// several records go out with one send.
+//
+// The records are the kernel's (net/tls/tls_sw.c): for TLS 1.3 the nonce is
+// the IV XORed with the sequence number and the content type is sealed
+// after the data; for TLS 1.2 AES-GCM the nonce is the 4-byte salt and an
+// 8-byte explicit part (sent before the ciphertext, counted up per record);
+// ChaCha20-Poly1305 XORs its 12-byte IV with the sequence in both versions.
+// AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305 are sealed here; for any
+// other cipher Create returns null and OpenSSL keeps encrypting itself.
+//
+// A TLS 1.3 KeyUpdate that OpenSSL sends (its own, or the answer to the
+// peer's request) is seen as a handshake record holding a key_update
+// message: after sealing it, the next key is derived from the current
+// traffic secret (RFC 8446 7.2), which the session learns from OpenSSL's key
+// log callback. Without the secret that record fails (the connection closes
+// rather than send under a stale key).
+
+#include <openssl/evp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace icaht::net {
+
+class TlsTx {
+ public:
+  // `crypto_info`: the `struct tls_crypto_info` (linux/tls.h) OpenSSL passes
+  // with BIO_CTRL_SET_KTLS. Null when its version or cipher is not ours.
+  static std::unique_ptr<TlsTx> Create(const void* crypto_info);
+  ~TlsTx();
+  TlsTx(const TlsTx&) = delete;
+  TlsTx& operator=(const TlsTx&) = delete;
+
+  // The largest plaintext of one record, and the most a record adds to it
+  // (header, explicit nonce, content type, tag).
+  static constexpr size_t kMaxPlaintext = 16 * 1024;
+  static constexpr size_t kMaxOverhead = 5 + 8 + 1 + 16;
+
+  // The record type of the next Seal only (OpenSSL's "control message");
+  // every other record is application data.
+  void set_next_type(uint8_t type) { type_ = type; }
+  // The current TLS 1.3 traffic secret for this direction (for KeyUpdate).
+  void set_secret(std::string secret) { secret_ = std::move(secret); }
+  bool tls13() const { return tls13_; }
+
+  // Seals `n` (<= kMaxPlaintext) bytes into one record at `out`, which has
+  // room for n + kMaxOverhead. Returns the record's size, 0 on failure.
+  size_t Seal(const unsigned char* in, size_t n, unsigned char* out);
+
+ private:
+  TlsTx() = default;
+  bool SetKey(const unsigned char* key);
+  bool Rekey();
+  static bool HoldsKeyUpdate(const unsigned char* in, size_t n);
+
+  EVP_CIPHER_CTX* ctx_ = nullptr;
+  const EVP_CIPHER* cipher_ = nullptr;
+  size_t key_len_ = 0;
+  bool tls13_ = false;
+  bool explicit_nonce_ = false;  // TLS 1.2 AES-GCM
+  uint8_t type_ = 23;
+  unsigned char iv_[12] = {};  // salt + IV (GCM) or the IV (ChaCha20)
+  uint64_t seq_ = 0;
+  std::string secret_;
+};
+
+}  // namespace icaht::net
