@@ -55,9 +55,11 @@ run_suite() {
 }
 
 # Line tables only (-g1): enough for sanitizer reports and backtraces, and a
-# third less compile time at -O2 than full debug information.
+# third less compile time at -O2 than full debug information. The libraries
+# are built in unity blocks (a third less compile time; unit tests are not:
+# tests/meson.build), and the micro benchmarks are left to tools/bench.sh.
 MESON_TEST_ARGS=()
-run_suite build -Dcpp_args=-g1
+run_suite build -Dcpp_args=-g1 -Dunity=on -Dbenchmarks=false
 
 if [ $full = 1 ]; then
   # Sanitizers: the same tests against an ASan+UBSan build (slow e2e-only extras excluded).
@@ -66,7 +68,7 @@ if [ $full = 1 ]; then
   # "invalid vptr" (a false positive that aborts the daemon with halt_on_error).
   MESON_TEST_ARGS=(--no-suite slow)
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
+    run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false -Dunity=on \
     -Dbuildtype=debug "-Dcpp_args=['-fno-sanitize=vptr','-g1']"
   if [ -x tools/fuzz.sh ]; then
     if tools/fuzz.sh "${FUZZ_SECONDS:-60}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

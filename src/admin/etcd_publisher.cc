@@ -4,14 +4,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "admin/etcd_backoff.h"
 #include "core/log.h"
 
 namespace icaht::admin {
 namespace {
 
-constexpr int64_t kNsPerS = 1'000'000'000;
-constexpr int64_t kFirstBackoffNs = 250'000'000;
-constexpr int64_t kMaxBackoffNs = 5 * kNsPerS;
 constexpr int64_t kStopBudgetNs = kNsPerS;  // shutdown waits at most this for the revoke
 constexpr size_t kCountsPerTxn = 100;       // etcd takes at most 128 operations per transaction
 constexpr std::string_view kTxn = "/v3/kv/txn";
@@ -210,7 +208,7 @@ void EtcdPublisher::Fail(const std::string& what, bool answered) {
   // Each endpoint once at once; then back off before the next round.
   if (failures_ % static_cast<int>(endpoints_.size()) == 0) {
     int rounds = failures_ / static_cast<int>(endpoints_.size());
-    delay = std::min(kFirstBackoffNs << std::min(rounds - 1, 5), kMaxBackoffNs);
+    delay = std::min(kEtcdFirstBackoffNs << std::min(rounds - 1, 5), kEtcdMaxBackoffNs);
     delay = static_cast<int64_t>(static_cast<double>(delay) * (0.8 + 0.4 * random_.NextDouble()));
   }
   if (lease_ != 0) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "admin/etcd_backoff.h"
 #include "core/log.h"
 #include "discovery/etcd_layout.h"
 
@@ -10,9 +11,6 @@ namespace icaht::admin {
 namespace {
 
 constexpr int64_t kNsPerMs = 1'000'000;
-constexpr int64_t kNsPerS = 1'000'000'000;
-constexpr int64_t kFirstBackoffNs = 250 * kNsPerMs;
-constexpr int64_t kMaxBackoffNs = 5 * kNsPerS;
 // A watch that lived this long was a success: the next failure backs off
 // from the start again (one that dies at once keeps backing off).
 constexpr int64_t kStableNs = 2 * kNsPerS;
@@ -250,9 +248,9 @@ void EtcdWatcher::Fail(const std::string& what) {
   const int n = static_cast<int>(endpoints_.size());
   if (failures_ % n == 0) {
     const int rounds = failures_ / n;
-    delay = std::min(kFirstBackoffNs << std::min(rounds - 1, 5), kMaxBackoffNs);
+    delay = std::min(kEtcdFirstBackoffNs << std::min(rounds - 1, 5), kEtcdMaxBackoffNs);
     delay = static_cast<int64_t>(static_cast<double>(delay) * (0.8 + 0.4 * random_.NextDouble()));
-    delay = std::min(delay, kMaxBackoffNs);
+    delay = std::min(delay, kEtcdMaxBackoffNs);
   }
   ring_.timers().Arm(&retry_timer_, now + delay);
 }

@@ -7,7 +7,7 @@
 
 namespace icaht::admin {
 namespace {
-constexpr int64_t kTickNs = 1'000'000'000;
+constexpr int64_t kCheckFilesNs = 1'000'000'000;
 }  // namespace
 
 net::TlsServerOptions ServerOptions(const registry::TlsSpec& spec, const std::string& service) {
@@ -158,7 +158,7 @@ void TlsStore::Commit(const std::string& name, std::unique_ptr<Prepared> prepare
 }
 
 void TlsStore::ArmTick() {
-  if (!tick_.armed()) ring_.timers().Arm(&tick_, core::NowNs() + kTickNs);
+  if (!tick_.armed()) ring_.timers().Arm(&tick_, core::NowNs() + kCheckFilesNs);
 }
 
 std::shared_ptr<const net::TlsClientContext> TlsStore::HostClient() {
@@ -234,7 +234,7 @@ void TlsStore::Tick() {
     for (auto& [name, entry] : entries_) {
       const registry::ServiceRecord* live = lookup_(name);
       if (live != nullptr ? !Matches(*entry, *live)
-                          : core::NowNs() - entry->prepared_ns > 10 * kTickNs) {
+                          : core::NowNs() - entry->prepared_ns > 10 * kCheckFilesNs) {
         stale.push_back(name);
       }
     }

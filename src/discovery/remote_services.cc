@@ -15,7 +15,7 @@ namespace {
 namespace json = registry::json;
 using simdjson::ondemand::json_type;
 
-absl::Status Skip(json::Value&) { return absl::OkStatus(); }
+absl::Status Ignore(json::Value&) { return absl::OkStatus(); }
 
 template <typename T>
 bool ParseDecimal(std::string_view text, T* out) {
@@ -115,7 +115,7 @@ absl::StatusOr<int64_t> ReadHeaderRevision(json::Value& header) {
   int64_t revision = 0;
   ICAHT_RETURN_IF_ERROR(
       json::ForEachField(header, "header", [&](std::string_view field, json::Value& value) {
-        if (field != "revision") return Skip(value);
+        if (field != "revision") return Ignore(value);
         ICAHT_ASSIGN_OR_RETURN(revision, ReadGatewayInt64(value, "header.revision"));
         return absl::OkStatus();
       }));
@@ -204,12 +204,12 @@ absl::StatusOr<WatchMessage> RemoteServices::Apply(std::string_view message) {
         // The gateway ends a broken stream with {"error":{"grpc_code":..,"message":..}}.
         out.canceled = true;
         return json::ForEachField(value, "error", [&](std::string_view name, json::Value& v) {
-          if (name != "message") return Skip(v);
+          if (name != "message") return Ignore(v);
           ICAHT_ASSIGN_OR_RETURN(out.cancel_reason, json::ReadString(v, "error.message"));
           return absl::OkStatus();
         });
       }
-      if (field != "result") return Skip(value);
+      if (field != "result") return Ignore(value);
       result = true;
       return json::ForEachField(value, "result", [&](std::string_view name, json::Value& v) {
         if (name == "created") {

@@ -76,7 +76,7 @@ bool ClassifyTarget(Method method, std::string_view target, TargetForm* form) {
 
 // See HeadMayBeDecided. Adds what only requests have: leading empty lines, a method as the first
 // byte, and the request-line limit.
-bool WorthFullParse(std::string_view data, const Limits& limits) {
+bool WorthFullRequestParse(std::string_view data, const Limits& limits) {
   const size_t size = data.size();
   if (size >= limits.max_header_bytes) return true;
   const char* d = data.data();
@@ -314,7 +314,7 @@ ParseStatus ParseRequestHead(std::string_view data, const Limits& limits, Reques
                              ParseError* error) {
   out->Clear();
   *error = ParseError::kNone;
-  if (!WorthFullParse(data, limits)) return ParseStatus::kIncomplete;
+  if (!WorthFullRequestParse(data, limits)) return ParseStatus::kIncomplete;
   ParseStatus status = RequestParser(data, limits, out, error).Parse();
   if (status == ParseStatus::kIncomplete) out->error_detail = "";
   return status;

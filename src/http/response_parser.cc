@@ -8,7 +8,7 @@ namespace icaht::http {
 namespace {
 
 // See HeadMayBeDecided. A response starts with "HTTP/", so anything else is decided at once.
-bool WorthFullParse(std::string_view data, const Limits& limits) {
+bool WorthFullResponseParse(std::string_view data, const Limits& limits) {
   const size_t size = data.size();
   if (size >= limits.max_header_bytes) return true;
   if (size == 0) return false;
@@ -184,7 +184,7 @@ ParseStatus ParseResponseHead(std::string_view data, Method request_method, cons
                               ResponseHead* out, ParseError* error) {
   out->Clear();
   *error = ParseError::kNone;
-  if (!WorthFullParse(data, limits)) return ParseStatus::kIncomplete;
+  if (!WorthFullResponseParse(data, limits)) return ParseStatus::kIncomplete;
   ParseStatus status = ResponseParser(data, request_method, limits, out, error).Parse();
   if (status == ParseStatus::kIncomplete) out->error_detail = "";
   return status;

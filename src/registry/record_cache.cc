@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
 #include "http/field_syntax.h"
+#include "registry/record_fields.h"
 
 namespace icaht::registry {
 namespace {
@@ -22,7 +23,6 @@ constexpr int64_t kMaxObjectBytes = int64_t{1} << 30;  // 1 GiB
 constexpr int64_t kMaxHeuristicS = 31'536'000;         // a year
 constexpr int64_t kMaxCollapseTimeoutMs = 60'000;
 constexpr size_t kMaxKeyHeaders = 16;
-constexpr size_t kMaxHeaderNameLength = 64;
 
 constexpr std::array<std::string_view, 7> kMembers = {
     "max_bytes",        "max_object_bytes", "heuristic",          "key_headers",

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
 #include "http/field_syntax.h"
+#include "registry/record_fields.h"
 
 namespace icaht::registry {
 namespace {
@@ -18,7 +19,6 @@ using json::Value;
 constexpr size_t kMaxEntries = 100;
 constexpr size_t kMaxOriginLength = 256;
 constexpr size_t kMaxMethodLength = 32;
-constexpr size_t kMaxHeaderNameLength = 64;
 constexpr int64_t kMaxAgeLimit = 86400;
 
 // The problem with one list entry, or "" when it is fine.

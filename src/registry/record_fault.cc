@@ -2,11 +2,11 @@
 
 #include "core/status_macros.h"
 #include "http/field_syntax.h"
+#include "registry/record_fields.h"
 
 namespace icaht::registry {
 namespace {
 
-constexpr size_t kMaxHeaderNameLength = 64;
 constexpr int64_t kMaxDelayMs = 3'600'000;
 
 // A percentage: any JSON number 0..100.

@@ -13,6 +13,8 @@ namespace icaht::registry {
 
 inline constexpr size_t kMaxListEntries = 64;
 inline constexpr size_t kMaxText = 1024;
+// A header name a record may configure (CORS, cache keys, faults, rate limits, ...).
+inline constexpr size_t kMaxHeaderNameLength = 64;
 
 // A string of 1..kMaxText characters (0.. with allow_empty).
 absl::Status ReadText(json::Value& value, const std::string& path, std::string& out,

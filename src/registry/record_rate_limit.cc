@@ -19,12 +19,12 @@ using json::Value;
 constexpr double kMaxRate = 1e7;
 constexpr int64_t kMaxBurst = 1'000'000'000;
 constexpr int64_t kMaxKeys = 10'000'000;
-constexpr size_t kMaxNameLength = 64;
+constexpr size_t kMaxLimitNameLength = 64;
 constexpr std::string_view kHeaderPrefix = "header:";
 constexpr std::string_view kClaimPrefix = "claim:";
 
 bool IsPolicyName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
+  if (name.empty() || name.size() > kMaxLimitNameLength) return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';
@@ -35,7 +35,7 @@ bool IsPolicyName(std::string_view name) {
 
 // Claim names are JSON member names of a token; any visible ASCII will do.
 bool IsClaimName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
+  if (name.empty() || name.size() > kMaxLimitNameLength) return false;
   for (unsigned char c : name) {
     if (c < 0x21 || c > 0x7e) return false;
   }
@@ -51,7 +51,7 @@ absl::Status ParseKey(Value& value, const std::string& path, RateLimitSpec& spec
     spec.key = RateLimitKey::kClientIp;
   } else if (key.substr(0, kHeaderPrefix.size()) == kHeaderPrefix) {
     std::string_view name = key.substr(kHeaderPrefix.size());
-    if (name.empty() || name.size() > kMaxNameLength || !http::IsToken(name)) {
+    if (name.empty() || name.size() > kMaxLimitNameLength || !http::IsToken(name)) {
       return FieldError(path, "must name a header: \"header:<1..64 token characters>\"");
     }
     spec.key = RateLimitKey::kHeader;

@@ -11,6 +11,7 @@
 #include "registry/record_cache.h"
 #include "registry/record_cors.h"
 #include "registry/record_fault.h"
+#include "registry/record_fields.h"
 #include "registry/record_health.h"
 #include "registry/record_lua.h"
 #include "registry/record_mirror.h"
@@ -36,7 +37,6 @@ constexpr size_t kMaxRouteRuleLength = 1024;
 
 // Fields of DESIGN.md's record that this build does not implement. They are
 // refused, not ignored: a user who sends "auth" must not believe it is enforced.
-constexpr size_t kMaxHeaderNameLength = 64;
 
 constexpr std::array<std::string_view, 5> kLoadBalancers = {"round_robin", "least_request",
                                                             "random", "ring_hash", "maglev"};

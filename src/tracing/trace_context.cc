@@ -4,6 +4,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "http/field_syntax.h"
 #include "tracing/b3.h"
 #include "tracing/tracestate.h"
 
@@ -11,12 +12,6 @@ namespace icaht::tracing {
 namespace {
 
 constexpr size_t kTraceparentSize = 55;  // version 00
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // The trace header fields a request may carry.
 enum Field : uint8_t {
@@ -74,7 +69,7 @@ struct Incoming {
   const http::Header* first[kFieldCount] = {};
   uint8_t count[kFieldCount] = {};
 
-  std::string_view value(Field f) const { return first[f] ? TrimOws(first[f]->value) : ""; }
+  std::string_view value(Field f) const { return first[f] ? http::TrimOws(first[f]->value) : ""; }
 };
 
 Incoming Collect(std::span<const http::Header> headers, const Propagation& p) {
@@ -97,7 +92,7 @@ std::string_view CombinedTracestate(std::span<const http::Header> headers, const
   }
   absl::InlinedVector<std::string_view, 8> fields;
   for (const http::Header& h : headers) {
-    if (NameIs(h.name, "tracestate")) fields.push_back(TrimOws(h.value));
+    if (NameIs(h.name, "tracestate")) fields.push_back(http::TrimOws(h.value));
   }
   return ProcessTracestate(fields, buffer);
 }

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstdint>
 
+#include "http/field_syntax.h"
+
 namespace icaht::tracing {
 namespace {
 
@@ -34,14 +36,6 @@ bool IsKeyPart(std::string_view s, uint8_t first, size_t max_size) {
   return true;
 }
 
-bool IsOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // Trivially constructible (no string_view): the array of 32 is not cleared per call.
 struct Member {
   const char* data;  // key=value
@@ -56,7 +50,7 @@ struct Member {
 bool AddMembers(std::string_view field, Member* members, size_t& count) {
   while (true) {
     const size_t comma = field.find(',');
-    const std::string_view member = TrimOws(field.substr(0, comma));
+    const std::string_view member = http::TrimOws(field.substr(0, comma));
     if (!member.empty()) {
       const size_t eq = member.find('=');
       if (eq == std::string_view::npos || count == kMaxTracestateMembers) return false;
@@ -102,7 +96,7 @@ std::string_view ProcessTracestate(std::span<const std::string_view> fields, std
   }
   if (count == 0) return {};
   if (fields.size() == 1) {
-    const std::string_view whole = TrimOws(fields[0]);
+    const std::string_view whole = http::TrimOws(fields[0]);
     if (whole.size() <= kMaxTracestateLength) return whole;
   }
 

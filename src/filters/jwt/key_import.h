@@ -30,4 +30,9 @@ absl::StatusOr<EvpPkeyPtr> ImportEcPublicKey(Curve curve, std::string_view x, st
 // Ed25519 public key (32 bytes).
 absl::StatusOr<EvpPkeyPtr> ImportEd25519PublicKey(std::string_view x);
 
+// A string's bytes as OpenSSL takes them.
+inline const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
 }  // namespace icaht::filters::jwt

@@ -25,10 +25,6 @@ struct MacCtxFree {
   void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
 };
 
-const unsigned char* Bytes(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
 // Writes the DER INTEGER for the unsigned big-endian `value` at `out`.
 size_t DerInteger(const uint8_t* value, size_t size, uint8_t* out) {
   while (size > 0 && value[0] == 0) {
