@@ -12,8 +12,11 @@ import base64
 import hashlib
 import json
 import os
+import re
+import select
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -24,7 +27,8 @@ from http_peers import SharedDaemonTestCase
 from http_upstream import HttpUpstream, dispatch
 from http_wire import PatternData, SockReader, read_response
 from peers import Upstream, curl
-from tls_peers import (Pki, client_context, https_get, negotiated_protocol, openssl_s_client,
+from tls_peers import (OPENSSL, Pki, client_context, https_get, negotiated_protocol,
+                       openssl_s_client,
                        peer_subject, s_client_reconnect)
 from ws_peers import OP_BINARY, websocket_echo, ws_frame, ws_read_message
 
@@ -312,6 +316,64 @@ class TlsTest(SharedDaemonTestCase):
             for piece in PatternData(size, i + 1).pieces():
                 expected.update(piece)
             self.assertEqual(result, (200, expected.hexdigest()), "client %d" % i)
+
+    def test_key_updates_asked_by_the_client_rekey_the_answers(self):
+        # openssl s_client's "K" command sends a TLS 1.3 KeyUpdate asking for ours: the
+        # daemon's next answer starts with its own KeyUpdate, and everything after it is
+        # sealed under the next key (src/net/tls_tx.h), else s_client cannot open it.
+        port = self.register_tls("tls-keyupdate", upstream=self.ws_up.address)
+        p = subprocess.Popen([OPENSSL, "s_client", "-connect", "%s:%d" % (LOOPBACK, port),
+                              "-tls1_3", "-CAfile", self.pki.ca_cert],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        self.addCleanup(p.kill)
+        out = bytearray()
+        deadline = time.monotonic() + 20
+
+        def answer(seed, size):
+            # Asks for PatternData(size, seed), returns the body of the answer.
+            p.stdin.write(b"GET /tls-keyupdate/d?download=%d&seed=%d HTTP/1.1\r\n"
+                          b"Host: x\r\n\r\n" % (size, seed))
+            p.stdin.flush()
+            while time.monotonic() < deadline:
+                start = out.find(b"HTTP/1.1 ")
+                end = out.find(b"\r\n\r\n", start) if start >= 0 else -1
+                if end >= 0:
+                    head = out[start:end].decode()
+                    length = int(re.search(r"(?im)^content-length: *(\d+)", head).group(1))
+                    if len(out) >= end + 4 + length:
+                        body = bytes(out[end + 4:end + 4 + length])
+                        del out[:end + 4 + length]
+                        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+                        return body
+                ready, _, _ = select.select([p.stdout], [], [], 0.5)
+                if ready:
+                    chunk = os.read(p.stdout.fileno(), 65536)
+                    if not chunk:
+                        self.fail("s_client ended: %s" % p.communicate(timeout=5)[1])
+                    out.extend(chunk)
+            self.fail("no answer for seed %d" % seed)
+
+        def expected(seed, size):
+            return hashlib.sha256(b"".join(PatternData(size, seed).pieces())).hexdigest()
+
+        size = 200 * 1024 + 3
+        self.assertEqual(hashlib.sha256(answer(1, size)).hexdigest(), expected(1, size))
+        err = bytearray()
+        for seed in (2, 3):
+            # A read of its own: s_client takes a read starting with "K" as its KeyUpdate
+            # command (and drops the rest), so the request waits until it says KEYUPDATE.
+            p.stdin.write(b"K\n")
+            p.stdin.flush()
+            while err.count(b"KEYUPDATE") < seed - 1 and time.monotonic() < deadline:
+                if select.select([p.stderr], [], [], 0.5)[0]:
+                    err.extend(os.read(p.stderr.fileno(), 65536))
+            self.assertIn(b"KEYUPDATE", err)
+            self.assertEqual(hashlib.sha256(answer(seed, size)).hexdigest(),
+                             expected(seed, size), "after KeyUpdate %d" % (seed - 1))
+        err.extend(p.communicate(timeout=10)[1])  # stdin's EOF ends s_client
+        self.assertEqual(err.count(b"KEYUPDATE"), 2, err)
+        self.assertNotIn(b"error", err.lower(), err)
 
     def test_websocket_over_tls(self):
         port = self.register_tls("tls-ws", upstream=self.ws_up.address)
