@@ -59,7 +59,7 @@ void NotifySystemd(std::string_view state) {
 
 // Reads the handled signals (HandledSignals) from a signalfd through the
 // control ring.
-class Control::SignalRead : public core::Completion {
+class Control::SignalRead final : public core::Completion {
  public:
   SignalRead(Control* control, core::Ring& ring, int fd)
       : control_(control), ring_(ring), fd_(fd) {}

@@ -109,8 +109,9 @@ Fields KeptFields(const std::vector<http::Header>& headers) {
 
 Fields Merged(const Fields& stored, const Fields& update) {
   Fields merged = stored;
-  for (const auto& [name, value] : update) {
-    std::erase_if(merged, [&](const auto& h) { return http::EqualsIgnoreCase(h.first, name); });
+  for (const auto& field : update) {
+    std::erase_if(merged,
+                  [&](const auto& h) { return http::EqualsIgnoreCase(h.first, field.first); });
   }
   merged.insert(merged.end(), update.begin(), update.end());
   return merged;

@@ -535,7 +535,7 @@ void ShardProxy::Remove(uint16_t port, std::function<void()> done) {
                                            service->connections.end());
   for (HttpConnection* connection : connections) connection->Drain();
   if (!service->connections.empty()) {
-    service->drain_timer = std::make_unique<core::Timer>([this, service] {
+    service->drain_timer = std::make_unique<core::Timer>([service] {
       std::vector<HttpConnection*> left(service->connections.begin(), service->connections.end());
       for (HttpConnection* connection : left) connection->Abort();
     });

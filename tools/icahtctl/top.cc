@@ -191,7 +191,7 @@ std::optional<std::string> ParseTopOptions(
       counted = true;
     } else if (name == "--sort") {
       auto it = std::find_if(std::begin(kSortNames), std::end(kSortNames),
-                             [&](const SortName& s) { return s.name == value; });
+                             [&wanted = value](const SortName& s) { return s.name == wanted; });
       if (it == std::end(kSortNames)) {
         return Cat("bad --sort '", value, "': expected name, rps, errors, p99 or conns");
       }
