@@ -56,9 +56,10 @@ run_suite() {
 }
 
 # Line tables only (-g1): enough for sanitizer reports and backtraces, and a
-# third less compile time at -O2 than full debug information. The libraries
-# are built in unity blocks (a third less compile time; unit tests are not:
-# tests/meson.build), and the micro benchmarks are left to tools/bench.sh.
+# third less compile time at -O2 than full debug information. Everything is
+# built in unity blocks of four files (a third less compile time; each unit
+# test file keeps its helpers in a namespace named after it, so that blocks
+# do not collide), and the micro benchmarks are left to tools/bench.sh.
 MESON_TEST_ARGS=()
 run_suite build -Dcpp_args=-g1 -Dunity=on -Dbenchmarks=false
 

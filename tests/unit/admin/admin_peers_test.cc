@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::admin {
-namespace {
+namespace admin_peers_test {
 
 TEST(AdminPeerPolicyTest, WhoMayUseTheAdminSocket) {
   AdminPeerPolicy policy{
@@ -34,5 +34,5 @@ TEST(AdminPeerPolicyTest, PeerGroupsOfAConnectedSocket) {
   EXPECT_TRUE(PeerGroups(-1).empty());
 }
 
-}  // namespace
+}  // namespace admin_peers_test
 }  // namespace icaht::admin

@@ -31,7 +31,7 @@
 #include "net/stream.h"
 
 namespace icaht::admin {
-namespace {
+namespace etcd_watcher_test {
 
 constexpr const char* kEtcd = "/usr/bin/etcd";
 constexpr int64_t kNsPerS = 1'000'000'000;
@@ -321,5 +321,5 @@ TEST_F(EtcdWatcherTest, PropagationFromPutToOnChange) {
   EXPECT_EQ(watcher_->errors(), 0u);
 }
 
-}  // namespace
+}  // namespace etcd_watcher_test
 }  // namespace icaht::admin

@@ -14,7 +14,7 @@
 #include "temp_dir.h"
 
 namespace icaht::registry {
-namespace {
+namespace journal_test {
 
 using ::testing::HasSubstr;
 
@@ -83,5 +83,5 @@ TEST_F(JournalTest, CorruptEntryStopsTheRead) {
   EXPECT_THAT(read->problem, HasSubstr("not '<crc32c> <json>'"));
 }
 
-}  // namespace
+}  // namespace journal_test
 }  // namespace icaht::registry

@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::admin {
-namespace {
+namespace outlier_detector_test {
 
 constexpr int64_t kMs = 1'000'000;
 
@@ -145,5 +145,5 @@ TEST(OutlierDetectorTest, StateIsKeptByAddressAcrossUpdates) {
   EXPECT_EQ(d.EjectedForNs(Addr(8002), 10'000 * kMs), 20'000 * kMs);
 }
 
-}  // namespace
+}  // namespace outlier_detector_test
 }  // namespace icaht::admin

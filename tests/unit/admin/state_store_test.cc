@@ -17,7 +17,7 @@
 #include "temp_dir.h"
 
 namespace icaht::admin {
-namespace {
+namespace state_store_test {
 
 class StateStoreTest : public ::testing::Test {
  protected:
@@ -109,5 +109,5 @@ TEST_F(StateStoreTest, ChangesSurviveAReloadBeforeAndAfterCompaction) {
   EXPECT_EQ(names, (std::vector<std::string>{"b", "c"}));
 }
 
-}  // namespace
+}  // namespace state_store_test
 }  // namespace icaht::admin

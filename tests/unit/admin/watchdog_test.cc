@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::admin {
-namespace {
+namespace watchdog_test {
 
 TEST(PingRoundTest, NamesTheShardsThatDidNotAnswer) {
   PingRound round;
@@ -41,5 +41,5 @@ TEST(WatchdogTest, IntervalFromEnvironment) {
   unsetenv("WATCHDOG_USEC");
 }
 
-}  // namespace
+}  // namespace watchdog_test
 }  // namespace icaht::admin

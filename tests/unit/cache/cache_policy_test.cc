@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::cache {
-namespace {
+namespace cache_policy_test {
 
 CacheControl Cc(std::vector<std::string_view> values) { return ParseCacheControl(values); }
 
@@ -169,5 +169,5 @@ TEST(DecideTest, StaleWhileRevalidateAndStaleIfError) {
   EXPECT_FALSE(UsableOnError(none, {.status = 200, .cc = Cc({"max-age=60"})}, 60, 70));
 }
 
-}  // namespace
+}  // namespace cache_policy_test
 }  // namespace icaht::cache

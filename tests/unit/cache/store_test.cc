@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::cache {
-namespace {
+namespace store_test {
 
 // A request's headers (lower-case names).
 struct Request {
@@ -122,5 +122,5 @@ TEST(StoreTest, InvalidateAndPurge) {
   EXPECT_EQ(store.bytes(), 0u);
 }
 
-}  // namespace
+}  // namespace store_test
 }  // namespace icaht::cache

@@ -12,7 +12,7 @@
 #include "temp_dir.h"
 
 namespace icaht::config {
-namespace {
+namespace daemon_config_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -463,5 +463,5 @@ TEST(LogLevelTest, Names) {
   EXPECT_EQ(LogLevelName(LogLevel::kError), "error");
 }
 
-}  // namespace
+}  // namespace daemon_config_test
 }  // namespace icaht::config

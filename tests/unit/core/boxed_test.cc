@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::core {
-namespace {
+namespace boxed_test {
 
 struct Big {
   std::string name;
@@ -70,5 +70,5 @@ TEST(BoxedTest, EmplaceResetMoveAndOptional) {
   EXPECT_FALSE(moved);
 }
 
-}  // namespace
+}  // namespace boxed_test
 }  // namespace icaht::core

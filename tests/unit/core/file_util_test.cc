@@ -11,7 +11,7 @@
 #include "temp_dir.h"
 
 namespace icaht::core {
-namespace {
+namespace file_util_test {
 
 std::string Read(const std::string& path) {
   std::ifstream in(path);
@@ -55,5 +55,5 @@ TEST_F(FileUtilTest, AMissingDirectoryIsAnErrorNamingTheFile) {
   EXPECT_NE(status.message().find("no/such/f.tmp"), std::string::npos) << status;
 }
 
-}  // namespace
+}  // namespace file_util_test
 }  // namespace icaht::core

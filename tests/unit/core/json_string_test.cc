@@ -5,7 +5,7 @@
 #include <string>
 
 namespace icaht::core {
-namespace {
+namespace json_string_test {
 
 std::string Quote(std::string_view s) {
   std::string out = "prefix:";
@@ -25,5 +25,5 @@ TEST(JsonStringTest, PlainRunsAroundEscapes) {
   EXPECT_EQ(Quote("\xE2\x82"), "prefix:\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
-}  // namespace
+}  // namespace json_string_test
 }  // namespace icaht::core

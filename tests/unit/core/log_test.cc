@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::core {
-namespace {
+namespace log_test {
 
 constexpr int64_t kSecond = 1'000'000'000;
 
@@ -41,5 +41,5 @@ TEST(LogRateLimiterTest, WorksAtClockZero) {
   EXPECT_FALSE(limiter.Allow(1, &suppressed));
 }
 
-}  // namespace
+}  // namespace log_test
 }  // namespace icaht::core

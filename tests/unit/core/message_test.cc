@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::core {
-namespace {
+namespace message_test {
 
 // A message that records on which thread each leg ran.
 class PingMessage : public Message {
@@ -121,5 +121,5 @@ TEST(MessageTest, ManyMessagesToSeveralRingsAllReturn) {
   }
 }
 
-}  // namespace
+}  // namespace message_test
 }  // namespace icaht::core

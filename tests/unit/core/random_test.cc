@@ -5,7 +5,7 @@
 #include <set>
 
 namespace icaht::core {
-namespace {
+namespace random_test {
 
 TEST(FastRandomTest, SameSeedSameSequence) {
   FastRandom a(42);
@@ -41,5 +41,5 @@ TEST(FastRandomTest, DoublesAreInUnitIntervalAndSpreadOut) {
   EXPECT_NEAR(below_half, 5000, 300);
 }
 
-}  // namespace
+}  // namespace random_test
 }  // namespace icaht::core

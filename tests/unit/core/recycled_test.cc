@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::core {
-namespace {
+namespace recycled_test {
 
 struct Counted : Recycled<Counted> {
   Counted() { ++constructed; }
@@ -55,5 +55,5 @@ TEST(RecycledTest, ThreadsKeepTheirOwnBlocks) {
   delete c;
 }
 
-}  // namespace
+}  // namespace recycled_test
 }  // namespace icaht::core

@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::core {
-namespace {
+namespace ring_test {
 
 class Recorder : public Completion {
  public:
@@ -142,5 +142,5 @@ TEST(BufRingTest, MultishotRecvFillsProvidedBuffers) {
   close(fds[0]);
 }
 
-}  // namespace
+}  // namespace ring_test
 }  // namespace icaht::core

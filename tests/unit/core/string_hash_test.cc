@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::core {
-namespace {
+namespace string_hash_test {
 
 TEST(StringHashTest, SameTextSameHashWhateverHoldsIt) {
   std::string token(600, 'a');
@@ -29,5 +29,5 @@ TEST(StringHashTest, KeysAMapOfViews) {
   EXPECT_FALSE(index.contains("10.0.0.3"));
 }
 
-}  // namespace
+}  // namespace string_hash_test
 }  // namespace icaht::core

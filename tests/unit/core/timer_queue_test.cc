@@ -5,7 +5,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::core {
-namespace {
+namespace timer_queue_test {
 
 TEST(TimerQueueTest, FiresInDeadlineOrderOnlyWhenDue) {
   TimerQueue queue;
@@ -79,5 +79,5 @@ TEST(TimerQueueTest, CallbackMayArmAnotherTimer) {
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
 }
 
-}  // namespace
+}  // namespace timer_queue_test
 }  // namespace icaht::core

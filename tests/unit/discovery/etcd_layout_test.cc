@@ -8,7 +8,7 @@
 #include "simdjson.h"
 
 namespace icaht::discovery {
-namespace {
+namespace etcd_layout_test {
 
 using ::testing::ElementsAre;
 
@@ -171,5 +171,5 @@ TEST(EtcdLayoutTest, ParsesAnswers) {
   EXPECT_EQ(ErrorCode("<html>"), std::nullopt);
 }
 
-}  // namespace
+}  // namespace etcd_layout_test
 }  // namespace icaht::discovery

@@ -13,7 +13,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::discovery {
-namespace {
+namespace remote_services_test {
 
 // A real range answer: icaht/services/orders/2 =
 // {"host_id":2,"url":"http://10.0.0.2:7005","record":{"name":"orders",
@@ -306,5 +306,5 @@ TEST(RemoteServicesTest, RequestBodiesAndCount) {
   EXPECT_EQ(count->count, 0);
 }
 
-}  // namespace
+}  // namespace remote_services_test
 }  // namespace icaht::discovery

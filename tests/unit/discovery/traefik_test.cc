@@ -9,7 +9,7 @@
 #include "simdjson.h"
 
 namespace icaht::discovery {
-namespace {
+namespace traefik_test {
 
 registry::ServiceRecord Record(const std::string& json) {
   auto r = registry::ParseServiceRecord(json);
@@ -62,5 +62,5 @@ TEST(TraefikTest, YamlSaysWhatJsonSays) {
   EXPECT_NE(empty.find("\"routers\": {}"), std::string::npos) << empty;
 }
 
-}  // namespace
+}  // namespace traefik_test
 }  // namespace icaht::discovery

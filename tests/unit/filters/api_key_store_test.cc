@@ -14,7 +14,7 @@
 #include "temp_dir.h"
 
 namespace icaht::filters {
-namespace {
+namespace api_key_store_test {
 
 std::string Hex(const ApiKeySet::Digest& digest) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -184,5 +184,5 @@ TEST(FileWatcherTest, SeesEveryKindOfChange) {
   EXPECT_FALSE(watcher.Changed());
 }
 
-}  // namespace
+}  // namespace api_key_store_test
 }  // namespace icaht::filters

@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::filters {
-namespace {
+namespace cache_filter_test {
 
 constexpr char kGet[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
 
@@ -205,5 +205,5 @@ TEST(CacheFieldsTest, NotModifiedReplacesFieldsAndTimes) {
   EXPECT_EQ(cache_control, 1);
 }
 
-}  // namespace
+}  // namespace cache_filter_test
 }  // namespace icaht::filters

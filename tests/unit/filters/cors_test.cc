@@ -10,7 +10,7 @@
 #include "http/response_parser.h"
 
 namespace icaht::filters {
-namespace {
+namespace cors_test {
 
 // A context holding its own copy of `raw`'s head, as an exchange's does.
 std::unique_ptr<RequestContext> MakeContext(const std::string& raw) {
@@ -508,5 +508,5 @@ TEST(CorsActualTest, OneFilterServesManyExchanges) {
   EXPECT_EQ(third.added, "Vary: Origin\n");
 }
 
-}  // namespace
+}  // namespace cors_test
 }  // namespace icaht::filters

@@ -16,7 +16,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::filters {
-namespace {
+namespace fault_test {
 
 using Fault = RequestContext::FaultInjected;
 
@@ -237,5 +237,5 @@ TEST(FaultChainTest, RunsAfterTheRateLimitAndOnlyWhenConfigured) {
   EXPECT_EQ(timers.NextDeadline(), INT64_MAX);
 }
 
-}  // namespace
+}  // namespace fault_test
 }  // namespace icaht::filters

@@ -9,7 +9,7 @@
 #include "http/request_parser.h"
 
 namespace icaht::filters {
-namespace {
+namespace filters_test {
 
 class FakeService final : public ServiceView {
  public:
@@ -266,5 +266,5 @@ TEST(ProxyErrorTest, KindsDecideStatusSourceAndLabel) {
   EXPECT_EQ(MakeError(ErrorKind::kLoopDetected, "").label(), "loop_detected");
 }
 
-}  // namespace
+}  // namespace filters_test
 }  // namespace icaht::filters

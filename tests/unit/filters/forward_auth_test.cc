@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::filters {
-namespace {
+namespace forward_auth_test {
 
 class FakeSideCalls final : public SideCalls {
  public:
@@ -259,5 +259,5 @@ TEST(ForwardAuthChainTest, RunsRightAfterAuthWhichMarksPublicEndpoints) {
   EXPECT_EQ(calls.calls.size(), 1u);
 }
 
-}  // namespace
+}  // namespace forward_auth_test
 }  // namespace icaht::filters

@@ -18,7 +18,7 @@
 #include "temp_dir.h"
 
 namespace icaht::filters {
-namespace {
+namespace lua_filter_test {
 
 class LuaFilterTest : public ::testing::Test {
  protected:
@@ -192,5 +192,5 @@ TEST_F(LuaFilterTest, LoadErrorsNameTheLine) {
   EXPECT_FALSE(LuaScript::Load(file_, "{}", "svc", 0).ok());  // no io library
 }
 
-}  // namespace
+}  // namespace lua_filter_test
 }  // namespace icaht::filters

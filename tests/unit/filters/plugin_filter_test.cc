@@ -16,7 +16,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::filters {
-namespace {
+namespace plugin_filter_test {
 
 // What the test table's callbacks do: set by each test.
 struct Script {
@@ -361,5 +361,5 @@ TEST_F(PluginFilterTest, FailedCreateAnswers500) {
   EXPECT_EQ(script_.destroyed, 0);
 }
 
-}  // namespace
+}  // namespace plugin_filter_test
 }  // namespace icaht::filters

@@ -31,7 +31,7 @@ size_t g_allocations = 0;
 [[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace icaht::filters {
-namespace {
+namespace rate_limit_test {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSecond = 1'000'000'000;
@@ -427,5 +427,5 @@ TEST_F(RateLimitTest, ADecisionOnAWarmContextDoesNotAllocate) {
   EXPECT_EQ(g_allocations, 0u);
 }
 
-}  // namespace
+}  // namespace rate_limit_test
 }  // namespace icaht::filters

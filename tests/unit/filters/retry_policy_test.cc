@@ -4,7 +4,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::filters {
-namespace {
+namespace retry_policy_test {
 
 using http::Method;
 using ::testing::ElementsAre;
@@ -118,5 +118,5 @@ TEST(RetryPolicyTest, BackoffIsFullJitterUnderACappedExponential) {
   EXPECT_EQ(RetryBackoffNs(p, 10, 0.5), 125'000'000);  // capped at 250 ms
 }
 
-}  // namespace
+}  // namespace retry_policy_test
 }  // namespace icaht::filters

@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::filters {
-namespace {
+namespace share_coordinator_test {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSecond = 1'000'000'000;
@@ -240,5 +240,5 @@ TEST(SimulationTest, PerClientKeysEachGetTheirRate) {
   EXPECT_NEAR(static_cast<double>(r.admitted), expected, 0.1 * expected) << r.admitted;
 }
 
-}  // namespace
+}  // namespace share_coordinator_test
 }  // namespace icaht::filters

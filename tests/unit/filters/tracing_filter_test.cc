@@ -11,7 +11,7 @@
 #include "tracing/span_buffer.h"
 
 namespace icaht::filters {
-namespace {
+namespace tracing_filter_test {
 
 constexpr char kTrace[] = "0af7651916cd43dd8448eb211c80319c";
 constexpr char kParent[] = "b7ad6b7169203331";
@@ -105,5 +105,5 @@ TEST(TracingFilterTest, SampledExchangeLeavesItsSpanInTheBuffer) {
   EXPECT_EQ(off.Take().dropped, 0u);
 }
 
-}  // namespace
+}  // namespace tracing_filter_test
 }  // namespace icaht::filters

@@ -12,7 +12,7 @@
 #include "http_test_util.h"
 
 namespace icaht::http {
-namespace {
+namespace chunked_test {
 
 using namespace std::string_view_literals;
 using testing::ExactBuffer;
@@ -298,5 +298,5 @@ TEST(ChunkedDecoderTest, RoundTripsRandomChunking) {
   }
 }
 
-}  // namespace
+}  // namespace chunked_test
 }  // namespace icaht::http

@@ -5,7 +5,7 @@
 #include <string>
 
 namespace icaht::http {
-namespace {
+namespace field_syntax_test {
 
 // The vectorised scanners must agree with the character table at every alignment and for every
 // byte value.
@@ -114,5 +114,5 @@ TEST(FieldSyntaxTest, HostPort) {
   EXPECT_TRUE(IsValidHostPort("a:443", true));
 }
 
-}  // namespace
+}  // namespace field_syntax_test
 }  // namespace icaht::http

@@ -5,7 +5,7 @@
 #include <vector>
 
 namespace icaht::http {
-namespace {
+namespace message_test {
 
 TEST(StatusForTest, EveryError) {
   EXPECT_EQ(StatusFor(ParseError::kBadRequest), 400);
@@ -110,5 +110,5 @@ TEST(ClearTest, ResetsEverythingButCapacity) {
   EXPECT_STREQ(s.error_detail, "");
 }
 
-}  // namespace
+}  // namespace message_test
 }  // namespace icaht::http

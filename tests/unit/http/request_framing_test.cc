@@ -9,7 +9,7 @@
 #include "http_test_util.h"
 
 namespace icaht::http {
-namespace {
+namespace request_framing_test {
 
 using namespace std::string_view_literals;
 using testing::CheckRequestCase;
@@ -353,5 +353,5 @@ TEST(RequestLimitsTest, StatusCodes) {
   EXPECT_EQ(StatusFor(error), 431);
 }
 
-}  // namespace
+}  // namespace request_framing_test
 }  // namespace icaht::http

@@ -11,7 +11,7 @@
 #include "http_test_util.h"
 
 namespace icaht::http {
-namespace {
+namespace request_parser_test {
 
 using namespace std::string_view_literals;
 using testing::CheckRequestCase;
@@ -510,5 +510,5 @@ TEST(RequestParserTest, ByteAtATimeLargeHeadIsNotPathological) {
   EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(elapsed).count(), 20);
 }
 
-}  // namespace
+}  // namespace request_parser_test
 }  // namespace icaht::http

@@ -8,7 +8,7 @@
 #include "http_test_util.h"
 
 namespace icaht::http {
-namespace {
+namespace response_parser_test {
 
 using namespace std::string_view_literals;
 using testing::CheckResponseCase;
@@ -222,5 +222,5 @@ TEST(ResponseParserTest, ErrorsAnswer502) {
   EXPECT_STREQ(head.error_detail, "invalid Content-Length");
 }
 
-}  // namespace
+}  // namespace response_parser_test
 }  // namespace icaht::http

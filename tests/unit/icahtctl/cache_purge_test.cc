@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::ctl {
-namespace {
+namespace cache_purge_test {
 
 using Options = std::vector<std::pair<std::string, std::string>>;
 
@@ -70,5 +70,5 @@ TEST(CachePurgeTest, PurgedCountAndLine) {
             "purged 1 cached responses of orders for /a?b=1");
 }
 
-}  // namespace
+}  // namespace cache_purge_test
 }  // namespace icaht::ctl

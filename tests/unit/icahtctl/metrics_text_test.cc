@@ -6,7 +6,7 @@
 #include "metrics/exposition.h"
 
 namespace icaht::ctl {
-namespace {
+namespace metrics_text_test {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
@@ -165,5 +165,5 @@ TEST(MetricsTextTest, EmptyPage) {
   EXPECT_TRUE(page->empty());
 }
 
-}  // namespace
+}  // namespace metrics_text_test
 }  // namespace icaht::ctl

@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::ctl {
-namespace {
+namespace route_cmd_test {
 
 using Split = std::vector<std::pair<std::string, uint32_t>>;
 
@@ -91,5 +91,5 @@ TEST(RouteCmdTest, FormatShowsSubsetsAndRoutes) {
   EXPECT_EQ(*text, "routes: none (every request goes to every instance)\n");
 }
 
-}  // namespace
+}  // namespace route_cmd_test
 }  // namespace icaht::ctl

@@ -5,7 +5,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::ctl {
-namespace {
+namespace service_stats_test {
 
 // Buckets 0.1, 0.2, +Inf holding 10, 10 and 0 observations.
 const std::vector<Bucket> kEven = {{0.1, 10}, {0.2, 20}, {INFINITY, 20}};
@@ -146,5 +146,5 @@ TEST(ServiceStatsTest, NewServicesAndResetsCountFromZero) {
   EXPECT_TRUE(RatesBetween(after, {}, 1.0).empty());
 }
 
-}  // namespace
+}  // namespace service_stats_test
 }  // namespace icaht::ctl

@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::ctl {
-namespace {
+namespace table_test {
 
 TEST(AlignColumnsTest, PadsEachColumnToItsWidestCell) {
   EXPECT_EQ(AlignColumns({{"NAME", "PORT", "VERSION"}, {"orders", "7001", "-"}, {"a", "80", "1"}}),
@@ -22,5 +22,5 @@ TEST(AlignColumnsTest, RightAlignedColumns) {
 
 TEST(AlignColumnsTest, NoRows) { EXPECT_EQ(AlignColumns({}), ""); }
 
-}  // namespace
+}  // namespace table_test
 }  // namespace icaht::ctl

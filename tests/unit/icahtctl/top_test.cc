@@ -8,7 +8,7 @@
 #include "text.h"
 
 namespace icaht::ctl {
-namespace {
+namespace top_test {
 
 using Options = std::vector<std::pair<std::string, std::string>>;
 
@@ -188,5 +188,5 @@ TEST(RunTopTest, JsonLinesAndFailures) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace top_test
 }  // namespace icaht::ctl

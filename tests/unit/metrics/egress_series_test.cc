@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace icaht::metrics {
-namespace {
+namespace egress_series_test {
 
 TEST(EgressSeriesTest, OnePairPerCallerAndDestination) {
   EgressSeries series;
@@ -40,5 +40,5 @@ TEST(EgressSeriesTest, PairsPastTheTableCountAsOther) {
   EXPECT_EQ(other, 3u);
 }
 
-}  // namespace
+}  // namespace egress_series_test
 }  // namespace icaht::metrics

@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::metrics {
-namespace {
+namespace exposition_test {
 
 TEST(ExpositionTest, FormatFromAccept) {
   EXPECT_EQ(FormatFor(""), Format::kText);
@@ -108,5 +108,5 @@ TEST(ExpositionTest, OpenMetricsHistogramHasCanonicalBoundsAndExemplars) {
       << text;
 }
 
-}  // namespace
+}  // namespace exposition_test
 }  // namespace icaht::metrics

@@ -8,7 +8,7 @@
 #include "metrics/service_series.h"
 
 namespace icaht::metrics {
-namespace {
+namespace metrics_test {
 
 TEST(CounterTest, AddsAndReads) {
   Counter c;
@@ -136,5 +136,5 @@ TEST(ProcessStatsTest, CountsOpenDescriptorsExactly) {
   EXPECT_EQ(ReadProcessStats().open_fds, before);
 }
 
-}  // namespace
+}  // namespace metrics_test
 }  // namespace icaht::metrics

@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::net {
-namespace {
+namespace address_test {
 
 using ::testing::HasSubstr;
 
@@ -157,5 +157,5 @@ TEST(AddressTest, ReachesListenerOn) {
   EXPECT_FALSE(a("127.0.0.1:7001").ReachesListenerOn(ip("::")));     // v6-only listeners
 }
 
-}  // namespace
+}  // namespace address_test
 }  // namespace icaht::net

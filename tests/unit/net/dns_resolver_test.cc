@@ -17,7 +17,7 @@
 #include "fake_dns_server.h"
 
 namespace icaht::net {
-namespace {
+namespace dns_resolver_test {
 
 using testing::FakeDnsServer;
 constexpr int64_t kSecond = 1'000'000'000;
@@ -276,5 +276,5 @@ TEST_F(DnsResolverTest, BadInputIsAnswered) {
   EXPECT_EQ(Resolve(std::string(300, 'a'), 80).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-}  // namespace
+}  // namespace dns_resolver_test
 }  // namespace icaht::net

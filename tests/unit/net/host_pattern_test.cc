@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace icaht::net {
-namespace {
+namespace host_pattern_test {
 
 bool Match(std::string_view pattern, std::string_view host, uint16_t port = 443) {
   absl::StatusOr<HostPattern> p = HostPattern::Parse(pattern);
@@ -51,5 +51,5 @@ TEST(HostPatternTest, HostNameSyntax) {
   EXPECT_FALSE(IsValidHostName("a."));
 }
 
-}  // namespace
+}  // namespace host_pattern_test
 }  // namespace icaht::net

@@ -17,7 +17,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::net {
-namespace {
+namespace stream_test {
 
 struct Handler : StreamHandler {
   void OnData(Stream* stream, std::string_view data) override {
@@ -246,5 +246,5 @@ TEST(BufRingLoanTest, AQuarterOfTheBuffersMayBeLent) {
   EXPECT_FALSE(bufs->Holds(2, bufs->Buffer(2) + 4000, 100));
 }
 
-}  // namespace
+}  // namespace stream_test
 }  // namespace icaht::net

@@ -23,7 +23,7 @@
 #include "test_certs.h"
 
 namespace icaht::net {
-namespace {
+namespace stream_tls_test {
 
 using testing::PemPair;
 using testing::TestPki;
@@ -293,5 +293,5 @@ TEST_F(StreamTlsTest, DirectSendsFallBackToTheQueueWhenTheSocketIsFull) {
   EXPECT_TRUE(from_server_ == body);
 }
 
-}  // namespace
+}  // namespace stream_tls_test
 }  // namespace icaht::net

@@ -6,7 +6,7 @@
 #include "test_certs.h"
 
 namespace icaht::net {
-namespace {
+namespace tls_session_test {
 
 using testing::PemPair;
 using testing::TestPki;
@@ -273,5 +273,5 @@ TEST(TlsContextTest, ServerNamePatterns) {
   EXPECT_FALSE(ServerNameMatches("*.example", "a.b.example"));
 }
 
-}  // namespace
+}  // namespace tls_session_test
 }  // namespace icaht::net

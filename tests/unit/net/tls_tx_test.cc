@@ -17,7 +17,7 @@
 #include "test_certs.h"
 
 namespace icaht::net {
-namespace {
+namespace tls_tx_test {
 
 using Result = TlsSession::Result;
 
@@ -309,5 +309,5 @@ TEST_F(TlsTxTest, DirectSendsKeepOrderWhenTheSocketFills) {
   close(fds[1]);
 }
 
-}  // namespace
+}  // namespace tls_tx_test
 }  // namespace icaht::net

@@ -6,7 +6,7 @@
 #include "http/request_parser.h"
 
 namespace icaht::proxy {
-namespace {
+namespace access_log_line_test {
 
 TEST(AccessLogLineTest, TimeIsRfc3339UtcWithMilliseconds) {
   TimeFormatter time;
@@ -120,5 +120,5 @@ TEST(AccessLogLineTest, InjectedFaultIsNamed) {
   }
 }
 
-}  // namespace
+}  // namespace access_log_line_test
 }  // namespace icaht::proxy

@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::proxy {
-namespace {
+namespace balancer_test {
 
 std::vector<UpstreamConfig> Instances(const std::vector<uint32_t>& weights) {
   std::vector<UpstreamConfig> out;
@@ -249,5 +249,5 @@ TEST(BalancerTest, MaglevTableIsFullAndWeighted) {
   EXPECT_NEAR(owners[1] / double(Balancer::kMaglevTableSize), 0.75, 0.01);
 }
 
-}  // namespace
+}  // namespace balancer_test
 }  // namespace icaht::proxy

@@ -20,7 +20,7 @@
 #include "test_shard.h"
 
 namespace icaht::proxy {
-namespace {
+namespace body_forwarder_test {
 
 using Failure = BodyForwarder::Failure;
 
@@ -208,5 +208,5 @@ TEST_F(BodyForwarderTest, UntilEofBodyEndsAtTheSourcesEof) {
   EXPECT_EQ(received_, "3\r\nabc\r\n0\r\n\r\n");
 }
 
-}  // namespace
+}  // namespace body_forwarder_test
 }  // namespace icaht::proxy

@@ -5,7 +5,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::proxy {
-namespace {
+namespace circuit_breaker_test {
 
 struct Waiting final : CircuitBreaker::Waiter {
   void OnConnectionSlot() override { ++told; }
@@ -110,5 +110,5 @@ TEST(CircuitBreakerTest, Retries) {
   EXPECT_FALSE(b.AdmitRetry(0));
 }
 
-}  // namespace
+}  // namespace circuit_breaker_test
 }  // namespace icaht::proxy

@@ -7,7 +7,7 @@
 #include "proxy/config_from_record.h"
 
 namespace icaht::proxy {
-namespace {
+namespace egress_config_test {
 
 registry::ServiceRecord Parse(std::string_view json) {
   absl::StatusOr<registry::ServiceRecord> record = registry::ParseServiceRecord(json);
@@ -88,5 +88,5 @@ TEST(EgressConfigTest, ListenerHasNoUpstreams) {
   EXPECT_FALSE(config->access_log);
 }
 
-}  // namespace
+}  // namespace egress_config_test
 }  // namespace icaht::proxy

@@ -29,7 +29,7 @@
 #include "test_shard.h"
 
 namespace icaht::proxy {
-namespace {
+namespace exchange_test {
 
 using filters::Outcome;
 
@@ -547,5 +547,5 @@ TEST_F(ExchangeTest, ExchangeEndingWhileForwardAuthWaitsCancelsTheCall) {
   EXPECT_EQ(journal_.outcomes.size(), 1u);
 }
 
-}  // namespace
+}  // namespace exchange_test
 }  // namespace icaht::proxy

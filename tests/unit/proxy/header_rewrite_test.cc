@@ -7,7 +7,7 @@
 #include "http/response_parser.h"
 
 namespace icaht::proxy {
-namespace {
+namespace header_rewrite_test {
 
 std::string Upstream(const std::string& raw, std::string_view client_ip = "10.1.2.3") {
   http::RequestHead head;
@@ -204,5 +204,5 @@ TEST(HeaderRewriteTest, CountsOwnViaHopsAcrossFieldsAndLists) {
   EXPECT_EQ(CountOwnViaHops(head.headers), 3);
 }
 
-}  // namespace
+}  // namespace header_rewrite_test
 }  // namespace icaht::proxy

@@ -14,7 +14,7 @@
 #include "test_shard.h"
 
 namespace icaht::proxy {
-namespace {
+namespace http_client_test {
 
 class HttpClientTest : public ::testing::Test {
  protected:
@@ -244,5 +244,5 @@ TEST_F(HttpClientTest, StreamWithoutAHeadTimesOut) {
   Drain();
 }
 
-}  // namespace
+}  // namespace http_client_test
 }  // namespace icaht::proxy

@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::proxy {
-namespace {
+namespace mirror_test {
 
 class FakeSideCalls final : public filters::SideCalls {
  public:
@@ -257,5 +257,5 @@ TEST_F(MirrorTest, NothingIsSentWithoutAHead) {
   EXPECT_TRUE(calls_.calls.empty());
 }
 
-}  // namespace
+}  // namespace mirror_test
 }  // namespace icaht::proxy

@@ -9,7 +9,7 @@
 #include "proxy/balancer.h"
 
 namespace icaht::proxy {
-namespace {
+namespace route_table_test {
 
 using filters::FieldMatchSpec;
 using filters::RouteMatchSpec;
@@ -263,5 +263,5 @@ TEST(RouteTableTest, AMovedTableKeepsItsRegexes) {
   EXPECT_EQ(MatchIndex(moved, "GET", "/s/1"), -1);
 }
 
-}  // namespace
+}  // namespace route_table_test
 }  // namespace icaht::proxy

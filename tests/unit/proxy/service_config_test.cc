@@ -5,7 +5,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::proxy {
-namespace {
+namespace service_config_test {
 
 std::vector<UpstreamConfig> Upstreams(std::initializer_list<uint32_t> weights) {
   std::vector<UpstreamConfig> out;
@@ -83,5 +83,5 @@ TEST(WeightedRoundRobinTest, InstancesOutOfRotationAreLeftOut) {
   EXPECT_GT(counts[1], 0);  // back in rotation
 }
 
-}  // namespace
+}  // namespace service_config_test
 }  // namespace icaht::proxy

@@ -20,7 +20,7 @@
 #include "test_shard.h"
 
 namespace icaht::proxy {
-namespace {
+namespace upstream_pool_test {
 
 class UpstreamPoolTest : public ::testing::Test, private net::StreamHandler {
  protected:
@@ -138,5 +138,5 @@ TEST(ShardProxyRingsTest, TlsClientsUpstreamsReceiveIntoTheirOwnRingWhenThereIsO
   EXPECT_EQ(&single.upstream_bufs(false), bufs.get());
 }
 
-}  // namespace
+}  // namespace upstream_pool_test
 }  // namespace icaht::proxy

@@ -7,7 +7,7 @@
 #include "simdjson.h"
 
 namespace icaht::registry {
-namespace {
+namespace json_writer_test {
 
 // True if simdjson accepts `text` as one complete JSON document.
 bool IsValidJson(const std::string& text) {
@@ -105,5 +105,5 @@ TEST(JsonWriterTest, ErrorBody) {
   EXPECT_TRUE(IsValidJson(body)) << body;
 }
 
-}  // namespace
+}  // namespace json_writer_test
 }  // namespace icaht::registry

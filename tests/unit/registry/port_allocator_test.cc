@@ -11,7 +11,7 @@
 #include "net/socket.h"
 
 namespace icaht::registry {
-namespace {
+namespace port_allocator_test {
 
 // A host where the ports in `busy` are used by other processes and probing
 // the ports in `failing` fails (as socket() does at the fd limit); counts probes.
@@ -242,5 +242,5 @@ TEST(HostPortProbeTest, FdLimitIsAnErrorNamingTheLimit) {
   EXPECT_EQ(ports.held_count(), 0u);
 }
 
-}  // namespace
+}  // namespace port_allocator_test
 }  // namespace icaht::registry

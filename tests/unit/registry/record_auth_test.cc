@@ -13,7 +13,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_auth_test {
 
 using ::testing::HasSubstr;
 
@@ -177,5 +177,5 @@ TEST(EndpointMatchTest, AmbiguousSegments) {
   }
 }
 
-}  // namespace
+}  // namespace record_auth_test
 }  // namespace icaht::registry

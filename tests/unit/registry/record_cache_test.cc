@@ -15,7 +15,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_cache_test {
 
 using filters::CacheSpec;
 using ::testing::HasSubstr;
@@ -284,5 +284,5 @@ TEST(RecordCacheTest, RecordErrorsNameTheCacheField) {
             "field 'cache.max_bytes': must be an integer 1048576..68719476736");
 }
 
-}  // namespace
+}  // namespace record_cache_test
 }  // namespace icaht::registry

@@ -8,7 +8,7 @@
 #include "registry/json_writer.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_cors_test {
 
 using filters::CorsSpec;
 
@@ -167,5 +167,5 @@ TEST(RecordCorsTest, RoundTrip) {
   }
 }
 
-}  // namespace
+}  // namespace record_cors_test
 }  // namespace icaht::registry

@@ -15,7 +15,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_fault_test {
 
 using filters::FaultSpec;
 using ::testing::HasSubstr;
@@ -178,5 +178,5 @@ TEST(RecordFaultTest, DelayMustBeBelowTheRequestTimeout) {
             "field 'fault.delay_ms': must be below timeouts.request_ms (500)");
 }
 
-}  // namespace
+}  // namespace record_fault_test
 }  // namespace icaht::registry

@@ -8,7 +8,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_mirror_test {
 
 using ::testing::HasSubstr;
 
@@ -124,5 +124,5 @@ TEST(RecordMirrorTest, ErrorsNameTheField) {
   }
 }
 
-}  // namespace
+}  // namespace record_mirror_test
 }  // namespace icaht::registry

@@ -11,7 +11,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_plugins_test {
 
 TEST(RecordPluginsTest, RoundTripAndErrors) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
@@ -53,5 +53,5 @@ TEST(RecordLuaTest, RoundTripAndErrors) {
   EXPECT_EQ(ErrorOf(With(R"(,"lua":{"file":"/a.lua","other":1})")), "unknown field 'lua.other'");
 }
 
-}  // namespace
+}  // namespace record_plugins_test
 }  // namespace icaht::registry

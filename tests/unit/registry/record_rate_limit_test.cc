@@ -4,7 +4,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_rate_limit_test {
 
 using filters::RateLimitKey;
 using filters::RateLimitSpec;
@@ -181,5 +181,5 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"([{"requests_per_second":1,"name":"x"},{"requests_per_second":1,"name":"x"}])",
                 "field 'rate_limit[1].name': 'x' is already the name of rate_limit[0]"}));
 
-}  // namespace
+}  // namespace record_rate_limit_test
 }  // namespace icaht::registry

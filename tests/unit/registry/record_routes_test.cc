@@ -8,7 +8,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_routes_test {
 
 using filters::FieldMatchSpec;
 using filters::RouteMatchSpec;
@@ -33,7 +33,8 @@ std::string ErrorOf(std::string_view record) {
   return std::string(result.status().message());
 }
 
-void ExpectRoundTrip(const ServiceRecord& record) {
+// As record_test_util.h's, and the JSON written again is the same text.
+void ExpectCanonicalRoundTrip(const ServiceRecord& record) {
   std::string json = ToJson(record);
   absl::StatusOr<ServiceRecord> again = ParseServiceRecord(json);
   ASSERT_TRUE(again.ok()) << again.status() << " " << json;
@@ -69,7 +70,7 @@ TEST(RecordRoutesTest, LabelsAndSubsets) {
                               R"("labels":{"version":"v2","zone":"a"}}],"subsets":[)"
                               R"({"name":"v1","labels":{"version":"v1"}},)"
                               R"({"name":"v2","labels":{"version":"v2"}}],"port":)"));
-  ExpectRoundTrip(*r);
+  ExpectCanonicalRoundTrip(*r);
 }
 
 TEST(RecordRoutesTest, EveryMember) {
@@ -129,7 +130,7 @@ TEST(RecordRoutesTest, EveryMember) {
   EXPECT_THAT(json, HasSubstr(R"({"match":{},"to":[{"subset":"v1","weight":1}]}])"));
   EXPECT_THAT(json, HasSubstr(R"({"name":"down","match":{"path_exact":"/health"},)"
                               R"("direct_response":{"status":503,"body":"down"}})"));
-  ExpectRoundTrip(*r);
+  ExpectCanonicalRoundTrip(*r);
 }
 
 TEST(RecordRoutesTest, TheSubsetFormsAreEqual) {
@@ -144,7 +145,7 @@ TEST(RecordRoutesTest, TheSubsetFormsAreEqual) {
   absl::StatusOr<ServiceRecord> zero =
       ParseServiceRecord(WithRoutes(R"([{"to":[{"subset":"v1","weight":0},{"subset":"v2"}]}])"));
   ASSERT_TRUE(zero.ok()) << zero.status();
-  ExpectRoundTrip(*zero);
+  ExpectCanonicalRoundTrip(*zero);
 }
 
 struct BadCase {
@@ -265,8 +266,8 @@ TEST(RecordRoutesTest, AnEmptySelectorSelectsEveryInstanceAndEmptyValuesAreLabel
       R"("subsets":[{"name":"all","labels":{}},{"name":"canary","labels":{"canary":""}}],)"
       R"("routes":[{"to":[{"subset":"all","weight":1},{"subset":"canary","weight":1}]}]})");
   ASSERT_TRUE(r.ok()) << r.status();
-  ExpectRoundTrip(*r);
+  ExpectCanonicalRoundTrip(*r);
 }
 
-}  // namespace
+}  // namespace record_routes_test
 }  // namespace icaht::registry

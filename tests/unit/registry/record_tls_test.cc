@@ -10,7 +10,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_tls_test {
 
 using ::testing::HasSubstr;
 
@@ -125,5 +125,5 @@ TEST(RecordTlsTest, PeerAllowedMatchesExactOrPrefix) {
   EXPECT_FALSE(net::PeerAllowed(allowed, ""));
 }
 
-}  // namespace
+}  // namespace record_tls_test
 }  // namespace icaht::registry

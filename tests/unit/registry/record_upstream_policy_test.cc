@@ -6,7 +6,7 @@
 #include "registry/service_record.h"
 
 namespace icaht::registry {
-namespace {
+namespace record_upstream_policy_test {
 
 TEST(RecordUpstreamPolicyTest, CircuitBreakerDefaultsAndRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(With(R"(,"circuit_breaker":{})"));
@@ -63,5 +63,5 @@ TEST(RecordUpstreamPolicyTest, OutlierDetectionDefaultsRoundTripAndErrors) {
   ASSERT_TRUE(r.ok()) << r.status();
 }
 
-}  // namespace
+}  // namespace record_upstream_policy_test
 }  // namespace icaht::registry

@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::registry {
-namespace {
+namespace registry_test {
 
 ServiceRecord Record(std::string name, uint16_t port = 0) {
   ServiceRecord r;
@@ -380,5 +380,5 @@ TEST_F(RegistryTest, MirrorOnAServicePortIsRefusedNamingTheField) {
   EXPECT_TRUE(registry_.CheckNoSelfLoop(record).ok());
 }
 
-}  // namespace
+}  // namespace registry_test
 }  // namespace icaht::registry

@@ -8,7 +8,7 @@
 #include "registry/service_record_json.h"
 
 namespace icaht::registry {
-namespace {
+namespace service_record_fields_test {
 
 TEST(ServiceRecordTest, HealthCheckDefaultsAndRoundTrip) {
   absl::StatusOr<ServiceRecord> r = ParseServiceRecord(
@@ -159,5 +159,5 @@ TEST(ServiceRecordEgressTest, ParsesAndRoundTrips) {
   EXPECT_FALSE(ParseEgressText(R"({"bogus":1})", "egress").ok());
 }
 
-}  // namespace
+}  // namespace service_record_fields_test
 }  // namespace icaht::registry

@@ -7,7 +7,7 @@
 #include "registry/service_record_json.h"
 
 namespace icaht::registry {
-namespace {
+namespace service_record_test {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -435,5 +435,5 @@ TEST(ServiceRecordValueTest, NonObjectNamesThePrefix) {
   EXPECT_EQ(status.message(), "field 's[0]': must be an object");
 }
 
-}  // namespace
+}  // namespace service_record_test
 }  // namespace icaht::registry

@@ -10,7 +10,7 @@
 #include "temp_dir.h"
 
 namespace icaht::registry {
-namespace {
+namespace state_file_test {
 
 class StateFileTest : public ::testing::Test {
  protected:
@@ -130,5 +130,5 @@ TEST_F(StateFileTest, LockIsExclusiveAndNamesTheHolder) {
   EXPECT_TRUE(LockStateDir(dir_, 0).ok());
 }
 
-}  // namespace
+}  // namespace state_file_test
 }  // namespace icaht::registry

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace icaht::tracing {
-namespace {
+namespace b3_test {
 
 constexpr char kTrace128[] = "80f198ee56343ba864fe8b2a57d3eff7";
 constexpr char kTrace64[] = "a3ce929d0e0e4736";
@@ -127,5 +127,5 @@ TEST(B3MultiTest, Invalid) {
   EXPECT_FALSE(ParseB3Multi({.trace_id = kTrace128, .span_id = kSpan, .parent_span_id = "0x1"}));
 }
 
-}  // namespace
+}  // namespace b3_test
 }  // namespace icaht::tracing

@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace icaht::tracing {
-namespace {
+namespace encode_test {
 
 Span FixedSpan() {
   Span span;
@@ -200,5 +200,5 @@ TEST(EncodeTest, EmptyBatch) {
       0u);
 }
 
-}  // namespace
+}  // namespace encode_test
 }  // namespace icaht::tracing

@@ -5,7 +5,7 @@
 #include <set>
 
 namespace icaht::tracing {
-namespace {
+namespace ids_test {
 
 TEST(IdsTest, HexRoundTrip) {
   TraceId id;
@@ -55,5 +55,5 @@ TEST(IdsTest, LowBitsAreTheLastEightBytesBigEndian) {
   EXPECT_EQ(LowBits(id), 0x102u);
 }
 
-}  // namespace
+}  // namespace ids_test
 }  // namespace icaht::tracing

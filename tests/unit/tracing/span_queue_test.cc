@@ -6,7 +6,7 @@
 #include <set>
 
 namespace icaht::tracing {
-namespace {
+namespace span_queue_test {
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
@@ -189,5 +189,5 @@ TEST(SpanQueueDeathTest, ResultWithoutBatchIsAProgrammingError) {
   EXPECT_DEATH(q.OnResult(200, 0), "CHECK failed");
 }
 
-}  // namespace
+}  // namespace span_queue_test
 }  // namespace icaht::tracing

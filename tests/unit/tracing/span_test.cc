@@ -5,7 +5,7 @@
 #include <type_traits>
 
 namespace icaht::tracing {
-namespace {
+namespace span_test {
 
 static_assert(std::is_nothrow_move_constructible_v<Span>);
 
@@ -48,5 +48,5 @@ TEST(SpanTest, ErrorForServerErrorsAndCutExchangesOnly) {
   }
 }
 
-}  // namespace
+}  // namespace span_test
 }  // namespace icaht::tracing

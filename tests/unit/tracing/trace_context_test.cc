@@ -33,7 +33,7 @@ void operator delete(void* p, size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace icaht::tracing {
-namespace {
+namespace trace_context_test {
 
 constexpr char kTrace[] = "12345678901234567890123456789012";
 constexpr char kParent[] = "1234567890123456";
@@ -441,5 +441,5 @@ TEST(PropagationTest, HeaderNamesOfEachFormat) {
   EXPECT_EQ(names.size(), 6u);
 }
 
-}  // namespace
+}  // namespace trace_context_test
 }  // namespace icaht::tracing

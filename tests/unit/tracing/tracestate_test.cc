@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace icaht::tracing {
-namespace {
+namespace tracestate_test {
 
 std::string Process(std::vector<std::string_view> fields) {
   std::string buffer;
@@ -158,5 +158,5 @@ TEST(TracestateTest, ValidListReusesTheBuffer) {
   EXPECT_EQ(out.data(), buffer.data());
 }
 
-}  // namespace
+}  // namespace tracestate_test
 }  // namespace icaht::tracing

@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 
 namespace icaht::filters::jwt {
-namespace {
+namespace base64url_test {
 
 std::optional<std::string> Decode(std::string_view in) {
   std::string out;
@@ -100,5 +100,5 @@ TEST(Base64UrlTest, KeepsTheCallersCapacity) {
   EXPECT_GE(out.capacity(), 200u);
 }
 
-}  // namespace
+}  // namespace base64url_test
 }  // namespace icaht::filters::jwt

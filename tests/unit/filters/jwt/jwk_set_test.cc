@@ -11,7 +11,7 @@
 #include "vectors.h"
 
 namespace icaht::filters::jwt {
-namespace {
+namespace jwk_set_test {
 
 using ::testing::HasSubstr;
 using testing::KeyMember;
@@ -208,5 +208,5 @@ TEST(JwkSetTest, CandidatesByKid) {
   EXPECT_THAT(kids(kidless->Candidates("zz", Algorithm::kRs256)), ElementsAre());
 }
 
-}  // namespace
+}  // namespace jwk_set_test
 }  // namespace icaht::filters::jwt

@@ -7,7 +7,7 @@
 #include "vectors.h"
 
 namespace icaht::filters::jwt {
-namespace {
+namespace jwt_verifier_test {
 
 using testing::LoadVectors;
 using testing::VectorToken;
@@ -102,5 +102,5 @@ TEST(JwtVerifierNoCacheTest, WorksWithoutACache) {
   }
 }
 
-}  // namespace
+}  // namespace jwt_verifier_test
 }  // namespace icaht::filters::jwt

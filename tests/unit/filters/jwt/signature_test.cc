@@ -17,7 +17,7 @@
 #include "vectors.h"
 
 namespace icaht::filters::jwt {
-namespace {
+namespace signature_test {
 
 // OpenSSL's own DER encoding of (r, s), for comparison.
 std::vector<uint8_t> OpensslDer(const std::vector<uint8_t>& raw, size_t half) {
@@ -144,5 +144,5 @@ TEST(RefusalTest, LabelsAreDistinctAndDescriptionsSafeForAHeader) {
   EXPECT_EQ(RefusalLabel(Refusal::kNotYetValid), "not_yet_valid");
 }
 
-}  // namespace
+}  // namespace signature_test
 }  // namespace icaht::filters::jwt

@@ -8,7 +8,7 @@
 #include "test_util.h"
 
 namespace icaht::filters::jwt {
-namespace {
+namespace token_cache_test {
 
 constexpr int64_t kLeeway = 30;
 
@@ -177,5 +177,5 @@ TEST(TokenCacheTest, BehavesAsAnLruModel) {
   }
 }
 
-}  // namespace
+}  // namespace token_cache_test
 }  // namespace icaht::filters::jwt

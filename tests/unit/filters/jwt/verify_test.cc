@@ -13,7 +13,7 @@
 #include "vectors.h"
 
 namespace icaht::filters::jwt {
-namespace {
+namespace verify_test {
 
 using testing::LoadVectors;
 using testing::VectorCase;
@@ -228,5 +228,5 @@ TEST_F(CraftedTest, ClaimRules) {
   EXPECT_EQ(*text.claims.Find("e"), "");
 }
 
-}  // namespace
+}  // namespace verify_test
 }  // namespace icaht::filters::jwt
