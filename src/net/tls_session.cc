@@ -8,7 +8,6 @@
 #include <climits>
 #include <cstring>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 
@@ -36,7 +35,10 @@ Sealed& ThreadSealed() {
 
 void EnableTlsTx(SSL_CTX* ctx) {
   SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
-  SSL_CTX_set_keylog_callback(ctx, &TlsSession::OnKeylog);
+  // Record buffers released after each write: when a TlsTx retires (a
+  // KeyUpdate), OpenSSL's next record goes into a buffer of its own, not one
+  // it last pointed at the caller's plaintext with.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
 // The BIO between OpenSSL and the ring: reads the session's input in place,
@@ -120,8 +122,7 @@ bool IsIpLiteral(const std::string& name) {
 TlsSession::TlsSession(SSL* ssl, bool server) : ssl_(ssl), server_(server) {
   BIO* bio = BIO_new(TlsBio::Method());
   BIO_set_data(bio, this);
-  SSL_set_bio(ssl_, bio, bio);   // one BIO both ways; the SSL owns it
-  SSL_set_app_data(ssl_, this);  // for OnKeylog
+  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
   SSL_set_read_ahead(ssl_, 1);
 }
 
@@ -131,7 +132,6 @@ TlsSession::~TlsSession() {
   // marking it unresumable: say it was shut down (sessions are kept apart).
   SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(ssl_);
-  OPENSSL_cleanse(tx_secret_.data(), tx_secret_.size());
 }
 
 long TlsSession::TxControl(int cmd, long larg, void* parg) {
@@ -141,9 +141,7 @@ long TlsSession::TxControl(int cmd, long larg, void* parg) {
       // OpenSSL's to open. A cipher TlsTx does not seal stays OpenSSL's too.
       if (larg == 0) return 0;
       tx_ = TlsTx::Create(parg);
-      if (tx_ == nullptr) return 0;
-      if (!tx_secret_.empty()) tx_->set_secret(tx_secret_);
-      return 1;
+      return tx_ != nullptr ? 1 : 0;
     case BIO_CTRL_GET_KTLS_SEND:
       return tx_ != nullptr ? 1 : 0;
     case kCtrlSetKtlsCtrlMsg:
@@ -157,31 +155,15 @@ long TlsSession::TxControl(int cmd, long larg, void* parg) {
   }
 }
 
-void TlsSession::OnKeylog(const SSL* ssl, const char* line) {
-  auto* session = static_cast<TlsSession*>(SSL_get_app_data(ssl));
-  if (session == nullptr) return;
-  // "<LABEL> <client random> <secret>", in hex. This side's first
-  // application traffic secret is what a KeyUpdate derives the next from.
-  std::string_view text(line);
-  std::string_view label =
-      session->server_ ? "SERVER_TRAFFIC_SECRET_0 " : "CLIENT_TRAFFIC_SECRET_0 ";
-  if (!text.starts_with(label)) return;
-  text.remove_prefix(label.size());
-  size_t space = text.find(' ');
-  if (space == std::string_view::npos) return;
-  OPENSSL_cleanse(session->tx_secret_.data(), session->tx_secret_.size());
-  std::string_view hex = text.substr(space + 1);
-  session->tx_secret_ = absl::HexStringToBytes(absl::string_view(hex.data(), hex.size()));
-  if (session->tx_ != nullptr) session->tx_->set_secret(session->tx_secret_);
-}
-
 bool TlsSession::SealRecord(const char* data, size_t len) {
   Sealed& sealed = ThreadSealed();
   if (sealed.used + len + TlsTx::kMaxOverhead > kSealedCapacity) FlushSealed(true);
   size_t n =
       tx_->Seal(reinterpret_cast<const unsigned char*>(data), len, sealed.data.get() + sealed.used);
   sealed.used += n;
-  if (n == 0 || !gather_) FlushSealed(false);
+  if (n == 0 || !gather_ || tx_->retired()) FlushSealed(false);
+  // After a KeyUpdate OpenSSL seals (and says so by no longer seeing kTLS).
+  if (n != 0 && tx_->retired()) tx_.reset();
   return n != 0;
 }
 

@@ -120,7 +120,6 @@ class TlsSession {
   // Sends (direct) or queues what SealRecord has gathered; `more`: more
   // records follow at once.
   void FlushSealed(bool more);
-  static void OnKeylog(const SSL* ssl, const char* line);
 
   SSL* ssl_;
   std::shared_ptr<const void> context_;  // keeps the SSL_CTX's owner alive
@@ -142,8 +141,7 @@ class TlsSession {
   bool verify_failed_ = false;
   bool shutdown_sent_ = false;
   std::unique_ptr<TlsTx> tx_;
-  std::string tx_secret_;  // this side's TLS 1.3 traffic secret, until tx_ takes it
-  bool gather_ = false;    // in Write: SealRecord gathers records for one send
+  bool gather_ = false;  // in Write: SealRecord gathers records for one send
 };
 
 }  // namespace icaht::net

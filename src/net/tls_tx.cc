@@ -1,12 +1,8 @@
 #include "net/tls_tx.h"
 
 #include <linux/tls.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/kdf.h>
 
 #include <cstring>
-#include <string_view>
 
 namespace icaht::net {
 
@@ -42,42 +38,6 @@ uint64_t GetBigEndian64(const unsigned char* in) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
   return v;
-}
-
-// HKDF-Expand-Label(secret, label, "", length) of RFC 8446 7.1.
-bool ExpandLabel(const std::string& secret, std::string_view label, unsigned char* out,
-                 size_t length) {
-  unsigned char info[2 + 1 + 6 + 32 + 1];
-  size_t n = 0;
-  info[n++] = static_cast<unsigned char>(length >> 8);
-  info[n++] = static_cast<unsigned char>(length);
-  info[n++] = static_cast<unsigned char>(6 + label.size());
-  std::memcpy(info + n, "tls13 ", 6);
-  n += 6;
-  std::memcpy(info + n, label.data(), label.size());
-  n += label.size();
-  info[n++] = 0;  // empty context
-  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  if (kdf == nullptr) return false;
-  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
-  EVP_KDF_free(kdf);
-  if (ctx == nullptr) return false;
-  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-  // TLS 1.3's secrets are as long as the suite's hash: 48 bytes for SHA-384.
-  char digest[] = "SHA256";
-  char digest384[] = "SHA384";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-                                       secret.size() == 48 ? digest384 : digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(secret.data()),
-                                        secret.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
-      OSSL_PARAM_construct_end(),
-  };
-  const bool ok = EVP_KDF_derive(ctx, out, length, params) == 1;
-  EVP_KDF_CTX_free(ctx);
-  return ok;
 }
 
 }  // namespace
@@ -126,10 +86,7 @@ std::unique_ptr<TlsTx> TlsTx::Create(const void* crypto_info) {
   return tx;
 }
 
-TlsTx::~TlsTx() {
-  EVP_CIPHER_CTX_free(ctx_);
-  OPENSSL_cleanse(secret_.data(), secret_.size());
-}
+TlsTx::~TlsTx() { EVP_CIPHER_CTX_free(ctx_); }
 
 bool TlsTx::SetKey(const unsigned char* key) {
   return EVP_EncryptInit_ex(ctx_, cipher_, nullptr, key, nullptr) == 1;
@@ -143,24 +100,6 @@ bool TlsTx::HoldsKeyUpdate(const unsigned char* in, size_t n) {
     at += 4 + ((size_t{in[at + 1]} << 16) | (size_t{in[at + 2]} << 8) | in[at + 3]);
   }
   return false;
-}
-
-bool TlsTx::Rekey() {
-  if (secret_.empty()) return false;
-  std::string next(secret_.size(), '\0');
-  // (The old secret is overwritten below; the key and IV are on the stack.)
-  unsigned char key[32];
-  unsigned char iv[12];
-  if (!ExpandLabel(secret_, "traffic upd", reinterpret_cast<unsigned char*>(next.data()),
-                   next.size()) ||
-      !ExpandLabel(next, "key", key, key_len_) || !ExpandLabel(next, "iv", iv, sizeof(iv)) ||
-      !SetKey(key)) {
-    return false;
-  }
-  std::memcpy(iv_, iv, sizeof(iv));
-  seq_ = 0;
-  secret_ = std::move(next);
-  return true;
 }
 
 size_t TlsTx::Seal(const unsigned char* in, size_t n, unsigned char* out) {
@@ -218,8 +157,9 @@ size_t TlsTx::Seal(const unsigned char* in, size_t n, unsigned char* out) {
     for (int i = 11; i >= 4 && ++iv_[i] == 0; --i) {
     }
   }
-  // A KeyUpdate goes under the old key; everything after it under the next.
-  if (tls13_ && type == 22 && HoldsKeyUpdate(in, n) && !Rekey()) return 0;
+  // A KeyUpdate goes under the old key; everything after it under the next,
+  // which only OpenSSL has.
+  if (tls13_ && type == 22 && HoldsKeyUpdate(in, n)) retired_ = true;
   return 5 + body;
 }
 

@@ -19,10 +19,12 @@
 //
 // A TLS 1.3 KeyUpdate that OpenSSL sends (its own, or the answer to the
 // peer's request) is seen as a handshake record holding a key_update
-// message: after sealing it, the next key is derived from the current
-// traffic secret (RFC 8446 7.2), which the session learns from OpenSSL's key
-// log callback. Without the secret that record fails (the connection closes
-// rather than send under a stale key).
+// message. OpenSSL 3.0 does not hand the BIO the next key, but derives it
+// for its own cipher context, so after sealing that record (under the old
+// key) TlsTx retires: the session stops claiming kTLS and OpenSSL seals that
+// connection's later records itself. (Learning the traffic secret instead
+// would take OpenSSL's key-log callback, which formats five secrets in hex
+// with a sprintf per byte on every handshake: ~25 µs each.)
 
 #include <openssl/evp.h>
 
@@ -50,9 +52,9 @@ class TlsTx {
   // The record type of the next Seal only (OpenSSL's "control message");
   // every other record is application data.
   void set_next_type(uint8_t type) { type_ = type; }
-  // The current TLS 1.3 traffic secret for this direction (for KeyUpdate).
-  void set_secret(std::string secret) { secret_ = std::move(secret); }
   bool tls13() const { return tls13_; }
+  // The last record sealed was a KeyUpdate: later records are OpenSSL's.
+  bool retired() const { return retired_; }
 
   // Seals `n` (<= kMaxPlaintext) bytes into one record at `out`, which has
   // room for n + kMaxOverhead. Returns the record's size, 0 on failure.
@@ -61,7 +63,6 @@ class TlsTx {
  private:
   TlsTx() = default;
   bool SetKey(const unsigned char* key);
-  bool Rekey();
   static bool HoldsKeyUpdate(const unsigned char* in, size_t n);
 
   EVP_CIPHER_CTX* ctx_ = nullptr;
@@ -72,7 +73,7 @@ class TlsTx {
   uint8_t type_ = 23;
   unsigned char iv_[12] = {};  // salt + IV (GCM) or the IV (ChaCha20)
   uint64_t seq_ = 0;
-  std::string secret_;
+  bool retired_ = false;
 };
 
 }  // namespace icaht::net

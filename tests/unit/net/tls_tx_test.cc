@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -249,14 +250,21 @@ TEST_F(TlsTxTest, KeyUpdatesTheClientAsksForRekeyOurSide) {
   ASSERT_TRUE(link.ours->sealing());
   for (unsigned round = 1; round <= 3; ++round) {
     // The client updates its key and asks us to update ours: OpenSSL sends
-    // our KeyUpdate ahead of the next data, and what follows is sealed
-    // under the next key (else the client fails to open it).
+    // our KeyUpdate ahead of the next data; we seal it under the old key,
+    // and OpenSSL seals what follows under the next (else the client fails
+    // to open it).
     ASSERT_EQ(SSL_key_update(link.peer.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
     link.peer.Write("ping");
     EXPECT_EQ(link.ToOurs(), "ping");
-    std::string body = Pattern(40000, round);
-    ASSERT_TRUE(link.ours->Write(body));
-    EXPECT_EQ(link.ToPeer(), body) << "round " << round;
+    // A body freed after each write: OpenSSL, sealing again, must not write
+    // into memory it last saw as our plaintext (ASan would say so).
+    auto body = std::make_unique<std::string>(Pattern(40000, round));
+    const std::string copy = *body;
+    ASSERT_TRUE(link.ours->Write(*body));
+    EXPECT_EQ(*body, copy);
+    body.reset();
+    EXPECT_EQ(link.ToPeer(), copy) << "round " << round;
+    EXPECT_FALSE(link.ours->sealing());
   }
 }
 
@@ -272,9 +280,12 @@ TEST_F(TlsTxTest, KeyUpdatesTheServerAsksForRekeyOurClient) {
     ASSERT_EQ(SSL_key_update(link.peer.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
     link.peer.Write("pong");
     EXPECT_EQ(link.ToOurs(), "pong");
-    std::string body = Pattern(20000, round);
-    ASSERT_TRUE(link.ours->Write(body));
-    EXPECT_EQ(link.ToPeer(), body) << "round " << round;
+    auto body = std::make_unique<std::string>(Pattern(20000, round));
+    const std::string copy = *body;
+    ASSERT_TRUE(link.ours->Write(*body));
+    body.reset();
+    EXPECT_EQ(link.ToPeer(), copy) << "round " << round;
+    EXPECT_FALSE(link.ours->sealing());
   }
 }
 
