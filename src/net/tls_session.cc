@@ -51,18 +51,7 @@ struct TlsBio {
     if (session->tx_ != nullptr) {
       return session->SealRecord(data, static_cast<size_t>(len)) ? len : -1;
     }
-    size_t sent = 0;
-    if (session->direct_fd_ >= 0 && session->out_->empty()) {
-      const int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (session->more_ ? MSG_MORE : 0);
-      ssize_t n = ::send(session->direct_fd_, data, static_cast<size_t>(len), flags);
-      // A full socket or an error: the rest is queued (the ring's send then
-      // reports an error), and so is every later record.
-      sent = n > 0 ? static_cast<size_t>(n) : 0;
-      session->direct_bytes_ += sent;
-      if (sent == static_cast<size_t>(len)) return len;
-      session->direct_fd_ = -1;
-    }
-    session->out_->append(data + sent, static_cast<size_t>(len) - sent);
+    session->Output(data, static_cast<size_t>(len), session->more_);
     return len;
   }
   static int Read(BIO* bio, char* out, int len) {
@@ -148,7 +137,7 @@ long TlsSession::TxControl(int cmd, long larg, void* parg) {
       if (tx_ != nullptr) tx_->set_next_type(static_cast<uint8_t>(larg));
       return 1;
     case kCtrlClearKtlsCtrlMsg:
-      if (tx_ != nullptr) tx_->set_next_type(23);
+      if (tx_ != nullptr) tx_->set_next_type(TlsTx::kApplicationData);
       return 1;
     default:
       return 0;
@@ -170,19 +159,22 @@ bool TlsSession::SealRecord(const char* data, size_t len) {
 void TlsSession::FlushSealed(bool more) {
   Sealed& sealed = ThreadSealed();
   if (sealed.used == 0) return;
-  const char* data = reinterpret_cast<const char*>(sealed.data.get());
+  Output(reinterpret_cast<const char*>(sealed.data.get()), sealed.used, more);
+  sealed.used = 0;
+}
+
+void TlsSession::Output(const char* data, size_t len, bool more) {
   size_t sent = 0;
   if (direct_fd_ >= 0 && out_->empty()) {
     const int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0);
-    ssize_t n = ::send(direct_fd_, data, sealed.used, flags);
+    ssize_t n = ::send(direct_fd_, data, len, flags);
     sent = n > 0 ? static_cast<size_t>(n) : 0;
     direct_bytes_ += sent;
-    // A full socket or an error: the rest is queued, and so is every later
-    // record (the order must hold).
-    if (sent < sealed.used) direct_fd_ = -1;
+    // A full socket or an error: the rest is queued (the ring's send then
+    // reports an error), and so is every later record (the order must hold).
+    if (sent < len) direct_fd_ = -1;
   }
-  out_->append(data + sent, sealed.used - sent);
-  sealed.used = 0;
+  out_->append(data + sent, len - sent);
 }
 
 std::unique_ptr<TlsSession> TlsSession::ForServer(std::shared_ptr<const TlsServerContext> context) {

@@ -120,6 +120,9 @@ class TlsSession {
   // Sends (direct) or queues what SealRecord has gathered; `more`: more
   // records follow at once.
   void FlushSealed(bool more);
+  // Ciphertext out: straight to direct_fd_ while it is set and nothing is
+  // queued, the rest (and everything after it) appended to the output.
+  void Output(const char* data, size_t len, bool more);
 
   SSL* ssl_;
   std::shared_ptr<const void> context_;  // keeps the SSL_CTX's owner alive

@@ -104,7 +104,7 @@ bool TlsTx::HoldsKeyUpdate(const unsigned char* in, size_t n) {
 
 size_t TlsTx::Seal(const unsigned char* in, size_t n, unsigned char* out) {
   const unsigned char type = type_;
-  type_ = 23;
+  type_ = kApplicationData;
   if (n > kMaxPlaintext) return 0;
   unsigned char seq[8];
   PutBigEndian64(seq_, seq);
@@ -115,7 +115,7 @@ size_t TlsTx::Seal(const unsigned char* in, size_t n, unsigned char* out) {
   }
   const size_t inner = n + (tls13_ ? 1 : 0);  // TLS 1.3 seals the type after the data
   const size_t body = (explicit_nonce_ ? 8 : 0) + inner + 16;
-  out[0] = tls13_ ? 23 : type;
+  out[0] = tls13_ ? kApplicationData : type;
   out[1] = 3;
   out[2] = 3;
   out[3] = static_cast<unsigned char>(body >> 8);

@@ -48,11 +48,11 @@ class TlsTx {
   // (header, explicit nonce, content type, tag).
   static constexpr size_t kMaxPlaintext = 16 * 1024;
   static constexpr size_t kMaxOverhead = 5 + 8 + 1 + 16;
+  static constexpr uint8_t kApplicationData = 23;  // the record type
 
   // The record type of the next Seal only (OpenSSL's "control message");
   // every other record is application data.
   void set_next_type(uint8_t type) { type_ = type; }
-  bool tls13() const { return tls13_; }
   // The last record sealed was a KeyUpdate: later records are OpenSSL's.
   bool retired() const { return retired_; }
 
@@ -70,7 +70,7 @@ class TlsTx {
   size_t key_len_ = 0;
   bool tls13_ = false;
   bool explicit_nonce_ = false;  // TLS 1.2 AES-GCM
-  uint8_t type_ = 23;
+  uint8_t type_ = kApplicationData;
   unsigned char iv_[12] = {};  // salt + IV (GCM) or the IV (ChaCha20)
   uint64_t seq_ = 0;
   bool retired_ = false;

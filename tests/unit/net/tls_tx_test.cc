@@ -137,6 +137,27 @@ struct Link {
   }
 };
 
+// `rounds` times: the peer updates its key and asks us to update ours;
+// OpenSSL sends our KeyUpdate ahead of the next data, we seal it under the
+// old key, and OpenSSL seals what follows under the next (else the peer
+// fails to open it).
+void KeyUpdateRounds(Link& link, unsigned rounds, size_t size) {
+  for (unsigned round = 1; round <= rounds; ++round) {
+    ASSERT_EQ(SSL_key_update(link.peer.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
+    link.peer.Write("ping");
+    EXPECT_EQ(link.ToOurs(), "ping");
+    // A body freed after each write: OpenSSL, sealing again, must not write
+    // into memory it last saw as our plaintext (ASan would say so).
+    auto body = std::make_unique<std::string>(Pattern(size, round));
+    const std::string copy = *body;
+    ASSERT_TRUE(link.ours->Write(*body));
+    EXPECT_EQ(*body, copy);
+    body.reset();
+    EXPECT_EQ(link.ToPeer(), copy) << "round " << round;
+    EXPECT_FALSE(link.ours->sealing());
+  }
+}
+
 class TlsTxTest : public ::testing::Test {
  protected:
   TlsTxTest() { leaf_ = pki_.Leaf("server", "DNS:localhost"); }
@@ -248,24 +269,7 @@ TEST_F(TlsTxTest, KeyUpdatesTheClientAsksForRekeyOurSide) {
             false);
   ASSERT_TRUE(link.Handshake());
   ASSERT_TRUE(link.ours->sealing());
-  for (unsigned round = 1; round <= 3; ++round) {
-    // The client updates its key and asks us to update ours: OpenSSL sends
-    // our KeyUpdate ahead of the next data; we seal it under the old key,
-    // and OpenSSL seals what follows under the next (else the client fails
-    // to open it).
-    ASSERT_EQ(SSL_key_update(link.peer.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
-    link.peer.Write("ping");
-    EXPECT_EQ(link.ToOurs(), "ping");
-    // A body freed after each write: OpenSSL, sealing again, must not write
-    // into memory it last saw as our plaintext (ASan would say so).
-    auto body = std::make_unique<std::string>(Pattern(40000, round));
-    const std::string copy = *body;
-    ASSERT_TRUE(link.ours->Write(*body));
-    EXPECT_EQ(*body, copy);
-    body.reset();
-    EXPECT_EQ(link.ToPeer(), copy) << "round " << round;
-    EXPECT_FALSE(link.ours->sealing());
-  }
+  KeyUpdateRounds(link, 3, 40000);
 }
 
 TEST_F(TlsTxTest, KeyUpdatesTheServerAsksForRekeyOurClient) {
@@ -276,17 +280,7 @@ TEST_F(TlsTxTest, KeyUpdatesTheServerAsksForRekeyOurClient) {
   Link link(TlsSession::ForClient(*client_ctx, "localhost", nullptr), RawServer(), true);
   ASSERT_TRUE(link.Handshake()) << link.ours->error();
   ASSERT_TRUE(link.ours->sealing());
-  for (unsigned round = 1; round <= 2; ++round) {
-    ASSERT_EQ(SSL_key_update(link.peer.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
-    link.peer.Write("pong");
-    EXPECT_EQ(link.ToOurs(), "pong");
-    auto body = std::make_unique<std::string>(Pattern(20000, round));
-    const std::string copy = *body;
-    ASSERT_TRUE(link.ours->Write(*body));
-    body.reset();
-    EXPECT_EQ(link.ToPeer(), copy) << "round " << round;
-    EXPECT_FALSE(link.ours->sealing());
-  }
+  KeyUpdateRounds(link, 2, 20000);
 }
 
 TEST_F(TlsTxTest, DirectSendsKeepOrderWhenTheSocketFills) {
